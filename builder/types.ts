@@ -1,0 +1,35 @@
+/** What the builder needs from its caller. The builder knows nothing of apps, stores or HTTP. */
+export interface BuildRequest {
+  appName: string;
+  /** Unique id; the slug lands in `<slugsDir>/<buildId>` and never changes after a successful build. */
+  buildId: string;
+  /** A tar stream of the commit's tree (as `git archive` writes it). */
+  source: NodeJS.ReadableStream;
+  slugsDir: string;
+  /** Per-app dependency caches live under `<cacheDir>/<appName>`. */
+  cacheDir: string;
+  /** Environment for install steps: the platform's base env (no secrets of ours). */
+  env: Record<string, string>;
+  /** One line of build output, Heroku style ("-----> …" headings, indented tool output). */
+  log: (line: string) => void;
+}
+
+/** The immutable result of a build, also written to `<slug>/.paas/slug.json`. */
+export interface Slug {
+  dir: string;
+  buildpack: string;
+  /** Process type → shell command, as in a Procfile. */
+  processTypes: Record<string, string>;
+  /** Directories inside the slug to put in front of PATH when running it. */
+  pathPrepend: string[];
+}
+
+/** One buildpack: detection is by files at the root of the source tree. */
+export interface Buildpack {
+  name: string;
+  detect(files: Set<string>): boolean;
+  /** Installs dependencies in place and returns default process types (a Procfile overrides them). */
+  compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend'>>;
+}
+
+export const SLUG_META = '.paas/slug.json';

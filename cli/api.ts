@@ -1,0 +1,46 @@
+import { CliError } from './errors.js';
+import { readNetrcPassword } from './netrc.js';
+
+export function apiUrl(): string {
+  return (process.env.PAAS_API_URL || 'http://localhost:5100').replace(/\/+$/, '');
+}
+
+function token(): string {
+  const fromEnv = process.env.PAAS_API_TOKEN;
+  if (fromEnv) return fromEnv;
+  const host = new URL(apiUrl()).hostname;
+  const saved = readNetrcPassword(host);
+  if (saved) return saved;
+  throw new CliError(`Not logged in to ${apiUrl()}. Run \`paas login\`, or set PAAS_API_TOKEN.`);
+}
+
+/** Calls the paas API and returns the parsed JSON; API errors become CliErrors with the server's message. */
+export async function api<T>(method: string, path: string, body?: unknown, tokenOverride?: string): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${apiUrl()}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${tokenOverride ?? token()}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new CliError(`Could not reach the paas server at ${apiUrl()} (${cause}). Is \`paas server\` running? Set PAAS_API_URL if it runs elsewhere.`);
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CliError(`The server at ${apiUrl()} answered HTTP ${res.status} with something that is not paas JSON. Check PAAS_API_URL.`);
+  }
+  if (!res.ok) {
+    const e = json as { id?: string; message?: string };
+    throw new CliError(e.message ?? `HTTP ${res.status}`, e.id);
+  }
+  return json as T;
+}

@@ -1,0 +1,40 @@
+import express, { type Request } from 'express';
+import { createApp, destroyApp, listApps, requireApp, viewApp } from '../apps.js';
+import type { Deps } from '../deps.js';
+import { InvalidParamsError } from '../errors.js';
+
+/** The base URL git should push to, as the client reached us. */
+function gitBase(req: Request): string {
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+}
+
+function parseLines(raw: unknown): number {
+  if (raw === undefined) return 100;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1500) throw new InvalidParamsError('lines must be an integer from 1 to 1500.');
+  return n;
+}
+
+/** /v1/apps: thin handlers over the plain functions in ../apps.ts. */
+export function appsRoutes(deps: Deps): express.Router {
+  const r = express.Router();
+  r.get('/apps', (req, res) => {
+    res.json(listApps(deps).map((a) => viewApp(a, deps, gitBase(req))));
+  });
+  r.post('/apps', async (req, res) => {
+    const app = await createApp({ name: req.body?.name }, deps);
+    res.status(201).json(viewApp(app, deps, gitBase(req)));
+  });
+  r.get('/apps/:name', (req, res) => {
+    res.json(viewApp(requireApp(deps, req.params.name), deps, gitBase(req)));
+  });
+  r.delete('/apps/:name', async (req, res) => {
+    await destroyApp({ name: req.params.name }, deps);
+    res.status(204).end();
+  });
+  r.get('/apps/:name/logs', (req, res) => {
+    const app = requireApp(deps, req.params.name);
+    res.json(deps.logs.recent(app.name, parseLines(req.query.lines)));
+  });
+  return r;
+}

@@ -1,0 +1,81 @@
+import path from 'node:path';
+
+export type RuntimeName = 'process';
+
+/** Everything the server reads from its environment, read once at start-up. */
+export interface Config {
+  /** API and git port; 0 picks a free one (tests). */
+  port: number;
+  /** Embedded router port; 0 picks a free one (tests). */
+  routerPort: number;
+  /** Interface both listeners bind to. */
+  host: string;
+  dataDir: string;
+  /** Undefined means: load or generate one in the data dir. */
+  apiToken: string | undefined;
+  domain: string;
+  runtime: RuntimeName;
+  /** How long a new dyno may take to bind its port before the deploy fails. */
+  bootTimeoutMs: number;
+  /** SIGTERM → SIGKILL grace period when stopping a dyno. */
+  stopGraceMs: number;
+  /** The host environment dynos and builds inherit: PATH, HOME, LANG only, never our own secrets. */
+  baseEnv: Record<string, string>;
+}
+
+export class ConfigError extends Error {}
+
+function parsePort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a port number. Set it to an integer from 0 to 65535.`);
+  }
+  return n;
+}
+
+function parseMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a positive number of milliseconds.`);
+  }
+  return n;
+}
+
+function pickBaseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  // Builds and dynos find node and npm next to the node running paas, even when PATH lacks them.
+  const nodeBin = path.dirname(process.execPath);
+  const base: Record<string, string> = { PATH: [nodeBin, env.PATH || '/usr/local/bin:/usr/bin:/bin'].join(':') };
+  for (const name of ['HOME', 'LANG', 'TZ', 'TMPDIR']) {
+    const value = env[name];
+    if (value) base[name] = value;
+  }
+  return base;
+}
+
+/** Reads the server configuration from `env`; throws ConfigError with a fix-it message on bad values. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const runtime = env.PAAS_RUNTIME || 'process';
+  if (runtime !== 'process') {
+    throw new ConfigError(`PAAS_RUNTIME=${JSON.stringify(runtime)} is not supported. Use "process".`);
+  }
+  const domain = (env.PAAS_DOMAIN || 'localhost').toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
+    throw new ConfigError(`PAAS_DOMAIN=${JSON.stringify(domain)} is not a valid domain name (for example "localhost" or "apps.example.com").`);
+  }
+  return {
+    port: parsePort(env, 'PORT', 5100),
+    routerPort: parsePort(env, 'PAAS_ROUTER_PORT', 8080),
+    host: env.PAAS_BIND_HOST || '0.0.0.0',
+    dataDir: path.resolve(env.PAAS_DATA_DIR || './.paas-data'),
+    apiToken: env.PAAS_API_TOKEN || undefined,
+    domain,
+    runtime,
+    bootTimeoutMs: parseMs(env, 'PAAS_BOOT_TIMEOUT_MS', 60_000),
+    stopGraceMs: parseMs(env, 'PAAS_STOP_GRACE_MS', 10_000),
+    baseEnv: pickBaseEnv(env),
+  };
+}

@@ -1,0 +1,20 @@
+import type { Config } from './config.js';
+import type { AppLocks } from './locks.js';
+import type { AppLogs } from './logs.js';
+import type { DataPaths } from './paths.js';
+import type { Routes } from './routes.js';
+import type { Runner } from './runner.js';
+import type { Db } from './store/db.js';
+
+/** Everything the control plane's plain functions need, passed explicitly (no singletons). */
+export interface Deps {
+  config: Config;
+  paths: DataPaths;
+  db: Db;
+  routes: Routes;
+  runner: Runner;
+  logs: AppLogs;
+  locks: AppLocks;
+  /** The URL an app answers at, from the router's actual port. */
+  webUrl(app: string): string;
+}

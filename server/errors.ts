@@ -1,0 +1,51 @@
+/**
+ * Error classes with a stable `id` (the JSON error id the API answers with), an HTTP status, and a
+ * message that tells the user what to do next. Anything thrown that is not a PaasError is a bug.
+ */
+export class PaasError extends Error {
+  constructor(
+    readonly id: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends PaasError {
+  constructor(message: string) {
+    super('not_found', 404, message);
+  }
+}
+
+export class InvalidParamsError extends PaasError {
+  constructor(message: string) {
+    super('invalid_params', 422, message);
+  }
+}
+
+export class BadRequestError extends PaasError {
+  constructor(message: string) {
+    super('bad_request', 400, message);
+  }
+}
+
+export class UnauthorizedError extends PaasError {
+  constructor(message = 'Invalid credentials. Run `paas login` or set PAAS_API_TOKEN to the token the server printed on first start.') {
+    super('unauthorized', 401, message);
+  }
+}
+
+export class ConflictError extends PaasError {
+  constructor(id: string, message: string) {
+    super(id, 409, message);
+  }
+}
+
+/** A store we cannot open safely: corrupt, or written by a newer paas. Start-up stops and the file is left as it is. */
+export class StoreError extends PaasError {
+  constructor(message: string) {
+    super('store_unusable', 500, message);
+  }
+}

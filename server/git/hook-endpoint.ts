@@ -1,0 +1,40 @@
+import type { Request, Response } from 'express';
+import { tokenMatches } from '../api/auth.js';
+import { deployCommit, isUserFailure } from '../deploy.js';
+import type { Deps } from '../deps.js';
+import { RESULT_MARKER, type HookResult } from './hook-protocol.js';
+import type { Pushes } from './pushes.js';
+
+/**
+ * POST /internal/pushes/:id/deploy?commit=SHA, called by our pre-receive hook with the commit's tree
+ * as a tar body. Streams the build back as text and ends with the result line.
+ */
+export function hookEndpoint(deps: Deps, pushes: Pushes) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const push = pushes.get(String(req.params.id));
+    const commit = String(req.query.commit ?? '');
+    if (!push || !tokenMatches(req.get('x-paas-hook-secret'), push.secret) || push.deploying) {
+      res.status(403).json({ id: 'forbidden', message: 'Unknown or used push.' });
+      return;
+    }
+    if (!/^[0-9a-f]{40,64}$/.test(commit)) {
+      res.status(422).json({ id: 'invalid_params', message: 'commit must be a full hex object id.' });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
+    const log = (line: string) => res.write(`${line}\n`);
+    const finish = (result: HookResult) => res.end(`${RESULT_MARKER}${JSON.stringify(result)}\n`);
+    const deploying = deployCommit({ app: push.app, commit, source: req, log }, deps);
+    push.deploying = deploying.catch(() => undefined);
+    try {
+      const release = await deploying;
+      log(`-----> Released v${release.version}`);
+      log(`       ${deps.webUrl(push.app.name)} deployed to paas`);
+      finish({ ok: true });
+    } catch (err) {
+      if (!isUserFailure(err)) console.error('deploy failed:', err);
+      const message = isUserFailure(err) ? err.message : 'Internal error during deploy; the paas server log has the details.';
+      finish({ ok: false, message });
+    }
+  };
+}

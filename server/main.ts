@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import express from 'express';
+import { createRouter } from '../router/router.js';
+import { appsRoutes } from './api/apps-routes.js';
+import { requireToken } from './api/auth.js';
+import { errorHandler, notFound } from './api/errors.js';
+import type { Config } from './config.js';
+import { restoreCurrentRelease } from './deploy.js';
+import type { Deps } from './deps.js';
+import { gitRoutes, installHooks } from './git/receiver.js';
+import { AppLocks } from './locks.js';
+import { AppLogs } from './logs.js';
+import { dataPaths } from './paths.js';
+import { Routes } from './routes.js';
+import { Runner } from './runner.js';
+import { ProcessRuntime } from './runtime/process.js';
+import { listApps } from './store/apps.js';
+import { openStore } from './store/db.js';
+import { clearDynos } from './store/dynos.js';
+import { resolveApiToken } from './token.js';
+
+export interface RunningServer {
+  apiUrl: string;
+  routerUrl: string;
+  /** Stops taking requests, lets running deploys finish, stops the dynos and closes the store. */
+  close(): Promise<void>;
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+function loopback(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
+/** Starts the control plane (API + git) and the embedded router. */
+export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+  const paths = dataPaths(config.dataDir);
+  for (const dir of [paths.root, paths.repos, paths.slugs, paths.cache]) fs.mkdirSync(dir, { recursive: true });
+  const db = openStore(paths.db);
+  const token = resolveApiToken(config.apiToken, paths.token, (t) =>
+    log(`Generated an API token (kept in ${paths.token}); log in with: paas login --token ${t}`),
+  );
+  config = { ...config, apiToken: token };
+  installHooks(paths.hooks);
+  // Dynos of a previous run died with it; their rows are stale.
+  clearDynos(db);
+
+  const routes = new Routes();
+  const logs = new AppLogs();
+  const runner = new Runner({
+    runtime: new ProcessRuntime(),
+    db,
+    routes,
+    logs,
+    bootTimeoutMs: config.bootTimeoutMs,
+    stopGraceMs: config.stopGraceMs,
+    baseEnv: config.baseEnv,
+  });
+  let routerPort = config.routerPort;
+  let apiPort = config.port;
+  const deps: Deps = {
+    config,
+    paths,
+    db,
+    routes,
+    runner,
+    logs,
+    locks: new AppLocks(),
+    webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
+  };
+
+  const api = express();
+  api.disable('x-powered-by');
+  api.use(gitRoutes(deps, { internalUrl: () => `http://${loopback(config.host)}:${apiPort}` }));
+  api.use('/v1', requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps));
+  api.use(notFound);
+  api.use(errorHandler);
+
+  const apiServer = http.createServer(api);
+  const router = createRouter({ routes, domain: config.domain });
+  apiPort = await listen(apiServer, config.port, config.host);
+  routerPort = await listen(router.server, config.routerPort, config.host);
+  log(`paas API and git listening on http://${loopback(config.host)}:${apiPort}`);
+  log(`paas router listening on http://${loopback(config.host)}:${routerPort} (apps at http://<app>.${config.domain}:${routerPort})`);
+
+  for (const app of listApps(db)) {
+    routes.addApp(app.name);
+    restoreCurrentRelease(app, deps).catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`));
+  }
+
+  return {
+    apiUrl: `http://${loopback(config.host)}:${apiPort}`,
+    routerUrl: `http://${loopback(config.host)}:${routerPort}`,
+    async close() {
+      const closed = Promise.all([apiServer, router.server].map((s) => new Promise((r) => s.close(r))));
+      apiServer.closeIdleConnections();
+      await deps.locks.drain(config.stopGraceMs * 3);
+      await runner.stopAll();
+      router.close();
+      router.server.closeAllConnections();
+      apiServer.closeAllConnections();
+      await closed;
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import path from 'node:path';
+
+/** Where everything lives inside PAAS_DATA_DIR. */
+export interface DataPaths {
+  root: string;
+  db: string;
+  token: string;
+  repos: string;
+  slugs: string;
+  cache: string;
+  hooks: string;
+}
+
+export function dataPaths(root: string): DataPaths {
+  return {
+    root,
+    db: path.join(root, 'paas.db'),
+    token: path.join(root, 'api-token'),
+    repos: path.join(root, 'repos'),
+    slugs: path.join(root, 'slugs'),
+    cache: path.join(root, 'cache'),
+    hooks: path.join(root, 'git-hooks'),
+  };
+}
+
+/** The bare repository of an app. `name` must already be a validated app name. */
+export function repoDir(paths: DataPaths, name: string): string {
+  return path.join(paths.repos, `${name}.git`);
+}

@@ -1,0 +1,188 @@
+import path from 'node:path';
+import type { Slug } from '../builder/index.js';
+import type { AppLogs } from './logs.js';
+import type { Routes } from './routes.js';
+import type { Db } from './store/db.js';
+import { deleteDyno, insertDyno, setDynoState } from './store/dynos.js';
+import type { Runtime, RunningDyno } from './runtime/types.js';
+import { waitForPort } from './runtime/wait-port.js';
+
+/** A release the runner can bring up: the slug plus the environment its dynos get. */
+export interface ReleaseToRun {
+  app: string;
+  appId: number;
+  releaseId: number;
+  slug: Slug;
+  /** App config and dyno metadata; PORT and DYNO are added per dyno. */
+  env: Record<string, string>;
+}
+
+export class DeployError extends Error {
+  readonly id = 'deploy_failed';
+}
+
+interface Active {
+  dyno: RunningDyno;
+  release: ReleaseToRun;
+  stopping: boolean;
+}
+
+export interface RunnerDeps {
+  runtime: Runtime;
+  db: Db;
+  routes: Routes;
+  logs: AppLogs;
+  bootTimeoutMs: number;
+  stopGraceMs: number;
+  baseEnv: Record<string, string>;
+}
+
+const MAX_RESTART_DELAY_MS = 5 * 60_000;
+
+/**
+ * Brings each app's web formation to a release: new dynos start and must bind their port before the
+ * router sends them traffic, and only then do the old ones get SIGTERM. Crashed dynos restart with backoff.
+ */
+export class Runner {
+  private readonly web = new Map<string, Active[]>();
+  /** Bumped on every deploy and stop, so a pending crash restart of an older formation is dropped. */
+  private readonly generation = new Map<string, number>();
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Starts the release's web dyno, routes to it once it is up, then stops the previous ones. */
+  async deploy(release: ReleaseToRun, log: (line: string) => void): Promise<void> {
+    const gen = this.bump(release.app);
+    const fresh: Active[] = [];
+    if (release.slug.processTypes.web) {
+      log('-----> Launching web.1');
+      fresh.push(await this.boot(release, 'web', 1));
+    } else {
+      log('-----> No web process type: nothing will answer at the app URL');
+    }
+    const old = this.web.get(release.app) ?? [];
+    this.web.set(release.app, fresh);
+    this.publish(release.app);
+    for (const a of fresh) this.watch(a, gen, 1);
+    await Promise.all(old.map((a) => this.stop(a)));
+  }
+
+  /** Stops every dyno of the app and forgets it. */
+  async stopApp(app: string): Promise<void> {
+    this.bump(app);
+    const old = this.web.get(app) ?? [];
+    this.web.delete(app);
+    this.publish(app);
+    await Promise.all(old.map((a) => this.stop(a)));
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.web.keys()].map((app) => this.stopApp(app)));
+  }
+
+  private bump(app: string): number {
+    const gen = (this.generation.get(app) ?? 0) + 1;
+    this.generation.set(app, gen);
+    return gen;
+  }
+
+  private publish(app: string): void {
+    const up = (this.web.get(app) ?? []).filter((a) => !a.stopping).map((a) => ({ host: a.dyno.host, port: a.dyno.port }));
+    this.deps.routes.setTargets(app, up);
+  }
+
+  private dynoEnv(release: ReleaseToRun, name: string): Record<string, string> {
+    const prepend = release.slug.pathPrepend.map((p) => path.join(release.slug.dir, p));
+    const PATH = [...prepend, this.deps.baseEnv.PATH].join(':');
+    return { ...this.deps.baseEnv, ...release.env, PATH, DYNO: name };
+  }
+
+  private async boot(release: ReleaseToRun, type: string, n: number): Promise<Active> {
+    const name = `${type}.${n}`;
+    const { runtime, db, logs } = this.deps;
+    const recent: string[] = [];
+    const dyno = await runtime.start({
+      app: release.app,
+      name,
+      slugDir: release.slug.dir,
+      command: release.slug.processTypes[type]!,
+      env: this.dynoEnv(release, name),
+      onLine: (_stream, line) => {
+        recent.push(line);
+        if (recent.length > 10) recent.shift();
+        logs.append(release.app, `app[${name}]`, line);
+      },
+    });
+    logs.append(release.app, `paas[${name}]`, `Starting process with command \`${release.slug.processTypes[type]}\``);
+    insertDyno(db, {
+      id: dyno.id,
+      app_id: release.appId,
+      release_id: release.releaseId,
+      process_type: type,
+      number: n,
+      host: dyno.host,
+      port: dyno.port,
+      state: 'starting',
+      started_at: new Date().toISOString(),
+    });
+    const result = await waitForPort(dyno.host, dyno.port, { timeoutMs: this.deps.bootTimeoutMs, exited: dyno.exited });
+    if (!result.ok) {
+      await runtime.stop(dyno, this.deps.stopGraceMs);
+      deleteDyno(db, dyno.id);
+      const why =
+        result.reason === 'timeout'
+          ? `did not listen on $PORT within ${Math.round(this.deps.bootTimeoutMs / 1000)} s`
+          : `exited (${result.status.signal ?? `code ${result.status.code}`}) before listening on $PORT`;
+      const tail = recent.length ? ` Last output:\n${recent.map((l) => `         ${l}`).join('\n')}` : '';
+      logs.append(release.app, `paas[${name}]`, `Boot failed: ${why}`);
+      throw new DeployError(`${name} ${why}. Make the web process listen on the port in $PORT.${tail}`);
+    }
+    setDynoState(db, dyno.id, 'up');
+    logs.append(release.app, `paas[${name}]`, 'State changed from starting to up');
+    return { dyno, release, stopping: false };
+  }
+
+  /**
+   * Restarts a dyno that exits on its own, unless a newer deploy replaced it. Backoff doubles with
+   * each crash in a row and resets once a dyno has stayed up for a minute.
+   */
+  private watch(active: Active, gen: number, crashes: number): void {
+    const { app } = active.release;
+    const bootedAt = Date.now();
+    void active.dyno.exited.then((status) => {
+      if (active.stopping) return;
+      this.deps.logs.append(app, `paas[${active.dyno.name}]`, `Process exited (${status.signal ?? `code ${status.code}`}); state changed from up to crashed`);
+      deleteDyno(this.deps.db, active.dyno.id);
+      this.web.set(app, (this.web.get(app) ?? []).filter((a) => a !== active));
+      this.publish(app);
+      this.scheduleRestart(active, gen, Date.now() - bootedAt > 60_000 ? 1 : crashes + 1);
+    });
+  }
+
+  private scheduleRestart(crashed: Active, gen: number, crashes: number): void {
+    const { app } = crashed.release;
+    const [type, n] = crashed.dyno.name.split('.');
+    const delay = Math.min(1000 * 2 ** (crashes - 1), MAX_RESTART_DELAY_MS);
+    const timer = setTimeout(async () => {
+      if (this.generation.get(app) !== gen) return;
+      try {
+        const fresh = await this.boot(crashed.release, type!, Number(n));
+        if (this.generation.get(app) !== gen) return void (await this.stop(fresh));
+        this.web.set(app, [...(this.web.get(app) ?? []), fresh]);
+        this.publish(app);
+        this.watch(fresh, gen, crashes);
+      } catch {
+        this.scheduleRestart(crashed, gen, crashes + 1);
+      }
+    }, delay);
+    timer.unref();
+  }
+
+  private async stop(active: Active): Promise<void> {
+    active.stopping = true;
+    setDynoState(this.deps.db, active.dyno.id, 'stopping');
+    this.deps.logs.append(active.release.app, `paas[${active.dyno.name}]`, 'Stopping process with SIGTERM');
+    await this.deps.runtime.stop(active.dyno, this.deps.stopGraceMs);
+    deleteDyno(this.deps.db, active.dyno.id);
+  }
+}

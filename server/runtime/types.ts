@@ -1,0 +1,40 @@
+/**
+ * The runtime runs dynos. Two implementations share this interface: `process` (child processes,
+ * the embedded default) and, later, `docker`. The runner never knows which one it has; one
+ * contract test suite (test/runtime.contract.ts) runs against each.
+ */
+export interface DynoSpec {
+  app: string;
+  /** e.g. "web.1": also the DYNO env var. */
+  name: string;
+  /** The slug directory; the process starts there. */
+  slugDir: string;
+  /** Shell command from the Procfile. */
+  command: string;
+  /** The whole environment of the dyno, except PORT, which the runtime adds. */
+  env: Record<string, string>;
+  /** Each line the dyno prints. */
+  onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface RunningDyno {
+  id: string;
+  name: string;
+  /** Where the dyno's PORT is reachable from this host. */
+  host: string;
+  port: number;
+  /** Settles when the dyno has exited, for whatever reason. */
+  exited: Promise<ExitStatus>;
+}
+
+export interface Runtime {
+  readonly name: string;
+  start(spec: DynoSpec): Promise<RunningDyno>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the dyno is gone. */
+  stop(dyno: RunningDyno, graceMs: number): Promise<void>;
+}

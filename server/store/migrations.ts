@@ -1,0 +1,50 @@
+/**
+ * Schema migrations, applied in order. The store's `PRAGMA user_version` is the number of migrations
+ * applied. Never edit a migration that has shipped: add a new one.
+ */
+export const migrations: readonly string[] = [
+  // 1: apps, builds, releases and dynos for the walking skeleton.
+  `
+  CREATE TABLE apps (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    -- The release live now; no foreign key so that deleting an app's releases stays a plain cascade.
+    current_release_id INTEGER
+  );
+  CREATE TABLE builds (
+    id TEXT PRIMARY KEY,
+    app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    commit_sha TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    buildpack TEXT,
+    process_types TEXT NOT NULL DEFAULT '{}',
+    slug_dir TEXT,
+    created_at TEXT NOT NULL,
+    finished_at TEXT
+  );
+  CREATE INDEX builds_app ON builds(app_id);
+  CREATE TABLE releases (
+    id INTEGER PRIMARY KEY,
+    app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    build_id TEXT REFERENCES builds(id),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    description TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (app_id, version)
+  );
+  CREATE TABLE dynos (
+    id TEXT PRIMARY KEY,
+    app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    process_type TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    port INTEGER,
+    state TEXT NOT NULL CHECK (state IN ('starting', 'up', 'stopping')),
+    started_at TEXT NOT NULL
+  );
+  CREATE INDEX dynos_app ON dynos(app_id);
+  `,
+];

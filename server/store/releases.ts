@@ -1,0 +1,85 @@
+import type { Db } from './db.js';
+
+export type Status = 'pending' | 'succeeded' | 'failed';
+
+export interface BuildRow {
+  id: string;
+  app_id: number;
+  commit_sha: string;
+  status: Status;
+  buildpack: string | null;
+  process_types: string;
+  slug_dir: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface ReleaseRow {
+  id: number;
+  app_id: number;
+  version: number;
+  build_id: string | null;
+  status: Status;
+  description: string;
+  created_at: string;
+}
+
+export function insertBuild(db: Db, b: Pick<BuildRow, 'id' | 'app_id' | 'commit_sha' | 'created_at'>): void {
+  db.prepare(
+    `INSERT INTO builds (id, app_id, commit_sha, status, created_at) VALUES (@id, @app_id, @commit_sha, 'pending', @created_at)`,
+  ).run(b);
+}
+
+export function finishBuild(
+  db: Db,
+  id: string,
+  result: { status: Status; buildpack?: string; processTypes?: Record<string, string>; slugDir?: string; now: string },
+): void {
+  db.prepare(
+    `UPDATE builds SET status = ?, buildpack = ?, process_types = ?, slug_dir = ?, finished_at = ? WHERE id = ?`,
+  ).run(result.status, result.buildpack ?? null, JSON.stringify(result.processTypes ?? {}), result.slugDir ?? null, result.now, id);
+}
+
+export function findBuild(db: Db, id: string): BuildRow | undefined {
+  return db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as BuildRow | undefined;
+}
+
+export function listSlugDirs(db: Db, appId: number): string[] {
+  const rows = db.prepare('SELECT slug_dir FROM builds WHERE app_id = ? AND slug_dir IS NOT NULL').all(appId) as { slug_dir: string }[];
+  return rows.map((r) => r.slug_dir);
+}
+
+/**
+ * Creates the next release of an app. The version is allocated inside the same transaction as the
+ * insert, so concurrent callers get consecutive, distinct versions.
+ */
+export function insertRelease(
+  db: Db,
+  r: Pick<ReleaseRow, 'app_id' | 'build_id' | 'status' | 'description' | 'created_at'>,
+): ReleaseRow {
+  return db.transaction(() => {
+    const { next } = db
+      .prepare('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM releases WHERE app_id = ?')
+      .get(r.app_id) as { next: number };
+    const info = db
+      .prepare(
+        `INSERT INTO releases (app_id, version, build_id, status, description, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(r.app_id, next, r.build_id, r.status, r.description, r.created_at);
+    return { ...r, id: Number(info.lastInsertRowid), version: next };
+  })();
+}
+
+export function setReleaseStatus(db: Db, id: number, status: Status): void {
+  db.prepare('UPDATE releases SET status = ? WHERE id = ?').run(status, id);
+}
+
+export function findReleaseById(db: Db, id: number): ReleaseRow | undefined {
+  return db.prepare('SELECT * FROM releases WHERE id = ?').get(id) as ReleaseRow | undefined;
+}
+
+export function listReleases(db: Db, appId: number, limit: number): ReleaseRow[] {
+  return db
+    .prepare('SELECT * FROM releases WHERE app_id = ? ORDER BY version DESC LIMIT ?')
+    .all(appId, limit) as ReleaseRow[];
+}
