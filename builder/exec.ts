@@ -15,7 +15,9 @@ export function runStep(
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [child.stdout, child.stderr]) {
-      readline.createInterface({ input: stream }).on('line', (line) => opts.log(`       ${line}`));
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        if (line.trim()) opts.log(`       ${line}`);
+      });
     }
     const timer = setTimeout(() => child.kill('SIGKILL'), STEP_TIMEOUT_MS);
     child.on('error', (err) => {

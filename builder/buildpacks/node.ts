@@ -37,7 +37,9 @@ export const nodeBuildpack: Buildpack = {
       } else {
         req.log('-----> Installing dependencies with npm ci');
         await runStep(['npm', 'ci', ...npmFlags], { ...step, failure: 'npm ci failed' });
-        if (await exists(path.join(dir, 'node_modules'))) await cache.save('node', key, path.join(dir, 'node_modules'));
+        // A lockfile with no dependencies installs nothing; cache the empty tree so the next build skips npm too.
+        await fs.mkdir(path.join(dir, 'node_modules'), { recursive: true });
+        await cache.save('node', key, path.join(dir, 'node_modules'));
       }
     } else {
       req.log('-----> Installing dependencies with npm install (no lockfile; commit package-lock.json for cached, repeatable installs)');

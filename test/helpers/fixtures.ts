@@ -1,0 +1,54 @@
+// Sample apps pushed by the end-to-end tests. None needs the network: no third-party packages.
+
+/** A Node app with a lockfile (so the dependency cache applies) that answers with `message`. */
+export function nodeApp(message: string): Record<string, string> {
+  return {
+    'package.json': JSON.stringify({ name: 'hello-node', version: '1.0.0', scripts: { start: 'node server.js' } }, null, 2),
+    'package-lock.json': JSON.stringify(
+      { name: 'hello-node', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'hello-node', version: '1.0.0' } } },
+      null,
+      2,
+    ),
+    'server.js': `
+const http = require('http');
+const server = http.createServer((req, res) => {
+  res.end(JSON.stringify({ message: ${JSON.stringify(message)}, dyno: process.env.DYNO, port: process.env.PORT, token: process.env.PAAS_API_TOKEN || null }));
+});
+server.listen(process.env.PORT, () => console.log('listening on ' + process.env.PORT));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`,
+  };
+}
+
+export const pythonApp: Record<string, string> = {
+  'requirements.txt': '# no third-party packages: PyPI is not reachable from the test machines\n',
+  Procfile: 'web: python app.py\n',
+  'app.py': `
+import os, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("hello from python " + sys.prefix).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+print("python listening", flush=True)
+HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+`,
+};
+
+export const staticSite: Record<string, string> = {
+  'index.html': '<!doctype html><title>static</title><h1>hello from a static site</h1>\n',
+  'css/site.css': 'h1 { color: teal; }\n',
+};
+
+/** A Procfile-only app whose web process binds only after `delaySeconds`, to keep a deploy busy. */
+export function slowApp(delaySeconds: number, message = 'slow'): Record<string, string> {
+  return {
+    Procfile: `web: sleep ${delaySeconds} && exec node server.js\n`,
+    'server.js': `require('http').createServer((q, s) => s.end(${JSON.stringify(message)})).listen(process.env.PORT);\n`,
+  };
+}
