@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import { nodeBuildpack } from './buildpacks/node.js';
 import { pythonBuildpack } from './buildpacks/python.js';
 import { procfileBuildpack, staticBuildpack } from './buildpacks/static.js';
@@ -35,6 +34,7 @@ export async function build(req: BuildRequest): Promise<Slug> {
   const dir = path.join(req.slugsDir, req.buildId);
   await fs.mkdir(dir, { recursive: true });
   try {
+    const tar = await import('tar'); // loaded on first build, not at server start
     await pipeline(req.source, tar.x({ cwd: dir, strict: true }));
     const files = new Set(await fs.readdir(dir));
     const pack = BUILDPACKS.find((bp) => bp.detect(files));

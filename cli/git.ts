@@ -1,11 +1,16 @@
-import { simpleGit } from 'simple-git';
 import { CliError } from './errors.js';
 
 export const REMOTE = 'paas';
 
+/** simple-git costs a quarter second to load; only commands that touch git pay for it. */
+async function simpleGit() {
+  const { simpleGit: create } = await import('simple-git');
+  return create();
+}
+
 async function inCheckout(): Promise<boolean> {
   try {
-    return await simpleGit().checkIsRepo();
+    return await (await simpleGit()).checkIsRepo();
   } catch {
     return false; // git missing or cwd unreadable: behave as outside a checkout
   }
@@ -13,7 +18,7 @@ async function inCheckout(): Promise<boolean> {
 
 async function remoteUrl(): Promise<string | undefined> {
   if (!(await inCheckout())) return undefined;
-  const remotes = await simpleGit().getRemotes(true);
+  const remotes = await (await simpleGit()).getRemotes(true);
   return remotes.find((r) => r.name === REMOTE)?.refs.push;
 }
 
@@ -29,7 +34,7 @@ export async function resolveApp(flag: string | undefined): Promise<string> {
 /** Points the checkout's `paas` remote at `url`; returns false outside a checkout. */
 export async function setRemote(url: string): Promise<boolean> {
   if (!(await inCheckout())) return false;
-  const git = simpleGit();
+  const git = await simpleGit();
   const exists = (await git.getRemotes()).some((r) => r.name === REMOTE);
   if (exists) await git.remote(['set-url', REMOTE, url]);
   else await git.addRemote(REMOTE, url);
@@ -39,5 +44,5 @@ export async function setRemote(url: string): Promise<boolean> {
 /** Removes the `paas` remote if it points at `app`. */
 export async function removeRemoteFor(app: string): Promise<void> {
   const url = await remoteUrl();
-  if (url && url.replace(/\/$/, '').endsWith(`/${app}.git`)) await simpleGit().removeRemote(REMOTE);
+  if (url && url.replace(/\/$/, '').endsWith(`/${app}.git`)) await (await simpleGit()).removeRemote(REMOTE);
 }

@@ -1,7 +1,6 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { simpleGit } from 'simple-git';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError } from './errors.js';
 import { repoDir } from './paths.js';
@@ -72,6 +71,8 @@ export async function createApp(params: { name?: unknown }, deps: Deps): Promise
   // A directory left by a crash between these two steps belongs to no app; start it afresh.
   await fs.rm(dir, { recursive: true, force: true });
   await fs.mkdir(dir, { recursive: true });
+  // Loaded on first use: simple-git is not needed to start the server.
+  const { simpleGit } = await import('simple-git');
   await simpleGit(dir).init(true);
   try {
     const app = insertApp(deps.db, name, new Date().toISOString());

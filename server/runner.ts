@@ -151,6 +151,8 @@ export class Runner {
     const bootedAt = Date.now();
     void active.dyno.exited.then((status) => {
       if (active.stopping) return;
+      // Reap whatever the dyno's shell left behind, so nothing keeps holding its port.
+      void this.deps.runtime.stop(active.dyno, 0);
       this.deps.logs.append(app, `paas[${active.dyno.name}]`, `Process exited (${status.signal ?? `code ${status.code}`}); state changed from up to crashed`);
       deleteDyno(this.deps.db, active.dyno.id);
       this.web.set(app, (this.web.get(app) ?? []).filter((a) => a !== active));

@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { nodeApp } from './helpers/fixtures.js';
+import { apiCall, gitRepo, push, startPaas, tempDir, viaRouter } from './helpers/paas.js';
+
+describe('server lifecycle', () => {
+  it('generates a token on first start, prints it once, and keeps it', async () => {
+    const dataDir = tempDir();
+    const first = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: '' });
+    const token = fs.readFileSync(path.join(dataDir, 'api-token'), 'utf8').trim();
+    expect(first.output()).toContain(`paas login --token ${token}`);
+    expect(fs.statSync(path.join(dataDir, 'api-token')).mode & 0o777).toBe(0o600);
+    await first.stop();
+    const second = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: '' });
+    expect(second.output()).not.toContain(token);
+    expect((await apiCall({ ...second, token }, 'GET', '/v1/apps')).status).toBe(200);
+    await second.stop();
+  });
+
+  it('drains on SIGTERM: stops its dynos and exits 0, and brings apps back on the next start', async () => {
+    const dataDir = tempDir();
+    const paas = await startPaas({ PAAS_DATA_DIR: dataDir });
+    await apiCall(paas, 'POST', '/v1/apps', { name: 'survivor' });
+    const dir = await gitRepo(paas, nodeApp('still here'));
+    expect((await push(paas, dir, 'survivor')).code).toBe(0);
+    const { port } = JSON.parse((await viaRouter(paas, 'survivor.localhost')).body);
+    expect(await paas.stop('SIGTERM')).toBe(0);
+    // The dyno went with the server.
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+
+    const again = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: paas.token });
+    let body = '';
+    for (let i = 0; i < 100 && !body.includes('still here'); i++) {
+      body = (await viaRouter(again, 'survivor.localhost')).body;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(body).toContain('still here');
+    await again.stop();
+  });
+
+  it('refuses to start on a corrupt store and leaves it unchanged', async () => {
+    const dataDir = tempDir();
+    const db = path.join(dataDir, 'paas.db');
+    fs.writeFileSync(db, 'this is not a sqlite database '.repeat(200));
+    const before = fs.readFileSync(db);
+    await expect(startPaas({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(/is corrupt or not a paas store.*left it unchanged/s);
+    expect(fs.readFileSync(db).equals(before)).toBe(true);
+  });
+
+  it('refuses to start on a store from a newer paas and leaves it unchanged', async () => {
+    const dataDir = tempDir();
+    const file = path.join(dataDir, 'paas.db');
+    const db = new Database(file);
+    db.pragma('user_version = 999');
+    db.close();
+    const before = fs.readFileSync(file);
+    await expect(startPaas({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(/schema version 999.*newer paas/s);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('refuses a bad PORT with a clear message', async () => {
+    await expect(startPaas({ PORT: 'eighty' })).rejects.toThrow(/PORT="eighty" is not a port number/);
+  });
+});
