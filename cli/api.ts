@@ -16,12 +16,13 @@ function token(): string {
 
 /** Calls the paas API and returns the parsed JSON; API errors become CliErrors with the server's message. */
 export async function api<T>(method: string, path: string, body?: unknown, tokenOverride?: string): Promise<T> {
+  const bearer = tokenOverride ?? token();
   let res: Response;
   try {
     res = await fetch(`${apiUrl()}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${tokenOverride ?? token()}`,
+        authorization: `Bearer ${bearer}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
