@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { CliError } from './errors.js';
 import { readNetrcPassword } from './netrc.js';
 
@@ -14,6 +15,35 @@ function token(): string {
   throw new CliError(`Not logged in to ${apiUrl()}. Run \`paas login\`, or set PAAS_API_TOKEN.`);
 }
 
+/** Who is acting, recorded on the releases this CLI makes. */
+function actor(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'cli';
+  }
+}
+
+/** Streams a plain-text API response line by line (release output); ends when the server ends it. */
+export async function apiLines(path: string, onLine: (line: string) => void): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${apiUrl()}${path}`, { headers: { authorization: `Bearer ${token()}` } });
+  } catch {
+    return; // the release's status, read next, says how it went
+  }
+  if (!res.ok || !res.body) return;
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of res.body) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) onLine(line);
+  }
+  if (buffered) onLine(buffered);
+}
+
 /** Calls the paas API and returns the parsed JSON; API errors become CliErrors with the server's message. */
 export async function api<T>(method: string, path: string, body?: unknown, tokenOverride?: string): Promise<T> {
   const bearer = tokenOverride ?? token();
@@ -23,6 +53,7 @@ export async function api<T>(method: string, path: string, body?: unknown, token
       method,
       headers: {
         authorization: `Bearer ${bearer}`,
+        'x-paas-actor': actor(),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),

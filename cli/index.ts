@@ -3,8 +3,15 @@ import apps from './commands/apps/index.js';
 import appsCreate from './commands/apps/create.js';
 import appsDestroy from './commands/apps/destroy.js';
 import appsInfo from './commands/apps/info.js';
+import config from './commands/config/index.js';
+import configGet from './commands/config/get.js';
+import configSet from './commands/config/set.js';
+import configUnset from './commands/config/unset.js';
 import login from './commands/login.js';
 import logs from './commands/logs.js';
+import releases from './commands/releases/index.js';
+import releasesInfo from './commands/releases/info.js';
+import releasesRollback from './commands/releases/rollback.js';
 import server from './commands/server.js';
 import { CliError } from './errors.js';
 
@@ -14,7 +21,8 @@ export async function main(argv: string[]): Promise<void> {
     .description('paas: git push to deploy, on your own machine')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [server, login, apps, appsCreate, appsInfo, appsDestroy, logs]) register(program);
+  const commands = [server, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, logs];
+  for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -13,3 +13,15 @@ export interface LogLine {
   source: string;
   line: string;
 }
+
+/** A release; `version`, `description`, `status`, `current` and `created_at` are pinned for scripts. */
+export interface Release {
+  version: number;
+  description: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  current: boolean;
+  created_at: string;
+  created_by: string;
+  commit: string | null;
+  output_stream_url: string;
+}

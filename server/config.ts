@@ -19,6 +19,8 @@ export interface Config {
   bootTimeoutMs: number;
   /** SIGTERM → SIGKILL grace period when stopping a dyno. */
   stopGraceMs: number;
+  /** How long a Procfile `release` command may run before the release fails. */
+  releaseTimeoutMs: number;
   /** The host environment dynos and builds inherit: PATH, HOME, LANG only, never our own secrets. */
   baseEnv: Record<string, string>;
 }
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runtime,
     bootTimeoutMs: parseMs(env, 'PAAS_BOOT_TIMEOUT_MS', 60_000),
     stopGraceMs: parseMs(env, 'PAAS_STOP_GRACE_MS', 10_000),
+    releaseTimeoutMs: parseMs(env, 'PAAS_RELEASE_TIMEOUT_MS', 10 * 60_000),
     baseEnv: pickBaseEnv(env),
   };
 }

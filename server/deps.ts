@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { AppLocks } from './locks.js';
 import type { AppLogs } from './logs.js';
 import type { DataPaths } from './paths.js';
+import type { ReleaseOutputs } from './release-output.js';
 import type { Routes } from './routes.js';
 import type { Runner } from './runner.js';
 import type { Db } from './store/db.js';
@@ -15,6 +16,8 @@ export interface Deps {
   runner: Runner;
   logs: AppLogs;
   locks: AppLocks;
+  /** Output of releases made through the API, for their output_stream_url. */
+  outputs: ReleaseOutputs;
   /** The URL an app answers at, from the router's actual port. */
   webUrl(app: string): string;
 }

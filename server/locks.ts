@@ -1,20 +1,43 @@
 /**
- * One deploy at a time per app. A push, and later a config change, holds its app's lock from start
- * to finish; a second one is refused at once rather than queued or interleaved.
+ * One release at a time per app. A push takes the lock with tryAcquire and is refused at once when
+ * it is held ("deploy in progress"); config changes and rollbacks queue with acquire and run in
+ * arrival order, so concurrent changes each build on the one before and none is lost.
  */
 export class AppLocks {
   private readonly held = new Set<string>();
+  private readonly waiters = new Map<string, (() => void)[]>();
 
-  /** Returns the release function, or undefined when someone else holds the lock. */
-  tryAcquire(app: string): (() => void) | undefined {
-    if (this.held.has(app)) return undefined;
-    this.held.add(app);
+  private releaser(app: string): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.held.delete(app);
+      const next = this.waiters.get(app)?.shift();
+      // Hand the lock straight to the next waiter, so a tryAcquire cannot slip in between.
+      if (next) next();
+      else this.held.delete(app);
     };
+  }
+
+  /** Returns the release function, or undefined when the lock is held. */
+  tryAcquire(app: string): (() => void) | undefined {
+    if (this.held.has(app)) return undefined;
+    this.held.add(app);
+    return this.releaser(app);
+  }
+
+  /** Waits for the lock; resolves with its release function. */
+  async acquire(app: string): Promise<() => void> {
+    if (!this.held.has(app)) {
+      this.held.add(app);
+      return this.releaser(app);
+    }
+    await new Promise<void>((resolve) => {
+      const queue = this.waiters.get(app) ?? [];
+      queue.push(resolve);
+      this.waiters.set(app, queue);
+    });
+    return this.releaser(app);
   }
 
   isHeld(app: string): boolean {

@@ -4,10 +4,10 @@ import type net from 'node:net';
 import express from 'express';
 import { createRouter } from '../router/router.js';
 import { appsRoutes } from './api/apps-routes.js';
+import { releasesRoutes } from './api/releases-routes.js';
 import { requireToken } from './api/auth.js';
 import { errorHandler, notFound } from './api/errors.js';
 import type { Config } from './config.js';
-import { restoreCurrentRelease } from './deploy.js';
 import type { Deps } from './deps.js';
 import { gitRoutes, installHooks } from './git/receiver.js';
 import { AppLocks } from './locks.js';
@@ -15,6 +15,8 @@ import { AppLogs } from './logs.js';
 import { dataPaths } from './paths.js';
 import { Routes } from './routes.js';
 import { Runner } from './runner.js';
+import { ReleaseOutputs } from './release-output.js';
+import { restoreCurrentRelease } from './releases.js';
 import { ProcessRuntime } from './runtime/process.js';
 import { listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
@@ -73,13 +75,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
     runner,
     logs,
     locks: new AppLocks(),
+    outputs: new ReleaseOutputs(),
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
 
   const api = express();
   api.disable('x-powered-by');
   api.use(gitRoutes(deps, { internalUrl: () => `http://${loopback(config.host)}:${apiPort}` }));
-  api.use('/v1', requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps));
+  api.use('/v1', requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps));
   api.use(notFound);
   api.use(errorHandler);
 

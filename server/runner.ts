@@ -67,6 +67,38 @@ export class Runner {
     await Promise.all(old.map((a) => this.stop(a)));
   }
 
+  /**
+   * Runs a process type once to completion in a one-off dyno (the release phase). Its output goes to
+   * `log` and the app's logs; a non-zero exit or the time limit throws a DeployError.
+   */
+  async runOnce(release: ReleaseToRun, type: string, opts: { timeoutMs: number; log: (line: string) => void }): Promise<void> {
+    const name = `${type}.1`;
+    const dyno = await this.deps.runtime.start({
+      app: release.app,
+      name,
+      slugDir: release.slug.dir,
+      command: release.slug.processTypes[type]!,
+      env: this.dynoEnv(release, name),
+      onLine: (_stream, line) => {
+        opts.log(`       ${line}`);
+        this.deps.logs.append(release.app, `app[${name}]`, line);
+      },
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void this.deps.runtime.stop(dyno, this.deps.stopGraceMs);
+    }, opts.timeoutMs);
+    const status = await dyno.exited;
+    clearTimeout(timer);
+    // Reap anything the command left running in the background.
+    await this.deps.runtime.stop(dyno, 0);
+    if (timedOut) throw new DeployError(`The release command ran longer than ${Math.round(opts.timeoutMs / 1000)} s and was stopped; the release failed.`);
+    if (status.code !== 0) {
+      throw new DeployError(`The release command failed (${status.signal ?? `exit code ${status.code}`}); the release failed and the current release keeps running.`);
+    }
+  }
+
   /** Stops every dyno of the app and forgets it. */
   async stopApp(app: string): Promise<void> {
     this.bump(app);

@@ -59,7 +59,7 @@ describe('store', () => {
     const db = openStore(path.join(tempDir(), 'paas.db'));
     const a = insertApp(db, 'one', 'now');
     const b = insertApp(db, 'two', 'now');
-    const versions = [a, a, b, a].map((app) => insertRelease(db, { app_id: app.id, build_id: null, status: 'succeeded', description: 'x', created_at: 'now' }).version);
+    const versions = [a, a, b, a].map((app) => insertRelease(db, { app_id: app.id, build_id: null, status: 'succeeded', description: 'x', created_at: 'now', config: '{}', created_by: 'test' }).version);
     expect(versions).toEqual([1, 2, 1, 3]);
     db.close();
   });

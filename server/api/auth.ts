@@ -24,6 +24,15 @@ export function tokenFromRequest(req: Request): string | undefined {
   return undefined;
 }
 
+/** The user name of Basic auth (git sends whatever the remote URL or ~/.netrc says), if any. */
+export function userFromRequest(req: Request): string | undefined {
+  const [scheme, value] = (req.headers.authorization ?? '').split(' ', 2);
+  if (scheme?.toLowerCase() !== 'basic' || !value) return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const user = decoded.slice(0, Math.max(0, decoded.indexOf(':')));
+  return /^[\w.@+-]{1,64}$/.test(user) ? user : undefined;
+}
+
 /** Express middleware: 401 unless the request carries the API token. */
 export function requireToken(token: string) {
   return (req: Request, _res: Response, next: NextFunction) => {

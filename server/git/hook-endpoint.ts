@@ -24,7 +24,7 @@ export function hookEndpoint(deps: Deps, pushes: Pushes) {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
     const log = (line: string) => res.write(`${line}\n`);
     const finish = (result: HookResult) => res.end(`${RESULT_MARKER}${JSON.stringify(result)}\n`);
-    const deploying = deployCommit({ app: push.app, commit, source: req, log }, deps);
+    const deploying = deployCommit({ app: push.app, commit, source: req, log, createdBy: `${push.actor} (git push)` }, deps);
     push.deploying = deploying.catch(() => undefined);
     try {
       const release = await deploying;

@@ -7,6 +7,8 @@ export interface Push {
   /** One-time secret the pre-receive hook presents when it calls back; never the API token. */
   secret: string;
   app: AppRow;
+  /** Who pushed: the user name of the git credentials. */
+  actor: string;
   /** The deploy the hook started, if any; the lock is released only after it settles. */
   deploying?: Promise<unknown>;
 }
@@ -15,8 +17,8 @@ export interface Push {
 export class Pushes {
   private readonly byId = new Map<string, Push>();
 
-  open(app: AppRow): Push {
-    const push: Push = { id: randomBytes(12).toString('hex'), secret: randomBytes(24).toString('hex'), app };
+  open(app: AppRow, actor: string): Push {
+    const push: Push = { id: randomBytes(12).toString('hex'), secret: randomBytes(24).toString('hex'), app, actor };
     this.byId.set(push.id, push);
     return push;
   }

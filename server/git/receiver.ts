@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import express, { type Response } from 'express';
 import { requireApp } from '../apps.js';
-import { tokenFromRequest, tokenMatches } from '../api/auth.js';
+import { tokenFromRequest, tokenMatches, userFromRequest } from '../api/auth.js';
 import type { Deps } from '../deps.js';
 import { PaasError } from '../errors.js';
 import { repoDir } from '../paths.js';
@@ -79,7 +79,7 @@ export function gitRoutes(deps: Deps, opts: { internalUrl: () => string }): expr
     const env: Record<string, string> = { ...deps.config.baseEnv };
     let done = (): void => undefined;
     if (service === 'git-receive-pack') {
-      const push = pushes.open(app);
+      const push = pushes.open(app, userFromRequest(req) || 'git');
       const unlock = deps.locks.tryAcquire(app.name);
       Object.assign(env, {
         PAAS_HOOK_NODE: process.execPath,

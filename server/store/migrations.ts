@@ -47,4 +47,9 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX dynos_app ON dynos(app_id);
   `,
+  // 2: releases carry their config snapshot and who or what made them.
+  `
+  ALTER TABLE releases ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE releases ADD COLUMN created_by TEXT NOT NULL DEFAULT 'paas';
+  `,
 ];

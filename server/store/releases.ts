@@ -22,6 +22,9 @@ export interface ReleaseRow {
   status: Status;
   description: string;
   created_at: string;
+  /** JSON object of the config vars this release runs with. */
+  config: string;
+  created_by: string;
 }
 
 export function insertBuild(db: Db, b: Pick<BuildRow, 'id' | 'app_id' | 'commit_sha' | 'created_at'>): void {
@@ -55,7 +58,7 @@ export function listSlugDirs(db: Db, appId: number): string[] {
  */
 export function insertRelease(
   db: Db,
-  r: Pick<ReleaseRow, 'app_id' | 'build_id' | 'status' | 'description' | 'created_at'>,
+  r: Pick<ReleaseRow, 'app_id' | 'build_id' | 'status' | 'description' | 'created_at' | 'config' | 'created_by'>,
 ): ReleaseRow {
   return db.transaction(() => {
     const { next } = db
@@ -63,9 +66,10 @@ export function insertRelease(
       .get(r.app_id) as { next: number };
     const info = db
       .prepare(
-        `INSERT INTO releases (app_id, version, build_id, status, description, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO releases (app_id, version, build_id, status, description, created_at, config, created_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.app_id, next, r.build_id, r.status, r.description, r.created_at);
+      .run(r.app_id, next, r.build_id, r.status, r.description, r.created_at, r.config, r.created_by);
     return { ...r, id: Number(info.lastInsertRowid), version: next };
   })();
 }
@@ -76,6 +80,17 @@ export function setReleaseStatus(db: Db, id: number, status: Status): void {
 
 export function findReleaseById(db: Db, id: number): ReleaseRow | undefined {
   return db.prepare('SELECT * FROM releases WHERE id = ?').get(id) as ReleaseRow | undefined;
+}
+
+export function findRelease(db: Db, appId: number, version: number): ReleaseRow | undefined {
+  return db.prepare('SELECT * FROM releases WHERE app_id = ? AND version = ?').get(appId, version) as ReleaseRow | undefined;
+}
+
+/** The newest succeeded release older than `version`: what a rollback without a target goes back to. */
+export function previousSucceeded(db: Db, appId: number, version: number): ReleaseRow | undefined {
+  return db
+    .prepare(`SELECT * FROM releases WHERE app_id = ? AND version < ? AND status = 'succeeded' ORDER BY version DESC LIMIT 1`)
+    .get(appId, version) as ReleaseRow | undefined;
 }
 
 export function listReleases(db: Db, appId: number, limit: number): ReleaseRow[] {

@@ -1,0 +1,85 @@
+import { applyChange, type ConfigChange, describeChange } from './config-vars.js';
+import type { Deps } from './deps.js';
+import { isUserFailure } from './deploy.js';
+import { ConflictError, InvalidParamsError, NotFoundError } from './errors.js';
+import { currentConfig, currentRelease, openRelease, runRelease } from './releases.js';
+import { findApp } from './store/apps.js';
+import { findRelease, previousSucceeded, type ReleaseRow } from './store/releases.js';
+import type { AppRow } from './store/apps.js';
+
+/**
+ * Queues behind the app's lock, then opens a release with `prepare` and takes it live in the
+ * background, recording its output for `output_stream_url`. Resolves with the pending release as
+ * soon as it exists; the lock is held until the release is live or failed.
+ */
+async function releaseInBackground(
+  appName: string,
+  prepare: (app: AppRow) => Parameters<typeof openRelease>[0],
+  deps: Deps,
+): Promise<ReleaseRow> {
+  const unlock = await deps.locks.acquire(appName);
+  let release: ReleaseRow;
+  let app: AppRow | undefined;
+  try {
+    // Read the app again under the lock: the release before ours may have changed it.
+    app = findApp(deps.db, appName);
+    if (!app) throw new NotFoundError(`Couldn't find that app: ${JSON.stringify(appName)}. Run \`paas apps\` to list your apps.`);
+    release = openRelease(prepare(app), deps);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const log = deps.outputs.open(release.id);
+  runRelease(app, release, log, deps)
+    .catch((err: Error) => {
+      if (!isUserFailure(err)) console.error(`release v${release.version} of ${appName} failed:`, err);
+      log(` !     ${isUserFailure(err) ? err.message : 'Internal error; the paas server log has the details.'}`);
+    })
+    .finally(() => {
+      deps.outputs.close(release.id);
+      unlock();
+    });
+  return release;
+}
+
+/** One new release with the current build and the changed config (config:set / config:unset). */
+export function changeConfig(params: { app: string; change: ConfigChange; actor: string }, deps: Deps): Promise<ReleaseRow> {
+  return releaseInBackground(
+    params.app,
+    (app) => ({
+      app,
+      buildId: currentRelease(app, deps)?.build_id ?? null,
+      config: applyChange(currentConfig(app, deps), params.change),
+      description: describeChange(params.change),
+      createdBy: params.actor,
+    }),
+    deps,
+  );
+}
+
+/**
+ * A new release with vN's build and vN's config, reusing its slug (no rebuild). Without a target,
+ * goes back to the newest succeeded release before the current one.
+ */
+export function rollback(params: { app: string; target?: number; actor: string }, deps: Deps): Promise<ReleaseRow> {
+  return releaseInBackground(
+    params.app,
+    (app) => {
+      const current = currentRelease(app, deps);
+      if (!current) throw new ConflictError('no_release', `${app.name} has no releases yet, so there is nothing to roll back to.`);
+      let target: ReleaseRow | undefined;
+      if (params.target === undefined) {
+        target = previousSucceeded(deps.db, app.id, current.version);
+        if (!target) throw new ConflictError('no_previous_release', `${app.name} has no succeeded release before v${current.version} to roll back to.`);
+      } else {
+        target = findRelease(deps.db, app.id, params.target);
+        if (!target) throw new NotFoundError(`${app.name} has no release v${params.target}. Run \`paas releases\` to see its releases.`);
+        if (target.status !== 'succeeded') {
+          throw new InvalidParamsError(`v${target.version} ${target.status === 'failed' ? 'failed' : 'never went live'}, so it cannot be rolled back to. Pick a succeeded release from \`paas releases\`.`);
+        }
+      }
+      return { app, buildId: target.build_id, config: JSON.parse(target.config), description: `Rollback to v${target.version}`, createdBy: params.actor };
+    },
+    deps,
+  );
+}

@@ -1,0 +1,85 @@
+import { readSlug } from '../builder/index.js';
+import type { ConfigVars } from './config-vars.js';
+import type { Deps } from './deps.js';
+import type { ReleaseToRun } from './runner.js';
+import { type AppRow, setCurrentRelease } from './store/apps.js';
+import { findBuild, findReleaseById, insertRelease, type ReleaseRow, setReleaseStatus } from './store/releases.js';
+
+/** The config of the release that is live now (empty before the first release). */
+export function currentConfig(app: AppRow, deps: Pick<Deps, 'db'>): ConfigVars {
+  const current = app.current_release_id ? findReleaseById(deps.db, app.current_release_id) : undefined;
+  return current ? (JSON.parse(current.config) as ConfigVars) : {};
+}
+
+export function currentRelease(app: AppRow, deps: Pick<Deps, 'db'>): ReleaseRow | undefined {
+  return app.current_release_id ? findReleaseById(deps.db, app.current_release_id) : undefined;
+}
+
+/** Records release vN as pending. The version is allocated in the insert's own transaction. */
+export function openRelease(
+  params: { app: AppRow; buildId: string | null; config: ConfigVars; description: string; createdBy: string },
+  deps: Pick<Deps, 'db'>,
+): ReleaseRow {
+  return insertRelease(deps.db, {
+    app_id: params.app.id,
+    build_id: params.buildId,
+    status: 'pending',
+    description: params.description,
+    created_at: new Date().toISOString(),
+    config: JSON.stringify(params.config),
+    created_by: params.createdBy,
+  });
+}
+
+/** What the runner needs to run a release: its slug, and its config plus the dyno metadata. */
+async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db'>): Promise<ReleaseToRun | undefined> {
+  const build = release.build_id ? findBuild(deps.db, release.build_id) : undefined;
+  if (!build?.slug_dir) return undefined;
+  const config = JSON.parse(release.config) as ConfigVars;
+  return {
+    app: app.name,
+    appId: app.id,
+    releaseId: release.id,
+    slug: await readSlug(build.slug_dir),
+    env: {
+      ...config,
+      PAAS_APP_NAME: app.name,
+      PAAS_RELEASE_VERSION: `v${release.version}`,
+      PAAS_SLUG_COMMIT: build.commit_sha,
+    },
+  };
+}
+
+/**
+ * Takes a pending release live: runs the Procfile `release` command (if any) in a one-off dyno,
+ * rolls the web dynos onto the release, then marks it succeeded and current. On any failure the
+ * release is marked failed, the error is rethrown, and the current release keeps serving.
+ * The caller holds the app's lock.
+ */
+export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: string) => void, deps: Deps): Promise<ReleaseRow> {
+  try {
+    const run = await toRun(app, release, deps);
+    if (run?.slug.processTypes.release) {
+      log(`-----> Running release command: ${run.slug.processTypes.release}`);
+      await deps.runner.runOnce(run, 'release', { timeoutMs: deps.config.releaseTimeoutMs, log });
+    }
+    if (run) await deps.runner.deploy(run, log);
+  } catch (err) {
+    setReleaseStatus(deps.db, release.id, 'failed');
+    deps.logs.append(app.name, 'paas[api]', `Release v${release.version} failed: ${(err as Error).message.split('\n')[0]}`);
+    throw err;
+  }
+  deps.db.transaction(() => {
+    setReleaseStatus(deps.db, release.id, 'succeeded');
+    setCurrentRelease(deps.db, app.id, release.id);
+  })();
+  deps.logs.append(app.name, 'paas[api]', `Release v${release.version} created: ${release.description}`);
+  return { ...release, status: 'succeeded' };
+}
+
+/** Brings an app's current release back up, e.g. after the server restarted. */
+export async function restoreCurrentRelease(app: AppRow, deps: Deps): Promise<void> {
+  const release = currentRelease(app, deps);
+  const run = release ? await toRun(app, release, deps) : undefined;
+  if (run) await deps.runner.deploy(run, (line) => deps.logs.append(app.name, 'paas[restore]', line.trim()));
+}
