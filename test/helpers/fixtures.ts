@@ -52,3 +52,18 @@ export function slowApp(delaySeconds: number, message = 'slow'): Record<string, 
     'server.js': `require('http').createServer((q, s) => s.end(${JSON.stringify(message)})).listen(process.env.PORT);\n`,
   };
 }
+
+/** A Node app that answers with `message` and its whole environment, with an optional release command. */
+export function envApp(message: string, release?: string): Record<string, string> {
+  const files: Record<string, string> = {
+    'package.json': JSON.stringify({ name: 'env-app', version: '1.0.0' }),
+    'server.js': `
+const http = require('http');
+const server = http.createServer((req, res) => res.end(JSON.stringify({ message: ${JSON.stringify(message)}, env: process.env })));
+server.listen(process.env.PORT);
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`,
+    Procfile: `web: node server.js\n${release ? `release: ${release}\n` : ''}`,
+  };
+  return files;
+}
