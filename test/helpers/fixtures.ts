@@ -57,6 +57,7 @@ export function slowApp(delaySeconds: number, message = 'slow'): Record<string, 
 export function envApp(message: string, release?: string): Record<string, string> {
   const files: Record<string, string> = {
     'package.json': JSON.stringify({ name: 'env-app', version: '1.0.0' }),
+    'package-lock.json': JSON.stringify({ name: 'env-app', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'env-app', version: '1.0.0' } } }),
     'server.js': `
 const http = require('http');
 const server = http.createServer((req, res) => res.end(JSON.stringify({ message: ${JSON.stringify(message)}, env: process.env })));
