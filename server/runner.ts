@@ -72,18 +72,7 @@ export class Runner {
    * `log` and the app's logs; a non-zero exit or the time limit throws a DeployError.
    */
   async runOnce(release: ReleaseToRun, type: string, opts: { timeoutMs: number; log: (line: string) => void }): Promise<void> {
-    const name = `${type}.1`;
-    const dyno = await this.deps.runtime.start({
-      app: release.app,
-      name,
-      slugDir: release.slug.dir,
-      command: release.slug.processTypes[type]!,
-      env: this.dynoEnv(release, name),
-      onLine: (_stream, line) => {
-        opts.log(`       ${line}`);
-        this.deps.logs.append(release.app, `app[${name}]`, line);
-      },
-    });
+    const dyno = await this.startDyno(release, type, `${type}.1`, (line) => opts.log(`       ${line}`));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -123,27 +112,30 @@ export class Runner {
     this.deps.routes.setTargets(app, up);
   }
 
-  private dynoEnv(release: ReleaseToRun, name: string): Record<string, string> {
+  /** Starts one dyno of the release; each output line goes to the app's logs and to `onLine`. */
+  private startDyno(release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void): Promise<RunningDyno> {
     const prepend = release.slug.pathPrepend.map((p) => path.join(release.slug.dir, p));
     const PATH = [...prepend, this.deps.baseEnv.PATH].join(':');
-    return { ...this.deps.baseEnv, ...release.env, PATH, DYNO: name };
+    return this.deps.runtime.start({
+      app: release.app,
+      name,
+      slugDir: release.slug.dir,
+      command: release.slug.processTypes[type]!,
+      env: { ...this.deps.baseEnv, ...release.env, PATH, DYNO: name },
+      onLine: (_stream, line) => {
+        onLine(line);
+        this.deps.logs.append(release.app, `app[${name}]`, line);
+      },
+    });
   }
 
   private async boot(release: ReleaseToRun, type: string, n: number): Promise<Active> {
     const name = `${type}.${n}`;
     const { runtime, db, logs } = this.deps;
     const recent: string[] = [];
-    const dyno = await runtime.start({
-      app: release.app,
-      name,
-      slugDir: release.slug.dir,
-      command: release.slug.processTypes[type]!,
-      env: this.dynoEnv(release, name),
-      onLine: (_stream, line) => {
-        recent.push(line);
-        if (recent.length > 10) recent.shift();
-        logs.append(release.app, `app[${name}]`, line);
-      },
+    const dyno = await this.startDyno(release, type, name, (line) => {
+      recent.push(line);
+      if (recent.length > 10) recent.shift();
     });
     logs.append(release.app, `paas[${name}]`, `Starting process with command \`${release.slug.processTypes[type]}\``);
     insertDyno(db, {

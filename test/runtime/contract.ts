@@ -10,9 +10,11 @@ import { tempDir } from '../helpers/paas.js';
 const SERVER = `
 const http = require('http');
 const server = http.createServer((req, res) => res.end(process.env.GREETING + ' from ' + process.env.DYNO));
+// The handler goes in before listen(): the port accepts connections from the moment it is bound,
+// so the runtime may send SIGTERM before any later statement has run.
+process.on('SIGTERM', () => { console.log('got SIGTERM'); server.close(() => process.exit(0)); });
 server.listen(process.env.PORT, () => console.log('up on ' + process.env.PORT));
 console.error('to stderr');
-process.on('SIGTERM', () => { console.log('got SIGTERM'); server.close(() => process.exit(0)); });
 `;
 
 function slug(): string {
