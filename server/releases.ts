@@ -77,9 +77,17 @@ export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: s
   return { ...release, status: 'succeeded' };
 }
 
-/** Brings an app's current release back up, e.g. after the server restarted. */
+/**
+ * Brings an app's current release back up after the server restarted. It holds the app's lock, so
+ * a push that arrives meanwhile waits its turn instead of being overtaken by the older release.
+ */
 export async function restoreCurrentRelease(app: AppRow, deps: Deps): Promise<void> {
-  const release = currentRelease(app, deps);
-  const run = release ? await toRun(app, release, deps) : undefined;
-  if (run) await deps.runner.deploy(run, (line) => deps.logs.append(app.name, 'paas[restore]', line.trim()));
+  const unlock = await deps.locks.acquire(app.name);
+  try {
+    const release = currentRelease(app, deps);
+    const run = release ? await toRun(app, release, deps) : undefined;
+    if (run) await deps.runner.deploy(run, (line) => deps.logs.append(app.name, 'paas[restore]', line.trim()));
+  } finally {
+    unlock();
+  }
 }
