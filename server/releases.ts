@@ -79,7 +79,7 @@ export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: s
 
 /**
  * Brings an app's current release back up after the server restarted. It holds the app's lock, so
- * a push that arrives meanwhile waits its turn instead of being overtaken by the older release.
+ * a push or config change that arrives meanwhile cannot be overtaken by the older release.
  */
 export async function restoreCurrentRelease(app: AppRow, deps: Deps): Promise<void> {
   const unlock = await deps.locks.acquire(app.name);
