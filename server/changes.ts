@@ -77,6 +77,9 @@ export function rollback(params: { app: string; target?: number; actor: string }
         if (target.status !== 'succeeded') {
           throw new InvalidParamsError(`v${target.version} ${target.status === 'failed' ? 'failed' : 'never went live'}, so it cannot be rolled back to. Pick a succeeded release from \`paas releases\`.`);
         }
+        if (!target.build_id) {
+          throw new InvalidParamsError(`v${target.version} was made before the first push and has no code to roll back to. Pick a release with a commit from \`paas releases\`.`);
+        }
       }
       return { app, buildId: target.build_id, config: JSON.parse(target.config), description: `Rollback to v${target.version}`, createdBy: params.actor };
     },

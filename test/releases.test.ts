@@ -47,6 +47,14 @@ describe('config vars and releases', () => {
       [1, 'Set GREETING config vars', 'succeeded', false],
     ]);
     expect(Object.keys(list[0]!)).toEqual(expect.arrayContaining(['version', 'description', 'status', 'current', 'created_at']));
+    // v1 holds config but no code: there is nothing to roll back to.
+    const back = await cli(paas, ['releases:rollback', 'v1', '-a', 'early-config']);
+    expect(back.code).toBe(1);
+    expect(back.stderr).toContain('no code to roll back to');
+    const noPrevious = await cli(paas, ['releases:rollback', '-a', 'early-config']);
+    expect(noPrevious.code).toBe(1);
+    expect(noPrevious.stderr).toContain('no succeeded release before v2');
+    expect(await releases('early-config')).toHaveLength(2);
   });
 
   it('makes exactly one release per config:set, round-trips any text, and exposes dyno metadata', async () => {

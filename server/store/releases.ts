@@ -86,10 +86,13 @@ export function findRelease(db: Db, appId: number, version: number): ReleaseRow 
   return db.prepare('SELECT * FROM releases WHERE app_id = ? AND version = ?').get(appId, version) as ReleaseRow | undefined;
 }
 
-/** The newest succeeded release older than `version`: what a rollback without a target goes back to. */
+/** The newest succeeded release with code, older than `version`: what a rollback without a target goes back to. */
 export function previousSucceeded(db: Db, appId: number, version: number): ReleaseRow | undefined {
   return db
-    .prepare(`SELECT * FROM releases WHERE app_id = ? AND version < ? AND status = 'succeeded' ORDER BY version DESC LIMIT 1`)
+    .prepare(
+      `SELECT * FROM releases WHERE app_id = ? AND version < ? AND status = 'succeeded' AND build_id IS NOT NULL
+       ORDER BY version DESC LIMIT 1`,
+    )
     .get(appId, version) as ReleaseRow | undefined;
 }
 
