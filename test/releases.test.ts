@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envApp } from './helpers/fixtures.js';
@@ -177,6 +178,37 @@ describe('config vars and releases', () => {
     expect(config).toEqual(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`KEY_${i}`, `value ${i}`])));
     const { env } = await served('busy-config');
     for (let i = 0; i < 20; i++) expect(env[`KEY_${i}`]).toBe(`value ${i}`);
+  });
+});
+
+describe('rolling onto a new release', () => {
+  it('drops no request while config changes and a rollback restart the dynos', async () => {
+    await newApp('steady');
+    const dir = await gitRepo(paas, envApp('steady'));
+    expect((await push(paas, dir, 'steady')).code).toBe(0);
+    // Bounded load on loopback: 8 keep-alive clients, for as long as the changes take (at most 60 s).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const outcomes = new Map<string, number>();
+    let done = false;
+    const one = () =>
+      new Promise<void>((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port: paas.routerPort, headers: { host: 'steady.localhost' }, agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(void outcomes.set(String(res.statusCode), (outcomes.get(String(res.statusCode)) ?? 0) + 1)));
+        });
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(void outcomes.set(err.code ?? 'error', (outcomes.get(err.code ?? 'error') ?? 0) + 1)));
+      });
+    const deadline = Date.now() + 60_000;
+    const clients = Array.from({ length: 8 }, async () => {
+      while (!done && Date.now() < deadline) await one();
+    });
+    for (const pair of ['N=1', 'N=2', 'N=3']) expect((await cli(paas, ['config:set', pair, '-a', 'steady'])).code).toBe(0);
+    expect((await cli(paas, ['releases:rollback', '-a', 'steady'])).code).toBe(0);
+    done = true;
+    await Promise.all(clients);
+    agent.destroy();
+    expect(outcomes.get('200')).toBeGreaterThan(100);
+    expect([...outcomes.keys()]).toEqual(['200']);
   });
 });
 
