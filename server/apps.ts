@@ -6,7 +6,8 @@ import { ConflictError, InvalidParamsError, NotFoundError } from './errors.js';
 import { repoDir } from './paths.js';
 import { type AppRow, deleteApp, findApp, insertApp, listApps as listAppRows } from './store/apps.js';
 import { listDynos } from './store/dynos.js';
-import { findReleaseById, listSlugDirs } from './store/releases.js';
+import { currentRelease } from './releases.js';
+import { listSlugDirs } from './store/releases.js';
 
 export const APP_NAME_RULE = /^[a-z][a-z0-9-]{1,29}$/;
 
@@ -46,7 +47,7 @@ export function requireApp(deps: Pick<Deps, 'db'>, name: string): AppRow {
 }
 
 export function viewApp(app: AppRow, deps: Deps, gitBase: string): AppView {
-  const release = app.current_release_id ? findReleaseById(deps.db, app.current_release_id) : undefined;
+  const release = currentRelease(app, deps);
   return {
     name: app.name,
     created_at: app.created_at,

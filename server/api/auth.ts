@@ -10,27 +10,26 @@ export function tokenMatches(given: string | undefined, token: string): boolean 
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The token from `Authorization: Bearer <token>` or, for git, Basic auth with the token as password. */
-export function tokenFromRequest(req: Request): string | undefined {
-  const header = req.headers.authorization ?? '';
-  const [scheme, value] = header.split(' ', 2);
-  if (!value) return undefined;
-  if (scheme?.toLowerCase() === 'bearer') return value.trim();
-  if (scheme?.toLowerCase() === 'basic') {
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    return colon >= 0 ? decoded.slice(colon + 1) : undefined;
-  }
-  return undefined;
-}
-
-/** The user name of Basic auth (git sends whatever the remote URL or ~/.netrc says), if any. */
-export function userFromRequest(req: Request): string | undefined {
+/** User and password of `Authorization: Basic …` (what git sends), if that is the scheme. */
+function basicCredentials(req: Request): { user: string; password: string } | undefined {
   const [scheme, value] = (req.headers.authorization ?? '').split(' ', 2);
   if (scheme?.toLowerCase() !== 'basic' || !value) return undefined;
   const decoded = Buffer.from(value, 'base64').toString('utf8');
-  const user = decoded.slice(0, Math.max(0, decoded.indexOf(':')));
-  return /^[\w.@+-]{1,64}$/.test(user) ? user : undefined;
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** The token from `Authorization: Bearer <token>` or, for git, Basic auth with the token as password. */
+export function tokenFromRequest(req: Request): string | undefined {
+  const [scheme, value] = (req.headers.authorization ?? '').split(' ', 2);
+  if (scheme?.toLowerCase() === 'bearer' && value) return value.trim();
+  return basicCredentials(req)?.password;
+}
+
+/** The Basic-auth user name (git sends whatever the remote URL or ~/.netrc says), when it is a plain name. */
+export function userFromRequest(req: Request): string | undefined {
+  const user = basicCredentials(req)?.user;
+  return user && /^[\w.@+-]{1,64}$/.test(user) ? user : undefined;
 }
 
 /** Express middleware: 401 unless the request carries the API token. */
