@@ -73,6 +73,16 @@ describe('HTTP API', () => {
     expect((await apiCall(paas, 'GET', '/v1/apps/ghost')).json).toMatchObject({ id: 'not_found', message: expect.stringContaining('ghost') });
   });
 
+  it('survives a git request with a corrupt gzip body', async () => {
+    await apiCall(paas, 'POST', '/v1/apps', { name: 'gzip-app' });
+    await fetch(`${paas.apiUrl}/gzip-app.git/git-receive-pack`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`u:${paas.token}`).toString('base64')}`, 'content-encoding': 'gzip' },
+      body: 'this is not gzip',
+    }).catch(() => undefined);
+    expect((await apiCall(paas, 'GET', '/v1/apps')).status).toBe(200);
+  });
+
   it('answers an unknown host on the router with a 404 page', async () => {
     const r = await viaRouter(paas, 'nope.localhost');
     expect(r.status).toBe(404);

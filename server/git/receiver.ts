@@ -29,6 +29,12 @@ function pktLine(s: string): string {
   return (s.length + 4).toString(16).padStart(4, '0') + s;
 }
 
+/** git itself could not run (missing binary, no processes left): log it and cut the response. */
+function failed(res: Response, err: Error): void {
+  console.error('git failed to start:', err.message);
+  res.destroy();
+}
+
 function gitError(res: Response, status: number, message: string): void {
   if (status === 401) res.set('www-authenticate', 'Basic realm="paas"');
   res.status(status).type('text/plain').send(`${message}\n`);
@@ -70,6 +76,7 @@ export function gitRoutes(deps: Deps, opts: { internalUrl: () => string }): expr
 
     if (action === 'info/refs') {
       const child = spawn('git', [cmd, '--stateless-rpc', '--advertise-refs', dir], { env: deps.config.baseEnv });
+      child.on('error', (err) => failed(res, err));
       res.type(`application/x-${service}-advertisement`);
       res.write(`${pktLine(`# service=${service}\n`)}0000`);
       child.stdout.pipe(res);
@@ -98,8 +105,13 @@ export function gitRoutes(deps: Deps, opts: { internalUrl: () => string }): expr
     const args = ['-c', `core.hooksPath=${deps.paths.hooks}`, cmd, '--stateless-rpc', dir];
     const child = spawn('git', args, { env });
     child.on('close', done);
+    child.on('error', (err) => failed(res, err));
     res.type(`application/x-${service}-result`);
-    const body = req.headers['content-encoding'] === 'gzip' ? req.pipe(zlib.createGunzip()) : req;
+    let body: NodeJS.ReadableStream = req;
+    if (req.headers['content-encoding'] === 'gzip') {
+      // A corrupt gzip body ends this request, never the server.
+      body = req.pipe(zlib.createGunzip().on('error', () => child.kill()));
+    }
     body.pipe(child.stdin);
     child.stdin.on('error', () => undefined);
     child.stdout.pipe(res);
