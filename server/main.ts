@@ -20,7 +20,7 @@ import { restoreCurrentRelease } from './releases.js';
 import { ProcessRuntime } from './runtime/process.js';
 import { listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
-import { clearDynos } from './store/dynos.js';
+import { takeStaleDynos } from './store/dynos.js';
 import { resolveApiToken } from './token.js';
 
 export interface RunningServer {
@@ -51,13 +51,15 @@ export async function startServer(config: Config, log: (line: string) => void = 
   );
   config = { ...config, apiToken: token };
   installHooks(paths.hooks);
-  // Dynos of a previous run died with it; their rows are stale.
-  clearDynos(db);
 
   const routes = new Routes();
   const logs = new AppLogs();
+  const runtime = new ProcessRuntime();
+  // Dynos of a previous run that died without stopping them (SIGKILL, power loss) may still run.
+  const reaped = await runtime.reap(takeStaleDynos(db), config.stopGraceMs);
+  if (reaped) log(`Stopped ${reaped} dyno(s) left running by a previous paas server`);
   const runner = new Runner({
-    runtime: new ProcessRuntime(),
+    runtime,
     db,
     routes,
     logs,

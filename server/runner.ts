@@ -148,6 +148,7 @@ export class Runner {
       port: dyno.port,
       state: 'starting',
       started_at: new Date().toISOString(),
+      handle: dyno.handle,
     });
     const result = await waitForPort(dyno.host, dyno.port, { timeoutMs: this.deps.bootTimeoutMs, exited: dyno.exited });
     if (!result.ok) {

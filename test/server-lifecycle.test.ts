@@ -40,6 +40,30 @@ describe('server lifecycle', () => {
     await again.stop();
   });
 
+  it('stops the dynos a SIGKILLed server left running when it starts again', async () => {
+    const dataDir = tempDir();
+    const paas = await startPaas({ PAAS_DATA_DIR: dataDir });
+    await apiCall(paas, 'POST', '/v1/apps', { name: 'orphaned' });
+    const dir = await gitRepo(paas, nodeApp('orphan'));
+    expect((await push(paas, dir, 'orphaned')).code).toBe(0);
+    const { port } = JSON.parse((await viaRouter(paas, 'orphaned.localhost')).body);
+    await paas.stop('SIGKILL');
+    // Killed outright, the server could not stop its dyno: it still answers on its own port.
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+
+    const again = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: paas.token });
+    expect(again.output()).toContain('Stopped 1 dyno(s) left running by a previous paas server');
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    let res = await viaRouter(again, 'orphaned.localhost');
+    for (let i = 0; i < 100 && res.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      res = await viaRouter(again, 'orphaned.localhost');
+    }
+    expect(JSON.parse(res.body)).toMatchObject({ message: 'orphan' });
+    expect(JSON.parse(res.body).port).not.toBe(port);
+    await again.stop();
+  });
+
   it('refuses to start on a corrupt store and leaves it unchanged', async () => {
     const dataDir = tempDir();
     const db = path.join(dataDir, 'paas.db');

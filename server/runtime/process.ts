@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import readline from 'node:readline';
+import { groupMembers, hasEnv, terminateGroup } from './process-groups.js';
 import type { DynoSpec, ExitStatus, Runtime, RunningDyno } from './types.js';
 
 /** Asks the kernel for a free loopback port. */
@@ -15,43 +16,6 @@ function freePort(): Promise<number> {
       const { port } = srv.address() as net.AddressInfo;
       srv.close(() => resolve(port));
     });
-  });
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    // Negative pid: the whole process group, so `npm start` and the node it spawned both get it.
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-/**
- * True while any process of the group is still running. Zombies do not count: an app orphaned by
- * its shell is reaped by init, which may take a while, and it is done with its port by then.
- */
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  let pids: string[];
-  try {
-    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
-  return pids.some((pid) => {
-    try {
-      // Fields after the parenthesised command: state, ppid, pgrp, …
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(pgrp) === pgid && state !== 'Z';
-    } catch {
-      return false;
-    }
   });
 }
 
@@ -87,19 +51,24 @@ export class ProcessRuntime implements Runtime {
     readline.createInterface({ input: child.stdout! }).on('line', (l) => spec.onLine('stdout', l));
     readline.createInterface({ input: child.stderr! }).on('line', (l) => spec.onLine('stderr', l));
     if (child.pid !== undefined) this.groups.set(id, child.pid);
-    return { id, name: spec.name, host: '127.0.0.1', port, exited };
+    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited };
   }
 
   async stop(dyno: RunningDyno, graceMs: number): Promise<void> {
     const pid = this.groups.get(dyno.id);
     if (pid === undefined) return void (await dyno.exited);
-    signalGroup(pid, 'SIGTERM');
-    // The shell may die of SIGTERM at once while the app it started is still draining, so wait
-    // for the whole process group, not just the shell, before the SIGKILL.
-    const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline && groupAlive(pid)) await new Promise((r) => setTimeout(r, 25));
-    signalGroup(pid, 'SIGKILL');
+    await terminateGroup(pid, graceMs);
     await dyno.exited;
     this.groups.delete(dyno.id);
+  }
+
+  async reap(stale: { app: string; handle: string | null }[], graceMs: number): Promise<number> {
+    // A pid may have been reused since; a group counts as ours only while a member still carries
+    // the app name paas gave every dyno of that app.
+    const ours = stale
+      .map((d) => ({ app: d.app, pgid: Number(d.handle) }))
+      .filter(({ app, pgid }) => Number.isInteger(pgid) && pgid > 1 && groupMembers(pgid).some((pid) => hasEnv(pid, 'PAAS_APP_NAME', app)));
+    await Promise.all(ours.map(({ pgid }) => terminateGroup(pgid, graceMs)));
+    return ours.length;
   }
 }

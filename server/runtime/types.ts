@@ -28,6 +28,8 @@ export interface RunningDyno {
   /** Where the dyno's PORT is reachable from this host. */
   host: string;
   port: number;
+  /** What the runtime needs to find this dyno again after a restart of paas (kept in the store). */
+  handle: string;
   /** Settles when the dyno has exited, for whatever reason. */
   exited: Promise<ExitStatus>;
 }
@@ -37,4 +39,9 @@ export interface Runtime {
   start(spec: DynoSpec): Promise<RunningDyno>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the dyno is gone. */
   stop(dyno: RunningDyno, graceMs: number): Promise<void>;
+  /**
+   * Stops dynos left running by a previous paas that died without stopping them, found by the
+   * handles it stored. Only dynos that are provably ours (and of that app) are touched.
+   */
+  reap(stale: { app: string; handle: string | null }[], graceMs: number): Promise<number>;
 }

@@ -10,12 +10,14 @@ export interface DynoRow {
   port: number | null;
   state: 'starting' | 'up' | 'stopping';
   started_at: string;
+  /** The runtime's own reference (process runtime: the process group id). */
+  handle: string | null;
 }
 
 export function insertDyno(db: Db, d: DynoRow): void {
   db.prepare(
-    `INSERT INTO dynos (id, app_id, release_id, process_type, number, host, port, state, started_at)
-     VALUES (@id, @app_id, @release_id, @process_type, @number, @host, @port, @state, @started_at)`,
+    `INSERT INTO dynos (id, app_id, release_id, process_type, number, host, port, state, started_at, handle)
+     VALUES (@id, @app_id, @release_id, @process_type, @number, @host, @port, @state, @started_at, @handle)`,
   ).run(d);
 }
 
@@ -31,7 +33,17 @@ export function listDynos(db: Db, appId: number): DynoRow[] {
   return db.prepare('SELECT * FROM dynos WHERE app_id = ? ORDER BY process_type, number').all(appId) as DynoRow[];
 }
 
-/** Dyno rows outlive a server that died; the processes did not. Called once at start-up. */
-export function clearDynos(db: Db): void {
-  db.prepare('DELETE FROM dynos').run();
+/**
+ * Takes every dyno row with its app's name: at start-up these are leftovers of the previous run,
+ * which the runtime stops before the rows are cleared.
+ */
+export function takeStaleDynos(db: Db): { app: string; handle: string | null }[] {
+  return db.transaction(() => {
+    const rows = db.prepare('SELECT apps.name AS app, dynos.handle AS handle FROM dynos JOIN apps ON apps.id = dynos.app_id').all() as {
+      app: string;
+      handle: string | null;
+    }[];
+    db.prepare('DELETE FROM dynos').run();
+    return rows;
+  })();
 }

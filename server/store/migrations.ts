@@ -52,4 +52,8 @@ export const migrations: readonly string[] = [
   ALTER TABLE releases ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
   ALTER TABLE releases ADD COLUMN created_by TEXT NOT NULL DEFAULT 'paas';
   `,
+  // 3: the runtime's handle on a dyno (a process group id), so leftovers of a crashed server can be stopped.
+  `
+  ALTER TABLE dynos ADD COLUMN handle TEXT;
+  `,
 ];

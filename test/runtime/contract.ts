@@ -30,7 +30,7 @@ function spec(command: string, lines: string[]): DynoSpec {
     name: 'web.1',
     slugDir: slug(),
     command,
-    env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, GREETING: 'hello', DYNO: 'web.1' },
+    env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, GREETING: 'hello', DYNO: 'web.1', PAAS_APP_NAME: 'contract' },
     onLine: (stream, line) => lines.push(`${stream}: ${line}`),
   };
 }
@@ -81,6 +81,19 @@ export function runtimeContract(name: string, make: () => Runtime): void {
       const dyno = await rt.start(spec('exit 7', []));
       expect(await dyno.exited).toMatchObject({ code: 7 });
       expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 2000, exited: dyno.exited })).toMatchObject({ ok: false, reason: 'exited' });
+    });
+
+    it('reaps, after a restart, only the leftover dynos of the app it is told about', async () => {
+      const before = make();
+      const dyno = await before.start(spec('node server.js', []));
+      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited });
+      // A new runtime instance stands for a paas server started after one that was SIGKILLed.
+      const after = make();
+      expect(await after.reap([{ app: 'another-app', handle: dyno.handle }], 1000)).toBe(0);
+      expect((await fetch(`http://${dyno.host}:${dyno.port}/`)).status).toBe(200);
+      expect(await after.reap([{ app: 'contract', handle: dyno.handle }, { app: 'contract', handle: null }], 1000)).toBe(1);
+      await dyno.exited;
+      await expect(fetch(`http://${dyno.host}:${dyno.port}/`)).rejects.toThrow();
     });
 
     it('leaves no process behind when a shell command started children', async () => {
