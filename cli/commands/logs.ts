@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { api } from '../api.js';
 import { CliError } from '../errors.js';
 import { resolveApp } from '../git.js';
-import { out } from '../output.js';
+import { json, out } from '../output.js';
 import type { LogLine } from '../types.js';
 
 export default function register(program: Command): void {
@@ -11,11 +11,13 @@ export default function register(program: Command): void {
     .description("show an app's recent log lines (dyno output and platform events)")
     .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
     .option('-n, --num <lines>', 'number of lines to show (1 to 1500)', '100')
-    .action(async (opts: { app?: string; num: string }) => {
+    .option('--json', 'output as JSON')
+    .action(async (opts: { app?: string; num: string; json?: boolean }) => {
       const n = Number(opts.num);
       if (!Number.isInteger(n) || n < 1 || n > 1500) throw new CliError(`-n must be a whole number from 1 to 1500, not ${JSON.stringify(opts.num)}.`);
       const app = await resolveApp(opts.app);
       const lines = await api<LogLine[]>('GET', `/v1/apps/${encodeURIComponent(app)}/logs?lines=${n}`);
+      if (opts.json) return json(lines);
       for (const l of lines) out(`${l.time} ${l.source}: ${l.line}`);
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { api } from '../../api.js';
 import { CliError } from '../../errors.js';
 import { resolveApp } from '../../git.js';
+import { progress } from '../../output.js';
 import { waitForRelease } from '../../release-wait.js';
 import type { Release } from '../../types.js';
 
@@ -18,7 +19,7 @@ export default function register(program: Command): void {
         body[pair.slice(0, eq)] = pair.slice(eq + 1);
       }
       const app = await resolveApp(opts.app);
-      process.stderr.write(`Setting ${Object.keys(body).join(', ')} and restarting ${app}...\n`);
+      progress(`Setting ${Object.keys(body).join(', ')} and restarting ${app}...\n`);
       const release = await api<Release>('PATCH', `/v1/apps/${encodeURIComponent(app)}/config`, body);
       await waitForRelease(app, release);
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
 import { resolveApp } from '../../git.js';
+import { progress } from '../../output.js';
 import { waitForRelease } from '../../release-wait.js';
 import type { Release } from '../../types.js';
 
@@ -11,7 +12,7 @@ export default function register(program: Command): void {
     .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
     .action(async (keys: string[], opts: { app?: string }) => {
       const app = await resolveApp(opts.app);
-      process.stderr.write(`Unsetting ${keys.join(', ')} and restarting ${app}...\n`);
+      progress(`Unsetting ${keys.join(', ')} and restarting ${app}...\n`);
       const body = Object.fromEntries(keys.map((k) => [k, null]));
       const release = await api<Release>('PATCH', `/v1/apps/${encodeURIComponent(app)}/config`, body);
       await waitForRelease(app, release);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
 import { resolveApp } from '../../git.js';
+import { progress } from '../../output.js';
 import { waitForRelease } from '../../release-wait.js';
 import type { Release } from '../../types.js';
 
@@ -11,7 +12,7 @@ export default function register(program: Command): void {
     .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
     .action(async (version: string | undefined, opts: { app?: string }) => {
       const app = await resolveApp(opts.app);
-      process.stderr.write(`Rolling back ${app}${version ? ` to ${version}` : ''}...\n`);
+      progress(`Rolling back ${app}${version ? ` to ${version}` : ''}...\n`);
       const release = await api<Release>('POST', `/v1/apps/${encodeURIComponent(app)}/releases`, version ? { rollback: version } : {});
       await waitForRelease(app, release);
     });
