@@ -12,7 +12,9 @@ export class AppLocks {
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiters.get(app)?.shift();
+      const queue = this.waiters.get(app);
+      const next = queue?.shift();
+      if (queue?.length === 0) this.waiters.delete(app);
       // Hand the lock straight to the next waiter, so a tryAcquire cannot slip in between.
       if (next) next();
       else this.held.delete(app);
@@ -28,20 +30,14 @@ export class AppLocks {
 
   /** Waits for the lock; resolves with its release function. */
   async acquire(app: string): Promise<() => void> {
-    if (!this.held.has(app)) {
-      this.held.add(app);
-      return this.releaser(app);
-    }
+    const free = this.tryAcquire(app);
+    if (free) return free;
     await new Promise<void>((resolve) => {
       const queue = this.waiters.get(app) ?? [];
       queue.push(resolve);
       this.waiters.set(app, queue);
     });
     return this.releaser(app);
-  }
-
-  isHeld(app: string): boolean {
-    return this.held.has(app);
   }
 
   /** Resolves once no lock is held (or the timeout passes); used to drain on shutdown. */

@@ -7,7 +7,7 @@ import { findBuild, findReleaseById, insertRelease, type ReleaseRow, setReleaseS
 
 /** The config of the release that is live now (empty before the first release). */
 export function currentConfig(app: AppRow, deps: Pick<Deps, 'db'>): ConfigVars {
-  const current = app.current_release_id ? findReleaseById(deps.db, app.current_release_id) : undefined;
+  const current = currentRelease(app, deps);
   return current ? (JSON.parse(current.config) as ConfigVars) : {};
 }
 

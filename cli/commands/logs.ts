@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../api.js';
-import { CliError } from '../errors.js';
+import { parseCount } from '../errors.js';
 import { resolveApp } from '../git.js';
 import { json, out } from '../output.js';
 import type { LogLine } from '../types.js';
@@ -13,8 +13,7 @@ export default function register(program: Command): void {
     .option('-n, --num <lines>', 'number of lines to show (1 to 1500)', '100')
     .option('--json', 'output as JSON')
     .action(async (opts: { app?: string; num: string; json?: boolean }) => {
-      const n = Number(opts.num);
-      if (!Number.isInteger(n) || n < 1 || n > 1500) throw new CliError(`-n must be a whole number from 1 to 1500, not ${JSON.stringify(opts.num)}.`);
+      const n = parseCount(opts.num, 1500);
       const app = await resolveApp(opts.app);
       const lines = await api<LogLine[]>('GET', `/v1/apps/${encodeURIComponent(app)}/logs?lines=${n}`);
       if (opts.json) return json(lines);

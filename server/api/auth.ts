@@ -26,10 +26,14 @@ export function tokenFromRequest(req: Request): string | undefined {
   return basicCredentials(req)?.password;
 }
 
+/** A name fit to record as who made a release: word characters and `.@+-`, at most 64. */
+export function plainName(name: string | undefined): string | undefined {
+  return name && /^[\w.@+-]{1,64}$/.test(name) ? name : undefined;
+}
+
 /** The Basic-auth user name (git sends whatever the remote URL or ~/.netrc says), when it is a plain name. */
 export function userFromRequest(req: Request): string | undefined {
-  const user = basicCredentials(req)?.user;
-  return user && /^[\w.@+-]{1,64}$/.test(user) ? user : undefined;
+  return plainName(basicCredentials(req)?.user);
 }
 
 /** Express middleware: 401 unless the request carries the API token. */

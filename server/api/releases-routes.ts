@@ -1,5 +1,6 @@
 import express, { type Request } from 'express';
 import { requireApp } from '../apps.js';
+import { plainName } from './auth.js';
 import { changeConfig, rollback } from '../changes.js';
 import { parseConfigChange } from '../config-vars.js';
 import type { Deps } from '../deps.js';
@@ -42,8 +43,7 @@ function parseVersion(raw: unknown): number {
 }
 
 function actor(req: Request): string {
-  const who = req.get('x-paas-actor');
-  return who && /^[\w.@+-]{1,64}$/.test(who) ? who : 'api';
+  return plainName(req.get('x-paas-actor')) ?? 'api';
 }
 
 function requireRelease(deps: Deps, app: AppRow, version: number): ReleaseRow {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { CliError } from '../../errors.js';
+import { parseCount } from '../../errors.js';
 import { resolveApp } from '../../git.js';
 import { json, out } from '../../output.js';
 import type { Release } from '../../types.js';
@@ -13,8 +13,7 @@ export default function register(program: Command): void {
     .option('-n, --num <count>', 'how many releases (1 to 1000)', '15')
     .option('--json', 'output as JSON')
     .action(async (opts: { app?: string; num: string; json?: boolean }) => {
-      const n = Number(opts.num);
-      if (!Number.isInteger(n) || n < 1 || n > 1000) throw new CliError(`-n must be a whole number from 1 to 1000, not ${JSON.stringify(opts.num)}.`);
+      const n = parseCount(opts.num, 1000);
       const app = await resolveApp(opts.app);
       const releases = await api<Release[]>('GET', `/v1/apps/${encodeURIComponent(app)}/releases?limit=${n}`);
       if (opts.json) return json(releases);
