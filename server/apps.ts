@@ -76,7 +76,7 @@ export async function createApp(params: { name?: unknown }, deps: Deps): Promise
   const { simpleGit } = await import('simple-git');
   await simpleGit(dir).init(true);
   try {
-    const app = insertApp(deps.db, name, new Date().toISOString());
+    const app = insertApp(deps.db, name, new Date().toISOString(), deps.config.appUids);
     deps.routes.addApp(name);
     return app;
   } catch (err) {

@@ -21,8 +21,12 @@ export interface Config {
   stopGraceMs: number;
   /** How long a Procfile `release` command may run before the release fails. */
   releaseTimeoutMs: number;
-  /** The host environment dynos and builds inherit: PATH, HOME, LANG only, never our own secrets. */
+  /** The host environment paas's own tools (git) run with: PATH, HOME, LANG, never our own secrets. */
   baseEnv: Record<string, string>;
+  /** What every app process gets from the host besides its config: LANG and TZ, nothing of paas. */
+  appEnv: Record<string, string>;
+  /** The uids (each also a gid) given to apps, one per app, when paas runs as root. */
+  appUids: { first: number; last: number };
 }
 
 export class ConfigError extends Error {}
@@ -58,6 +62,27 @@ function pickBaseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return base;
 }
 
+function pickAppEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const app: Record<string, string> = { LANG: env.LANG || 'C.UTF-8' };
+  if (env.TZ) app.TZ = env.TZ;
+  return app;
+}
+
+/** Default app uids: above the 16-bit range, so they match no login account or subordinate-uid block of a typical host. */
+const DEFAULT_APP_UIDS = { first: 300_000, last: 399_999 };
+
+function parseUidRange(env: NodeJS.ProcessEnv): { first: number; last: number } {
+  const raw = env.PAAS_APP_UIDS;
+  if (raw === undefined || raw === '') return DEFAULT_APP_UIDS;
+  const m = /^(\d+)-(\d+)$/.exec(raw);
+  const first = Number(m?.[1]);
+  const last = Number(m?.[2]);
+  if (!m || first < 1000 || last < first || last > 2 ** 31 - 2) {
+    throw new ConfigError(`PAAS_APP_UIDS=${JSON.stringify(raw)} is not a uid range. Set it to FIRST-LAST, for example 300000-399999 (FIRST at least 1000).`);
+  }
+  return { first, last };
+}
+
 /** Reads the server configuration from `env`; throws ConfigError with a fix-it message on bad values. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const runtime = env.PAAS_RUNTIME || 'process';
@@ -80,5 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stopGraceMs: parseMs(env, 'PAAS_STOP_GRACE_MS', 10_000),
     releaseTimeoutMs: parseMs(env, 'PAAS_RELEASE_TIMEOUT_MS', 10 * 60_000),
     baseEnv: pickBaseEnv(env),
+    appEnv: pickAppEnv(env),
+    appUids: parseUidRange(env),
   };
 }

@@ -5,6 +5,7 @@ import type { DataPaths } from './paths.js';
 import type { ReleaseOutputs } from './release-output.js';
 import type { Routes } from './routes.js';
 import type { Runner } from './runner.js';
+import type { SandboxHost } from './sandbox/host.js';
 import type { Db } from './store/db.js';
 
 /** Everything the control plane's plain functions need, passed explicitly (no singletons). */
@@ -16,6 +17,8 @@ export interface Deps {
   runner: Runner;
   logs: AppLogs;
   locks: AppLocks;
+  /** How app processes are isolated on this host, found at start-up. */
+  sandbox: SandboxHost;
   /** Output of releases made through the API, for their output_stream_url. */
   outputs: ReleaseOutputs;
   /** The URL an app answers at, from the router's actual port. */

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import express from 'express';
@@ -18,7 +17,9 @@ import { Runner } from './runner.js';
 import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
 import { ProcessRuntime } from './runtime/process.js';
-import { listApps } from './store/apps.js';
+import { detectSandbox } from './sandbox/host.js';
+import { adoptSlugs, clearScratch, prepareDataDir } from './sandbox/data-dir.js';
+import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
 import { takeStaleDynos } from './store/dynos.js';
 import { resolveApiToken } from './token.js';
@@ -43,21 +44,28 @@ function loopback(host: string): string {
 
 /** Starts the control plane (API + git) and the embedded router. */
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+  // Everything paas writes is its own unless made otherwise on purpose; app processes inherit it too.
+  process.umask(0o077);
   const paths = dataPaths(config.dataDir);
-  for (const dir of [paths.root, paths.repos, paths.slugs, paths.cache]) fs.mkdirSync(dir, { recursive: true });
+  const sandbox = detectSandbox();
+  for (const warning of sandbox.warnings) log(`warning: ${warning}`);
+  await prepareDataDir(paths, sandbox);
   const db = openStore(paths.db);
   const token = resolveApiToken(config.apiToken, paths.token, (t) =>
     log(`Generated an API token (kept in ${paths.token}); log in with: paas login --token ${t}`),
   );
   config = { ...config, apiToken: token };
   installHooks(paths.hooks);
+  assignMissingUids(db, config.appUids);
+  await adoptSlugs(db, sandbox);
 
   const routes = new Routes();
   const logs = new AppLogs();
-  const runtime = new ProcessRuntime();
+  const runtime = new ProcessRuntime({ sandbox, scratchRoot: paths.scratch });
   // Dynos of a previous run that died without stopping them (SIGKILL, power loss) may still run.
   const reaped = await runtime.reap(takeStaleDynos(db), config.stopGraceMs);
   if (reaped) log(`Stopped ${reaped} dyno(s) left running by a previous paas server`);
+  await clearScratch(paths);
   const runner = new Runner({
     runtime,
     db,
@@ -65,7 +73,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     logs,
     bootTimeoutMs: config.bootTimeoutMs,
     stopGraceMs: config.stopGraceMs,
-    baseEnv: config.baseEnv,
+    baseEnv: config.appEnv,
   });
   let routerPort = config.routerPort;
   let apiPort = config.port;
@@ -77,6 +85,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     runner,
     logs,
     locks: new AppLocks(),
+    sandbox,
     outputs: new ReleaseOutputs(),
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };

@@ -9,6 +9,8 @@ export interface DataPaths {
   slugs: string;
   cache: string;
   hooks: string;
+  /** Each running dyno's scratch layer (what it writes under /app), removed when it stops. */
+  scratch: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -20,6 +22,7 @@ export function dataPaths(root: string): DataPaths {
     slugs: path.join(root, 'slugs'),
     cache: path.join(root, 'cache'),
     hooks: path.join(root, 'git-hooks'),
+    scratch: path.join(root, 'dynos'),
   };
 }
 

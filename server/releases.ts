@@ -2,6 +2,7 @@ import { readSlug } from '../builder/index.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
 import type { ReleaseToRun } from './runner.js';
+import { appUser } from './sandbox/spawn.js';
 import { type AppRow, setCurrentRelease } from './store/apps.js';
 import { findBuild, findReleaseById, insertRelease, type ReleaseRow, setReleaseStatus } from './store/releases.js';
 
@@ -32,7 +33,7 @@ export function openRelease(
 }
 
 /** What the runner needs to run a release: its slug, and its config plus the dyno metadata. */
-async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db'>): Promise<ReleaseToRun | undefined> {
+async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | 'sandbox'>): Promise<ReleaseToRun | undefined> {
   const build = release.build_id ? findBuild(deps.db, release.build_id) : undefined;
   if (!build?.slug_dir) return undefined;
   const config = JSON.parse(release.config) as ConfigVars;
@@ -41,6 +42,7 @@ async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db'>): 
     appId: app.id,
     releaseId: release.id,
     slug: await readSlug(build.slug_dir),
+    user: appUser(app, deps.sandbox),
     env: {
       ...config,
       PAAS_APP_NAME: app.name,

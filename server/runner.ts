@@ -1,5 +1,5 @@
-import path from 'node:path';
 import type { Slug } from '../builder/index.js';
+import type { AppUser } from './sandbox/spawn.js';
 import type { AppLogs } from './logs.js';
 import type { Routes } from './routes.js';
 import type { Db } from './store/db.js';
@@ -15,6 +15,8 @@ export interface ReleaseToRun {
   slug: Slug;
   /** App config and dyno metadata; PORT and DYNO are added per dyno. */
   env: Record<string, string>;
+  /** The app's own uid and gid, when paas runs as root. */
+  user?: AppUser;
 }
 
 export class DeployError extends Error {
@@ -34,6 +36,7 @@ export interface RunnerDeps {
   logs: AppLogs;
   bootTimeoutMs: number;
   stopGraceMs: number;
+  /** Host variables every dyno gets (LANG, TZ): never a paas setting or secret. */
   baseEnv: Record<string, string>;
 }
 
@@ -114,14 +117,14 @@ export class Runner {
 
   /** Starts one dyno of the release; each output line goes to the app's logs and to `onLine`. */
   private startDyno(release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void): Promise<RunningDyno> {
-    const prepend = release.slug.pathPrepend.map((p) => path.join(release.slug.dir, p));
-    const PATH = [...prepend, this.deps.baseEnv.PATH].join(':');
     return this.deps.runtime.start({
       app: release.app,
       name,
       slugDir: release.slug.dir,
       command: release.slug.processTypes[type]!,
-      env: { ...this.deps.baseEnv, ...release.env, PATH, DYNO: name },
+      pathPrepend: release.slug.pathPrepend,
+      user: release.user,
+      env: { ...this.deps.baseEnv, ...release.env, DYNO: name },
       onLine: (_stream, line) => {
         onLine(line);
         this.deps.logs.append(release.app, `app[${name}]`, line);

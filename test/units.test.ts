@@ -57,8 +57,8 @@ describe('store', () => {
 
   it('allocates consecutive release versions per app', () => {
     const db = openStore(path.join(tempDir(), 'paas.db'));
-    const a = insertApp(db, 'one', 'now');
-    const b = insertApp(db, 'two', 'now');
+    const a = insertApp(db, 'one', 'now', { first: 300000, last: 300001 });
+    const b = insertApp(db, 'two', 'now', { first: 300000, last: 300001 });
     const versions = [a, a, b, a].map((app) => insertRelease(db, { app_id: app.id, build_id: null, status: 'succeeded', description: 'x', created_at: 'now', config: '{}', created_by: 'test' }).version);
     expect(versions).toEqual([1, 2, 1, 3]);
     db.close();

@@ -47,9 +47,22 @@ export function hasEnv(pid: number, name: string, value: string): boolean {
   }
 }
 
-/** SIGTERM to the group, then SIGKILL once `graceMs` has passed with any member still running. */
-export async function terminateGroup(pgid: number, graceMs: number): Promise<void> {
-  signalGroup(pgid, 'SIGTERM');
+/**
+ * SIGTERM to the group, then SIGKILL once `graceMs` has passed with any member still running.
+ * `spare` (a sandbox's monitor process) gets no SIGTERM: it goes when the app has gone.
+ */
+export async function terminateGroup(pgid: number, graceMs: number, spare?: number): Promise<void> {
+  if (spare === undefined) signalGroup(pgid, 'SIGTERM');
+  else {
+    for (const pid of groupMembers(pgid)) {
+      if (pid === spare) continue;
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
   // The shell may die of SIGTERM at once while the app it started is still draining, so wait
   // for the whole group, not just the shell, before the SIGKILL.
   const deadline = Date.now() + graceMs;

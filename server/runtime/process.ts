@@ -1,8 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import readline from 'node:readline';
+import type { SandboxHost } from '../sandbox/host.js';
+import { removeScratch, startSandboxed } from '../sandbox/spawn.js';
 import { groupMembers, hasEnv, terminateGroup } from './process-groups.js';
 import type { DynoSpec, ExitStatus, Runtime, RunningDyno } from './types.js';
 
@@ -19,45 +21,72 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Procfile commands run under bash, as on Heroku; bash also execs a lone command, so the app is our child. */
-function shell(): string {
-  return fs.existsSync('/bin/bash') ? '/bin/bash' : '/bin/sh';
+const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
+
+/** bwrap exits with 128 + n when the app died of signal n; report it as the signal, as without a sandbox. */
+function exitStatus(code: number | null, signal: string | null, mapsSignals: boolean): ExitStatus {
+  if (mapsSignals && code !== null && code > 128 && SIGNAL_NAMES.has(code - 128)) return { code: null, signal: SIGNAL_NAMES.get(code - 128)! };
+  return { code, signal };
 }
 
-/** Dynos as local child processes, each in its own process group, bound to 127.0.0.1. */
+interface Group {
+  pgid: number;
+  /** bwrap's monitor: spared by SIGTERM so the app can drain, killed with the rest after the grace. */
+  spare?: number;
+}
+
+export interface ProcessRuntimeOptions {
+  sandbox: SandboxHost;
+  /** Where each dyno's scratch layer lives while it runs (only paas can enter it). */
+  scratchRoot: string;
+}
+
+/**
+ * Dynos as local child processes, each in its own sandbox and process group, bound to 127.0.0.1.
+ * Procfile commands run under bash, as on Heroku; bash also execs a lone command.
+ */
 export class ProcessRuntime implements Runtime {
   readonly name = 'process';
-  /** Process group (the shell's pid) by dyno id; a group can outlive its shell, so it is kept until stop(). */
-  private readonly groups = new Map<string, number>();
+  /** A group can outlive its leader, so it is kept until stop(). */
+  private readonly groups = new Map<string, Group>();
+
+  constructor(private readonly opts: ProcessRuntimeOptions) {}
 
   async start(spec: DynoSpec): Promise<RunningDyno> {
     const port = await freePort();
-    // The Procfile command is the app's own shell command, run as Heroku runs it; no paas
-    // value is spliced into it (PORT and the rest arrive through the environment).
-    const child = spawn(shell(), ['-c', spec.command], {
-      cwd: spec.slugDir,
-      env: { ...spec.env, PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
     const id = randomUUID();
+    const scratchDir = path.join(this.opts.scratchRoot, id);
+    // The Procfile command is the app's own shell command; no paas value is spliced into it (PORT and
+    // the rest arrive through the environment).
+    const { child, monitorPid, mapsSignals } = await startSandboxed(this.opts.sandbox, {
+      appDir: spec.slugDir,
+      writes: 'layer',
+      scratchDir,
+      user: spec.user,
+      argv: ['/bin/bash', '-c', spec.command],
+      env: { ...spec.env, PORT: String(port) },
+      pathPrepend: spec.pathPrepend,
+    });
     const exited = new Promise<ExitStatus>((resolve) => {
       child.on('error', (err) => {
         spec.onLine('stderr', `failed to start: ${err.message}`);
         resolve({ code: null, signal: null });
       });
-      child.on('exit', (code, signal) => resolve({ code, signal }));
+      child.on('exit', (code, signal) => resolve(exitStatus(code, signal, mapsSignals)));
+    }).then(async (status) => {
+      await removeScratch(scratchDir).catch(() => undefined);
+      return status;
     });
     readline.createInterface({ input: child.stdout! }).on('line', (l) => spec.onLine('stdout', l));
     readline.createInterface({ input: child.stderr! }).on('line', (l) => spec.onLine('stderr', l));
-    if (child.pid !== undefined) this.groups.set(id, child.pid);
+    if (child.pid !== undefined) this.groups.set(id, { pgid: child.pid, spare: monitorPid });
     return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited };
   }
 
   async stop(dyno: RunningDyno, graceMs: number): Promise<void> {
-    const pid = this.groups.get(dyno.id);
-    if (pid === undefined) return void (await dyno.exited);
-    await terminateGroup(pid, graceMs);
+    const group = this.groups.get(dyno.id);
+    if (group === undefined) return void (await dyno.exited);
+    await terminateGroup(group.pgid, graceMs, group.spare);
     await dyno.exited;
     this.groups.delete(dyno.id);
   }
@@ -68,7 +97,9 @@ export class ProcessRuntime implements Runtime {
     const ours = stale
       .map((d) => ({ app: d.app, pgid: Number(d.handle) }))
       .filter(({ app, pgid }) => Number.isInteger(pgid) && pgid > 1 && groupMembers(pgid).some((pid) => hasEnv(pid, 'PAAS_APP_NAME', app)));
-    await Promise.all(ours.map(({ pgid }) => terminateGroup(pgid, graceMs)));
+    // The leader of a sandboxed group is bwrap's monitor; sparing it lets the app drain first.
+    const bwrap = this.opts.sandbox.kind === 'bwrap';
+    await Promise.all(ours.map(({ pgid }) => terminateGroup(pgid, graceMs, bwrap ? pgid : undefined)));
     return ours.length;
   }
 }

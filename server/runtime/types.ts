@@ -7,12 +7,16 @@ export interface DynoSpec {
   app: string;
   /** e.g. "web.1": also the DYNO env var. */
   name: string;
-  /** The slug directory; the process starts there. */
+  /** The slug; the runtime shows it to the dyno at /app, its working directory and HOME. */
   slugDir: string;
   /** Shell command from the Procfile. */
   command: string;
-  /** The whole environment of the dyno, except PORT, which the runtime adds. */
+  /** The app's config and dyno variables; the runtime adds PORT, PATH and HOME. */
   env: Record<string, string>;
+  /** Slug directories, relative to its root, that go first on PATH. */
+  pathPrepend: string[];
+  /** The app's own uid and gid, when paas can switch to it (runs as root). */
+  user?: { uid: number; gid: number };
   /** Each line the dyno prints. */
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
 }

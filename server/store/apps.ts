@@ -1,3 +1,4 @@
+import { ConflictError } from '../errors.js';
 import type { Db } from './db.js';
 
 export interface AppRow {
@@ -5,11 +6,42 @@ export interface AppRow {
   name: string;
   created_at: string;
   current_release_id: number | null;
+  /** The app's own uid and gid for its processes (from the range in PAAS_APP_UIDS). */
+  uid: number | null;
 }
 
-export function insertApp(db: Db, name: string, now: string): AppRow {
-  const info = db.prepare('INSERT INTO apps (name, created_at) VALUES (?, ?)').run(name, now);
-  return { id: Number(info.lastInsertRowid), name, created_at: now, current_release_id: null };
+export interface UidRange {
+  first: number;
+  last: number;
+}
+
+
+/** The next never-used uid of the range; call inside a transaction. */
+function takeUid(db: Db, range: UidRange): number {
+  const row = db.prepare("SELECT value FROM counters WHERE name = 'app_uid'").get() as { value: number } | undefined;
+  const uid = Math.max(row?.value ?? 0, range.first - 1) + 1;
+  if (uid > range.last) {
+    throw new ConflictError('uids_exhausted', `Every app uid from ${range.first} to ${range.last} has been used. Widen PAAS_APP_UIDS and restart paas.`);
+  }
+  db.prepare("INSERT INTO counters (name, value) VALUES ('app_uid', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value").run(uid);
+  return uid;
+}
+
+/** Inserts an app with a uid of its own; the uid and the row are taken in one transaction. */
+export function insertApp(db: Db, name: string, now: string, uids: UidRange): AppRow {
+  return db.transaction(() => {
+    const uid = takeUid(db, uids);
+    const info = db.prepare('INSERT INTO apps (name, created_at, uid) VALUES (?, ?, ?)').run(name, now, uid);
+    return { id: Number(info.lastInsertRowid), name, created_at: now, current_release_id: null, uid };
+  })();
+}
+
+/** Gives a uid to apps made before apps had their own (store migration 4). */
+export function assignMissingUids(db: Db, uids: UidRange): void {
+  db.transaction(() => {
+    const ids = db.prepare('SELECT id FROM apps WHERE uid IS NULL ORDER BY id').all() as { id: number }[];
+    for (const { id } of ids) db.prepare('UPDATE apps SET uid = ? WHERE id = ?').run(takeUid(db, uids), id);
+  })();
 }
 
 export function findApp(db: Db, name: string): AppRow | undefined {

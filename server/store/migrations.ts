@@ -56,4 +56,11 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE dynos ADD COLUMN handle TEXT;
   `,
+  // 4: each app's own uid (also its gid) for its processes when paas runs as root. The counter only
+  // goes up, so a uid is never handed out twice, not even after its app is destroyed.
+  `
+  ALTER TABLE apps ADD COLUMN uid INTEGER;
+  CREATE UNIQUE INDEX apps_uid ON apps(uid);
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  `,
 ];

@@ -1,8 +1,9 @@
 // One contract every runtime implementation must meet (in the style of Hono's common router
 // tests). Each implementation's test file calls runtimeContract() with a factory.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { DynoSpec, Runtime } from '../../server/runtime/types.js';
 import { waitForPort } from '../../server/runtime/wait-port.js';
 import { tempDir } from '../helpers/paas.js';
@@ -24,15 +25,42 @@ function slug(): string {
   return dir;
 }
 
-function spec(command: string, lines: string[]): DynoSpec {
+export interface ContractOptions {
+  make: () => Runtime;
+  /** The app identity dynos get; the slug is handed to it, as the builder does. */
+  user?: { uid: number; gid: number };
+  /** True where the runtime isolates dynos: /app, own /proc, private /tmp, writes thrown away. */
+  isolated: boolean;
+}
+
+let current: ContractOptions;
+
+function spec(command: string, lines: string[], slugDir = slug()): DynoSpec {
+  if (current.user) handOverSync(slugDir, current.user);
   return {
     app: 'contract',
     name: 'web.1',
-    slugDir: slug(),
+    slugDir,
     command,
-    env: { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, GREETING: 'hello', DYNO: 'web.1', PAAS_APP_NAME: 'contract' },
+    pathPrepend: [],
+    user: current.user,
+    env: { GREETING: 'hello', DYNO: 'web.1', PAAS_APP_NAME: 'contract' },
     onLine: (stream, line) => lines.push(`${stream}: ${line}`),
   };
+}
+
+function handOverSync(dir: string, user: { uid: number; gid: number }): void {
+  fs.chownSync(dir, user.uid, user.gid);
+  for (const name of fs.readdirSync(dir)) fs.chownSync(path.join(dir, name), user.uid, user.gid);
+}
+
+/** Runs a command to completion in a dyno and returns what it printed on stdout. */
+async function output(rt: Runtime, command: string, slugDir?: string): Promise<{ lines: string[]; status: unknown }> {
+  const lines: string[] = [];
+  const dyno = await rt.start(spec(command, lines, slugDir));
+  const status = await dyno.exited;
+  await rt.stop(dyno, 1000);
+  return { lines: lines.filter((l) => l.startsWith('stdout: ')).map((l) => l.slice('stdout: '.length)), status };
 }
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
@@ -40,8 +68,13 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 }
 
-export function runtimeContract(name: string, make: () => Runtime): void {
+export function runtimeContract(name: string, opts: ContractOptions): void {
+  const { make } = opts;
   describe(`runtime contract: ${name}`, () => {
+    beforeAll(() => {
+      current = opts;
+    });
+
     it('runs the command with PORT and the env, reachable at host:port, with output captured', async () => {
       const rt = make();
       const lines: string[] = [];
@@ -103,6 +136,54 @@ export function runtimeContract(name: string, make: () => Runtime): void {
       await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited });
       await rt.stop(dyno, 1000);
       await expect(fetch(`http://${dyno.host}:${dyno.port}/`)).rejects.toThrow();
+    });
+
+    it('passes exit codes and deaths by signal through unchanged', async () => {
+      const rt = make();
+      expect((await output(rt, 'exit 7')).status).toEqual({ code: 7, signal: null });
+      expect((await output(rt, 'kill -TERM $$')).status).toEqual({ code: null, signal: 'SIGTERM' });
+      expect((await output(rt, 'kill -KILL $$')).status).toEqual({ code: null, signal: 'SIGKILL' });
+    });
+
+    it('gives the dyno its config and PORT, PATH and HOME, and nothing of the platform', async () => {
+      const { lines } = await output(make(), 'env');
+      const names = lines.map((l) => l.split('=')[0]).filter((n) => n && !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(n));
+      expect(names.sort()).toEqual(['DYNO', 'GREETING', 'HOME', 'PAAS_APP_NAME', 'PATH', 'PORT']);
+    });
+
+    if (opts.user) {
+      it("runs the dyno under the app's own uid and gid, with no other group and no capability", async () => {
+        const { lines } = await output(make(), 'id -u; id -g; id -G; grep CapEff /proc/self/status; umask');
+        const { uid, gid } = opts.user!;
+        expect(lines).toEqual([String(uid), String(gid), String(gid), 'CapEff:\t0000000000000000', '0077']);
+      });
+    }
+
+    if (!opts.isolated) return;
+
+    it('runs the dyno at /app, its working directory and HOME, and throws away what it writes there', async () => {
+      const rt = make();
+      const dir = slug();
+      const first = await output(rt, 'pwd; echo "$HOME"; echo scratch > written.txt && cat written.txt; echo more >> server.js && echo appended', dir);
+      expect(first.lines).toEqual(['/app', '/app', 'scratch', 'appended']);
+      const again = await output(rt, 'ls /app; tail -c 5 server.js', dir);
+      expect(again.lines).not.toContain('written.txt');
+      expect(again.lines).toContain('server.js');
+      expect(fs.existsSync(path.join(dir, 'written.txt'))).toBe(false);
+      expect(fs.readFileSync(path.join(dir, 'server.js'), 'utf8')).toBe(SERVER);
+    });
+
+    it('shows the dyno only its own processes, a private /tmp and none of the host paths', async () => {
+      const rt = make();
+      fs.writeFileSync(path.join(os.tmpdir(), 'paas-contract-host-file'), 'host');
+      const dir = slug();
+      const { lines } = await output(rt, 'ls /proc | grep -c "^[0-9]"; ls /tmp | wc -l; cat /proc/*/cmdline 2>/dev/null | tr "\\0" " "; echo; cat /proc/self/mountinfo', dir);
+      expect(Number(lines[0])).toBeLessThanOrEqual(6);
+      expect(lines[1]).toBe('0');
+      const text = lines.join('\n');
+      expect(text).not.toContain(dir);
+      expect(text).not.toContain('vitest');
+      expect(text).not.toContain(String(process.pid));
     });
   });
 }

@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * What this host lets us do to isolate an app's processes, found once at start-up.
+ * - `bwrap`: mount, PID, IPC and UTS namespaces through bubblewrap; the app sees only /app, a private
+ *   /tmp and read-only system directories.
+ * - `none`: bubblewrap is missing or cannot make namespaces here; only the uid separates apps (as root).
+ */
+export interface SandboxHost {
+  kind: 'bwrap' | 'none';
+  /** Root can give every app its own uid and a copy-on-write /app (overlay); others cannot. */
+  asRoot: boolean;
+  bwrap: string;
+  setpriv: string;
+  /** Directories outside /usr that hold the Node the apps run on, bound read-only into sandboxes. */
+  sharedDirs: string[];
+  /** PATH inside a sandbox, after the app's own bin directories. */
+  systemPath: string;
+  /** Said once at start-up: what this host cannot isolate. */
+  warnings: string[];
+}
+
+function which(name: string, pathVar: string): string | undefined {
+  for (const dir of pathVar.split(':')) {
+    const file = path.join(dir || '.', name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      // Not in this directory.
+    }
+  }
+  return undefined;
+}
+
+/** The install prefix of the Node running paas (e.g. /usr or /opt/node), which apps run on too. */
+function nodePrefix(): string {
+  return path.dirname(path.dirname(fs.realpathSync(process.execPath)));
+}
+
+/** True when bwrap can make the namespaces we use (it cannot inside some containers). */
+function bwrapWorks(bwrap: string): boolean {
+  const probe = spawnSync(bwrap, ['--ro-bind', '/', '/', '--unshare-pid', '--unshare-ipc', '--proc', '/proc', '--', '/bin/true'], {
+    stdio: 'ignore',
+    timeout: 5000,
+  });
+  return probe.status === 0;
+}
+
+/** Finds bubblewrap and setpriv and decides the sandbox kind. Runs two tiny processes (a few ms). */
+export function detectSandbox(env: NodeJS.ProcessEnv = process.env): SandboxHost {
+  const searchPath = `${env.PATH ?? ''}:/usr/bin:/bin:/usr/sbin:/sbin`;
+  const asRoot = process.getuid?.() === 0;
+  const bwrap = which('bwrap', searchPath);
+  const setpriv = which('setpriv', searchPath) ?? '/usr/bin/setpriv';
+  const prefix = nodePrefix();
+  const sharedDirs = prefix === '/usr' || prefix.startsWith('/usr/') ? [] : [prefix];
+  const nodeBin = path.join(prefix, 'bin');
+  const systemPath = [...new Set([nodeBin, '/usr/local/bin', '/usr/bin', '/bin'])].join(':');
+  const warnings: string[] = [];
+  let kind: SandboxHost['kind'] = 'bwrap';
+  if (!bwrap) {
+    kind = 'none';
+    warnings.push('bubblewrap (bwrap) is not installed: apps are separated only by their uid. Install it (apt-get install bubblewrap) and restart paas.');
+  } else if (!bwrapWorks(bwrap)) {
+    kind = 'none';
+    warnings.push('bubblewrap cannot create namespaces on this host: apps are separated only by their uid. Allow user namespaces, or run paas as root, and restart.');
+  }
+  if (!asRoot) {
+    warnings.push('paas is not running as root: every app runs under the server\'s own uid, so apps can read each other\'s files and the data dir. Run paas as root to give each app its own uid.');
+  }
+  return { kind, asRoot, bwrap: bwrap ?? 'bwrap', setpriv, sharedDirs, systemPath, warnings };
+}

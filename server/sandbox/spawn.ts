@@ -1,0 +1,166 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fsSync from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { SandboxHost } from './host.js';
+
+const run = promisify(execFile);
+
+/** Where every process of an app finds its tree, as on Heroku. */
+export const APP_ROOT = '/app';
+
+/** An app's own unprivileged identity (only when paas runs as root). */
+export interface AppUser {
+  uid: number;
+  gid: number;
+}
+
+/** The identity an app's processes run under: its own uid as root; the server's own otherwise. */
+export function appUser(app: { uid: number | null }, host: SandboxHost): AppUser | undefined {
+  return host.asRoot && app.uid !== null ? { uid: app.uid, gid: app.uid } : undefined;
+}
+
+export interface SandboxSpec {
+  /** The app's tree on the host, shown to the process at /app. */
+  appDir: string;
+  /**
+   * `direct`: writes under /app land in appDir (a build). `layer`: the process writes to a layer of
+   * its own, kept in `scratchDir` and thrown away with it, so the slug under it never changes (a dyno).
+   */
+  writes: 'direct' | 'layer';
+  /** A new directory for the `layer`; the caller removes it (removeScratch) once the process is gone. */
+  scratchDir?: string;
+  user?: AppUser;
+  /** Run inside the sandbox, never through a shell of ours. */
+  argv: string[];
+  /** The app's environment; PATH and HOME are set here. */
+  env: Record<string, string>;
+  /** Directories of the app tree, relative to it, to put first on PATH (node_modules/.bin, .venv/bin). */
+  pathPrepend: string[];
+}
+
+export interface Sandboxed {
+  child: ChildProcess;
+  /**
+   * bwrap's monitor process, which leads the process group. It must not get the SIGTERM meant for the
+   * app: it would die at once and take the app with it (--die-with-parent), with no time to drain.
+   */
+  monitorPid?: number;
+  /** A bwrap exit code above 128 means the app died of signal (code - 128): give that back as a signal. */
+  mapsSignals: boolean;
+}
+
+// Mounts the dyno's overlay inside the private mount namespace that `unshare` made, then runs bwrap
+// there. The overlay options name relative paths, so /proc/self/mountinfo inside shows no host path.
+// A fixed script: every value reaches it as a positional argument, never spliced into the text.
+const MOUNT_OVERLAY = 'cd "$1" && mount -t overlay paas-app -o lowerdir=lower,upperdir=upper,workdir=work merged && shift && exec "$@"';
+
+let systemArgs: string[] | undefined;
+
+/** Read-only system directories; on merged-/usr hosts /bin and friends are links into /usr. Read once. */
+function systemMounts(): string[] {
+  if (systemArgs) return systemArgs;
+  const args = ['--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc'];
+  for (const dir of ['/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32']) {
+    let stat: fsSync.Stats | undefined;
+    try {
+      stat = fsSync.lstatSync(dir);
+    } catch {
+      continue;
+    }
+    if (stat.isSymbolicLink()) args.push('--symlink', fsSync.readlinkSync(dir), dir);
+    else if (stat.isDirectory()) args.push('--ro-bind', dir, dir);
+  }
+  return (systemArgs = args);
+}
+
+/** Prepares the copy-on-write layer: an overlay as root, a plain copy of the slug otherwise. */
+async function prepareLayer(host: SandboxHost, spec: SandboxSpec, scratch: string): Promise<string> {
+  // Without namespaces the app's uid must be able to pass through to its copy.
+  await fs.mkdir(scratch, { recursive: true, mode: host.kind === 'none' ? 0o711 : 0o700 });
+  if (host.kind === 'bwrap' && host.asRoot) {
+    for (const d of ['upper', 'work', 'merged']) await fs.mkdir(path.join(scratch, d), { mode: 0o700 });
+    // /app takes the owner of the upper layer's root: the app, so it can create files there.
+    if (spec.user) await fs.chown(path.join(scratch, 'upper'), spec.user.uid, spec.user.gid);
+    await fs.symlink(spec.appDir, path.join(scratch, 'lower'));
+    return path.join(scratch, 'merged');
+  }
+  // No overlay without root: each process gets its own copy, thrown away with the scratch dir.
+  const copy = path.join(scratch, 'app');
+  await run('cp', ['-a', '--', spec.appDir, copy]);
+  return copy;
+}
+
+function withPath(spec: SandboxSpec, root: string, host: SandboxHost): Record<string, string> {
+  const prepend = spec.pathPrepend.map((p) => path.join(root, p));
+  return { ...spec.env, PATH: [...prepend, host.systemPath].join(':'), HOME: root };
+}
+
+/**
+ * Starts one process of an app in its sandbox: bubblewrap (the app's tree at /app, which is also the
+ * working directory and HOME, a private /tmp, read-only system directories, its own /proc) under
+ * the app's uid, or the uid alone where bubblewrap cannot run. The one way paas starts app code.
+ */
+export async function startSandboxed(host: SandboxHost, spec: SandboxSpec): Promise<Sandboxed> {
+  const appDir = spec.writes === 'layer' && spec.scratchDir ? await prepareLayer(host, spec, spec.scratchDir) : spec.appDir;
+  // What the app writes is its own: the child inherits umask 077 (set and restored around the
+  // synchronous fork, so no other file of ours is made under it).
+  const umask = process.umask(0o077);
+  try {
+    return launch(host, spec, appDir);
+  } finally {
+    process.umask(umask);
+  }
+}
+
+function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed {
+  if (host.kind === 'none') {
+    const child = spawn(spec.argv[0]!, spec.argv.slice(1), {
+      cwd: appDir,
+      env: withPath(spec, appDir, host),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      ...(spec.user ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
+    });
+    return { child, mapsSignals: false };
+  }
+  const overlay = spec.writes === 'layer' && host.asRoot;
+  const inner = [
+    '--die-with-parent',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--hostname',
+    'paas',
+    ...systemMounts(),
+    ...host.sharedDirs.flatMap((d) => ['--ro-bind', d, d]),
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--tmpfs', '/tmp',
+    '--tmpfs', '/var/tmp',
+    '--bind', appDir, APP_ROOT,
+    '--chdir', APP_ROOT,
+  ];
+  const drop = spec.user
+    ? [host.setpriv, `--reuid=${spec.user.uid}`, `--regid=${spec.user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']
+    : [];
+  // Mount options go through fd 3, so /proc/1/cmdline inside the sandbox names no host path.
+  const bwrap = [host.bwrap, '--args', '3', '--', ...drop, ...spec.argv];
+  const argv = overlay ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir!, ...bwrap] : bwrap;
+  const child = spawn(argv[0]!, argv.slice(1), {
+    env: withPath(spec, APP_ROOT, host),
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const args = child.stdio[3] as NodeJS.WritableStream;
+  args.on('error', () => undefined);
+  args.end(`${inner.join('\0')}\0`);
+  return { child, monitorPid: child.pid, mapsSignals: true };
+}
+
+/** Removes a process's scratch layer; its overlay went with the process's mount namespace. */
+export async function removeScratch(scratchDir: string): Promise<void> {
+  await fs.rm(scratchDir, { recursive: true, force: true });
+}
