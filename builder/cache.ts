@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { BuildError } from './errors.js';
+import { entryKind } from './safe-fs.js';
 
 /** sha256 of the given parts; the cache key of a dependency install. */
 export function hashKey(...parts: (string | Buffer)[]): string {
@@ -12,6 +14,8 @@ export function hashKey(...parts: (string | Buffer)[]): string {
 /**
  * A per-app dependency cache: one directory per kind ("node", "python"), keyed by a lockfile hash.
  * Only the newest key of each kind is kept, so the cache never grows past one copy per kind.
+ * Beside each entry, `<entry>.origin` (written by paas, never by app code) records the path the
+ * entry was saved from, which a restored virtualenv needs to relocate itself.
  */
 export class DepCache {
   constructor(private readonly root: string) {}
@@ -20,20 +24,27 @@ export class DepCache {
     return path.join(this.root, `${kind}-${key}`);
   }
 
-  /** Copies the cached directory to `dest`; false when there is no entry for this key. */
-  async restore(kind: string, key: string, dest: string): Promise<boolean> {
+  /**
+   * Copies the cached directory to `dest` and returns the path it was saved from; undefined when
+   * there is no entry for this key (entries from before origins were recorded count as none).
+   */
+  async restore(kind: string, key: string, dest: string): Promise<string | undefined> {
     const src = this.entry(kind, key);
-    try {
-      await fs.access(src);
-    } catch {
-      return false;
-    }
+    const origin = await fs.readFile(`${src}.origin`, 'utf8').catch(() => undefined);
+    if (origin === undefined || (await entryKind(src)) !== 'dir') return undefined;
+    // verbatimSymlinks: links inside the entry are copied as links, never followed.
     await fs.cp(src, dest, { recursive: true, verbatimSymlinks: true });
-    return true;
+    return origin;
   }
 
-  /** Saves `src` as the entry for this key, replacing older entries of the same kind. */
+  /**
+   * Saves `src` as the entry for this key, replacing older entries of the same kind. App code ran
+   * before this, so `src` must still be a real directory: a link there is refused, not followed.
+   */
   async save(kind: string, key: string, src: string): Promise<void> {
+    if ((await entryKind(src)) !== 'dir') {
+      throw new BuildError(`${path.basename(src)} is not a directory after the install (a build step replaced it); paas caches only a real directory. Leave it in place and push again.`);
+    }
     await fs.mkdir(this.root, { recursive: true });
     const dest = this.entry(kind, key);
     const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
@@ -41,7 +52,9 @@ export class DepCache {
     for (const name of await fs.readdir(this.root)) {
       if (name.startsWith(`${kind}-`) && !name.includes('.tmp-')) await fs.rm(path.join(this.root, name), { recursive: true, force: true });
     }
-    // A rename is atomic, so a concurrent restore sees either no entry or a whole one.
+    // A rename is atomic, so a concurrent restore sees either no entry or a whole one; the origin
+    // comes last, and restore counts an entry without one as missing.
     await fs.rename(tmp, dest);
+    await fs.writeFile(`${dest}.origin`, src);
   }
 }

@@ -6,7 +6,9 @@ import { pythonBuildpack } from './buildpacks/python.js';
 import { procfileBuildpack, staticBuildpack } from './buildpacks/static.js';
 import { BuildError } from './errors.js';
 import { parseProcfile } from './procfile.js';
-import { SLUG_META, type Buildpack, type BuildRequest, type Slug } from './types.js';
+import { readTreeFile } from './safe-fs.js';
+import { checkTree, tarEntryFilter } from './tree-check.js';
+import { type Buildpack, type BuildRequest, type Slug } from './types.js';
 
 export { BuildError } from './errors.js';
 export type { BuildRequest, Slug } from './types.js';
@@ -14,28 +16,44 @@ export type { BuildRequest, Slug } from './types.js';
 /** Detection order: the first buildpack whose files are present wins. */
 const BUILDPACKS: Buildpack[] = [nodeBuildpack, pythonBuildpack, staticBuildpack, procfileBuildpack];
 
+/** The slug's metadata, beside the app's tree rather than in it: app code never touches it. */
+const SLUG_META = 'slug.json';
+/** Where slugs made before the metadata moved out of the tree keep it. */
+const OLD_SLUG_META = path.join('.paas', 'slug.json');
+
+/**
+ * The directory of one build: `slug.json` and the app's tree in `app/`. It is what the store
+ * records as the build's slug directory and what deleting an app removes.
+ */
+export function slugHome(slugsDir: string, buildId: string): string {
+  return path.join(slugsDir, buildId);
+}
+
 async function readProcfile(dir: string): Promise<Record<string, string> | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(path.join(dir, 'Procfile'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const parsed = parseProcfile(text);
+  const text = await readTreeFile(dir, 'Procfile');
+  if (text === undefined) return undefined;
+  const parsed = parseProcfile(text.toString('utf8'));
   if ('error' in parsed) throw new BuildError(`${parsed.error}. Fix the Procfile and push again.`);
   return parsed.types;
 }
 
+async function unpack(source: NodeJS.ReadableStream, dir: string): Promise<void> {
+  const tar = await import('tar'); // loaded on first build, not at server start
+  const refused: string[] = [];
+  await pipeline(source, tar.x({ cwd: dir, strict: true, filter: tarEntryFilter(refused) }));
+  await checkTree(dir, refused);
+}
+
 /**
- * Turns a source tree (tar stream) into an immutable slug directory: detects the buildpack,
- * installs dependencies and works out the process types. On failure nothing is left behind.
+ * Turns a source tree (tar stream) into an immutable slug: checks the tree, detects the
+ * buildpack, installs dependencies and works out the process types. On failure nothing is left.
  */
 export async function build(req: BuildRequest): Promise<Slug> {
-  const dir = path.join(req.slugsDir, req.buildId);
+  const home = slugHome(req.slugsDir, req.buildId);
+  const dir = path.join(home, 'app');
   await fs.mkdir(dir, { recursive: true });
   try {
-    const tar = await import('tar'); // loaded on first build, not at server start
-    await pipeline(req.source, tar.x({ cwd: dir, strict: true }));
+    await unpack(req.source, dir);
     const files = new Set(await fs.readdir(dir));
     const pack = BUILDPACKS.find((bp) => bp.detect(files));
     if (!pack) {
@@ -51,11 +69,10 @@ export async function build(req: BuildRequest): Promise<Slug> {
     req.log(`-----> Discovering process types`);
     const names = Object.keys(processTypes);
     req.log(`       Procfile declares types -> ${names.length ? names.join(', ') : '(none)'}`);
-    await fs.mkdir(path.join(dir, '.paas'), { recursive: true });
-    await fs.writeFile(path.join(dir, SLUG_META), JSON.stringify(slug, null, 2));
+    await fs.writeFile(path.join(home, SLUG_META), JSON.stringify(slug, null, 2), { flag: 'wx' });
     return slug;
   } catch (err) {
-    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(home, { recursive: true, force: true });
     if (err instanceof BuildError) throw err;
     const e = err as NodeJS.ErrnoException;
     if (e.code && /^TAR_/.test(e.code)) throw new BuildError(`The pushed tree could not be unpacked (${e.message}).`);
@@ -63,7 +80,19 @@ export async function build(req: BuildRequest): Promise<Slug> {
   }
 }
 
-/** Reads the metadata of a slug made by build(). */
-export async function readSlug(dir: string): Promise<Slug> {
-  return JSON.parse(await fs.readFile(path.join(dir, SLUG_META), 'utf8')) as Slug;
+/**
+ * Reads the metadata of a slug made by build(), given its home (slugHome). Slugs made before the
+ * metadata moved out of the tree have it, and their tree, at `<home>/.paas/slug.json`.
+ */
+export async function readSlug(home: string): Promise<Slug> {
+  const text = (await readTreeFile(home, SLUG_META)) ?? (await readOldSlugMeta(home));
+  return JSON.parse(text.toString('utf8')) as Slug;
+}
+
+async function readOldSlugMeta(home: string): Promise<Buffer> {
+  // Old trees were app-writable: read the metadata only through a real `.paas` directory.
+  if (!(await fs.lstat(path.join(home, '.paas'))).isDirectory()) throw new Error(`${home}/.paas is not a directory`);
+  const text = await readTreeFile(home, OLD_SLUG_META);
+  if (text === undefined) throw new Error(`no slug metadata in ${home}`);
+  return text;
 }

@@ -1,3 +1,5 @@
+import { excerpt } from './safe-fs.js';
+
 /**
  * Parses a Procfile: `type: command` per line; blank lines and `#` comments are skipped.
  * Returns an error message for the first malformed line instead of guessing.
@@ -9,7 +11,8 @@ export function parseProcfile(text: string): { types: Record<string, string> } |
     const line = lines[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([A-Za-z0-9_-]+):\s*(.+)$/.exec(line);
-    if (!m) return { error: `Procfile line ${i + 1} is not \`type: command\`: ${JSON.stringify(line)}` };
+    // Only a short excerpt: whatever the file holds never comes back to the pusher in full.
+    if (!m) return { error: `Procfile line ${i + 1} is not \`type: command\` (it starts "${excerpt(line)}")` };
     types[m[1]!] = m[2]!;
   }
   return { types };

@@ -59,7 +59,8 @@ const server = http.createServer((req, res) => {
   else fs.createReadStream(file).pipe(res);
 });
 
-server.listen(Number(process.env.PORT) || 5000, () => {
+// Loopback only: the router is the one way in, never another interface of the host.
+server.listen(Number(process.env.PORT) || 5000, '127.0.0.1', () => {
   console.log(`static server listening on ${process.env.PORT}`);
 });
 process.on('SIGTERM', () => {

@@ -1,7 +1,7 @@
 /** What the builder needs from its caller. The builder knows nothing of apps, stores or HTTP. */
 export interface BuildRequest {
   appName: string;
-  /** Unique id; the slug lands in `<slugsDir>/<buildId>` and never changes after a successful build. */
+  /** Unique id; the slug lands in `<slugsDir>/<buildId>` (the tree in `app/`) and never changes after a successful build. */
   buildId: string;
   /** A tar stream of the commit's tree (as `git archive` writes it). */
   source: NodeJS.ReadableStream;
@@ -14,8 +14,9 @@ export interface BuildRequest {
   log: (line: string) => void;
 }
 
-/** The immutable result of a build, also written to `<slug>/.paas/slug.json`. */
+/** The immutable result of a build, also written to `<slugsDir>/<buildId>/slug.json`. */
 export interface Slug {
+  /** The app's tree, where its processes start: `<slugsDir>/<buildId>/app`. */
   dir: string;
   buildpack: string;
   /** Process type → shell command, as in a Procfile. */
@@ -32,4 +33,3 @@ export interface Buildpack {
   compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend'>>;
 }
 
-export const SLUG_META = '.paas/slug.json';

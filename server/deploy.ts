@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { build, BuildError } from '../builder/index.js';
+import { build, BuildError, slugHome } from '../builder/index.js';
 import type { Deps } from './deps.js';
 import { currentConfig, openRelease, runRelease } from './releases.js';
 import { DeployError } from './runner.js';
@@ -31,7 +31,7 @@ export async function deployCommit(
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });
     throw err;
   }
-  finishBuild(db, buildId, { status: 'succeeded', buildpack: slug.buildpack, processTypes: slug.processTypes, slugDir: slug.dir, now: new Date().toISOString() });
+  finishBuild(db, buildId, { status: 'succeeded', buildpack: slug.buildpack, processTypes: slug.processTypes, slugDir: slugHome(paths.slugs, buildId), now: new Date().toISOString() });
   const release = openRelease(
     { app, buildId, config: currentConfig(app, deps), description: `Deploy ${commit.slice(0, 7)}`, createdBy: params.createdBy },
     deps,

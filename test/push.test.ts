@@ -86,7 +86,7 @@ describe('git push deploys through the router', () => {
     expect(remote.json.release.version).toBe(1);
     // No slug or half-built directory is left behind for the failed build.
     const slugs = fs.readdirSync(path.join(paas.dataDir, 'slugs'));
-    expect(slugs.every((s) => fs.existsSync(path.join(paas.dataDir, 'slugs', s, '.paas', 'slug.json')))).toBe(true);
+    expect(slugs.every((s) => fs.existsSync(path.join(paas.dataDir, 'slugs', s, 'slug.json')))).toBe(true);
   });
 
   it('rejects a push whose web process crashes on boot, or never binds, keeping the old one', async () => {

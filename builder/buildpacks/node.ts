@@ -3,20 +3,22 @@ import path from 'node:path';
 import { DepCache, hashKey } from '../cache.js';
 import { BuildError } from '../errors.js';
 import { runStep } from '../exec.js';
+import { excerpt, present, readTreeFile } from '../safe-fs.js';
 import type { Buildpack } from '../types.js';
 
 const LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json'];
+/** Lockfiles of big apps run to megabytes; they are only hashed, never shown. */
+const LOCKFILE_MAX = 64 * 1024 * 1024;
 
 async function readPackageJson(dir: string): Promise<{ scripts?: Record<string, string> }> {
+  const text = (await readTreeFile(dir, 'package.json'))!.toString('utf8');
   try {
-    return JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8'));
+    return JSON.parse(text);
   } catch (err) {
-    throw new BuildError(`package.json is not valid JSON (${(err as Error).message}). Fix it and push again.`);
+    // V8 quotes the text around the error; keep only what it says, not what the file holds.
+    const what = (err as Error).message.split(/,\s*(?:\.\.\.)?"/)[0]!;
+    throw new BuildError(`package.json is not valid JSON (${excerpt(what, 60)}). Fix it and push again.`);
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(() => true, () => false);
 }
 
 export const nodeBuildpack: Buildpack = {
@@ -24,13 +26,13 @@ export const nodeBuildpack: Buildpack = {
   detect: (files) => files.has('package.json'),
   async compile(dir, req) {
     const pkg = await readPackageJson(dir);
-    const lockfile = (await Promise.all(LOCKFILES.map((f) => exists(path.join(dir, f))))).findIndex(Boolean);
+    const lockfile = (await Promise.all(LOCKFILES.map((f) => present(path.join(dir, f))))).findIndex(Boolean);
     const step = { cwd: dir, env: req.env, log: req.log };
     const npmFlags = ['--no-audit', '--no-fund', '--no-progress'];
     const cache = new DepCache(path.join(req.cacheDir, req.appName));
 
     if (lockfile >= 0) {
-      const lock = await fs.readFile(path.join(dir, LOCKFILES[lockfile]!));
+      const lock = (await readTreeFile(dir, LOCKFILES[lockfile]!, LOCKFILE_MAX))!;
       const key = hashKey(lock, process.version);
       if (await cache.restore('node', key, path.join(dir, 'node_modules'))) {
         req.log('-----> Lockfile unchanged: using cached node_modules, skipping install');
@@ -38,7 +40,8 @@ export const nodeBuildpack: Buildpack = {
         req.log('-----> Installing dependencies with npm ci');
         await runStep(['npm', 'ci', ...npmFlags], { ...step, failure: 'npm ci failed' });
         // A lockfile with no dependencies installs nothing; cache the empty tree so the next build skips npm too.
-        await fs.mkdir(path.join(dir, 'node_modules'), { recursive: true });
+        // Not recursive: an existing entry (even a dangling link left by an install script) is never followed.
+        if (!(await present(path.join(dir, 'node_modules')))) await fs.mkdir(path.join(dir, 'node_modules'));
         await cache.save('node', key, path.join(dir, 'node_modules'));
       }
     } else {
@@ -53,7 +56,7 @@ export const nodeBuildpack: Buildpack = {
 
     const processTypes: Record<string, string> = {};
     if (pkg.scripts?.start) processTypes.web = 'npm start';
-    else if (await exists(path.join(dir, 'server.js'))) processTypes.web = 'node server.js';
+    else if (await present(path.join(dir, 'server.js'))) processTypes.web = 'node server.js';
     return { processTypes, pathPrepend: ['node_modules/.bin'] };
   },
 };

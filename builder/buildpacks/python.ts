@@ -1,23 +1,31 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DepCache, hashKey } from '../cache.js';
+import { BuildError } from '../errors.js';
 import { runStep } from '../exec.js';
+import { entryKind, present, readTreeFile, rewriteTreeFile } from '../safe-fs.js';
 import type { Buildpack } from '../types.js';
 
 const VENV = '.venv';
+const SCRIPT_MAX = 1024 * 1024;
 
 /**
  * A venv records its own absolute path in bin/ scripts (shebangs, activate). A venv restored from
- * the cache still names the build it was made in, so point those files at the new location.
+ * the cache still names the build it was made in, so point those files at the new location. The
+ * cache entry was written by an earlier build's install, so nothing in it is trusted: only a real
+ * bin/ directory is entered, and only regular files with a single name are rewritten.
  */
 async function relocateVenv(venv: string, from: string): Promise<void> {
   const bin = path.join(venv, 'bin');
+  if ((await entryKind(bin)) !== 'dir') {
+    throw new BuildError('The cached virtualenv has no bin/ directory (a build step replaced it). Change requirements.txt so it is rebuilt, and push again.');
+  }
   for (const name of await fs.readdir(bin)) {
     const file = path.join(bin, name);
     const stat = await fs.lstat(file);
-    if (!stat.isFile() || stat.size > 1024 * 1024) continue;
-    const text = await fs.readFile(file, 'latin1');
-    if (text.includes(from)) await fs.writeFile(file, text.split(from).join(venv), 'latin1');
+    if (!stat.isFile() || stat.nlink !== 1 || stat.size > SCRIPT_MAX) continue;
+    const text = (await readTreeFile(bin, name, SCRIPT_MAX))!.toString('latin1');
+    if (text.includes(from)) await rewriteTreeFile(file, Buffer.from(text.split(from).join(venv), 'latin1'));
   }
 }
 
@@ -27,15 +35,14 @@ export const pythonBuildpack: Buildpack = {
   async compile(dir, req) {
     const venv = path.join(dir, VENV);
     const step = { cwd: dir, env: req.env, log: req.log };
-    const requirements = await fs.readFile(path.join(dir, 'requirements.txt'));
+    const requirements = (await readTreeFile(dir, 'requirements.txt'))!;
     const key = hashKey(requirements, process.env.PATH ?? '');
     const cache = new DepCache(path.join(req.cacheDir, req.appName));
 
-    if (await cache.restore('python', key, venv)) {
+    const from = await cache.restore('python', key, venv);
+    if (from !== undefined) {
       req.log('-----> requirements.txt unchanged: using cached virtualenv, skipping install');
-      const from = (await fs.readFile(path.join(venv, '.paas-venv-path'), 'utf8')).trim();
       await relocateVenv(venv, from);
-      await fs.writeFile(path.join(venv, '.paas-venv-path'), venv);
     } else {
       req.log('-----> Creating virtualenv');
       await runStep(['python3', '-m', 'venv', venv], { ...step, failure: 'Creating the virtualenv failed' });
@@ -44,12 +51,11 @@ export const pythonBuildpack: Buildpack = {
         [path.join(venv, 'bin', 'pip'), 'install', '--disable-pip-version-check', '--no-input', '-r', 'requirements.txt'],
         { ...step, failure: 'pip install failed' },
       );
-      await fs.writeFile(path.join(venv, '.paas-venv-path'), venv);
       await cache.save('python', key, venv);
     }
 
     const processTypes: Record<string, string> = {};
-    if (await fs.access(path.join(dir, 'app.py')).then(() => true, () => false)) processTypes.web = 'python app.py';
+    if (await present(path.join(dir, 'app.py'))) processTypes.web = 'python app.py';
     return { processTypes, pathPrepend: [path.join(VENV, 'bin')] };
   },
 };
