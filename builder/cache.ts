@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError } from './errors.js';
-import { entryKind } from './safe-fs.js';
+import { entryKind, handOver } from './safe-fs.js';
 
 /** sha256 of the given parts; the cache key of a dependency install. */
 export function hashKey(...parts: (string | Buffer)[]): string {
@@ -18,7 +18,11 @@ export function hashKey(...parts: (string | Buffer)[]): string {
  * entry was saved from, which a restored virtualenv needs to relocate itself.
  */
 export class DepCache {
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    /** Who restored entries belong to: the app whose build they go into. */
+    private readonly owner?: { uid: number; gid: number },
+  ) {}
 
   private entry(kind: string, key: string): string {
     return path.join(this.root, `${kind}-${key}`);
@@ -34,14 +38,15 @@ export class DepCache {
     if (origin === undefined || (await entryKind(src)) !== 'dir') return undefined;
     // verbatimSymlinks: links inside the entry are copied as links, never followed.
     await fs.cp(src, dest, { recursive: true, verbatimSymlinks: true });
+    if (this.owner) await handOver(dest, this.owner);
     return origin;
   }
 
   /**
-   * Saves `src` as the entry for this key, replacing older entries of the same kind. App code ran
+   * Saves `src` as the entry for this key (`origin`: the path the entry knows itself by), replacing older entries of the same kind. App code ran
    * before this, so `src` must still be a real directory: a link there is refused, not followed.
    */
-  async save(kind: string, key: string, src: string): Promise<void> {
+  async save(kind: string, key: string, src: string, origin = src): Promise<void> {
     if ((await entryKind(src)) !== 'dir') {
       throw new BuildError(`${path.basename(src)} is not a directory after the install (a build step replaced it); paas caches only a real directory. Leave it in place and push again.`);
     }
@@ -55,6 +60,6 @@ export class DepCache {
     // A rename is atomic, so a concurrent restore sees either no entry or a whole one; the origin
     // comes last, and restore counts an entry without one as missing.
     await fs.rename(tmp, dest);
-    await fs.writeFile(`${dest}.origin`, src);
+    await fs.writeFile(`${dest}.origin`, origin);
   }
 }

@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { BuildError } from './errors.js';
+import type { BuildSteps } from './types.js';
 
 const STEP_TIMEOUT_MS = 15 * 60_000;
 
-/** How a build step is run; the server gives one that runs it in the app's sandbox, under its uid. */
-export type StepRunner = (argv: string[], opts: { log: (line: string) => void; failure: string }) => Promise<void>;
 
 /**
  * Follows a started build step: streams its output, indented, to `log`, and fails the build with
@@ -36,8 +35,13 @@ export function superviseStep(
   });
 }
 
-/** Runs one build step on the host (argv, never a shell string): the runner for builds outside paas's server. */
-export function runStep(argv: string[], opts: { cwd: string; env: Record<string, string>; log: (line: string) => void; failure: string }): Promise<void> {
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return superviseStep(child, argv, { ...opts, kill: () => child.kill('SIGKILL') });
+/** Build steps as plain host processes with `env`: for builds outside the paas server (no sandbox). */
+export function hostSteps(env: Record<string, string>): BuildSteps {
+  return {
+    run(argv, opts) {
+      const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.tree, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      return superviseStep(child, argv, { ...opts, kill: () => child.kill('SIGKILL') });
+    },
+    pathOf: (tree) => tree,
+  };
 }

@@ -6,12 +6,14 @@ import { pythonBuildpack } from './buildpacks/python.js';
 import { procfileBuildpack, staticBuildpack } from './buildpacks/static.js';
 import { BuildError } from './errors.js';
 import { parseProcfile } from './procfile.js';
-import { readTreeFile } from './safe-fs.js';
+import { handOver, readTreeFile } from './safe-fs.js';
 import { checkTree, tarEntryFilter } from './tree-check.js';
 import { type Buildpack, type BuildRequest, type Slug } from './types.js';
 
 export { BuildError } from './errors.js';
-export type { BuildRequest, Slug } from './types.js';
+export { hostSteps } from './exec.js';
+export { handOver } from './safe-fs.js';
+export type { BuildRequest, BuildSteps, Slug } from './types.js';
 
 /** Detection order: the first buildpack whose files are present wins. */
 const BUILDPACKS: Buildpack[] = [nodeBuildpack, pythonBuildpack, staticBuildpack, procfileBuildpack];
@@ -54,6 +56,12 @@ export async function build(req: BuildRequest): Promise<Slug> {
   await fs.mkdir(dir, { recursive: true });
   try {
     await unpack(req.source, dir);
+    if (req.steps.owner) {
+      await handOver(dir, req.steps.owner);
+      // Steps that see the host's paths run outside a sandbox: the owner must pass through the home
+      // to reach its tree (enter, not list). In a sandbox root binds the tree and the home stays shut.
+      if (req.steps.pathOf(dir) === dir) await fs.chmod(home, 0o711);
+    }
     const files = new Set(await fs.readdir(dir));
     const pack = BUILDPACKS.find((bp) => bp.detect(files));
     if (!pack) {

@@ -87,3 +87,19 @@ export function excerpt(text: string, max = 24): string {
   const clean = text.replace(/[^\x20-\x7e]/g, '?');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
+
+/**
+ * Gives a tree to `owner`, link by link: lchown never follows a symbolic link, and a directory is
+ * entered only when lstat says it is a real one. Call it only while no process of the app runs, so
+ * nothing can swap a directory for a link between the check and the chown.
+ */
+export async function handOver(dir: string, owner: { uid: number; gid: number }): Promise<void> {
+  const stat = await fs.lstat(dir);
+  await fs.lchown(dir, owner.uid, owner.gid);
+  if (!stat.isDirectory()) return;
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) await handOver(file, owner);
+    else await fs.lchown(file, owner.uid, owner.gid);
+  }
+}

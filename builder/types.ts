@@ -8,10 +8,20 @@ export interface BuildRequest {
   slugsDir: string;
   /** Per-app dependency caches live under `<cacheDir>/<appName>`. */
   cacheDir: string;
-  /** Environment for install steps: the platform's base env (no secrets of ours). */
-  env: Record<string, string>;
+  /** How install and build steps run: the server runs each in the app's sandbox, under its uid. */
+  steps: BuildSteps;
   /** One line of build output, Heroku style ("-----> …" headings, indented tool output). */
   log: (line: string) => void;
+}
+
+/** Runs the app's own build steps (npm ci, pip install, npm run build) and says how they see the tree. */
+export interface BuildSteps {
+  /** Runs one step (argv, never a shell string) with `tree` as its working directory. */
+  run(argv: string[], opts: { tree: string; log: (line: string) => void; failure: string }): Promise<void>;
+  /** The path at which steps and dynos see `tree` (/app inside a sandbox). */
+  pathOf(tree: string): string;
+  /** Who the tree belongs to; files paas puts there (the unpacked source, a restored cache) are handed over. */
+  owner?: { uid: number; gid: number };
 }
 
 /** The immutable result of a build, also written to `<slugsDir>/<buildId>/slug.json`. */

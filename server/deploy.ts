@@ -3,6 +3,8 @@ import { build, BuildError, slugHome } from '../builder/index.js';
 import type { Deps } from './deps.js';
 import { currentConfig, openRelease, runRelease } from './releases.js';
 import { DeployError } from './runner.js';
+import { appUser } from './sandbox/spawn.js';
+import { sandboxedSteps } from './sandbox/steps.js';
 import type { AppRow } from './store/apps.js';
 import { finishBuild, insertBuild, type ReleaseRow } from './store/releases.js';
 
@@ -26,7 +28,8 @@ export async function deployCommit(
   insertBuild(db, { id: buildId, app_id: app.id, commit_sha: commit, created_at: new Date().toISOString() });
   let slug;
   try {
-    slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, env: config.baseEnv, log });
+    const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch });
+    slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, steps, log });
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });
     throw err;

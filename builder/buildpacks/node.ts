@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DepCache, hashKey } from '../cache.js';
 import { BuildError } from '../errors.js';
-import { runStep } from '../exec.js';
 import { excerpt, present, readTreeFile } from '../safe-fs.js';
 import type { Buildpack } from '../types.js';
 
@@ -27,9 +26,9 @@ export const nodeBuildpack: Buildpack = {
   async compile(dir, req) {
     const pkg = await readPackageJson(dir);
     const lockfile = (await Promise.all(LOCKFILES.map((f) => present(path.join(dir, f))))).findIndex(Boolean);
-    const step = { cwd: dir, env: req.env, log: req.log };
+    const step = { tree: dir, log: req.log };
     const npmFlags = ['--no-audit', '--no-fund', '--no-progress'];
-    const cache = new DepCache(path.join(req.cacheDir, req.appName));
+    const cache = new DepCache(path.join(req.cacheDir, req.appName), req.steps.owner);
 
     if (lockfile >= 0) {
       const lock = (await readTreeFile(dir, LOCKFILES[lockfile]!, LOCKFILE_MAX))!;
@@ -38,7 +37,7 @@ export const nodeBuildpack: Buildpack = {
         req.log('-----> Lockfile unchanged: using cached node_modules, skipping install');
       } else {
         req.log('-----> Installing dependencies with npm ci');
-        await runStep(['npm', 'ci', ...npmFlags], { ...step, failure: 'npm ci failed' });
+        await req.steps.run(['npm', 'ci', ...npmFlags], { ...step, failure: 'npm ci failed' });
         // A lockfile with no dependencies installs nothing; cache the empty tree so the next build skips npm too.
         // Not recursive: an existing entry (even a dangling link left by an install script) is never followed.
         if (!(await present(path.join(dir, 'node_modules')))) await fs.mkdir(path.join(dir, 'node_modules'));
@@ -46,12 +45,12 @@ export const nodeBuildpack: Buildpack = {
       }
     } else {
       req.log('-----> Installing dependencies with npm install (no lockfile; commit package-lock.json for cached, repeatable installs)');
-      await runStep(['npm', 'install', ...npmFlags], { ...step, failure: 'npm install failed' });
+      await req.steps.run(['npm', 'install', ...npmFlags], { ...step, failure: 'npm install failed' });
     }
 
     if (pkg.scripts?.build) {
       req.log('-----> Running build script');
-      await runStep(['npm', 'run', 'build'], { ...step, failure: 'npm run build failed' });
+      await req.steps.run(['npm', 'run', 'build'], { ...step, failure: 'npm run build failed' });
     }
 
     const processTypes: Record<string, string> = {};

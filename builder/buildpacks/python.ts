@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DepCache, hashKey } from '../cache.js';
 import { BuildError } from '../errors.js';
-import { runStep } from '../exec.js';
 import { entryKind, present, readTreeFile, rewriteTreeFile } from '../safe-fs.js';
 import type { Buildpack } from '../types.js';
 
@@ -15,7 +14,7 @@ const SCRIPT_MAX = 1024 * 1024;
  * cache entry was written by an earlier build's install, so nothing in it is trusted: only a real
  * bin/ directory is entered, and only regular files with a single name are rewritten.
  */
-async function relocateVenv(venv: string, from: string): Promise<void> {
+async function relocateVenv(venv: string, from: string, to: string): Promise<void> {
   const bin = path.join(venv, 'bin');
   if ((await entryKind(bin)) !== 'dir') {
     throw new BuildError('The cached virtualenv has no bin/ directory (a build step replaced it). Change requirements.txt so it is rebuilt, and push again.');
@@ -25,7 +24,7 @@ async function relocateVenv(venv: string, from: string): Promise<void> {
     const stat = await fs.lstat(file);
     if (!stat.isFile() || stat.nlink !== 1 || stat.size > SCRIPT_MAX) continue;
     const text = (await readTreeFile(bin, name, SCRIPT_MAX))!.toString('latin1');
-    if (text.includes(from)) await rewriteTreeFile(file, Buffer.from(text.split(from).join(venv), 'latin1'));
+    if (text.includes(from)) await rewriteTreeFile(file, Buffer.from(text.split(from).join(to), 'latin1'));
   }
 }
 
@@ -34,24 +33,26 @@ export const pythonBuildpack: Buildpack = {
   detect: (files) => files.has('requirements.txt'),
   async compile(dir, req) {
     const venv = path.join(dir, VENV);
-    const step = { cwd: dir, env: req.env, log: req.log };
+    // A venv records its own absolute path: the one steps and dynos see (/app/.venv in a sandbox).
+    const venvPath = path.join(req.steps.pathOf(dir), VENV);
+    const step = { tree: dir, log: req.log };
     const requirements = (await readTreeFile(dir, 'requirements.txt'))!;
     const key = hashKey(requirements, process.env.PATH ?? '');
-    const cache = new DepCache(path.join(req.cacheDir, req.appName));
+    const cache = new DepCache(path.join(req.cacheDir, req.appName), req.steps.owner);
 
     const from = await cache.restore('python', key, venv);
     if (from !== undefined) {
       req.log('-----> requirements.txt unchanged: using cached virtualenv, skipping install');
-      await relocateVenv(venv, from);
+      if (from !== venvPath) await relocateVenv(venv, from, venvPath);
     } else {
       req.log('-----> Creating virtualenv');
-      await runStep(['python3', '-m', 'venv', venv], { ...step, failure: 'Creating the virtualenv failed' });
+      await req.steps.run(['python3', '-m', 'venv', venvPath], { ...step, failure: 'Creating the virtualenv failed' });
       req.log('-----> Installing requirements with pip');
-      await runStep(
-        [path.join(venv, 'bin', 'pip'), 'install', '--disable-pip-version-check', '--no-input', '-r', 'requirements.txt'],
+      await req.steps.run(
+        [path.join(venvPath, 'bin', 'pip'), 'install', '--disable-pip-version-check', '--no-input', '-r', 'requirements.txt'],
         { ...step, failure: 'pip install failed' },
       );
-      await cache.save('python', key, venv);
+      await cache.save('python', key, venv, venvPath);
     }
 
     const processTypes: Record<string, string> = {};

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { handOver } from '../safe-fs.js';
 import { RESERVED } from '../tree-check.js';
 import type { Buildpack } from '../types.js';
 
@@ -22,6 +23,7 @@ export const staticBuildpack: Buildpack = {
     // makes a fresh directory; neither call follows or reuses anything already there.
     await fs.mkdir(path.join(dir, RESERVED));
     await fs.copyFile(staticServerSource(), path.join(dir, RESERVED, 'static-server.mjs'), constants.COPYFILE_EXCL);
+    if (req.steps.owner) await handOver(path.join(dir, RESERVED), req.steps.owner);
     req.log('-----> Serving files with the built-in static server');
     return { processTypes: { web: `node ${RESERVED}/static-server.mjs` }, pathPrepend: [] };
   },

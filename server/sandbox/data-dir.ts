@@ -6,7 +6,8 @@ import { listApps } from '../store/apps.js';
 import type { Db } from '../store/db.js';
 import { listSlugDirs } from '../store/releases.js';
 import type { SandboxHost } from './host.js';
-import { checkReachable, handOver, sharedDirMode } from './ownership.js';
+import { handOver, readSlug } from '../../builder/index.js';
+import { checkReachable, sharedDirMode } from './ownership.js';
 import { appUser } from './spawn.js';
 
 async function ensureDir(dir: string, mode: number): Promise<void> {
@@ -43,9 +44,10 @@ export async function adoptSlugs(db: Db, host: SandboxHost): Promise<void> {
   for (const app of listApps(db)) {
     const user = appUser(app, host);
     if (!user) continue;
-    for (const dir of listSlugDirs(db, app.id)) {
-      const stat = await fs.lstat(dir).catch(() => undefined);
-      if (stat?.isDirectory() && stat.uid !== user.uid) await handOver(dir, user);
+    for (const home of listSlugDirs(db, app.id)) {
+      const tree = await readSlug(home).then((s) => s.dir, () => undefined);
+      const stat = tree ? await fs.lstat(tree).catch(() => undefined) : undefined;
+      if (tree && stat?.isDirectory() && stat.uid !== user.uid) await handOver(tree, user);
     }
   }
 }

@@ -1,23 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { SandboxHost } from './host.js';
-import type { AppUser } from './spawn.js';
-
-/**
- * Gives a tree to the app's uid, link by link: lchown never follows a symlink, and directories are
- * entered only when lstat says they are real directories. Call it only while no process of the app
- * runs, so nothing can swap a directory for a link between the check and the chown.
- */
-export async function handOver(dir: string, user: AppUser): Promise<void> {
-  const stat = await fs.lstat(dir);
-  await fs.lchown(dir, user.uid, user.gid);
-  if (!stat.isDirectory()) return;
-  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    if (entry.isDirectory()) await handOver(file, user);
-    else await fs.lchown(file, user.uid, user.gid);
-  }
-}
 
 /**
  * The mode of the directories that hold apps' files. Inside a sandbox the app reaches its tree through

@@ -29,8 +29,8 @@ export interface SandboxSpec {
    * its own, kept in `scratchDir` and thrown away with it, so the slug under it never changes (a dyno).
    */
   writes: 'direct' | 'layer';
-  /** A new directory for the `layer`; the caller removes it (removeScratch) once the process is gone. */
-  scratchDir?: string;
+  /** A new directory for the mounts; the caller removes it (removeScratch) once the process is gone. */
+  scratchDir: string;
   user?: AppUser;
   /** Run inside the sandbox, never through a shell of ours. */
   argv: string[];
@@ -75,18 +75,32 @@ function systemMounts(): string[] {
   return (systemArgs = args);
 }
 
-/** Prepares the copy-on-write layer: an overlay as root, a plain copy of the slug otherwise. */
-async function prepareLayer(host: SandboxHost, spec: SandboxSpec, scratch: string): Promise<string> {
+/** Whether /app is an overlay mounted by us: only root can, and only inside bwrap's namespaces. */
+function usesOverlay(host: SandboxHost): boolean {
+  return host.kind === 'bwrap' && host.asRoot;
+}
+
+/**
+ * Prepares what is bound at /app. As root it is an overlay, named by relative links so that no host
+ * path shows in the sandbox's mountinfo: for a dyno the slug is the read-only lower layer under a
+ * fresh upper one; for a build the tree itself is the upper layer, over an empty lower one, so
+ * writes land in the tree. Without root a dyno gets a copy of the slug and a build the tree itself.
+ */
+async function prepareScratch(host: SandboxHost, spec: SandboxSpec): Promise<string> {
+  const scratch = spec.scratchDir;
   // Without namespaces the app's uid must be able to pass through to its copy.
   await fs.mkdir(scratch, { recursive: true, mode: host.kind === 'none' ? 0o711 : 0o700 });
-  if (host.kind === 'bwrap' && host.asRoot) {
-    for (const d of ['upper', 'work', 'merged']) await fs.mkdir(path.join(scratch, d), { mode: 0o700 });
+  if (usesOverlay(host)) {
+    for (const d of ['work', 'merged']) await fs.mkdir(path.join(scratch, d), { mode: 0o700 });
+    const [own, shared] = spec.writes === 'layer' ? ['upper', 'lower'] : ['lower', 'upper'];
+    await fs.mkdir(path.join(scratch, own), { mode: 0o700 });
     // /app takes the owner of the upper layer's root: the app, so it can create files there.
-    if (spec.user) await fs.chown(path.join(scratch, 'upper'), spec.user.uid, spec.user.gid);
-    await fs.symlink(spec.appDir, path.join(scratch, 'lower'));
+    if (spec.user && own === 'upper') await fs.chown(path.join(scratch, own), spec.user.uid, spec.user.gid);
+    await fs.symlink(spec.appDir, path.join(scratch, shared));
     return path.join(scratch, 'merged');
   }
-  // No overlay without root: each process gets its own copy, thrown away with the scratch dir.
+  if (spec.writes === 'direct') return spec.appDir;
+  // No overlay without root: each dyno gets its own copy, thrown away with the scratch dir.
   const copy = path.join(scratch, 'app');
   await run('cp', ['-a', '--', spec.appDir, copy]);
   return copy;
@@ -103,7 +117,7 @@ function withPath(spec: SandboxSpec, root: string, host: SandboxHost): Record<st
  * the app's uid, or the uid alone where bubblewrap cannot run. The one way paas starts app code.
  */
 export async function startSandboxed(host: SandboxHost, spec: SandboxSpec): Promise<Sandboxed> {
-  const appDir = spec.writes === 'layer' && spec.scratchDir ? await prepareLayer(host, spec, spec.scratchDir) : spec.appDir;
+  const appDir = await prepareScratch(host, spec);
   // What the app writes is its own: the child inherits umask 077 (set and restored around the
   // synchronous fork, so no other file of ours is made under it).
   const umask = process.umask(0o077);
@@ -125,7 +139,6 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     });
     return { child, mapsSignals: false };
   }
-  const overlay = spec.writes === 'layer' && host.asRoot;
   const inner = [
     '--die-with-parent',
     '--unshare-pid',
@@ -148,7 +161,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     : [];
   // Mount options go through fd 3, so /proc/1/cmdline inside the sandbox names no host path.
   const bwrap = [host.bwrap, '--args', '3', '--', ...drop, ...spec.argv];
-  const argv = overlay ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir!, ...bwrap] : bwrap;
+  const argv = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir, ...bwrap] : bwrap;
   const child = spawn(argv[0]!, argv.slice(1), {
     env: withPath(spec, APP_ROOT, host),
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],

@@ -1,31 +1,39 @@
-import type { StepRunner } from '../../builder/exec.js';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { BuildSteps } from '../../builder/index.js';
 import { superviseStep } from '../../builder/exec.js';
 import { signalGroup } from '../runtime/process-groups.js';
 import type { SandboxHost } from './host.js';
-import { APP_ROOT, type AppUser, startSandboxed } from './spawn.js';
+import { APP_ROOT, type AppUser, removeScratch, startSandboxed } from './spawn.js';
 
 /**
  * Build steps (npm ci, npm run build, pip install) of one app: each runs in the app's sandbox under
  * its uid, with the tree being built at /app. What a step leaves running dies with it.
  */
-export function sandboxedSteps(host: SandboxHost, params: { tree: string; user?: AppUser; env: Record<string, string> }): { runStep: StepRunner; appRoot: string } {
-  const runStep: StepRunner = async (argv, opts) => {
-    const { child } = await startSandboxed(host, {
-      appDir: params.tree,
-      writes: 'direct',
-      user: params.user,
-      argv,
-      // Tool caches go to the step's private /tmp, not into the slug.
-      env: { ...params.env, npm_config_cache: '/tmp/.npm', XDG_CACHE_HOME: '/tmp/.cache' },
-      pathPrepend: ['node_modules/.bin'],
-    });
-    const kill = () => child.pid && signalGroup(child.pid, 'SIGKILL');
-    try {
-      await superviseStep(child, argv, { ...opts, kill });
-    } finally {
-      // Without namespaces, a step's background processes would outlive it in its process group.
-      kill();
-    }
+export function sandboxedSteps(host: SandboxHost, params: { user?: AppUser; env: Record<string, string>; scratchRoot: string }): BuildSteps {
+  return {
+    owner: params.user,
+    pathOf: (tree) => (host.kind === 'bwrap' ? APP_ROOT : tree),
+    async run(argv, opts) {
+      const scratchDir = path.join(params.scratchRoot, `build-${randomUUID()}`);
+      const { child } = await startSandboxed(host, {
+        appDir: opts.tree,
+        writes: 'direct',
+        scratchDir,
+        user: params.user,
+        argv,
+        // Tool caches go to the step's private /tmp, not into the slug.
+        env: { ...params.env, npm_config_cache: '/tmp/.npm', XDG_CACHE_HOME: '/tmp/.cache' },
+        pathPrepend: ['node_modules/.bin'],
+      });
+      const kill = () => child.pid && signalGroup(child.pid, 'SIGKILL');
+      try {
+        await superviseStep(child, argv, { ...opts, kill });
+      } finally {
+        // Without namespaces, a step's background processes would outlive it in its process group.
+        kill();
+        await removeScratch(scratchDir);
+      }
+    },
   };
-  return { runStep, appRoot: host.kind === 'bwrap' ? APP_ROOT : params.tree };
 }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../server/sandbox/host.js';
-import { apiCall, cli, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
+import { apiCall, cli, commitFiles, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
 import { envApp } from '../helpers/fixtures.js';
 import { hostileApp, type Targets } from './hostile-app.js';
 
@@ -52,6 +52,7 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
   let paas: Paas;
   let targets: Targets;
   let hostileOutput: string;
+  let victimRepo: string;
   const secrets: string[] = [];
 
   function expectContained(probe: Probe, where: string): void {
@@ -84,7 +85,8 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
       dataDirWrite: path.join(paas.dataDir, 'pwned'),
     };
     for (const app of ['victim', 'hostile']) expect((await apiCall(paas, 'POST', '/v1/apps', { name: app })).status).toBe(201);
-    const victim = await push(paas, await gitRepo(paas, envApp('victim', 'sleep 3')), 'victim');
+    victimRepo = await gitRepo(paas, envApp('victim', 'sleep 3'));
+    const victim = await push(paas, victimRepo, 'victim');
     expect(victim.code, victim.stderr).toBe(0);
     const hostile = await push(paas, await gitRepo(paas, hostileApp(targets)), 'hostile');
     hostileOutput = hostile.stderr;
@@ -121,7 +123,8 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
 
   it("from its web dyno while another app's push is in flight", async () => {
     // The victim's release phase sleeps 3 s: its receive-pack (holding the hook secret) runs meanwhile.
-    const victimPush = push(paas, await gitRepo(paas, envApp('victim v2', 'sleep 3')), 'victim');
+    await commitFiles(paas, victimRepo, envApp('victim v2', 'sleep 3'));
+    const victimPush = push(paas, victimRepo, 'victim');
     const seen: Probe[] = [];
     for (let i = 0; i < 10; i++) {
       seen.push(JSON.parse((await viaRouter(paas, 'hostile.localhost', '/probe')).body) as Probe);
@@ -145,6 +148,7 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
     expect(mode(paas.dataDir)).toBe(0o700);
     expect(mode(path.join(paas.dataDir, 'paas.db'))).toBe(0o600);
     expect(mode(path.join(paas.dataDir, 'slugs'))).toBe(0o700);
+    expect(mode(path.join(paas.dataDir, 'cache'))).toBe(0o700);
     for (const slug of fs.readdirSync(path.join(paas.dataDir, 'slugs'))) expect(mode(path.join(paas.dataDir, 'slugs', slug)) & 0o077).toBe(0);
   });
 });
