@@ -21,6 +21,8 @@ export interface Config {
   stopGraceMs: number;
   /** How long a Procfile `release` command may run before the release fails. */
   releaseTimeoutMs: number;
+  /** How long the router waits on a silent dyno before it answers 504 or cuts the response off. */
+  routerTimeoutMs: number;
   /** The host environment dynos and builds inherit: PATH, HOME, LANG only, never our own secrets. */
   baseEnv: Record<string, string>;
 }
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootTimeoutMs: parseMs(env, 'PAAS_BOOT_TIMEOUT_MS', 60_000),
     stopGraceMs: parseMs(env, 'PAAS_STOP_GRACE_MS', 10_000),
     releaseTimeoutMs: parseMs(env, 'PAAS_RELEASE_TIMEOUT_MS', 10 * 60_000),
+    routerTimeoutMs: parseMs(env, 'PAAS_ROUTER_TIMEOUT_MS', 120_000),
     baseEnv: pickBaseEnv(env),
   };
 }

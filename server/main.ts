@@ -89,7 +89,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   api.use(errorHandler);
 
   const apiServer = http.createServer(api);
-  const router = createRouter({ routes, domain: config.domain });
+  const router = createRouter({ routes, domain: config.domain, timeoutMs: config.routerTimeoutMs });
   apiPort = await listen(apiServer, config.port, config.host);
   routerPort = await listen(router.server, config.routerPort, config.host);
   log(`paas API and git listening on http://${loopback(config.host)}:${apiPort}`);
