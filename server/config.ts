@@ -8,7 +8,7 @@ export interface Config {
   port: number;
   /** Embedded router port; 0 picks a free one (tests). */
   routerPort: number;
-  /** Interface both listeners bind to. */
+  /** Interface both listeners bind to: loopback unless PAAS_BIND_HOST opens it up. */
   host: string;
   dataDir: string;
   /** Undefined means: load or generate one in the data dir. */
@@ -73,7 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: parsePort(env, 'PORT', 5100),
     routerPort: parsePort(env, 'PAAS_ROUTER_PORT', 8080),
-    host: env.PAAS_BIND_HOST || '0.0.0.0',
+    host: env.PAAS_BIND_HOST || '127.0.0.1',
     dataDir: path.resolve(env.PAAS_DATA_DIR || './.paas-data'),
     apiToken: env.PAAS_API_TOKEN || undefined,
     domain,

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
 import express from 'express';
 import { createRouter } from '../router/router.js';
 import { appsRoutes } from './api/apps-routes.js';
@@ -10,6 +9,7 @@ import { errorHandler, notFound } from './api/errors.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { gitRoutes, installHooks } from './git/receiver.js';
+import { bannerUrl, listen, localUrl } from './listen.js';
 import { AppLocks } from './locks.js';
 import { AppLogs } from './logs.js';
 import { dataPaths } from './paths.js';
@@ -28,17 +28,6 @@ export interface RunningServer {
   routerUrl: string;
   /** Stops taking requests, lets running deploys finish, stops the dynos and closes the store. */
   close(): Promise<void>;
-}
-
-function listen(server: http.Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
-  });
-}
-
-function loopback(host: string): string {
-  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
 /** Starts the control plane (API + git) and the embedded router. */
@@ -68,7 +57,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     baseEnv: config.baseEnv,
   });
   let routerPort = config.routerPort;
-  let apiPort = config.port;
+  let apiLocalUrl = '';
   const deps: Deps = {
     config,
     paths,
@@ -83,17 +72,19 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   const api = express();
   api.disable('x-powered-by');
-  api.use(gitRoutes(deps, { internalUrl: () => `http://${loopback(config.host)}:${apiPort}` }));
+  api.use(gitRoutes(deps, { internalUrl: () => apiLocalUrl }));
   api.use('/v1', requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps));
   api.use(notFound);
   api.use(errorHandler);
 
   const apiServer = http.createServer(api);
   const router = createRouter({ routes, domain: config.domain, timeoutMs: config.routerTimeoutMs });
-  apiPort = await listen(apiServer, config.port, config.host);
-  routerPort = await listen(router.server, config.routerPort, config.host);
-  log(`paas API and git listening on http://${loopback(config.host)}:${apiPort}`);
-  log(`paas router listening on http://${loopback(config.host)}:${routerPort} (apps at http://<app>.${config.domain}:${routerPort})`);
+  const apiBound = await listen(apiServer, config.port, config.host);
+  const routerBound = await listen(router.server, config.routerPort, config.host);
+  apiLocalUrl = localUrl(apiBound);
+  routerPort = routerBound.port;
+  log(`paas API and git listening on ${bannerUrl(apiBound)}`);
+  log(`paas router listening on ${bannerUrl(routerBound)} (apps at http://<app>.${config.domain}:${routerPort})`);
 
   for (const app of listApps(db)) {
     routes.addApp(app.name);
@@ -101,8 +92,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   }
 
   return {
-    apiUrl: `http://${loopback(config.host)}:${apiPort}`,
-    routerUrl: `http://${loopback(config.host)}:${routerPort}`,
+    apiUrl: apiLocalUrl,
+    routerUrl: localUrl(routerBound),
     async close() {
       const closed = Promise.all([apiServer, router.server].map((s) => new Promise((r) => s.close(r))));
       apiServer.closeIdleConnections();

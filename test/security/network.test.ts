@@ -1,8 +1,9 @@
-// Issue 8, network slice: the router's failure paths.
+// Issue 8, network slice: safe listen defaults and the router's failure paths.
 // Everything runs for real: the compiled server, git pushes, requests through the router.
+import fs from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crashingApp } from '../helpers/fixtures.js';
+import { crashingApp, slowApp } from '../helpers/fixtures.js';
 import { apiCall, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
 
 interface Outcome {
@@ -26,6 +27,35 @@ function outcome(paas: Paas, host: string, urlPath: string, limitMs = 10_000): P
     const timer = setTimeout(() => (resolve({ body, complete: false, error: 'no end within the limit' }), req.destroy()), limitMs);
     req.on('error', (err) => (clearTimeout(timer), resolve({ body, complete: false, error: err.message })));
   });
+}
+
+/** The TCP sockets the process `pid` listens on, from /proc: the kernel's view, not the banner's. */
+function listeningSockets(pid: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    const link = (() => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return ''; // closed while we looked
+      }
+    })();
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m) inodes.add(m[1]!);
+  }
+  const found: string[] = [];
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of fs.readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9]!)) continue;
+      const [hex, port] = f[1]!.split(':') as [string, string];
+      // /proc prints addresses as host-order 32-bit words.
+      const words = hex.match(/.{8}/g)!.map((w) => Buffer.from(w, 'hex').reverse());
+      const address = table === 'tcp' ? [...words[0]!].join('.') : Buffer.concat(words).toString('hex').replace(/(.{4})(?!$)/g, '$1:');
+      found.push(`${address} ${parseInt(port, 16)}`);
+    }
+  }
+  return found.sort();
 }
 
 describe('router failure paths', () => {
@@ -71,5 +101,36 @@ describe('router failure paths', () => {
     expect(res.status).toBe(404);
     expect(res.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;.localhost');
     expect(res.body).not.toContain('<script>');
+  });
+});
+
+describe('listen addresses', () => {
+  it('binds API, git and router to 127.0.0.1 when PAAS_BIND_HOST is unset', async () => {
+    const paas = await startPaas({ PAAS_BIND_HOST: '' });
+    const apiPort = Number(new URL(paas.apiUrl).port);
+    expect(paas.output()).toContain(`paas API and git listening on http://127.0.0.1:${apiPort}`);
+    expect(paas.output()).toContain(`paas router listening on http://127.0.0.1:${paas.routerPort}`);
+    expect(listeningSockets(paas.proc.pid!)).toEqual([`127.0.0.1 ${apiPort}`, `127.0.0.1 ${paas.routerPort}`].sort());
+    await paas.stop();
+  });
+
+  it('prints an IPv6 bind as [::1]:port, and git pushes work through it', async () => {
+    const paas = await startPaas({ PAAS_BIND_HOST: '::1' });
+    const apiPort = Number(new URL(paas.apiUrl).port);
+    expect(paas.apiUrl).toBe(`http://[::1]:${apiPort}`);
+    expect(paas.output()).toContain(`paas router listening on http://[::1]:${paas.routerPort}`);
+    const loopback6 = '0000:0000:0000:0000:0000:0000:0000:0001';
+    expect(listeningSockets(paas.proc.pid!)).toEqual([`${loopback6} ${apiPort}`, `${loopback6} ${paas.routerPort}`].sort());
+    // The pre-receive hook calls back to the API at the bound address, so a push proves it is usable.
+    await apiCall(paas, 'POST', '/v1/apps', { name: 'six' });
+    const pushed = await push(paas, await gitRepo(paas, slowApp(0, 'six')), 'six');
+    expect(pushed.code, pushed.stderr).toBe(0);
+    await paas.stop();
+  });
+
+  it('says so when a wildcard bind makes the server reachable from other hosts', async () => {
+    const paas = await startPaas({ PAAS_BIND_HOST: '0.0.0.0' });
+    expect(paas.output()).toMatch(/paas API and git listening on http:\/\/0\.0\.0\.0:\d+ .*reachable from other hosts/);
+    await paas.stop();
   });
 });
