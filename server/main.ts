@@ -33,8 +33,10 @@ export interface RunningServer {
 /** Starts the control plane (API + git) and the embedded router. */
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   const paths = dataPaths(config.dataDir);
-  for (const dir of [paths.root, paths.repos, paths.slugs, paths.cache]) fs.mkdirSync(dir, { recursive: true });
-  const db = openStore(paths.db);
+  fs.mkdirSync(paths.root, { recursive: true });
+  // Before anything else is created: a refused store must find the data dir exactly as it was.
+  const db = openStore(paths.db, [paths.repos, paths.slugs, paths.cache]);
+  for (const dir of [paths.repos, paths.slugs, paths.cache]) fs.mkdirSync(dir, { recursive: true });
   const token = resolveApiToken(config.apiToken, paths.token, (t) =>
     log(`Generated an API token (kept in ${paths.token}); log in with: paas login --token ${t}`),
   );

@@ -1,10 +1,12 @@
-// Issue 8, network slice: safe listen defaults and the router's failure paths.
+// Issue 8, network slice: safe listen defaults, the router's failure paths, and a lost store.
 // Everything runs for real: the compiled server, git pushes, requests through the router.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crashingApp, slowApp } from '../helpers/fixtures.js';
-import { apiCall, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
+import { apiCall, gitRepo, type Paas, push, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 
 interface Outcome {
   status?: number;
@@ -56,6 +58,27 @@ function listeningSockets(pid: number): string[] {
     }
   }
   return found.sort();
+}
+
+/** Every entry under `dir` with its kind, mode and content hash, to prove a refusal changed nothing. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of fs.readdirSync(path.join(dir, rel)).sort()) {
+      const r = path.join(rel, name);
+      const st = fs.lstatSync(path.join(dir, r));
+      if (st.isDirectory()) {
+        out[`${r}/`] = `dir ${st.mode}`;
+        walk(r);
+      } else if (st.isSymbolicLink()) {
+        out[r] = `link ${fs.readlinkSync(path.join(dir, r))}`;
+      } else {
+        out[r] = `file ${st.mode} ${createHash('sha256').update(fs.readFileSync(path.join(dir, r))).digest('hex')}`;
+      }
+    }
+  };
+  walk('');
+  return out;
 }
 
 describe('router failure paths', () => {
@@ -132,5 +155,37 @@ describe('listen addresses', () => {
     const paas = await startPaas({ PAAS_BIND_HOST: '0.0.0.0' });
     expect(paas.output()).toMatch(/paas API and git listening on http:\/\/0\.0\.0\.0:\d+ .*reachable from other hosts/);
     await paas.stop();
+  });
+});
+
+describe('a lost store', () => {
+  it('is refused, not replaced, when emptied or deleted beside apps, and nothing in the data dir changes', async () => {
+    const dataDir = tempDir();
+    const paas = await startPaas({ PAAS_DATA_DIR: dataDir });
+    await apiCall(paas, 'POST', '/v1/apps', { name: 'precious' });
+    const pushed = await push(paas, await gitRepo(paas, slowApp(0, 'precious')), 'precious');
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(await paas.stop()).toBe(0);
+    const db = path.join(dataDir, 'paas.db');
+
+    fs.truncateSync(db, 0);
+    let before = snapshot(dataDir);
+    await expect(startPaas({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(
+      /exited with 1 before listening.*The store .*paas\.db is empty, but .* holds apps' data.*Restore .*paas\.db from a backup.*start clean/s,
+    );
+    expect(snapshot(dataDir)).toEqual(before);
+
+    fs.rmSync(db);
+    before = snapshot(dataDir);
+    await expect(startPaas({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(/exited with 1 before listening.*The store .*paas\.db is missing, but/s);
+    expect(snapshot(dataDir)).toEqual(before);
+  });
+
+  it('still starts fresh in a new or empty data dir', async () => {
+    for (const dataDir of [tempDir(), path.join(tempDir(), 'not-yet')]) {
+      const paas = await startPaas({ PAAS_DATA_DIR: dataDir });
+      expect((await apiCall(paas, 'GET', '/v1/apps')).json).toEqual([]);
+      await paas.stop();
+    }
   });
 });
