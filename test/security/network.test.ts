@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { crashingApp, slowApp } from '../helpers/fixtures.js';
 import { apiCall, gitRepo, type Paas, push, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 
@@ -81,6 +81,15 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
+// Servers a test started, stopped after it even when an assertion failed: a failed test must not leave one running.
+const started: Paas[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((p) => p.stop()));
+});
+function start(env: Record<string, string>): Promise<Paas> {
+  return startPaas(env).then((p) => (started.push(p), p));
+}
+
 describe('router failure paths', () => {
   let paas: Paas;
   beforeAll(async () => {
@@ -129,16 +138,15 @@ describe('router failure paths', () => {
 
 describe('listen addresses', () => {
   it('binds API, git and router to 127.0.0.1 when PAAS_BIND_HOST is unset', async () => {
-    const paas = await startPaas({ PAAS_BIND_HOST: '' });
+    const paas = await start({ PAAS_BIND_HOST: '' });
     const apiPort = Number(new URL(paas.apiUrl).port);
     expect(paas.output()).toContain(`paas API and git listening on http://127.0.0.1:${apiPort}`);
     expect(paas.output()).toContain(`paas router listening on http://127.0.0.1:${paas.routerPort}`);
     expect(listeningSockets(paas.proc.pid!)).toEqual([`127.0.0.1 ${apiPort}`, `127.0.0.1 ${paas.routerPort}`].sort());
-    await paas.stop();
   });
 
   it('prints an IPv6 bind as [::1]:port, and git pushes work through it', async () => {
-    const paas = await startPaas({ PAAS_BIND_HOST: '::1' });
+    const paas = await start({ PAAS_BIND_HOST: '::1' });
     const apiPort = Number(new URL(paas.apiUrl).port);
     expect(paas.apiUrl).toBe(`http://[::1]:${apiPort}`);
     expect(paas.output()).toContain(`paas router listening on http://[::1]:${paas.routerPort}`);
@@ -148,20 +156,18 @@ describe('listen addresses', () => {
     await apiCall(paas, 'POST', '/v1/apps', { name: 'six' });
     const pushed = await push(paas, await gitRepo(paas, slowApp(0, 'six')), 'six');
     expect(pushed.code, pushed.stderr).toBe(0);
-    await paas.stop();
   });
 
   it('says so when a wildcard bind makes the server reachable from other hosts', async () => {
-    const paas = await startPaas({ PAAS_BIND_HOST: '0.0.0.0' });
+    const paas = await start({ PAAS_BIND_HOST: '0.0.0.0' });
     expect(paas.output()).toMatch(/paas API and git listening on http:\/\/0\.0\.0\.0:\d+ .*reachable from other hosts/);
-    await paas.stop();
   });
 });
 
 describe('a lost store', () => {
   it('is refused, not replaced, when emptied or deleted beside apps, and nothing in the data dir changes', async () => {
     const dataDir = tempDir();
-    const paas = await startPaas({ PAAS_DATA_DIR: dataDir });
+    const paas = await start({ PAAS_DATA_DIR: dataDir });
     await apiCall(paas, 'POST', '/v1/apps', { name: 'precious' });
     const pushed = await push(paas, await gitRepo(paas, slowApp(0, 'precious')), 'precious');
     expect(pushed.code, pushed.stderr).toBe(0);
@@ -170,22 +176,21 @@ describe('a lost store', () => {
 
     fs.truncateSync(db, 0);
     let before = snapshot(dataDir);
-    await expect(startPaas({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(
+    await expect(start({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(
       /exited with 1 before listening.*The store .*paas\.db is empty, but .* holds apps' data.*Restore .*paas\.db from a backup.*start clean/s,
     );
     expect(snapshot(dataDir)).toEqual(before);
 
     fs.rmSync(db);
     before = snapshot(dataDir);
-    await expect(startPaas({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(/exited with 1 before listening.*The store .*paas\.db is missing, but/s);
+    await expect(start({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(/exited with 1 before listening.*The store .*paas\.db is missing, but/s);
     expect(snapshot(dataDir)).toEqual(before);
   });
 
   it('still starts fresh in a new or empty data dir', async () => {
     for (const dataDir of [tempDir(), path.join(tempDir(), 'not-yet')]) {
-      const paas = await startPaas({ PAAS_DATA_DIR: dataDir });
+      const paas = await start({ PAAS_DATA_DIR: dataDir });
       expect((await apiCall(paas, 'GET', '/v1/apps')).json).toEqual([]);
-      await paas.stop();
     }
   });
 });
