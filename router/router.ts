@@ -7,6 +7,8 @@ export interface RouterOptions {
   routes: RouteTable;
   /** Apps answer at `<app>.<domain>`. */
   domain: string;
+  /** How long a dyno may stay silent (before or during its response) before the router gives up. */
+  timeoutMs: number;
 }
 
 /** The app name from a Host header such as `myapp.localhost:8080`, or undefined when it is not ours. */
@@ -19,9 +21,18 @@ export function appFromHost(host: string | undefined, domain: string): string | 
   return app && !app.includes('.') ? app : undefined;
 }
 
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** `text` made safe to place in HTML text or a quoted attribute. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!);
+}
+
+// Every error page goes through here, so whatever a page echoes (the Host, an app name) is escaped once.
 function page(res: http.ServerResponse, status: number, title: string, text: string): void {
   if (res.headersSent) return void res.destroy();
-  const body = `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>${text}</p></body></html>\n`;
+  const [t, p] = [escapeHtml(title), escapeHtml(text)];
+  const body = `<!doctype html><html><head><meta charset="utf-8"><title>${t}</title></head><body><h1>${t}</h1><p>${p}</p></body></html>\n`;
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(body);
 }
@@ -32,9 +43,20 @@ function page(res: http.ServerResponse, status: number, title: string, text: str
  */
 export function createRouter(opts: RouterOptions): { server: http.Server; close(): void } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  const proxy = createProxyServer({ agent, xfwd: true, proxyTimeout: 120_000 });
+  const proxy = createProxyServer({ agent, xfwd: true, proxyTimeout: opts.timeoutMs });
   // Errors are handled per request below; this keeps an unhandled 'error' event from ever crashing us.
   proxy.on('error', () => undefined);
+  // http-proxy-3 ends a timed-out request with the same error as a dyno that hung up; remember which it was.
+  const timedOut = new WeakSet<http.IncomingMessage>();
+  proxy.on('proxyReq', (proxyReq, req) => proxyReq.once('timeout', () => timedOut.add(req)));
+  // http-proxy-3 pipes the dyno's response into the client's, and a pipe does not end its target when
+  // the source is cut off (the dyno died or timed out mid-body): the client would wait forever. Cut
+  // the client off too, so it sees a short body at once.
+  proxy.on('proxyRes', (proxyRes, _req, res) => {
+    proxyRes.once('close', () => {
+      if (!proxyRes.complete) res.destroy();
+    });
+  });
   const turn = new Map<string, number>();
 
   function pick(app: string, targets: readonly Target[]): string {
@@ -57,7 +79,11 @@ export function createRouter(opts: RouterOptions): { server: http.Server; close(
     const found = lookup(req.headers.host);
     if (found.status === 404) return page(res, 404, 'No such app', `There is no app at ${req.headers.host ?? 'this address'}. Check the name with \`paas apps\`.`);
     if (found.status === 503) return page(res, 503, 'Application unavailable', `${found.app} has no running web dyno. Deploy it with \`git push paas main\`, or check \`paas logs\`.`);
-    proxy.web(req, res, { target: found.target! }, () => page(res, 502, 'Bad gateway', `${found.app} did not answer. Check \`paas logs -a ${found.app}\`.`));
+    proxy.web(req, res, { target: found.target! }, () =>
+      timedOut.has(req)
+        ? page(res, 504, 'Gateway timeout', `${found.app} did not answer within ${opts.timeoutMs / 1000} s. Check \`paas logs -a ${found.app}\`.`)
+        : page(res, 502, 'Bad gateway', `${found.app} did not answer. Check \`paas logs -a ${found.app}\`.`),
+    );
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());

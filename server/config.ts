@@ -8,7 +8,7 @@ export interface Config {
   port: number;
   /** Embedded router port; 0 picks a free one (tests). */
   routerPort: number;
-  /** Interface both listeners bind to. */
+  /** Interface both listeners bind to: loopback unless PAAS_BIND_HOST opens it up. */
   host: string;
   dataDir: string;
   /** Undefined means: load or generate one in the data dir. */
@@ -21,6 +21,8 @@ export interface Config {
   stopGraceMs: number;
   /** How long a Procfile `release` command may run before the release fails. */
   releaseTimeoutMs: number;
+  /** How long the router waits on a silent dyno before it answers 504 or cuts the response off. */
+  routerTimeoutMs: number;
   /** The host environment paas's own tools (git) run with: PATH, HOME, LANG, never our own secrets. */
   baseEnv: Record<string, string>;
   /** What every app process gets from the host besides its config: LANG and TZ, nothing of paas. */
@@ -96,7 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: parsePort(env, 'PORT', 5100),
     routerPort: parsePort(env, 'PAAS_ROUTER_PORT', 8080),
-    host: env.PAAS_BIND_HOST || '0.0.0.0',
+    host: env.PAAS_BIND_HOST || '127.0.0.1',
     dataDir: path.resolve(env.PAAS_DATA_DIR || './.paas-data'),
     apiToken: env.PAAS_API_TOKEN || undefined,
     domain,
@@ -104,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootTimeoutMs: parseMs(env, 'PAAS_BOOT_TIMEOUT_MS', 60_000),
     stopGraceMs: parseMs(env, 'PAAS_STOP_GRACE_MS', 10_000),
     releaseTimeoutMs: parseMs(env, 'PAAS_RELEASE_TIMEOUT_MS', 10 * 60_000),
+    routerTimeoutMs: parseMs(env, 'PAAS_ROUTER_TIMEOUT_MS', 120_000),
     baseEnv: pickBaseEnv(env),
     appEnv: pickAppEnv(env),
     appUids: parseUidRange(env),

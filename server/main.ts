@@ -1,5 +1,5 @@
+import fs from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
 import express from 'express';
 import { createRouter } from '../router/router.js';
 import { appsRoutes } from './api/apps-routes.js';
@@ -9,6 +9,7 @@ import { errorHandler, notFound } from './api/errors.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { gitRoutes, installHooks } from './git/receiver.js';
+import { bannerUrl, listen, localUrl } from './listen.js';
 import { AppLocks } from './locks.js';
 import { AppLogs } from './logs.js';
 import { dataPaths } from './paths.js';
@@ -31,17 +32,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function listen(server: http.Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
-  });
-}
-
-function loopback(host: string): string {
-  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-}
-
 /** Starts the control plane (API + git) and the embedded router. */
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   // Everything paas writes is its own unless made otherwise on purpose; app processes inherit it too.
@@ -49,8 +39,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const paths = dataPaths(config.dataDir);
   const sandbox = detectSandbox();
   for (const warning of sandbox.warnings) log(`warning: ${warning}`);
+  fs.mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+  // Before anything else is created: a refused store must find the data dir exactly as it was.
+  const db = openStore(paths.db, [paths.repos, paths.slugs, paths.cache]);
   await prepareDataDir(paths, sandbox);
-  const db = openStore(paths.db);
   const token = resolveApiToken(config.apiToken, paths.token, (t) =>
     log(`Generated an API token (kept in ${paths.token}); log in with: paas login --token ${t}`),
   );
@@ -76,7 +68,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     baseEnv: config.appEnv,
   });
   let routerPort = config.routerPort;
-  let apiPort = config.port;
+  let apiLocalUrl = '';
   const deps: Deps = {
     config,
     paths,
@@ -92,17 +84,19 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   const api = express();
   api.disable('x-powered-by');
-  api.use(gitRoutes(deps, { internalUrl: () => `http://${loopback(config.host)}:${apiPort}` }));
+  api.use(gitRoutes(deps, { internalUrl: () => apiLocalUrl }));
   api.use('/v1', requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps));
   api.use(notFound);
   api.use(errorHandler);
 
   const apiServer = http.createServer(api);
-  const router = createRouter({ routes, domain: config.domain });
-  apiPort = await listen(apiServer, config.port, config.host);
-  routerPort = await listen(router.server, config.routerPort, config.host);
-  log(`paas API and git listening on http://${loopback(config.host)}:${apiPort}`);
-  log(`paas router listening on http://${loopback(config.host)}:${routerPort} (apps at http://<app>.${config.domain}:${routerPort})`);
+  const router = createRouter({ routes, domain: config.domain, timeoutMs: config.routerTimeoutMs });
+  const apiBound = await listen(apiServer, config.port, config.host);
+  const routerBound = await listen(router.server, config.routerPort, config.host);
+  apiLocalUrl = localUrl(apiBound);
+  routerPort = routerBound.port;
+  log(`paas API and git listening on ${bannerUrl(apiBound)}`);
+  log(`paas router listening on ${bannerUrl(routerBound)} (apps at http://<app>.${config.domain}:${routerPort})`);
 
   for (const app of listApps(db)) {
     routes.addApp(app.name);
@@ -110,8 +104,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   }
 
   return {
-    apiUrl: `http://${loopback(config.host)}:${apiPort}`,
-    routerUrl: `http://${loopback(config.host)}:${routerPort}`,
+    apiUrl: apiLocalUrl,
+    routerUrl: localUrl(routerBound),
     async close() {
       const closed = Promise.all([apiServer, router.server].map((s) => new Promise((r) => s.close(r))));
       apiServer.closeIdleConnections();

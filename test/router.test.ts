@@ -39,7 +39,7 @@ describe('router', () => {
   const backends: http.Server[] = [];
   const table = new Map<string, Route>();
   const routes: RouteTable = { resolve: (app) => table.get(app) ?? { kind: 'unknown' } };
-  const router = createRouter({ routes, domain: 'localhost' });
+  const router = createRouter({ routes, domain: 'localhost', timeoutMs: 120_000 });
   let port = 0;
 
   beforeAll(async () => {

@@ -68,3 +68,24 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
   };
   return files;
 }
+
+/**
+ * A Procfile-only app that misbehaves on request: `/half` sends headers and part of the body, then
+ * SIGKILLs itself; `/die` SIGKILLs itself before answering; `/silent` never answers. Anything else is `ok`.
+ */
+export const crashingApp: Record<string, string> = {
+  Procfile: 'web: node server.js\n',
+  'server.js': `
+require('http').createServer((req, res) => {
+  const die = () => process.kill(process.pid, 'SIGKILL');
+  if (req.url === '/half') {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
+    // Die once the first part has left the process, so the router surely has the headers.
+    return void res.write('half', die);
+  }
+  if (req.url === '/die') return die();
+  if (req.url === '/silent') return;
+  res.end('ok');
+}).listen(process.env.PORT);
+`,
+};

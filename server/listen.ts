@@ -1,0 +1,32 @@
+import type http from 'node:http';
+import type net from 'node:net';
+
+/** Listens on `host:port` (port 0 picks a free one) and resolves with the address the kernel bound. */
+export function listen(server: http.Server, port: number, host: string): Promise<net.AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server.address() as net.AddressInfo));
+  });
+}
+
+/** Whether a bound address takes connections on every interface, so from other hosts too. */
+export function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
+/** `http://address:port`, with an IPv6 address in brackets as URLs need it. */
+export function httpUrl(address: string, port: number): string {
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
+/** The URL this machine's own processes (the git hook, tests) use to reach a listener. */
+export function localUrl(bound: net.AddressInfo): string {
+  // A wildcard bind answers on loopback too (`::` is dual-stack), and loopback is always there.
+  return httpUrl(isWildcard(bound.address) ? '127.0.0.1' : bound.address, bound.port);
+}
+
+/** The start-up line for a listener: the address really bound, and a warning when that is every interface. */
+export function bannerUrl(bound: net.AddressInfo): string {
+  const url = httpUrl(bound.address, bound.port);
+  return isWildcard(bound.address) ? `${url} (every interface: reachable from other hosts; set PAAS_BIND_HOST=127.0.0.1 to keep it local)` : url;
+}
