@@ -9,6 +9,8 @@ import { requireToken } from './api/auth.js';
 import { errorHandler, notFound } from './api/errors.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
+import { startHookServer } from './git/hook-server.js';
+import { Pushes } from './git/pushes.js';
 import { gitRoutes, installHooks } from './git/receiver.js';
 import { AppLocks } from './locks.js';
 import { AppLogs } from './logs.js';
@@ -68,7 +70,6 @@ export async function startServer(config: Config, log: (line: string) => void = 
     baseEnv: config.baseEnv,
   });
   let routerPort = config.routerPort;
-  let apiPort = config.port;
   const deps: Deps = {
     config,
     paths,
@@ -81,16 +82,18 @@ export async function startServer(config: Config, log: (line: string) => void = 
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
 
+  const pushes = new Pushes();
+  const hookServer = await startHookServer(deps, pushes);
   const api = express();
   api.disable('x-powered-by');
-  api.use(gitRoutes(deps, { internalUrl: () => `http://${loopback(config.host)}:${apiPort}` }));
+  api.use(gitRoutes(deps, pushes));
   api.use('/v1', requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps));
   api.use(notFound);
   api.use(errorHandler);
 
   const apiServer = http.createServer(api);
   const router = createRouter({ routes, domain: config.domain });
-  apiPort = await listen(apiServer, config.port, config.host);
+  const apiPort = await listen(apiServer, config.port, config.host);
   routerPort = await listen(router.server, config.routerPort, config.host);
   log(`paas API and git listening on http://${loopback(config.host)}:${apiPort}`);
   log(`paas router listening on http://${loopback(config.host)}:${routerPort} (apps at http://<app>.${config.domain}:${routerPort})`);
@@ -108,6 +111,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       apiServer.closeIdleConnections();
       await deps.locks.drain(config.stopGraceMs * 3);
       await runner.stopAll();
+      await hookServer.close();
       router.close();
       router.server.closeAllConnections();
       apiServer.closeAllConnections();

@@ -9,6 +9,10 @@ export interface DataPaths {
   slugs: string;
   cache: string;
   hooks: string;
+  /** Only the server's uid may enter (mode 0700): it holds the hook socket. */
+  run: string;
+  /** The pre-receive hook's callback socket (git/hook-server.ts). */
+  hookSocket: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -20,6 +24,8 @@ export function dataPaths(root: string): DataPaths {
     slugs: path.join(root, 'slugs'),
     cache: path.join(root, 'cache'),
     hooks: path.join(root, 'git-hooks'),
+    run: path.join(root, 'run'),
+    hookSocket: path.join(root, 'run', 'hooks.sock'),
   };
 }
 
