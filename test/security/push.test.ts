@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pushes } from '../../server/git/pushes.js';
 import type { AppRow } from '../../server/store/apps.js';
 import { staticSite } from '../helpers/fixtures.js';
-import { apiCall, commitFiles, gitRepo, type Paas, push, sh, startPaas, viaRouter } from '../helpers/paas.js';
+import { apiCall, commitFiles, gitRepo, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 
 let paas: Paas;
 beforeAll(async () => {
@@ -167,6 +167,11 @@ describe('the pre-receive callback', () => {
     expect((await hookCall(socket, `${hookPath}?commit=${commit}`, secret)).status).toBe(403);
     const info = await apiCall(paas, 'GET', '/v1/apps/gated-app');
     for (const seen of [r.stdout, r.stderr, paas.output(), JSON.stringify(info.json)]) expect(seen).not.toContain(secret);
+  });
+
+  it('refuses to start, with a clear message, when the socket path would be too long', async () => {
+    const dataDir = path.join(tempDir('paas-long-'), 'd'.repeat(100));
+    await expect(startPaas({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(/PAAS_DATA_DIR is too long: the git hook socket .* Use a shorter data directory path\.\n(?!\s+at )/);
   });
 
   it('binds each secret to one push of one app, once', () => {
