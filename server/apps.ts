@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError } from './errors.js';
@@ -58,7 +58,36 @@ export function viewApp(app: AppRow, deps: Deps, gitBase: string): AppView {
   };
 }
 
-/** Creates the app row and its bare git repository; neither exists if either step fails. */
+function nameTaken(name: string): ConflictError {
+  return new ConflictError('name_taken', `The name ${name} is already taken. Pick another name.`);
+}
+
+/**
+ * Puts the new repository `staged` at `dir`. A directory already there belongs to no app (the caller
+ * holds the name's row): a crash left it between deleting an app's row and its repository, or
+ * between this rename and the row's commit. It is moved to `repos/.orphans/`, never deleted.
+ */
+function publishRepo(staged: string, dir: string): void {
+  try {
+    fs.renameSync(staged, dir);
+    return;
+  } catch (err) {
+    // rename(2) replaces an empty directory; one with content, or a file, is in the way.
+    if (!['ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+  const orphans = path.join(path.dirname(dir), '.orphans');
+  fs.mkdirSync(orphans, { recursive: true });
+  const aside = path.join(orphans, `${path.basename(dir, '.git')}-${Date.now()}.git`);
+  fs.renameSync(dir, aside);
+  console.log(`Moved ${dir}, which belonged to no app, to ${aside}; delete it when you no longer need it.`);
+  fs.renameSync(staged, dir);
+}
+
+/**
+ * Creates the app row and its bare git repository; neither exists if either step fails. The row's
+ * UNIQUE name is the claim: of concurrent creates of one name exactly one wins, and no create ever
+ * deletes a repository it did not make.
+ */
 export async function createApp(params: { name?: unknown }, deps: Deps): Promise<AppRow> {
   let name: string;
   if (params.name === undefined || params.name === null || params.name === '') {
@@ -67,23 +96,24 @@ export async function createApp(params: { name?: unknown }, deps: Deps): Promise
   } else {
     name = validateAppName(params.name);
   }
-  if (findApp(deps.db, name)) throw new ConflictError('name_taken', `The name ${name} is already taken. Pick another name.`);
-  const dir = repoDir(deps.paths, name);
-  // A directory left by a crash between these two steps belongs to no app; start it afresh.
-  await fs.rm(dir, { recursive: true, force: true });
-  await fs.mkdir(dir, { recursive: true });
-  // Loaded on first use: simple-git is not needed to start the server.
-  const { simpleGit } = await import('simple-git');
-  await simpleGit(dir).init(true);
+  if (findApp(deps.db, name)) throw nameTaken(name);
+  // Built where no other request looks, then moved into place under the row's claim.
+  const staged = await fs.promises.mkdtemp(path.join(deps.paths.repos, `.new-${name}-`));
   try {
-    const app = insertApp(deps.db, name, new Date().toISOString(), deps.config.appUids);
+    // Loaded on first use: simple-git is not needed to start the server.
+    const { simpleGit } = await import('simple-git');
+    await simpleGit(staged).init(true);
+    // Synchronous, so no other create runs in between; a failed rename rolls the row back.
+    const app = deps.db.transaction(() => {
+      const row = insertApp(deps.db, name, new Date().toISOString(), deps.config.appUids);
+      publishRepo(staged, repoDir(deps.paths, name));
+      return row;
+    })();
     deps.routes.addApp(name);
     return app;
   } catch (err) {
-    await fs.rm(dir, { recursive: true, force: true });
-    if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-      throw new ConflictError('name_taken', `The name ${name} is already taken. Pick another name.`);
-    }
+    await fs.promises.rm(staged, { recursive: true, force: true });
+    if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw nameTaken(name);
     throw err;
   }
 }
@@ -99,9 +129,9 @@ export async function destroyApp(params: { name: string }, deps: Deps): Promise<
     deleteApp(deps.db, app.id);
     deps.routes.removeApp(app.name);
     deps.logs.forget(app.name);
-    await fs.rm(repoDir(deps.paths, app.name), { recursive: true, force: true });
-    await fs.rm(path.join(deps.paths.cache, app.name), { recursive: true, force: true });
-    await Promise.all(slugs.map((dir) => fs.rm(dir, { recursive: true, force: true })));
+    await fs.promises.rm(repoDir(deps.paths, app.name), { recursive: true, force: true });
+    await fs.promises.rm(path.join(deps.paths.cache, app.name), { recursive: true, force: true });
+    await Promise.all(slugs.map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
   } finally {
     release();
   }

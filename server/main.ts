@@ -8,6 +8,8 @@ import { requireToken } from './api/auth.js';
 import { errorHandler, notFound } from './api/errors.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
+import { startHookServer } from './git/hook-server.js';
+import { Pushes } from './git/pushes.js';
 import { gitRoutes, installHooks } from './git/receiver.js';
 import { bannerUrl, listen, localUrl } from './listen.js';
 import { AppLocks } from './locks.js';
@@ -68,7 +70,6 @@ export async function startServer(config: Config, log: (line: string) => void = 
     baseEnv: config.appEnv,
   });
   let routerPort = config.routerPort;
-  let apiLocalUrl = '';
   const deps: Deps = {
     config,
     paths,
@@ -82,9 +83,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
 
+  const pushes = new Pushes();
+  const hookServer = await startHookServer(deps, pushes);
   const api = express();
   api.disable('x-powered-by');
-  api.use(gitRoutes(deps, { internalUrl: () => apiLocalUrl }));
+  api.use(gitRoutes(deps, pushes));
   api.use('/v1', requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps));
   api.use(notFound);
   api.use(errorHandler);
@@ -93,7 +96,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const router = createRouter({ routes, domain: config.domain, timeoutMs: config.routerTimeoutMs });
   const apiBound = await listen(apiServer, config.port, config.host);
   const routerBound = await listen(router.server, config.routerPort, config.host);
-  apiLocalUrl = localUrl(apiBound);
+  const apiLocalUrl = localUrl(apiBound);
   routerPort = routerBound.port;
   log(`paas API and git listening on ${bannerUrl(apiBound)}`);
   log(`paas router listening on ${bannerUrl(routerBound)} (apps at http://<app>.${config.domain}:${routerPort})`);
@@ -111,6 +114,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       apiServer.closeIdleConnections();
       await deps.locks.drain(config.stopGraceMs * 3);
       await runner.stopAll();
+      await hookServer.close();
       router.close();
       router.server.closeAllConnections();
       apiServer.closeAllConnections();

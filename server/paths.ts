@@ -11,6 +11,10 @@ export interface DataPaths {
   hooks: string;
   /** Each running dyno's scratch layer (what it writes under /app), removed when it stops. */
   scratch: string;
+  /** Only the server's uid may enter (mode 0700): it holds the hook socket. */
+  run: string;
+  /** The pre-receive hook's callback socket (git/hook-server.ts). */
+  hookSocket: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -23,6 +27,8 @@ export function dataPaths(root: string): DataPaths {
     cache: path.join(root, 'cache'),
     hooks: path.join(root, 'git-hooks'),
     scratch: path.join(root, 'dynos'),
+    run: path.join(root, 'run'),
+    hookSocket: path.join(root, 'run', 'hooks.sock'),
   };
 }
 

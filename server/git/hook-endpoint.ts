@@ -1,24 +1,25 @@
 import type { Request, Response } from 'express';
-import { tokenMatches } from '../api/auth.js';
 import { deployCommit, isUserFailure } from '../deploy.js';
 import type { Deps } from '../deps.js';
 import { RESULT_MARKER, type HookResult } from './hook-protocol.js';
 import type { Pushes } from './pushes.js';
 
 /**
- * POST /internal/pushes/:id/deploy?commit=SHA, called by our pre-receive hook with the commit's tree
- * as a tar body. Streams the build back as text and ends with the result line.
+ * POST /apps/:app/pushes/:id/deploy?commit=SHA on the hook socket (hook-server.ts), called by our
+ * pre-receive hook with the commit's tree as a tar body. Streams the build back as text and ends
+ * with the result line.
  */
 export function hookEndpoint(deps: Deps, pushes: Pushes) {
   return async (req: Request, res: Response): Promise<void> => {
-    const push = pushes.get(String(req.params.id));
     const commit = String(req.query.commit ?? '');
-    if (!push || !tokenMatches(req.get('x-paas-hook-secret'), push.secret) || push.deploying) {
-      res.status(403).json({ id: 'forbidden', message: 'Unknown or used push.' });
-      return;
-    }
     if (!/^[0-9a-f]{40,64}$/.test(commit)) {
       res.status(422).json({ id: 'invalid_params', message: 'commit must be a full hex object id.' });
+      return;
+    }
+    // Checked after the commit, so a malformed call cannot use up the push's only claim.
+    const push = pushes.claim(String(req.params.app), String(req.params.id), req.get('x-paas-hook-secret'));
+    if (!push) {
+      res.status(403).json({ id: 'forbidden', message: 'Unknown or used push, or a secret that does not match it: push again.' });
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });

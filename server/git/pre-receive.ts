@@ -28,11 +28,17 @@ async function readUpdates(): Promise<{ oldSha: string; newSha: string; ref: str
 
 /** Streams `git archive` of the commit to the server and relays the build output until the result line. */
 function deploy(commit: string): Promise<HookResult> {
-  const url = new URL(process.env.PAAS_HOOK_URL!);
-  url.searchParams.set('commit', commit);
+  const { PAAS_HOOK_SOCKET: socketPath, PAAS_HOOK_PATH: hookPath, PAAS_HOOK_SECRET: secret, ...env } = process.env;
+  if (!socketPath || !hookPath || !secret) fail('This repository can only be pushed to through the paas server.');
   return new Promise((resolve, reject) => {
-    const archive = spawn('git', ['archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const req = http.request(url, { method: 'POST', headers: { 'x-paas-hook-secret': process.env.PAAS_HOOK_SECRET!, 'content-type': 'application/x-tar' } });
+    // git archive needs the quarantine variables git set for us, but not the secret.
+    const archive = spawn('git', ['archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    const req = http.request({
+      socketPath,
+      path: `${hookPath}?commit=${encodeURIComponent(commit)}`,
+      method: 'POST',
+      headers: { 'x-paas-hook-secret': secret, 'content-type': 'application/x-tar' },
+    });
     req.on('error', reject);
     archive.stdout.pipe(req);
     req.on('response', (res) => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { tokenMatches } from '../api/auth.js';
 import type { AppRow } from '../store/apps.js';
 
 /** A push in flight: the receive-pack request that holds the app's deploy lock. */
@@ -9,6 +10,8 @@ export interface Push {
   app: AppRow;
   /** Who pushed: the user name of the git credentials. */
   actor: string;
+  /** Set by the first callback that presents the secret; no later callback is accepted. */
+  claimed?: boolean;
   /** The deploy the hook started, if any; the lock is released only after it settles. */
   deploying?: Promise<unknown>;
 }
@@ -23,8 +26,15 @@ export class Pushes {
     return push;
   }
 
-  get(id: string): Push | undefined {
-    return this.byId.get(id);
+  /**
+   * The push `id` of app `app` if `secret` is its secret and no callback has claimed it yet; it is
+   * claimed now, so each secret deploys at most once and only the app it was issued for.
+   */
+  claim(app: string, id: string, secret: string | undefined): Push | undefined {
+    const push = this.byId.get(id);
+    if (!push || push.claimed || push.app.name !== app || !tokenMatches(secret, push.secret)) return undefined;
+    push.claimed = true;
+    return push;
   }
 
   close(push: Push): void {

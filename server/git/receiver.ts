@@ -2,14 +2,16 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
+import type { Readable } from 'node:stream';
 import express, { type Response } from 'express';
 import { requireApp } from '../apps.js';
 import { tokenFromRequest, tokenMatches, userFromRequest } from '../api/auth.js';
 import type { Deps } from '../deps.js';
 import { PaasError } from '../errors.js';
 import { repoDir } from '../paths.js';
-import { hookEndpoint } from './hook-endpoint.js';
-import { Pushes } from './pushes.js';
+import type { AppRow } from '../store/apps.js';
+import type { Push, Pushes } from './pushes.js';
+import { FLUSH, readHead } from './request-head.js';
 
 const SERVICES = new Set(['git-receive-pack', 'git-upload-pack']);
 const GIT_PATH = /^\/([a-z][a-z0-9-]{1,29})\.git\/(info\/refs|git-receive-pack|git-upload-pack)$/;
@@ -18,6 +20,7 @@ const HOOK_SCRIPT = `#!/bin/sh
 # Written by paas at start-up. Runs the pre-receive hook of the paas server that spawned this git.
 exec "$PAAS_HOOK_NODE" "$PAAS_HOOK_SCRIPT"
 `;
+const HOOK_SCRIPT_PATH = fileURLToPath(new URL('./pre-receive.js', import.meta.url));
 
 /** Writes the hooks directory every receive-pack runs with (core.hooksPath). */
 export function installHooks(hooksDir: string): void {
@@ -42,15 +45,11 @@ function gitError(res: Response, status: number, message: string): void {
 
 /**
  * Git smart HTTP (the stateless-rpc protocol that `git http-backend` speaks) for /<app>.git.
- * Pushes run our pre-receive hook, which calls back to deploy; fetches and clones are served too.
+ * Pushes run our pre-receive hook, which calls back to deploy through the hook socket
+ * (hook-server.ts) with the push's one-time secret; fetches and clones are served too.
  */
-export function gitRoutes(deps: Deps, opts: { internalUrl: () => string }): express.Router {
-  const pushes = new Pushes();
-  const hookScript = fileURLToPath(new URL('./pre-receive.js', import.meta.url));
+export function gitRoutes(deps: Deps, pushes: Pushes): express.Router {
   const r = express.Router();
-
-  r.post('/internal/pushes/:id/deploy', hookEndpoint(deps, pushes));
-
   r.use((req, res, next) => {
     const m = GIT_PATH.exec(req.path);
     if (!m) return next();
@@ -83,41 +82,82 @@ export function gitRoutes(deps: Deps, opts: { internalUrl: () => string }): expr
       return;
     }
 
-    const env: Record<string, string> = { ...deps.config.baseEnv };
-    let done = (): void => undefined;
-    if (service === 'git-receive-pack') {
-      const push = pushes.open(app, userFromRequest(req) || 'git');
-      const unlock = deps.locks.tryAcquire(app.name);
-      Object.assign(env, {
-        PAAS_HOOK_NODE: process.execPath,
-        PAAS_HOOK_SCRIPT: hookScript,
-        PAAS_HOOK_URL: `${opts.internalUrl()}/internal/pushes/${push.id}/deploy`,
-        PAAS_HOOK_SECRET: push.secret,
-      });
-      if (!unlock) env.PAAS_PUSH_REFUSED = `A deploy of ${app.name} is already in progress; this push was not applied. Push again once it finishes.`;
-      done = () => {
-        void Promise.resolve(push.deploying).then(() => {
-          pushes.close(push);
-          unlock?.();
-        });
-      };
-    }
-    const args = ['-c', `core.hooksPath=${deps.paths.hooks}`, cmd, '--stateless-rpc', dir];
-    const child = spawn('git', args, { env });
-    child.on('close', done);
-    child.on('error', (err) => failed(res, err));
-    res.type(`application/x-${service}-result`);
-    let body: NodeJS.ReadableStream = req;
-    if (req.headers['content-encoding'] === 'gzip') {
-      // A corrupt gzip body ends this request, never the server.
-      body = req.pipe(zlib.createGunzip().on('error', () => child.kill()));
-    }
-    body.pipe(child.stdin);
-    child.stdin.on('error', () => undefined);
-    child.stdout.pipe(res);
-    res.on('close', () => {
-      if (child.exitCode === null) child.kill();
-    });
+    let body: Readable = req;
+    if (req.headers['content-encoding'] === 'gzip') body = req.pipe(zlib.createGunzip());
+    readHead(body).then(
+      ({ head, ended }) => {
+        // git's probe before a big request: the service would read no commands and answer nothing,
+        // so it is answered here, without the lock the request carrying the pack will take.
+        if (ended && head.equals(FLUSH)) return void res.type(`application/x-${service}-result`).end();
+        runService({ service, app, actor: userFromRequest(req) || 'git', body, head, ended, res }, deps, pushes);
+      },
+      // A corrupt gzip body or a dropped connection ends this request, never the server.
+      () => res.destroy(),
+    );
   });
   return r;
+}
+
+interface ServiceRun {
+  service: string;
+  app: AppRow;
+  actor: string;
+  /** The request body, paused after `head`, its first bytes; `ended` when that was all of it. */
+  body: Readable;
+  head: Buffer;
+  ended: boolean;
+  res: Response;
+}
+
+/** Runs upload-pack, or receive-pack under the app's lock with our hook, on the request body. */
+function runService({ service, app, actor, body, head, ended, res }: ServiceRun, deps: Deps, pushes: Pushes): void {
+  const env: Record<string, string> = { ...deps.config.baseEnv };
+  let push: Push | undefined;
+  let unlock: (() => void) | undefined;
+  if (service === 'git-receive-pack') {
+    Object.assign(env, { PAAS_HOOK_NODE: process.execPath, PAAS_HOOK_SCRIPT: HOOK_SCRIPT_PATH });
+    unlock = deps.locks.tryAcquire(app.name);
+    // A refused push gets no secret: there is nothing for it to call back about.
+    if (!unlock) env.PAAS_PUSH_REFUSED = `A deploy of ${app.name} is already in progress; this push was not applied. Push again once it finishes.`;
+    else {
+      push = pushes.open(app, actor);
+      Object.assign(env, {
+        PAAS_HOOK_SOCKET: deps.paths.hookSocket,
+        PAAS_HOOK_PATH: `/apps/${app.name}/pushes/${push.id}/deploy`,
+        PAAS_HOOK_SECRET: push.secret,
+      });
+    }
+  }
+  const cmd = service.slice('git-'.length);
+  const args = ['-c', `core.hooksPath=${deps.paths.hooks}`, cmd, '--stateless-rpc', repoDir(deps.paths, app.name)];
+  const child = spawn('git', args, { env });
+  let settled = false;
+  // The lock is free before the response ends, so the pusher's next push never finds it still held.
+  const settle = (ok: boolean): void => {
+    if (settled) return;
+    settled = true;
+    void Promise.resolve(push?.deploying).then(() => {
+      if (push) pushes.close(push);
+      unlock?.();
+      if (ok) res.end();
+      else res.destroy();
+    });
+  };
+  child.on('close', () => settle(true));
+  child.on('error', (err) => {
+    console.error('git failed to start:', err.message);
+    settle(false);
+  });
+  body.on('error', () => child.kill());
+  res.type(`application/x-${service}-result`);
+  child.stdin.on('error', () => undefined);
+  if (ended) child.stdin.end(head);
+  else {
+    child.stdin.write(head);
+    body.pipe(child.stdin);
+  }
+  child.stdout.pipe(res, { end: false });
+  res.on('close', () => {
+    if (child.exitCode === null) child.kill();
+  });
 }

@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import express from 'express';
+import { errorHandler, notFound } from '../api/errors.js';
+import { ConfigError } from '../config.js';
+import type { Deps } from '../deps.js';
+import { hookEndpoint } from './hook-endpoint.js';
+import type { Pushes } from './pushes.js';
+
+// sun_path holds 108 bytes on Linux, the terminating NUL included.
+const MAX_SOCKET_PATH = 107;
+
+export interface HookServer {
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the pre-receive hook's callback on a Unix socket in `run/`, a directory only the server's
+ * uid may enter, so no app (each runs as its own uid) can connect to it, whatever it learns. The
+ * public API listener has no such route.
+ */
+export async function startHookServer(deps: Deps, pushes: Pushes): Promise<HookServer> {
+  const { run, hookSocket } = deps.paths;
+  if (Buffer.byteLength(hookSocket) > MAX_SOCKET_PATH) {
+    throw new ConfigError(`PAAS_DATA_DIR is too long: the git hook socket ${hookSocket} must be at most ${MAX_SOCKET_PATH} bytes. Use a shorter data directory path.`);
+  }
+  fs.mkdirSync(run, { recursive: true, mode: 0o700 });
+  // mkdir leaves an existing directory's mode alone, and the umask may have narrowed nothing.
+  fs.chmodSync(run, 0o700);
+  // A server that was killed leaves its socket file behind, and listen() refuses an existing path.
+  fs.rmSync(hookSocket, { force: true });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.post('/apps/:app/pushes/:id/deploy', hookEndpoint(deps, pushes));
+  app.use(notFound);
+  app.use(errorHandler);
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(hookSocket, resolve);
+  });
+  return {
+    // Called once deploys have drained; closing the server also unlinks the socket file.
+    async close() {
+      const closed = new Promise((r) => server.close(r));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
