@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { nodeApp } from './helpers/fixtures.js';
 import { apiCall, gitRepo, push, startPaas, tempDir, viaRouter } from './helpers/paas.js';
+import { detectSandbox } from '../server/sandbox/host.js';
 
 describe('server lifecycle', () => {
   it('generates a token on first start, prints it once, and keeps it', async () => {
@@ -40,7 +41,7 @@ describe('server lifecycle', () => {
     await again.stop();
   });
 
-  it('stops the dynos a SIGKILLed server left running when it starts again', async () => {
+  it('leaves no dyno of a SIGKILLed server running: sandboxed ones die with it, others are stopped at the next start', async () => {
     const dataDir = tempDir();
     const paas = await startPaas({ PAAS_DATA_DIR: dataDir });
     await apiCall(paas, 'POST', '/v1/apps', { name: 'orphaned' });
@@ -48,11 +49,21 @@ describe('server lifecycle', () => {
     expect((await push(paas, dir, 'orphaned')).code).toBe(0);
     const { port } = JSON.parse((await viaRouter(paas, 'orphaned.localhost')).body);
     await paas.stop('SIGKILL');
-    // Killed outright, the server could not stop its dyno: it still answers on its own port.
-    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    if (detectSandbox().kind === 'bwrap') {
+      // bwrap --die-with-parent: the kernel kills the sandbox when the server dies.
+      let alive = true;
+      for (let i = 0; i < 50 && alive; i++) {
+        alive = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
+        if (alive) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(alive).toBe(false);
+    } else {
+      // Killed outright, the server could not stop its dyno: it still answers on its own port.
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    }
 
     const again = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: paas.token });
-    expect(again.output()).toContain('Stopped 1 dyno(s) left running by a previous paas server');
+    if (detectSandbox().kind !== 'bwrap') expect(again.output()).toContain('Stopped 1 dyno(s) left running by a previous paas server');
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
     let res = await viaRouter(again, 'orphaned.localhost');
     for (let i = 0; i < 100 && res.status !== 200; i++) {

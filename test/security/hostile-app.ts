@@ -12,6 +12,9 @@ export interface Targets {
   hostTmpFile: string;
   /** A fresh path in the data dir that must not come to exist. */
   dataDirWrite: string;
+  /** The pre-receive hook's callback socket, and the API it used to be served on. */
+  hookSocket: string;
+  apiUrl: string;
 }
 
 const PROBE = String.raw`
@@ -52,6 +55,7 @@ function probe(otherPids) {
     writeDataDir: attempt(() => fs.writeFileSync(t.dataDirWrite, 'pwned')),
     writeHostTmp: attempt(() => fs.writeFileSync(t.hostTmpFile, 'pwned')),
     signalServer: attempt(() => process.kill(t.serverPid, 0)),
+    statHookSocket: attempt(() => fs.statSync(t.hookSocket).mode),
     signalOthers: (otherPids || []).map((pid) => attempt(() => process.kill(pid, 'SIGTERM'))),
     uid: process.getuid(),
     cwd: process.cwd(),
@@ -68,12 +72,33 @@ if (require.main === module) process.stdout.write('PROBE ' + process.argv[2] + '
 
 const SERVER = String.raw`
 const http = require('http');
+const net = require('net');
 const fs = require('fs');
 const { probe } = require('./probe.js');
-const server = http.createServer((req, res) => {
+const t = require('./targets.json');
+
+/** Tries the hook callback: its socket, and the public API where it used to be served. */
+async function reachHook() {
+  const socket = await new Promise((resolve) => {
+    const s = net.connect(t.hookSocket, () => { s.destroy(); resolve({ ok: true }); });
+    s.on('error', (e) => resolve({ ok: false, error: e.code }));
+  });
+  const api = await new Promise((resolve) => {
+    const req = http.request(t.apiUrl + '/internal/pushes/x/deploy?commit=' + '0'.repeat(40), { method: 'POST' }, (res) => {
+      res.resume();
+      resolve({ ok: res.statusCode < 400, status: res.statusCode });
+    });
+    req.on('error', (e) => resolve({ ok: false, error: e.code }));
+    req.end('not a tar');
+  });
+  return { socket, api };
+}
+
+const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://x');
   let body;
-  if (url.pathname === '/probe') body = probe((url.searchParams.get('pids') || '').split(',').filter(Boolean).map(Number));
+  if (url.pathname === '/hook') body = await reachHook();
+  else if (url.pathname === '/probe') body = probe((url.searchParams.get('pids') || '').split(',').filter(Boolean).map(Number));
   else if (url.pathname === '/build-probe') body = JSON.parse(fs.readFileSync('build-probe.json', 'utf8'));
   else if (url.pathname === '/write') { fs.writeFileSync('/app/dyno-marker', 'x'); body = { wrote: true }; }
   else if (url.pathname === '/read') body = { marker: fs.existsSync('/app/dyno-marker'), release: fs.existsSync('/app/release.test') };

@@ -2,6 +2,7 @@
 // creation is atomic, and the pre-receive callback is reachable only through the server's own socket.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,9 +74,14 @@ describe('a repository left behind with no app', () => {
 });
 
 /** An app whose release command waits (at most 60 s) for a file `go` in its slug, so its push stays in flight. */
-function gatedApp(tag: string): Record<string, string> {
+/**
+ * An app whose release command holds its push open until something listens on `gatePort`: a gate
+ * the test opens over loopback, the one thing a sandboxed release phase shares with the host.
+ */
+function gatedApp(tag: string, gatePort: number): Record<string, string> {
+  const knock = `node -e "require('net').connect(${gatePort}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"`;
   return {
-    Procfile: `web: exec node server.js\nrelease: echo gate-waiting-${tag}; i=0; while [ ! -e go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n`,
+    Procfile: `web: exec node server.js\nrelease: echo gate-waiting-${tag}; i=0; until ${knock} || [ $i -ge 300 ]; do sleep 0.2; i=$((i+1)); done\n`,
     'server.js': `require('http').createServer((q, s) => s.end('gated')).listen(process.env.PORT);\n`,
     [`gate-${tag}`]: '',
   };
@@ -137,7 +143,15 @@ describe('the pre-receive callback', () => {
     const tag = randomBytes(4).toString('hex');
     await createApp('gated-app');
     await createApp('bystander');
-    const dir = await gitRepo(paas, gatedApp(tag));
+    const gate = net.createServer((s) => s.destroy());
+    const gatePort = await new Promise<number>((resolve) => {
+      // Reserve a free port, then let it go: the gate opens on it later.
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const dir = await gitRepo(paas, gatedApp(tag, gatePort));
     const commit = (await sh('git', ['rev-parse', 'HEAD'], { cwd: dir })).stdout.trim();
     const pushing = push(paas, dir, 'gated-app');
     // The release command runs after the hook called back, so from here on the push is claimed.
@@ -157,10 +171,9 @@ describe('the pre-receive callback', () => {
     expect(refused.map((r) => r.status)).toEqual([403, 403, 403]);
     for (const r of refused) expect(JSON.parse(r.body).id).toBe('forbidden');
 
-    const slugs = path.join(paas.dataDir, 'slugs');
-    const slug = fs.readdirSync(slugs).find((d) => fs.existsSync(path.join(slugs, d, `gate-${tag}`)))!;
-    fs.writeFileSync(path.join(slugs, slug, 'go'), '');
+    await new Promise<void>((resolve) => gate.listen(gatePort, '127.0.0.1', resolve));
     const r = await pushing;
+    gate.close();
     expect(r.code, r.stderr).toBe(0);
     expect((await viaRouter(paas, 'gated-app.localhost')).body).toBe('gated');
     // Once the push is over its secret opens nothing, and nothing the pusher or the API sees holds it.

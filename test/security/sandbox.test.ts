@@ -24,7 +24,7 @@ interface Probe {
   proc: string;
 }
 
-const ATTEMPTS = ['readServerEnviron', 'readStore', 'readToken', 'listDataDir', 'listOtherSlugs', 'readOperatorNetrc', 'readHostTmp', 'writeDataDir', 'writeHostTmp', 'signalServer'];
+const ATTEMPTS = ['statHookSocket', 'readServerEnviron', 'readStore', 'readToken', 'listDataDir', 'listOtherSlugs', 'readOperatorNetrc', 'readHostTmp', 'writeDataDir', 'writeHostTmp', 'signalServer'];
 
 /** The pids of an app's processes on the host, found the way root can: through /proc. */
 function appPids(app: string): number[] {
@@ -83,6 +83,8 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
       operatorNetrc: path.join(paas.home, '.netrc'),
       hostTmpFile,
       dataDirWrite: path.join(paas.dataDir, 'pwned'),
+      hookSocket: path.join(paas.dataDir, 'run', 'hooks.sock'),
+      apiUrl: paas.apiUrl,
     };
     for (const app of ['victim', 'hostile']) expect((await apiCall(paas, 'POST', '/v1/apps', { name: app })).status).toBe(201);
     victimRepo = await gitRepo(paas, envApp('victim', 'sleep 3'));
@@ -132,6 +134,13 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
     }
     expect((await victimPush).code).toBe(0);
     for (const probe of seen) expectContained(probe, 'web dyno during a push');
+  });
+
+  it('cannot reach the pre-receive callback, on its socket or on the API', async () => {
+    expect(fs.statSync(targets.hookSocket).isSocket()).toBe(true);
+    const res = JSON.parse((await viaRouter(paas, 'hostile.localhost', '/hook')).body);
+    expect(res.socket).toMatchObject({ ok: false, error: 'ENOENT' });
+    expect(res.api).toMatchObject({ ok: false, status: 404 });
   });
 
   it('finds a fresh /app after a restart: what a dyno wrote there is gone, the slug unchanged', async () => {
