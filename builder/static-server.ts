@@ -61,7 +61,8 @@ const server = http.createServer((req, res) => {
 
 // Loopback only: the router is the one way in, never another interface of the host.
 server.listen(Number(process.env.PORT) || 5000, '127.0.0.1', () => {
-  console.log(`static server listening on ${process.env.PORT}`);
+  const addr = server.address();
+  console.log(`static server listening on ${typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : process.env.PORT}`);
 });
 process.on('SIGTERM', () => {
   server.close(() => process.exit(0));
