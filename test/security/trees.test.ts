@@ -180,6 +180,44 @@ describe('what app code does to its tree during the build', () => {
   });
 });
 
+describe('the slug layout', () => {
+  it('runs slugs made before the metadata moved out of the tree, and destroy removes both kinds', async () => {
+    const dataDir = tempDir('paas-data-');
+    const first = await startPaas({ PAAS_DATA_DIR: dataDir });
+    expect((await apiCall(first, 'POST', '/v1/apps', { name: 'legacy' })).status).toBe(201);
+    const repo = await gitRepo(first, nodeApp('old layout'));
+    expect((await push(first, repo, 'legacy')).code).toBe(0);
+    await first.stop();
+    // Rewrite the slug as older versions made it: the tree in the build dir, metadata in its .paas/.
+    const slugs = path.join(dataDir, 'slugs');
+    const home = path.join(slugs, fs.readdirSync(slugs)[0]!);
+    const meta = JSON.parse(fs.readFileSync(path.join(home, 'slug.json'), 'utf8'));
+    fs.rmSync(path.join(home, 'slug.json'));
+    for (const name of fs.readdirSync(path.join(home, 'app'))) fs.renameSync(path.join(home, 'app', name), path.join(home, name));
+    fs.rmdirSync(path.join(home, 'app'));
+    fs.mkdirSync(path.join(home, '.paas'));
+    fs.writeFileSync(path.join(home, '.paas', 'slug.json'), JSON.stringify({ ...meta, dir: home }));
+
+    const second = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: first.token });
+    try {
+      let res = await viaRouter(second, 'legacy.localhost');
+      for (let i = 0; i < 100 && res.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        res = await viaRouter(second, 'legacy.localhost');
+      }
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body).message).toBe('old layout');
+      await commitFiles(second, repo, nodeApp('new layout'));
+      expect((await push(second, repo, 'legacy')).code).toBe(0);
+      expect(fs.readdirSync(slugs)).toHaveLength(2);
+      expect((await apiCall(second, 'DELETE', '/v1/apps/legacy')).status).toBeLessThan(300);
+      expect(fs.readdirSync(slugs)).toEqual([]);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
 describe('the static server', () => {
   it('never serves a file whose real path leaves its root', async () => {
     // Pushes cannot make such links any more, so run the compiled server on a tree made here.
@@ -197,9 +235,11 @@ describe('the static server', () => {
     });
     try {
       const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`static server did not say where it listens: ${out}`)), 10_000);
         child.stdout!.on('data', (d: Buffer) => {
-          const m = /listening on 127\.0\.0\.1:(\d+)/.exec(String(d));
-          if (m) resolve(Number(m[1]));
+          const m = /listening on 127\.0\.0\.1:(\d+)/.exec((out += String(d)));
+          if (m) resolve(Number(m[1])), clearTimeout(timer);
         });
         child.on('exit', (code) => reject(new Error(`static server exited with ${code}`)));
       });
