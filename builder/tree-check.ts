@@ -11,6 +11,7 @@ export const RESERVED = '.paas';
 /** Linux gives up after 40 links in one lookup; a chain longer than that leads nowhere anyway. */
 const MAX_HOPS = 40;
 const MAX_LISTED = 5;
+const OUTSIDE = 'leads outside the repository';
 
 const TAR_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 
@@ -71,18 +72,18 @@ async function placeLinks(root: string, links: TarScreen['links'], problems: str
 }
 
 /**
- * Whether the link at `link` (relative to `root`), followed component by component as the kernel
- * would, including through other links, ever leaves the tree. Missing components resolve
- * lexically, which only ever errs towards refusing.
+ * Why the link at `link` (relative to `root`), followed component by component as the kernel
+ * would, including through other links, is refused: it leaves the tree or loops. Undefined when
+ * it stays inside. Missing components resolve lexically, which only ever errs towards refusing.
  */
-async function escapes(root: string, link: string): Promise<boolean> {
+async function linkProblem(root: string, link: string): Promise<string | undefined> {
   const stack = path.dirname(link).split('/').filter((p) => p && p !== '.');
   let rest = [link.split('/').pop()!];
   for (let hops = 0; rest.length > 0; ) {
     const part = rest.shift()!;
     if (part === '' || part === '.') continue;
     if (part === '..') {
-      if (stack.length === 0) return true;
+      if (stack.length === 0) return OUTSIDE;
       stack.pop();
       continue;
     }
@@ -92,12 +93,12 @@ async function escapes(root: string, link: string): Promise<boolean> {
       stack.push(part);
       continue;
     }
-    if (++hops > MAX_HOPS) return true;
+    if (++hops > MAX_HOPS) return 'loops, or chains through more than 40 links';
     const target = await fs.readlink(here);
-    if (path.isAbsolute(target)) return true;
+    if (path.isAbsolute(target)) return OUTSIDE;
     rest = [...target.split('/'), ...rest];
   }
-  return false;
+  return undefined;
 }
 
 /** Every path (relative to `root`) of the tree, without following links, with its lstat. */
@@ -122,9 +123,8 @@ export async function checkTree(root: string, screen: TarScreen): Promise<void> 
     if (rel === RESERVED) {
       problems.push(`\`${RESERVED}\` (a name paas reserves for itself at the root of every app; rename it)`);
     } else if (st.isSymbolicLink()) {
-      if (await escapes(root, rel)) {
-        problems.push(`\`${excerpt(rel, 80)}\` -> \`${excerpt(await fs.readlink(path.join(root, rel)), 80)}\` (leads outside the repository)`);
-      }
+      const why = await linkProblem(root, rel);
+      if (why) problems.push(`\`${excerpt(rel, 80)}\` -> \`${excerpt(await fs.readlink(path.join(root, rel)), 80)}\` (${why})`);
     } else if (!st.isFile() && !st.isDirectory()) {
       problems.push(`\`${excerpt(rel, 80)}\` (not a file, directory or symbolic link)`);
     }

@@ -73,6 +73,8 @@ describe('a pushed tree is checked at unpack', () => {
         x: 'y/../etc', // …and so is this, read lexically; followed through y it is ../etc
         'deep/up': '..',
         'deep/out': 'up/../etc',
+        'loop/a': 'b',
+        'loop/b': 'a',
       },
     );
     const r = await push(paas, dir, 'chains');
@@ -81,6 +83,7 @@ describe('a pushed tree is checked at unpack', () => {
     expect(r.stderr).toContain(`\`Procfile\` -> \`${climbTo('/proc/self/environ')}\` (leads outside the repository)`);
     expect(r.stderr).toContain('`x` -> `y/../etc` (leads outside');
     expect(r.stderr).toContain('`deep/out` -> `up/../etc` (leads outside');
+    expect(r.stderr).toContain('`loop/a` -> `b` (loops, or chains through more than 40 links)');
     for (const inside of ['y', 'deep/up', `${DEEP}/top`]) expect(r.stderr).not.toContain(`\`${inside}\` ->`);
     expectNoServerEnv(r);
     expect(slugCount()).toBe(slugs);
