@@ -7,7 +7,7 @@ import { procfileBuildpack, staticBuildpack } from './buildpacks/static.js';
 import { BuildError } from './errors.js';
 import { parseProcfile } from './procfile.js';
 import { handOver, readTreeFile } from './safe-fs.js';
-import { checkTree, tarEntryFilter } from './tree-check.js';
+import { checkTree, screenTar } from './tree-check.js';
 import { type Buildpack, type BuildRequest, type Slug } from './types.js';
 
 export { BuildError } from './errors.js';
@@ -41,9 +41,9 @@ async function readProcfile(dir: string): Promise<Record<string, string> | undef
 
 async function unpack(source: NodeJS.ReadableStream, dir: string): Promise<void> {
   const tar = await import('tar'); // loaded on first build, not at server start
-  const refused: string[] = [];
-  await pipeline(source, tar.x({ cwd: dir, strict: true, filter: tarEntryFilter(refused) }));
-  await checkTree(dir, refused);
+  const screen = screenTar();
+  await pipeline(source, tar.x({ cwd: dir, strict: true, filter: screen.filter }));
+  await checkTree(dir, screen);
 }
 
 /**

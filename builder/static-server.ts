@@ -60,8 +60,11 @@ const server = http.createServer((req, res) => {
 });
 
 // Loopback only: the router is the one way in, never another interface of the host.
-server.listen(Number(process.env.PORT) || 5000, '127.0.0.1', () => {
-  console.log(`static server listening on ${process.env.PORT}`);
+// PORT=0 is honoured (an ephemeral port, which the log line reports); only a missing one means 5000.
+const port = /^\d+$/.test(process.env.PORT ?? '') ? Number(process.env.PORT) : 5000;
+server.listen(port, '127.0.0.1', () => {
+  const addr = server.address();
+  console.log(`static server listening on ${typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : process.env.PORT}`);
 });
 process.on('SIGTERM', () => {
   server.close(() => process.exit(0));

@@ -11,36 +11,79 @@ export const RESERVED = '.paas';
 /** Linux gives up after 40 links in one lookup; a chain longer than that leads nowhere anyway. */
 const MAX_HOPS = 40;
 const MAX_LISTED = 5;
+const OUTSIDE = 'leads outside the repository';
 
-const TAR_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink']);
+const TAR_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 
-/**
- * A tar `filter` that skips (and records) every entry that is not a file, directory or symbolic
- * link: hard links, devices and fifos never reach the disk. `git archive` makes none of them.
- */
-export function tarEntryFilter(refused: string[]) {
-  return (entryPath: string, entry: object): boolean => {
-    // On extraction the entry is always a tar ReadEntry; `type` is its header's entry type.
-    const type = 'type' in entry && typeof entry.type === 'string' ? entry.type : 'unknown';
-    if (TAR_TYPES.has(type)) return true;
-    refused.push(`\`${excerpt(entryPath, 80)}\` (a ${type} entry)`);
-    return false;
-  };
+/** What the tar filter saw: links to place after extraction, and entries refused outright. */
+export interface TarScreen {
+  filter: (entryPath: string, entry: object) => boolean;
+  links: { path: string; target: string }[];
+  refused: string[];
 }
 
 /**
- * Whether the link at `link` (relative to `root`), followed component by component as the kernel
- * would, including through other links, ever leaves the tree. Missing components resolve
- * lexically, which only ever errs towards refusing.
+ * A tar `filter` that lets only files and directories reach the disk. Symbolic links are recorded
+ * for placeLinks, which makes them once every file is out, so tar never extracts through one
+ * (its own checks depend on the order of entries). Hard links, devices and fifos are refused;
+ * `git archive` makes none of them.
  */
-async function escapes(root: string, link: string): Promise<boolean> {
+export function screenTar(): TarScreen {
+  const screen: TarScreen = {
+    links: [],
+    refused: [],
+    filter(entryPath, entry) {
+      // On extraction the entry is always a tar ReadEntry: `type` and `linkpath` come from its header.
+      const type = 'type' in entry && typeof entry.type === 'string' ? entry.type : 'unknown';
+      if (TAR_TYPES.has(type)) return true;
+      const target = 'linkpath' in entry && typeof entry.linkpath === 'string' ? entry.linkpath : '';
+      if (type === 'SymbolicLink') screen.links.push({ path: entryPath, target });
+      else screen.refused.push(`\`${excerpt(entryPath, 80)}\` (a ${type} entry)`);
+      return false;
+    },
+  };
+  return screen;
+}
+
+/**
+ * Makes the links tar skipped, each under real directories only (made if missing); a link whose
+ * path is unsafe, lies under another link or repeats an entry is refused instead.
+ */
+async function placeLinks(root: string, links: TarScreen['links'], problems: string[]): Promise<void> {
+  for (const link of [...links].sort((a, b) => a.path.localeCompare(b.path))) {
+    const parts = link.path.split('/').filter((p) => p !== '' && p !== '.');
+    const name = `\`${excerpt(link.path, 80)}\``;
+    if (path.isAbsolute(link.path) || parts.length === 0 || parts.includes('..')) {
+      problems.push(`${name} (a link with an unsafe path)`);
+      continue;
+    }
+    try {
+      for (let i = 1; i < parts.length; i++) {
+        const dir = path.join(root, ...parts.slice(0, i));
+        const kind = await fs.lstat(dir).then((st) => (st.isDirectory() ? 'dir' : 'other'), () => undefined);
+        if (kind === undefined) await fs.mkdir(dir);
+        else if (kind !== 'dir') throw new Error('under a link or file');
+      }
+      await fs.symlink(link.target, path.join(root, ...parts));
+    } catch {
+      problems.push(`${name} (a link that could not be placed: it repeats an entry or lies under another link)`);
+    }
+  }
+}
+
+/**
+ * Why the link at `link` (relative to `root`), followed component by component as the kernel
+ * would, including through other links, is refused: it leaves the tree or loops. Undefined when
+ * it stays inside. Missing components resolve lexically, which only ever errs towards refusing.
+ */
+async function linkProblem(root: string, link: string): Promise<string | undefined> {
   const stack = path.dirname(link).split('/').filter((p) => p && p !== '.');
   let rest = [link.split('/').pop()!];
   for (let hops = 0; rest.length > 0; ) {
     const part = rest.shift()!;
     if (part === '' || part === '.') continue;
     if (part === '..') {
-      if (stack.length === 0) return true;
+      if (stack.length === 0) return OUTSIDE;
       stack.pop();
       continue;
     }
@@ -50,12 +93,12 @@ async function escapes(root: string, link: string): Promise<boolean> {
       stack.push(part);
       continue;
     }
-    if (++hops > MAX_HOPS) return true;
+    if (++hops > MAX_HOPS) return 'loops, or chains through more than 40 links';
     const target = await fs.readlink(here);
-    if (path.isAbsolute(target)) return true;
+    if (path.isAbsolute(target)) return OUTSIDE;
     rest = [...target.split('/'), ...rest];
   }
-  return false;
+  return undefined;
 }
 
 /** Every path (relative to `root`) of the tree, without following links, with its lstat. */
@@ -69,18 +112,19 @@ async function* walk(root: string, rel = ''): AsyncGenerator<{ rel: string; st: 
 }
 
 /**
- * Refuses (BuildError naming the entries) a tree with a root `.paas`, entries the tar filter
- * skipped, anything on disk other than files, directories and links, or a link leading outside.
+ * Places the links tar skipped, then refuses (BuildError naming the entries) a tree with a root
+ * `.paas`, entries the filter refused, anything on disk other than files, directories and links,
+ * or a link leading outside.
  */
-export async function checkTree(root: string, tarRefused: string[]): Promise<void> {
-  const problems = [...tarRefused];
+export async function checkTree(root: string, screen: TarScreen): Promise<void> {
+  const problems = [...screen.refused];
+  await placeLinks(root, screen.links, problems);
   for await (const { rel, st } of walk(root)) {
     if (rel === RESERVED) {
       problems.push(`\`${RESERVED}\` (a name paas reserves for itself at the root of every app; rename it)`);
     } else if (st.isSymbolicLink()) {
-      if (await escapes(root, rel)) {
-        problems.push(`\`${excerpt(rel, 80)}\` -> \`${excerpt(await fs.readlink(path.join(root, rel)), 80)}\` (leads outside the repository)`);
-      }
+      const why = await linkProblem(root, rel);
+      if (why) problems.push(`\`${excerpt(rel, 80)}\` -> \`${excerpt(await fs.readlink(path.join(root, rel)), 80)}\` (${why})`);
     } else if (!st.isFile() && !st.isDirectory()) {
       problems.push(`\`${excerpt(rel, 80)}\` (not a file, directory or symbolic link)`);
     }

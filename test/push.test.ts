@@ -53,6 +53,17 @@ describe('git push deploys through the router', () => {
     const res = await viaRouter(paas, 'py-app.localhost');
     expect(res.status).toBe(200);
     expect(res.body).toMatch(/^hello from python .*\.venv$/);
+
+    // Same requirements: the cached venv is restored into the new slug and its scripts relocated.
+    await commitFiles(paas, dir, { 'app.py': pythonApp['app.py']!.replace('hello from', 'hello again from') });
+    const again = await push(paas, dir, 'py-app');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('using cached virtualenv');
+    expect((await viaRouter(paas, 'py-app.localhost')).body).toMatch(/^hello again from python .*\.venv$/);
+    const slugs = path.join(paas.dataDir, 'slugs');
+    const venvs = fs.readdirSync(slugs).map((id) => path.join(slugs, id, 'app', '.venv')).filter((v) => fs.existsSync(v));
+    expect(venvs).toHaveLength(2);
+    for (const venv of venvs) expect(fs.readFileSync(path.join(venv, 'bin', 'pip'), 'utf8').split('\n')[0]).toBe(`#!${venv}/bin/python3`);
   });
 
   it('serves a static site with the built-in static server', async () => {

@@ -1,0 +1,279 @@
+// Issue 8, "pushed trees stay inside": no symbolic link in a pushed tree, however chained, makes the
+// platform read or write outside the app, at build time or when it serves a static site.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeApp, staticSite } from '../helpers/fixtures.js';
+import { apiCall, commitFiles, gitRepo, type Paas, push, ROOT, type Result, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
+
+let paas: Paas;
+beforeAll(async () => {
+  paas = await startPaas({ PAAS_BOOT_TIMEOUT_MS: '8000' });
+});
+afterAll(async () => {
+  await paas?.stop();
+});
+
+async function createApp(name: string): Promise<void> {
+  expect((await apiCall(paas, 'POST', '/v1/apps', { name })).status).toBe(201);
+}
+
+/** A repository with `files` and the symbolic links `links` (path -> target) committed. */
+async function repoWith(files: Record<string, string>, links: Record<string, string>): Promise<string> {
+  const dir = await gitRepo(paas, files);
+  for (const [name, target] of Object.entries(links)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.symlinkSync(target, path.join(dir, name));
+  }
+  await commitFiles(paas, dir, {}, 'links');
+  return dir;
+}
+
+// Every link below looks inside on its own (node-tar checks that, lexically), yet `top` is the
+// tree's root, so `..` after it climbs out: a link to `${DEEP}/top/../../…/<abs path>` reaches
+// <abs path> on the host. Ten levels is deeper than any data dir the tests use.
+const DEEP = 'a/b/c/d/e/f/g/h/i/j';
+const UP = Array(10).fill('..').join('/');
+const climbFiles = { [`${DEEP}/keep.txt`]: 'keeps the directories in git\n' };
+const climbLinks = { [`${DEEP}/top`]: UP };
+/** A target that reads as `a/<abs path>` but resolves to the host's <abs path>. */
+function climbTo(abs: string): string {
+  return `${DEEP}/top/${UP}${abs}`;
+}
+
+/** Neither the server's token nor any other piece of its environment reached the pusher. */
+function expectNoServerEnv(r: Result): void {
+  const out = r.stdout + r.stderr;
+  expect(out).not.toContain(paas.token);
+  expect(out).not.toContain('PAAS_DATA_DIR');
+}
+
+function slugCount(): number {
+  return fs.readdirSync(path.join(paas.dataDir, 'slugs')).length;
+}
+
+/** A directory outside the data dir that a followed link would write into. */
+function outsideDir(): string {
+  return tempDir('paas-outside-');
+}
+
+describe('a pushed tree is checked at unpack', () => {
+  it('refuses links that chain outward, naming each, and never shows the server environment', async () => {
+    await createApp('chains');
+    const slugs = slugCount();
+    const dir = await repoWith(
+      { ...staticSite, ...climbFiles },
+      {
+        ...climbLinks,
+        Procfile: climbTo('/proc/self/environ'),
+        y: '.', // inside on its own…
+        x: 'y/../etc', // …and so is this, read lexically; followed through y it is ../etc
+        'deep/up': '..',
+        'deep/out': 'up/../etc',
+        'loop/a': 'b',
+        'loop/b': 'a',
+      },
+    );
+    const r = await push(paas, dir, 'chains');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('[remote rejected]');
+    expect(r.stderr).toContain(`\`Procfile\` -> \`${climbTo('/proc/self/environ')}\` (leads outside the repository)`);
+    expect(r.stderr).toContain('`x` -> `y/../etc` (leads outside');
+    expect(r.stderr).toContain('`deep/out` -> `up/../etc` (leads outside');
+    expect(r.stderr).toContain('`loop/a` -> `b` (loops, or chains through more than 40 links)');
+    for (const inside of ['y', 'deep/up', `${DEEP}/top`]) expect(r.stderr).not.toContain(`\`${inside}\` ->`);
+    expectNoServerEnv(r);
+    expect(slugCount()).toBe(slugs);
+  });
+
+  it('accepts link chains that stay inside and serves through them, on loopback only', async () => {
+    await createApp('inside');
+    const dir = await repoWith(
+      { ...staticSite, 'docs/page.html': '<p>the page</p>\n' },
+      { here: '.', alias: 'here/docs', latest: 'alias/page.html', 'docs/back': '../docs/page.html' },
+    );
+    const r = await push(paas, dir, 'inside');
+    expect(r.code, r.stderr).toBe(0);
+    for (const p of ['/latest', '/alias/page.html', '/docs/back', '/here/here/docs/page.html']) {
+      const res = await viaRouter(paas, 'inside.localhost', p);
+      expect([p, res.status, res.body]).toEqual([p, 200, '<p>the page</p>\n']);
+    }
+    // The dyno listens where the router reaches it (127.0.0.1), not on every address of the host:
+    // a wildcard bind would also accept on 127.0.0.2.
+    const { json } = await apiCall(paas, 'GET', '/v1/apps/inside');
+    const port = json.dynos[0].port as number;
+    expect(await connects('127.0.0.1', port)).toBe(true);
+    expect(await connects('127.0.0.2', port)).toBe(false);
+  });
+
+  it('refuses a pushed .paas, as a link out or in, and writes nothing outside', async () => {
+    await createApp('reserved');
+    const slugs = slugCount();
+    const outside = outsideDir();
+    const out = await push(paas, await repoWith({ ...staticSite, ...climbFiles }, { ...climbLinks, '.paas': climbTo(outside) }), 'reserved');
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain('`.paas` (a name paas reserves');
+    expect(fs.readdirSync(outside)).toEqual([]);
+
+    const inside = await push(paas, await repoWith(staticSite, { '.paas': 'css' }), 'reserved');
+    expect(inside.code).not.toBe(0);
+    expect(inside.stderr).toContain('`.paas` (a name paas reserves');
+    expect(slugCount()).toBe(slugs); // refused builds leave nothing behind either
+  });
+
+  it('refuses a static site with a link to a host file', async () => {
+    await createApp('static-out');
+    const links = { ...climbLinks, 'css/passwd': `../${climbTo('/etc/passwd')}`, 'css/abs': '/etc/passwd', 'css/up': '../../etc/passwd' };
+    const r = await push(paas, await repoWith({ ...staticSite, ...climbFiles }, links), 'static-out');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`\`css/passwd\` -> \`../${climbTo('/etc/passwd')}\` (leads outside the repository)`);
+    expect(r.stderr).toContain('`css/abs` -> `/etc/passwd` (leads outside the repository)');
+    expect(r.stderr).toContain('`css/up` -> `../../etc/passwd` (leads outside the repository)');
+    expect(r.stderr).not.toContain('root:');
+  });
+});
+
+/** A Node app whose `npm run build` runs `script` (CommonJS) in the app's tree. */
+function buildScriptApp(script: string): Record<string, string> {
+  const app = nodeApp('built');
+  const pkg = { ...JSON.parse(app['package.json']!), scripts: { start: 'node server.js', build: 'node build.js' } };
+  return { ...app, 'package.json': JSON.stringify(pkg), 'build.js': `const fs = require('fs');\n${script}\n` };
+}
+
+describe('what app code does to its tree during the build', () => {
+  it('a Procfile turned into a link to /proc/self/environ fails the push without showing it', async () => {
+    await createApp('swap-procfile');
+    const outside = outsideDir();
+    const app = buildScriptApp(
+      `fs.rmSync('Procfile', { force: true }); fs.symlinkSync('/proc/self/environ', 'Procfile');\n` +
+        `fs.symlinkSync(${JSON.stringify(outside)}, '.paas');`,
+    );
+    const r = await push(paas, await gitRepo(paas, { ...app, Procfile: 'web: node server.js\n' }), 'swap-procfile');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Procfile is a symbolic link; paas only reads it as a regular file');
+    expectNoServerEnv(r);
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+
+  it('a .paas link made by a build script is never written through', async () => {
+    await createApp('swap-paas');
+    const outside = outsideDir();
+    const app = buildScriptApp(`fs.symlinkSync(${JSON.stringify(outside)}, '.paas');`);
+    const r = await push(paas, await gitRepo(paas, app), 'swap-paas');
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readdirSync(outside)).toEqual([]);
+    expect(JSON.parse((await viaRouter(paas, 'swap-paas.localhost')).body).message).toBe('built');
+  });
+
+  it('control-file errors quote no more than a short excerpt', async () => {
+    await createApp('bad-control');
+    const secret = 'SECRET-do-not-echo-0123456789';
+    const proc = await push(paas, await gitRepo(paas, { Procfile: `this line is not a process type ${secret}\n` }), 'bad-control');
+    expect(proc.code).not.toBe(0);
+    expect(proc.stderr).toContain('Procfile line 1 is not `type: command`');
+    expect(proc.stderr).not.toContain(secret.slice(0, 12));
+
+    const pkg = await push(paas, await gitRepo(paas, { 'package.json': `{ "name": "x", "k": v${secret} }` }), 'bad-control');
+    expect(pkg.code).not.toBe(0);
+    expect(pkg.stderr).toContain('package.json is not valid JSON');
+    expect(pkg.stderr).not.toContain(secret.slice(0, 6));
+  });
+});
+
+describe('the slug layout', () => {
+  it('runs slugs made before the metadata moved out of the tree, and destroy removes both kinds', async () => {
+    const dataDir = tempDir('paas-data-');
+    const first = await startPaas({ PAAS_DATA_DIR: dataDir });
+    expect((await apiCall(first, 'POST', '/v1/apps', { name: 'legacy' })).status).toBe(201);
+    const repo = await gitRepo(first, nodeApp('old layout'));
+    expect((await push(first, repo, 'legacy')).code).toBe(0);
+    await first.stop();
+    // Rewrite the slug as older versions made it: the tree in the build dir, metadata in its .paas/.
+    const slugs = path.join(dataDir, 'slugs');
+    const home = path.join(slugs, fs.readdirSync(slugs)[0]!);
+    const meta = JSON.parse(fs.readFileSync(path.join(home, 'slug.json'), 'utf8'));
+    fs.rmSync(path.join(home, 'slug.json'));
+    for (const name of fs.readdirSync(path.join(home, 'app'))) fs.renameSync(path.join(home, 'app', name), path.join(home, name));
+    fs.rmdirSync(path.join(home, 'app'));
+    fs.mkdirSync(path.join(home, '.paas'));
+    fs.writeFileSync(path.join(home, '.paas', 'slug.json'), JSON.stringify({ ...meta, dir: home }));
+
+    const second = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: first.token });
+    try {
+      let res = await viaRouter(second, 'legacy.localhost');
+      for (let i = 0; i < 100 && res.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        res = await viaRouter(second, 'legacy.localhost');
+      }
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body).message).toBe('old layout');
+      await commitFiles(second, repo, nodeApp('new layout'));
+      expect((await push(second, repo, 'legacy')).code).toBe(0);
+      expect(fs.readdirSync(slugs)).toHaveLength(2);
+      expect((await apiCall(second, 'DELETE', '/v1/apps/legacy')).status).toBeLessThan(300);
+      expect(fs.readdirSync(slugs)).toEqual([]);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe('the static server', () => {
+  it('never serves a file whose real path leaves its root', async () => {
+    // Pushes cannot make such links any more, so run the compiled server on a tree made here.
+    const outside = outsideDir();
+    fs.writeFileSync(path.join(outside, 'secret.txt'), 'host secret\n');
+    const root = path.join(outside, 'site');
+    fs.mkdirSync(root);
+    fs.writeFileSync(path.join(root, 'index.html'), 'home\n');
+    fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(root, 'file-out.txt'));
+    fs.symlinkSync('..', path.join(root, 'dir-out'));
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/builder/static-server.js')], {
+      cwd: root,
+      env: { PORT: '0', PATH: process.env.PATH! },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`static server did not say where it listens: ${out}`)), 10_000);
+        child.stdout!.on('data', (d: Buffer) => {
+          const m = /listening on 127\.0\.0\.1:(\d+)/.exec((out += String(d)));
+          if (m) resolve(Number(m[1])), clearTimeout(timer);
+        });
+        child.on('exit', (code) => reject(new Error(`static server exited with ${code}`)));
+      });
+      expect(await get(port, '/')).toEqual({ status: 200, body: 'home\n' });
+      for (const p of ['/file-out.txt', '/dir-out/secret.txt', '/../secret.txt', '/%2e%2e/secret.txt']) {
+        expect([p, (await get(port, p)).status]).toEqual([p, 404]);
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error('static server request timed out')));
+  });
+}
+
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    sock.setTimeout(5000, () => (sock.destroy(), resolve(false)));
+    sock.once('connect', () => (sock.destroy(), resolve(true)));
+    sock.once('error', () => resolve(false));
+  });
+}
