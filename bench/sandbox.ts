@@ -1,0 +1,92 @@
+// bench:sandbox — what the bubblewrap sandbox costs a dyno, next to the same dyno with the uid alone
+// (the fallback without bubblewrap), measured side by side in one run on the process runtime:
+// the time from start() until the dyno accepts a connection, and the memory of the processes the
+// sandbox adds (bwrap's monitor and its PID 1), read from /proc. Needs root for the per-app uid and
+// the overlay; without root both columns run as the current user. Loopback only; bounded rounds.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ProcessRuntime } from '../server/runtime/process.js';
+import { groupMembers } from '../server/runtime/process-groups.js';
+import type { RunningDyno } from '../server/runtime/types.js';
+import { waitForPort } from '../server/runtime/wait-port.js';
+import { detectSandbox, type SandboxHost } from '../server/sandbox/host.js';
+import { tempDir } from '../test/helpers/paas.js';
+
+const ROUNDS = Math.max(1, Math.min(100, Number(process.env.BENCH_ROUNDS) || 20));
+const USER = process.getuid?.() === 0 ? { uid: 399_990, gid: 399_990 } : undefined;
+const SERVER = "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n";
+
+function slug(): string {
+  const dir = tempDir('paas-bench-slug-');
+  fs.writeFileSync(path.join(dir, 'server.js'), SERVER);
+  if (USER) for (const f of [dir, path.join(dir, 'server.js')]) fs.chownSync(f, USER.uid, USER.gid);
+  return dir;
+}
+
+/** Resident memory of a process, in KiB (VmRSS), 0 once it is gone. */
+function rssKiB(pid: number): number {
+  try {
+    return Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** RSS of the dyno's processes that are not the app's own node: what the sandbox adds. */
+function overheadKiB(dyno: RunningDyno): number {
+  const pids = groupMembers(Number(dyno.handle));
+  const isNode = (pid: number) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('node');
+    } catch {
+      return false;
+    }
+  };
+  return pids.filter((p) => !isNode(p)).reduce((sum, p) => sum + rssKiB(p), 0);
+}
+
+async function once(host: SandboxHost, scratchRoot: string, dir: string): Promise<{ ms: number; kib: number }> {
+  const rt = new ProcessRuntime({ sandbox: host, scratchRoot });
+  const t0 = performance.now();
+  const dyno = await rt.start({ app: 'bench', name: 'web.1', slugDir: dir, command: 'node server.js', pathPrepend: [], user: USER, env: { DYNO: 'web.1' }, onLine: () => undefined });
+  const up = await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited });
+  const ms = performance.now() - t0;
+  if (!up.ok) throw new Error(`the ${host.kind} dyno did not start: ${JSON.stringify(up)}`);
+  const kib = overheadKiB(dyno);
+  await rt.stop(dyno, 2000);
+  return { ms, kib };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const sandboxed = detectSandbox();
+  if (sandboxed.kind !== 'bwrap') throw new Error('bubblewrap is not usable here: install it (apt-get install bubblewrap) to measure the sandbox.');
+  const uidOnly: SandboxHost = { ...sandboxed, kind: 'none', warnings: [] };
+  const scratch = tempDir('paas-bench-scratch-');
+  fs.chmodSync(scratch, 0o711);
+  const dir = slug();
+  const results = { bwrap: { ms: [] as number[], kib: [] as number[] }, none: { ms: [] as number[], kib: [] as number[] } };
+  // Interleaved, so both columns see the same machine load.
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const host of [sandboxed, uidOnly]) {
+      const r = await once(host, scratch, dir);
+      results[host.kind].ms.push(r.ms);
+      results[host.kind].kib.push(r.kib);
+    }
+  }
+  const b = { ms: median(results.bwrap.ms), mib: median(results.bwrap.kib) / 1024 };
+  const n = { ms: median(results.none.ms), mib: median(results.none.kib) / 1024 };
+  console.log(`bench:sandbox: ${ROUNDS} rounds, ${USER ? 'as root (app uid, overlay)' : 'not root'}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString()}`);
+  console.log('| dyno | start → listening, median ms | memory besides the app, median MiB |');
+  console.log('| --- | ---: | ---: |');
+  console.log(`| sandboxed (bubblewrap) | ${b.ms.toFixed(1)} | ${b.mib.toFixed(2)} |`);
+  console.log(`| uid only (no bubblewrap) | ${n.ms.toFixed(1)} | ${n.mib.toFixed(2)} |`);
+  console.log(`start-up ratio sandboxed / uid only (medians) = ${(b.ms / n.ms).toFixed(2)}; the sandbox adds ${(b.mib - n.mib).toFixed(2)} MiB per dyno`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
