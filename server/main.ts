@@ -21,6 +21,7 @@ import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
 import { ProcessRuntime } from './runtime/process.js';
 import { detectSandbox } from './sandbox/host.js';
+import { probeOverlay } from './sandbox/spawn.js';
 import { adoptSlugs, clearScratch, prepareDataDir } from './sandbox/data-dir.js';
 import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
@@ -39,12 +40,13 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // Everything paas writes is its own unless made otherwise on purpose; app processes inherit it too.
   process.umask(0o077);
   const paths = dataPaths(config.dataDir);
-  const sandbox = detectSandbox();
-  for (const warning of sandbox.warnings) log(`warning: ${warning}`);
+  let sandbox = detectSandbox();
   fs.mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   // Before anything else is created: a refused store must find the data dir exactly as it was.
   const db = openStore(paths.db, [paths.repos, paths.slugs, paths.cache]);
   await prepareDataDir(paths, sandbox);
+  sandbox = await probeOverlay(sandbox, paths.scratch);
+  for (const warning of sandbox.warnings) log(`warning: ${warning}`);
   const token = resolveApiToken(config.apiToken, paths.token, (t) =>
     log(`Generated an API token (kept in ${paths.token}); log in with: paas login --token ${t}`),
   );

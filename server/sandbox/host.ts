@@ -12,6 +12,8 @@ export interface SandboxHost {
   kind: 'bwrap' | 'none';
   /** Root can give every app its own uid and a copy-on-write /app (overlay); others cannot. */
   asRoot: boolean;
+  /** Whether /app can be an overlay: as root, where the data dir's filesystem takes one (probeOverlay). */
+  overlay: boolean;
   bwrap: string;
   setpriv: string;
   /** Directories outside /usr that hold the Node the apps run on, bound read-only into sandboxes. */
@@ -71,5 +73,5 @@ export function detectSandbox(env: NodeJS.ProcessEnv = process.env): SandboxHost
   if (!asRoot) {
     warnings.push('paas is not running as root: every app runs under the server\'s own uid, so apps can read each other\'s files and the data dir. Run paas as root to give each app its own uid.');
   }
-  return { kind, asRoot, bwrap: bwrap ?? 'bwrap', setpriv, sharedDirs, systemPath, warnings };
+  return { kind, asRoot, overlay: kind === 'bwrap' && asRoot, bwrap: bwrap ?? 'bwrap', setpriv, sharedDirs, systemPath, warnings };
 }

@@ -77,7 +77,28 @@ function systemMounts(): string[] {
 
 /** Whether /app is an overlay mounted by us: only root can, and only inside bwrap's namespaces. */
 function usesOverlay(host: SandboxHost): boolean {
-  return host.kind === 'bwrap' && host.asRoot;
+  return host.kind === 'bwrap' && host.overlay;
+}
+
+/**
+ * Mounts a throwaway overlay in `scratchRoot`, as every sandbox will. Some filesystems cannot hold
+ * an overlay's upper layer (overlayfs itself, inside a container; NFS): there each dyno gets a copy
+ * of its slug instead, and paas says so once rather than failing every dyno.
+ */
+export async function probeOverlay(host: SandboxHost, scratchRoot: string): Promise<SandboxHost> {
+  if (!usesOverlay(host)) return host;
+  const scratch = path.join(scratchRoot, `probe-${process.pid}`);
+  try {
+    for (const d of ['lower', 'upper', 'work', 'merged']) await fs.mkdir(path.join(scratch, d), { recursive: true, mode: 0o700 });
+    await run('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-probe', scratch, 'true']);
+    return host;
+  } catch (err) {
+    const why = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n')[0];
+    const warning = `the data dir's filesystem cannot hold an overlay (${why}): each dyno gets a copy of its slug instead, and build steps see their tree's host path in /proc/self/mountinfo.`;
+    return { ...host, overlay: false, warnings: [...host.warnings, warning] };
+  } finally {
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
 }
 
 /**

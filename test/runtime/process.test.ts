@@ -1,6 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { ProcessRuntime } from '../../server/runtime/process.js';
 import { detectSandbox } from '../../server/sandbox/host.js';
+import { probeOverlay } from '../../server/sandbox/spawn.js';
 import { tempDir } from '../helpers/paas.js';
 import { runtimeContract } from './contract.js';
 
@@ -23,4 +27,32 @@ runtimeContract('process (no bubblewrap)', {
   },
   user: root ? { uid: 300_124, gid: 300_124 } : undefined,
   isolated: false,
+});
+
+// Where the data dir cannot hold an overlay: bubblewrap still isolates, and each dyno gets a copy.
+if (host.kind === 'bwrap' && root) {
+  runtimeContract('process (bubblewrap, no overlay)', {
+    make: () => new ProcessRuntime({ sandbox: { ...host, overlay: false }, scratchRoot: tempDir('paas-scratch-') }),
+    user: { uid: 300_125, gid: 300_125 },
+    isolated: true,
+  });
+}
+
+describe.runIf(host.kind === 'bwrap' && root)('the overlay probe', () => {
+  it('falls back to copies, with one warning, where the data dir cannot hold an overlay', async () => {
+    // overlayfs cannot be the upper layer of another overlay: the case of paas inside a container.
+    const base = tempDir('paas-ovl-');
+    for (const d of ['l', 'u', 'w', 'm']) fs.mkdirSync(path.join(base, d));
+    const mounted = spawnSync('mount', ['-t', 'overlay', 'paas-test', '-o', `lowerdir=${base}/l,upperdir=${base}/u,workdir=${base}/w`, `${base}/m`]);
+    expect(mounted.status, String(mounted.stderr)).toBe(0);
+    try {
+      fs.mkdirSync(path.join(base, 'm', 'scratch'));
+      const probed = await probeOverlay(host, path.join(base, 'm', 'scratch'));
+      expect(probed.overlay).toBe(false);
+      expect(probed.warnings.at(-1)).toMatch(/cannot hold an overlay .*each dyno gets a copy of its slug/);
+      expect((await probeOverlay(host, tempDir('paas-scratch-'))).overlay).toBe(true);
+    } finally {
+      spawnSync('umount', [`${base}/m`]);
+    }
+  });
 });
