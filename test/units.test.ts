@@ -7,7 +7,7 @@ import { readNetrcPassword, writeNetrcEntry } from '../cli/netrc.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { openStore } from '../server/store/db.js';
 import { migrations } from '../server/store/migrations.js';
-import { insertApp } from '../server/store/apps.js';
+import { assignMissingUids, deleteApp, findApp, insertApp } from '../server/store/apps.js';
 import { insertRelease } from '../server/store/releases.js';
 import { tempDir } from './helpers/paas.js';
 
@@ -23,7 +23,7 @@ describe('config', () => {
     expect(c).toMatchObject({ port: 7000, routerPort: 7001, dataDir: '/tmp/x', apiToken: 't', domain: 'apps.example.com' });
   });
 
-  it.each([{ PORT: '-1' }, { PORT: '70000' }, { PAAS_ROUTER_PORT: 'x' }, { PAAS_RUNTIME: 'kubernetes' }, { PAAS_DOMAIN: 'bad domain' }])('rejects %j', (env) => {
+  it.each([{ PORT: '-1' }, { PORT: '70000' }, { PAAS_ROUTER_PORT: 'x' }, { PAAS_RUNTIME: 'kubernetes' }, { PAAS_DOMAIN: 'bad domain' }, { PAAS_APP_UIDS: '300000' }, { PAAS_APP_UIDS: '0-10' }, { PAAS_APP_UIDS: '5000-4000' }])('rejects %j', (env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
   });
 
@@ -31,6 +31,13 @@ describe('config', () => {
     const c = loadConfig({ PAAS_API_TOKEN: 'secret', PATH: '/usr/bin', HOME: '/root' });
     expect(Object.values(c.baseEnv)).not.toContain('secret');
     expect(Object.keys(c.baseEnv).sort()).toEqual(['HOME', 'PATH']);
+    // App processes get less still: no PATH or HOME of the host (the sandbox sets its own).
+    expect(loadConfig({ PAAS_API_TOKEN: 'secret', PATH: '/usr/bin', HOME: '/root', TZ: 'UTC' }).appEnv).toEqual({ LANG: 'C.UTF-8', TZ: 'UTC' });
+  });
+
+  it('reads the app uid range', () => {
+    expect(loadConfig({}).appUids).toEqual({ first: 300000, last: 399999 });
+    expect(loadConfig({ PAAS_APP_UIDS: '70000-70999' }).appUids).toEqual({ first: 70000, last: 70999 });
   });
 });
 
@@ -61,6 +68,27 @@ describe('store', () => {
     const b = insertApp(db, 'two', 'now', { first: 300000, last: 300001 });
     const versions = [a, a, b, a].map((app) => insertRelease(db, { app_id: app.id, build_id: null, status: 'succeeded', description: 'x', created_at: 'now', config: '{}', created_by: 'test' }).version);
     expect(versions).toEqual([1, 2, 1, 3]);
+    db.close();
+  });
+
+  it('gives each app its own uid from the range and never hands one out twice', () => {
+    const db = openStore(path.join(tempDir(), 'paas.db'));
+    const range = { first: 300000, last: 300002 };
+    const one = insertApp(db, 'one', 'now', range);
+    const two = insertApp(db, 'two', 'now', range);
+    expect([one.uid, two.uid]).toEqual([300000, 300001]);
+    deleteApp(db, two.id);
+    expect(insertApp(db, 'three', 'now', range).uid).toBe(300002);
+    expect(() => insertApp(db, 'four', 'now', range)).toThrow(/Every app uid from 300000 to 300002 has been used. Widen PAAS_APP_UIDS/);
+    expect(findApp(db, 'four')).toBeUndefined();
+    db.close();
+  });
+
+  it('gives apps made before migration 4 a uid at start-up', () => {
+    const db = openStore(path.join(tempDir(), 'paas.db'));
+    db.prepare("INSERT INTO apps (name, created_at) VALUES ('old', 'then')").run();
+    assignMissingUids(db, { first: 310000, last: 319999 });
+    expect(findApp(db, 'old')?.uid).toBe(310000);
     db.close();
   });
 
