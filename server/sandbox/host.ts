@@ -71,7 +71,8 @@ export function detectSandbox(env: NodeJS.ProcessEnv = process.env): SandboxHost
     warnings.push('bubblewrap cannot create namespaces on this host: apps are separated only by their uid. Allow user namespaces, or run paas as root, and restart.');
   }
   if (!asRoot) {
-    warnings.push('paas is not running as root: every app runs under the server\'s own uid, so apps can read each other\'s files and the data dir. Run paas as root to give each app its own uid.');
+    const risk = kind === 'bwrap' ? 'an app that escaped its sandbox could read' : 'apps can read';
+    warnings.push(`paas is not running as root: every app runs under the server's own uid, so ${risk} other apps' files and the data dir. Run paas as root to give each app its own uid.`);
   }
   return { kind, asRoot, overlay: kind === 'bwrap' && asRoot, bwrap: bwrap ?? 'bwrap', setpriv, sharedDirs, systemPath, warnings };
 }

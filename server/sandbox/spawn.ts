@@ -94,7 +94,7 @@ export async function probeOverlay(host: SandboxHost, scratchRoot: string): Prom
     return host;
   } catch (err) {
     const why = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n')[0];
-    const warning = `the data dir's filesystem cannot hold an overlay (${why}): each dyno gets a copy of its slug instead, and build steps see their tree's host path in /proc/self/mountinfo.`;
+    const warning = `the data dir's filesystem cannot hold an overlay (${why}): each dyno gets a copy of its slug instead, and the host paths of dynos' copies and build trees show in their /proc/self/mountinfo.`;
     return { ...host, overlay: false, warnings: [...host.warnings, warning] };
   } finally {
     await fs.rm(scratch, { recursive: true, force: true });
