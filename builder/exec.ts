@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import readline from 'node:readline';
 import { BuildError } from './errors.js';
+import { eachLine } from './lines.js';
 import type { BuildSteps } from './types.js';
 
 const STEP_TIMEOUT_MS = 15 * 60_000;
@@ -17,7 +17,7 @@ export function superviseStep(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     for (const stream of [child.stdout!, child.stderr!]) {
-      readline.createInterface({ input: stream }).on('line', (line) => {
+      eachLine(stream, (line) => {
         if (line.trim()) opts.log(`       ${line}`);
       });
     }

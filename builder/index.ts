@@ -12,6 +12,7 @@ import { type Buildpack, type BuildRequest, type Slug } from './types.js';
 
 export { BuildError } from './errors.js';
 export { hostSteps } from './exec.js';
+export { eachLine } from './lines.js';
 export { handOver } from './safe-fs.js';
 export type { BuildRequest, BuildSteps, Slug } from './types.js';
 

@@ -20,6 +20,7 @@ import { Runner } from './runner.js';
 import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
 import { ProcessRuntime } from './runtime/process.js';
+import { closeInheritedFds } from './sandbox/fds.js';
 import { detectSandbox } from './sandbox/host.js';
 import { probeOverlay } from './sandbox/spawn.js';
 import { adoptSlugs, clearScratch, prepareDataDir } from './sandbox/data-dir.js';
@@ -39,6 +40,7 @@ export interface RunningServer {
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   // Everything paas writes is its own unless made otherwise on purpose; app processes inherit it too.
   process.umask(0o077);
+  closeInheritedFds();
   const paths = dataPaths(config.dataDir);
   let sandbox = detectSandbox();
   fs.mkdirSync(paths.root, { recursive: true, mode: 0o700 });

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { eachLine } from '../builder/lines.js';
 import { parseProcfile } from '../builder/procfile.js';
 import { readNetrcPassword, writeNetrcEntry } from '../cli/netrc.js';
 import { ConfigError, loadConfig } from '../server/config.js';
@@ -38,6 +40,29 @@ describe('config', () => {
   it('reads the app uid range', () => {
     expect(loadConfig({}).appUids).toEqual({ first: 300000, last: 399999 });
     expect(loadConfig({ PAAS_APP_UIDS: '70000-70999' }).appUids).toEqual({ first: 70000, last: 70999 });
+  });
+});
+
+describe('app output lines', () => {
+  function lines(chunks: string[], max?: number): string[] {
+    const out: string[] = [];
+    const stream = new PassThrough();
+    eachLine(stream, (l) => out.push(l), max);
+    for (const c of chunks) stream.write(c);
+    stream.end();
+    return out;
+  }
+
+  it('splits across chunks, drops a CR before LF and keeps a last line without one', async () => {
+    const out = lines(['one\r\ntw', 'o\n\nthr', 'ée']);
+    await new Promise((r) => setImmediate(r));
+    expect(out).toEqual(['one', 'two', '', 'thrée']);
+  });
+
+  it('cuts a line at the limit, across chunks, and counts what it drops', async () => {
+    const out = lines(['abcdefgh', 'ijkl\nnext\n'], 5);
+    await new Promise((r) => setImmediate(r));
+    expect(out).toEqual(['abcde [paas: line cut at 5 characters, 7 more dropped]', 'next']);
   });
 });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
+import { eachLine } from '../../builder/index.js';
 import type { SandboxHost } from '../sandbox/host.js';
 import { removeScratch, startSandboxed } from '../sandbox/spawn.js';
 import { groupMembers, hasEnv, terminateGroup } from './process-groups.js';
@@ -77,8 +77,8 @@ export class ProcessRuntime implements Runtime {
       await removeScratch(scratchDir).catch(() => undefined);
       return status;
     });
-    readline.createInterface({ input: child.stdout! }).on('line', (l) => spec.onLine('stdout', l));
-    readline.createInterface({ input: child.stderr! }).on('line', (l) => spec.onLine('stderr', l));
+    eachLine(child.stdout!, (l) => spec.onLine('stdout', l));
+    eachLine(child.stderr!, (l) => spec.onLine('stderr', l));
     if (child.pid !== undefined) this.groups.set(id, { pgid: child.pid, spare: monitorPid });
     return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited };
   }

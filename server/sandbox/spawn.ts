@@ -51,6 +51,13 @@ export interface Sandboxed {
   mapsSignals: boolean;
 }
 
+// Runs as the app, after the drop to its uid: reads the app's environment from fd 4 (NUL-separated
+// KEY=VALUE) and execs the app's command with it. Until then every process (unshare, sh, bwrap,
+// setpriv), some of them root, runs with a fixed environment, so no config var (LD_PRELOAD, say)
+// can steer a privileged process. A fixed script: the command reaches it as positional arguments.
+// It also enters /app: bwrap, without CAP_DAC_OVERRIDE, cannot enter a tree only the app may enter.
+const LOAD_ENV = `cd ${APP_ROOT} || exit 126; while IFS= read -r -d "" kv; do export "$kv"; done <&4; exec 4<&-; exec "$@"`;
+
 // Mounts the dyno's overlay inside the private mount namespace that `unshare` made, then runs bwrap
 // there. The overlay options name relative paths, so /proc/self/mountinfo inside shows no host path.
 // A fixed script: every value reaches it as a positional argument, never spliced into the text.
@@ -173,24 +180,30 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     '--proc', '/proc',
     '--dev', '/dev',
     '--tmpfs', '/tmp',
+    '--chmod', '1777', '/tmp',
     '--tmpfs', '/var/tmp',
+    '--chmod', '1777', '/var/tmp',
+    // As root, what runs before setpriv's drop keeps only what the drop needs: no mknod, no mount.
+    ...(host.asRoot ? ['--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP'] : []),
     '--bind', appDir, APP_ROOT,
-    '--chdir', APP_ROOT,
   ];
   const drop = spec.user
     ? [host.setpriv, `--reuid=${spec.user.uid}`, `--regid=${spec.user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']
     : [];
   // Mount options go through fd 3, so /proc/1/cmdline inside the sandbox names no host path.
-  const bwrap = [host.bwrap, '--args', '3', '--', ...drop, ...spec.argv];
+  const bwrap = [host.bwrap, '--args', '3', '--', ...drop, '/bin/bash', '-c', LOAD_ENV, 'paas-env', ...spec.argv];
   const argv = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir, ...bwrap] : bwrap;
   const child = spawn(argv[0]!, argv.slice(1), {
-    env: withPath(spec, APP_ROOT, host),
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    env: { PATH: host.systemPath },
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     detached: true,
   });
-  const args = child.stdio[3] as NodeJS.WritableStream;
-  args.on('error', () => undefined);
-  args.end(`${inner.join('\0')}\0`);
+  const env = Object.entries(withPath(spec, APP_ROOT, host)).map(([k, v]) => `${k}=${v}\0`);
+  for (const [fd, text] of [[3, `${inner.join('\0')}\0`], [4, env.join('')]] as const) {
+    const pipe = child.stdio[fd] as NodeJS.WritableStream;
+    pipe.on('error', () => undefined);
+    pipe.end(text);
+  }
   return { child, monitorPid: child.pid, mapsSignals: true };
 }
 

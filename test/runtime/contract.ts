@@ -1,5 +1,6 @@
 // One contract every runtime implementation must meet (in the style of Hono's common router
 // tests). Each implementation's test file calls runtimeContract() with a factory.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -151,7 +152,29 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       expect(names.sort()).toEqual(['DYNO', 'GREETING', 'HOME', 'PAAS_APP_NAME', 'PATH', 'PORT']);
     });
 
+    it('cuts an endless line instead of holding it, and goes on', async () => {
+      const { lines } = await output(make(), 'head -c 30000000 /dev/zero | tr "\\0" a; echo; echo after');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe(`${'a'.repeat(10_000)} [paas: line cut at 10000 characters, 29990000 more dropped]`);
+      expect(lines[1]).toBe('after');
+    });
+
     if (opts.user) {
+      it('lets no config var steer a privileged process: LD_PRELOAD loads only into the app', async () => {
+        const dir = slug();
+        fs.writeFileSync(path.join(dir, 'hit.c'), '#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void hit(void) { char b[64]; int n = snprintf(b, sizeof b, "preloaded-into-euid=%d\\n", (int)geteuid()); write(2, b, n); }\n');
+        const cc = spawnSync('g++', ['-x', 'c', '-shared', '-fPIC', '-o', path.join(dir, 'hit.so'), path.join(dir, 'hit.c')]);
+        expect(cc.status, String(cc.stderr)).toBe(0);
+        const lines: string[] = [];
+        const preload = opts.isolated ? '/app/hit.so' : path.join(dir, 'hit.so');
+        const s = spec('true', lines, dir);
+        const dyno = await make().start({ ...s, env: { ...s.env, LD_PRELOAD: preload } });
+        await dyno.exited;
+        const hits = lines.filter((l) => l.includes('preloaded-into-euid='));
+        expect(hits.length).toBeGreaterThan(0);
+        expect(hits.every((l) => l === `stderr: preloaded-into-euid=${opts.user!.uid}`), hits.join('\n')).toBe(true);
+      });
+
       it("runs the dyno under the app's own uid and gid, with no other group and no capability", async () => {
         const { lines } = await output(make(), 'id -u; id -g; id -G; grep CapEff /proc/self/status; umask');
         const { uid, gid } = opts.user!;
