@@ -153,15 +153,19 @@ export class Runner {
       started_at: new Date().toISOString(),
       handle: dyno.handle,
     });
-    const result = await waitForPort(dyno.host, dyno.port, { timeoutMs: this.deps.bootTimeoutMs, exited: dyno.exited });
+    const result = await waitForPort(dyno.host, dyno.port, { timeoutMs: this.deps.bootTimeoutMs, exited: dyno.exited, owns: dyno.ownsPort });
     if (!result.ok) {
       await runtime.stop(dyno, this.deps.stopGraceMs);
       deleteDyno(db, dyno.id);
+      const tail = recent.length ? ` Last output:\n${recent.map((l) => `         ${l}`).join('\n')}` : '';
+      if (result.reason === 'taken') {
+        logs.append(release.app, `paas[${name}]`, `Boot failed: port ${dyno.port} was taken by another process`);
+        throw new DeployError(`${name} could not start: another process on this host took its port ${dyno.port} first, so paas will not send it traffic. Try again; if it keeps happening, tell the operator.${tail}`);
+      }
       const why =
         result.reason === 'timeout'
           ? `did not listen on $PORT within ${Math.round(this.deps.bootTimeoutMs / 1000)} s`
           : `exited (${result.status.signal ?? `code ${result.status.code}`}) before listening on $PORT`;
-      const tail = recent.length ? ` Last output:\n${recent.map((l) => `         ${l}`).join('\n')}` : '';
       logs.append(release.app, `paas[${name}]`, `Boot failed: ${why}`);
       throw new DeployError(`${name} ${why}. Make the web process listen on the port in $PORT.${tail}`);
     }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import express from 'express';
 import { errorHandler, notFound } from '../api/errors.js';
 import { ConfigError } from '../config.js';
@@ -36,16 +37,26 @@ export async function startHookServer(deps: Deps, pushes: Pushes): Promise<HookS
   app.use(notFound);
   app.use(errorHandler);
   const server = http.createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(hookSocket, resolve);
-  });
+  // The kernel lists every socket by the name it was bound with in /proc/net/unix, which apps can
+  // read (they share the host's network namespace). Bound through a descriptor of run/, the name
+  // says nothing of where the data dir is; the hook still connects by the real path.
+  const runFd = fs.openSync(run, 'r');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(`/proc/self/fd/${runFd}/${path.basename(hookSocket)}`, resolve);
+    });
+  } catch (err) {
+    fs.closeSync(runFd);
+    throw err;
+  }
   return {
     // Called once deploys have drained; closing the server also unlinks the socket file.
     async close() {
       const closed = new Promise((r) => server.close(r));
       server.closeAllConnections();
       await closed;
+      fs.closeSync(runFd);
     },
   };
 }

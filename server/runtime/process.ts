@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,26 @@ const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]
 function exitStatus(code: number | null, signal: string | null, mapsSignals: boolean): ExitStatus {
   if (mapsSignals && code !== null && code > 128 && SIGNAL_NAMES.has(code - 128)) return { code: null, signal: SIGNAL_NAMES.get(code - 128)! };
   return { code, signal };
+}
+
+/** The uids of the sockets listening on a TCP port on this host (IPv4 and IPv6), from /proc/net. */
+function listenerUids(port: number): number[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const uids: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const row of text.split('\n').slice(1)) {
+      // sl local_address rem_address st … uid: a listening socket has state 0A.
+      const f = row.trim().split(/\s+/);
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A') uids.push(Number(f[7]));
+    }
+  }
+  return uids;
 }
 
 interface Group {
@@ -80,7 +101,10 @@ export class ProcessRuntime implements Runtime {
     eachLine(child.stdout!, (l) => spec.onLine('stdout', l));
     eachLine(child.stderr!, (l) => spec.onLine('stderr', l));
     if (child.pid !== undefined) this.groups.set(id, { pgid: child.pid, spare: monitorPid });
-    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited };
+    // Apps share the loopback network; only their uids tell their listeners apart.
+    const user = spec.user;
+    const ownsPort = user ? () => listenerUids(port).every((uid) => uid === user.uid) : undefined;
+    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort };
   }
 
   async stop(dyno: RunningDyno, graceMs: number): Promise<void> {

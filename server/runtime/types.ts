@@ -36,6 +36,11 @@ export interface RunningDyno {
   handle: string;
   /** Settles when the dyno has exited, for whatever reason. */
   exited: Promise<ExitStatus>;
+  /**
+   * True when what listens on `port` is this dyno. Runtimes whose dynos share a network with other
+   * apps' (the process runtime) must give it, so a squatter on a dyno's port never gets its traffic.
+   */
+  ownsPort?: () => boolean;
 }
 
 export interface Runtime {

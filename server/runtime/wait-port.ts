@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { ExitStatus } from './types.js';
 
-export type BootResult = { ok: true } | { ok: false; reason: 'exited'; status: ExitStatus } | { ok: false; reason: 'timeout' };
+export type BootResult = { ok: true } | { ok: false; reason: 'exited'; status: ExitStatus } | { ok: false; reason: 'timeout' } | { ok: false; reason: 'taken' };
 
 function tryConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -21,18 +21,22 @@ function tryConnect(host: string, port: number): Promise<boolean> {
 
 const POLL_MS = 25;
 
-/** Polls until the port accepts a connection, the dyno exits, or the timeout passes. */
+/**
+ * Polls until the port accepts a connection, the dyno exits, or the timeout passes. With `owns`,
+ * a listener that is not the dyno's (another app squatting the port it was given) is `taken`:
+ * the dyno must never be routed to, since its traffic would go to the squatter.
+ */
 export async function waitForPort(
   host: string,
   port: number,
-  opts: { timeoutMs: number; exited: Promise<ExitStatus> },
+  opts: { timeoutMs: number; exited: Promise<ExitStatus>; owns?: () => boolean },
 ): Promise<BootResult> {
   let status: ExitStatus | undefined;
   void opts.exited.then((s) => (status = s));
   const deadline = Date.now() + opts.timeoutMs;
   while (Date.now() < deadline) {
     if (status) return { ok: false, reason: 'exited', status };
-    if (await tryConnect(host, port)) return { ok: true };
+    if (await tryConnect(host, port)) return !opts.owns || opts.owns() ? { ok: true } : { ok: false, reason: 'taken' };
     // A refused connect on loopback costs microseconds; polling often is what makes a deploy or
     // rollback go live the moment the app binds, instead of up to a backoff step later.
     await new Promise((r) => setTimeout(r, POLL_MS));

@@ -42,8 +42,11 @@ process.on('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
 
-/** Starts `paas server` on ephemeral ports with a temp data dir; resolves once both listeners are up. */
-export async function startPaas(extraEnv: Record<string, string> = {}): Promise<Paas> {
+/**
+ * Starts `paas server` on ephemeral ports with a temp data dir; resolves once both listeners are up.
+ * `inheritFd` is an open descriptor the server inherits as its fd 30 (as from `paas server 30<file`).
+ */
+export async function startPaas(extraEnv: Record<string, string> = {}, opts: { inheritFd?: number } = {}): Promise<Paas> {
   const dataDir = extraEnv.PAAS_DATA_DIR ?? tempDir('paas-data-');
   const home = tempDir('paas-home-');
   const token = extraEnv.PAAS_API_TOKEN ?? `test-token-${Math.random().toString(36).slice(2)}`;
@@ -59,7 +62,7 @@ export async function startPaas(extraEnv: Record<string, string> = {}): Promise<
       PAAS_STOP_GRACE_MS: '3000',
       ...extraEnv,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(opts.inheritFd === undefined ? [] : [...Array<'ignore'>(27).fill('ignore'), opts.inheritFd])],
   });
   running.add(proc);
   let out = '';

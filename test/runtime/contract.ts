@@ -2,6 +2,7 @@
 // tests). Each implementation's test file calls runtimeContract() with a factory.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -173,6 +174,24 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
         const hits = lines.filter((l) => l.includes('preloaded-into-euid='));
         expect(hits.length).toBeGreaterThan(0);
         expect(hits.every((l) => l === `stderr: preloaded-into-euid=${opts.user!.uid}`), hits.join('\n')).toBe(true);
+      });
+
+      it("never counts another process's listener on the dyno's port as the dyno", async () => {
+        const rt = make();
+        const dyno = await rt.start(spec('sleep 5', []));
+        expect(dyno.ownsPort, 'a runtime whose dynos share the host network checks who listens').toBeDefined();
+        // A squatter (this test, as another uid) takes the port the dyno was given.
+        const squatter = net.createServer().listen(dyno.port, '127.0.0.1');
+        await new Promise((r) => squatter.once('listening', r));
+        try {
+          expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 5000, exited: dyno.exited, owns: dyno.ownsPort })).toEqual({ ok: false, reason: 'taken' });
+        } finally {
+          squatter.close();
+          await rt.stop(dyno, 1000);
+        }
+        const own = await rt.start(spec('node server.js', []));
+        expect(await waitForPort(own.host, own.port, { timeoutMs: 10_000, exited: own.exited, owns: own.ownsPort })).toEqual({ ok: true });
+        await rt.stop(own, 1000);
       });
 
       it("runs the dyno under the app's own uid and gid, with no other group and no capability", async () => {

@@ -40,6 +40,11 @@ function scanProc() {
     try { seen += fs.readlinkSync('/proc/' + pid + '/cwd') + '\n'; } catch {}
   }
   try { seen += fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch {}
+  // Sockets of the whole host (the network namespace is shared) and what this process's fds open.
+  try { seen += fs.readFileSync('/proc/net/unix', 'utf8'); } catch {}
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try { seen += fs.readlinkSync('/proc/self/fd/' + fd) + '\n'; } catch {}
+  }
   return seen;
 }
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../server/sandbox/host.js';
-import { apiCall, cli, commitFiles, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
+import { apiCall, cli, commitFiles, gitRepo, type Paas, push, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 import { envApp } from '../helpers/fixtures.js';
 import { hostileApp, type Targets } from './hostile-app.js';
 
@@ -24,7 +24,7 @@ interface Probe {
   proc: string;
 }
 
-const ATTEMPTS = ['statHookSocket', 'readServerEnviron', 'readStore', 'readToken', 'listDataDir', 'listOtherSlugs', 'readOperatorNetrc', 'readHostTmp', 'writeDataDir', 'writeHostTmp', 'signalServer'];
+const ATTEMPTS = ['statHookSocket', 'readServerEnviron', 'readStore', 'readToken', 'listDataDir', 'listOtherSlugs', 'readOperatorNetrc', 'writeDataDir', 'signalServer'];
 
 /** The pids of an app's processes on the host, found the way root can: through /proc. */
 function appPids(app: string): number[] {
@@ -57,6 +57,9 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
 
   function expectContained(probe: Probe, where: string): void {
     for (const name of ATTEMPTS) expect(probe[name], `${where}: ${name}`).toMatchObject({ ok: false });
+    // Its /tmp is its own: the host's file is not there, and what it writes there stays there.
+    expect((probe.readHostTmp as Attempt).value, `${where}: readHostTmp`).not.toBe('host file');
+    expect(fs.readFileSync(targets.hostTmpFile, 'utf8'), `${where}: the host file is unchanged`).toBe('host file');
     for (const attempt of probe.signalOthers) expect(attempt, `${where}: signal another app's dyno`).toMatchObject({ ok: false });
     expect(probe.uid, `${where} runs as its own uid`).toBeGreaterThanOrEqual(300_000);
     for (const secret of [...secrets, paas.dataDir, paas.home, 'PAAS_HOOK', 'PAAS_API_TOKEN']) {
@@ -66,8 +69,13 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
   }
 
   beforeAll(async () => {
-    paas = await startPaas();
-    secrets.push(paas.token);
+    // The operator started paas with a file of theirs open (as `paas server 30<secret` would).
+    const operatorFile = path.join(tempDir('paas-operator-'), 'operator-only.txt');
+    fs.writeFileSync(operatorFile, 'operator-only', { mode: 0o600 });
+    const inherited = fs.openSync(operatorFile, 'r');
+    paas = await startPaas({}, { inheritFd: inherited });
+    fs.closeSync(inherited);
+    secrets.push(paas.token, operatorFile);
     fs.writeFileSync(path.join(paas.home, '.netrc'), 'machine example.com login operator password operator-secret-1\n', { mode: 0o600 });
     secrets.push('operator-secret-1');
     // A token file as a server without PAAS_API_TOKEN keeps it.
