@@ -46,14 +46,22 @@ export class DepCache {
    * Saves `src` as the entry for this key (`origin`: the path the entry knows itself by), replacing older entries of the same kind. App code ran
    * before this, so `src` must still be a real directory: a link there is refused, not followed.
    */
-  async save(kind: string, key: string, src: string, origin = src): Promise<void> {
+  async save(kind: string, key: string, src: string, origin = src, log: (line: string) => void = () => undefined): Promise<void> {
     if ((await entryKind(src)) !== 'dir') {
       throw new BuildError(`${path.basename(src)} is not a directory after the install (a build step replaced it); paas caches only a real directory. Leave it in place and push again.`);
     }
     await fs.mkdir(this.root, { recursive: true });
     const dest = this.entry(kind, key);
     const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
-    await fs.cp(src, tmp, { recursive: true, verbatimSymlinks: true });
+    try {
+      await fs.cp(src, tmp, { recursive: true, verbatimSymlinks: true });
+    } catch (err) {
+      // What app code installed may hold what cannot be copied (a fifo, a socket): the build is
+      // fine, it only goes uncached, and no partial copy is left behind.
+      await fs.rm(tmp, { recursive: true, force: true });
+      log(`-----> Not caching ${path.basename(src)}: ${(err as NodeJS.ErrnoException).code ?? 'it could not be copied'} (it holds a fifo, socket or device). The next build installs again.`);
+      return;
+    }
     for (const name of await fs.readdir(this.root)) {
       if (name.startsWith(`${kind}-`) && !name.includes('.tmp-')) await fs.rm(path.join(this.root, name), { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DepCache, hashKey } from '../cache.js';
 import { BuildError } from '../errors.js';
-import { excerpt, present, readTreeFile } from '../safe-fs.js';
+import { excerpt, handOver, present, readTreeFile } from '../safe-fs.js';
 import type { Buildpack } from '../types.js';
 
 const LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json'];
@@ -40,8 +40,11 @@ export const nodeBuildpack: Buildpack = {
         await req.steps.run(['npm', 'ci', ...npmFlags], { ...step, failure: 'npm ci failed' });
         // A lockfile with no dependencies installs nothing; cache the empty tree so the next build skips npm too.
         // Not recursive: an existing entry (even a dangling link left by an install script) is never followed.
-        if (!(await present(path.join(dir, 'node_modules')))) await fs.mkdir(path.join(dir, 'node_modules'));
-        await cache.save('node', key, path.join(dir, 'node_modules'));
+        if (!(await present(path.join(dir, 'node_modules')))) {
+          await fs.mkdir(path.join(dir, 'node_modules'));
+          if (req.steps.owner) await handOver(path.join(dir, 'node_modules'), req.steps.owner);
+        }
+        await cache.save('node', key, path.join(dir, 'node_modules'), undefined, req.log);
       }
     } else {
       req.log('-----> Installing dependencies with npm install (no lockfile; commit package-lock.json for cached, repeatable installs)');

@@ -52,7 +52,7 @@ export const pythonBuildpack: Buildpack = {
         [path.join(venvPath, 'bin', 'pip'), 'install', '--disable-pip-version-check', '--no-input', '-r', 'requirements.txt'],
         { ...step, failure: 'pip install failed' },
       );
-      await cache.save('python', key, venv, venvPath);
+      await cache.save('python', key, venv, venvPath, req.log);
     }
 
     const processTypes: Record<string, string> = {};

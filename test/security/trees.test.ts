@@ -277,3 +277,18 @@ function connects(host: string, port: number): Promise<boolean> {
     sock.once('error', () => resolve(false));
   });
 }
+
+describe('what install scripts leave behind', () => {
+  it('a fifo in node_modules leaves the build uncached, never failed or littered', async () => {
+    await createApp('fifo-app');
+    const files = nodeApp('fifo');
+    const pkg = JSON.parse(files['package.json']!);
+    pkg.scripts.postinstall = 'mkdir -p node_modules && mkfifo node_modules/pipe';
+    const r = await push(paas, await gitRepo(paas, { ...files, 'package.json': JSON.stringify(pkg) }), 'fifo-app');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Not caching node_modules');
+    expect(JSON.parse((await viaRouter(paas, 'fifo-app.localhost')).body).message).toBe('fifo');
+    const cache = path.join(paas.dataDir, 'cache', 'fifo-app');
+    expect(fs.existsSync(cache) ? fs.readdirSync(cache).filter((n) => n.includes('.tmp-')) : []).toEqual([]);
+  });
+});
