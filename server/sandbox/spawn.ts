@@ -186,6 +186,10 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     // As root, what runs before setpriv's drop keeps only what the drop needs: no mknod, no mount.
     ...(host.asRoot ? ['--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP'] : []),
     '--bind', appDir, APP_ROOT,
+    // The app's own user and group files, read from fds 5 and 6: tools that look up the current
+    // user (whoami, os.userInfo, getpass) find it, and the host's accounts stay out of sight.
+    '--perms', '0644', '--ro-bind-data', '5', '/etc/passwd',
+    '--perms', '0644', '--ro-bind-data', '6', '/etc/group',
   ];
   const drop = spec.user
     ? [host.setpriv, `--reuid=${spec.user.uid}`, `--regid=${spec.user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']
@@ -195,16 +199,28 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   const argv = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir, ...bwrap] : bwrap;
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: host.systemPath },
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     detached: true,
   });
   const env = Object.entries(withPath(spec, APP_ROOT, host)).map(([k, v]) => `${k}=${v}\0`);
-  for (const [fd, text] of [[3, `${inner.join('\0')}\0`], [4, env.join('')]] as const) {
-    const pipe = child.stdio[fd] as NodeJS.WritableStream;
+  const { passwd, group } = accounts(spec.user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+  const feeds = [[3, `${inner.join('\0')}\0`], [4, env.join('')], [5, passwd], [6, group]] as const;
+  for (const [fd, text] of feeds) {
+    const pipe = (child.stdio as unknown as NodeJS.WritableStream[])[fd]!;
     pipe.on('error', () => undefined);
     pipe.end(text);
   }
   return { child, monitorPid: child.pid, mapsSignals: true };
+}
+
+/** The sandbox's /etc/passwd and /etc/group: root, nobody and the app, named `app`, at home in /app. */
+function accounts(user: AppUser): { passwd: string; group: string } {
+  const app = user.uid === 0 ? [] : [`app:x:${user.uid}:${user.gid}:paas app:${APP_ROOT}:/bin/bash`];
+  const appGroup = user.gid === 0 ? [] : [`app:x:${user.gid}:`];
+  return {
+    passwd: [...['root:x:0:0:root:/root:/usr/sbin/nologin', 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin'], ...app, ''].join('\n'),
+    group: [...['root:x:0:', 'nogroup:x:65534:'], ...appGroup, ''].join('\n'),
+  };
 }
 
 /** Removes a process's scratch layer; its overlay went with the process's mount namespace. */

@@ -203,6 +203,13 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
 
     if (!opts.isolated) return;
 
+    if (opts.user) {
+      it('knows the app as a user, named app, at home in /app, and shows no host account', async () => {
+        const { lines } = await output(make(), 'whoami; getent passwd "$(id -u)" | cut -d: -f6; node -e "console.log(require(\'os\').userInfo().username)"; wc -l < /etc/passwd');
+        expect(lines).toEqual(['app', '/app', 'app', '3']);
+      });
+    }
+
     it('runs the dyno at /app, its working directory and HOME, and throws away what it writes there', async () => {
       const rt = make();
       const dir = slug();
