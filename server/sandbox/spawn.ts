@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SandboxHost } from './host.js';
+import { noUserNamespacesFilter } from './seccomp.js';
 
 const run = promisify(execFile);
 
@@ -167,6 +168,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     });
     return { child, mapsSignals: false };
   }
+  const filter = noUserNamespacesFilter();
   const inner = [
     '--die-with-parent',
     '--unshare-pid',
@@ -190,6 +192,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     // user (whoami, os.userInfo, getpass) find it, and the host's accounts stay out of sight.
     '--perms', '0644', '--ro-bind-data', '5', '/etc/passwd',
     '--perms', '0644', '--ro-bind-data', '6', '/etc/group',
+    ...(filter ? ['--seccomp', '7'] : []),
   ];
   const drop = spec.user
     ? [host.setpriv, `--reuid=${spec.user.uid}`, `--regid=${spec.user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']
@@ -199,12 +202,12 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   const argv = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir, ...bwrap] : bwrap;
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: host.systemPath },
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     detached: true,
   });
   const env = Object.entries(withPath(spec, APP_ROOT, host)).map(([k, v]) => `${k}=${v}\0`);
   const { passwd, group } = accounts(spec.user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
-  const feeds = [[3, `${inner.join('\0')}\0`], [4, env.join('')], [5, passwd], [6, group]] as const;
+  const feeds = [[3, `${inner.join('\0')}\0`], [4, env.join('')], [5, passwd], [6, group], [7, filter ?? '']] as const;
   for (const [fd, text] of feeds) {
     const pipe = (child.stdio as unknown as NodeJS.WritableStream[])[fd]!;
     pipe.on('error', () => undefined);

@@ -203,6 +203,11 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
 
     if (!opts.isolated) return;
 
+    it('refuses the dyno a user namespace of its own, and still lets it fork, spawn and use threads', async () => {
+      const { lines } = await output(make(), 'unshare -Ur true 2>/dev/null || echo refused; node -e "new (require(\'worker_threads\').Worker)(\'console.log(1+1)\', { eval: true })"; (true & wait) && echo forked');
+      expect(lines).toEqual(['refused', '2', 'forked']);
+    });
+
     if (opts.user) {
       it('knows the app as a user, named app, at home in /app, and shows no host account', async () => {
         const { lines } = await output(make(), 'whoami; getent passwd "$(id -u)" | cut -d: -f6; node -e "console.log(require(\'os\').userInfo().username)"; wc -l < /etc/passwd');
