@@ -10,7 +10,8 @@ export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) =
   let line = '';
   let dropped = 0;
   const emit = () => {
-    const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+    // A copy, not a slice: a kept slice would pin the whole chunk it came from (up to 64 KiB).
+    const text = Buffer.from(line.endsWith('\r') ? line.slice(0, -1) : line, 'utf8').toString('utf8');
     onLine(dropped ? `${text} [paas: line cut at ${max} characters, ${dropped} more dropped]` : text);
     line = '';
     dropped = 0;

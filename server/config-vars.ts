@@ -35,6 +35,8 @@ export function parseConfigChange(body: unknown): ConfigChange {
     checkKey(key);
     if (value === null) change.unset.push(key);
     else if (typeof value !== 'string') throw new InvalidParamsError(`The value of ${key} must be a string (or null to unset it).`);
+    // An environment string ends at a NUL byte: no value can hold one.
+    else if (value.includes('\0')) throw new InvalidParamsError(`The value of ${key} holds a NUL character, which no environment variable can carry. Remove it.`);
     else if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw new InvalidParamsError(`The value of ${key} is ${Buffer.byteLength(value)} bytes; the limit is ${MAX_VALUE_BYTES} (32 KiB).`);
     else change.set[key] = value;
   }

@@ -19,7 +19,7 @@ export function isUserFailure(err: unknown): err is BuildError | DeployError {
  * release is then untouched. The caller holds the app's lock.
  */
 export async function deployCommit(
-  params: { app: AppRow; commit: string; source: NodeJS.ReadableStream; log: (line: string) => void; createdBy: string },
+  params: { app: AppRow; commit: string; source: NodeJS.ReadableStream; log: (line: string) => void; createdBy: string; signal?: AbortSignal },
   deps: Deps,
 ): Promise<ReleaseRow> {
   const { app, commit, log } = params;
@@ -39,5 +39,5 @@ export async function deployCommit(
     { app, buildId, config: currentConfig(app, deps), description: `Deploy ${commit.slice(0, 7)}`, createdBy: params.createdBy },
     deps,
   );
-  return runRelease(app, release, log, deps);
+  return runRelease(app, release, log, deps, params.signal);
 }

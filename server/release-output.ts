@@ -2,11 +2,16 @@ type Listener = (line: string | null) => void;
 
 interface Stream {
   lines: string[];
+  /** What `lines` holds, and how many lines past the cap were not kept. */
+  bytes: number;
+  dropped: number;
   done: boolean;
   listeners: Set<Listener>;
 }
 
 const KEEP_FINISHED = 200;
+/** Kept per release for late readers: a release command that floods its output keeps its first 256 KiB. */
+const KEEP_BYTES = 256 * 1024;
 
 /**
  * The output of each release's phases (release command, dyno boot), kept in memory so the CLI that
@@ -17,10 +22,13 @@ export class ReleaseOutputs {
 
   /** Starts recording a release's output; returns the function that appends a line. */
   open(releaseId: number): (line: string) => void {
-    const stream: Stream = { lines: [], done: false, listeners: new Set() };
+    const stream: Stream = { lines: [], bytes: 0, dropped: 0, done: false, listeners: new Set() };
     this.streams.set(releaseId, stream);
     return (line) => {
-      stream.lines.push(line);
+      if (stream.bytes + line.length <= KEEP_BYTES) {
+        stream.lines.push(line);
+        stream.bytes += line.length;
+      } else stream.dropped++;
       for (const l of stream.listeners) l(line);
     };
   }
@@ -29,6 +37,7 @@ export class ReleaseOutputs {
     const stream = this.streams.get(releaseId);
     if (!stream) return;
     stream.done = true;
+    if (stream.dropped) stream.lines.push(` !     paas kept the first ${KEEP_BYTES / 1024} KiB of this output; ${stream.dropped} later line(s) were not kept.`);
     for (const l of stream.listeners) l(null);
     stream.listeners.clear();
     const finished = [...this.streams].filter(([, s]) => s.done);

@@ -1,7 +1,7 @@
 import { readSlug } from '../builder/index.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
-import type { ReleaseToRun } from './runner.js';
+import { DeployError, type ReleaseToRun } from './runner.js';
 import { appUser } from './sandbox/spawn.js';
 import { type AppRow, setCurrentRelease } from './store/apps.js';
 import { findBuild, findReleaseById, insertRelease, type ReleaseRow, setReleaseStatus } from './store/releases.js';
@@ -55,17 +55,19 @@ async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | '
 /**
  * Takes a pending release live: runs the Procfile `release` command (if any) in a one-off dyno,
  * rolls the web dynos onto the release, then marks it succeeded and current. On any failure the
- * release is marked failed, the error is rethrown, and the current release keeps serving.
+ * release is marked failed, the error is rethrown, and the current release keeps serving. So it is
+ * when `signal` is aborted before the switch.
  * The caller holds the app's lock.
  */
-export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: string) => void, deps: Deps): Promise<ReleaseRow> {
+export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: string) => void, deps: Deps, signal?: AbortSignal): Promise<ReleaseRow> {
   try {
+    if (signal?.aborted) throw new DeployError(String(signal.reason));
     const run = await toRun(app, release, deps);
     if (run?.slug.processTypes.release) {
       log(`-----> Running release command: ${run.slug.processTypes.release}`);
       await deps.runner.runOnce(run, 'release', { timeoutMs: deps.config.releaseTimeoutMs, log });
     }
-    if (run) await deps.runner.deploy(run, log);
+    if (run) await deps.runner.deploy(run, log, signal);
   } catch (err) {
     setReleaseStatus(deps.db, release.id, 'failed');
     deps.logs.append(app.name, 'paas[api]', `Release v${release.version} failed: ${(err as Error).message.split('\n')[0]}`);

@@ -53,8 +53,11 @@ export class Runner {
 
   constructor(private readonly deps: RunnerDeps) {}
 
-  /** Starts the release's web dyno, routes to it once it is up, then stops the previous ones. */
-  async deploy(release: ReleaseToRun, log: (line: string) => void): Promise<void> {
+  /**
+   * Starts the release's web dyno, routes to it once it is up, then stops the previous ones. When
+   * `signal` is aborted before the switch (the pusher hung up), the new dyno is stopped instead.
+   */
+  async deploy(release: ReleaseToRun, log: (line: string) => void, signal?: AbortSignal): Promise<void> {
     const gen = this.bump(release.app);
     const fresh: Active[] = [];
     if (release.slug.processTypes.web) {
@@ -62,6 +65,10 @@ export class Runner {
       fresh.push(await this.boot(release, 'web', 1));
     } else {
       log('-----> No web process type: nothing will answer at the app URL');
+    }
+    if (signal?.aborted) {
+      await Promise.all(fresh.map((a) => this.stop(a)));
+      throw new DeployError(String(signal.reason));
     }
     const old = this.web.get(release.app) ?? [];
     this.web.set(release.app, fresh);

@@ -6,7 +6,10 @@ import { PassThrough } from 'node:stream';
 import { eachLine } from '../builder/lines.js';
 import { parseProcfile } from '../builder/procfile.js';
 import { readNetrcPassword, writeNetrcEntry } from '../cli/netrc.js';
+import { boundedLines } from '../server/bounded-output.js';
 import { ConfigError, loadConfig } from '../server/config.js';
+import { parseConfigChange } from '../server/config-vars.js';
+import { ReleaseOutputs } from '../server/release-output.js';
 import { openStore } from '../server/store/db.js';
 import { migrations } from '../server/store/migrations.js';
 import { assignMissingUids, deleteApp, findApp, insertApp } from '../server/store/apps.js';
@@ -63,6 +66,37 @@ describe('app output lines', () => {
     const out = lines(['abcdefgh', 'ijkl\nnext\n'], 5);
     await new Promise((r) => setImmediate(r));
     expect(out).toEqual(['abcde [paas: line cut at 5 characters, 7 more dropped]', 'next']);
+  });
+});
+
+describe('app output on its way to a client', () => {
+  it('drops lines while a slow reader has 1 MiB waiting, then says how many', () => {
+    const written: string[] = [];
+    const res = { writableLength: 0, write: (s: string) => (written.push(s), true) } as unknown as NodeJS.WritableStream & { writableLength: number };
+    const write = boundedLines(res, 10);
+    write('one');
+    (res as { writableLength: number }).writableLength = 11;
+    write('lost');
+    write('lost too');
+    (res as { writableLength: number }).writableLength = 0;
+    write('two');
+    expect(written).toEqual(['one\n', ' !     paas dropped 2 line(s) of output here: they came faster than this connection could take them.\n', 'two\n']);
+  });
+
+  it('keeps the first 256 KiB of a release for late readers, and says what it did not keep', () => {
+    const outputs = new ReleaseOutputs();
+    const log = outputs.open(1);
+    for (let i = 0; i < 100; i++) log('x'.repeat(9_000));
+    outputs.close(1);
+    const seen: (string | null)[] = [];
+    outputs.follow(1, (l) => seen.push(l));
+    expect(seen.length).toBe(29 + 1 + 1);
+    expect(seen.at(-2)).toBe(' !     paas kept the first 256 KiB of this output; 71 later line(s) were not kept.');
+    expect(seen.at(-1)).toBeNull();
+  });
+
+  it('refuses a config value with a NUL character, which no environment can carry', () => {
+    expect(() => parseConfigChange({ A: 'x\u0000B=y' })).toThrow(/NUL character/);
   });
 });
 

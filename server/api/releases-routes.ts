@@ -8,6 +8,7 @@ import { InvalidParamsError, NotFoundError } from '../errors.js';
 import { currentConfig, currentRelease } from '../releases.js';
 import type { AppRow } from '../store/apps.js';
 import { findBuild, findRelease, listReleases, type ReleaseRow } from '../store/releases.js';
+import { boundedLines } from '../bounded-output.js';
 
 /** A release as the API shows it; `version`, `description`, `status`, `current` and `created_at` are pinned. */
 export interface ReleaseView {
@@ -94,7 +95,8 @@ export function releasesRoutes(deps: Deps): express.Router {
     const app = requireApp(deps, req.params.name);
     const rel = requireRelease(deps, app, parseVersion(req.params.version));
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
-    const stop = deps.outputs.follow(rel.id, (line) => (line === null ? res.end() : res.write(`${line}\n`)));
+    const write = boundedLines(res);
+    const stop = deps.outputs.follow(rel.id, (line) => (line === null ? res.end() : write(line)));
     if (!stop) return void res.end(); // output is kept in memory only, for recent releases
     req.on('close', stop);
   });

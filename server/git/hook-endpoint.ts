@@ -1,8 +1,9 @@
 import type { Request, Response } from 'express';
 import { deployCommit, isUserFailure } from '../deploy.js';
+import { boundedLines } from '../bounded-output.js';
 import type { Deps } from '../deps.js';
 import { RESULT_MARKER, type HookResult } from './hook-protocol.js';
-import type { Pushes } from './pushes.js';
+import { PUSH_CANCELLED, type Pushes } from './pushes.js';
 
 /**
  * POST /apps/:app/pushes/:id/deploy?commit=SHA on the hook socket (hook-server.ts), called by our
@@ -23,9 +24,14 @@ export function hookEndpoint(deps: Deps, pushes: Pushes) {
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
-    const log = (line: string) => res.write(`${line}\n`);
+    const log = boundedLines(res);
     const finish = (result: HookResult) => res.end(`${RESULT_MARKER}${JSON.stringify(result)}\n`);
-    const deploying = deployCommit({ app: push.app, commit, source: req, log, createdBy: `${push.actor} (git push)` }, deps);
+    // If the hook goes away before it hears the result, git rejects the push and the branch stays:
+    // the release must not go live behind the pusher's back.
+    res.on('close', () => {
+      if (!res.writableFinished) push.cancel.abort(PUSH_CANCELLED);
+    });
+    const deploying = deployCommit({ app: push.app, commit, source: req, log, createdBy: `${push.actor} (git push)`, signal: push.cancel.signal }, deps);
     push.deploying = deploying.catch(() => undefined);
     try {
       const release = await deploying;

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { tokenMatches } from '../api/auth.js';
 import type { AppRow } from '../store/apps.js';
 
+/** Why a push's deploy stops short of going live when git or the pusher goes away. */
+export const PUSH_CANCELLED = 'The push was cancelled: git hung up before the deploy finished, so the new release does not go live.';
+
 /** A push in flight: the receive-pack request that holds the app's deploy lock. */
 export interface Push {
   id: string;
@@ -14,6 +17,11 @@ export interface Push {
   claimed?: boolean;
   /** The deploy the hook started, if any; the lock is released only after it settles. */
   deploying?: Promise<unknown>;
+  /**
+   * Aborted when the pusher or the hook goes away before the result reached git: git then rejects
+   * the push and leaves the branch, so its release must not go live either.
+   */
+  cancel: AbortController;
 }
 
 /** Pushes in flight, by id, so the hook's callback can be tied to the request that spawned it. */
@@ -21,7 +29,7 @@ export class Pushes {
   private readonly byId = new Map<string, Push>();
 
   open(app: AppRow, actor: string): Push {
-    const push: Push = { id: randomBytes(12).toString('hex'), secret: randomBytes(24).toString('hex'), app, actor };
+    const push: Push = { id: randomBytes(12).toString('hex'), secret: randomBytes(24).toString('hex'), app, actor, cancel: new AbortController() };
     this.byId.set(push.id, push);
     return push;
   }

@@ -10,7 +10,7 @@ import type { Deps } from '../deps.js';
 import { PaasError } from '../errors.js';
 import { repoDir } from '../paths.js';
 import type { AppRow } from '../store/apps.js';
-import type { Push, Pushes } from './pushes.js';
+import { type Push, type Pushes, PUSH_CANCELLED } from './pushes.js';
 import { FLUSH, readHead } from './request-head.js';
 
 const SERVICES = new Set(['git-receive-pack', 'git-upload-pack']);
@@ -158,6 +158,10 @@ function runService({ service, app, actor, body, head, ended, res }: ServiceRun,
   }
   child.stdout.pipe(res, { end: false });
   res.on('close', () => {
-    if (child.exitCode === null) child.kill();
+    if (child.exitCode === null) {
+      // The pusher went away: its hook may live on, but git will not move the branch.
+      push?.cancel.abort(PUSH_CANCELLED);
+      child.kill();
+    }
   });
 }

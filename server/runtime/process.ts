@@ -101,9 +101,15 @@ export class ProcessRuntime implements Runtime {
     eachLine(child.stdout!, (l) => spec.onLine('stdout', l));
     eachLine(child.stderr!, (l) => spec.onLine('stderr', l));
     if (child.pid !== undefined) this.groups.set(id, { pgid: child.pid, spare: monitorPid });
-    // Apps share the loopback network; only their uids tell their listeners apart.
+    // Apps share the loopback network; only their uids tell their listeners apart. No listener at
+    // all is not ours either: a squatter that answered the probe may have let go for a moment.
     const user = spec.user;
-    const ownsPort = user ? () => listenerUids(port).every((uid) => uid === user.uid) : undefined;
+    const ownsPort = user
+      ? () => {
+          const uids = listenerUids(port);
+          return uids.length > 0 && uids.every((uid) => uid === user.uid);
+        }
+      : undefined;
     return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort };
   }
 

@@ -180,6 +180,8 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
         const rt = make();
         const dyno = await rt.start(spec('sleep 5', []));
         expect(dyno.ownsPort, 'a runtime whose dynos share the host network checks who listens').toBeDefined();
+        // Nobody listening is not the dyno either (a squatter that answered a probe may have let go).
+        expect(dyno.ownsPort!()).toBe(false);
         // A squatter (this test, as another uid) takes the port the dyno was given.
         const squatter = net.createServer().listen(dyno.port, '127.0.0.1');
         await new Promise((r) => squatter.once('listening', r));

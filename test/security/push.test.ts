@@ -1,5 +1,6 @@
 // Issue 8, "pushes belong to their pusher": big pushes are not refused by git's probe request, app
 // creation is atomic, and the pre-receive callback is reachable only through the server's own socket.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pushes } from '../../server/git/pushes.js';
 import type { AppRow } from '../../server/store/apps.js';
 import { staticSite } from '../helpers/fixtures.js';
-import { apiCall, commitFiles, gitRepo, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
+import { apiCall, commitFiles, gitRepo, gitUrl, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 
 let paas: Paas;
 beforeAll(async () => {
@@ -85,6 +86,16 @@ function gatedApp(tag: string, gatePort: number): Record<string, string> {
     'server.js': `require('http').createServer((q, s) => s.end('gated')).listen(process.env.PORT);\n`,
     [`gate-${tag}`]: '',
   };
+}
+
+async function untilAsync<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
@@ -199,5 +210,33 @@ describe('the pre-receive callback', () => {
     expect(pushes.claim('app-a', a.id, a.secret)).toBeUndefined();
     pushes.close(b);
     expect(pushes.claim('app-b', b.id, b.secret)).toBeUndefined();
+  });
+});
+
+describe('a push whose pusher goes away', () => {
+  it('never goes live: git leaves the branch, and so does the release', async () => {
+    await createApp('gone-app');
+    const dir = await gitRepo(paas, { Procfile: 'web: exec node server.js\n', 'server.js': "require('http').createServer((q, s) => s.end('v1')).listen(process.env.PORT);\n" });
+    expect((await push(paas, dir, 'gone-app')).code).toBe(0);
+    // The second push builds slowly; the pusher is killed while it builds.
+    await commitFiles(paas, dir, {
+      'package.json': JSON.stringify({ name: 'gone', version: '1.0.0', scripts: { build: 'echo building-slowly && sleep 3' } }),
+      'package-lock.json': JSON.stringify({ name: 'gone', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'gone', version: '1.0.0' } } }),
+      'server.js': "require('http').createServer((q, s) => s.end('v2')).listen(process.env.PORT);\n",
+    });
+    const git = spawn('git', ['push', gitUrl(paas, 'gone-app'), 'main'], { cwd: dir, env: paas.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    git.stderr.on('data', (d) => (out += d));
+    await until('the build to start', () => (out.includes('building-slowly') ? true : undefined), 30_000);
+    // As Ctrl-C would: git and its git-remote-http helper, which holds the connection, both go.
+    process.kill(-git.pid!, 'SIGKILL');
+    // The build goes on to its end; then v2 settles, and must not be the one that went live.
+    const releases = async () => (await apiCall(paas, 'GET', '/v1/apps/gone-app/releases')).json as { version: number; status: string }[];
+    const v2 = await untilAsync('v2 to settle', async () => (await releases()).find((r) => r.version === 2 && r.status !== 'pending'), 30_000);
+    expect(v2.status).toBe('failed');
+    expect((await releases()).filter((r) => r.status === 'succeeded').map((r) => r.version)).toEqual([1]);
+    expect((await viaRouter(paas, 'gone-app.localhost')).body).toBe('v1');
+    const head = await sh('git', ['ls-remote', gitUrl(paas, 'gone-app'), 'refs/heads/main'], { env: paas.env });
+    expect(head.stdout).toContain((await sh('git', ['rev-parse', 'HEAD~1'], { cwd: dir })).stdout.trim());
   });
 });
