@@ -43,8 +43,9 @@ export class DepCache {
   }
 
   /**
-   * Saves `src` as the entry for this key (`origin`: the path the entry knows itself by), replacing older entries of the same kind. App code ran
-   * before this, so `src` must still be a real directory: a link there is refused, not followed.
+   * Saves `src` as the entry for this key (`origin`: the path the entry knows itself by), replacing
+   * older entries of the same kind. App code ran before this, so `src` must still be a real
+   * directory: a link there is refused, not followed.
    */
   async save(kind: string, key: string, src: string, origin = src, log: (line: string) => void = () => undefined): Promise<void> {
     if ((await entryKind(src)) !== 'dir') {

@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { BuildError } from './errors.js';
 import { eachLine } from './lines.js';
-import type { BuildSteps } from './types.js';
 
 const STEP_TIMEOUT_MS = 15 * 60_000;
-
 
 /**
  * Follows a started build step: streams its output, indented, to `log`, and fails the build with
@@ -33,15 +31,4 @@ export function superviseStep(
       reject(new BuildError(`${opts.failure}: \`${argv.join(' ')}\` ${how}. See the output above.`));
     });
   });
-}
-
-/** Build steps as plain host processes with `env`: for builds outside the paas server (no sandbox). */
-export function hostSteps(env: Record<string, string>): BuildSteps {
-  return {
-    run(argv, opts) {
-      const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.tree, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      return superviseStep(child, argv, { ...opts, kill: () => child.kill('SIGKILL') });
-    },
-    pathOf: (tree) => tree,
-  };
 }

@@ -11,7 +11,6 @@ import { checkTree, screenTar } from './tree-check.js';
 import { type Buildpack, type BuildRequest, type Slug } from './types.js';
 
 export { BuildError } from './errors.js';
-export { hostSteps } from './exec.js';
 export { eachLine } from './lines.js';
 export { handOver } from './safe-fs.js';
 export type { BuildRequest, BuildSteps, Slug } from './types.js';

@@ -15,7 +15,6 @@ export interface UidRange {
   last: number;
 }
 
-
 /** The next never-used uid of the range; call inside a transaction. */
 function takeUid(db: Db, range: UidRange): number {
   const row = db.prepare("SELECT value FROM counters WHERE name = 'app_uid'").get() as { value: number } | undefined;
