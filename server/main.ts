@@ -54,8 +54,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   );
   config = { ...config, apiToken: token };
   installHooks(paths.hooks);
-  assignMissingUids(db, config.appUids);
-  await adoptSlugs(db, sandbox);
+  await adoptSlugs(db, sandbox, assignMissingUids(db, config.appUids));
 
   const routes = new Routes();
   const logs = new AppLogs();

@@ -146,8 +146,11 @@ describe('store', () => {
   it('gives apps made before migration 4 a uid at start-up', () => {
     const db = openStore(path.join(tempDir(), 'paas.db'));
     db.prepare("INSERT INTO apps (name, created_at) VALUES ('old', 'then')").run();
-    assignMissingUids(db, { first: 310000, last: 319999 });
+    const given = assignMissingUids(db, { first: 310000, last: 319999 });
     expect(findApp(db, 'old')?.uid).toBe(310000);
+    // Those apps, and only once: the next start has nothing to hand over.
+    expect(given.map((a) => [a.name, a.uid])).toEqual([['old', 310000]]);
+    expect(assignMissingUids(db, { first: 310000, last: 319999 })).toEqual([]);
     db.close();
   });
 

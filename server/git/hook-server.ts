@@ -25,9 +25,7 @@ export async function startHookServer(deps: Deps, pushes: Pushes): Promise<HookS
   if (Buffer.byteLength(hookSocket) > MAX_SOCKET_PATH) {
     throw new ConfigError(`PAAS_DATA_DIR is too long: the git hook socket ${hookSocket} must be at most ${MAX_SOCKET_PATH} bytes. Use a shorter data directory path.`);
   }
-  fs.mkdirSync(run, { recursive: true, mode: 0o700 });
-  // mkdir leaves an existing directory's mode alone, and the umask may have narrowed nothing.
-  fs.chmodSync(run, 0o700);
+  // run/ exists, mode 0700, made with the rest of the data dir (sandbox/data-dir.ts).
   // A server that was killed leaves its socket file behind, and listen() refuses an existing path.
   fs.rmSync(hookSocket, { force: true });
 

@@ -2,13 +2,29 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../config.js';
 import type { DataPaths } from '../paths.js';
-import { listApps } from '../store/apps.js';
+import type { AppRow } from '../store/apps.js';
 import type { Db } from '../store/db.js';
 import { listSlugDirs } from '../store/releases.js';
-import type { SandboxHost } from './host.js';
+import { type SandboxHost, sharedDirMode } from './host.js';
 import { handOver, readSlug } from '../../builder/index.js';
-import { checkReachable, sharedDirMode } from './ownership.js';
 import { appUser } from './spawn.js';
+
+/**
+ * Without a sandbox, an app's uid must be able to walk from / to the data dir. A data dir under
+ * /root (0700) cannot be reached; say so at start-up rather than fail on the first deploy.
+ */
+async function checkReachable(dataDir: string): Promise<string | undefined> {
+  let dir = path.dirname(dataDir);
+  for (;;) {
+    const stat = await fs.stat(dir);
+    if ((stat.mode & 0o001) === 0) {
+      return `Apps cannot reach the data dir ${dataDir}: ${dir} is closed to other users (mode ${(stat.mode & 0o777).toString(8)}), and without bubblewrap every app runs under its own uid on the host. Install bubblewrap, or set PAAS_DATA_DIR to a directory outside it (for example /var/lib/paas).`;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
 
 async function ensureDir(dir: string, mode: number): Promise<void> {
   await fs.mkdir(dir, { recursive: true, mode });
@@ -23,7 +39,8 @@ async function ensureDir(dir: string, mode: number): Promise<void> {
 export async function prepareDataDir(paths: DataPaths, host: SandboxHost): Promise<void> {
   const shared = sharedDirMode(host);
   await ensureDir(paths.root, shared);
-  for (const dir of [paths.repos, paths.cache, paths.hooks]) await ensureDir(dir, 0o700);
+  // run/ holds the git hook's socket: only the server's uid may enter it.
+  for (const dir of [paths.repos, paths.cache, paths.hooks, paths.run]) await ensureDir(dir, 0o700);
   for (const dir of [paths.slugs, paths.scratch]) await ensureDir(dir, shared);
   for (const file of [paths.db, `${paths.db}-wal`, `${paths.db}-shm`, paths.token]) {
     await fs.chmod(file, 0o600).catch(() => undefined);
@@ -39,9 +56,9 @@ export async function clearScratch(paths: DataPaths): Promise<void> {
   for (const name of await fs.readdir(paths.scratch)) await fs.rm(path.join(paths.scratch, name), { recursive: true, force: true });
 }
 
-/** Hands slugs built before apps had their own uid over to that uid, once (a later start finds them owned). */
-export async function adoptSlugs(db: Db, host: SandboxHost): Promise<void> {
-  for (const app of listApps(db)) {
+/** Hands the slugs of apps that just got their own uid (assignMissingUids) over to it. */
+export async function adoptSlugs(db: Db, host: SandboxHost, apps: readonly AppRow[]): Promise<void> {
+  for (const app of apps) {
     const user = appUser(app, host);
     if (!user) continue;
     for (const home of listSlugDirs(db, app.id)) {

@@ -76,3 +76,12 @@ export function detectSandbox(env: NodeJS.ProcessEnv = process.env): SandboxHost
   }
   return { kind, asRoot, overlay: kind === 'bwrap' && asRoot, bwrap: bwrap ?? 'bwrap', setpriv, sharedDirs, systemPath, warnings };
 }
+
+/**
+ * The mode of the directories that hold apps' files. Inside a sandbox the app reaches its tree through
+ * a bind mount made by root, so no one else needs to enter (0700). With the uid alone, the app's
+ * own uid must pass through them to reach its files (0711: enter, but not list).
+ */
+export function sharedDirMode(host: SandboxHost): number {
+  return host.kind === 'none' && host.asRoot ? 0o711 : 0o700;
+}

@@ -3,7 +3,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { SandboxHost } from './host.js';
+import { type SandboxHost, sharedDirMode } from './host.js';
 import { noUserNamespacesFilter } from './seccomp.js';
 
 const run = promisify(execFile);
@@ -118,7 +118,7 @@ export async function probeOverlay(host: SandboxHost, scratchRoot: string): Prom
 async function prepareScratch(host: SandboxHost, spec: SandboxSpec): Promise<string> {
   const scratch = spec.scratchDir;
   // Without namespaces the app's uid must be able to pass through to its copy.
-  await fs.mkdir(scratch, { recursive: true, mode: host.kind === 'none' ? 0o711 : 0o700 });
+  await fs.mkdir(scratch, { recursive: true, mode: sharedDirMode(host) });
   if (usesOverlay(host)) {
     for (const d of ['work', 'merged']) await fs.mkdir(path.join(scratch, d), { mode: 0o700 });
     const [own, shared] = spec.writes === 'layer' ? ['upper', 'lower'] : ['lower', 'upper'];

@@ -35,11 +35,15 @@ export function insertApp(db: Db, name: string, now: string, uids: UidRange): Ap
   })();
 }
 
-/** Gives a uid to apps made before apps had their own (store migration 4). */
-export function assignMissingUids(db: Db, uids: UidRange): void {
-  db.transaction(() => {
-    const ids = db.prepare('SELECT id FROM apps WHERE uid IS NULL ORDER BY id').all() as { id: number }[];
-    for (const { id } of ids) db.prepare('UPDATE apps SET uid = ? WHERE id = ?').run(takeUid(db, uids), id);
+/** Gives a uid to apps made before apps had their own (store migration 4); returns those apps. */
+export function assignMissingUids(db: Db, uids: UidRange): AppRow[] {
+  return db.transaction(() => {
+    const apps = db.prepare('SELECT * FROM apps WHERE uid IS NULL ORDER BY id').all() as AppRow[];
+    for (const app of apps) {
+      app.uid = takeUid(db, uids);
+      db.prepare('UPDATE apps SET uid = ? WHERE id = ?').run(app.uid, app.id);
+    }
+    return apps;
   })();
 }
 
