@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeApp, pythonApp, slowApp, staticSite } from './helpers/fixtures.js';
-import { apiCall, cli, commitFiles, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
+import { apiCall, cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
 import { detectSandbox } from '../server/sandbox/host.js';
 
 let paas: Paas;
@@ -13,14 +13,9 @@ afterAll(async () => {
   await paas?.stop();
 });
 
-async function createApp(name: string): Promise<void> {
-  const r = await apiCall(paas, 'POST', '/v1/apps', { name });
-  expect(r.status).toBe(201);
-}
-
 describe('git push deploys through the router', () => {
   it('deploys a Node app, streams the build, and replaces it on a second push', async () => {
-    await createApp('node-app');
+    await createApp(paas, 'node-app');
     const dir = await gitRepo(paas, nodeApp('first'));
     const first = await push(paas, dir, 'node-app');
     expect(first.code, first.stderr).toBe(0);
@@ -46,7 +41,7 @@ describe('git push deploys through the router', () => {
   });
 
   it('deploys a Python app in a virtualenv', async () => {
-    await createApp('py-app');
+    await createApp(paas, 'py-app');
     const dir = await gitRepo(paas, pythonApp);
     const r = await push(paas, dir, 'py-app');
     expect(r.code, r.stderr).toBe(0);
@@ -71,7 +66,7 @@ describe('git push deploys through the router', () => {
   });
 
   it('serves a static site with the built-in static server', async () => {
-    await createApp('static-app');
+    await createApp(paas, 'static-app');
     const dir = await gitRepo(paas, staticSite);
     const r = await push(paas, dir, 'static-app');
     expect(r.code, r.stderr).toBe(0);
@@ -87,7 +82,7 @@ describe('git push deploys through the router', () => {
   });
 
   it('rejects a failing build and keeps the old release serving', async () => {
-    await createApp('fail-build');
+    await createApp(paas, 'fail-build');
     const dir = await gitRepo(paas, nodeApp('good'));
     expect((await push(paas, dir, 'fail-build')).code).toBe(0);
     await commitFiles(paas, dir, { 'package.json': '{ "name": broken' });
@@ -105,7 +100,7 @@ describe('git push deploys through the router', () => {
   });
 
   it('rejects a push whose web process crashes on boot, or never binds, keeping the old one', async () => {
-    await createApp('fail-start');
+    await createApp(paas, 'fail-start');
     const dir = await gitRepo(paas, nodeApp('stable'));
     expect((await push(paas, dir, 'fail-start')).code).toBe(0);
 
@@ -132,7 +127,7 @@ describe('git push deploys through the router', () => {
   });
 
   it('refuses branches other than main or master', async () => {
-    await createApp('branchy');
+    await createApp(paas, 'branchy');
     const dir = await gitRepo(paas, staticSite);
     const r = await push(paas, dir, 'branchy', 'main:feature');
     expect(r.code).not.toBe(0);
@@ -143,7 +138,7 @@ describe('git push deploys through the router', () => {
   });
 
   it('refuses a second push while a deploy is in progress', async () => {
-    await createApp('busy-app');
+    await createApp(paas, 'busy-app');
     const dir = await gitRepo(paas, slowApp(3, 'slow one'));
     const first = push(paas, dir, 'busy-app');
     // Wait until the first deploy is booting its dyno, i.e. well inside the locked section.
@@ -159,7 +154,7 @@ describe('git push deploys through the router', () => {
   });
 
   it('answers 401 to git with a wrong token', async () => {
-    await createApp('guarded');
+    await createApp(paas, 'guarded');
     const dir = await gitRepo(paas, staticSite);
     const url = new URL(paas.apiUrl);
     url.username = 'paas';

@@ -184,6 +184,12 @@ export function viaRouter(paas: Paas, host: string, urlPath = '/'): Promise<Http
   });
 }
 
+/** Creates an app through the API; throws, with the API's answer, unless it was created (201). */
+export async function createApp(paas: Paas, name: string): Promise<void> {
+  const r = await apiCall(paas, 'POST', '/v1/apps', { name });
+  if (r.status !== 201) throw new Error(`creating ${name} answered ${r.status}: ${JSON.stringify(r.json)}`);
+}
+
 /** Calls the API directly. */
 export async function apiCall(paas: Paas, method: string, urlPath: string, body?: unknown, token = paas.token) {
   const res = await fetch(`${paas.apiUrl}${urlPath}`, {

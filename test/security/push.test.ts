@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pushes } from '../../server/git/pushes.js';
 import type { AppRow } from '../../server/store/apps.js';
 import { staticSite } from '../helpers/fixtures.js';
-import { apiCall, commitFiles, gitRepo, gitUrl, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
+import { apiCall, commitFiles, createApp, gitRepo, gitUrl, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 
 let paas: Paas;
 beforeAll(async () => {
@@ -20,14 +20,9 @@ afterAll(async () => {
   await paas?.stop();
 });
 
-async function createApp(name: string): Promise<void> {
-  const r = await apiCall(paas, 'POST', '/v1/apps', { name });
-  expect(r.status, JSON.stringify(r.json)).toBe(201);
-}
-
 describe('big pushes', () => {
   it('deploys 10 of 10 sequential pushes of a 2 MiB incompressible pack', async () => {
-    await createApp('big-app');
+    await createApp(paas, 'big-app');
     const dir = await gitRepo(paas, staticSite);
     const results: string[] = [];
     for (let i = 1; i <= 10; i++) {
@@ -64,7 +59,7 @@ describe('a repository left behind with no app', () => {
     const leftover = path.join(paas.dataDir, 'repos', 'orphan-app.git');
     fs.mkdirSync(leftover, { recursive: true });
     fs.writeFileSync(path.join(leftover, 'precious'), 'data from before the crash');
-    await createApp('orphan-app');
+    await createApp(paas, 'orphan-app');
     const kept = fs.readdirSync(path.join(paas.dataDir, 'repos', '.orphans')).filter((n) => n.startsWith('orphan-app-'));
     expect(kept).toHaveLength(1);
     expect(fs.readFileSync(path.join(paas.dataDir, 'repos', '.orphans', kept[0]!, 'precious'), 'utf8')).toBe('data from before the crash');
@@ -152,8 +147,8 @@ describe('the pre-receive callback', () => {
 
   it("refuses a used secret, a wrong one and another app's push id, and never shows the secret", async () => {
     const tag = randomBytes(4).toString('hex');
-    await createApp('gated-app');
-    await createApp('bystander');
+    await createApp(paas, 'gated-app');
+    await createApp(paas, 'bystander');
     const gate = net.createServer((s) => s.destroy());
     const gatePort = await new Promise<number>((resolve) => {
       // Reserve a free port, then let it go: the gate opens on it later.
@@ -200,7 +195,7 @@ describe('the pre-receive callback', () => {
 
   it('binds each secret to one push of one app, once', () => {
     const pushes = new Pushes();
-    const app = (name: string): AppRow => ({ id: 1, name, created_at: '', current_release_id: null });
+    const app = (name: string): AppRow => ({ id: 1, name, created_at: '', current_release_id: null, uid: null });
     const a = pushes.open(app('app-a'), 'test');
     const b = pushes.open(app('app-b'), 'test');
     expect(pushes.claim('app-b', a.id, a.secret)).toBeUndefined();
@@ -215,7 +210,7 @@ describe('the pre-receive callback', () => {
 
 describe('a push whose pusher goes away', () => {
   it('never goes live: git leaves the branch, and so does the release', async () => {
-    await createApp('gone-app');
+    await createApp(paas, 'gone-app');
     const dir = await gitRepo(paas, { Procfile: 'web: exec node server.js\n', 'server.js': "require('http').createServer((q, s) => s.end('v1')).listen(process.env.PORT);\n" });
     expect((await push(paas, dir, 'gone-app')).code).toBe(0);
     // The second push builds slowly; the pusher is killed while it builds.

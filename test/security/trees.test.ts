@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeApp, staticSite } from '../helpers/fixtures.js';
-import { apiCall, commitFiles, gitRepo, type Paas, push, ROOT, type Result, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
+import { apiCall, commitFiles, createApp, gitRepo, type Paas, push, ROOT, type Result, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 
 let paas: Paas;
 beforeAll(async () => {
@@ -16,10 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await paas?.stop();
 });
-
-async function createApp(name: string): Promise<void> {
-  expect((await apiCall(paas, 'POST', '/v1/apps', { name })).status).toBe(201);
-}
 
 /** A repository with `files` and the symbolic links `links` (path -> target) committed. */
 async function repoWith(files: Record<string, string>, links: Record<string, string>): Promise<string> {
@@ -62,7 +58,7 @@ function outsideDir(): string {
 
 describe('a pushed tree is checked at unpack', () => {
   it('refuses links that chain outward, naming each, and never shows the server environment', async () => {
-    await createApp('chains');
+    await createApp(paas, 'chains');
     const slugs = slugCount();
     const dir = await repoWith(
       { ...staticSite, ...climbFiles },
@@ -90,7 +86,7 @@ describe('a pushed tree is checked at unpack', () => {
   });
 
   it('accepts link chains that stay inside and serves through them, on loopback only', async () => {
-    await createApp('inside');
+    await createApp(paas, 'inside');
     const dir = await repoWith(
       { ...staticSite, 'docs/page.html': '<p>the page</p>\n' },
       { here: '.', alias: 'here/docs', latest: 'alias/page.html', 'docs/back': '../docs/page.html' },
@@ -110,7 +106,7 @@ describe('a pushed tree is checked at unpack', () => {
   });
 
   it('refuses a pushed .paas, as a link out or in, and writes nothing outside', async () => {
-    await createApp('reserved');
+    await createApp(paas, 'reserved');
     const slugs = slugCount();
     const outside = outsideDir();
     const out = await push(paas, await repoWith({ ...staticSite, ...climbFiles }, { ...climbLinks, '.paas': climbTo(outside) }), 'reserved');
@@ -125,7 +121,7 @@ describe('a pushed tree is checked at unpack', () => {
   });
 
   it('refuses a static site with a link to a host file', async () => {
-    await createApp('static-out');
+    await createApp(paas, 'static-out');
     const links = { ...climbLinks, 'css/passwd': `../${climbTo('/etc/passwd')}`, 'css/abs': '/etc/passwd', 'css/up': '../../etc/passwd' };
     const r = await push(paas, await repoWith({ ...staticSite, ...climbFiles }, links), 'static-out');
     expect(r.code).not.toBe(0);
@@ -145,7 +141,7 @@ function buildScriptApp(script: string): Record<string, string> {
 
 describe('what app code does to its tree during the build', () => {
   it('a Procfile turned into a link to /proc/self/environ fails the push without showing it', async () => {
-    await createApp('swap-procfile');
+    await createApp(paas, 'swap-procfile');
     const outside = outsideDir();
     const app = buildScriptApp(
       `fs.rmSync('Procfile', { force: true }); fs.symlinkSync('/proc/self/environ', 'Procfile');\n` +
@@ -159,7 +155,7 @@ describe('what app code does to its tree during the build', () => {
   });
 
   it('a .paas link made by a build script is never written through', async () => {
-    await createApp('swap-paas');
+    await createApp(paas, 'swap-paas');
     const outside = outsideDir();
     const app = buildScriptApp(`fs.symlinkSync(${JSON.stringify(outside)}, '.paas');`);
     const r = await push(paas, await gitRepo(paas, app), 'swap-paas');
@@ -169,7 +165,7 @@ describe('what app code does to its tree during the build', () => {
   });
 
   it('control-file errors quote no more than a short excerpt', async () => {
-    await createApp('bad-control');
+    await createApp(paas, 'bad-control');
     const secret = 'SECRET-do-not-echo-0123456789';
     const proc = await push(paas, await gitRepo(paas, { Procfile: `this line is not a process type ${secret}\n` }), 'bad-control');
     expect(proc.code).not.toBe(0);
@@ -280,7 +276,7 @@ function connects(host: string, port: number): Promise<boolean> {
 
 describe('what install scripts leave behind', () => {
   it('a fifo in node_modules leaves the build uncached, never failed or littered', async () => {
-    await createApp('fifo-app');
+    await createApp(paas, 'fifo-app');
     const files = nodeApp('fifo');
     const pkg = JSON.parse(files['package.json']!);
     pkg.scripts.postinstall = 'mkdir -p node_modules && mkfifo node_modules/pipe';
