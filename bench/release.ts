@@ -39,7 +39,7 @@ async function timeUntilServed(paas: Paas, app: string, marker: string, start: (
 
 function stats(xs: number[]): Stats {
   const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s[s.length - 1]! };
+  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1] };
 }
 
 /** The env app with `express` as a dependency and a lockfile resolved for it. */

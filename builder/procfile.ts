@@ -8,12 +8,12 @@ export function parseProcfile(text: string): { types: Record<string, string> } |
   const types: Record<string, string> = {};
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
+    const line = lines[i].trim();
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([A-Za-z0-9_-]+):\s*(.+)$/.exec(line);
     // Only a short excerpt: whatever the file holds never comes back to the pusher in full.
     if (!m) return { error: `Procfile line ${i + 1} is not \`type: command\` (it starts "${excerpt(line)}")` };
-    types[m[1]!] = m[2]!;
+    types[m[1]] = m[2]!;
   }
   return { types };
 }

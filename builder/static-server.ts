@@ -26,7 +26,7 @@ const root = fs.realpathSync(process.cwd());
 function resolveFile(urlPath: string): string | undefined {
   let decoded: string;
   try {
-    decoded = decodeURIComponent(urlPath.split('?')[0]!);
+    decoded = decodeURIComponent(urlPath.split('?')[0]);
   } catch {
     return undefined;
   }

@@ -36,7 +36,7 @@ export async function apiLines(path: string, onLine: (line: string) => void): Pr
   const decoder = new TextDecoder();
   let buffered = '';
   for await (const chunk of res.body) {
-    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    buffered += decoder.decode(chunk, { stream: true });
     const lines = buffered.split('\n');
     buffered = lines.pop()!;
     for (const line of lines) onLine(line);

@@ -27,7 +27,7 @@ export async function resolveApp(flag: string | undefined): Promise<string> {
   if (flag) return flag;
   const url = await remoteUrl();
   const m = url ? /\/([a-z][a-z0-9-]*)\.git\/?$/.exec(url) : null;
-  if (m) return m[1]!;
+  if (m) return m[1];
   throw new CliError('No app specified. Pass -a APP, or run this inside a git checkout with a `paas` remote (see `paas apps:create`).');
 }
 

@@ -13,10 +13,10 @@ function parse(text: string): Entry[] {
   const entries: Entry[] = [];
   const words = text.split(/\s+/).filter(Boolean);
   for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
+    const w = words[i];
     if (w === 'machine') entries.push({ machine: words[++i] ?? '', tokens: [] });
     else if (w === 'default') entries.push({ machine: null, tokens: [] });
-    else if (entries.length) entries[entries.length - 1]!.tokens.push(w);
+    else if (entries.length) entries[entries.length - 1].tokens.push(w);
   }
   return entries;
 }

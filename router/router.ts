@@ -25,7 +25,7 @@ const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': 
 
 /** `text` made safe to place in HTML text or a quoted attribute. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!);
+  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]);
 }
 
 // Every error page goes through here, so whatever a page echoes (the Host, an app name) is escaped once.
@@ -62,7 +62,7 @@ export function createRouter(opts: RouterOptions): { server: http.Server; close(
   function pick(app: string, targets: readonly Target[]): string {
     const n = turn.get(app) ?? 0;
     turn.set(app, n + 1);
-    const t = targets[n % targets.length]!;
+    const t = targets[n % targets.length];
     return `http://${t.host}:${t.port}`;
   }
 

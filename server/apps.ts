@@ -36,7 +36,7 @@ const NOUNS = ['river', 'forest', 'meadow', 'harbor', 'canyon', 'summit', 'islan
 
 /** A Heroku-style name such as `quiet-river-4821`. */
 export function generateAppName(): string {
-  const pick = (list: string[]) => list[randomInt(list.length)]!;
+  const pick = (list: string[]) => list[randomInt(list.length)];
   return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${randomInt(1000, 10000)}`;
 }
 

@@ -128,7 +128,7 @@ export class Runner {
       app: release.app,
       name,
       slugDir: release.slug.dir,
-      command: release.slug.processTypes[type]!,
+      command: release.slug.processTypes[type],
       pathPrepend: release.slug.pathPrepend,
       user: release.user,
       env: { ...this.deps.baseEnv, ...release.env, DYNO: name },
@@ -204,10 +204,10 @@ export class Runner {
     const { app } = crashed.release;
     const [type, n] = crashed.dyno.name.split('.');
     const delay = Math.min(1000 * 2 ** (crashes - 1), MAX_RESTART_DELAY_MS);
-    const timer = setTimeout(async () => {
+    const restart = async (): Promise<void> => {
       if (this.generation.get(app) !== gen) return;
       try {
-        const fresh = await this.boot(crashed.release, type!, Number(n));
+        const fresh = await this.boot(crashed.release, type, Number(n));
         if (this.generation.get(app) !== gen) return void (await this.stop(fresh));
         this.web.set(app, [...(this.web.get(app) ?? []), fresh]);
         this.publish(app);
@@ -215,6 +215,10 @@ export class Runner {
       } catch {
         this.scheduleRestart(crashed, gen, crashes + 1);
       }
+    };
+    // A timer callback's rejection would be unhandled and end the server: catch it here, with context.
+    const timer = setTimeout(() => {
+      restart().catch((err: unknown) => console.error(`paas: restarting ${crashed.dyno.name} of ${app} failed:`, err));
     }, delay);
     timer.unref();
   }

@@ -28,7 +28,7 @@ describe('git push deploys through the router', () => {
     expect(body).toMatchObject({ message: 'first', dyno: 'web.1' });
     expect(body.token).toBeNull(); // the platform's token never leaks into dynos
 
-    await commitFiles(paas, dir, { 'server.js': nodeApp('second')['server.js']! });
+    await commitFiles(paas, dir, { 'server.js': nodeApp('second')['server.js'] });
     const second = await push(paas, dir, 'node-app');
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toContain('using cached node_modules');
@@ -51,7 +51,7 @@ describe('git push deploys through the router', () => {
     expect(res.body).toMatch(/^hello from python .*\.venv$/);
 
     // Same requirements: the cached venv is restored into the new slug and its scripts relocated.
-    await commitFiles(paas, dir, { 'app.py': pythonApp['app.py']!.replace('hello from', 'hello again from') });
+    await commitFiles(paas, dir, { 'app.py': pythonApp['app.py'].replace('hello from', 'hello again from') });
     const again = await push(paas, dir, 'py-app');
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('using cached virtualenv');

@@ -47,7 +47,7 @@ describe('config vars and releases', () => {
       [2, expect.stringMatching(/^Deploy [0-9a-f]{7}$/), 'succeeded', true],
       [1, 'Set GREETING config vars', 'succeeded', false],
     ]);
-    expect(Object.keys(list[0]!)).toEqual(expect.arrayContaining(['version', 'description', 'status', 'current', 'created_at']));
+    expect(Object.keys(list[0])).toEqual(expect.arrayContaining(['version', 'description', 'status', 'current', 'created_at']));
     // v1 holds config but no code: there is nothing to roll back to.
     const back = await cli(paas, ['releases:rollback', 'v1', '-a', 'early-config']);
     expect(back.code).toBe(1);

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Route, RouteTable } from '../router/route-table.js';
+import type { Route, RouteTable, Target } from '../router/route-table.js';
 import { appFromHost, createRouter } from '../router/router.js';
 
 function listen(server: http.Server): Promise<number> {
@@ -43,13 +43,15 @@ describe('router', () => {
   let port = 0;
 
   beforeAll(async () => {
+    const both: Target[] = [];
     for (const name of ['one', 'two']) {
       const s = http.createServer((req, res) => res.end(`${name} ${req.headers['x-forwarded-host']}`));
       backends.push(s);
-      const p = await listen(s);
-      table.set(name, { kind: 'ok', targets: [{ host: '127.0.0.1', port: p }] });
+      const target = { host: '127.0.0.1', port: await listen(s) };
+      both.push(target);
+      table.set(name, { kind: 'ok', targets: [target] });
     }
-    table.set('both', { kind: 'ok', targets: [...(table.get('one') as { targets: [] }).targets, ...(table.get('two') as { targets: [] }).targets] });
+    table.set('both', { kind: 'ok', targets: both });
     table.set('idle', { kind: 'unavailable' });
     // A port nothing listens on: the dyno died between lookup and request.
     const dead = http.createServer();
@@ -71,7 +73,7 @@ describe('router', () => {
 
   it('round-robins across web dynos', async () => {
     const seen = new Set<string>();
-    for (let i = 0; i < 4; i++) seen.add((await get(port, 'both.localhost')).body.split(' ')[0]!);
+    for (let i = 0; i < 4; i++) seen.add((await get(port, 'both.localhost')).body.split(' ')[0]);
     expect([...seen].sort()).toEqual(['one', 'two']);
   });
 

@@ -15,7 +15,7 @@ async function readPackageJson(dir: string): Promise<{ scripts?: Record<string, 
     return JSON.parse(text);
   } catch (err) {
     // V8 quotes the text around the error; keep only what it says, not what the file holds.
-    const what = (err as Error).message.split(/,\s*(?:\.\.\.)?"/)[0]!;
+    const what = (err as Error).message.split(/,\s*(?:\.\.\.)?"/)[0];
     throw new BuildError(`package.json is not valid JSON (${excerpt(what, 60)}). Fix it and push again.`);
   }
 }
@@ -31,7 +31,7 @@ export const nodeBuildpack: Buildpack = {
     const cache = new DepCache(path.join(req.cacheDir, req.appName), req.steps.owner);
 
     if (lockfile >= 0) {
-      const lock = (await readTreeFile(dir, LOCKFILES[lockfile]!, LOCKFILE_MAX))!;
+      const lock = (await readTreeFile(dir, LOCKFILES[lockfile], LOCKFILE_MAX))!;
       const key = hashKey(lock, process.version);
       if (await cache.restore('node', key, path.join(dir, 'node_modules'))) {
         req.log('-----> Lockfile unchanged: using cached node_modules, skipping install');

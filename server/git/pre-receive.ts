@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     fail(`Only the main or master branch deploys; refusing ${others.map((u) => u.ref).join(', ')}.\nPush your branch to main instead: git push paas <branch>:main`);
   }
   if (updates.length !== 1) fail('Push main or master, not both.');
-  const { newSha } = updates[0]!;
+  const { newSha } = updates[0];
   if (ZERO.test(newSha)) fail('Deleting the deploy branch is not allowed.');
   const result = await deploy(newSha);
   if (!result.ok) fail(`Push rejected: ${result.message ?? 'deploy failed'}`);

@@ -35,7 +35,7 @@ function listenerUids(port: number): number[] {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
   const uids: number[] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = fs.readFileSync(table, 'utf8');
     } catch {

@@ -159,7 +159,7 @@ export async function startSandboxed(host: SandboxHost, spec: SandboxSpec): Prom
 
 function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed {
   if (host.kind === 'none') {
-    const child = spawn(spec.argv[0]!, spec.argv.slice(1), {
+    const child = spawn(spec.argv[0], spec.argv.slice(1), {
       cwd: appDir,
       env: withPath(spec, appDir, host),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -200,7 +200,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   // Mount options go through fd 3, so /proc/1/cmdline inside the sandbox names no host path.
   const bwrap = [host.bwrap, '--args', '3', '--', ...drop, '/bin/bash', '-c', LOAD_ENV, 'paas-env', ...spec.argv];
   const argv = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir, ...bwrap] : bwrap;
-  const child = spawn(argv[0]!, argv.slice(1), {
+  const child = spawn(argv[0], argv.slice(1), {
     env: { PATH: host.systemPath },
     stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     detached: true,
@@ -209,7 +209,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   const { passwd, group } = accounts(spec.user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
   const feeds = [[3, `${inner.join('\0')}\0`], [4, env.join('')], [5, passwd], [6, group], [7, filter ?? '']] as const;
   for (const [fd, text] of feeds) {
-    const pipe = (child.stdio as unknown as NodeJS.WritableStream[])[fd]!;
+    const pipe = (child.stdio as unknown as NodeJS.WritableStream[])[fd];
     pipe.on('error', () => undefined);
     pipe.end(text);
   }

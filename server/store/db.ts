@@ -82,7 +82,7 @@ export function openStore(file: string, appDataDirs: readonly string[] = []): Db
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current < migrations.length) {
       db.transaction(() => {
-        for (let v = current; v < migrations.length; v++) db.exec(migrations[v]!);
+        for (let v = current; v < migrations.length; v++) db.exec(migrations[v]);
         db.pragma(`user_version = ${migrations.length}`);
       })();
     }

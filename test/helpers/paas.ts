@@ -74,7 +74,7 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
       for (;;) {
         const api = /API and git listening on (\S+)/.exec(out);
         const router = /router listening on (\S+)/.exec(out);
-        if (api && router) return { apiUrl: api[1]!, routerUrl: router[1]! };
+        if (api && router) return { apiUrl: api[1], routerUrl: router[1] };
         await new Promise((r) => setTimeout(r, 20));
       }
     })(),

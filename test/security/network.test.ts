@@ -43,17 +43,17 @@ function listeningSockets(pid: number): string[] {
       }
     })();
     const m = /^socket:\[(\d+)\]$/.exec(link);
-    if (m) inodes.add(m[1]!);
+    if (m) inodes.add(m[1]);
   }
   const found: string[] = [];
   for (const table of ['tcp', 'tcp6']) {
     for (const line of fs.readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9]!)) continue;
-      const [hex, port] = f[1]!.split(':') as [string, string];
+      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9])) continue;
+      const [hex, port] = f[1].split(':') as [string, string];
       // /proc prints addresses as host-order 32-bit words.
       const words = hex.match(/.{8}/g)!.map((w) => Buffer.from(w, 'hex').reverse());
-      const address = table === 'tcp' ? [...words[0]!].join('.') : Buffer.concat(words).toString('hex').replace(/(.{4})(?!$)/g, '$1:');
+      const address = table === 'tcp' ? [...words[0]].join('.') : Buffer.concat(words).toString('hex').replace(/(.{4})(?!$)/g, '$1:');
       found.push(`${address} ${parseInt(port, 16)}`);
     }
   }

@@ -62,7 +62,7 @@ describe('a repository left behind with no app', () => {
     await createApp(paas, 'orphan-app');
     const kept = fs.readdirSync(path.join(paas.dataDir, 'repos', '.orphans')).filter((n) => n.startsWith('orphan-app-'));
     expect(kept).toHaveLength(1);
-    expect(fs.readFileSync(path.join(paas.dataDir, 'repos', '.orphans', kept[0]!, 'precious'), 'utf8')).toBe('data from before the crash');
+    expect(fs.readFileSync(path.join(paas.dataDir, 'repos', '.orphans', kept[0], 'precious'), 'utf8')).toBe('data from before the crash');
     expect(paas.output()).toContain(`Moved ${leftover}, which belonged to no app`);
     const r = await push(paas, await gitRepo(paas, staticSite), 'orphan-app');
     expect(r.code, r.stderr).toBe(0);
@@ -164,10 +164,10 @@ describe('the pre-receive callback', () => {
     await until('the release command', () => (paas.output().includes(`gate-waiting-${tag}`) ? true : undefined));
     const socket = path.join(paas.dataDir, 'run', 'hooks.sock');
     const env = await until('the push in /proc', () => hookEnvOfPushInFlight(socket), 10_000);
-    const secret = env.PAAS_HOOK_SECRET!;
-    const hookPath = env.PAAS_HOOK_PATH!;
+    const secret = env.PAAS_HOOK_SECRET;
+    const hookPath = env.PAAS_HOOK_PATH;
     expect(hookPath).toMatch(/^\/apps\/gated-app\/pushes\/[0-9a-f]+\/deploy$/);
-    const pushId = hookPath.split('/')[4]!;
+    const pushId = hookPath.split('/')[4];
 
     const refused = [
       await hookCall(socket, `${hookPath}?commit=${commit}`, secret), // used by the real hook

@@ -135,7 +135,7 @@ describe('a pushed tree is checked at unpack', () => {
 /** A Node app whose `npm run build` runs `script` (CommonJS) in the app's tree. */
 function buildScriptApp(script: string): Record<string, string> {
   const app = nodeApp('built');
-  const pkg = { ...JSON.parse(app['package.json']!), scripts: { start: 'node server.js', build: 'node build.js' } };
+  const pkg = { ...JSON.parse(app['package.json']), scripts: { start: 'node server.js', build: 'node build.js' } };
   return { ...app, 'package.json': JSON.stringify(pkg), 'build.js': `const fs = require('fs');\n${script}\n` };
 }
 
@@ -189,7 +189,7 @@ describe('the slug layout', () => {
     await first.stop();
     // Rewrite the slug as older versions made it: the tree in the build dir, metadata in its .paas/.
     const slugs = path.join(dataDir, 'slugs');
-    const home = path.join(slugs, fs.readdirSync(slugs)[0]!);
+    const home = path.join(slugs, fs.readdirSync(slugs)[0]);
     const meta = JSON.parse(fs.readFileSync(path.join(home, 'slug.json'), 'utf8'));
     fs.rmSync(path.join(home, 'slug.json'));
     for (const name of fs.readdirSync(path.join(home, 'app'))) fs.renameSync(path.join(home, 'app', name), path.join(home, name));
@@ -236,9 +236,11 @@ describe('the static server', () => {
       const port = await new Promise<number>((resolve, reject) => {
         let out = '';
         const timer = setTimeout(() => reject(new Error(`static server did not say where it listens: ${out}`)), 10_000);
-        child.stdout!.on('data', (d: Buffer) => {
+        child.stdout.on('data', (d: Buffer) => {
           const m = /listening on 127\.0\.0\.1:(\d+)/.exec((out += String(d)));
-          if (m) resolve(Number(m[1])), clearTimeout(timer);
+          if (!m) return;
+          clearTimeout(timer);
+          resolve(Number(m[1]));
         });
         child.on('exit', (code) => reject(new Error(`static server exited with ${code}`)));
       });
@@ -278,7 +280,7 @@ describe('what install scripts leave behind', () => {
   it('a fifo in node_modules leaves the build uncached, never failed or littered', async () => {
     await createApp(paas, 'fifo-app');
     const files = nodeApp('fifo');
-    const pkg = JSON.parse(files['package.json']!);
+    const pkg = JSON.parse(files['package.json']);
     pkg.scripts.postinstall = 'mkdir -p node_modules && mkfifo node_modules/pipe';
     const r = await push(paas, await gitRepo(paas, { ...files, 'package.json': JSON.stringify(pkg) }), 'fifo-app');
     expect(r.code, r.stderr).toBe(0);

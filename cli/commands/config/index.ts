@@ -21,10 +21,10 @@ export default function register(program: Command): void {
       if (opts.json) return json(config);
       const keys = Object.keys(config).sort();
       if (opts.shell) {
-        for (const k of keys) out(`${k}=${shellQuote(config[k]!)}`);
+        for (const k of keys) out(`${k}=${shellQuote(config[k])}`);
         return;
       }
       out(`=== ${app} Config Vars`);
-      if (keys.length) keyValues(keys.map((k) => [k, config[k]!]));
+      if (keys.length) keyValues(keys.map((k) => [k, config[k]]));
     });
 }
