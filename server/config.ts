@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 export type RuntimeName = 'process';
@@ -21,6 +22,8 @@ export interface Config {
   stopGraceMs: number;
   /** How long a Procfile `release` command may run before the release fails. */
   releaseTimeoutMs: number;
+  /** On SIGTERM, how long a build or release phase in flight may take to finish before it is stopped. */
+  shutdownTimeoutMs: number;
   /** How long the router waits on a silent dyno before it answers 504 or cuts the response off. */
   routerTimeoutMs: number;
   /** The host environment paas's own tools (git) run with: PATH, HOME, LANG, never our own secrets. */
@@ -85,6 +88,22 @@ function parseUidRange(env: NodeJS.ProcessEnv): { first: number; last: number } 
   return { first, last };
 }
 
+/**
+ * The data dir belongs to the user, not to the directory the server was started from (XDG base
+ * directories): PAAS_DATA_DIR, else $XDG_DATA_HOME/paas, else ~/.local/share/paas. The CLI mirrors
+ * this rule (cli/local-server.ts) to find the token of a server on this machine.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  if (env.PAAS_DATA_DIR) return path.resolve(env.PAAS_DATA_DIR);
+  // The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
+  if (env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME)) return path.join(env.XDG_DATA_HOME, 'paas');
+  const home = env.HOME || os.homedir();
+  if (!home || !path.isAbsolute(home)) {
+    throw new ConfigError('Cannot find a home directory for the data dir: set PAAS_DATA_DIR (or HOME) to an absolute path.');
+  }
+  return path.join(home, '.local', 'share', 'paas');
+}
+
 /** Reads the server configuration from `env`; throws ConfigError with a fix-it message on bad values. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const runtime = env.PAAS_RUNTIME || 'process';
@@ -99,13 +118,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: parsePort(env, 'PORT', 5100),
     routerPort: parsePort(env, 'PAAS_ROUTER_PORT', 8080),
     host: env.PAAS_BIND_HOST || '127.0.0.1',
-    dataDir: path.resolve(env.PAAS_DATA_DIR || './.paas-data'),
+    dataDir: defaultDataDir(env),
     apiToken: env.PAAS_API_TOKEN || undefined,
     domain,
     runtime,
     bootTimeoutMs: parseMs(env, 'PAAS_BOOT_TIMEOUT_MS', 60_000),
     stopGraceMs: parseMs(env, 'PAAS_STOP_GRACE_MS', 10_000),
     releaseTimeoutMs: parseMs(env, 'PAAS_RELEASE_TIMEOUT_MS', 10 * 60_000),
+    shutdownTimeoutMs: parseMs(env, 'PAAS_SHUTDOWN_TIMEOUT_MS', 30_000),
     routerTimeoutMs: parseMs(env, 'PAAS_ROUTER_TIMEOUT_MS', 120_000),
     baseEnv: pickBaseEnv(env),
     appEnv: pickAppEnv(env),

@@ -25,10 +25,12 @@ export async function deployCommit(
   const { app, commit, log } = params;
   const { db, paths, config } = deps;
   const buildId = randomUUID();
+  // The pusher hanging up and the server shutting down both stop the build where it is.
+  const signal = params.signal ? AbortSignal.any([params.signal, deps.lifecycle.signal]) : deps.lifecycle.signal;
   insertBuild(db, { id: buildId, app_id: app.id, commit_sha: commit, created_at: new Date().toISOString() });
   let slug;
   try {
-    const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch });
+    const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal });
     slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, steps, log });
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });
@@ -39,5 +41,5 @@ export async function deployCommit(
     { app, buildId, config: currentConfig(app, deps), description: `Deploy ${commit.slice(0, 7)}`, createdBy: params.createdBy },
     deps,
   );
-  return runRelease(app, release, log, deps, params.signal);
+  return runRelease(app, release, log, deps, signal);
 }

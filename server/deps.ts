@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { AppLocks } from './locks.js';
 import type { AppLogs } from './logs.js';
 import type { DataPaths } from './paths.js';
@@ -17,6 +18,8 @@ export interface Deps {
   runner: Runner;
   logs: AppLogs;
   locks: AppLocks;
+  /** Draining and stopping on shutdown: refuses new work, aborts work that outlives the timeout. */
+  lifecycle: Lifecycle;
   /** How app processes are isolated on this host, found at start-up. */
   sandbox: SandboxHost;
   /** Output of releases made through the API, for their output_stream_url. */

@@ -6,6 +6,7 @@
 export class AppLocks {
   private readonly held = new Set<string>();
   private readonly waiters = new Map<string, (() => void)[]>();
+  private readonly idleWaiters = new Set<() => void>();
 
   private releaser(app: string): () => void {
     let released = false;
@@ -16,8 +17,9 @@ export class AppLocks {
       const next = queue?.shift();
       if (queue?.length === 0) this.waiters.delete(app);
       // Hand the lock straight to the next waiter, so a tryAcquire cannot slip in between.
-      if (next) next();
-      else this.held.delete(app);
+      if (next) return next();
+      this.held.delete(app);
+      if (this.held.size === 0) for (const idle of [...this.idleWaiters]) idle();
     };
   }
 
@@ -40,9 +42,23 @@ export class AppLocks {
     return this.releaser(app);
   }
 
-  /** Resolves once no lock is held (or the timeout passes); used to drain on shutdown. */
-  async drain(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.held.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  /** Resolves true once no lock is held, or false when `timeoutMs` passes first; used to drain on shutdown. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.held.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (idle: boolean) => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(onIdle);
+        resolve(idle);
+      };
+      const onIdle = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.idleWaiters.add(onIdle);
+    });
+  }
+
+  /** How many apps have a deploy, config change or rollback in flight. */
+  get busy(): number {
+    return this.held.size;
   }
 }

@@ -12,6 +12,7 @@ import { startHookServer } from './git/hook-server.js';
 import { Pushes } from './git/pushes.js';
 import { gitRoutes, installHooks } from './git/receiver.js';
 import { bannerUrl, listen, localUrl } from './listen.js';
+import { Lifecycle, refuseWhileDraining } from './lifecycle.js';
 import { AppLocks } from './locks.js';
 import { AppLogs } from './logs.js';
 import { dataPaths } from './paths.js';
@@ -27,13 +28,17 @@ import { adoptSlugs, clearScratch, prepareDataDir } from './sandbox/data-dir.js'
 import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
 import { takeStaleDynos } from './store/dynos.js';
+import { failAbandoned } from './store/releases.js';
 import { resolveApiToken } from './token.js';
 
 export interface RunningServer {
   apiUrl: string;
   routerUrl: string;
-  /** Stops taking requests, lets running deploys finish, stops the dynos and closes the store. */
-  close(): Promise<void>;
+  /**
+   * Refuses new requests and pushes, gives deploys in flight PAAS_SHUTDOWN_TIMEOUT_MS to finish (then
+   * stops them, marked failed), stops the dynos with their grace period and closes the store.
+   */
+  close(opts?: { timeoutMs?: number }): Promise<void>;
 }
 
 /** Starts the control plane (API + git) and the embedded router. */
@@ -62,6 +67,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // Dynos of a previous run that died without stopping them (SIGKILL, power loss) may still run.
   const reaped = await runtime.reap(takeStaleDynos(db), config.stopGraceMs);
   if (reaped) log(`Stopped ${reaped} dyno(s) left running by a previous paas server`);
+  const abandoned = failAbandoned(db);
+  if (abandoned) log(`Marked ${abandoned} release(s) failed that a previous paas server left unfinished`);
   await clearScratch(paths);
   const runner = new Runner({
     runtime,
@@ -73,7 +80,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
     baseEnv: config.appEnv,
   });
   let routerPort = config.routerPort;
+  const lifecycle = new Lifecycle();
   const deps: Deps = {
+    lifecycle,
     config,
     paths,
     db,
@@ -91,7 +100,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const api = express();
   api.disable('x-powered-by');
   api.use(gitRoutes(deps, pushes));
-  api.use('/v1', requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps));
+  api.use('/v1', refuseWhileDraining(lifecycle), requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps));
   api.use(notFound);
   api.use(errorHandler);
 
@@ -101,6 +110,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const routerBound = await listen(router.server, config.routerPort, config.host);
   const apiLocalUrl = localUrl(apiBound);
   routerPort = routerBound.port;
+  log(`paas data dir: ${paths.root}`);
   log(`paas API and git listening on ${bannerUrl(apiBound)}`);
   log(`paas router listening on ${bannerUrl(routerBound)} (apps at http://<app>.${config.domain}:${routerPort})`);
 
@@ -112,10 +122,21 @@ export async function startServer(config: Config, log: (line: string) => void = 
   return {
     apiUrl: apiLocalUrl,
     routerUrl: localUrl(routerBound),
-    async close() {
-      const closed = Promise.all([apiServer, router.server].map((s) => new Promise((r) => s.close(r))));
+    async close(opts = {}) {
+      const timeoutMs = opts.timeoutMs ?? config.shutdownTimeoutMs;
+      // 1. New requests and pushes are refused (with a message, so the listeners stay open);
+      //    deploys, config changes and rollbacks in flight go on, for up to the shutdown timeout.
+      lifecycle.drain();
       apiServer.closeIdleConnections();
-      await deps.locks.drain(config.stopGraceMs * 3);
+      if (!(await deps.locks.drain(timeoutMs))) {
+        log(`Stopping ${deps.locks.busy} deploy(s) still running after ${Math.round(timeoutMs / 1000)} s; their releases are marked failed`);
+        // 2. What is left is stopped: build steps and release phases by the signal, booting dynos by stopAll.
+        lifecycle.stopWork();
+        await runner.stopAll();
+        await deps.locks.drain(config.stopGraceMs + 5000);
+      }
+      // 3. The router stops taking connections, then every dyno gets SIGTERM and its grace period.
+      const closed = Promise.all([apiServer, router.server].map((s) => new Promise((r) => s.close(r))));
       await runner.stopAll();
       await hookServer.close();
       router.close();

@@ -59,16 +59,20 @@ async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | '
  * when `signal` is aborted before the switch.
  * The caller holds the app's lock.
  */
-export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: string) => void, deps: Deps, signal?: AbortSignal): Promise<ReleaseRow> {
+export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: string) => void, deps: Deps, cancel?: AbortSignal): Promise<ReleaseRow> {
+  // Shutdown stops every release in flight, whoever started it; `cancel` is the pusher's own.
+  const signal = cancel ? AbortSignal.any([cancel, deps.lifecycle.signal]) : deps.lifecycle.signal;
   try {
-    if (signal?.aborted) throw new DeployError(String(signal.reason));
+    if (signal.aborted) throw new DeployError(String(signal.reason));
     const run = await toRun(app, release, deps);
     if (run?.slug.processTypes.release) {
       log(`-----> Running release command: ${run.slug.processTypes.release}`);
-      await deps.runner.runOnce(run, 'release', { timeoutMs: deps.config.releaseTimeoutMs, log });
+      await deps.runner.runOnce(run, 'release', { timeoutMs: deps.config.releaseTimeoutMs, log, signal });
     }
     if (run) await deps.runner.deploy(run, log, signal);
-  } catch (err) {
+  } catch (cause) {
+    // When shutdown stopped the release, its dynos died of it: say so rather than how they died.
+    const err = signal.aborted ? new DeployError(String(signal.reason)) : cause;
     setReleaseStatus(deps.db, release.id, 'failed');
     deps.logs.append(app.name, 'paas[api]', `Release v${release.version} failed: ${(err as Error).message.split('\n')[0]}`);
     throw err;

@@ -50,6 +50,8 @@ export class Runner {
   private readonly web = new Map<string, Active[]>();
   /** Bumped on every deploy and stop, so a pending crash restart of an older formation is dropped. */
   private readonly generation = new Map<string, number>();
+  /** Every dyno started and not yet exited, whatever it is for, so shutdown leaves none behind. */
+  private readonly started = new Set<RunningDyno>();
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -58,6 +60,7 @@ export class Runner {
    * `signal` is aborted before the switch (the pusher hung up), the new dyno is stopped instead.
    */
   async deploy(release: ReleaseToRun, log: (line: string) => void, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new DeployError(String(signal.reason));
     const gen = this.bump(release.app);
     const fresh: Active[] = [];
     if (release.slug.processTypes.web) {
@@ -81,17 +84,23 @@ export class Runner {
    * Runs a process type once to completion in a one-off dyno (the release phase). Its output goes to
    * `log` and the app's logs; a non-zero exit or the time limit throws a DeployError.
    */
-  async runOnce(release: ReleaseToRun, type: string, opts: { timeoutMs: number; log: (line: string) => void }): Promise<void> {
+  async runOnce(release: ReleaseToRun, type: string, opts: { timeoutMs: number; log: (line: string) => void; signal?: AbortSignal }): Promise<void> {
+    const { signal } = opts;
+    if (signal?.aborted) throw new DeployError(String(signal.reason));
     const dyno = await this.startDyno(release, type, `${type}.1`, (line) => opts.log(`       ${line}`));
     let timedOut = false;
+    const halt = () => void this.deps.runtime.stop(dyno, this.deps.stopGraceMs);
     const timer = setTimeout(() => {
       timedOut = true;
-      void this.deps.runtime.stop(dyno, this.deps.stopGraceMs);
+      halt();
     }, opts.timeoutMs);
+    signal?.addEventListener('abort', halt);
     const status = await dyno.exited;
     clearTimeout(timer);
+    signal?.removeEventListener('abort', halt);
     // Reap anything the command left running in the background.
     await this.deps.runtime.stop(dyno, 0);
+    if (signal?.aborted) throw new DeployError(String(signal.reason));
     if (timedOut) throw new DeployError(`The release command ran longer than ${Math.round(opts.timeoutMs / 1000)} s and was stopped; the release failed.`);
     if (status.code !== 0) {
       throw new DeployError(`The release command failed (${status.signal ?? `exit code ${status.code}`}); the release failed and the current release keeps running.`);
@@ -107,8 +116,13 @@ export class Runner {
     await Promise.all(old.map((a) => this.stop(a)));
   }
 
+  /**
+   * Stops every dyno this runner started: the formations, and dynos still booting or running a
+   * release phase (their deploys then fail). Used on shutdown.
+   */
   async stopAll(): Promise<void> {
     await Promise.all([...this.web.keys()].map((app) => this.stopApp(app)));
+    await Promise.all([...this.started].map((dyno) => this.deps.runtime.stop(dyno, this.deps.stopGraceMs)));
   }
 
   private bump(app: string): number {
@@ -123,8 +137,8 @@ export class Runner {
   }
 
   /** Starts one dyno of the release; each output line goes to the app's logs and to `onLine`. */
-  private startDyno(release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void): Promise<RunningDyno> {
-    return this.deps.runtime.start({
+  private async startDyno(release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void): Promise<RunningDyno> {
+    const dyno = await this.deps.runtime.start({
       app: release.app,
       name,
       slugDir: release.slug.dir,
@@ -137,6 +151,9 @@ export class Runner {
         this.deps.logs.append(release.app, `app[${name}]`, line);
       },
     });
+    this.started.add(dyno);
+    void dyno.exited.then(() => this.started.delete(dyno));
+    return dyno;
   }
 
   private async boot(release: ReleaseToRun, type: string, n: number): Promise<Active> {

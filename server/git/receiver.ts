@@ -8,6 +8,7 @@ import { requireApp } from '../apps.js';
 import { tokenFromRequest, tokenMatches, userFromRequest } from '../api/auth.js';
 import type { Deps } from '../deps.js';
 import { PaasError } from '../errors.js';
+import { SHUTTING_DOWN } from '../lifecycle.js';
 import { repoDir } from '../paths.js';
 import type { AppRow } from '../store/apps.js';
 import { type Push, type Pushes, PUSH_CANCELLED } from './pushes.js';
@@ -43,6 +44,12 @@ function gitError(res: Response, status: number, message: string): void {
   res.status(status).type('text/plain').send(`${message}\n`);
 }
 
+/** An ERR packet is how git shows a server's message at the start of a fetch or push: "fatal: remote error: …". */
+function gitErrPacket(res: Response, service: string, message: string): void {
+  const kind = SERVICES.has(service) ? service : 'git-receive-pack';
+  res.type(`application/x-${kind}-advertisement`).send(`${pktLine(`# service=${kind}\n`)}0000${pktLine(`ERR ${message}`)}`);
+}
+
 /**
  * Git smart HTTP (the stateless-rpc protocol that `git http-backend` speaks) for /<app>.git.
  * Pushes run our pre-receive hook, which calls back to deploy through the hook socket
@@ -54,6 +61,11 @@ export function gitRoutes(deps: Deps, pushes: Pushes): express.Router {
     const m = GIT_PATH.exec(req.path);
     if (!m) return next();
     const [, name, action] = m as unknown as [string, string, string];
+    if (deps.lifecycle.draining) {
+      res.set('connection', 'close');
+      if (action === 'info/refs') return gitErrPacket(res, String(req.query.service ?? ''), SHUTTING_DOWN);
+      return gitError(res, 503, SHUTTING_DOWN);
+    }
     if (!tokenMatches(tokenFromRequest(req), deps.config.apiToken!)) {
       return gitError(res, 401, 'Invalid credentials: use the paas API token as the password (run `paas login`).');
     }
@@ -64,10 +76,7 @@ export function gitRoutes(deps: Deps, pushes: Pushes): express.Router {
       app = requireApp(deps, name);
     } catch (err) {
       if (!(err instanceof PaasError) || action !== 'info/refs') throw err;
-      // An ERR packet is how git shows a server's message: "fatal: remote error: …".
-      const msg = `App ${name} does not exist. Create it first with \`paas apps:create ${name}\`.`;
-      res.type(`application/x-${service}-advertisement`).send(`${pktLine(`# service=${service}\n`)}0000${pktLine(`ERR ${msg}`)}`);
-      return;
+      return gitErrPacket(res, service, `App ${name} does not exist. Create it first with \`paas apps:create ${name}\`.`);
     }
     const dir = repoDir(deps.paths, app.name);
     const cmd = service.slice('git-'.length);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { BuildSteps } from '../../builder/index.js';
+import { BuildError, type BuildSteps } from '../../builder/index.js';
 import { superviseStep } from '../../builder/exec.js';
 import { signalGroup } from '../runtime/process-groups.js';
 import type { SandboxHost } from './host.js';
@@ -8,13 +8,19 @@ import { APP_ROOT, type AppUser, removeScratch, startSandboxed } from './spawn.j
 
 /**
  * Build steps (npm ci, npm run build, pip install) of one app: each runs in the app's sandbox under
- * its uid, with the tree being built at /app. What a step leaves running dies with it.
+ * its uid, with the tree being built at /app. What a step leaves running dies with it, and a step
+ * still running when `signal` aborts (shutdown, the pusher gone) is killed and fails with its reason.
  */
-export function sandboxedSteps(host: SandboxHost, params: { user?: AppUser; env: Record<string, string>; scratchRoot: string }): BuildSteps {
+export function sandboxedSteps(
+  host: SandboxHost,
+  params: { user?: AppUser; env: Record<string, string>; scratchRoot: string; signal?: AbortSignal },
+): BuildSteps {
+  const { signal } = params;
   return {
     owner: params.user,
     pathOf: (tree) => (host.kind === 'bwrap' ? APP_ROOT : tree),
     async run(argv, opts) {
+      if (signal?.aborted) throw new BuildError(String(signal.reason));
       const scratchDir = path.join(params.scratchRoot, `build-${randomUUID()}`);
       const { child } = await startSandboxed(host, {
         appDir: opts.tree,
@@ -28,9 +34,13 @@ export function sandboxedSteps(host: SandboxHost, params: { user?: AppUser; env:
         pathPrepend: ['node_modules/.bin'],
       });
       const kill = () => child.pid && signalGroup(child.pid, 'SIGKILL');
+      signal?.addEventListener('abort', kill);
       try {
         await superviseStep(child, argv, { ...opts, kill });
+      } catch (err) {
+        throw signal?.aborted ? new BuildError(String(signal.reason)) : err;
       } finally {
+        signal?.removeEventListener('abort', kill);
         // Without namespaces, a step's background processes would outlive it in its process group.
         kill();
         await removeScratch(scratchDir);

@@ -101,3 +101,14 @@ export function listReleases(db: Db, appId: number, limit: number): ReleaseRow[]
     .prepare('SELECT * FROM releases WHERE app_id = ? ORDER BY version DESC LIMIT ?')
     .all(appId, limit) as ReleaseRow[];
 }
+
+/**
+ * Marks builds and releases a previous server left pending (it was killed mid-deploy) as failed:
+ * nothing will ever finish them. Returns how many releases it marked.
+ */
+export function failAbandoned(db: Db): number {
+  return db.transaction(() => {
+    db.prepare(`UPDATE builds SET status = 'failed' WHERE status = 'pending'`).run();
+    return db.prepare(`UPDATE releases SET status = 'failed' WHERE status = 'pending'`).run().changes;
+  })();
+}

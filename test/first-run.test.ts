@@ -1,0 +1,117 @@
+// The README's first run, as a new user does it: `npm start` in the checkout, with no PAAS_DATA_DIR
+// and no login, then a push; and SIGTERM to that `npm start`, which must leave nothing running.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { nodeApp } from './helpers/fixtures.js';
+import { createApp, gitRepo, type Paas, push, ROOT, sh, tempDir, viaRouter } from './helpers/paas.js';
+
+/** Every process in the tree under `pid`, from /proc: what `npm start` started, dynos included. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The parent pid is the 2nd field after the parenthesised command name.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      found.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    // A zombie is gone for our purposes: it runs nothing and holds nothing.
+    return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** What git says is new or changed in the checkout, ignored files included, minus node_modules and dist. */
+async function checkoutChanges(): Promise<string[]> {
+  const r = await sh('git', ['status', '--porcelain', '--ignored', '--untracked-files=all'], { cwd: ROOT });
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.slice(3))
+    .filter((f) => !/^(node_modules|dist)\//.test(f))
+    .sort();
+}
+
+describe('first run from the checkout', () => {
+  const home = tempDir('paas-home-');
+  let npm: ChildProcess | undefined;
+  afterAll(() => {
+    if (npm?.pid && alive(npm.pid)) for (const pid of [npm.pid, ...descendants(npm.pid)]) process.kill(pid, 'SIGKILL');
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('keeps its data in the user data dir, deploys a CommonJS app, writes nothing in the checkout, and SIGTERM to npm start leaves no process', async () => {
+    const before = await checkoutChanges();
+    // No PAAS_DATA_DIR, no PAAS_API_TOKEN: what a user's shell has.
+    const env = { PATH: process.env.PATH!, HOME: home, PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_STOP_GRACE_MS: '3000', npm_config_update_notifier: 'false' };
+    npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    npm.stdout!.on('data', (d) => (out += d));
+    npm.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => npm!.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+
+    const banner = await vi.waitFor(
+      () => {
+        const api = /API and git listening on (\S+)/.exec(out);
+        const router = /router listening on (\S+)/.exec(out);
+        if (!api || !router) throw new Error(`server not up yet:\n${out}`);
+        return { apiUrl: api[1]!, routerUrl: router[1]! };
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    const dataDir = path.join(home, '.local', 'share', 'paas');
+    expect(out).toContain(`paas data dir: ${dataDir}`);
+    const token = fs.readFileSync(path.join(dataDir, 'api-token'), 'utf8').trim();
+
+    const paas: Paas = {
+      ...banner,
+      routerPort: Number(new URL(banner.routerUrl).port),
+      token,
+      dataDir,
+      home,
+      proc: npm,
+      output: () => out,
+      env: { PATH: process.env.PATH!, HOME: home, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' },
+      stop: () => exited,
+    };
+    await createApp(paas, 'cjs');
+    const dir = await gitRepo(paas, nodeApp('plain commonjs'));
+    try {
+      const pushed = await push(paas, dir, 'cjs');
+      expect(pushed.code, pushed.stderr).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // require() works: the app did not inherit paas's own "type": "module" or node_modules.
+    expect(JSON.parse((await viaRouter(paas, 'cjs.localhost')).body)).toMatchObject({ message: 'plain commonjs' });
+    expect(await checkoutChanges()).toEqual(before);
+
+    const tree = [npm.pid!, ...descendants(npm.pid!)];
+    // npm, the server, and the dyno's sandbox and process at least.
+    expect(tree.length).toBeGreaterThanOrEqual(4);
+    npm.kill('SIGTERM');
+    await exited;
+    await vi.waitFor(() => expect(tree.filter(alive)).toEqual([]), { timeout: 20_000, interval: 100 });
+    expect(out).toContain('SIGTERM received');
+  });
+});
