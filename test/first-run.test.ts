@@ -75,7 +75,7 @@ describe('first run from the checkout', () => {
         const api = /API and git listening on (\S+)/.exec(out);
         const router = /router listening on (\S+)/.exec(out);
         if (!api || !router) throw new Error(`server not up yet:\n${out}`);
-        return { apiUrl: api[1]!, routerUrl: router[1]! };
+        return { apiUrl: api[1], routerUrl: router[1] };
       },
       { timeout: 30_000, interval: 50 },
     );

@@ -1,0 +1,108 @@
+// SIGTERM with work in flight: new requests and pushes are refused with a message, a deploy gets
+// PAAS_SHUTDOWN_TIMEOUT_MS to finish and is then stopped and marked failed; fatal errors end the server.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { nodeApp } from './helpers/fixtures.js';
+import { apiCall, BIN, createApp, gitRepo, gitUrl, type Paas, push, startPaas, tempDir } from './helpers/paas.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A Node app whose build script takes `ms`, so a push is still building when the server is told to stop. */
+function slowBuildApp(ms: number): Record<string, string> {
+  const app = nodeApp('built slowly');
+  const pkg = JSON.parse(app['package.json']) as { scripts: Record<string, string> };
+  pkg.scripts.build = `node -e "console.log('build started'); setTimeout(() => console.log('build done'), ${ms})"`;
+  return { ...app, 'package.json': JSON.stringify(pkg) };
+}
+
+/** Starts a push in the background; resolves with git's result when it ends. */
+function pushInBackground(paas: Paas, dir: string, app: string) {
+  let output = '';
+  const child = spawn('git', ['push', gitUrl(paas, app), 'main'], { cwd: dir, env: paas.env });
+  child.stderr.on('data', (d) => (output += d));
+  const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
+  return { done, output: () => output };
+}
+
+function statuses(dataDir: string): { builds: string[]; releases: string[] } {
+  const db = new Database(path.join(dataDir, 'paas.db'), { readonly: true });
+  try {
+    const col = (sql: string) => (db.prepare(sql).all() as { status: string }[]).map((r) => r.status);
+    return { builds: col('SELECT status FROM builds ORDER BY created_at'), releases: col('SELECT status FROM releases ORDER BY version') };
+  } finally {
+    db.close();
+  }
+}
+
+describe('shutdown with a deploy in flight', () => {
+  it('refuses new work, stops a deploy that outlives PAAS_SHUTDOWN_TIMEOUT_MS, marks it failed and exits 0', async () => {
+    const paas = await startPaas({ PAAS_SHUTDOWN_TIMEOUT_MS: '3000' });
+    dirs.push(paas.dataDir, paas.home);
+    await createApp(paas, 'slow');
+    await createApp(paas, 'other');
+    const dir = await gitRepo(paas, slowBuildApp(120_000));
+    const other = await gitRepo(paas, nodeApp('never pushed'));
+    dirs.push(dir, other);
+    const pushing = pushInBackground(paas, dir, 'slow');
+    await vi.waitFor(() => expect(pushing.output()).toContain('build started'), { timeout: 60_000, interval: 100 });
+
+    paas.proc.kill('SIGTERM');
+    await vi.waitFor(() => expect(paas.output()).toContain('SIGTERM received'), { interval: 20 });
+    // While the deploy drains: the API and git say why they refuse, and nothing new starts.
+    const api = await apiCall(paas, 'GET', '/v1/apps');
+    expect(api.status).toBe(503);
+    expect(api.json).toMatchObject({ id: 'unavailable', message: expect.stringContaining('shutting down') as unknown });
+    const refused = await push(paas, other, 'other');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('The paas server is shutting down');
+
+    const result = await pushing.done;
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('shut down before this deploy finished');
+    expect(result.output).not.toMatch(/^remote: +build done/m);
+    expect(await paas.stop()).toBe(0);
+    expect(paas.output()).toContain('Stopping 1 deploy(s) still running after 3 s');
+    expect(statuses(paas.dataDir).builds).toEqual(['failed']);
+  });
+
+  it('lets a deploy that finishes within the timeout go live before exiting', async () => {
+    const paas = await startPaas({ PAAS_SHUTDOWN_TIMEOUT_MS: '60000' });
+    dirs.push(paas.dataDir, paas.home);
+    await createApp(paas, 'quick');
+    const dir = await gitRepo(paas, slowBuildApp(1500));
+    dirs.push(dir);
+    const pushing = pushInBackground(paas, dir, 'quick');
+    await vi.waitFor(() => expect(pushing.output()).toContain('build started'), { timeout: 60_000, interval: 100 });
+    paas.proc.kill('SIGTERM');
+    const result = await pushing.done;
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain('Released v1');
+    expect(await paas.stop()).toBe(0);
+    expect(statuses(paas.dataDir)).toEqual({ builds: ['succeeded'], releases: ['succeeded'] });
+  });
+});
+
+describe('a fatal error', () => {
+  it('is logged with its context and ends the server with a non-zero exit, not half-alive', async () => {
+    const dataDir = tempDir('paas-data-');
+    dirs.push(dataDir);
+    // A real server with a fault injected from outside: a promise rejected with no handler.
+    const inject = `data:text/javascript,setTimeout(() => { Promise.reject(new Error('injected fault')); }, 300);`;
+    const child = spawn(process.execPath, ['--import', inject, BIN, 'server'], {
+      env: { PATH: process.env.PATH!, HOME: dataDir, PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_DATA_DIR: dataDir },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(out).toContain('fatal unhandled promise rejection');
+    expect(out).toContain('injected fault');
+  });
+});
