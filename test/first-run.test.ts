@@ -95,7 +95,10 @@ describe('first run from the checkout', () => {
       stop: () => exited,
     };
     await createApp(paas, 'cjs');
-    const dir = await gitRepo(paas, nodeApp('plain commonjs'));
+    const app = nodeApp('plain commonjs');
+    // Reports the Node it runs on: with no engines.node, the one that runs the server.
+    app['server.js'] = app['server.js'].replace('message:', 'node: process.version, message:');
+    const dir = await gitRepo(paas, app);
     try {
       const pushed = await push(paas, dir, 'cjs');
       expect(pushed.code, pushed.stderr).toBe(0);
@@ -103,7 +106,7 @@ describe('first run from the checkout', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     // require() works: the app did not inherit paas's own "type": "module" or node_modules.
-    expect(JSON.parse((await viaRouter(paas, 'cjs.localhost')).body)).toMatchObject({ message: 'plain commonjs' });
+    expect(JSON.parse((await viaRouter(paas, 'cjs.localhost')).body)).toMatchObject({ message: 'plain commonjs', node: process.version });
     expect(await checkoutChanges()).toEqual(before);
 
     const tree = [npm.pid!, ...descendants(npm.pid!)];
