@@ -51,9 +51,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
   fs.mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   // Before anything else is created: a refused store must find the data dir exactly as it was.
   const db = openStore(paths.db, [paths.repos, paths.slugs, paths.cache]);
-  await prepareDataDir(paths, sandbox);
+  const dataDirWarnings = await prepareDataDir(paths, sandbox);
   sandbox = await probeOverlay(sandbox, paths.scratch);
-  for (const warning of sandbox.warnings) log(`warning: ${warning}`);
+  for (const warning of [...sandbox.warnings, ...dataDirWarnings]) log(`warning: ${warning}`);
   const token = resolveApiToken(config.apiToken, paths.token, (t) =>
     log(`Generated an API token (kept in ${paths.token}); log in with: paas login --token ${t}`),
   );

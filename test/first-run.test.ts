@@ -6,6 +6,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { nodeApp } from './helpers/fixtures.js';
 import { createApp, gitRepo, type Paas, push, ROOT, sh, tempDir, viaRouter } from './helpers/paas.js';
+import { dataPaths } from '../server/paths.js';
+import { prepareDataDir } from '../server/sandbox/data-dir.js';
+import { detectSandbox } from '../server/sandbox/host.js';
 
 /** Every process in the tree under `pid`, from /proc: what `npm start` started, dynos included. */
 function descendants(pid: number): number[] {
@@ -63,7 +66,8 @@ describe('first run from the checkout', () => {
   it('keeps its data in the user data dir, deploys a CommonJS app, writes nothing in the checkout, and SIGTERM to npm start leaves no process', async () => {
     const before = await checkoutChanges();
     // No PAAS_DATA_DIR, no PAAS_API_TOKEN: what a user's shell has.
-    const env = { PATH: process.env.PATH!, HOME: home, PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_STOP_GRACE_MS: '3000', npm_config_update_notifier: 'false' };
+    // NODE_PATH as a developer's shell might have it: apps must not see it.
+    const env = { PATH: process.env.PATH!, HOME: home, NODE_PATH: path.join(ROOT, 'node_modules'), PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_STOP_GRACE_MS: '3000', npm_config_update_notifier: 'false' };
     npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     npm.stdout!.on('data', (d) => (out += d));
@@ -97,7 +101,7 @@ describe('first run from the checkout', () => {
     await createApp(paas, 'cjs');
     const app = nodeApp('plain commonjs');
     // Reports the Node it runs on: with no engines.node, the one that runs the server.
-    app['server.js'] = app['server.js'].replace('message:', 'node: process.version, message:');
+    app['server.js'] = app['server.js'].replace('message:', 'node: process.version, nodePath: process.env.NODE_PATH ?? null, message:');
     const dir = await gitRepo(paas, app);
     try {
       const pushed = await push(paas, dir, 'cjs');
@@ -106,7 +110,7 @@ describe('first run from the checkout', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     // require() works: the app did not inherit paas's own "type": "module" or node_modules.
-    expect(JSON.parse((await viaRouter(paas, 'cjs.localhost')).body)).toMatchObject({ message: 'plain commonjs', node: process.version });
+    expect(JSON.parse((await viaRouter(paas, 'cjs.localhost')).body)).toMatchObject({ message: 'plain commonjs', node: process.version, nodePath: null });
     expect(await checkoutChanges()).toEqual(before);
 
     const tree = [npm.pid!, ...descendants(npm.pid!)];
@@ -116,5 +120,21 @@ describe('first run from the checkout', () => {
     await exited;
     await vi.waitFor(() => expect(tree.filter(alive)).toEqual([]), { timeout: 20_000, interval: 100 });
     expect(out).toContain('SIGTERM received');
+  });
+});
+
+describe('a data dir inside a Node project', () => {
+  it('is warned about when there is no sandbox to hide the project from apps', async () => {
+    const project = tempDir('paas-project-');
+    try {
+      fs.writeFileSync(path.join(project, 'package.json'), '{"type":"module"}');
+      const paths = dataPaths(path.join(project, 'data'));
+      const host = detectSandbox();
+      expect(await prepareDataDir(paths, { ...host, kind: 'none', asRoot: false })).toEqual([expect.stringContaining(`is inside ${project}, which holds a Node project`)]);
+      // In the sandbox an app sees only its own tree at /app: nothing above it to inherit.
+      expect(await prepareDataDir(paths, { ...host, kind: 'bwrap' })).toEqual([]);
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
+    }
   });
 });

@@ -33,10 +33,25 @@ async function ensureDir(dir: string, mode: number): Promise<void> {
 }
 
 /**
+ * The nearest folder above `dataDir` that holds a package.json or node_modules. Without the sandbox an
+ * app runs at its real path, and Node resolves modules and "type" upward from there: it would inherit
+ * that project (paas's own checkout, say).
+ */
+async function enclosingNodeProject(dataDir: string): Promise<string | undefined> {
+  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+    for (const name of ['package.json', 'node_modules']) {
+      if (await fs.lstat(path.join(dir, name)).then(() => true, () => false)) return dir;
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
  * Creates the data dir's folders with the modes the sandbox needs, and closes the platform's files
  * (store, token) to everyone but the server. Refuses, with the fix, a data dir apps cannot reach.
+ * Returns warnings to show at start-up.
  */
-export async function prepareDataDir(paths: DataPaths, host: SandboxHost): Promise<void> {
+export async function prepareDataDir(paths: DataPaths, host: SandboxHost): Promise<string[]> {
   const shared = sharedDirMode(host);
   await ensureDir(paths.root, shared);
   // run/ holds the git hook's socket: only the server's uid may enter it.
@@ -49,6 +64,10 @@ export async function prepareDataDir(paths: DataPaths, host: SandboxHost): Promi
     const problem = await checkReachable(paths.root);
     if (problem) throw new ConfigError(problem);
   }
+  const project = host.kind === 'none' ? await enclosingNodeProject(paths.root) : undefined;
+  return project
+    ? [`the data dir ${paths.root} is inside ${project}, which holds a Node project: without bubblewrap, Node apps inherit its package.json and node_modules. Set PAAS_DATA_DIR to a directory outside it.`]
+    : [];
 }
 
 /** Removes the scratch layers of dynos that a previous server left behind; call after reaping them. */
