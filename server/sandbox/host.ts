@@ -20,6 +20,11 @@ export interface SandboxHost {
   sharedDirs: string[];
   /** PATH inside a sandbox, after the app's own bin directories. */
   systemPath: string;
+  /**
+   * The install prefix of the Node apps run on, when it ships its headers (include/node): native
+   * modules are built against it, never against headers a host npmrc names or node-gyp downloads.
+   */
+  nodeDir: string | undefined;
   /** Said once at start-up: what this host cannot isolate. */
   warnings: string[];
 }
@@ -74,7 +79,8 @@ export function detectSandbox(env: NodeJS.ProcessEnv = process.env): SandboxHost
     const risk = kind === 'bwrap' ? 'an app that escaped its sandbox could read' : 'apps can read';
     warnings.push(`paas is not running as root: every app runs under the server's own uid, so ${risk} other apps' files and the data dir. Run paas as root to give each app its own uid.`);
   }
-  return { kind, asRoot, overlay: kind === 'bwrap' && asRoot, bwrap: bwrap ?? 'bwrap', setpriv, sharedDirs, systemPath, warnings };
+  const nodeDir = fs.existsSync(path.join(prefix, 'include', 'node', 'node.h')) ? prefix : undefined;
+  return { kind, asRoot, overlay: kind === 'bwrap' && asRoot, bwrap: bwrap ?? 'bwrap', setpriv, sharedDirs, systemPath, nodeDir, warnings };
 }
 
 /**

@@ -30,7 +30,13 @@ export function sandboxedSteps(
         argv,
         // Tool caches go to the step's private /tmp, not into the slug; npm's "new version" notice
         // is noise in a push (a sandbox's HOME has no npmrc to turn it off).
-        env: { ...params.env, npm_config_cache: '/tmp/.npm', XDG_CACHE_HOME: '/tmp/.cache', npm_config_update_notifier: 'false' },
+        env: {
+          ...params.env,
+          npm_config_cache: '/tmp/.npm',
+          XDG_CACHE_HOME: '/tmp/.cache',
+          npm_config_update_notifier: 'false',
+          ...(host.nodeDir ? { npm_config_nodedir: host.nodeDir } : {}),
+        },
         pathPrepend: ['node_modules/.bin'],
       });
       const kill = () => child.pid && signalGroup(child.pid, 'SIGKILL');

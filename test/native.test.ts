@@ -1,0 +1,50 @@
+// Native modules in an app are compiled during the build, in the sandbox, with no network: against
+// the headers of the Node that will load them, whatever nodedir the host's own npm config names.
+import fs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createApp, gitRepo, push, startPaas, viaRouter } from './helpers/paas.js';
+
+const nativeApp: Record<string, string> = {
+  'package.json': JSON.stringify({ name: 'native', version: '1.0.0', scripts: { build: 'node-gyp rebuild', start: 'node server.js' } }),
+  'binding.gyp': JSON.stringify({ targets: [{ target_name: 'abi', sources: ['abi.c'] }] }),
+  // Reports the NODE_MODULE_VERSION of the headers it was compiled against.
+  'abi.c': `#include <node_api.h>
+#include <node_version.h>
+static napi_value Abi(napi_env env, napi_callback_info info) {
+  napi_value v;
+  napi_create_int32(env, NODE_MODULE_VERSION, &v);
+  return v;
+}
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "abi", NAPI_AUTO_LENGTH, Abi, NULL, &fn);
+  napi_set_named_property(env, exports, "abi", fn);
+  return exports;
+}
+`,
+  'server.js': `const { abi } = require('./build/Release/abi.node');
+require('http').createServer((req, res) => res.end(JSON.stringify({ compiled: String(abi()), runs: process.versions.modules }))).listen(process.env.PORT);
+`,
+};
+
+describe('native modules', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('are built offline against the headers of the Node that runs the app', async () => {
+    const paas = await startPaas();
+    dirs.push(paas.dataDir, paas.home);
+    try {
+      await createApp(paas, 'native');
+      const dir = await gitRepo(paas, nativeApp);
+      dirs.push(dir);
+      const pushed = await push(paas, dir, 'native');
+      expect(pushed.code, pushed.stderr).toBe(0);
+      expect(JSON.parse((await viaRouter(paas, 'native.localhost')).body)).toEqual({ compiled: process.versions.modules, runs: process.versions.modules });
+    } finally {
+      await paas.stop();
+    }
+  });
+});
