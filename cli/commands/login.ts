@@ -1,6 +1,7 @@
 import readline from 'node:readline/promises';
 import type { Command } from 'commander';
-import { api, apiUrl } from '../api.js';
+import { api } from '../api.js';
+import { apiUrl } from '../auth.js';
 import { CliError } from '../errors.js';
 import { writeNetrcEntry } from '../netrc.js';
 import { out } from '../output.js';

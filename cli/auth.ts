@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { serverDataDir } from './data-dir.js';
+import { CliError } from './errors.js';
+import { readNetrcPassword } from './netrc.js';
+
+/** The paas API, from PAAS_API_URL; the server's default port on this machine otherwise. */
+export function apiUrl(): string {
+  const url = (process.env.PAAS_API_URL || 'http://localhost:5100').replace(/\/+$/, '');
+  if (!URL.canParse(url)) throw new CliError(`PAAS_API_URL=${JSON.stringify(url)} is not a URL (for example http://localhost:5100).`);
+  return url;
+}
+
+/** The API's host name, which names its entry in ~/.netrc. */
+export function apiHost(): string {
+  return new URL(apiUrl()).hostname;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+// The token a server on this machine keeps in its data dir, when the API is on loopback and we may
+// read the file: it is mode 0600, so the user who runs the server gets it (and needs no login), and
+// anyone else must log in.
+function serverTokenFile(): string | undefined {
+  if (!LOOPBACK.has(apiHost())) return undefined;
+  try {
+    return fs.readFileSync(path.join(serverDataDir(), 'api-token'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined; // no server here, another user's, or a custom data dir we were not told of
+  }
+}
+
+/** The API token: PAAS_API_TOKEN, else ~/.netrc's entry for the API host, else the local server's token file. */
+export function findToken(): string | undefined {
+  return process.env.PAAS_API_TOKEN || readNetrcPassword(apiHost()) || serverTokenFile();
+}
+
+/** Like findToken, but says how to log in when there is no token. */
+export function requireToken(): string {
+  const token = findToken();
+  if (token) return token;
+  throw new CliError(
+    `Not logged in to ${apiUrl()}. Run \`paas login\`, or set PAAS_API_TOKEN. ` +
+      '(The user who runs `paas server` on this machine needs no login: paas reads the token from the server\'s data dir.)',
+  );
+}
