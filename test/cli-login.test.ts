@@ -1,10 +1,10 @@
-// `paas login` against the real server with the real binary: what it does to ~/.netrc, and that a
-// typed token is never echoed.
+// `paas login` against the real server with the real binary: what it does to ~/.netrc, that a typed
+// token is never echoed, and that the CLI stops quietly when its reader goes away (EPIPE).
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { BIN, type Paas, type Result, sh, startPaas, tempDir } from './helpers/paas.js';
+import { BIN, createApp, type Paas, type Result, sh, startPaas, tempDir } from './helpers/paas.js';
 
 let paas: Paas;
 beforeAll(async () => {
@@ -98,5 +98,18 @@ describe('paas login', () => {
     expect(screen).not.toContain(paas.token);
     expect(screen).not.toContain(paas.token.slice(0, 8));
     expect(fs.readFileSync(path.join(home, '.netrc'), 'utf8')).toContain(`password ${paas.token}`);
+  });
+});
+
+describe('a reader that stops early', () => {
+  it('gets no EPIPE error: the CLI exits 0 and quietly', async () => {
+    for (let i = 1; i <= 5; i++) await createApp(paas, `pipe-app-${i}`);
+    for (const args of ['apps', 'apps --json']) {
+      // head -0 exits at once, so by the time the CLI has asked the server and writes, the pipe is closed.
+      const r = await sh('bash', ['-c', `set +o pipefail; ${shellQuote(process.execPath)} ${shellQuote(BIN)} ${args} | head -0; exit "\${PIPESTATUS[0]}"`], { env: paas.env });
+      expect(r.stderr, args).toBe('');
+      expect(r.code, args).toBe(0);
+      expect(r.stdout).toBe('');
+    }
   });
 });
