@@ -7,6 +7,8 @@ import config from './commands/config/index.js';
 import configGet from './commands/config/get.js';
 import configSet from './commands/config/set.js';
 import configUnset from './commands/config/unset.js';
+import gitCredentials from './commands/git/credentials.js';
+import gitRemote from './commands/git/remote.js';
 import login from './commands/login.js';
 import logs from './commands/logs.js';
 import releases from './commands/releases/index.js';
@@ -37,7 +39,7 @@ export async function main(argv: string[]): Promise<void> {
       if (command.name() === 'server') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, logs];
+  const commands = [server, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, logs, gitRemote, gitCredentials];
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);
