@@ -12,6 +12,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await paas?.stop();
+  for (const dir of [paas?.home, paas?.dataDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** A temp HOME, removed when the test ends, and the env of a CLI that has no token but what HOME holds. */

@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await paas?.stop();
-  if (xdgDataHome) fs.rmSync(xdgDataHome, { recursive: true, force: true });
+  for (const dir of [paas?.home, xdgDataHome]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** Env for the CLI and git: a fresh temp HOME (no ~/.netrc), no PAAS_API_TOKEN, and `where` to find the data dir. */
