@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { serverDataDir } from './data-dir.js';
 import { CliError } from './errors.js';
+import { localServerToken } from './local-server.js';
 import { readNetrcPassword } from './netrc.js';
 
 /** The paas API, from PAAS_API_URL; the server's default port on this machine otherwise. */
@@ -16,23 +14,9 @@ export function apiHost(): string {
   return new URL(apiUrl()).hostname;
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-// The token a server on this machine keeps in its data dir, when the API is on loopback and we may
-// read the file: it is mode 0600, so the user who runs the server gets it (and needs no login), and
-// anyone else must log in.
-function serverTokenFile(): string | undefined {
-  if (!LOOPBACK.has(apiHost())) return undefined;
-  try {
-    return fs.readFileSync(path.join(serverDataDir(), 'api-token'), 'utf8').trim() || undefined;
-  } catch {
-    return undefined; // no server here, another user's, or a custom data dir we were not told of
-  }
-}
-
 /** The API token: PAAS_API_TOKEN, else ~/.netrc's entry for the API host, else the local server's token file. */
 export function findToken(): string | undefined {
-  return process.env.PAAS_API_TOKEN || readNetrcPassword(apiHost()) || serverTokenFile();
+  return process.env.PAAS_API_TOKEN || readNetrcPassword(apiHost()) || localServerToken(apiHost());
 }
 
 /** Like findToken, but says how to log in when there is no token. */
