@@ -1,19 +1,6 @@
 import os from 'node:os';
+import { apiUrl, requireToken } from './auth.js';
 import { CliError } from './errors.js';
-import { readNetrcPassword } from './netrc.js';
-
-export function apiUrl(): string {
-  return (process.env.PAAS_API_URL || 'http://localhost:5100').replace(/\/+$/, '');
-}
-
-function token(): string {
-  const fromEnv = process.env.PAAS_API_TOKEN;
-  if (fromEnv) return fromEnv;
-  const host = new URL(apiUrl()).hostname;
-  const saved = readNetrcPassword(host);
-  if (saved) return saved;
-  throw new CliError(`Not logged in to ${apiUrl()}. Run \`paas login\`, or set PAAS_API_TOKEN.`);
-}
 
 /** Who is acting, recorded on the releases this CLI makes. */
 function actor(): string {
@@ -28,7 +15,7 @@ function actor(): string {
 export async function apiLines(path: string, onLine: (line: string) => void): Promise<void> {
   let res: Response;
   try {
-    res = await fetch(`${apiUrl()}${path}`, { headers: { authorization: `Bearer ${token()}` } });
+    res = await fetch(`${apiUrl()}${path}`, { headers: { authorization: `Bearer ${requireToken()}` } });
   } catch {
     return; // the release's status, read next, says how it went
   }
@@ -46,7 +33,7 @@ export async function apiLines(path: string, onLine: (line: string) => void): Pr
 
 /** Calls the paas API and returns the parsed JSON; API errors become CliErrors with the server's message. */
 export async function api<T>(method: string, path: string, body?: unknown, tokenOverride?: string): Promise<T> {
-  const bearer = tokenOverride ?? token();
+  const bearer = tokenOverride ?? requireToken();
   let res: Response;
   try {
     res = await fetch(`${apiUrl()}${path}`, {

@@ -1,11 +1,13 @@
+import fs from 'node:fs';
+import { apiUrl } from './auth.js';
 import { CliError } from './errors.js';
 
 export const REMOTE = 'paas';
 
 /** simple-git costs a quarter second to load; only commands that touch git pay for it. */
-async function simpleGit() {
+async function simpleGit(unsafe: { allowUnsafeCredentialHelper?: boolean } = {}) {
   const { simpleGit: create } = await import('simple-git');
-  return create();
+  return create({ unsafe });
 }
 
 async function inCheckout(): Promise<boolean> {
@@ -31,13 +33,34 @@ export async function resolveApp(flag: string | undefined): Promise<string> {
   throw new CliError('No app specified. Pass -a APP, or run this inside a git checkout with a `paas` remote (see `paas apps:create`).');
 }
 
-/** Points the checkout's `paas` remote at `url`; returns false outside a checkout. */
+const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+// git's `!` form hands the rest to sh with the action appended (`… git:credentials get`). Both paths
+// are our own, never user input: the node running us (not whatever `node` PATH finds at push time)
+// and the launcher we were started from; single-quoted for sh all the same.
+function credentialHelper(): string {
+  return `!${shellQuote(process.execPath)} ${shellQuote(fs.realpathSync(process.argv[1]))} git:credentials`;
+}
+
+/**
+ * Points the checkout's `paas` remote at `url`, and has git ask `paas git:credentials` for the
+ * token when it talks to the API host, so `git push paas main` needs no ~/.netrc. Returns false
+ * outside a checkout.
+ */
 export async function setRemote(url: string): Promise<boolean> {
   if (!(await inCheckout())) return false;
   const git = await simpleGit();
   const exists = (await git.getRemotes()).some((r) => r.name === REMOTE);
   if (exists) await git.remote(['set-url', REMOTE, url]);
   else await git.addRemote(REMOTE, url);
+  // In this repo's own config only. The empty helper first clears any the user set for every host
+  // (a keychain, `store`), so none answers for paas, nor keeps a copy of its token when git passes
+  // on the credentials that worked. Unset first, so running this again does not stack helpers.
+  const key = `credential.${apiUrl()}.helper`;
+  const config = await simpleGit({ allowUnsafeCredentialHelper: true }); // our own helper, see above
+  await config.raw(['config', '--local', '--unset-all', key]).catch(() => undefined); // none set yet
+  await config.raw(['config', '--local', '--add', key, '']);
+  await config.raw(['config', '--local', '--add', key, credentialHelper()]);
   return true;
 }
 

@@ -7,6 +7,8 @@ import config from './commands/config/index.js';
 import configGet from './commands/config/get.js';
 import configSet from './commands/config/set.js';
 import configUnset from './commands/config/unset.js';
+import gitCredentials from './commands/git/credentials.js';
+import gitRemote from './commands/git/remote.js';
 import login from './commands/login.js';
 import logs from './commands/logs.js';
 import releases from './commands/releases/index.js';
@@ -15,13 +17,29 @@ import releasesRollback from './commands/releases/rollback.js';
 import server from './commands/server.js';
 import { CliError } from './errors.js';
 
+// A reader that stops early (`paas apps | head -1`) closes the pipe under us: the rest of our output
+// has nowhere to go and nobody wants it, so stop quietly and successfully, as a Unix tool does,
+// rather than die on an unhandled EPIPE with a stack trace (a command that already failed keeps
+// its exit code). Any other write error is reported.
+function onOutputError(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') process.exit();
+  process.stderr.write(` !    Could not write output: ${err.message}\n`);
+  process.exit(1);
+}
+
 /** Runs the CLI; user errors print their message on stderr and set a non-zero exit code. */
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('paas')
     .description('paas: git push to deploy, on your own machine')
     .showHelpAfterError()
-    .exitOverride();
-  const commands = [server, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, logs];
+    .exitOverride()
+    .hook('preAction', (_program, command) => {
+      // The server is no pipeline tool: its stdout is its log, and it must not exit without
+      // stopping its dynos; what a closed log pipe does to it is the server's own business.
+      if (command.name() === 'server') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
+    });
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
+  const commands = [server, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, logs, gitRemote, gitCredentials];
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);

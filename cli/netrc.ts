@@ -1,56 +1,46 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Netrc, parse } from 'netrc-parser';
+import { CliError } from './errors.js';
 
 /** ~/.netrc, which git's HTTP transport also reads, so one login serves both the CLI and `git push`. */
 export function netrcPath(): string {
   return path.join(process.env.HOME || os.homedir(), '.netrc');
 }
 
-type Entry = { machine: string | null; tokens: string[] };
-
-function parse(text: string): Entry[] {
-  const entries: Entry[] = [];
-  const words = text.split(/\s+/).filter(Boolean);
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i];
-    if (w === 'machine') entries.push({ machine: words[++i] ?? '', tokens: [] });
-    else if (w === 'default') entries.push({ machine: null, tokens: [] });
-    else if (entries.length) entries[entries.length - 1].tokens.push(w);
+/** The file's text ('' if there is none), ending in a newline: netrc-parser appends new entries right after the last byte. */
+function readNetrc(): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(netrcPath(), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw new CliError(`Cannot read ${netrcPath()}: ${(err as Error).message}`);
   }
-  return entries;
-}
-
-function field(tokens: string[], key: string): string | undefined {
-  const i = tokens.indexOf(key);
-  return i >= 0 ? tokens[i + 1] : undefined;
+  return text && !text.endsWith('\n') ? `${text}\n` : text;
 }
 
 /** The password stored for `host`, if any. */
 export function readNetrcPassword(host: string): string | undefined {
-  let text: string;
   try {
-    text = fs.readFileSync(netrcPath(), 'utf8');
+    return parse(readNetrc())[host]?.password;
   } catch {
-    return undefined;
+    return undefined; // an unreadable ~/.netrc holds no login we can use
   }
-  const entry = parse(text).find((e) => e.machine === host);
-  return entry ? field(entry.tokens, 'password') : undefined;
 }
 
-/** Saves `login`/`password` for `host`, keeping every other entry; the file stays private (0600). */
+/**
+ * Saves `login`/`password` for `host`. netrc-parser (the Heroku CLI's own) rewrites only that
+ * machine's entry, in place, and keeps comments, order and every other entry as they were. The file
+ * is private (0600), and made so before the new password is written into it.
+ */
 export function writeNetrcEntry(host: string, login: string, password: string): void {
-  let text = '';
-  try {
-    text = fs.readFileSync(netrcPath(), 'utf8');
-  } catch {
-    // A first login creates the file.
-  }
-  const kept = parse(text).filter((e) => e.machine !== host);
-  kept.push({ machine: host, tokens: ['login', login, 'password', password] });
-  const out = kept
-    .map((e) => `${e.machine === null ? 'default' : `machine ${e.machine}`}\n  ${e.tokens.join(' ').replace(/ (?=login|password|account|macdef)/g, '\n  ')}`)
-    .join('\n');
-  fs.writeFileSync(netrcPath(), `${out}\n`, { mode: 0o600 });
-  fs.chmodSync(netrcPath(), 0o600);
+  const file = netrcPath();
+  const text = readNetrc(); // throws rather than let an unreadable file be replaced by our one entry
+  if (text) fs.chmodSync(file, 0o600);
+  const netrc = new Netrc(file);
+  netrc.machines = parse(text);
+  netrc.machines[host] = { login, password };
+  netrc.saveSync(); // a missing file is created 0600; an existing one is written through (a symlink stays one)
 }
