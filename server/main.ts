@@ -55,7 +55,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   sandbox = await probeOverlay(sandbox, paths.scratch);
   for (const warning of [...sandbox.warnings, ...dataDirWarnings]) log(`warning: ${warning}`);
   const token = resolveApiToken(config.apiToken, paths.token, (t) =>
-    log(`Generated an API token (kept in ${paths.token}); log in with: paas login --token ${t}`),
+    log(`Generated an API token (kept in ${paths.token}); this user's paas CLI and git use it from there, other users log in with: paas login --token ${t}`),
   );
   config = { ...config, apiToken: token };
   installHooks(paths.hooks);

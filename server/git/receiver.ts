@@ -67,7 +67,7 @@ export function gitRoutes(deps: Deps, pushes: Pushes): express.Router {
       return gitError(res, 503, SHUTTING_DOWN);
     }
     if (!tokenMatches(tokenFromRequest(req), deps.config.apiToken!)) {
-      return gitError(res, 401, 'Invalid credentials: use the paas API token as the password (run `paas login`).');
+      return gitError(res, 401, 'Invalid credentials: use the paas API token as the password (run `paas git:remote -a <app>` in the checkout, or `paas login`).');
     }
     const service = action === 'info/refs' ? String(req.query.service ?? '') : action;
     if (!SERVICES.has(service)) return gitError(res, 403, 'Only smart HTTP git clients are supported (git 1.6.6 or newer).');
