@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // In each file: cleanup of what the helpers made when the test (or file) that made it ends.
+    setupFiles: ['test/setup.ts'],
   },
 });
