@@ -1,14 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { apiCall, cli, type Paas, startPaas, viaRouter } from './helpers/paas.js';
 
 let paas: Paas;
+// Stopped when the file ends, pass or fail: startPaas registers that itself.
 beforeAll(async () => {
   paas = await startPaas();
-});
-afterAll(async () => {
-  await paas?.stop();
 });
 
 describe('HTTP API', () => {

@@ -1,16 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { nodeApp, pythonApp, slowApp, staticSite } from './helpers/fixtures.js';
 import { apiCall, cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
 import { detectSandbox } from '../server/sandbox/host.js';
 
 let paas: Paas;
+// Stopped when the file ends, pass or fail: startPaas registers that itself.
 beforeAll(async () => {
   paas = await startPaas({ PAAS_BOOT_TIMEOUT_MS: '6000' });
-});
-afterAll(async () => {
-  await paas?.stop();
 });
 
 describe('git push deploys through the router', () => {
@@ -142,7 +140,7 @@ describe('git push deploys through the router', () => {
     const dir = await gitRepo(paas, slowApp(3, 'slow one'));
     const first = push(paas, dir, 'busy-app');
     // Wait until the first deploy is booting its dyno, i.e. well inside the locked section.
-    for (let i = 0; i < 100 && !paas.output().includes('busy-app paas[web.1]: Starting process'); i++) await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(() => expect(paas.output()).toContain('busy-app paas[web.1]: Starting process'), { timeout: 30_000, interval: 100 });
     const started = Date.now();
     const second = await push(paas, dir, 'busy-app');
     expect(Date.now() - started).toBeLessThan(3000);

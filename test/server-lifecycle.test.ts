@@ -6,6 +6,11 @@ import { nodeApp } from './helpers/fixtures.js';
 import { apiCall, gitRepo, push, startPaas, tempDir, viaRouter } from './helpers/paas.js';
 import { detectSandbox } from '../server/sandbox/host.js';
 
+/** How long a restarted server may take to bring an app's dyno back up. */
+const UP = { timeout: 10_000, interval: 100 };
+
+// Every server started here is stopped when its test ends, pass or fail (startPaas registers that);
+// the tests stop one themselves only where the stop is what they test.
 describe('server lifecycle', () => {
   it('generates a token on first start, prints it once, and keeps it', async () => {
     const dataDir = tempDir();
@@ -17,7 +22,6 @@ describe('server lifecycle', () => {
     const second = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: '' });
     expect(second.output()).not.toContain(token);
     expect((await apiCall({ ...second, token }, 'GET', '/v1/apps')).status).toBe(200);
-    await second.stop();
   });
 
   it('drains on SIGTERM: stops its dynos and exits 0, and brings apps back on the next start', async () => {
@@ -32,13 +36,7 @@ describe('server lifecycle', () => {
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
 
     const again = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: paas.token });
-    let body = '';
-    for (let i = 0; i < 100 && !body.includes('still here'); i++) {
-      body = (await viaRouter(again, 'survivor.localhost')).body;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(body).toContain('still here');
-    await again.stop();
+    await expect.poll(async () => (await viaRouter(again, 'survivor.localhost')).body, UP).toContain('still here');
   });
 
   it('leaves no dyno of a SIGKILLed server running: sandboxed ones die with it, others are stopped at the next start', async () => {
@@ -51,12 +49,7 @@ describe('server lifecycle', () => {
     await paas.stop('SIGKILL');
     if (detectSandbox().kind === 'bwrap') {
       // bwrap --die-with-parent: the kernel kills the sandbox when the server dies.
-      let alive = true;
-      for (let i = 0; i < 50 && alive; i++) {
-        alive = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
-        if (alive) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(alive).toBe(false);
+      await expect.poll(() => fetch(`http://127.0.0.1:${port}/`).then(() => 'answers', () => 'gone'), { timeout: 5000, interval: 100 }).toBe('gone');
     } else {
       // Killed outright, the server could not stop its dyno: it still answers on its own port.
       expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
@@ -65,14 +58,10 @@ describe('server lifecycle', () => {
     const again = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: paas.token });
     if (detectSandbox().kind !== 'bwrap') expect(again.output()).toContain('Stopped 1 dyno(s) left running by a previous paas server');
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
-    let res = await viaRouter(again, 'orphaned.localhost');
-    for (let i = 0; i < 100 && res.status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      res = await viaRouter(again, 'orphaned.localhost');
-    }
+    await expect.poll(async () => (await viaRouter(again, 'orphaned.localhost')).status, UP).toBe(200);
+    const res = await viaRouter(again, 'orphaned.localhost');
     expect(JSON.parse(res.body)).toMatchObject({ message: 'orphan' });
     expect(JSON.parse(res.body).port).not.toBe(port);
-    await again.stop();
   });
 
   it('refuses to start on a corrupt store and leaves it unchanged', async () => {

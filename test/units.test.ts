@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { eachLine } from '../builder/lines.js';
 import { parseProcfile } from '../builder/procfile.js';
@@ -47,25 +48,24 @@ describe('config', () => {
 });
 
 describe('app output lines', () => {
-  function lines(chunks: string[], max?: number): string[] {
+  /** The lines eachLine() makes of `chunks`, once the stream has ended (its last line is out then). */
+  async function lines(chunks: string[], max?: number): Promise<string[]> {
     const out: string[] = [];
     const stream = new PassThrough();
     eachLine(stream, (l) => out.push(l), max);
+    const ended = once(stream, 'end');
     for (const c of chunks) stream.write(c);
     stream.end();
+    await ended;
     return out;
   }
 
   it('splits across chunks, drops a CR before LF and keeps a last line without one', async () => {
-    const out = lines(['one\r\ntw', 'o\n\nthr', 'ée']);
-    await new Promise((r) => setImmediate(r));
-    expect(out).toEqual(['one', 'two', '', 'thrée']);
+    expect(await lines(['one\r\ntw', 'o\n\nthr', 'ée'])).toEqual(['one', 'two', '', 'thrée']);
   });
 
   it('cuts a line at the limit, across chunks, and counts what it drops', async () => {
-    const out = lines(['abcdefgh', 'ijkl\nnext\n'], 5);
-    await new Promise((r) => setImmediate(r));
-    expect(out).toEqual(['abcde [paas: line cut at 5 characters, 7 more dropped]', 'next']);
+    expect(await lines(['abcdefgh', 'ijkl\nnext\n'], 5)).toEqual(['abcde [paas: line cut at 5 characters, 7 more dropped]', 'next']);
   });
 });
 

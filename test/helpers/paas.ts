@@ -1,12 +1,15 @@
 // Test helpers that run the real thing: the compiled `bin/paas` binary, the real `git` client and
-// real HTTP over loopback. Every process started here is killed when the test file ends.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+// real HTTP over loopback. Whatever a helper starts or makes (a server, a child process, a temp
+// dir) it registers for cleanup the moment it makes it (see cleanup.ts): it goes when the test, or
+// for a beforeAll the file, ends, whether it passed or failed.
+import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { onCleanup, removeTree } from './cleanup.js';
 
 /** The package root, found from here whether this file runs from test/ (vitest) or dist/ (benchmarks). */
 function findRoot(): string {
@@ -17,10 +20,50 @@ function findRoot(): string {
 
 export const ROOT = findRoot();
 export const BIN = path.join(ROOT, 'bin', 'paas');
-const run = promisify(execFile);
 
+/** A new directory under the temp dir, removed (with all it holds) when the test or file ends. */
 export function tempDir(prefix = 'paas-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  onCleanup(() => removeTree(dir));
+  return dir;
+}
+
+/** Whether `child` has exited (its 'exit' event has fired or is about to). */
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Resolves true once `child` exits, false if it has not within `ms`. Waits on the 'exit' event. */
+async function exitsWithin(child: ChildProcess, ms: number): Promise<boolean> {
+  if (hasExited(child)) return true;
+  try {
+    await once(child, 'exit', { signal: AbortSignal.timeout(ms) });
+    return true;
+  } catch {
+    return hasExited(child);
+  }
+}
+
+/**
+ * Sends `child`'s process group SIGKILL, unless the group is gone. The kernel keeps a group's id
+ * from being reused while any member lives, so this never reaches an unrelated process.
+ */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // no member left
+  }
+}
+
+/**
+ * Spawns `cmd` in a process group of its own, which is SIGKILLed when the test ends, with whatever
+ * it started (git's remote helper, a shell's children) still in it.
+ */
+export function spawnChild(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+  const child = spawn(cmd, args, { ...opts, detached: true });
+  if (child.pid !== undefined) onCleanup(() => killGroup(child));
+  return child;
 }
 
 export interface Paas {
@@ -37,6 +80,10 @@ export interface Paas {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** How long a server gets to drain after SIGTERM (its dynos have PAAS_STOP_GRACE_MS) before SIGKILL. */
+const STOP_TIMEOUT_MS = 20_000;
+
+// The last resort, should the test process exit with a server still running (cleanups did not run).
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const p of running) p.kill('SIGKILL');
@@ -44,16 +91,21 @@ process.on('exit', () => {
 
 /**
  * Starts `paas server` on ephemeral ports with a temp data dir; resolves once both listeners are up.
+ * The server is stopped when the test (or, started in a beforeAll, the file) ends, pass or fail:
+ * SIGTERM, so it stops its dynos, and SIGKILL if it has not exited within STOP_TIMEOUT_MS.
  * `inheritFd` is an open descriptor the server inherits as its fd 30 (as from `paas server 30<file`).
  */
 export async function startPaas(extraEnv: Record<string, string> = {}, opts: { inheritFd?: number } = {}): Promise<Paas> {
   const dataDir = extraEnv.PAAS_DATA_DIR ?? tempDir('paas-data-');
   const home = tempDir('paas-home-');
   const token = extraEnv.PAAS_API_TOKEN ?? `test-token-${Math.random().toString(36).slice(2)}`;
+  // The suite's temp dir (one per run, see test/global-setup.ts) reaches the server and its git.
+  const tmp = { TMPDIR: os.tmpdir() };
   const proc = spawn(process.execPath, [BIN, 'server'], {
     env: {
       PATH: process.env.PATH!,
       HOME: home,
+      ...tmp,
       PORT: '0',
       PAAS_ROUTER_PORT: '0',
       PAAS_BIND_HOST: '127.0.0.1',
@@ -65,26 +117,39 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
     stdio: ['ignore', 'pipe', 'pipe', ...(opts.inheritFd === undefined ? [] : [...Array<'ignore'>(27).fill('ignore'), opts.inheritFd])],
   });
   running.add(proc);
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => (running.delete(proc), resolve(code))));
   let out = '';
+  async function shutdown(): Promise<void> {
+    if (hasExited(proc)) return;
+    proc.kill('SIGTERM');
+    if (await exitsWithin(proc, STOP_TIMEOUT_MS)) return;
+    proc.kill('SIGKILL');
+    await exited;
+    throw new Error(`paas server did not exit within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM, and was killed:\n${out.slice(-4000)}`);
+  }
+  onCleanup(shutdown);
+
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => (running.delete(proc), resolve(code))));
-  const started = await Promise.race([
-    (async () => {
-      for (;;) {
-        const api = /API and git listening on (\S+)/.exec(out);
-        const router = /router listening on (\S+)/.exec(out);
-        if (api && router) return { apiUrl: api[1], routerUrl: router[1] };
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })(),
-    exited.then((code) => {
-      throw new Error(`paas server exited with ${code} before listening:\n${out}`);
-    }),
-  ]);
+  // Waits on the server's own words: both listeners print where they listen once they do.
+  const started = await new Promise<{ apiUrl: string; routerUrl: string }>((resolve, reject) => {
+    const check = () => {
+      const api = /API and git listening on (\S+)/.exec(out);
+      const router = /router listening on (\S+)/.exec(out);
+      if (!api || !router) return;
+      proc.stdout!.off('data', check);
+      proc.stderr!.off('data', check);
+      resolve({ apiUrl: api[1], routerUrl: router[1] });
+    };
+    proc.stdout!.on('data', check);
+    proc.stderr!.on('data', check);
+    // 'close', not 'exit': by then all it printed has arrived, the reason it gave up included.
+    proc.on('close', (code) => reject(new Error(`paas server exited with ${code} before listening:\n${out}`)));
+  });
   const env = {
     PATH: process.env.PATH!,
     HOME: home,
+    ...tmp,
     PAAS_API_URL: started.apiUrl,
     PAAS_API_TOKEN: token,
     GIT_TERMINAL_PROMPT: '0',
@@ -104,7 +169,7 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
     env,
     output: () => out,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null) return proc.exitCode;
+      if (hasExited(proc)) return proc.exitCode;
       proc.kill(signal);
       return exited;
     },
@@ -117,15 +182,20 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs a command without a shell and never throws on a non-zero exit. */
-export async function sh(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(cmd, args, { cwd: opts.cwd, env: opts.env, maxBuffer: 32 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+/**
+ * Runs a command without a shell and never throws on a non-zero exit. Should the test end first,
+ * the command and all it started are SIGKILLed (it runs in a process group of its own).
+ */
+export function sh(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawnChild(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => resolve({ code: 1, stdout, stderr: stderr || err.message }));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
 }
 
 /** Runs the real CLI binary against `paas`. */

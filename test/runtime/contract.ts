@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { DynoSpec, Runtime } from '../../server/runtime/types.js';
+import { beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import type { DynoSpec, RunningDyno, Runtime } from '../../server/runtime/types.js';
 import { waitForPort } from '../../server/runtime/wait-port.js';
 import { tempDir } from '../helpers/paas.js';
 
@@ -56,18 +56,23 @@ function handOverSync(dir: string, user: { uid: number; gid: number }): void {
   for (const name of fs.readdirSync(dir)) fs.chownSync(path.join(dir, name), user.uid, user.gid);
 }
 
+/** How long a dyno's output may take to arrive once it has happened. */
+const LINES = { timeout: 5000 };
+
+/** Starts a dyno that is stopped when the test ends, whether or not the test got to stop it. */
+async function start(rt: Runtime, s: DynoSpec): Promise<RunningDyno> {
+  const dyno = await rt.start(s);
+  onTestFinished(() => rt.stop(dyno, 1000));
+  return dyno;
+}
+
 /** Runs a command to completion in a dyno and returns what it printed on stdout. */
 async function output(rt: Runtime, command: string, slugDir?: string): Promise<{ lines: string[]; status: unknown }> {
   const lines: string[] = [];
-  const dyno = await rt.start(spec(command, lines, slugDir));
+  const dyno = await start(rt, spec(command, lines, slugDir));
   const status = await dyno.exited;
   await rt.stop(dyno, 1000);
   return { lines: lines.filter((l) => l.startsWith('stdout: ')).map((l) => l.slice('stdout: '.length)), status };
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
 }
 
 export function runtimeContract(name: string, opts: ContractOptions): void {
@@ -80,47 +85,43 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
     it('runs the command with PORT and the env, reachable at host:port, with output captured', async () => {
       const rt = make();
       const lines: string[] = [];
-      const dyno = await rt.start(spec('node server.js', lines));
+      const dyno = await start(rt, spec('node server.js', lines));
       expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited })).toEqual({ ok: true });
       expect(await (await fetch(`http://${dyno.host}:${dyno.port}/`)).text()).toBe('hello from web.1');
-      await until(() => lines.length >= 2);
-      expect(lines).toContain(`stdout: up on ${dyno.port}`);
-      expect(lines).toContain('stderr: to stderr');
+      await vi.waitFor(() => expect(lines).toEqual(expect.arrayContaining([`stdout: up on ${dyno.port}`, 'stderr: to stderr'])), LINES);
       await rt.stop(dyno, 5000);
     });
 
     it('stops with SIGTERM first, so the app can drain', async () => {
       const rt = make();
       const lines: string[] = [];
-      const dyno = await rt.start(spec('node server.js', lines));
+      const dyno = await start(rt, spec('node server.js', lines));
       await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited });
       await rt.stop(dyno, 5000);
-      await until(() => lines.includes('stdout: got SIGTERM'));
-      expect(lines).toContain('stdout: got SIGTERM');
+      await vi.waitFor(() => expect(lines).toContain('stdout: got SIGTERM'), LINES);
     });
 
     it('kills a dyno that ignores SIGTERM after the grace period', async () => {
       const rt = make();
       const lines: string[] = [];
-      const dyno = await rt.start(spec('node stubborn.js', lines));
-      await until(() => lines.includes('stdout: ready'));
+      const dyno = await start(rt, spec('node stubborn.js', lines));
+      await vi.waitFor(() => expect(lines).toContain('stdout: ready'), LINES);
       const started = Date.now();
       await rt.stop(dyno, 500);
       expect(Date.now() - started).toBeGreaterThanOrEqual(450);
-      await until(() => lines.includes('stdout: ignoring SIGTERM'));
-      expect(lines).toContain('stdout: ignoring SIGTERM');
+      await vi.waitFor(() => expect(lines).toContain('stdout: ignoring SIGTERM'), LINES);
     });
 
     it('reports a dyno that exits by itself', async () => {
       const rt = make();
-      const dyno = await rt.start(spec('exit 7', []));
+      const dyno = await start(rt, spec('exit 7', []));
       expect(await dyno.exited).toMatchObject({ code: 7 });
       expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 2000, exited: dyno.exited })).toMatchObject({ ok: false, reason: 'exited' });
     });
 
     it('reaps, after a restart, only the leftover dynos of the app it is told about', async () => {
       const before = make();
-      const dyno = await before.start(spec('node server.js', []));
+      const dyno = await start(before, spec('node server.js', []));
       await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited });
       // A new runtime instance stands for a paas server started after one that was SIGKILLed.
       const after = make();
@@ -134,7 +135,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
     it('leaves no process behind when a shell command started children', async () => {
       const rt = make();
       const lines: string[] = [];
-      const dyno = await rt.start(spec('node server.js & wait', lines));
+      const dyno = await start(rt, spec('node server.js & wait', lines));
       await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited });
       await rt.stop(dyno, 1000);
       await expect(fetch(`http://${dyno.host}:${dyno.port}/`)).rejects.toThrow();
@@ -169,7 +170,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
         const lines: string[] = [];
         const preload = opts.isolated ? '/app/hit.so' : path.join(dir, 'hit.so');
         const s = spec('true', lines, dir);
-        const dyno = await make().start({ ...s, env: { ...s.env, LD_PRELOAD: preload } });
+        const dyno = await start(make(), { ...s, env: { ...s.env, LD_PRELOAD: preload } });
         await dyno.exited;
         const hits = lines.filter((l) => l.includes('preloaded-into-euid='));
         expect(hits.length).toBeGreaterThan(0);
@@ -178,20 +179,20 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
 
       it("never counts another process's listener on the dyno's port as the dyno", async () => {
         const rt = make();
-        const dyno = await rt.start(spec('sleep 5', []));
+        const dyno = await start(rt, spec('sleep 5', []));
         expect(dyno.ownsPort, 'a runtime whose dynos share the host network checks who listens').toBeDefined();
         // Nobody listening is not the dyno either (a squatter that answered a probe may have let go).
         expect(dyno.ownsPort!()).toBe(false);
         // A squatter (this test, as another uid) takes the port the dyno was given.
         const squatter = net.createServer().listen(dyno.port, '127.0.0.1');
+        onTestFinished(() => {
+          if (squatter.listening) squatter.close();
+        });
         await new Promise((r) => squatter.once('listening', r));
-        try {
-          expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 5000, exited: dyno.exited, owns: dyno.ownsPort })).toEqual({ ok: false, reason: 'taken' });
-        } finally {
-          squatter.close();
-          await rt.stop(dyno, 1000);
-        }
-        const own = await rt.start(spec('node server.js', []));
+        expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 5000, exited: dyno.exited, owns: dyno.ownsPort })).toEqual({ ok: false, reason: 'taken' });
+        squatter.close();
+        await rt.stop(dyno, 1000);
+        const own = await start(rt, spec('node server.js', []));
         expect(await waitForPort(own.host, own.port, { timeoutMs: 10_000, exited: own.exited, owns: own.ownsPort })).toEqual({ ok: true });
         await rt.stop(own, 1000);
       });
@@ -231,7 +232,9 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
 
     it('shows the dyno only its own processes, a private /tmp and none of the host paths', async () => {
       const rt = make();
-      fs.writeFileSync(path.join(os.tmpdir(), 'paas-contract-host-file'), 'host');
+      const hostFile = path.join(os.tmpdir(), 'paas-contract-host-file');
+      fs.writeFileSync(hostFile, 'host');
+      onTestFinished(() => fs.rmSync(hostFile, { force: true }));
       const dir = slug();
       const { lines } = await output(rt, 'ls /proc | grep -c "^[0-9]"; ls /tmp | wc -l; cat /proc/*/cmdline 2>/dev/null | tr "\\0" " "; echo; cat /proc/self/mountinfo', dir);
       expect(Number(lines[0])).toBeLessThanOrEqual(6);

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crashingApp, slowApp } from '../helpers/fixtures.js';
 import { apiCall, gitRepo, type Paas, push, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 
@@ -81,15 +81,6 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-// Servers a test started, stopped after it even when an assertion failed: a failed test must not leave one running.
-const started: Paas[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((p) => p.stop()));
-});
-function start(env: Record<string, string>): Promise<Paas> {
-  return startPaas(env).then((p) => (started.push(p), p));
-}
-
 describe('router failure paths', () => {
   let paas: Paas;
   beforeAll(async () => {
@@ -117,12 +108,7 @@ describe('router failure paths', () => {
 
   it('answers 502 when the dyno dies before its headers', async () => {
     // The crash above restarts the dyno after a backoff; wait for the new one.
-    let up = await outcome(paas, 'crashy.localhost', '/');
-    for (let i = 0; i < 100 && up.body !== 'ok'; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      up = await outcome(paas, 'crashy.localhost', '/');
-    }
-    expect(up.body).toBe('ok');
+    await expect.poll(async () => (await outcome(paas, 'crashy.localhost', '/')).body, { timeout: 20_000, interval: 200 }).toBe('ok');
     const res = await outcome(paas, 'crashy.localhost', '/die');
     expect(res.status).toBe(502);
     expect(res.body).toContain('crashy did not answer');
@@ -138,7 +124,7 @@ describe('router failure paths', () => {
 
 describe('listen addresses', () => {
   it('binds API, git and router to 127.0.0.1 when PAAS_BIND_HOST is unset', async () => {
-    const paas = await start({ PAAS_BIND_HOST: '' });
+    const paas = await startPaas({ PAAS_BIND_HOST: '' });
     const apiPort = Number(new URL(paas.apiUrl).port);
     expect(paas.output()).toContain(`paas API and git listening on http://127.0.0.1:${apiPort}`);
     expect(paas.output()).toContain(`paas router listening on http://127.0.0.1:${paas.routerPort}`);
@@ -146,7 +132,7 @@ describe('listen addresses', () => {
   });
 
   it('prints an IPv6 bind as [::1]:port, and git pushes work through it', async () => {
-    const paas = await start({ PAAS_BIND_HOST: '::1' });
+    const paas = await startPaas({ PAAS_BIND_HOST: '::1' });
     const apiPort = Number(new URL(paas.apiUrl).port);
     expect(paas.apiUrl).toBe(`http://[::1]:${apiPort}`);
     expect(paas.output()).toContain(`paas router listening on http://[::1]:${paas.routerPort}`);
@@ -159,7 +145,7 @@ describe('listen addresses', () => {
   });
 
   it('says so when a wildcard bind makes the server reachable from other hosts', async () => {
-    const paas = await start({ PAAS_BIND_HOST: '0.0.0.0' });
+    const paas = await startPaas({ PAAS_BIND_HOST: '0.0.0.0' });
     expect(paas.output()).toMatch(/paas API and git listening on http:\/\/0\.0\.0\.0:\d+ .*reachable from other hosts/);
   });
 });
@@ -167,7 +153,7 @@ describe('listen addresses', () => {
 describe('a lost store', () => {
   it('is refused, not replaced, when emptied or deleted beside apps, and nothing in the data dir changes', async () => {
     const dataDir = tempDir();
-    const paas = await start({ PAAS_DATA_DIR: dataDir });
+    const paas = await startPaas({ PAAS_DATA_DIR: dataDir });
     await apiCall(paas, 'POST', '/v1/apps', { name: 'precious' });
     const pushed = await push(paas, await gitRepo(paas, slowApp(0, 'precious')), 'precious');
     expect(pushed.code, pushed.stderr).toBe(0);
@@ -176,20 +162,20 @@ describe('a lost store', () => {
 
     fs.truncateSync(db, 0);
     let before = snapshot(dataDir);
-    await expect(start({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(
+    await expect(startPaas({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(
       /exited with 1 before listening.*The store .*paas\.db is empty, but .* holds apps' data.*Restore .*paas\.db from a backup.*start clean/s,
     );
     expect(snapshot(dataDir)).toEqual(before);
 
     fs.rmSync(db);
     before = snapshot(dataDir);
-    await expect(start({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(/exited with 1 before listening.*The store .*paas\.db is missing, but/s);
+    await expect(startPaas({ PAAS_DATA_DIR: dataDir })).rejects.toThrow(/exited with 1 before listening.*The store .*paas\.db is missing, but/s);
     expect(snapshot(dataDir)).toEqual(before);
   });
 
   it('still starts fresh in a new or empty data dir', async () => {
     for (const dataDir of [tempDir(), path.join(tempDir(), 'not-yet')]) {
-      const paas = await start({ PAAS_DATA_DIR: dataDir });
+      const paas = await startPaas({ PAAS_DATA_DIR: dataDir });
       expect((await apiCall(paas, 'GET', '/v1/apps')).json).toEqual([]);
     }
   });

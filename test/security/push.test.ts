@@ -1,23 +1,20 @@
 // Issue 8, "pushes belong to their pusher": big pushes are not refused by git's probe request, app
 // creation is atomic, and the pre-receive callback is reachable only through the server's own socket.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { Pushes } from '../../server/git/pushes.js';
 import type { AppRow } from '../../server/store/apps.js';
 import { staticSite } from '../helpers/fixtures.js';
-import { apiCall, commitFiles, createApp, gitRepo, gitUrl, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
+import { apiCall, commitFiles, createApp, gitRepo, gitUrl, type Paas, push, sh, spawnChild, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 
 let paas: Paas;
+// Stopped when the file ends, pass or fail: startPaas registers that itself.
 beforeAll(async () => {
   paas = await startPaas({ PAAS_BOOT_TIMEOUT_MS: '10000' });
-});
-afterAll(async () => {
-  await paas?.stop();
 });
 
 describe('big pushes', () => {
@@ -69,7 +66,6 @@ describe('a repository left behind with no app', () => {
   });
 });
 
-/** An app whose release command waits (at most 60 s) for a file `go` in its slug, so its push stays in flight. */
 /**
  * An app whose release command holds its push open until something listens on `gatePort`: a gate
  * the test opens over loopback, the one thing a sandboxed release phase shares with the host.
@@ -81,26 +77,6 @@ function gatedApp(tag: string, gatePort: number): Record<string, string> {
     'server.js': `require('http').createServer((q, s) => s.end('gated')).listen(process.env.PORT);\n`,
     [`gate-${tag}`]: '',
   };
-}
-
-async function untilAsync<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** What a process that can read other processes' environ (root here) finds in a push in flight. */
@@ -116,6 +92,11 @@ function hookEnvOfPushInFlight(socket: string): Record<string, string> | undefin
     if (env.PAAS_HOOK_SOCKET === socket && env.PAAS_HOOK_SECRET) return env;
   }
   return undefined;
+}
+
+/** Throws, for vi.waitFor to try again. */
+function fail(why: string): never {
+  throw new Error(why);
 }
 
 /** POSTs a tar-ish body to the hook socket as the pre-receive hook would. */
@@ -150,6 +131,9 @@ describe('the pre-receive callback', () => {
     await createApp(paas, 'gated-app');
     await createApp(paas, 'bystander');
     const gate = net.createServer((s) => s.destroy());
+    onTestFinished(() => {
+      if (gate.listening) gate.close();
+    });
     const gatePort = await new Promise<number>((resolve) => {
       // Reserve a free port, then let it go: the gate opens on it later.
       const probe = net.createServer().listen(0, '127.0.0.1', () => {
@@ -161,9 +145,9 @@ describe('the pre-receive callback', () => {
     const commit = (await sh('git', ['rev-parse', 'HEAD'], { cwd: dir })).stdout.trim();
     const pushing = push(paas, dir, 'gated-app');
     // The release command runs after the hook called back, so from here on the push is claimed.
-    await until('the release command', () => (paas.output().includes(`gate-waiting-${tag}`) ? true : undefined));
+    await vi.waitFor(() => expect(paas.output()).toContain(`gate-waiting-${tag}`), { timeout: 60_000, interval: 100 });
     const socket = path.join(paas.dataDir, 'run', 'hooks.sock');
-    const env = await until('the push in /proc', () => hookEnvOfPushInFlight(socket), 10_000);
+    const env = await vi.waitFor(() => hookEnvOfPushInFlight(socket) ?? fail('no push in flight in /proc yet'), { timeout: 10_000, interval: 100 });
     const secret = env.PAAS_HOOK_SECRET;
     const hookPath = env.PAAS_HOOK_PATH;
     expect(hookPath).toMatch(/^\/apps\/gated-app\/pushes\/[0-9a-f]+\/deploy$/);
@@ -219,15 +203,16 @@ describe('a push whose pusher goes away', () => {
       'package-lock.json': JSON.stringify({ name: 'gone', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'gone', version: '1.0.0' } } }),
       'server.js': "require('http').createServer((q, s) => s.end('v2')).listen(process.env.PORT);\n",
     });
-    const git = spawn('git', ['push', gitUrl(paas, 'gone-app'), 'main'], { cwd: dir, env: paas.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // In a process group of its own (spawnChild), killed when the test ends should it fail first.
+    const git = spawnChild('git', ['push', gitUrl(paas, 'gone-app'), 'main'], { cwd: dir, env: paas.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    git.stderr.on('data', (d) => (out += d));
-    await until('the build to start', () => (out.includes('building-slowly') ? true : undefined), 30_000);
+    git.stderr!.on('data', (d) => (out += d));
+    await vi.waitFor(() => expect(out).toContain('building-slowly'), { timeout: 30_000, interval: 100 });
     // As Ctrl-C would: git and its git-remote-http helper, which holds the connection, both go.
     process.kill(-git.pid!, 'SIGKILL');
     // The build goes on to its end; then v2 settles, and must not be the one that went live.
     const releases = async () => (await apiCall(paas, 'GET', '/v1/apps/gone-app/releases')).json as { version: number; status: string }[];
-    const v2 = await untilAsync('v2 to settle', async () => (await releases()).find((r) => r.version === 2 && r.status !== 'pending'), 30_000);
+    const v2 = await vi.waitFor(async () => (await releases()).find((r) => r.version === 2 && r.status !== 'pending') ?? fail('v2 is still pending'), { timeout: 30_000, interval: 100 });
     expect(v2.status).toBe('failed');
     expect((await releases()).filter((r) => r.status === 'succeeded').map((r) => r.version)).toEqual([1]);
     expect((await viaRouter(paas, 'gone-app.localhost')).body).toBe('v1');

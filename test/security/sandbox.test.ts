@@ -4,9 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { detectSandbox } from '../../server/sandbox/host.js';
-import { apiCall, cli, commitFiles, gitRepo, type Paas, push, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
+import { onCleanup } from '../helpers/cleanup.js';
+import { apiCall, cli, commitFiles, gitRepo, type Paas, push, type Result, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 import { envApp } from '../helpers/fixtures.js';
 import { hostileApp, type Targets } from './hostile-app.js';
 
@@ -68,6 +69,8 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
     expect(probe.pids, `${where} sees only its own processes`).toBeLessThanOrEqual(6);
   }
 
+  // The server and everything below are cleaned up when the file ends, pass or fail (the helpers
+  // register that when they make each).
   beforeAll(async () => {
     // The operator started paas with a file of theirs open (as `paas server 30<secret` would).
     const operatorFile = path.join(tempDir('paas-operator-'), 'operator-only.txt');
@@ -82,6 +85,7 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
     fs.writeFileSync(path.join(paas.dataDir, 'api-token'), `${paas.token}\n`, { mode: 0o600 });
     const hostTmpFile = path.join(os.tmpdir(), `paas-host-file-${process.pid}`);
     fs.writeFileSync(hostTmpFile, 'host file', { mode: 0o644 });
+    onCleanup(() => fs.rmSync(hostTmpFile, { force: true }));
     targets = {
       serverPid: paas.proc.pid!,
       dataDir: paas.dataDir,
@@ -101,11 +105,6 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
     const hostile = await push(paas, await gitRepo(paas, hostileApp(targets)), 'hostile');
     hostileOutput = hostile.stderr;
     expect(hostile.code, hostile.stderr).toBe(0);
-  });
-
-  afterAll(async () => {
-    await paas?.stop();
-    fs.rmSync(targets?.hostTmpFile ?? '/nonexistent', { force: true });
   });
 
   it('from its build script, while its own push is in flight', () => {
@@ -134,13 +133,20 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
   it("from its web dyno while another app's push is in flight", async () => {
     // The victim's release phase sleeps 3 s: its receive-pack (holding the hook secret) runs meanwhile.
     await commitFiles(paas, victimRepo, envApp('victim v2', 'sleep 3'));
-    const victimPush = push(paas, victimRepo, 'victim');
+    let pushed: Result | undefined;
+    const victimPush = push(paas, victimRepo, 'victim').then((r) => (pushed = r));
+    // Probes every 250 ms for as long as the push is in flight, and once more after it.
     const seen: Probe[] = [];
-    for (let i = 0; i < 10; i++) {
-      seen.push(JSON.parse((await viaRouter(paas, 'hostile.localhost', '/probe')).body) as Probe);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await vi.waitFor(
+      async () => {
+        const inFlight = pushed === undefined;
+        seen.push(JSON.parse((await viaRouter(paas, 'hostile.localhost', '/probe')).body) as Probe);
+        if (inFlight) throw new Error(`the victim's push is still in flight after ${seen.length} probe(s)`);
+      },
+      { timeout: 60_000, interval: 250 },
+    );
     expect((await victimPush).code).toBe(0);
+    expect(seen.length, 'probes taken while the push was in flight').toBeGreaterThan(4);
     for (const probe of seen) expectContained(probe, 'web dyno during a push');
   });
 

@@ -1,20 +1,17 @@
 // Issue 8, "pushed trees stay inside": no symbolic link in a pushed tree, however chained, makes the
 // platform read or write outside the app, at build time or when it serves a static site.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeApp, staticSite } from '../helpers/fixtures.js';
-import { apiCall, commitFiles, createApp, gitRepo, type Paas, push, ROOT, type Result, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
+import { apiCall, commitFiles, createApp, gitRepo, type Paas, push, ROOT, type Result, spawnChild, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 
 let paas: Paas;
+// Stopped when the file ends, pass or fail: startPaas registers that itself.
 beforeAll(async () => {
   paas = await startPaas({ PAAS_BOOT_TIMEOUT_MS: '8000' });
-});
-afterAll(async () => {
-  await paas?.stop();
 });
 
 /** A repository with `files` and the symbolic links `links` (path -> target) committed. */
@@ -198,22 +195,13 @@ describe('the slug layout', () => {
     fs.writeFileSync(path.join(home, '.paas', 'slug.json'), JSON.stringify({ ...meta, dir: home }));
 
     const second = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: first.token });
-    try {
-      let res = await viaRouter(second, 'legacy.localhost');
-      for (let i = 0; i < 100 && res.status !== 200; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        res = await viaRouter(second, 'legacy.localhost');
-      }
-      expect(res.status).toBe(200);
-      expect(JSON.parse(res.body).message).toBe('old layout');
-      await commitFiles(second, repo, nodeApp('new layout'));
-      expect((await push(second, repo, 'legacy')).code).toBe(0);
-      expect(fs.readdirSync(slugs)).toHaveLength(2);
-      expect((await apiCall(second, 'DELETE', '/v1/apps/legacy')).status).toBeLessThan(300);
-      expect(fs.readdirSync(slugs)).toEqual([]);
-    } finally {
-      await second.stop();
-    }
+    await expect.poll(async () => (await viaRouter(second, 'legacy.localhost')).status, { timeout: 10_000, interval: 100 }).toBe(200);
+    expect(JSON.parse((await viaRouter(second, 'legacy.localhost')).body).message).toBe('old layout');
+    await commitFiles(second, repo, nodeApp('new layout'));
+    expect((await push(second, repo, 'legacy')).code).toBe(0);
+    expect(fs.readdirSync(slugs)).toHaveLength(2);
+    expect((await apiCall(second, 'DELETE', '/v1/apps/legacy')).status).toBeLessThan(300);
+    expect(fs.readdirSync(slugs)).toEqual([]);
   });
 });
 
@@ -227,29 +215,24 @@ describe('the static server', () => {
     fs.writeFileSync(path.join(root, 'index.html'), 'home\n');
     fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(root, 'file-out.txt'));
     fs.symlinkSync('..', path.join(root, 'dir-out'));
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/builder/static-server.js')], {
+    // Killed when the test ends (spawnChild), pass or fail.
+    const child = spawnChild(process.execPath, [path.join(ROOT, 'dist/builder/static-server.js')], {
       cwd: root,
       env: { PORT: '0', PATH: process.env.PATH! },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        const timer = setTimeout(() => reject(new Error(`static server did not say where it listens: ${out}`)), 10_000);
-        child.stdout.on('data', (d: Buffer) => {
-          const m = /listening on 127\.0\.0\.1:(\d+)/.exec((out += String(d)));
-          if (!m) return;
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        });
-        child.on('exit', (code) => reject(new Error(`static server exited with ${code}`)));
+    // Waits on the server's own words, or its exit.
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        const m = /listening on 127\.0\.0\.1:(\d+)/.exec((out += String(d)));
+        if (m) resolve(Number(m[1]));
       });
-      expect(await get(port, '/')).toEqual({ status: 200, body: 'home\n' });
-      for (const p of ['/file-out.txt', '/dir-out/secret.txt', '/../secret.txt', '/%2e%2e/secret.txt']) {
-        expect([p, (await get(port, p)).status]).toEqual([p, 404]);
-      }
-    } finally {
-      child.kill('SIGKILL');
+      child.on('exit', (code) => reject(new Error(`static server exited with ${code} before listening: ${out}`)));
+    });
+    expect(await get(port, '/')).toEqual({ status: 200, body: 'home\n' });
+    for (const p of ['/file-out.txt', '/dir-out/secret.txt', '/../secret.txt', '/%2e%2e/secret.txt']) {
+      expect([p, (await get(port, p)).status]).toEqual([p, 404]);
     }
   });
 });
