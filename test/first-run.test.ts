@@ -1,48 +1,14 @@
 // The README's first run, as a new user does it: `npm start` in the checkout, with no PAAS_DATA_DIR
 // and no login, then a push; and SIGTERM to that `npm start`, which must leave nothing running.
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { nodeApp } from './helpers/fixtures.js';
-import { createApp, gitRepo, type Paas, push, ROOT, sh, tempDir, viaRouter } from './helpers/paas.js';
+import { createApp, gitRepo, type Paas, push, ROOT, sh, spawnChild, tempDir, viaRouter } from './helpers/paas.js';
+import { descendants } from './helpers/procs.js';
 import { dataPaths } from '../server/paths.js';
 import { prepareDataDir } from '../server/sandbox/data-dir.js';
 import { detectSandbox } from '../server/sandbox/host.js';
-
-/** Every process in the tree under `pid`, from /proc: what `npm start` started, dynos included. */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // The parent pid is the 2nd field after the parenthesised command name.
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  const found: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      found.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    // A zombie is gone for our purposes: it runs nothing and holds nothing.
-    return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /** What git says is new or changed in the checkout, ignored files included, minus node_modules and dist. */
 async function checkoutChanges(): Promise<string[]> {
@@ -55,24 +21,27 @@ async function checkoutChanges(): Promise<string[]> {
     .sort();
 }
 
-describe('first run from the checkout', () => {
-  const home = tempDir('paas-home-');
-  let npm: ChildProcess | undefined;
-  afterAll(() => {
-    if (npm?.pid && alive(npm.pid)) for (const pid of [npm.pid, ...descendants(npm.pid)]) process.kill(pid, 'SIGKILL');
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+/** Whether `pid` still runs (a zombie runs nothing and holds nothing). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
+describe('first run from the checkout', () => {
   it('keeps its data in the user data dir, deploys a CommonJS app, writes nothing in the checkout, and SIGTERM to npm start leaves no process', async () => {
+    const home = tempDir('paas-home-');
     const before = await checkoutChanges();
     // No PAAS_DATA_DIR, no PAAS_API_TOKEN: what a user's shell has.
     // NODE_PATH as a developer's shell might have it: apps must not see it.
     const env = { PATH: process.env.PATH!, HOME: home, NODE_PATH: path.join(ROOT, 'node_modules'), PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_STOP_GRACE_MS: '3000', npm_config_update_notifier: 'false' };
-    npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const npm = spawnChild('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     npm.stdout!.on('data', (d) => (out += d));
     npm.stderr!.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => npm!.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
 
     const banner = await vi.waitFor(
       () => {
@@ -103,17 +72,13 @@ describe('first run from the checkout', () => {
     // Reports the Node it runs on: with no engines.node, the one that runs the server.
     app['server.js'] = app['server.js'].replace('message:', 'node: process.version, nodePath: process.env.NODE_PATH ?? null, message:');
     const dir = await gitRepo(paas, app);
-    try {
-      const pushed = await push(paas, dir, 'cjs');
-      expect(pushed.code, pushed.stderr).toBe(0);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const pushed = await push(paas, dir, 'cjs');
+    expect(pushed.code, pushed.stderr).toBe(0);
     // require() works: the app did not inherit paas's own "type": "module" or node_modules.
     expect(JSON.parse((await viaRouter(paas, 'cjs.localhost')).body)).toMatchObject({ message: 'plain commonjs', node: process.version, nodePath: null });
     expect(await checkoutChanges()).toEqual(before);
 
-    const tree = [npm.pid!, ...descendants(npm.pid!)];
+    const tree = [npm.pid!, ...descendants(npm.pid).map((p) => p.pid)];
     // npm, the server, and the dyno's sandbox and process at least.
     expect(tree.length).toBeGreaterThanOrEqual(4);
     npm.kill('SIGTERM');
@@ -126,15 +91,11 @@ describe('first run from the checkout', () => {
 describe('a data dir inside a Node project', () => {
   it('is warned about when there is no sandbox to hide the project from apps', async () => {
     const project = tempDir('paas-project-');
-    try {
-      fs.writeFileSync(path.join(project, 'package.json'), '{"type":"module"}');
-      const paths = dataPaths(path.join(project, 'data'));
-      const host = detectSandbox();
-      expect(await prepareDataDir(paths, { ...host, kind: 'none', asRoot: false })).toEqual([expect.stringContaining(`is inside ${project}, which holds a Node project`)]);
-      // In the sandbox an app sees only its own tree at /app: nothing above it to inherit.
-      expect(await prepareDataDir(paths, { ...host, kind: 'bwrap' })).toEqual([]);
-    } finally {
-      fs.rmSync(project, { recursive: true, force: true });
-    }
+    fs.writeFileSync(path.join(project, 'package.json'), '{"type":"module"}');
+    const paths = dataPaths(path.join(project, 'data'));
+    const host = detectSandbox();
+    expect(await prepareDataDir(paths, { ...host, kind: 'none', asRoot: false })).toEqual([expect.stringContaining(`is inside ${project}, which holds a Node project`)]);
+    // In the sandbox an app sees only its own tree at /app: nothing above it to inherit.
+    expect(await prepareDataDir(paths, { ...host, kind: 'bwrap' })).toEqual([]);
   });
 });

@@ -1,17 +1,10 @@
 // SIGTERM with work in flight: new requests and pushes are refused with a message, a deploy gets
 // PAAS_SHUTDOWN_TIMEOUT_MS to finish and is then stopped and marked failed; fatal errors end the server.
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { nodeApp } from './helpers/fixtures.js';
-import { apiCall, BIN, createApp, gitRepo, gitUrl, type Paas, push, startPaas, tempDir } from './helpers/paas.js';
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
+import { apiCall, BIN, createApp, gitRepo, gitUrl, type Paas, push, spawnChild, startPaas, tempDir } from './helpers/paas.js';
 
 /** A Node app whose build script takes `ms`, so a push is still building when the server is told to stop. */
 function slowBuildApp(ms: number): Record<string, string> {
@@ -24,8 +17,8 @@ function slowBuildApp(ms: number): Record<string, string> {
 /** Starts a push in the background; resolves with git's result when it ends. */
 function pushInBackground(paas: Paas, dir: string, app: string) {
   let output = '';
-  const child = spawn('git', ['push', gitUrl(paas, app), 'main'], { cwd: dir, env: paas.env });
-  child.stderr.on('data', (d) => (output += d));
+  const child = spawnChild('git', ['push', gitUrl(paas, app), 'main'], { cwd: dir, env: paas.env });
+  child.stderr!.on('data', (d) => (output += d));
   const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
   return { done, output: () => output };
 }
@@ -43,12 +36,10 @@ function statuses(dataDir: string): { builds: string[]; releases: string[] } {
 describe('shutdown with a deploy in flight', () => {
   it('refuses new work, stops a deploy that outlives PAAS_SHUTDOWN_TIMEOUT_MS, marks it failed and exits 0', async () => {
     const paas = await startPaas({ PAAS_SHUTDOWN_TIMEOUT_MS: '3000' });
-    dirs.push(paas.dataDir, paas.home);
     await createApp(paas, 'slow');
     await createApp(paas, 'other');
     const dir = await gitRepo(paas, slowBuildApp(120_000));
     const other = await gitRepo(paas, nodeApp('never pushed'));
-    dirs.push(dir, other);
     const pushing = pushInBackground(paas, dir, 'slow');
     await vi.waitFor(() => expect(pushing.output()).toContain('build started'), { timeout: 60_000, interval: 100 });
 
@@ -73,10 +64,8 @@ describe('shutdown with a deploy in flight', () => {
 
   it('lets a deploy that finishes within the timeout go live before exiting', async () => {
     const paas = await startPaas({ PAAS_SHUTDOWN_TIMEOUT_MS: '60000' });
-    dirs.push(paas.dataDir, paas.home);
     await createApp(paas, 'quick');
     const dir = await gitRepo(paas, slowBuildApp(1500));
-    dirs.push(dir);
     const pushing = pushInBackground(paas, dir, 'quick');
     await vi.waitFor(() => expect(pushing.output()).toContain('build started'), { timeout: 60_000, interval: 100 });
     paas.proc.kill('SIGTERM');
@@ -91,15 +80,14 @@ describe('shutdown with a deploy in flight', () => {
 describe('a fatal error', () => {
   it('is logged with its context and ends the server with a non-zero exit, not half-alive', async () => {
     const dataDir = tempDir('paas-data-');
-    dirs.push(dataDir);
     // A real server with a fault injected from outside: a promise rejected with no handler.
     const inject = `data:text/javascript,setTimeout(() => { Promise.reject(new Error('injected fault')); }, 300);`;
-    const child = spawn(process.execPath, ['--import', inject, BIN, 'server'], {
+    const child = spawnChild(process.execPath, ['--import', inject, BIN, 'server'], {
       env: { PATH: process.env.PATH!, HOME: dataDir, PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_DATA_DIR: dataDir },
     });
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(1);
     expect(out).toContain('fatal unhandled promise rejection');
