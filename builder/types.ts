@@ -39,6 +39,8 @@ export interface Slug {
 export interface Buildpack {
   name: string;
   detect(files: Set<string>): boolean;
+  /** How it makes a web process without a Procfile, each finishing "add …" (a `server.js` file): named when a push declares none. */
+  webFrom?: string[];
   /** Installs dependencies in place and returns default process types (a Procfile overrides them). */
   compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend'>>;
 }

@@ -23,6 +23,7 @@ async function readPackageJson(dir: string): Promise<{ scripts?: Record<string, 
 export const nodeBuildpack: Buildpack = {
   name: 'Node.js',
   detect: (files) => files.has('package.json'),
+  webFrom: ['a `start` script to package.json', 'a `server.js` file'],
   async compile(dir, req) {
     const pkg = await readPackageJson(dir);
     const lockfile = (await Promise.all(LOCKFILES.map((f) => present(path.join(dir, f))))).findIndex(Boolean);
