@@ -6,6 +6,7 @@ import type { Db } from './store/db.js';
 import { deleteDyno, insertDyno, setDynoState } from './store/dynos.js';
 import type { Runtime, RunningDyno } from './runtime/types.js';
 import { waitForPort } from './runtime/wait-port.js';
+import { noWebNotice } from './boot-report.js';
 
 /** A release the runner can bring up: the slug plus the environment its dynos get. */
 export interface ReleaseToRun {
@@ -64,7 +65,7 @@ export class Runner {
       log('-----> Launching web.1');
       fresh.push(await this.boot(release, 'web', 1));
     } else {
-      log('-----> No web process type: nothing will answer at the app URL');
+      for (const line of noWebNotice(release.slug.processTypes)) log(line);
     }
     if (signal?.aborted) {
       await Promise.all(fresh.map((a) => this.stop(a)));

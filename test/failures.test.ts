@@ -3,7 +3,7 @@
 // NODE_ENV and engines.node. Real server, real git pushes, real builds.
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { apiCall, commitFiles, createApp, gitRepo, type Paas, push, startPaas } from './helpers/paas.js';
+import { apiCall, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
 
 const BOOT_TIMEOUT_S = 7;
 
@@ -54,5 +54,16 @@ describe('an app that declares nothing to run', () => {
     expect(releaseOnly.code).not.toBe(0);
     expect(releaseOnly.stderr).toContain('declares no process to run (only a `release` command');
     expect(await releaseOf('no-process')).toBeNull();
+  });
+
+  it('but with other process types and no web, is accepted and says nothing answers HTTP', async () => {
+    await createApp(paas, 'worker-only');
+    const dir = await repo({ Procfile: 'worker: node worker.js\nrelease: true\n', 'worker.js': 'setInterval(() => console.log("working"), 1000);\n' });
+    const r = await push(paas, dir, 'worker-only');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('No web process type: nothing answers HTTP for this app.');
+    expect(r.stderr).toContain('Its other process types (worker) start with no dynos: scale them with `paas ps:scale worker=1`.');
+    expect(r.stderr).toMatch(/Released v1/);
+    expect((await viaRouter(paas, 'worker-only.localhost')).status).toBe(503);
   });
 });
