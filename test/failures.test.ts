@@ -3,7 +3,7 @@
 // NODE_ENV and engines.node. Real server, real git pushes, real builds.
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { apiCall, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
+import { apiCall, cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
 
 const BOOT_TIMEOUT_S = 7;
 
@@ -31,6 +31,11 @@ async function repo(files: Record<string, string>): Promise<string> {
 function nodePackage(pkg: Record<string, unknown>): Record<string, string> {
   const lock = { name: pkg.name, version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: pkg.name, version: '1.0.0' } } };
   return { 'package.json': JSON.stringify({ version: '1.0.0', ...pkg }), 'package-lock.json': JSON.stringify(lock) };
+}
+
+/** The pusher's `remote:` lines, without git's prefix and the padding it adds after each. */
+function remoteLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('remote:')).map((l) => l.replace(/^remote: ?/, '').trimEnd());
 }
 
 async function releaseOf(app: string): Promise<{ version: number } | null> {
@@ -65,5 +70,75 @@ describe('an app that declares nothing to run', () => {
     expect(r.stderr).toContain('Its other process types (worker) start with no dynos: scale them with `paas ps:scale worker=1`.');
     expect(r.stderr).toMatch(/Released v1/);
     expect((await viaRouter(paas, 'worker-only.localhost')).status).toBe(503);
+  });
+});
+
+describe('a web process that fails while booting', () => {
+  it('that exits: the push shows its last 20 lines verbatim and its exit code, with no $PORT hint', async () => {
+    await createApp(paas, 'crash-boot');
+    const dir = await repo({
+      Procfile: 'web: node server.js\n',
+      // 25 lines in all; the error goes to stderr, with a stack-like indented line after it.
+      'server.js': [
+        "for (let i = 1; i <= 23; i++) console.log('boot step ' + String(i).padStart(2, '0'));",
+        "console.error('Error: DATABASE_URL is not set (config:set it)');",
+        "console.error('    at connect (/app/db.js:12:9)');",
+        'process.exit(1);',
+        '',
+      ].join('\n'),
+    });
+    const r = await push(paas, dir, 'crash-boot');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('[remote rejected] main -> main');
+    expect(r.stderr).toContain('web.1 exited with code 1 while booting, before it accepted any connection.');
+    // The last 20 of its 25 lines, as it printed them (stdout, then the error on stderr), under the heading.
+    const lines = remoteLines(r.stderr);
+    const heading = lines.indexOf(' !     Its last 20 lines of output:');
+    expect(heading, r.stderr).toBeGreaterThan(0);
+    const quoted = lines.slice(heading + 1, heading + 21).map((l) => l.replace(/^ ! {7}/, ''));
+    const steps = Array.from({ length: 18 }, (_, i) => `boot step ${String(i + 6).padStart(2, '0')}`);
+    expect(quoted).toEqual([...steps, 'Error: DATABASE_URL is not set (config:set it)', '    at connect (/app/db.js:12:9)']);
+    expect(r.stderr).not.toContain('boot step 05');
+    expect(r.stderr).not.toContain('$PORT');
+    expect(await releaseOf('crash-boot')).toBeNull();
+  });
+
+  it('that is killed by a signal: the push names the signal', async () => {
+    await createApp(paas, 'killed-boot');
+    const dir = await repo({ Procfile: 'web: node -e "console.log(\'about to die\'); process.kill(process.pid, \'SIGKILL\')"\n' });
+    const r = await push(paas, dir, 'killed-boot');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('web.1 was killed by SIGKILL while booting');
+    expect(r.stderr).toContain('Its last line of output:');
+    expect(r.stderr).toContain('about to die');
+    expect(r.stderr).not.toContain('$PORT');
+  });
+
+  it('that runs but never listens: progress shows while paas waits, then the $PORT hint', async () => {
+    await createApp(paas, 'deaf-boot');
+    const dir = await repo({ Procfile: 'web: node idle.js\n', 'idle.js': "console.log('started, listening nowhere');\nsetInterval(() => {}, 1000);\n" });
+    const r = await push(paas, dir, 'deaf-boot');
+    expect(r.code).not.toBe(0);
+    const progress = r.stderr.match(/-----> Waiting for web\.1 to listen on its port \(\d+ s, giving up at 7 s\)/g) ?? [];
+    expect(progress.length, r.stderr).toBeGreaterThanOrEqual(2);
+    expect(r.stderr).toContain(`web.1 did not listen on $PORT within ${BOOT_TIMEOUT_S} s; it was still running, and paas stopped it.`);
+    expect(r.stderr).toContain('Make the web process listen on the port in $PORT');
+    expect(r.stderr).toContain('started, listening nowhere');
+  });
+
+  it('after config:set: the CLI shows the same report, and the release is failed', async () => {
+    await createApp(paas, 'config-crash');
+    const dir = await repo({
+      Procfile: 'web: node server.js\n',
+      'server.js': "if (process.env.BREAK) { console.error('broken by config: ' + process.env.BREAK); process.exit(4); }\nrequire('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n",
+    });
+    expect((await push(paas, dir, 'config-crash')).code).toBe(0);
+    const set = await cli(paas, ['config:set', 'BREAK=yes', '-a', 'config-crash']);
+    expect(set.code).not.toBe(0);
+    expect(set.stderr).toContain('web.1 exited with code 4 while booting');
+    expect(set.stderr).toContain('broken by config: yes');
+    const releases = (await apiCall(paas, 'GET', '/v1/apps/config-crash/releases')).json as { version: number; status: string }[];
+    expect(releases.find((x) => x.version === 2)?.status).toBe('failed');
+    expect((await viaRouter(paas, 'config-crash.localhost')).body).toBe('ok');
   });
 });
