@@ -85,7 +85,7 @@ export async function build(req: BuildRequest): Promise<Slug> {
     req.log(`-----> ${pack.name} app detected`);
     const compiled = await pack.compile(dir, req);
     const processTypes = { ...compiled.processTypes, ...(await readProcfile(dir)) };
-    const slug: Slug = { dir, buildpack: pack.name, processTypes, pathPrepend: compiled.pathPrepend };
+    const slug: Slug = { dir, buildpack: pack.name, processTypes, pathPrepend: compiled.pathPrepend, env: compiled.env ?? {} };
     req.log(`-----> Discovering process types`);
     const names = Object.keys(processTypes);
     req.log(`       Procfile declares types -> ${names.length ? names.join(', ') : '(none)'}`);

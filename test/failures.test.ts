@@ -142,3 +142,52 @@ describe('a web process that fails while booting', () => {
     expect((await viaRouter(paas, 'config-crash.localhost')).body).toBe('ok');
   });
 });
+
+/** Answers with the NODE_ENV it runs under and whether the devDependency `devtool` is installed. */
+const NODE_ENV_SERVER = `
+const installed = (() => { try { require.resolve('devtool'); return true; } catch { return false; } })();
+require('http').createServer((q, s) => s.end(JSON.stringify({ nodeEnv: process.env.NODE_ENV, devtool: installed }))).listen(process.env.PORT);
+`;
+
+/** A Node app with a local devDependency (no network needed) that its build script uses. */
+const nodeEnvApp: Record<string, string> = {
+  'package.json': JSON.stringify({ name: 'node-env', version: '1.0.0', scripts: { build: 'node build.js', start: 'node server.js' }, devDependencies: { devtool: 'file:devtool' } }),
+  'package-lock.json': JSON.stringify({
+    name: 'node-env',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'node-env', version: '1.0.0', devDependencies: { devtool: 'file:devtool' } },
+      devtool: { version: '1.0.0', dev: true },
+      'node_modules/devtool': { resolved: 'devtool', link: true },
+    },
+  }),
+  'devtool/package.json': JSON.stringify({ name: 'devtool', version: '1.0.0' }),
+  'devtool/index.js': "module.exports = 'devtool';\n",
+  'build.js': "console.log('build sees NODE_ENV=' + process.env.NODE_ENV + ' and ' + require('devtool'));\n",
+  'server.js': NODE_ENV_SERVER,
+};
+
+describe('the Node buildpack', () => {
+  it('runs the build and the app with NODE_ENV=production unless the config sets it, pruning devDependencies', async () => {
+    await createApp(paas, 'node-env');
+    const dir = await repo(nodeEnvApp);
+    const first = await push(paas, dir, 'node-env');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain('build sees NODE_ENV=production and devtool');
+    expect(first.stderr).toContain('Pruning devDependencies');
+    const served = async () => JSON.parse((await viaRouter(paas, 'node-env.localhost')).body) as { nodeEnv: string; devtool: boolean };
+    expect(await served()).toEqual({ nodeEnv: 'production', devtool: false });
+
+    // The config wins, in the dynos at once and in the next build.
+    expect((await cli(paas, ['config:set', 'NODE_ENV=staging', '-a', 'node-env'])).code).toBe(0);
+    expect(await served()).toEqual({ nodeEnv: 'staging', devtool: false });
+    await commitFiles(paas, dir, { 'server.js': `${NODE_ENV_SERVER}// again\n` });
+    const again = await push(paas, dir, 'node-env');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('build sees NODE_ENV=staging and devtool');
+    expect(again.stderr).not.toContain('Pruning devDependencies');
+    expect(await served()).toEqual({ nodeEnv: 'staging', devtool: true });
+  });
+});

@@ -9,7 +9,13 @@ const LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json'];
 /** Lockfiles of big apps run to megabytes; they are only hashed, never shown. */
 const LOCKFILE_MAX = 64 * 1024 * 1024;
 
-async function readPackageJson(dir: string): Promise<{ scripts?: Record<string, string> }> {
+/** The parts of package.json the buildpack reads; anything may be missing or of another type. */
+interface PackageJson {
+  scripts?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+async function readPackageJson(dir: string): Promise<PackageJson> {
   const text = (await readTreeFile(dir, 'package.json'))!.toString('utf8');
   try {
     return JSON.parse(text);
@@ -27,8 +33,13 @@ export const nodeBuildpack: Buildpack = {
   async compile(dir, req) {
     const pkg = await readPackageJson(dir);
     const lockfile = (await Promise.all(LOCKFILES.map((f) => present(path.join(dir, f))))).findIndex(Boolean);
-    const step = { tree: dir, log: req.log };
+    // As on Heroku, build steps and the app run with NODE_ENV=production unless the app's config says otherwise.
+    const nodeEnv = req.config?.NODE_ENV ?? 'production';
+    const step = { tree: dir, log: req.log, env: { NODE_ENV: nodeEnv } };
     const npmFlags = ['--no-audit', '--no-fund', '--no-progress'];
+    // Under NODE_ENV=production npm would skip devDependencies, which a build script needs (a
+    // compiler, a bundler): install them all, and prune them once the build is done.
+    const installFlags = [...npmFlags, '--include=dev'];
     const cache = new DepCache(path.join(req.cacheDir, req.appName), req.steps.owner);
 
     if (lockfile >= 0) {
@@ -38,7 +49,7 @@ export const nodeBuildpack: Buildpack = {
         req.log('-----> Lockfile unchanged: using cached node_modules, skipping install');
       } else {
         req.log('-----> Installing dependencies with npm ci');
-        await req.steps.run(['npm', 'ci', ...npmFlags], { ...step, failure: 'npm ci failed' });
+        await req.steps.run(['npm', 'ci', ...installFlags], { ...step, failure: 'npm ci failed' });
         // A lockfile with no dependencies installs nothing; cache the empty tree so the next build skips npm too.
         // Not recursive: an existing entry (even a dangling link left by an install script) is never followed.
         if (!(await present(path.join(dir, 'node_modules')))) {
@@ -49,17 +60,23 @@ export const nodeBuildpack: Buildpack = {
       }
     } else {
       req.log('-----> Installing dependencies with npm install (no lockfile; commit package-lock.json for cached, repeatable installs)');
-      await req.steps.run(['npm', 'install', ...npmFlags], { ...step, failure: 'npm install failed' });
+      await req.steps.run(['npm', 'install', ...installFlags], { ...step, failure: 'npm install failed' });
     }
 
     if (pkg.scripts?.build) {
       req.log('-----> Running build script');
       await req.steps.run(['npm', 'run', 'build'], { ...step, failure: 'npm run build failed' });
     }
+    // The cache keeps the full install; only the slug loses the devDependencies. An app that sets
+    // another NODE_ENV asked for a development setup and keeps them.
+    if (nodeEnv === 'production' && Object.keys(pkg.devDependencies ?? {}).length > 0) {
+      req.log('-----> Pruning devDependencies');
+      await req.steps.run(['npm', 'prune', '--omit=dev', ...npmFlags], { ...step, failure: 'npm prune failed' });
+    }
 
     const processTypes: Record<string, string> = {};
     if (pkg.scripts?.start) processTypes.web = 'npm start';
     else if (await present(path.join(dir, 'server.js'))) processTypes.web = 'node server.js';
-    return { processTypes, pathPrepend: ['node_modules/.bin'] };
+    return { processTypes, pathPrepend: ['node_modules/.bin'], env: { NODE_ENV: 'production' } };
   },
 };

@@ -24,7 +24,7 @@ export function sandboxedSteps(host: SandboxHost, params: { user?: AppUser; env:
         argv,
         // Tool caches go to the step's private /tmp, not into the slug; npm's "new version" notice
         // is noise in a push (a sandbox's HOME has no npmrc to turn it off).
-        env: { ...params.env, npm_config_cache: '/tmp/.npm', XDG_CACHE_HOME: '/tmp/.cache', npm_config_update_notifier: 'false' },
+        env: { ...params.env, ...opts.env, npm_config_cache: '/tmp/.npm', XDG_CACHE_HOME: '/tmp/.cache', npm_config_update_notifier: 'false' },
         pathPrepend: ['node_modules/.bin'],
       });
       const kill = () => child.pid && signalGroup(child.pid, 'SIGKILL');
