@@ -190,4 +190,26 @@ describe('the Node buildpack', () => {
     expect(again.stderr).not.toContain('Pruning devDependencies');
     expect(await served()).toEqual({ nodeEnv: 'staging', devtool: true });
   });
+
+  it('warns when engines.node leaves out the Node that will run the app, or is no range at all', async () => {
+    await createApp(paas, 'engines-app');
+    const app = (node: unknown) => ({
+      ...nodePackage({ name: 'engines-app', scripts: { start: 'node server.js' }, engines: { node } }),
+      'server.js': "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n",
+    });
+    const dir = await repo(app('>=99'));
+    const tooNew = await push(paas, dir, 'engines-app');
+    expect(tooNew.code, tooNew.stderr).toBe(0);
+    expect(tooNew.stderr).toContain(`Warning: package.json engines.node asks for ">=99", but this app will run on Node ${process.version}`);
+
+    await commitFiles(paas, dir, app('a banana'));
+    const invalid = await push(paas, dir, 'engines-app');
+    expect(invalid.code, invalid.stderr).toBe(0);
+    expect(invalid.stderr).toContain('Warning: package.json engines.node ("a banana") is not a version range');
+
+    await commitFiles(paas, dir, app(`>=${process.versions.node.split('.')[0]}`));
+    const fits = await push(paas, dir, 'engines-app');
+    expect(fits.code, fits.stderr).toBe(0);
+    expect(fits.stderr).not.toContain('Warning: package.json engines.node');
+  });
 });

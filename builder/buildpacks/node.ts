@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import semver from 'semver';
 import { DepCache, hashKey } from '../cache.js';
 import { BuildError } from '../errors.js';
 import { excerpt, handOver, present, readTreeFile } from '../safe-fs.js';
@@ -12,7 +13,22 @@ const LOCKFILE_MAX = 64 * 1024 * 1024;
 /** The parts of package.json the buildpack reads; anything may be missing or of another type. */
 interface PackageJson {
   scripts?: Record<string, string>;
+  engines?: { node?: unknown };
   devDependencies?: Record<string, string>;
+}
+
+/**
+ * Warns (never fails) when package.json's engines.node leaves out the Node that will run the app:
+ * the one running paas, since dynos use its node.
+ */
+function checkEngines(pkg: PackageJson, log: (line: string) => void): void {
+  const range = pkg.engines?.node;
+  if (range === undefined) return;
+  if (typeof range !== 'string' || semver.validRange(range) === null) {
+    log(` !     Warning: package.json engines.node (${excerpt(JSON.stringify(range), 60)}) is not a version range, so paas cannot check it. This app will run on Node ${process.version}; set engines.node to a range such as ">=22".`);
+  } else if (!semver.satisfies(process.version, range)) {
+    log(` !     Warning: package.json engines.node asks for "${excerpt(range, 60)}", but this app will run on Node ${process.version} (the Node that runs paas), so it may not work. Widen engines.node, or ask the paas operator for a Node that fits.`);
+  }
 }
 
 async function readPackageJson(dir: string): Promise<PackageJson> {
@@ -32,6 +48,7 @@ export const nodeBuildpack: Buildpack = {
   webFrom: ['a `start` script to package.json', 'a `server.js` file'],
   async compile(dir, req) {
     const pkg = await readPackageJson(dir);
+    checkEngines(pkg, req.log);
     const lockfile = (await Promise.all(LOCKFILES.map((f) => present(path.join(dir, f))))).findIndex(Boolean);
     // As on Heroku, build steps and the app run with NODE_ENV=production unless the app's config says otherwise.
     const nodeEnv = req.config?.NODE_ENV ?? 'production';
