@@ -39,6 +39,18 @@ async function readProcfile(dir: string): Promise<Record<string, string> | undef
   return parsed.types;
 }
 
+/**
+ * Refuses a slug with nothing to run: it would "deploy" and answer nothing. `release` does not
+ * count, since it runs once per release and keeps nothing running.
+ */
+function requireProcess(types: Record<string, string>, pack: Buildpack): void {
+  if (Object.keys(types).some((t) => t !== 'release')) return;
+  const ways = ['a `web: <command>` line to a Procfile', ...(pack.webFrom ?? [])];
+  const listed = ways.length > 1 ? `${ways.slice(0, -1).join(', ')}${ways.length > 2 ? ',' : ''} or ${ways.at(-1)}` : ways[0];
+  const only = types.release ? ' (only a `release` command, which runs once per release and then stops)' : '';
+  throw new BuildError(`This app declares no process to run${only}, so nothing would start. Declare a web process: add ${listed}. Then push again.`);
+}
+
 async function unpack(source: NodeJS.ReadableStream, dir: string): Promise<void> {
   const tar = await import('tar'); // loaded on first build, not at server start
   const screen = screenTar();
@@ -73,10 +85,11 @@ export async function build(req: BuildRequest): Promise<Slug> {
     req.log(`-----> ${pack.name} app detected`);
     const compiled = await pack.compile(dir, req);
     const processTypes = { ...compiled.processTypes, ...(await readProcfile(dir)) };
-    const slug: Slug = { dir, buildpack: pack.name, processTypes, pathPrepend: compiled.pathPrepend };
+    const slug: Slug = { dir, buildpack: pack.name, processTypes, pathPrepend: compiled.pathPrepend, env: compiled.env ?? {} };
     req.log(`-----> Discovering process types`);
     const names = Object.keys(processTypes);
     req.log(`       Procfile declares types -> ${names.length ? names.join(', ') : '(none)'}`);
+    requireProcess(processTypes, pack);
     await fs.writeFile(path.join(home, SLUG_META), JSON.stringify(slug, null, 2), { flag: 'wx' });
     return slug;
   } catch (err) {

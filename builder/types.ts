@@ -10,6 +10,11 @@ export interface BuildRequest {
   cacheDir: string;
   /** How install and build steps run: the server runs each in the app's sandbox, under its uid. */
   steps: BuildSteps;
+  /**
+   * The app's config vars. Buildpacks honour the few that steer a build (NODE_ENV); build steps do
+   * not get them all.
+   */
+  config?: Record<string, string>;
   /** One line of build output, Heroku style ("-----> …" headings, indented tool output). */
   log: (line: string) => void;
 }
@@ -17,7 +22,7 @@ export interface BuildRequest {
 /** Runs the app's own build steps (npm ci, pip install, npm run build) and says how they see the tree. */
 export interface BuildSteps {
   /** Runs one step (argv, never a shell string) with `tree` as its working directory. */
-  run(argv: string[], opts: { tree: string; log: (line: string) => void; failure: string }): Promise<void>;
+  run(argv: string[], opts: { tree: string; log: (line: string) => void; failure: string; env?: Record<string, string> }): Promise<void>;
   /** The path at which steps and dynos see `tree` (/app inside a sandbox). */
   pathOf(tree: string): string;
   /** Who the tree belongs to; files paas puts there (the unpacked source, a restored cache) are handed over. */
@@ -33,13 +38,20 @@ export interface Slug {
   processTypes: Record<string, string>;
   /** Directories inside the slug to put in front of PATH when running it. */
   pathPrepend: string[];
+  /**
+   * The buildpack's defaults for the environment of the app's processes (NODE_ENV=production); the
+   * app's config overrides them. Absent in slugs built before paas kept them.
+   */
+  env?: Record<string, string>;
 }
 
 /** One buildpack: detection is by files at the root of the source tree. */
 export interface Buildpack {
   name: string;
   detect(files: Set<string>): boolean;
+  /** How it makes a web process without a Procfile, each finishing "add …" (a `server.js` file): named when a push declares none. */
+  webFrom?: string[];
   /** Installs dependencies in place and returns default process types (a Procfile overrides them). */
-  compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend'>>;
+  compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend' | 'env'>>;
 }
 

@@ -33,7 +33,11 @@ async function releaseInBackground(
   runRelease(app, release, log, deps)
     .catch((err: Error) => {
       if (!isUserFailure(err)) console.error(`release v${release.version} of ${appName} failed:`, err);
-      log(` !     ${isUserFailure(err) ? err.message : 'Internal error; the paas server log has the details.'}`);
+      // Only the first line is marked: it is the reason the CLI repeats; the rest (a dyno's last
+      // output) is indented under it.
+      const [first, ...rest] = (isUserFailure(err) ? err.message : 'Internal error; the paas server log has the details.').split('\n');
+      log(` !     ${first}`);
+      for (const line of rest) log(`       ${line}`);
     })
     .finally(() => {
       deps.outputs.close(release.id);

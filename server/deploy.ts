@@ -28,17 +28,19 @@ export async function deployCommit(
   // The pusher hanging up and the server shutting down both stop the build where it is.
   const signal = params.signal ? AbortSignal.any([params.signal, deps.lifecycle.signal]) : deps.lifecycle.signal;
   insertBuild(db, { id: buildId, app_id: app.id, commit_sha: commit, created_at: new Date().toISOString() });
+  // The config the release will get; the app's lock keeps it from changing while the build runs.
+  const appConfig = currentConfig(app, deps);
   let slug;
   try {
     const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal });
-    slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, steps, log });
+    slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, steps, config: appConfig, log });
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });
     throw err;
   }
   finishBuild(db, buildId, { status: 'succeeded', buildpack: slug.buildpack, processTypes: slug.processTypes, slugDir: slugHome(paths.slugs, buildId), now: new Date().toISOString() });
   const release = openRelease(
-    { app, buildId, config: currentConfig(app, deps), description: `Deploy ${commit.slice(0, 7)}`, createdBy: params.createdBy },
+    { app, buildId, config: appConfig, description: `Deploy ${commit.slice(0, 7)}`, createdBy: params.createdBy },
     deps,
   );
   return runRelease(app, release, log, deps, signal);

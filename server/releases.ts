@@ -37,13 +37,16 @@ async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | '
   const build = release.build_id ? findBuild(deps.db, release.build_id) : undefined;
   if (!build?.slug_dir) return undefined;
   const config = JSON.parse(release.config) as ConfigVars;
+  const slug = await readSlug(build.slug_dir);
   return {
     app: app.name,
     appId: app.id,
     releaseId: release.id,
-    slug: await readSlug(build.slug_dir),
+    slug,
     user: appUser(app, deps.sandbox),
     env: {
+      // The buildpack's defaults (NODE_ENV=production) give way to the app's own config.
+      ...slug.env,
       ...config,
       PAAS_APP_NAME: app.name,
       PAAS_RELEASE_VERSION: `v${release.version}`,

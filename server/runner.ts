@@ -6,6 +6,7 @@ import type { Db } from './store/db.js';
 import { deleteDyno, insertDyno, setDynoState } from './store/dynos.js';
 import type { Runtime, RunningDyno } from './runtime/types.js';
 import { waitForPort } from './runtime/wait-port.js';
+import { bootFailure, noWebNotice, OutputTail, reportBootProgress } from './boot-report.js';
 
 /** A release the runner can bring up: the slug plus the environment its dynos get. */
 export interface ReleaseToRun {
@@ -65,9 +66,9 @@ export class Runner {
     const fresh: Active[] = [];
     if (release.slug.processTypes.web) {
       log('-----> Launching web.1');
-      fresh.push(await this.boot(release, 'web', 1));
+      fresh.push(await this.boot(release, 'web', 1, log));
     } else {
-      log('-----> No web process type: nothing will answer at the app URL');
+      for (const line of noWebNotice(release.slug.processTypes)) log(line);
     }
     if (signal?.aborted) {
       await Promise.all(fresh.map((a) => this.stop(a)));
@@ -156,14 +157,12 @@ export class Runner {
     return dyno;
   }
 
-  private async boot(release: ReleaseToRun, type: string, n: number): Promise<Active> {
+  /** Starts a dyno and waits until it listens; `log`, when given, hears progress while it waits. */
+  private async boot(release: ReleaseToRun, type: string, n: number, log?: (line: string) => void): Promise<Active> {
     const name = `${type}.${n}`;
     const { runtime, db, logs } = this.deps;
-    const recent: string[] = [];
-    const dyno = await this.startDyno(release, type, name, (line) => {
-      recent.push(line);
-      if (recent.length > 10) recent.shift();
-    });
+    const tail = new OutputTail();
+    const dyno = await this.startDyno(release, type, name, (line) => tail.push(line));
     logs.append(release.app, `paas[${name}]`, `Starting process with command \`${release.slug.processTypes[type]}\``);
     insertDyno(db, {
       id: dyno.id,
@@ -177,21 +176,15 @@ export class Runner {
       started_at: new Date().toISOString(),
       handle: dyno.handle,
     });
-    const result = await waitForPort(dyno.host, dyno.port, { timeoutMs: this.deps.bootTimeoutMs, exited: dyno.exited, owns: dyno.ownsPort });
+    const stopProgress = log ? reportBootProgress(name, this.deps.bootTimeoutMs, log) : () => undefined;
+    const result = await waitForPort(dyno.host, dyno.port, { timeoutMs: this.deps.bootTimeoutMs, exited: dyno.exited, owns: dyno.ownsPort }).finally(stopProgress);
     if (!result.ok) {
+      // Stopped first: a dyno that timed out may still print, and `exited` waits for its last lines.
       await runtime.stop(dyno, this.deps.stopGraceMs);
       deleteDyno(db, dyno.id);
-      const tail = recent.length ? ` Last output:\n${recent.map((l) => `         ${l}`).join('\n')}` : '';
-      if (result.reason === 'taken') {
-        logs.append(release.app, `paas[${name}]`, `Boot failed: port ${dyno.port} was taken by another process`);
-        throw new DeployError(`${name} could not start: another process on this host took its port ${dyno.port} first, so paas will not send it traffic. Try again; if it keeps happening, tell the operator.${tail}`);
-      }
-      const why =
-        result.reason === 'timeout'
-          ? `did not listen on $PORT within ${Math.round(this.deps.bootTimeoutMs / 1000)} s`
-          : `exited (${result.status.signal ?? `code ${result.status.code}`}) before listening on $PORT`;
-      logs.append(release.app, `paas[${name}]`, `Boot failed: ${why}`);
-      throw new DeployError(`${name} ${why}. Make the web process listen on the port in $PORT.${tail}`);
+      const failure = bootFailure({ app: release.app, name, port: dyno.port, result, timeoutMs: this.deps.bootTimeoutMs, tail });
+      logs.append(release.app, `paas[${name}]`, `Boot failed: ${failure.summary}`);
+      throw new DeployError(failure.message);
     }
     setDynoState(db, dyno.id, 'up');
     logs.append(release.app, `paas[${name}]`, 'State changed from starting to up');

@@ -1,24 +1,19 @@
 // `paas login` against the real server with the real binary: what it does to ~/.netrc, that a typed
 // token is never echoed, and that the CLI stops quietly when its reader goes away (EPIPE).
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { BIN, createApp, type Paas, type Result, sh, startPaas, tempDir } from './helpers/paas.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BIN, createApp, type Paas, type Result, sh, spawnChild, startPaas, tempDir } from './helpers/paas.js';
 
 let paas: Paas;
 beforeAll(async () => {
   paas = await startPaas();
 });
-afterAll(async () => {
-  await paas?.stop();
-  for (const dir of [paas?.home, paas?.dataDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
 
 /** A temp HOME, removed when the test ends, and the env of a CLI that has no token but what HOME holds. */
 function freshHome(): { home: string; env: Record<string, string> } {
   const home = tempDir('paas-login-home-');
-  onTestFinished(() => fs.rmSync(home, { recursive: true, force: true }));
   return { home, env: { PATH: process.env.PATH!, HOME: home, PAAS_API_URL: paas.apiUrl } };
 }
 
@@ -84,17 +79,16 @@ describe('paas login', () => {
   it.skipIf(!hasScript)('does not echo a token typed at a terminal', async () => {
     const { home, env } = freshHome();
     // script(1) from util-linux gives the CLI a pseudo-terminal; what it prints is what a person sees.
-    const child = spawn('script', ['-qec', `${shellQuote(process.execPath)} ${shellQuote(BIN)} login`, '/dev/null'], { env });
-    onTestFinished(() => void child.kill('SIGKILL'));
+    const child = spawnChild('script', ['-qec', `${shellQuote(process.execPath)} ${shellQuote(BIN)} login`, '/dev/null'], { env });
     let screen = '';
-    child.stdout.on('data', (d) => (screen += d));
-    child.stderr.on('data', (d) => (screen += d));
+    child.stdout!.on('data', (d) => (screen += d));
+    child.stderr!.on('data', (d) => (screen += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     // Type only once the prompt is up: keys typed before the CLI takes the terminal are echoed by it.
     await expect.poll(() => screen, { timeout: 15_000 }).toContain('API token');
-    child.stdin.write(`${paas.token}\r`);
+    child.stdin!.write(`${paas.token}\r`);
     await expect.poll(() => screen, { timeout: 15_000 }).toContain('Logged in to');
-    child.stdin.end();
+    child.stdin!.end();
     expect(await exited).toBe(0);
     expect(screen).not.toContain(paas.token);
     expect(screen).not.toContain(paas.token.slice(0, 8));

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { staticSite } from './helpers/fixtures.js';
 import { BIN, gitRepo, type Paas, sh, startPaas, tempDir, viaRouter } from './helpers/paas.js';
 
@@ -17,15 +17,10 @@ beforeAll(async () => {
   paas = await startPaas({ PAAS_API_TOKEN: '', PAAS_DATA_DIR: path.join(xdgDataHome, 'paas') });
   token = fs.readFileSync(path.join(paas.dataDir, 'api-token'), 'utf8').trim();
 });
-afterAll(async () => {
-  await paas?.stop();
-  for (const dir of [paas?.home, xdgDataHome]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
 
 /** Env for the CLI and git: a fresh temp HOME (no ~/.netrc), no PAAS_API_TOKEN, and `where` to find the data dir. */
 function noLoginEnv(where: Record<string, string>): Record<string, string> {
   const home = tempDir('paas-nologin-home-');
-  onTestFinished(() => fs.rmSync(home, { recursive: true, force: true }));
   const env: Record<string, string> = { ...paas.env, HOME: home, ...where };
   delete env.PAAS_API_TOKEN;
   return env;
@@ -76,7 +71,6 @@ describe('git push without a login', () => {
     // A user-wide helper that would answer with a wrong password: the repo's own config must win.
     fs.writeFileSync(path.join(env.HOME, '.gitconfig'), '[credential]\n\thelper = "!f() { echo username=me; echo password=wrong; }; f"\n');
     const dir = await gitRepo(paas, staticSite);
-    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     const created = await paasCli(['apps:create', 'no-login-app'], env, dir);
     expect(created.code, created.stderr).toBe(0);
@@ -103,7 +97,6 @@ describe('git push without a login', () => {
     expect(outside.code).toBe(1);
     expect(outside.stderr).toContain('Not in a git checkout');
     const dir = await gitRepo(paas, staticSite);
-    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
     const unknown = await paasCli(['git:remote', '-a', 'ghost'], env, dir);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('ghost');

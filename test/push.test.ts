@@ -105,7 +105,7 @@ describe('git push deploys through the router', () => {
     await commitFiles(paas, dir, { 'server.js': 'console.error("boom: missing DATABASE_URL"); process.exit(3);\n' });
     const crash = await push(paas, dir, 'fail-start');
     expect(crash.code).not.toBe(0);
-    expect(crash.stderr).toContain('exited (code 3) before listening on $PORT');
+    expect(crash.stderr).toContain('web.1 exited with code 3 while booting');
     expect(crash.stderr).toContain('boom: missing DATABASE_URL');
     expect(crash.stderr).toContain('[remote rejected]');
     expect(JSON.parse((await viaRouter(paas, 'fail-start.localhost')).body).message).toBe('stable');

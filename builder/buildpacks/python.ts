@@ -31,6 +31,7 @@ async function relocateVenv(venv: string, from: string, to: string): Promise<voi
 export const pythonBuildpack: Buildpack = {
   name: 'Python',
   detect: (files) => files.has('requirements.txt'),
+  webFrom: ['an `app.py` file'],
   async compile(dir, req) {
     const venv = path.join(dir, VENV);
     // A venv records its own absolute path: the one steps and dynos see (/app/.venv in a sandbox).

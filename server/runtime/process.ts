@@ -50,6 +50,27 @@ function listenerUids(port: number): number[] {
   return uids;
 }
 
+/** How long an exited dyno's output may take to end: something it left running can hold the pipes open. */
+const DRAIN_MS = 1000;
+
+/** Settles when every stream has ended (or closed, or failed). */
+function allEnded(...streams: NodeJS.ReadableStream[]): Promise<void> {
+  const one = (s: NodeJS.ReadableStream) =>
+    new Promise<void>((resolve) => {
+      s.once('end', resolve);
+      s.once('close', resolve);
+      s.once('error', () => resolve());
+    });
+  return Promise.all(streams.map(one)).then(() => undefined);
+}
+
+/** Waits for `done`, but no longer than `ms`. */
+async function atMost(done: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 interface Group {
   pgid: number;
   /** bwrap's monitor: spared by SIGTERM so the app can drain, killed with the rest after the grace. */
@@ -88,6 +109,7 @@ export class ProcessRuntime implements Runtime {
       env: { ...spec.env, PORT: String(port) },
       pathPrepend: spec.pathPrepend,
     });
+    const outputEnded = allEnded(child.stdout!, child.stderr!);
     const exited = new Promise<ExitStatus>((resolve) => {
       child.on('error', (err) => {
         spec.onLine('stderr', `failed to start: ${err.message}`);
@@ -95,6 +117,9 @@ export class ProcessRuntime implements Runtime {
       });
       child.on('exit', (code, signal) => resolve(exitStatus(code, signal, mapsSignals)));
     }).then(async (status) => {
+      // 'exit' can come before the last lines are read, and those are often the error the dyno died
+      // of: whoever awaits `exited` (a boot failure report) must have seen them.
+      await atMost(outputEnded, DRAIN_MS);
       await removeScratch(scratchDir).catch(() => undefined);
       return status;
     });

@@ -34,7 +34,11 @@ export interface RunningDyno {
   port: number;
   /** What the runtime needs to find this dyno again after a restart of paas (kept in the store). */
   handle: string;
-  /** Settles when the dyno has exited, for whatever reason. */
+  /**
+   * Settles when the dyno has exited, for whatever reason, and the lines it printed before have
+   * reached `onLine` (a boot failure report quotes the last of them). A runtime may stop waiting for
+   * output held open by something the dyno left running.
+   */
   exited: Promise<ExitStatus>;
   /**
    * True when what listens on `port` is this dyno. Runtimes whose dynos share a network with other

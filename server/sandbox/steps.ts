@@ -32,6 +32,7 @@ export function sandboxedSteps(
         // is noise in a push (a sandbox's HOME has no npmrc to turn it off).
         env: {
           ...params.env,
+          ...opts.env,
           npm_config_cache: '/tmp/.npm',
           XDG_CACHE_HOME: '/tmp/.cache',
           npm_config_update_notifier: 'false',

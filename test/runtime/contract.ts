@@ -141,6 +141,19 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       await expect(fetch(`http://${dyno.host}:${dyno.port}/`)).rejects.toThrow();
     });
 
+    it('delivers every line a dyno printed before it settles `exited`', async () => {
+      const rt = make();
+      // The error a dyno dies of is usually its last line: it must be there when the exit is reported.
+      for (let i = 0; i < 5; i++) {
+        const lines: string[] = [];
+        const dyno = await rt.start(spec('seq 1 2000; echo "fatal: last words" >&2; exit 3', lines));
+        expect(await dyno.exited).toEqual({ code: 3, signal: null });
+        expect(lines).toContain('stderr: fatal: last words');
+        expect(lines.filter((l) => l.startsWith('stdout: '))).toHaveLength(2000);
+        await rt.stop(dyno, 1000);
+      }
+    });
+
     it('passes exit codes and deaths by signal through unchanged', async () => {
       const rt = make();
       expect((await output(rt, 'exit 7')).status).toEqual({ code: 7, signal: null });
