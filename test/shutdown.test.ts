@@ -80,15 +80,18 @@ describe('shutdown with a deploy in flight', () => {
 describe('a fatal error', () => {
   it('is logged with its context and ends the server with a non-zero exit, not half-alive', async () => {
     const dataDir = tempDir('paas-data-');
-    // A real server with a fault injected from outside: a promise rejected with no handler.
-    const inject = `data:text/javascript,setTimeout(() => { Promise.reject(new Error('injected fault')); }, 300);`;
+    // A real server with a fault injected from outside: on SIGUSR2, a promise rejected with no handler.
+    const inject = `data:text/javascript,process.on('SIGUSR2', () => { Promise.reject(new Error('injected fault')); });`;
     const child = spawnChild(process.execPath, ['--import', inject, BIN, 'server'], {
       env: { PATH: process.env.PATH!, HOME: dataDir, PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_DATA_DIR: dataDir },
     });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await vi.waitFor(() => expect(out).toContain('router listening'), { timeout: 30_000, interval: 20 });
+    child.kill('SIGUSR2');
+    const code = await exited;
     expect(code).toBe(1);
     expect(out).toContain('fatal unhandled promise rejection');
     expect(out).toContain('injected fault');

@@ -21,7 +21,12 @@ describe('config', () => {
   it('has the documented defaults', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({ port: 5100, routerPort: 8080, domain: 'localhost', runtime: 'process', apiToken: undefined });
-    expect(c.dataDir).toBe(path.resolve('.paas-data'));
+    // The user's data dir (XDG), never one relative to where the server was started.
+    expect(loadConfig({ HOME: '/home/u' }).dataDir).toBe('/home/u/.local/share/paas');
+    expect(loadConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg' }).dataDir).toBe('/xdg/paas');
+    expect(loadConfig({ HOME: '/home/u', XDG_DATA_HOME: 'relative' }).dataDir).toBe('/home/u/.local/share/paas');
+    expect(loadConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg', PAAS_DATA_DIR: 'here' }).dataDir).toBe(path.resolve('here'));
+    expect(c.shutdownTimeoutMs).toBe(30_000);
   });
 
   it('reads the pinned env names', () => {
