@@ -31,7 +31,7 @@ function onOutputError(err: NodeJS.ErrnoException): void {
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('paas')
     .description('paas: git push to deploy, on your own machine')
-    .showHelpAfterError()
+    .showHelpAfterError('(run `paas --help` for the list of commands)')
     .exitOverride()
     .hook('preAction', (_program, command) => {
       // The server is no pipeline tool: its stdout is its log, and it must not exit without

@@ -28,15 +28,14 @@ export function sandboxedSteps(
         scratchDir,
         user: params.user,
         argv,
-        // Tool caches go to the step's private /tmp, not into the slug; npm's "new version" notice
-        // is noise in a push (a sandbox's HOME has no npmrc to turn it off).
+        // Tool caches go to the step's private /tmp, not into the slug. node-gyp takes the headers'
+        // location under its own prefix: as npm_config_nodedir, npm would warn on every build.
         env: {
           ...params.env,
           ...opts.env,
           npm_config_cache: '/tmp/.npm',
           XDG_CACHE_HOME: '/tmp/.cache',
-          npm_config_update_notifier: 'false',
-          ...(host.nodeDir ? { npm_config_nodedir: host.nodeDir } : {}),
+          ...(host.nodeDir ? { npm_package_config_node_gyp_nodedir: host.nodeDir } : {}),
         },
         pathPrepend: ['node_modules/.bin'],
       });
