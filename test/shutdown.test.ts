@@ -62,6 +62,20 @@ describe('shutdown with a deploy in flight', () => {
     expect(statuses(paas.dataDir).builds).toEqual(['failed']);
   });
 
+  it('stops a release phase that outlives the timeout and marks its release failed', async () => {
+    const paas = await startPaas({ PAAS_SHUTDOWN_TIMEOUT_MS: '2000' });
+    await createApp(paas, 'migrating');
+    const app = { ...nodeApp('never live'), Procfile: "release: echo migrating && exec sleep 120\nweb: node server.js\n" };
+    const pushing = pushInBackground(paas, await gitRepo(paas, app), 'migrating');
+    await vi.waitFor(() => expect(pushing.output()).toMatch(/^remote: +migrating/m), { timeout: 60_000, interval: 100 });
+    paas.proc.kill('SIGTERM');
+    const result = await pushing.done;
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('shut down before this deploy finished');
+    expect(await paas.stop()).toBe(0);
+    expect(statuses(paas.dataDir)).toEqual({ builds: ['succeeded'], releases: ['failed'] });
+  });
+
   it('lets a deploy that finishes within the timeout go live before exiting', async () => {
     const paas = await startPaas({ PAAS_SHUTDOWN_TIMEOUT_MS: '60000' });
     await createApp(paas, 'quick');
