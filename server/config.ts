@@ -28,7 +28,7 @@ export interface Config {
   routerTimeoutMs: number;
   /** The host environment paas's own tools (git) run with: PATH, HOME, LANG, never our own secrets. */
   baseEnv: Record<string, string>;
-  /** What every app process gets from the host besides its config: LANG and TZ, nothing of paas. */
+  /** What every app process gets from the host besides its config: LANG, TZ and npm's update notice off, nothing of paas. */
   appEnv: Record<string, string>;
   /** The uids (each also a gid) given to apps, one per app, when paas runs as root. */
   appUids: { first: number; last: number };
@@ -68,7 +68,9 @@ function pickBaseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 function pickAppEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const app: Record<string, string> = { LANG: env.LANG || 'C.UTF-8' };
+  // npm's "new version" notice is noise in a push or a crash report, and a lookup on the network at
+  // every `npm start`; an app's own config may still turn it on.
+  const app: Record<string, string> = { LANG: env.LANG || 'C.UTF-8', npm_config_update_notifier: 'false' };
   if (env.TZ) app.TZ = env.TZ;
   return app;
 }

@@ -43,7 +43,7 @@ describe('config', () => {
     expect(Object.values(c.baseEnv)).not.toContain('secret');
     expect(Object.keys(c.baseEnv).sort()).toEqual(['HOME', 'PATH']);
     // App processes get less still: no PATH or HOME of the host (the sandbox sets its own).
-    expect(loadConfig({ PAAS_API_TOKEN: 'secret', PATH: '/usr/bin', HOME: '/root', TZ: 'UTC' }).appEnv).toEqual({ LANG: 'C.UTF-8', TZ: 'UTC' });
+    expect(loadConfig({ PAAS_API_TOKEN: 'secret', PATH: '/usr/bin', HOME: '/root', TZ: 'UTC' }).appEnv).toEqual({ LANG: 'C.UTF-8', TZ: 'UTC', npm_config_update_notifier: 'false' });
   });
 
   it('reads the app uid range', () => {

@@ -137,9 +137,7 @@ async function prepareScratch(host: SandboxHost, spec: SandboxSpec): Promise<str
 
 function withPath(spec: SandboxSpec, root: string, host: SandboxHost): Record<string, string> {
   const prepend = spec.pathPrepend.map((p) => path.join(root, p));
-  // npm's "new version" notice is noise in a push or a crash report, and a lookup on the network at
-  // every `npm start`; an app's own config may still turn it on.
-  return { npm_config_update_notifier: 'false', ...spec.env, PATH: [...prepend, host.systemPath].join(':'), HOME: root };
+  return { ...spec.env, PATH: [...prepend, host.systemPath].join(':'), HOME: root };
 }
 
 /**
