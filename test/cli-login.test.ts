@@ -66,6 +66,21 @@ describe('paas login', () => {
     expect(fs.statSync(netrc).mode & 0o777).toBe(0o600);
   });
 
+  it('leaves alone a file the netrc library would damage, and says what to add by hand', async () => {
+    const { home, env } = freshHome();
+    const netrc = path.join(home, '.netrc');
+    // netrc-parser reads "machine settings" out of this comment as an entry of its own.
+    const before = '# my work machine settings\nmachine github.com login x password y\n';
+    fs.writeFileSync(netrc, before, { mode: 0o600 });
+    const r = await cliWithInput(['login'], `${paas.token}\n`, env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot rewrite without changing other lines');
+    expect(r.stderr).toContain(`machine ${new URL(paas.apiUrl).hostname} login paas password <token>`);
+    expect(r.stderr).not.toContain(paas.token);
+    expect(fs.readFileSync(netrc, 'utf8')).toBe(before);
+    expect(fs.readdirSync(home).filter((f) => f.startsWith('.netrc'))).toEqual(['.netrc']);
+  });
+
   it('refuses empty stdin and writes nothing', async () => {
     const { home, env } = freshHome();
     const r = await cliWithInput(['login'], '', env);
