@@ -4,7 +4,7 @@ import type { RequestHandler } from 'express';
 export const STOPPED_BY_SHUTDOWN = 'The paas server shut down before this deploy finished, so it was stopped and did not go live. Push or run the command again once paas is back.';
 
 /** What a request that arrives during shutdown is told. */
-export const SHUTTING_DOWN = 'The paas server is shutting down and takes no new requests or pushes. Try again once it is back.';
+export const SHUTTING_DOWN = 'The paas server is shutting down and takes no new pushes or changes. Try again once it is back.';
 
 /**
  * The server's shutdown state, shared by everything that takes work in. Shutdown has two steps:
@@ -33,10 +33,14 @@ export class Lifecycle {
   }
 }
 
-/** Answers 503 with SHUTTING_DOWN once draining; `Connection: close` lets kept-alive clients go. */
+/**
+ * Once draining, answers requests that would start work with 503 and SHUTTING_DOWN. Reads still
+ * work, so a CLI waiting on a release it started hears how it ended. `Connection: close` lets
+ * kept-alive clients go.
+ */
 export function refuseWhileDraining(lifecycle: Lifecycle): RequestHandler {
-  return (_req, res, next) => {
-    if (!lifecycle.draining) return next();
+  return (req, res, next) => {
+    if (!lifecycle.draining || req.method === 'GET' || req.method === 'HEAD') return next();
     res.set('connection', 'close').status(503).json({ id: 'unavailable', message: SHUTTING_DOWN });
   };
 }

@@ -129,7 +129,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       lifecycle.drain();
       apiServer.closeIdleConnections();
       if (!(await deps.locks.drain(timeoutMs))) {
-        log(`Stopping ${deps.locks.busy} deploy(s) still running after ${Math.round(timeoutMs / 1000)} s; their releases are marked failed`);
+        log(`Stopping ${deps.locks.busy} deploy(s) or restart(s) still running after ${Math.round(timeoutMs / 1000)} s; releases they were making are marked failed`);
         // 2. What is left is stopped: build steps and release phases by the signal, booting dynos by stopAll.
         lifecycle.stopWork();
         await runner.stopAll();
@@ -137,7 +137,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       }
       // 3. The router stops taking connections, then every dyno gets SIGTERM and its grace period.
       const closed = Promise.all([apiServer, router.server].map((s) => new Promise((r) => s.close(r))));
-      await runner.stopAll();
+      await runner.close();
       await hookServer.close();
       router.close();
       router.server.closeAllConnections();

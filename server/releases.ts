@@ -97,7 +97,7 @@ export async function restoreCurrentRelease(app: AppRow, deps: Deps): Promise<vo
   try {
     const release = currentRelease(app, deps);
     const run = release ? await toRun(app, release, deps) : undefined;
-    if (run) await deps.runner.deploy(run, (line) => deps.logs.append(app.name, 'paas[restore]', line.trim()));
+    if (run) await deps.runner.deploy(run, (line) => deps.logs.append(app.name, 'paas[restore]', line.trim()), deps.lifecycle.signal);
   } finally {
     unlock();
   }

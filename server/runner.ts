@@ -53,6 +53,8 @@ export class Runner {
   private readonly generation = new Map<string, number>();
   /** Every dyno started and not yet exited, whatever it is for, so shutdown leaves none behind. */
   private readonly started = new Set<RunningDyno>();
+  /** Set by close(): no dyno starts after the last stop of a shutting-down server. */
+  private closed = false;
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -96,6 +98,7 @@ export class Runner {
       halt();
     }, opts.timeoutMs);
     signal?.addEventListener('abort', halt);
+    if (signal?.aborted) halt(); // aborted while the dyno was starting
     const status = await dyno.exited;
     clearTimeout(timer);
     signal?.removeEventListener('abort', halt);
@@ -126,6 +129,12 @@ export class Runner {
     await Promise.all([...this.started].map((dyno) => this.deps.runtime.stop(dyno, this.deps.stopGraceMs)));
   }
 
+  /** The last stop of a shutdown: stops every dyno, and no dyno starts after it. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.stopAll();
+  }
+
   private bump(app: string): number {
     const gen = (this.generation.get(app) ?? 0) + 1;
     this.generation.set(app, gen);
@@ -139,6 +148,7 @@ export class Runner {
 
   /** Starts one dyno of the release; each output line goes to the app's logs and to `onLine`. */
   private async startDyno(release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void): Promise<RunningDyno> {
+    if (this.closed) throw new DeployError('The paas server is shutting down: no new dyno starts.');
     const dyno = await this.deps.runtime.start({
       app: release.app,
       name,

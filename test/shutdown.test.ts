@@ -45,10 +45,11 @@ describe('shutdown with a deploy in flight', () => {
 
     paas.proc.kill('SIGTERM');
     await vi.waitFor(() => expect(paas.output()).toContain('SIGTERM received'), { interval: 20 });
-    // While the deploy drains: the API and git say why they refuse, and nothing new starts.
-    const api = await apiCall(paas, 'GET', '/v1/apps');
+    // While the deploy drains: the API and git say why they refuse, and nothing new starts; reads work.
+    const api = await apiCall(paas, 'POST', '/v1/apps', { name: 'latecomer' });
     expect(api.status).toBe(503);
     expect(api.json).toMatchObject({ id: 'unavailable', message: expect.stringContaining('shutting down') as unknown });
+    expect((await apiCall(paas, 'GET', '/v1/apps')).status).toBe(200);
     const refused = await push(paas, other, 'other');
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('The paas server is shutting down');
@@ -58,7 +59,7 @@ describe('shutdown with a deploy in flight', () => {
     expect(result.output).toContain('shut down before this deploy finished');
     expect(result.output).not.toMatch(/^remote: +build done/m);
     expect(await paas.stop()).toBe(0);
-    expect(paas.output()).toContain('Stopping 1 deploy(s) still running after 3 s');
+    expect(paas.output()).toContain('Stopping 1 deploy(s) or restart(s) still running after 3 s');
     expect(statuses(paas.dataDir).builds).toEqual(['failed']);
   });
 
@@ -74,6 +75,20 @@ describe('shutdown with a deploy in flight', () => {
     expect(result.output).toContain('shut down before this deploy finished');
     expect(await paas.stop()).toBe(0);
     expect(statuses(paas.dataDir)).toEqual({ builds: ['succeeded'], releases: ['failed'] });
+  });
+
+  it('stops deploys at once on a second Ctrl-C, without waiting out the timeout', async () => {
+    const paas = await startPaas({ PAAS_SHUTDOWN_TIMEOUT_MS: '600000' });
+    await createApp(paas, 'impatient');
+    const pushing = pushInBackground(paas, await gitRepo(paas, slowBuildApp(120_000)), 'impatient');
+    await vi.waitFor(() => expect(pushing.output()).toContain('build started'), { timeout: 60_000, interval: 100 });
+    paas.proc.kill('SIGINT');
+    await vi.waitFor(() => expect(paas.output()).toContain('SIGINT received'), { interval: 20 });
+    paas.proc.kill('SIGINT');
+    const result = await pushing.done;
+    expect(result.output).toContain('shut down before this deploy finished');
+    expect(await paas.stop()).toBe(0);
+    expect(paas.output()).toContain('SIGINT received again: stopping deploys in flight now');
   });
 
   it('lets a deploy that finishes within the timeout go live before exiting', async () => {

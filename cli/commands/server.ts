@@ -4,6 +4,38 @@ import { CliError } from '../errors.js';
 /** How often a server started by npm checks that npm is still there. */
 const PARENT_CHECK_MS = 1000;
 
+type Stop = (why: string, opts?: { fatal?: boolean }) => void;
+
+/**
+ * Every way the server is told to go ends in `stop`: SIGTERM, SIGINT and SIGHUP (a closed terminal),
+ * npm going away, and fatal errors. Installed before start-up, so a signal then is not lost.
+ */
+function onEveryEnding(stop: Stop): void {
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(`${signal} received`));
+  process.on('uncaughtException', (err, origin) => {
+    console.error(`paas: fatal uncaught exception (${origin}); shutting down:`, err);
+    stop('Fatal error', { fatal: true });
+  });
+  process.on('unhandledRejection', (reason) => {
+    console.error('paas: fatal unhandled promise rejection; shutting down:', reason);
+    stop('Fatal error', { fatal: true });
+  });
+  // A closed log pipe is no reason to stop deploys or dynos: lines written to it are lost, nothing more.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') stop(`Cannot write the log (${err.message})`, { fatal: true });
+    });
+  }
+  // npm may die without passing its signal on (older npm, or a shell between them); a server it
+  // started then goes with it instead of running on as an orphan with its dynos.
+  if (process.env.npm_lifecycle_event) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) stop('npm, which started paas, exited');
+    }, PARENT_CHECK_MS).unref();
+  }
+}
+
 export default function register(program: Command): void {
   program
     .command('server')
@@ -13,27 +45,29 @@ export default function register(program: Command): void {
       const { loadConfig, ConfigError } = await import('../../server/config.js');
       const { startServer } = await import('../../server/main.js');
       const { PaasError } = await import('../../server/errors.js');
-      let server;
-      try {
-        server = await startServer(loadConfig(process.env));
-      } catch (err) {
-        if (err instanceof ConfigError || err instanceof PaasError) throw new CliError(err.message);
-        const e = err as NodeJS.ErrnoException;
-        if (e.code === 'EADDRINUSE') throw new CliError(`Port ${(e as { port?: number }).port} is in use. Stop what runs there, or set PORT / PAAS_ROUTER_PORT.`);
-        throw err;
-      }
-      const running = server;
+      let server: Awaited<ReturnType<typeof startServer>> | undefined;
+      let pending: Parameters<Stop> | undefined;
       let stopping = false;
-      // One rule for every way the server is told to go: drain, stop the dynos, exit.
-      const stop = (why: string, opts: { fatal?: boolean } = {}) => {
-        if (stopping) return;
-        stopping = true;
-        console.log(`${why}: refusing new requests, finishing deploys, stopping dynos`);
+      let graceMs = 10_000;
+      const stop: Stop = (why, opts = {}) => {
+        // Before the server is up there is nothing to drain: stop as soon as it is, or at once if fatal.
+        if (!server) {
+          if (opts.fatal) process.exit(1);
+          return void (pending ??= [why, opts]);
+        }
         const code = opts.fatal ? 1 : 0;
+        if (stopping) {
+          // A second Ctrl-C, or a fatal error while draining: stop deploys in flight now.
+          if (!opts.fatal) console.log(`${why} again: stopping deploys in flight now`);
+          void server.close({ timeoutMs: 0 });
+          return;
+        }
+        stopping = true;
+        console.log(`${why}: refusing new pushes and changes, finishing deploys, stopping dynos`);
         // A fatal error leaves the server in an unknown state: no waiting for deploys, and a hard
-        // deadline, so it is never left half-alive.
-        if (opts.fatal) setTimeout(() => process.exit(code), 15_000).unref();
-        running.close(opts.fatal ? { timeoutMs: 0 } : {}).then(
+        // deadline (two dyno grace periods and some), so it is never left half-alive.
+        if (opts.fatal) setTimeout(() => process.exit(code), 2 * graceMs + 10_000).unref();
+        server.close(opts.fatal ? { timeoutMs: 0 } : {}).then(
           () => process.exit(code),
           (err: unknown) => {
             console.error('paas: error while shutting down:', err);
@@ -41,23 +75,17 @@ export default function register(program: Command): void {
           },
         );
       };
-      process.on('SIGTERM', () => stop('SIGTERM received'));
-      process.on('SIGINT', () => stop('SIGINT received'));
-      process.on('uncaughtException', (err, origin) => {
-        console.error(`paas: fatal uncaught exception (${origin}); shutting down:`, err);
-        stop('Fatal error', { fatal: true });
-      });
-      process.on('unhandledRejection', (reason) => {
-        console.error('paas: fatal unhandled promise rejection; shutting down:', reason);
-        stop('Fatal error', { fatal: true });
-      });
-      // npm may die without passing its signal on (older npm, or a shell between them); a server it
-      // started then goes with it instead of running on as an orphan with its dynos.
-      if (process.env.npm_lifecycle_event) {
-        const parent = process.ppid;
-        setInterval(() => {
-          if (process.ppid !== parent) stop('npm, which started paas, exited');
-        }, PARENT_CHECK_MS).unref();
+      onEveryEnding(stop);
+      try {
+        const config = loadConfig(process.env);
+        graceMs = config.stopGraceMs;
+        server = await startServer(config);
+      } catch (err) {
+        if (err instanceof ConfigError || err instanceof PaasError) throw new CliError(err.message);
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'EADDRINUSE') throw new CliError(`Port ${(e as { port?: number }).port} is in use. Stop what runs there, or set PORT / PAAS_ROUTER_PORT.`);
+        throw err;
       }
+      if (pending) stop(...pending);
     });
 }

@@ -125,9 +125,11 @@ function runService({ service, app, actor, body, head, ended, res }: ServiceRun,
   let unlock: (() => void) | undefined;
   if (service === 'git-receive-pack') {
     Object.assign(env, { PAAS_HOOK_NODE: process.execPath, PAAS_HOOK_SCRIPT: HOOK_SCRIPT_PATH });
-    unlock = deps.locks.tryAcquire(app.name);
+    // Shutdown may have begun while the request body was read: such a push is refused like a new one.
+    unlock = deps.lifecycle.draining ? undefined : deps.locks.tryAcquire(app.name);
     // A refused push gets no secret: there is nothing for it to call back about.
-    if (!unlock) env.PAAS_PUSH_REFUSED = `A deploy of ${app.name} is already in progress; this push was not applied. Push again once it finishes.`;
+    if (deps.lifecycle.draining) env.PAAS_PUSH_REFUSED = SHUTTING_DOWN;
+    else if (!unlock) env.PAAS_PUSH_REFUSED = `A deploy of ${app.name} is already in progress; this push was not applied. Push again once it finishes.`;
     else {
       push = pushes.open(app, actor);
       Object.assign(env, {

@@ -41,6 +41,8 @@ export function sandboxedSteps(
       });
       const kill = () => child.pid && signalGroup(child.pid, 'SIGKILL');
       signal?.addEventListener('abort', kill);
+      // Shutdown may have come while the sandbox was starting: the listener above came too late for it.
+      if (signal?.aborted) kill();
       try {
         await superviseStep(child, argv, { ...opts, kill });
       } catch (err) {
