@@ -16,7 +16,7 @@ export function apiHost(): string {
 
 /** The API token: PAAS_API_TOKEN, else ~/.netrc's entry for the API host, else the local server's token file. */
 export function findToken(): string | undefined {
-  return process.env.PAAS_API_TOKEN || readNetrcPassword(apiHost()) || localServerToken(apiHost());
+  return process.env.PAAS_API_TOKEN || readNetrcPassword(apiHost()) || localServerToken(new URL(apiUrl()));
 }
 
 /** Like findToken, but says how to log in when there is no token. */

@@ -18,12 +18,35 @@ export function serverDataDir(env: NodeJS.ProcessEnv = process.env): string {
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
- * The token the server on this machine keeps in `<data dir>/api-token`, when the API host is
- * loopback and we may read the file. It is mode 0600: the user who runs the server gets it, and
- * needs no login; anyone else gets nothing and must log in.
+ * The uids owning the sockets that listen on TCP `port` on this machine, from /proc/net (which every
+ * user may read). The server has the same check for dyno ports; the CLI keeps its own copy, as it
+ * shares no code with the server.
  */
-export function localServerToken(apiHost: string): string | undefined {
-  if (!LOOPBACK.has(apiHost)) return undefined; // a token of this machine's is for this machine's server only
+function listenerUids(port: number): number[] {
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) => {
+    let rows: string[];
+    try {
+      rows = fs.readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {
+      return [];
+    }
+    // sl local_address rem_address st … uid; state 0A is LISTEN.
+    return rows.map((row) => row.trim().split(/\s+/)).filter((f) => f[1]?.endsWith(hexPort) && f[3] === '0A').map((f) => Number(f[7]));
+  });
+}
+
+/**
+ * The token the server on this machine keeps in `<data dir>/api-token`, when the API is on loopback,
+ * we may read the file, and what listens on the API port runs as us. The file is mode 0600: the user
+ * who runs the server gets it and needs no login; anyone else gets nothing and must log in. The port
+ * check keeps the token from whatever another user may have bound there while paas was down.
+ */
+export function localServerToken(api: URL): string | undefined {
+  if (!LOOPBACK.has(api.hostname)) return undefined; // a token of this machine's is for this machine's server only
+  const port = Number(api.port || (api.protocol === 'https:' ? 443 : 80));
+  const uids = listenerUids(port);
+  if (uids.length === 0 || uids.some((uid) => uid !== process.getuid?.())) return undefined;
   try {
     return fs.readFileSync(path.join(serverDataDir(), 'api-token'), 'utf8').trim() || undefined;
   } catch {

@@ -3,9 +3,14 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { staticSite } from './helpers/fixtures.js';
-import { BIN, gitRepo, type Paas, sh, startPaas, tempDir, viaRouter } from './helpers/paas.js';
+import { BIN, gitRepo, type Paas, sh, spawnChild, startPaas, tempDir, viaRouter } from './helpers/paas.js';
+
+/** Throws, for vi.waitFor to try again. */
+function fail(why: string): never {
+  throw new Error(why);
+}
 
 let paas: Paas;
 let xdgDataHome: string;
@@ -57,6 +62,19 @@ describe('the CLI without a login', () => {
 
   // The token file is the server user's alone (0600 in a 0700 dir): another user must log in.
   const nobodyCanRun = process.getuid?.() === 0 && spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, '--help']).status === 0;
+  it.skipIf(!nobodyCanRun)('never sends it to a port another user listens on (paas down, the port taken)', async () => {
+    // Another user's server on a loopback port, recording what it is sent.
+    const squatter = spawnChild('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e',
+      "const s = require('http').createServer((q, r) => { console.log('GOT ' + (q.headers.authorization || 'none')); r.end('[]'); }); s.listen(0, '127.0.0.1', () => console.log('PORT ' + s.address().port));"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let heard = '';
+    squatter.stdout!.on('data', (d) => (heard += d));
+    const port = await vi.waitFor(() => /PORT (\d+)/.exec(heard)?.[1] ?? fail('not listening yet'), { timeout: 10_000, interval: 50 });
+    const r = await paasCli(['apps'], noLoginEnv({ PAAS_DATA_DIR: paas.dataDir, PAAS_API_URL: `http://127.0.0.1:${port}` }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Not logged in');
+    expect(heard).not.toContain('GOT');
+  });
+
   it.skipIf(!nobodyCanRun)('is not logged in as another user of the machine', async () => {
     const env = noLoginEnv({ PAAS_DATA_DIR: paas.dataDir });
     const r = await sh('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'apps'], { env: { ...env, HOME: '/nonexistent' } });
