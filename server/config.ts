@@ -12,6 +12,8 @@ export interface Config {
   /** Interface both listeners bind to: loopback unless PAAS_BIND_HOST opens it up. */
   host: string;
   dataDir: string;
+  /** ./.paas-data, where paas kept its data before the XDG default; unset when PAAS_DATA_DIR is. */
+  legacyDataDir: string | undefined;
   /** Undefined means: load or generate one in the data dir. */
   apiToken: string | undefined;
   domain: string;
@@ -121,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     routerPort: parsePort(env, 'PAAS_ROUTER_PORT', 8080),
     host: env.PAAS_BIND_HOST || '127.0.0.1',
     dataDir: defaultDataDir(env),
+    legacyDataDir: env.PAAS_DATA_DIR ? undefined : path.resolve('.paas-data'),
     apiToken: env.PAAS_API_TOKEN || undefined,
     domain,
     runtime,

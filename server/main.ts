@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import express from 'express';
 import { createRouter } from '../router/router.js';
 import { appsRoutes } from './api/apps-routes.js';
 import { releasesRoutes } from './api/releases-routes.js';
 import { requireToken } from './api/auth.js';
 import { errorHandler, notFound } from './api/errors.js';
-import type { Config } from './config.js';
+import { type Config, ConfigError } from './config.js';
 import type { Deps } from './deps.js';
 import { startHookServer } from './git/hook-server.js';
 import { Pushes } from './git/pushes.js';
@@ -15,7 +16,7 @@ import { bannerUrl, listen, localUrl } from './listen.js';
 import { Lifecycle, refuseWhileDraining } from './lifecycle.js';
 import { AppLocks } from './locks.js';
 import { AppLogs } from './logs.js';
-import { dataPaths } from './paths.js';
+import { type DataPaths, dataPaths } from './paths.js';
 import { Routes } from './routes.js';
 import { Runner } from './runner.js';
 import { ReleaseOutputs } from './release-output.js';
@@ -41,12 +42,26 @@ export interface RunningServer {
   close(opts?: { timeoutMs?: number }): Promise<void>;
 }
 
+/**
+ * Data kept in ./.paas-data by paas versions before the XDG default would look lost (apps gone, a new
+ * token): refuse to start on an empty new data dir while it is there, and say how to carry it over.
+ */
+function refuseStrandedData(config: Config, paths: DataPaths): void {
+  const legacy = config.legacyDataDir;
+  if (!legacy || legacy === paths.root || fs.existsSync(paths.db) || !fs.existsSync(path.join(legacy, 'paas.db'))) return;
+  throw new ConfigError(
+    `paas now keeps its data in ${paths.root}, but this directory has data of an older paas in ${legacy}. ` +
+      `Move it (mv ${legacy} ${paths.root}) while paas is stopped, or keep it where it is with PAAS_DATA_DIR=${legacy}.`,
+  );
+}
+
 /** Starts the control plane (API + git) and the embedded router. */
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   // Everything paas writes is its own unless made otherwise on purpose; app processes inherit it too.
   process.umask(0o077);
   closeInheritedFds();
   const paths = dataPaths(config.dataDir);
+  refuseStrandedData(config, paths);
   let sandbox = detectSandbox();
   fs.mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   // Before anything else is created: a refused store must find the data dir exactly as it was.

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { nodeApp } from './helpers/fixtures.js';
-import { createApp, gitRepo, type Paas, push, ROOT, sh, spawnChild, tempDir, viaRouter } from './helpers/paas.js';
+import { BIN, createApp, gitRepo, type Paas, push, ROOT, sh, spawnChild, tempDir, viaRouter } from './helpers/paas.js';
 import { descendants } from './helpers/procs.js';
 import { dataPaths } from '../server/paths.js';
 import { prepareDataDir } from '../server/sandbox/data-dir.js';
@@ -97,5 +97,20 @@ describe('a data dir inside a Node project', () => {
     expect(await prepareDataDir(paths, { ...host, kind: 'none', asRoot: false })).toEqual([expect.stringContaining(`is inside ${project}, which holds a Node project`)]);
     // In the sandbox an app sees only its own tree at /app: nothing above it to inherit.
     expect(await prepareDataDir(paths, { ...host, kind: 'bwrap' })).toEqual([]);
+  });
+});
+
+describe('data of an older paas in ./.paas-data', () => {
+  it('stops start-up with how to carry it over, and creates nothing', async () => {
+    const cwd = tempDir('paas-old-checkout-');
+    const home = tempDir('paas-home-');
+    fs.mkdirSync(path.join(cwd, '.paas-data'));
+    fs.writeFileSync(path.join(cwd, '.paas-data', 'paas.db'), '');
+    const r = await sh(process.execPath, [BIN, 'server'], { cwd, env: { PATH: process.env.PATH!, HOME: home, PORT: '0', PAAS_ROUTER_PORT: '0' } });
+    expect(r.code).toBe(1);
+    const newDir = path.join(home, '.local', 'share', 'paas');
+    expect(r.stderr).toContain(`paas now keeps its data in ${newDir}`);
+    expect(r.stderr).toContain(`PAAS_DATA_DIR=${path.join(cwd, '.paas-data')}`);
+    expect(fs.existsSync(newDir)).toBe(false);
   });
 });
