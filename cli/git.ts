@@ -35,11 +35,12 @@ export async function resolveApp(flag: string | undefined): Promise<string> {
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-// git's `!` form hands the rest to sh with the action appended (`… git:credentials get`). Both paths
-// are our own, never user input: the node running us (not whatever `node` PATH finds at push time)
-// and the launcher we were started from; single-quoted for sh all the same.
-function credentialHelper(): string {
-  return `!${shellQuote(process.execPath)} ${shellQuote(fs.realpathSync(process.argv[1]))} git:credentials`;
+// git's `!` form hands the rest to sh with the action appended (`… git:credentials get`). The paths
+// are our own: the node running us (not whatever `node` PATH finds at push time) and the launcher we
+// were started from. The API URL is baked in, so a push finds the same server without the
+// PAAS_API_URL this ran with. Each is single-quoted for sh.
+function credentialHelper(api: string): string {
+  return `!${shellQuote(process.execPath)} ${shellQuote(fs.realpathSync(process.argv[1]))} git:credentials --api-url ${shellQuote(api)}`;
 }
 
 /**
@@ -60,7 +61,7 @@ export async function setRemote(url: string): Promise<boolean> {
   const config = await simpleGit({ allowUnsafeCredentialHelper: true }); // our own helper, see above
   await config.raw(['config', '--local', '--unset-all', key]).catch(() => undefined); // none set yet
   await config.raw(['config', '--local', '--add', key, '']);
-  await config.raw(['config', '--local', '--add', key, credentialHelper()]);
+  await config.raw(['config', '--local', '--add', key, credentialHelper(apiUrl())]);
   return true;
 }
 

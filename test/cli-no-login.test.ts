@@ -94,7 +94,11 @@ describe('git push without a login', () => {
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toContain('Git remote paas added');
 
-    const pushed = await sh('git', ['push', 'paas', 'main'], { cwd: dir, env });
+    // The server's URL (an ephemeral port) reached apps:create through PAAS_API_URL; the push runs
+    // without it: the helper has the URL it was set up for.
+    const pushEnv = { ...env };
+    delete pushEnv.PAAS_API_URL;
+    const pushed = await sh('git', ['push', 'paas', 'main'], { cwd: dir, env: pushEnv });
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stderr).toMatch(/Released v1/);
     const res = await viaRouter(paas, 'no-login-app.localhost');
@@ -105,7 +109,7 @@ describe('git push without a login', () => {
     const again = await paasCli(['git:remote', '-a', 'no-login-app'], env, dir);
     expect(again.stdout).toBe(`set git remote paas to ${paas.apiUrl}/no-login-app.git\n`);
     const helpers = await sh('git', ['config', '--local', '--get-all', `credential.${paas.apiUrl}.helper`], { cwd: dir, env });
-    expect(helpers.stdout.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/git:credentials$/)]);
+    expect(helpers.stdout.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/git:credentials --api-url '[^']+'$/)]);
     expect(fs.readFileSync(path.join(dir, '.git', 'config'), 'utf8')).not.toContain(token);
   });
 

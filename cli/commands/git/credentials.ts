@@ -22,7 +22,10 @@ export default function register(program: Command): void {
   program
     .command('git:credentials <action>')
     .description('git credential helper: gives git the API token for the paas host (apps:create and git:remote set it up)')
-    .action(async (action: string) => {
+    .option('--api-url <url>', 'the paas API this helper answers for (default: PAAS_API_URL)')
+    .action(async (action: string, opts: { apiUrl?: string }) => {
+      // The URL that apps:create saw wins over the environment git happens to run in.
+      if (opts.apiUrl) process.env.PAAS_API_URL = opts.apiUrl;
       const request = await readRequest();
       // `store` and `erase`: the token has its own home (env, ~/.netrc, the server's data dir), and a
       // token git saw refused is the user's to fix with `paas login`, not ours to forget.
