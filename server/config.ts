@@ -22,6 +22,10 @@ export interface Config {
   bootTimeoutMs: number;
   /** SIGTERM → SIGKILL grace period when stopping a dyno. */
   stopGraceMs: number;
+  /** How long new web dynos must stay up after the route switch before the old ones are stopped. */
+  settleMs: number;
+  /** The most dynos `ps:scale` gives one process type. */
+  maxDynosPerType: number;
   /** How long a Procfile `release` command may run before the release fails. */
   releaseTimeoutMs: number;
   /** On SIGTERM, how long a build or release phase in flight may take to finish before it is stopped. */
@@ -55,6 +59,14 @@ function parseMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   if (!Number.isFinite(n) || n <= 0) {
     throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a positive number of milliseconds.`);
   }
+  return n;
+}
+
+function parseCount(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a whole number of at least 1.`);
   return n;
 }
 
@@ -128,7 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     domain,
     runtime,
     bootTimeoutMs: parseMs(env, 'PAAS_BOOT_TIMEOUT_MS', 60_000),
-    stopGraceMs: parseMs(env, 'PAAS_STOP_GRACE_MS', 10_000),
+    stopGraceMs: parseMs(env, 'PAAS_STOP_GRACE_MS', 30_000),
+    settleMs: parseMs(env, 'PAAS_SETTLE_MS', 3000),
+    maxDynosPerType: parseCount(env, 'PAAS_MAX_DYNOS_PER_TYPE', 20),
     releaseTimeoutMs: parseMs(env, 'PAAS_RELEASE_TIMEOUT_MS', 10 * 60_000),
     shutdownTimeoutMs: parseMs(env, 'PAAS_SHUTDOWN_TIMEOUT_MS', 30_000),
     routerTimeoutMs: parseMs(env, 'PAAS_ROUTER_TIMEOUT_MS', 120_000),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { build, BuildError, slugHome } from '../builder/index.js';
 import type { Deps } from './deps.js';
 import { currentConfig, openRelease, runRelease } from './releases.js';
-import { DeployError } from './runner.js';
+import { DeployError } from './dynos/reconciler.js';
 import { appUser } from './sandbox/spawn.js';
 import { sandboxedSteps } from './sandbox/steps.js';
 import type { AppRow } from './store/apps.js';

@@ -5,7 +5,7 @@ import type { AppLogs } from './logs.js';
 import type { DataPaths } from './paths.js';
 import type { ReleaseOutputs } from './release-output.js';
 import type { Routes } from './routes.js';
-import type { Runner } from './runner.js';
+import type { Reconciler } from './dynos/reconciler.js';
 import type { SandboxHost } from './sandbox/host.js';
 import type { Db } from './store/db.js';
 
@@ -15,7 +15,7 @@ export interface Deps {
   paths: DataPaths;
   db: Db;
   routes: Routes;
-  runner: Runner;
+  runner: Reconciler;
   logs: AppLogs;
   locks: AppLocks;
   /** Draining and stopping on shutdown: refuses new work, aborts work that outlives the timeout. */

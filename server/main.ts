@@ -18,7 +18,7 @@ import { AppLocks } from './locks.js';
 import { AppLogs } from './logs.js';
 import { type DataPaths, dataPaths } from './paths.js';
 import { Routes } from './routes.js';
-import { Runner } from './runner.js';
+import { Reconciler } from './dynos/reconciler.js';
 import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
 import { ProcessRuntime } from './runtime/process.js';
@@ -85,13 +85,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const abandoned = failAbandoned(db);
   if (abandoned) log(`Marked ${abandoned} release(s) failed that a previous paas server left unfinished`);
   await clearScratch(paths);
-  const runner = new Runner({
+  const runner = new Reconciler({
     runtime,
     db,
     routes,
     logs,
     bootTimeoutMs: config.bootTimeoutMs,
     stopGraceMs: config.stopGraceMs,
+    settleMs: config.settleMs,
     baseEnv: config.appEnv,
   });
   let routerPort = config.routerPort;

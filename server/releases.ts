@@ -1,9 +1,10 @@
 import { readSlug } from '../builder/index.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
-import { DeployError, type ReleaseToRun } from './runner.js';
+import { DeployError, type ReleaseToRun } from './dynos/reconciler.js';
 import { appUser } from './sandbox/spawn.js';
 import { type AppRow, setCurrentRelease } from './store/apps.js';
+import { followProcessTypes } from './store/formation.js';
 import { findBuild, findReleaseById, insertRelease, type ReleaseRow, setReleaseStatus } from './store/releases.js';
 
 /** The config of the release that is live now (empty before the first release). */
@@ -65,9 +66,10 @@ async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | '
 export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: string) => void, deps: Deps, cancel?: AbortSignal): Promise<ReleaseRow> {
   // Shutdown stops every release in flight, whoever started it; `cancel` is the pusher's own.
   const signal = cancel ? AbortSignal.any([cancel, deps.lifecycle.signal]) : deps.lifecycle.signal;
+  let run: ReleaseToRun | undefined;
   try {
     if (signal.aborted) throw new DeployError(String(signal.reason));
-    const run = await toRun(app, release, deps);
+    run = await toRun(app, release, deps);
     if (run?.slug.processTypes.release) {
       log(`-----> Running release command: ${run.slug.processTypes.release}`);
       await deps.runner.runOnce(run, 'release', { timeoutMs: deps.config.releaseTimeoutMs, log, signal });
@@ -83,6 +85,7 @@ export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: s
   deps.db.transaction(() => {
     setReleaseStatus(deps.db, release.id, 'succeeded');
     setCurrentRelease(deps.db, app.id, release.id);
+    if (run) followProcessTypes(deps.db, app.id, run.slug.processTypes);
   })();
   deps.logs.append(app.name, 'paas[api]', `Release v${release.version} created: ${release.description}`);
   return { ...release, status: 'succeeded' };
@@ -97,7 +100,8 @@ export async function restoreCurrentRelease(app: AppRow, deps: Deps): Promise<vo
   try {
     const release = currentRelease(app, deps);
     const run = release ? await toRun(app, release, deps) : undefined;
-    if (run) await deps.runner.deploy(run, (line) => deps.logs.append(app.name, 'paas[restore]', line.trim()), deps.lifecycle.signal);
+    // No settle window: there is no older release to hand the traffic back to, nor anyone to tell.
+    if (run) await deps.runner.deploy(run, (line) => deps.logs.append(app.name, 'paas[restore]', line.trim()), deps.lifecycle.signal, { settle: false });
   } finally {
     unlock();
   }

@@ -1,5 +1,8 @@
 import type { Db } from './db.js';
 
+export type DynoState = 'starting' | 'up' | 'crashed' | 'stopping';
+
+/** One dyno of a running server: what `paas ps` shows, and what a restarted server must stop. */
 export interface DynoRow {
   id: string;
   app_id: number;
@@ -8,20 +11,21 @@ export interface DynoRow {
   number: number;
   host: string;
   port: number | null;
-  state: 'starting' | 'up' | 'stopping';
+  state: DynoState;
   started_at: string;
   /** The runtime's own reference (process runtime: the process group id). */
   handle: string | null;
+  restarts: number;
 }
 
 export function insertDyno(db: Db, d: DynoRow): void {
   db.prepare(
-    `INSERT INTO dynos (id, app_id, release_id, process_type, number, host, port, state, started_at, handle)
-     VALUES (@id, @app_id, @release_id, @process_type, @number, @host, @port, @state, @started_at, @handle)`,
+    `INSERT INTO dynos (id, app_id, release_id, process_type, number, host, port, state, started_at, handle, restarts)
+     VALUES (@id, @app_id, @release_id, @process_type, @number, @host, @port, @state, @started_at, @handle, @restarts)`,
   ).run(d);
 }
 
-export function setDynoState(db: Db, id: string, state: DynoRow['state']): void {
+export function setDynoState(db: Db, id: string, state: DynoState): void {
   db.prepare('UPDATE dynos SET state = ? WHERE id = ?').run(state, id);
 }
 
@@ -29,8 +33,14 @@ export function deleteDyno(db: Db, id: string): void {
   db.prepare('DELETE FROM dynos WHERE id = ?').run(id);
 }
 
-export function listDynos(db: Db, appId: number): DynoRow[] {
-  return db.prepare('SELECT * FROM dynos WHERE app_id = ? ORDER BY process_type, number').all(appId) as DynoRow[];
+/** The app's dynos with their release's version, for `paas ps`. One-off release-phase dynos included. */
+export function listDynos(db: Db, appId: number): (DynoRow & { version: number })[] {
+  return db
+    .prepare(
+      `SELECT dynos.*, releases.version AS version FROM dynos JOIN releases ON releases.id = dynos.release_id
+       WHERE dynos.app_id = ? ORDER BY dynos.process_type, dynos.number, dynos.started_at`,
+    )
+    .all(appId) as (DynoRow & { version: number })[];
 }
 
 /**

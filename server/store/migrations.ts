@@ -63,4 +63,35 @@ export const migrations: readonly string[] = [
   CREATE UNIQUE INDEX apps_uid ON apps(uid);
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
   `,
+  // 5: the formation (process type → quantity) of each app, and dyno rows for every kind of dyno with
+  // their restarts. Dyno rows only describe processes of a running server (a start clears them), so
+  // the table is made anew rather than altered. Apps that exist get the formation Heroku would give
+  // them: web=1 if their current release has a web process, every other type 0.
+  `
+  CREATE TABLE formation (
+    app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity >= 0),
+    PRIMARY KEY (app_id, type)
+  );
+  INSERT INTO formation (app_id, type, quantity)
+    SELECT apps.id, t.key, CASE t.key WHEN 'web' THEN 1 ELSE 0 END
+    FROM apps JOIN releases ON releases.id = apps.current_release_id JOIN builds ON builds.id = releases.build_id, json_each(builds.process_types) AS t
+    WHERE t.key <> 'release';
+  DROP TABLE dynos;
+  CREATE TABLE dynos (
+    id TEXT PRIMARY KEY,
+    app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    process_type TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    port INTEGER,
+    state TEXT NOT NULL CHECK (state IN ('starting', 'up', 'crashed', 'stopping')),
+    started_at TEXT NOT NULL,
+    handle TEXT,
+    restarts INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX dynos_app ON dynos(app_id);
+  `,
 ];

@@ -112,6 +112,8 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
       PAAS_DATA_DIR: dataDir,
       PAAS_API_TOKEN: token,
       PAAS_STOP_GRACE_MS: '3000',
+      // Short, so the many pushes of the suite do not each wait the default 3 s; settle tests set their own.
+      PAAS_SETTLE_MS: '300',
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe', ...(opts.inheritFd === undefined ? [] : [...Array<'ignore'>(27).fill('ignore'), opts.inheritFd])],

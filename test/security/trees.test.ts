@@ -198,7 +198,8 @@ describe('the slug layout', () => {
     await expect.poll(async () => (await viaRouter(second, 'legacy.localhost')).status, { timeout: 10_000, interval: 100 }).toBe(200);
     expect(JSON.parse((await viaRouter(second, 'legacy.localhost')).body).message).toBe('old layout');
     await commitFiles(second, repo, nodeApp('new layout'));
-    expect((await push(second, repo, 'legacy')).code).toBe(0);
+    const again = await push(second, repo, 'legacy');
+    expect(again.code, again.stderr).toBe(0);
     expect(fs.readdirSync(slugs)).toHaveLength(2);
     expect((await apiCall(second, 'DELETE', '/v1/apps/legacy')).status).toBeLessThan(300);
     expect(fs.readdirSync(slugs)).toEqual([]);

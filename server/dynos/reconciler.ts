@@ -1,0 +1,451 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Slug } from '../../builder/index.js';
+import { bootFailure, noWebNotice, OutputTail, reportBootProgress } from '../boot-report.js';
+import type { AppLogs } from '../logs.js';
+import type { Routes } from '../routes.js';
+import type { RunningDyno, Runtime } from '../runtime/types.js';
+import { waitForPort } from '../runtime/wait-port.js';
+import type { AppUser } from '../sandbox/spawn.js';
+import type { Db } from '../store/db.js';
+import { deleteDyno, type DynoState, insertDyno, setDynoState } from '../store/dynos.js';
+import { formationFor, getFormation } from '../store/formation.js';
+import { restartDelay, STABLE_AFTER_MS } from './backoff.js';
+
+/** A release the reconciler can bring up: the slug plus the environment its dynos get. */
+export interface ReleaseToRun {
+  app: string;
+  appId: number;
+  releaseId: number;
+  slug: Slug;
+  /** App config and dyno metadata; PORT and DYNO are added per dyno. */
+  env: Record<string, string>;
+  /** The app's own uid and gid, when paas runs as root. */
+  user?: AppUser;
+}
+
+export class DeployError extends Error {
+  readonly id = 'deploy_failed';
+}
+
+export interface ReconcilerDeps {
+  runtime: Runtime;
+  db: Db;
+  routes: Routes;
+  logs: AppLogs;
+  bootTimeoutMs: number;
+  stopGraceMs: number;
+  /** How long new web dynos must stay up after the route switch before the old ones are stopped. */
+  settleMs: number;
+  /** Host variables every dyno gets (LANG, TZ): never a paas setting or secret. */
+  baseEnv: Record<string, string>;
+}
+
+/** One dyno the reconciler runs: a slot of the formation (`web.2`) on a release. */
+interface Dyno {
+  type: string;
+  index: number;
+  name: string;
+  release: ReleaseToRun;
+  running: RunningDyno;
+  state: DynoState;
+  /** Web dynos only: whether the router sends it traffic. */
+  routed: boolean;
+  /** Set once nothing may restart it: replaced, scaled away, or being stopped on purpose. */
+  retired: boolean;
+  restarts: number;
+  /** Crashes in a row of this slot, for the restart backoff. */
+  streak: number;
+  startedAt: number;
+  /** Its last lines of output, quoted when it fails. */
+  tail: OutputTail;
+}
+
+interface AppState {
+  /** The release the app's dynos should run: the last one rolled out. */
+  release?: ReleaseToRun;
+  dynos: Dyno[];
+  /** Every change to one app runs after the one before it (serial); apps run in parallel. */
+  queue: Promise<unknown>;
+}
+
+const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+
+/**
+ * Owns the gap between what should run (the current release × the formation in the store) and what
+ * runs. Every change comes through here and runs in order per app: rollouts, scaling, restarts and
+ * crash restarts. Web dynos are routed only once healthy, and old ones stop only after the new ones
+ * have stayed up through the settle window.
+ */
+export class Reconciler {
+  private readonly apps = new Map<string, AppState>();
+  /** Every dyno started and not yet exited, whatever it is for, so shutdown leaves none behind. */
+  private readonly started = new Set<RunningDyno>();
+  private closed = false;
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /**
+   * Rolls the app onto `release`: new web dynos start beside the old ones and must all become
+   * healthy, then the routes switch in one step; if a new one dies within the settle window the old
+   * ones get the traffic back and this throws. Other types are replaced after. When `signal` aborts
+   * before the release is settled (the pusher hung up, shutdown), the new dynos are stopped instead.
+   */
+  deploy(release: ReleaseToRun, log: (line: string) => void, signal?: AbortSignal, opts: { settle?: boolean } = {}): Promise<void> {
+    return this.serial(release.app, () => this.rollout(release, log, signal, opts.settle ?? true));
+  }
+
+  /** Brings the number of dynos of each type to the formation in the store. Throws if a web dyno fails to boot. */
+  scale(app: string, log: (line: string) => void = () => undefined): Promise<void> {
+    return this.serial(app, async () => {
+      const s = this.state(app);
+      if (!s.release) return;
+      const formation = getFormation(this.deps.db, s.release.appId);
+      for (const type of this.types(s.release)) await this.scaleType(s, s.release, type, formation[type] ?? 0, log);
+    });
+  }
+
+  /**
+   * Restarts the dynos matching `which` (a type, a dyno name, or all when undefined): web dynos one
+   * at a time, each replacement healthy and routed before its predecessor drains. False when none match.
+   */
+  restart(app: string, which?: string): Promise<boolean> {
+    return this.serial(app, async () => {
+      const s = this.state(app);
+      const targets = s.dynos.filter((d) => !d.retired && (which === undefined || d.type === which || d.name === which));
+      for (const old of targets) await this.replace(s, old, 'rolling');
+      return targets.length > 0;
+    });
+  }
+
+  /** Stops one dyno; as the formation still wants it, a fresh one takes its place (as on Heroku). */
+  stopDyno(app: string, name: string): Promise<boolean> {
+    return this.serial(app, async () => {
+      const s = this.state(app);
+      const old = s.dynos.find((d) => !d.retired && d.name === name);
+      if (old) await this.replace(s, old, 'stop-first');
+      return old !== undefined;
+    });
+  }
+
+  /**
+   * Runs a process type once to completion in a one-off dyno (the release phase). Its output goes to
+   * `log` and the app's logs; a non-zero exit or the time limit throws a DeployError.
+   */
+  async runOnce(release: ReleaseToRun, type: string, opts: { timeoutMs: number; log: (line: string) => void; signal?: AbortSignal }): Promise<void> {
+    const { signal } = opts;
+    if (signal?.aborted) throw new DeployError(String(signal.reason));
+    const dyno = await this.startDyno(release, type, `${type}.1`, (line) => opts.log(`       ${line}`));
+    // Recorded like any dyno, so a server killed meanwhile finds and stops it at its next start.
+    this.record(release, dyno, type, 1, 'up', 0);
+    let timedOut = false;
+    const halt = () => void this.deps.runtime.stop(dyno, this.deps.stopGraceMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      halt();
+    }, opts.timeoutMs);
+    signal?.addEventListener('abort', halt);
+    if (signal?.aborted) halt(); // aborted while the dyno was starting
+    const status = await dyno.exited;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', halt);
+    // Reap anything the command left running in the background.
+    await this.deps.runtime.stop(dyno, 0);
+    deleteDyno(this.deps.db, dyno.id);
+    if (signal?.aborted) throw new DeployError(String(signal.reason));
+    if (timedOut) throw new DeployError(`The release command ran longer than ${Math.round(opts.timeoutMs / 1000)} s and was stopped; the release failed.`);
+    if (status.code !== 0) {
+      throw new DeployError(`The release command failed (${status.signal ?? `exit code ${status.code}`}); the release failed and the current release keeps running.`);
+    }
+  }
+
+  /** Stops every dyno of the app and forgets it. */
+  stopApp(app: string): Promise<void> {
+    return this.serial(app, async () => {
+      const s = this.state(app);
+      this.apps.delete(app);
+      this.deps.routes.setTargets(app, []);
+      await this.stopMany(s.dynos);
+    });
+  }
+
+  /**
+   * Stops every dyno this reconciler started: the formations, and dynos still booting or running a
+   * release phase (their deploys then fail). Used on shutdown.
+   */
+  async stopAll(): Promise<void> {
+    for (const s of this.apps.values()) for (const d of s.dynos) d.retired = true;
+    await Promise.all([...this.apps.values()].flatMap((s) => s.dynos.map((d) => this.stopOne(d))));
+    await Promise.all([...this.started].map((dyno) => this.deps.runtime.stop(dyno, this.deps.stopGraceMs)));
+  }
+
+  /** The last stop of a shutdown: stops every dyno, and no dyno starts after it. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.stopAll();
+  }
+
+  private state(app: string): AppState {
+    let s = this.apps.get(app);
+    if (!s) this.apps.set(app, (s = { dynos: [], queue: Promise.resolve() }));
+    return s;
+  }
+
+  private serial<T>(app: string, fn: () => Promise<T>): Promise<T> {
+    const s = this.state(app);
+    const run = s.queue.then(fn, fn);
+    s.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The formation types of a release: its process types but the release phase. */
+  private types(release: ReleaseToRun): string[] {
+    return Object.keys(release.slug.processTypes).filter((t) => t !== 'release');
+  }
+
+  private async rollout(release: ReleaseToRun, log: (line: string) => void, signal: AbortSignal | undefined, settle: boolean): Promise<void> {
+    if (signal?.aborted) throw new DeployError(String(signal.reason));
+    const s = this.state(release.app);
+    // The formation this release will have: it is stored only once the release succeeds.
+    const formation = formationFor(this.deps.db, release.appId, release.slug.processTypes);
+    const webWanted = release.slug.processTypes.web ? (formation.web ?? 0) : 0;
+    if (!release.slug.processTypes.web) for (const line of noWebNotice(release.slug.processTypes)) log(line);
+    if (webWanted > 0) log(`-----> Launching ${range(1, webWanted).map((i) => `web.${i}`).join(', ')}`);
+    const fresh = await this.bootMany(release, 'web', range(1, webWanted), log);
+    const old = s.dynos.filter((d) => d.type === 'web');
+    const revert = async (why: string): Promise<never> => {
+      s.dynos = [...s.dynos.filter((d) => !fresh.includes(d)), ...old];
+      for (const d of old) d.routed = true;
+      this.publish(release.app);
+      await this.stopMany(fresh);
+      throw new DeployError(why);
+    };
+    if (signal?.aborted) await revert(String(signal.reason));
+    // The switch: one route table update, from all old web dynos to all new ones.
+    for (const d of old) d.routed = false;
+    for (const d of fresh) d.routed = true;
+    s.dynos = [...s.dynos.filter((d) => d.type !== 'web'), ...fresh];
+    this.publish(release.app);
+    const died = settle ? await this.settle(fresh) : undefined;
+    if (died) await revert(died);
+    if (signal?.aborted) await revert(String(signal.reason));
+    s.release = release;
+    for (const d of fresh) this.watch(d);
+    await this.stopMany(old);
+    // Other types: the old release's dynos go, the formation's quantity of the new one starts.
+    for (const type of new Set([...s.dynos.map((d) => d.type), ...this.types(release)])) {
+      if (type === 'web') continue;
+      await this.stopMany(s.dynos.filter((d) => d.type === type));
+      s.dynos = s.dynos.filter((d) => d.type !== type);
+      if (release.slug.processTypes[type]) await this.scaleType(s, release, type, formation[type] ?? 0, log);
+    }
+  }
+
+  /**
+   * Waits the settle window for a newly routed dyno to die. Returns why the release must fail, with
+   * the dyno's last output, or undefined when all stayed up.
+   */
+  private async settle(fresh: Dyno[]): Promise<string | undefined> {
+    if (fresh.length === 0 || this.deps.settleMs <= 0) return undefined;
+    const windowEnd = new AbortController();
+    const window = sleep(this.deps.settleMs, undefined, { signal: windowEnd.signal }).catch(() => undefined);
+    const exits = fresh.map((d) => d.running.exited.then((status) => ({ d, status })));
+    const first = await Promise.race([window, ...exits]);
+    windowEnd.abort();
+    if (!first) return undefined;
+    const how = first.status.code !== null ? `exited with code ${first.status.code}` : `was killed by ${first.status.signal}`;
+    const secs = Math.round(this.deps.settleMs / 1000);
+    this.deps.logs.append(first.d.release.app, `paas[${first.d.name}]`, `Process ${how} within ${secs} s of going live; the previous release keeps the traffic`);
+    return `${first.d.name} ${how} within ${secs} s of going live, so the previous release keeps serving. ${first.d.tail.quote()}`;
+  }
+
+  /** Starts or stops dynos of one type until `want` of the release run; web dynos boot before they are routed. */
+  private async scaleType(s: AppState, release: ReleaseToRun, type: string, want: number, log: (line: string) => void): Promise<void> {
+    const have = s.dynos.filter((d) => d.type === type && !d.retired).sort((a, b) => a.index - b.index);
+    for (const d of have) d.streak = 0;
+    if (have.length > want) {
+      const surplus = have.slice(want);
+      for (const d of surplus) d.routed = false;
+      s.dynos = s.dynos.filter((d) => !surplus.includes(d));
+      this.publish(release.app);
+      await this.stopMany(surplus);
+      return;
+    }
+    const used = new Set(have.map((d) => d.index));
+    const missing = range(1, want).filter((i) => !used.has(i));
+    if (missing.length === 0) return;
+    log(`-----> Starting ${missing.map((i) => `${type}.${i}`).join(', ')}`);
+    const fresh = await this.bootMany(release, type, missing, log);
+    for (const d of fresh) d.routed = type === 'web';
+    s.dynos.push(...fresh);
+    this.publish(release.app);
+    for (const d of fresh) this.watch(d);
+  }
+
+  /**
+   * Replaces one dyno. `rolling` (web) boots the successor first, routes it, then drains the old one,
+   * so the app keeps its capacity; if the successor fails, the old one stays. `stop-first` (other
+   * types, ps:stop) stops the old one, then starts its successor.
+   */
+  private async replace(s: AppState, old: Dyno, how: 'rolling' | 'stop-first'): Promise<void> {
+    const app = old.release.app;
+    const release = s.release ?? old.release;
+    if (how === 'stop-first' || old.type !== 'web') {
+      s.dynos = s.dynos.filter((d) => d !== old);
+      this.publish(app);
+      await this.stopOne(old);
+      const [fresh] = await this.bootMany(release, old.type, [old.index], () => undefined);
+      fresh.routed = fresh.type === 'web';
+      s.dynos.push(fresh);
+      this.publish(app);
+      return this.watch(fresh);
+    }
+    const [fresh] = await this.bootMany(release, old.type, [old.index], () => undefined);
+    fresh.routed = true;
+    old.routed = false;
+    s.dynos = [...s.dynos.filter((d) => d !== old), fresh];
+    this.publish(app);
+    this.watch(fresh);
+    await this.stopOne(old);
+  }
+
+  /** Boots dynos in parallel; if any fails, the others are stopped and its reason is thrown. */
+  private async bootMany(release: ReleaseToRun, type: string, indices: number[], log: (line: string) => void): Promise<Dyno[]> {
+    const results = await Promise.allSettled(indices.map((i) => this.boot(release, type, i, log)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (failed) {
+      await this.stopMany(ok);
+      throw failed.reason;
+    }
+    return ok;
+  }
+
+  /** Starts a dyno; a web dyno must listen on its port before this resolves. */
+  private async boot(release: ReleaseToRun, type: string, index: number, log: (line: string) => void, restarts = 0): Promise<Dyno> {
+    const name = `${type}.${index}`;
+    const { runtime, db, logs } = this.deps;
+    const tail = new OutputTail();
+    const running = await this.startDyno(release, type, name, (line) => tail.push(line));
+    logs.append(release.app, `paas[${name}]`, `Starting process with command \`${release.slug.processTypes[type]}\``);
+    this.record(release, running, type, index, 'starting', restarts);
+    const dyno: Dyno = { type, index, name, release, running, state: 'starting', routed: false, retired: false, restarts, streak: 0, startedAt: Date.now(), tail };
+    if (type === 'web') {
+      const stopProgress = reportBootProgress(name, this.deps.bootTimeoutMs, log);
+      const result = await waitForPort(running.host, running.port, { timeoutMs: this.deps.bootTimeoutMs, exited: running.exited, owns: running.ownsPort }).finally(stopProgress);
+      if (!result.ok) {
+        // Stopped first: a dyno that timed out may still print, and `exited` waits for its last lines.
+        await runtime.stop(running, this.deps.stopGraceMs);
+        deleteDyno(db, running.id);
+        const failure = bootFailure({ app: release.app, name, port: running.port, result, timeoutMs: this.deps.bootTimeoutMs, tail });
+        logs.append(release.app, `paas[${name}]`, `Boot failed: ${failure.summary}`);
+        throw new DeployError(failure.message);
+      }
+    }
+    dyno.state = 'up';
+    setDynoState(db, running.id, 'up');
+    logs.append(release.app, `paas[${name}]`, 'State changed from starting to up');
+    return dyno;
+  }
+
+  private record(release: ReleaseToRun, running: RunningDyno, type: string, index: number, state: DynoState, restarts: number): void {
+    insertDyno(this.deps.db, {
+      id: running.id,
+      app_id: release.appId,
+      release_id: release.releaseId,
+      process_type: type,
+      number: index,
+      host: running.host,
+      port: running.port,
+      state,
+      started_at: new Date().toISOString(),
+      handle: running.handle,
+      restarts,
+    });
+  }
+
+  /** Restarts a dyno that exits on its own, after its backoff, unless it was replaced meanwhile. */
+  private watch(d: Dyno): void {
+    void d.running.exited.then((status) => {
+      if (d.retired) return;
+      const app = d.release.app;
+      d.state = 'crashed';
+      d.routed = false;
+      this.publish(app);
+      setDynoState(this.deps.db, d.running.id, 'crashed');
+      // Reap whatever the dyno's shell left behind, so nothing keeps holding its port.
+      void this.deps.runtime.stop(d.running, 0);
+      this.deps.logs.append(app, `paas[${d.name}]`, `Process exited (${status.signal ?? `code ${status.code}`}); state changed from up to crashed`);
+      const streak = Date.now() - d.startedAt > STABLE_AFTER_MS ? 1 : d.streak + 1;
+      this.scheduleRevive(d, streak);
+    });
+  }
+
+  private scheduleRevive(d: Dyno, streak: number): void {
+    const revive = () =>
+      this.serial(d.release.app, async () => {
+        const s = this.state(d.release.app);
+        // Replaced, scaled away or on an older release by now: not ours to bring back.
+        if (d.retired || !s.dynos.includes(d) || s.release !== d.release) return;
+        try {
+          const fresh = await this.boot(d.release, d.type, d.index, () => undefined, d.restarts + 1);
+          fresh.streak = streak;
+          fresh.routed = fresh.type === 'web';
+          d.retired = true;
+          deleteDyno(this.deps.db, d.running.id);
+          s.dynos = s.dynos.map((x) => (x === d ? fresh : x));
+          this.publish(d.release.app);
+          this.watch(fresh);
+        } catch {
+          d.restarts += 1;
+          this.scheduleRevive(d, streak + 1);
+        }
+      });
+    // A timer callback's rejection would be unhandled and end the server: catch it here, with context.
+    const timer = setTimeout(() => {
+      revive().catch((err: unknown) => console.error(`paas: restarting ${d.name} of ${d.release.app} failed:`, err));
+    }, restartDelay(streak));
+    timer.unref();
+  }
+
+  private publish(app: string): void {
+    const up = (this.apps.get(app)?.dynos ?? []).filter((d) => d.type === 'web' && d.routed && d.state === 'up');
+    this.deps.routes.setTargets(app, up.map((d) => ({ host: d.running.host, port: d.running.port })));
+  }
+
+  /** Starts one dyno of the release; each output line goes to the app's logs and to `onLine`. */
+  private async startDyno(release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void): Promise<RunningDyno> {
+    if (this.closed) throw new DeployError('The paas server is shutting down: no new dyno starts.');
+    const dyno = await this.deps.runtime.start({
+      app: release.app,
+      name,
+      slugDir: release.slug.dir,
+      command: release.slug.processTypes[type],
+      pathPrepend: release.slug.pathPrepend,
+      user: release.user,
+      env: { ...this.deps.baseEnv, ...release.env, DYNO: name },
+      onLine: (_stream, line) => {
+        onLine(line);
+        this.deps.logs.append(release.app, `app[${name}]`, line);
+      },
+    });
+    this.started.add(dyno);
+    void dyno.exited.then(() => this.started.delete(dyno));
+    return dyno;
+  }
+
+  private stopMany(dynos: Dyno[]): Promise<void> {
+    return Promise.all(dynos.map((d) => this.stopOne(d))).then(() => undefined);
+  }
+
+  /** Drains one dyno: out of the routes (already), SIGTERM, the grace period, SIGKILL. */
+  private async stopOne(d: Dyno): Promise<void> {
+    d.retired = true;
+    if (d.state === 'stopping') return;
+    const wasRunning = d.state !== 'crashed';
+    d.state = 'stopping';
+    setDynoState(this.deps.db, d.running.id, 'stopping');
+    if (wasRunning) this.deps.logs.append(d.release.app, `paas[${d.name}]`, 'Stopping process with SIGTERM');
+    await this.deps.runtime.stop(d.running, this.deps.stopGraceMs);
+    deleteDyno(this.deps.db, d.running.id);
+  }
+}
