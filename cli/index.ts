@@ -14,6 +14,10 @@ import logs from './commands/logs.js';
 import releases from './commands/releases/index.js';
 import releasesInfo from './commands/releases/info.js';
 import releasesRollback from './commands/releases/rollback.js';
+import ps from './commands/ps/index.js';
+import psRestart from './commands/ps/restart.js';
+import psScale from './commands/ps/scale.js';
+import psStop from './commands/ps/stop.js';
 import server from './commands/server.js';
 import { CliError } from './errors.js';
 
@@ -39,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
       if (command.name() === 'server') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, logs, gitRemote, gitCredentials];
+  const commands = [server, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, ps, psScale, psRestart, psStop, logs, gitRemote, gitCredentials];
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);

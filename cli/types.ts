@@ -25,3 +25,20 @@ export interface Release {
   commit: string | null;
   output_stream_url: string;
 }
+
+/** A dyno; `name`, `type`, `state`, `release`, `started_at` and `restarts` are pinned for scripts. */
+export interface Dyno {
+  name: string;
+  type: string;
+  state: 'starting' | 'up' | 'crashed' | 'stopping';
+  release: number;
+  started_at: string;
+  restarts: number;
+  command: string;
+}
+
+export interface FormationEntry {
+  type: string;
+  quantity: number;
+  command: string;
+}

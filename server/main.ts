@@ -5,6 +5,7 @@ import express from 'express';
 import { createRouter } from '../router/router.js';
 import { appsRoutes } from './api/apps-routes.js';
 import { releasesRoutes } from './api/releases-routes.js';
+import { formationRoutes } from './api/formation-routes.js';
 import { requireToken } from './api/auth.js';
 import { errorHandler, notFound } from './api/errors.js';
 import { type Config, ConfigError } from './config.js';
@@ -116,7 +117,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const api = express();
   api.disable('x-powered-by');
   api.use(gitRoutes(deps, pushes));
-  api.use('/v1', refuseWhileDraining(lifecycle), requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps));
+  api.use('/v1', refuseWhileDraining(lifecycle), requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps));
   api.use(notFound);
   api.use(errorHandler);
 

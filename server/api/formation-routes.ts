@@ -1,0 +1,31 @@
+import express from 'express';
+import type { Deps } from '../deps.js';
+import { restartDynos, scaleFormation, stopDyno, viewDynos, viewFormation } from '../dynos/formation.js';
+
+/** Formation and dynos (ps, ps:scale, ps:restart, ps:stop): thin handlers over ../dynos/formation.ts. */
+export function formationRoutes(deps: Deps): express.Router {
+  const r = express.Router();
+  r.get('/apps/:name/formation', (req, res) => {
+    res.json(viewFormation({ app: req.params.name }, deps));
+  });
+  r.patch('/apps/:name/formation', async (req, res) => {
+    res.json(await scaleFormation({ app: req.params.name, updates: (req.body as { updates?: unknown } | undefined)?.updates }, deps));
+  });
+  r.get('/apps/:name/dynos', (req, res) => {
+    res.json(viewDynos({ app: req.params.name }, deps));
+  });
+  // As in Heroku's API: DELETE restarts (all dynos, or a type or one dyno), and stop is an action.
+  r.delete('/apps/:name/dynos', async (req, res) => {
+    await restartDynos({ app: req.params.name }, deps);
+    res.status(202).json({});
+  });
+  r.delete('/apps/:name/dynos/:dyno', async (req, res) => {
+    await restartDynos({ app: req.params.name, target: req.params.dyno }, deps);
+    res.status(202).json({});
+  });
+  r.post('/apps/:name/dynos/:dyno/actions/stop', async (req, res) => {
+    await stopDyno({ app: req.params.name, dyno: req.params.dyno }, deps);
+    res.status(202).json({});
+  });
+  return r;
+}
