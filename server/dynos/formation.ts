@@ -72,6 +72,8 @@ function validate(updates: unknown, current: Formation, max: number, appName: st
       const list = known.length ? `Its process types are: ${known.join(', ')}.` : 'It has none yet: push code with a Procfile or a web process first.';
       throw new InvalidParamsError(`${appName} has no process type ${JSON.stringify(type)}. ${list}`);
     }
+    // A number is a quantity; only a string may be a change ("+1", "-1").
+    if (typeof u.quantity === 'number' && u.quantity < 0) throw new InvalidParamsError(`${type} cannot go below 0 dynos.`);
     const raw = String(u.quantity ?? '');
     const m = /^([+-]?)(\d{1,6})$/.exec(raw);
     if (!m) throw new InvalidParamsError(`${JSON.stringify(raw)} is not a quantity for ${type}: use a whole number (web=2) or a change (web+1, web-1).`);

@@ -1,0 +1,169 @@
+// The formation and its reconciler, end to end: ps:scale of web and worker types, validation, dynos
+// killed from outside, crash backoff, a release whose new dyno dies right after it went live, and
+// the regression where a failed deploy stopped crash restarts. Real server, real pushes, real dynos.
+import fs from 'node:fs';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { apiCall, cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
+
+let paas: Paas;
+beforeAll(async () => {
+  paas = await startPaas({ PAAS_MAX_DYNOS_PER_TYPE: '4', PAAS_SETTLE_MS: '1500' });
+});
+
+/** An app with a web process that names its dyno and a worker that prints a line every 200 ms. */
+function formationApp(message: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    Procfile: 'web: exec node server.js\nworker: exec node worker.js\n',
+    'server.js': `require('http').createServer((q, s) => s.end(JSON.stringify({ message: ${JSON.stringify(message)}, dyno: process.env.DYNO }))).listen(process.env.PORT);\nprocess.on('SIGTERM', () => process.exit(0));\n`,
+    'worker.js': "setInterval(() => console.log('worker alive ' + process.env.DYNO), 200);\nprocess.on('SIGTERM', () => process.exit(0));\n",
+    ...extra,
+  };
+}
+
+interface DynoJson {
+  name: string;
+  type: string;
+  state: string;
+  release: number;
+  started_at: string;
+  restarts: number;
+}
+
+async function ps(app: string): Promise<DynoJson[]> {
+  const r = await cli(paas, ['ps', '-a', app, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as DynoJson[];
+}
+
+/** The pids of an app's dyno processes running `node`, found by their environment in /proc. */
+function dynoPids(app: string, dyno: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (env.includes(`PAAS_APP_NAME=${app}`) && env.includes(`DYNO=${dyno}`) && cmd.startsWith('node')) pids.push(Number(entry));
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return pids;
+}
+
+describe('ps:scale', () => {
+  it('runs a worker scaled to 2, both logging, and web=3 through the router', async () => {
+    await createApp(paas, 'shape');
+    expect((await push(paas, await gitRepo(paas, formationApp('v1')), 'shape')).code).toBe(0);
+    const formation = await cli(paas, ['ps:scale', '-a', 'shape']);
+    expect(formation.stdout.trim()).toBe('web=1 worker=0');
+
+    const scaled = await cli(paas, ['ps:scale', 'worker=2', 'web=3', '-a', 'shape']);
+    expect(scaled.code, scaled.stderr).toBe(0);
+    expect(scaled.stdout).toContain('Now running web=3 worker=2');
+    const dynos = await ps('shape');
+    expect(dynos.map((d) => d.name).sort()).toEqual(['web.1', 'web.2', 'web.3', 'worker.1', 'worker.2']);
+    expect(dynos.every((d) => d.state === 'up' && d.release === 1 && d.restarts === 0)).toBe(true);
+    await vi.waitFor(async () => {
+      const logs = (await cli(paas, ['logs', '-a', 'shape', '-n', '500'])).stdout;
+      expect(logs).toContain('worker alive worker.1');
+      expect(logs).toContain('worker alive worker.2');
+    }, { timeout: 10_000, interval: 200 });
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add((JSON.parse((await viaRouter(paas, 'shape.localhost')).body) as { dyno: string }).dyno);
+    expect([...seen].sort()).toEqual(['web.1', 'web.2', 'web.3']);
+
+    expect((await cli(paas, ['ps:scale', 'web-2', 'worker=0', '-a', 'shape'])).stdout).toContain('Now running web=1 worker=0');
+    expect((await ps('shape')).map((d) => d.name)).toEqual(['web.1']);
+  });
+
+  it('refuses an unknown type, a negative count, more than the limit, and release, changing nothing', async () => {
+    await createApp(paas, 'strict');
+    expect((await push(paas, await gitRepo(paas, formationApp('v1', { Procfile: 'web: exec node server.js\nworker: exec node worker.js\nrelease: true\n' })), 'strict')).code).toBe(0);
+    const cases: [string[], string][] = [
+      [['clock=1'], 'has no process type "clock". Its process types are: web, worker.'],
+      [['web-5'], 'web cannot go below 0 dynos'],
+      [['web=5'], 'more than the 4 dynos a process type may have'],
+      [['release=1'], 'cannot be scaled'],
+      [['web=x'], 'is not TYPE=N'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(paas, ['ps:scale', ...args, '-a', 'strict']);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain(message);
+    }
+    const api = await apiCall(paas, 'PATCH', '/v1/apps/strict/formation', { updates: [{ type: 'web', quantity: -1 }] });
+    expect(api.status).toBe(422);
+    expect(api.json).toMatchObject({ id: 'invalid_params' });
+    expect((await cli(paas, ['ps:scale', '-a', 'strict'])).stdout.trim()).toBe('web=1 worker=0');
+  });
+});
+
+describe('crashes', () => {
+  it('brings back a dyno killed from outside, and counts the restart', async () => {
+    await createApp(paas, 'phoenix');
+    expect((await push(paas, await gitRepo(paas, formationApp('alive')), 'phoenix')).code).toBe(0);
+    const [pid] = dynoPids('phoenix', 'web.1');
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    await vi.waitFor(async () => expect(await ps('phoenix')).toMatchObject([{ name: 'web.1', state: 'up', restarts: 1 }]), { timeout: 15_000, interval: 100 });
+    expect(JSON.parse((await viaRouter(paas, 'phoenix.localhost')).body)).toMatchObject({ message: 'alive' });
+  });
+
+  it('backs off a crash loop: at once, then 1 s, then 2 s (from the recorded crash and start times)', async () => {
+    await createApp(paas, 'looping');
+    // Lives through its push's settle window (1.5 s here), then exits, after every start.
+    const app = formationApp('loop', { 'server.js': "require('http').createServer((q, s) => s.end('x')).listen(process.env.PORT);\nsetTimeout(() => process.exit(3), 2500);\n" });
+    expect((await push(paas, await gitRepo(paas, app), 'looping')).code).toBe(0);
+    const events = async () =>
+      ((await apiCall(paas, 'GET', '/v1/apps/looping/logs?lines=1500')).json as { time: string; source: string; line: string }[]).filter(
+        (l) => l.source === 'paas[web.1]' && (l.line.startsWith('Starting process') || l.line.startsWith('Process exited')),
+      );
+    // Three crashes and the three restarts after them.
+    const log = await vi.waitFor(async () => {
+      const e = await events();
+      if (e.filter((l) => l.line.startsWith('Starting process')).length < 4) throw new Error('not enough restarts yet');
+      return e;
+    }, { timeout: 40_000, interval: 250 });
+    const delays: number[] = [];
+    for (let i = 0; i < log.length - 1; i++) {
+      if (log[i].line.startsWith('Process exited') && log[i + 1].line.startsWith('Starting process')) delays.push(Date.parse(log[i + 1].time) - Date.parse(log[i].time));
+    }
+    expect(log.find((l) => l.line.startsWith('Process exited'))?.line).toContain('code 3');
+    expect(delays[0]).toBeLessThan(500);
+    expect(delays[1]).toBeGreaterThanOrEqual(900);
+    expect(delays[2]).toBeGreaterThanOrEqual(1900);
+    expect((await ps('looping'))[0].restarts).toBeGreaterThanOrEqual(3);
+    await cli(paas, ['ps:scale', 'web=0', '-a', 'looping']);
+  });
+});
+
+describe('a release whose new web dyno dies right after going live', () => {
+  it('fails, hands the traffic back to the previous release, and says why', async () => {
+    await createApp(paas, 'flaky');
+    const dir = await gitRepo(paas, formationApp('stable'));
+    expect((await push(paas, dir, 'flaky')).code).toBe(0);
+    await commitFiles(paas, dir, {
+      'server.js': "require('http').createServer((q, s) => s.end('flaky')).listen(process.env.PORT, () => { console.error('about to fall over'); setTimeout(() => process.exit(7), 300); });\n",
+    });
+    const r = await push(paas, dir, 'flaky');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('web.1 exited with code 7 within 2 s of going live, so the previous release keeps serving');
+    expect(r.stderr).toContain('about to fall over');
+    for (let i = 0; i < 5; i++) expect(JSON.parse((await viaRouter(paas, 'flaky.localhost')).body)).toMatchObject({ message: 'stable' });
+  });
+});
+
+describe('a failed deploy', () => {
+  it('leaves the surviving dyno restarted after its next crash (regression)', async () => {
+    await createApp(paas, 'survivor');
+    const dir = await gitRepo(paas, formationApp('survives'));
+    expect((await push(paas, dir, 'survivor')).code).toBe(0);
+    await commitFiles(paas, dir, { 'server.js': "console.error('no port for you'); process.exit(1);\n" });
+    expect((await push(paas, dir, 'survivor')).code).not.toBe(0);
+    const [pid] = dynoPids('survivor', 'web.1');
+    process.kill(pid, 'SIGKILL');
+    await vi.waitFor(async () => expect(await ps('survivor')).toMatchObject([{ name: 'web.1', state: 'up', restarts: 1, release: 1 }]), { timeout: 15_000, interval: 100 });
+    expect(JSON.parse((await viaRouter(paas, 'survivor.localhost')).body)).toMatchObject({ message: 'survives' });
+  });
+});
