@@ -37,9 +37,53 @@ function page(res: http.ServerResponse, status: number, title: string, text: str
   res.end(body);
 }
 
+// Why a failed request may be retried, once: during a rollout or a scale-down a dyno goes away
+// (its port closes, or it closes the keep-alive sockets the router holds just as a request is
+// written on one), and the client should not see that as an error when another attempt is safe.
+// It is safe only when nothing of the request is lost and the dyno cannot have acted on it:
+// - the request has no body (none to replay: what was piped to the dead dyno is gone);
+// - no byte of the response came back (else the client may already be reading the first answer);
+// - the dyno never saw it (the connection was refused), or it was cut before answering and the
+//   method is idempotent (RFC 9110 9.2.2: a dyno that read a POST and died may have acted on it);
+// - it did not time out (a slow dyno stays a 504, not two slow requests).
+// The retry goes to the next dyno of the app in the round robin, on a fresh connection (the pool
+// may hold more stale sockets to it); to the same dyno only if it is the app's only one and the
+// failure was a stale reused socket, where a fresh connection may well succeed.
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+const CUT_OFF = new Set(['ECONNRESET', 'EPIPE']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** Whether `req` carries a body; read before http-proxy-3 rewrites the headers of DELETE and OPTIONS. */
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Takes back what http-proxy-3's xfwd appended to `req.headers`, so a retry names the client once. */
+function undoForwardedFor(req: http.IncomingMessage): void {
+  for (const name of ['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto']) {
+    const value = req.headers[name];
+    if (typeof value !== 'string') continue;
+    const comma = value.lastIndexOf(',');
+    if (comma < 0) delete req.headers[name];
+    else req.headers[name] = value.slice(0, comma);
+  }
+}
+
+const sameTarget = (a: Target, b: Target): boolean => a.host === b.host && a.port === b.port;
+const url = (t: Target): string => `http://${t.host}:${t.port}`;
+
+/** The connection a request went out on: whether the agent reused it, and how much it had read by then. */
+interface Sent {
+  socket: { readonly bytesRead: number };
+  bytesBefore: number;
+  reused: boolean;
+}
+
 /**
  * The HTTP router: maps each request's Host to one of the app's web dynos (round robin) over
- * keep-alive connections. It never throws on a dyno's failure: the client gets a 502 page instead.
+ * keep-alive connections. It never throws on a dyno's failure: a request that may safely go
+ * again goes once more to another dyno (see above), else the client gets a 502 page.
  */
 export function createRouter(opts: RouterOptions): { server: http.Server; close(): void } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
@@ -48,7 +92,12 @@ export function createRouter(opts: RouterOptions): { server: http.Server; close(
   proxy.on('error', () => undefined);
   // http-proxy-3 ends a timed-out request with the same error as a dyno that hung up; remember which it was.
   const timedOut = new WeakSet<http.IncomingMessage>();
-  proxy.on('proxyReq', (proxyReq, req) => proxyReq.once('timeout', () => timedOut.add(req)));
+  // Whether any byte of the response came back, and over a reused socket, for a retry to decide.
+  const sent = new WeakMap<http.IncomingMessage, Sent>();
+  proxy.on('proxyReq', (proxyReq, req, _res, _options, socket) => {
+    proxyReq.once('timeout', () => timedOut.add(req));
+    sent.set(req, { socket, bytesBefore: socket.bytesRead, reused: proxyReq.reusedSocket });
+  });
   // http-proxy-3 pipes the dyno's response into the client's, and a pipe does not end its target when
   // the source is cut off (the dyno died or timed out mid-body): the client would wait forever. Cut
   // the client off too, so it sees a short body at once.
@@ -59,31 +108,62 @@ export function createRouter(opts: RouterOptions): { server: http.Server; close(
   });
   const turn = new Map<string, number>();
 
-  function pick(app: string, targets: readonly Target[]): string {
-    const n = turn.get(app) ?? 0;
-    turn.set(app, n + 1);
-    const t = targets[n % targets.length];
-    return `http://${t.host}:${t.port}`;
+  /** The app's next target in the round robin, passing over `avoid`; undefined if there is no other. */
+  function pick(app: string, targets: readonly Target[], avoid?: Target): Target | undefined {
+    for (let tries = 0; tries < targets.length; tries++) {
+      const n = turn.get(app) ?? 0;
+      turn.set(app, n + 1);
+      const t = targets[n % targets.length];
+      if (!avoid || !sameTarget(t, avoid)) return t;
+    }
+    return undefined;
   }
 
-  function lookup(host: string | undefined): { app: string; target?: string; status?: 404 | 503 } {
+  function lookup(host: string | undefined): { app: string; target?: Target; status?: 404 | 503 } {
     const app = appFromHost(host, opts.domain);
     if (!app) return { app: '', status: 404 };
     const route = opts.routes.resolve(app);
     if (route.kind === 'unknown') return { app, status: 404 };
-    if (route.kind === 'unavailable') return { app, status: 503 };
-    return { app, target: pick(app, route.targets) };
+    const target = route.kind === 'ok' ? pick(app, route.targets) : undefined;
+    return target ? { app, target } : { app, status: 503 };
+  }
+
+  /** Where a failed first attempt at `req` may go again, or undefined when it must not (see above). */
+  function retryTarget(req: http.IncomingMessage, res: http.ServerResponse, app: string, failed: Target, err: Error): Target | undefined {
+    if (timedOut.has(req) || res.headersSent || res.destroyed || req.socket.destroyed) return undefined;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    let stale = false;
+    if (!NEVER_CONNECTED.has(code)) {
+      const out = sent.get(req);
+      if (!CUT_OFF.has(code) || !IDEMPOTENT.has(req.method ?? '') || !out || out.socket.bytesRead !== out.bytesBefore) return undefined;
+      stale = out.reused;
+    }
+    const route = opts.routes.resolve(app);
+    if (route.kind !== 'ok') return undefined;
+    return pick(app, route.targets, failed) ?? (stale ? failed : undefined);
+  }
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, app: string, target: Target, mayRetry: boolean, retry = false): void {
+    let failed = false;
+    proxy.web(req, res, retry ? { target: url(target), agent: false } : { target: url(target) }, (err) => {
+      // Each attempt listens for errors of the client's request too: answer for one attempt, once.
+      if (failed) return;
+      failed = true;
+      const next = mayRetry ? retryTarget(req, res, app, target, err) : undefined;
+      if (next) {
+        undoForwardedFor(req);
+        return forward(req, res, app, next, false, true);
+      }
+      if (timedOut.has(req)) page(res, 504, 'Gateway timeout', `${app} did not answer within ${opts.timeoutMs / 1000} s. Check \`paas logs -a ${app}\`.`);
+      else page(res, 502, 'Bad gateway', `${app} did not answer. Check \`paas logs -a ${app}\`.`);
+    });
   }
 
   const server = http.createServer((req, res) => {
     const found = lookup(req.headers.host);
     if (found.status === 404) return page(res, 404, 'No such app', `There is no app at ${req.headers.host ?? 'this address'}. Check the name with \`paas apps\`.`);
-    if (found.status === 503) return page(res, 503, 'Application unavailable', `${found.app} has no running web dyno. Deploy it with \`git push paas main\`, or check \`paas logs\`.`);
-    proxy.web(req, res, { target: found.target! }, () =>
-      timedOut.has(req)
-        ? page(res, 504, 'Gateway timeout', `${found.app} did not answer within ${opts.timeoutMs / 1000} s. Check \`paas logs -a ${found.app}\`.`)
-        : page(res, 502, 'Bad gateway', `${found.app} did not answer. Check \`paas logs -a ${found.app}\`.`),
-    );
+    if (!found.target) return page(res, 503, 'Application unavailable', `${found.app} has no running web dyno. Deploy it with \`git push paas main\`, or check \`paas logs\`.`);
+    forward(req, res, found.app, found.target, !hasBody(req));
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -92,7 +172,7 @@ export function createRouter(opts: RouterOptions): { server: http.Server; close(
       socket.end(`HTTP/1.1 ${found.status === 404 ? '404 Not Found' : '503 Service Unavailable'}\r\nconnection: close\r\n\r\n`);
       return;
     }
-    proxy.ws(req, socket, head, { target: found.target }, () => socket.destroy());
+    proxy.ws(req, socket, head, { target: url(found.target) }, () => socket.destroy());
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   return { server, close: () => agent.destroy() };

@@ -1,24 +1,36 @@
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Route, RouteTable, Target } from '../router/route-table.js';
 import { appFromHost, createRouter } from '../router/router.js';
+import { onCleanup } from './helpers/cleanup.js';
 
-function listen(server: http.Server): Promise<number> {
+function listen(server: net.Server): Promise<number> {
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as net.AddressInfo).port)));
 }
 
-function get(port: number, host: string): Promise<{ status: number; body: string }> {
+interface Sent {
+  method?: string;
+  body?: string;
+  /** The client's agent; by default a connection of its own. */
+  agent?: http.Agent;
+}
+
+/** Sends a request through the router; rejects if the response is cut off. */
+function request(port: number, host: string, opts: Sent = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, headers: { host }, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      })
-      .on('error', reject);
+    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', headers: { host }, agent: opts.agent ?? false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
   });
 }
+
+const get = (port: number, host: string): Promise<{ status: number; body: string }> => request(port, host);
 
 describe('appFromHost', () => {
   it.each([
@@ -82,5 +94,155 @@ describe('router', () => {
     expect((await get(port, 'idle.localhost')).status).toBe(503);
     expect((await get(port, 'dead.localhost')).status).toBe(502);
     expect((await get(port, 'one.localhost')).status).toBe(200);
+  });
+});
+
+/** An HTTP backend on loopback, closed with its connections when the test ends. */
+async function backend(handler: http.RequestListener): Promise<Target> {
+  const server = http.createServer(handler);
+  onCleanup(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { host: '127.0.0.1', port: await listen(server) };
+}
+
+/** A loopback port nothing listens on: a dyno that went away. */
+async function deadTarget(): Promise<Target> {
+  const server = net.createServer();
+  const port = await listen(server);
+  await new Promise((r) => server.close(r));
+  return { host: '127.0.0.1', port };
+}
+
+describe('router retries', () => {
+  const table = new Map<string, Route>();
+  const routes: RouteTable = { resolve: (app) => table.get(app) ?? { kind: 'unknown' } };
+
+  /** A router over `table`, closed when the test ends. */
+  async function router(timeoutMs = 120_000): Promise<number> {
+    const r = createRouter({ routes, domain: 'localhost', timeoutMs });
+    onCleanup(() => {
+      r.close();
+      r.server.closeAllConnections();
+      r.server.close();
+    });
+    return listen(r.server);
+  }
+
+  /** Counts the requests a backend gets, by method, and echoes the client the router named. */
+  function counting(): { seen: string[]; handler: http.RequestListener } {
+    const seen: string[] = [];
+    return {
+      seen,
+      handler: (req, res) => {
+        seen.push(req.method!);
+        req.resume();
+        req.on('end', () => res.end(`ok ${req.headers['x-forwarded-for']}`));
+      },
+    };
+  }
+
+  it('sends a request whose dyno refused the connection to another dyno: no request without a body fails', async () => {
+    const port = await router();
+    const alive = counting();
+    const targets = [await deadTarget(), await backend(alive.handler)];
+    table.set('half', { kind: 'ok', targets });
+    const agent = new http.Agent({ keepAlive: true });
+    onCleanup(() => agent.destroy());
+    const results = await Promise.all(Array.from({ length: 50 }, () => request(port, 'half.localhost', { agent })));
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    // Those that went to the dead dyno first were sent again, once, naming the client once.
+    expect(alive.seen).toHaveLength(50);
+    expect(new Set(results.map((r) => r.body))).toEqual(new Set(['ok 127.0.0.1']));
+    // One after another, each request to a new app goes to the dead dyno first (its retry takes
+    // the next turn). Other methods without a body go again too: a refused POST never reached it.
+    table.set('methods', { kind: 'ok', targets });
+    alive.seen.length = 0;
+    for (const method of ['HEAD', 'DELETE', 'OPTIONS', 'POST']) expect((await request(port, 'methods.localhost', { method })).status).toBe(200);
+    expect(alive.seen).toEqual(['HEAD', 'DELETE', 'OPTIONS', 'POST']);
+  });
+
+  it('sends a request again on a fresh connection when the dyno dropped the reused keep-alive socket under it', async () => {
+    const port = await router();
+    // Each connection gets one answer; a request on it after that is dropped unanswered, as by a
+    // dyno that closes an idle keep-alive socket just as the router writes on it. Half of the
+    // drops are resets, half plain closes. The first answers wait until three connections are
+    // open, so the router holds three such sockets at once: a retry on another of them would fail.
+    const answered = new WeakSet<net.Socket>();
+    const held: http.ServerResponse[] = [];
+    let [warm, dropped] = [false, 0];
+    const only = await backend((req, res) => {
+      if (!answered.has(req.socket)) {
+        answered.add(req.socket);
+        held.push(res);
+        warm ||= held.length === 3;
+        if (warm) for (const r of held.splice(0)) r.end('ok');
+        return;
+      }
+      if (dropped++ % 2) req.socket.resetAndDestroy();
+      else req.socket.destroy();
+    });
+    table.set('stale', { kind: 'ok', targets: [only] });
+    const agent = new http.Agent({ keepAlive: true });
+    onCleanup(() => agent.destroy());
+    const statuses = (await Promise.all([1, 2, 3].map(() => request(port, 'stale.localhost', { agent })))).map((r) => r.status);
+    for (let i = 0; i < 30; i++) statuses.push((await request(port, 'stale.localhost', { agent })).status);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(dropped).toBeGreaterThanOrEqual(10);
+  });
+
+  it('answers 502 for a request with a body whose dyno refused it, and never sends it twice', async () => {
+    const port = await router();
+    const alive = counting();
+    table.set('posted', { kind: 'ok', targets: [await deadTarget(), await backend(alive.handler)] });
+    // The first request goes to the dead dyno: what it read of the body is gone, so it is not replayed.
+    expect((await request(port, 'posted.localhost', { method: 'POST', body: 'pay 10' })).status).toBe(502);
+    expect(alive.seen).toEqual([]);
+    expect((await request(port, 'posted.localhost', { method: 'POST', body: 'pay 10' })).status).toBe(200);
+    expect(alive.seen).toEqual(['POST']);
+  });
+
+  it('never replays a request once any of its response came back, or after the dyno accepted a POST', async () => {
+    const port = await router();
+    // A dyno that takes one request per connection, sends `reply`, then resets the connection.
+    async function resetting(reply: string): Promise<{ target: Target; requests: () => number }> {
+      let requests = 0;
+      const server = net.createServer((socket) => {
+        socket.on('error', () => undefined);
+        socket.once('data', () => {
+          requests++;
+          socket.write(reply, () => socket.resetAndDestroy());
+        });
+      });
+      onCleanup(() => server.close());
+      return { target: { host: '127.0.0.1', port: await listen(server) }, requests: () => requests };
+    }
+    const alive = counting();
+    const other = await backend(alive.handler);
+    const headers = await resetting('HTTP/1.1 200 OK\r\ncontent-type: text/pl');
+    const body = await resetting('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nthe first ');
+    const silent = await resetting('');
+    table.set('headers', { kind: 'ok', targets: [headers.target, other] });
+    table.set('body', { kind: 'ok', targets: [body.target, other] });
+    table.set('silent', { kind: 'ok', targets: [silent.target, other] });
+    // Cut off in its headers: nothing reached the client yet, which gets a 502.
+    expect((await request(port, 'headers.localhost')).status).toBe(502);
+    // Cut off in its body: the client already has the headers, and sees the body cut short.
+    await expect(request(port, 'body.localhost')).rejects.toThrow(/aborted|ECONNRESET/);
+    // Reset without an answer after reading a POST: the dyno may have acted on it.
+    expect((await request(port, 'silent.localhost', { method: 'POST' })).status).toBe(502);
+    expect([headers.requests(), body.requests(), silent.requests()]).toEqual([1, 1, 1]);
+    expect(alive.seen).toEqual([]);
+  });
+
+  it('does not send a request that timed out to another dyno', async () => {
+    const port = await router(300);
+    let hung = 0;
+    const alive = counting();
+    table.set('slow', { kind: 'ok', targets: [await backend(() => void hung++), await backend(alive.handler)] });
+    expect((await request(port, 'slow.localhost')).status).toBe(504);
+    expect(hung).toBe(1);
+    expect(alive.seen).toEqual([]);
   });
 });
