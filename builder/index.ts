@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { readHealthChecks } from './app-json.js';
 import { nodeBuildpack } from './buildpacks/node.js';
 import { pythonBuildpack } from './buildpacks/python.js';
 import { procfileBuildpack, staticBuildpack } from './buildpacks/static.js';
@@ -10,6 +11,7 @@ import { handOver, readTreeFile } from './safe-fs.js';
 import { checkTree, screenTar } from './tree-check.js';
 import { type Buildpack, type BuildRequest, type Slug } from './types.js';
 
+export { CHECK_DEFAULTS, type HealthCheck } from './app-json.js';
 export { BuildError } from './errors.js';
 export { eachLine } from './lines.js';
 export { handOver } from './safe-fs.js';
@@ -85,7 +87,8 @@ export async function build(req: BuildRequest): Promise<Slug> {
     req.log(`-----> ${pack.name} app detected`);
     const compiled = await pack.compile(dir, req);
     const processTypes = { ...compiled.processTypes, ...(await readProcfile(dir)) };
-    const slug: Slug = { dir, buildpack: pack.name, processTypes, pathPrepend: compiled.pathPrepend, env: compiled.env ?? {} };
+    const healthchecks = await readHealthChecks(dir);
+    const slug: Slug = { dir, buildpack: pack.name, processTypes, pathPrepend: compiled.pathPrepend, env: compiled.env ?? {}, healthchecks };
     req.log(`-----> Discovering process types`);
     const names = Object.keys(processTypes);
     req.log(`       Procfile declares types -> ${names.length ? names.join(', ') : '(none)'}`);

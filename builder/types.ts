@@ -1,3 +1,5 @@
+import type { HealthCheck } from './app-json.js';
+
 /** What the builder needs from its caller. The builder knows nothing of apps, stores or HTTP. */
 export interface BuildRequest {
   appName: string;
@@ -43,6 +45,8 @@ export interface Slug {
    * app's config overrides them. Absent in slugs built before paas kept them.
    */
   env?: Record<string, string>;
+  /** Startup health checks per process type, from app.json (absent in older slugs). */
+  healthchecks?: Record<string, HealthCheck[]>;
 }
 
 /** One buildpack: detection is by files at the root of the source tree. */

@@ -167,3 +167,33 @@ describe('a failed deploy', () => {
     expect(JSON.parse((await viaRouter(paas, 'survivor.localhost')).body)).toMatchObject({ message: 'survives' });
   });
 });
+
+describe('health checks', () => {
+  it('fail a release whose app.json check fails, with the old release still serving', async () => {
+    await createApp(paas, 'checked');
+    const healthy = (answer: string) => ({
+      'app.json': JSON.stringify({ healthchecks: { web: [{ type: 'startup', path: '/health', attempts: 2, wait: 1, timeout: 2, content: 'ok' }] } }),
+      'server.js': `require('http').createServer((q, s) => s.end(q.url === '/health' ? ${JSON.stringify(answer)} : JSON.stringify({ message: ${JSON.stringify(answer)} }))).listen(process.env.PORT);\n`,
+    });
+    const dir = await gitRepo(paas, formationApp('x', healthy('ok')));
+    expect((await push(paas, dir, 'checked')).code).toBe(0);
+    await commitFiles(paas, dir, healthy('degraded'));
+    const r = await push(paas, dir, 'checked');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Health check GET /health answered 200 without "ok" in its body (attempt 1 of 2)');
+    expect(r.stderr).toContain('web.1 failed its health check: GET /health answered 200 without "ok" in its body, 2 times');
+    expect(JSON.parse((await viaRouter(paas, 'checked.localhost')).body)).toMatchObject({ message: 'ok' });
+    const releases = (await apiCall(paas, 'GET', '/v1/apps/checked/releases')).json as { version: number; status: string; current: boolean }[];
+    expect(releases.find((rel) => rel.version === 2)).toMatchObject({ status: 'failed', current: false });
+  });
+
+  it('use PAAS_HEALTHCHECK_PATH from config when app.json has none', async () => {
+    await createApp(paas, 'pathcheck');
+    const app = formationApp('v1', { 'server.js': "require('http').createServer((q, s) => { s.statusCode = q.url === '/up' ? 503 : 200; s.end('fine'); }).listen(process.env.PORT);\n" });
+    expect((await push(paas, await gitRepo(paas, app), 'pathcheck')).code).toBe(0);
+    const r = await cli(paas, ['config:set', 'PAAS_HEALTHCHECK_PATH=/up', '-a', 'pathcheck']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('failed its health check: GET /up answered 503');
+    expect((await viaRouter(paas, 'pathcheck.localhost')).status).toBe(200);
+  });
+});

@@ -10,6 +10,7 @@ import type { Db } from '../store/db.js';
 import { deleteDyno, type DynoState, insertDyno, setDynoState } from '../store/dynos.js';
 import { formationFor, getFormation } from '../store/formation.js';
 import { restartDelay, STABLE_AFTER_MS } from './backoff.js';
+import { runChecks, startupChecks } from './health.js';
 
 /** A release the reconciler can bring up: the slug plus the environment its dynos get. */
 export interface ReleaseToRun {
@@ -339,6 +340,14 @@ export class Reconciler {
         const failure = bootFailure({ app: release.app, name, port: running.port, result, timeoutMs: this.deps.bootTimeoutMs, tail });
         logs.append(release.app, `paas[${name}]`, `Boot failed: ${failure.summary}`);
         throw new DeployError(failure.message);
+      }
+      const checks = startupChecks(release.slug.healthchecks?.web, release.env.PAAS_HEALTHCHECK_PATH);
+      const unhealthy = checks.length ? await runChecks(running.host, running.port, checks, running.exited, log) : undefined;
+      if (unhealthy) {
+        await runtime.stop(running, this.deps.stopGraceMs);
+        deleteDyno(db, running.id);
+        logs.append(release.app, `paas[${name}]`, `Boot failed: ${unhealthy}`);
+        throw new DeployError(`${name} ${unhealthy}; the previous release keeps serving.\n${tail.quote()}`);
       }
     }
     dyno.state = 'up';

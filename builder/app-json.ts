@@ -1,0 +1,69 @@
+import { BuildError } from './errors.js';
+import { excerpt, readTreeFile } from './safe-fs.js';
+
+/** One health check of a process type, in Dokku's `app.json` format (times in seconds). */
+export interface HealthCheck {
+  type: 'startup';
+  /** Path requested on the dyno's port: `/health`. */
+  path: string;
+  /** How many requests may fail before the check does. */
+  attempts: number;
+  /** Seconds each request may take. */
+  timeout: number;
+  /** Seconds between attempts. */
+  wait: number;
+  /** Text the body must contain, when given. */
+  content?: string;
+}
+
+/** Defaults for what a check leaves out, as in Dokku. */
+export const CHECK_DEFAULTS = { attempts: 3, timeout: 5, wait: 2 } as const;
+
+function fail(what: string): never {
+  throw new BuildError(`app.json: ${what}. Fix it and push again (format: {"healthchecks": {"web": [{"type": "startup", "path": "/health"}]}}).`);
+}
+
+function seconds(value: unknown, name: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) fail(`${name} must be a number of seconds from 1 to ${max}`);
+  return value;
+}
+
+/**
+ * The startup health checks `app.json` declares for each process type (`healthchecks.web`), or an
+ * empty object when there is no app.json or it declares none. Other check types (liveness) are not
+ * run by paas and are ignored; a malformed check fails the build with what is wrong.
+ */
+export async function readHealthChecks(dir: string): Promise<Record<string, HealthCheck[]>> {
+  const raw = await readTreeFile(dir, 'app.json');
+  if (!raw) return {};
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    fail(`not valid JSON (${excerpt((err as Error).message.split(/,\s*(?:\.\.\.)?"/)[0], 60)})`);
+  }
+  const all = (doc as { healthchecks?: unknown } | null)?.healthchecks;
+  if (all === undefined) return {};
+  if (typeof all !== 'object' || all === null || Array.isArray(all)) fail('healthchecks must be an object of process type → list of checks');
+  const out: Record<string, HealthCheck[]> = {};
+  for (const [type, list] of Object.entries(all as Record<string, unknown>)) {
+    if (!Array.isArray(list)) fail(`healthchecks.${excerpt(type, 30)} must be a list of checks`);
+    out[type] = list
+      .filter((c) => (c as { type?: unknown } | null)?.type === 'startup')
+      .map((c: Record<string, unknown>) => {
+        const p = c.path ?? '/';
+        if (typeof p !== 'string' || !p.startsWith('/') || p.length > 1024 || /[\s\0]/.test(p)) fail('a check path must start with / and hold no spaces');
+        if (c.content !== undefined && typeof c.content !== 'string') fail('a check content must be text');
+        return {
+          type: 'startup',
+          path: p,
+          attempts: seconds(c.attempts, 'attempts', CHECK_DEFAULTS.attempts, 100),
+          timeout: seconds(c.timeout, 'timeout', CHECK_DEFAULTS.timeout, 300),
+          wait: seconds(c.wait, 'wait', CHECK_DEFAULTS.wait, 300),
+          ...(c.content === undefined ? {} : { content: c.content }),
+        };
+      });
+  }
+  return out;
+}
