@@ -18,6 +18,7 @@ import type { RunningDyno } from '../server/runtime/types.js';
 import { waitForPort } from '../server/runtime/wait-port.js';
 import { detectSandbox, type SandboxHost } from '../server/sandbox/host.js';
 import { tempDir } from '../test/helpers/paas.js';
+import { rssKiB } from '../test/helpers/procs.js';
 
 const ROUNDS = Math.max(1, Math.min(100, Number(process.env.BENCH_ROUNDS) || 10));
 const USER = { uid: 399_991, gid: 399_991 };
@@ -53,11 +54,6 @@ function read(file: string): string {
   } catch {
     return '';
   }
-}
-
-/** Resident memory of a process, in KiB (VmRSS), 0 once it is gone. */
-function rssKiB(pid: number): number {
-  return Number(/^VmRSS:\s+(\d+)/m.exec(read(`/proc/${pid}/status`))?.[1] ?? 0);
 }
 
 function kindOf(pid: number, host: SandboxHost): Kind {

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { packageEnv, startCommand } from '../builder/buildpacks/npm-start.js';
 import { hasEnv } from '../server/runtime/process-groups.js';
 import { cli, createApp, gitRepo, type Paas, push, sh, startPaas, viaRouter } from './helpers/paas.js';
-import { descendants, type ProcessInfo } from './helpers/procs.js';
+import { descendants, type ProcessInfo, rssKiB } from './helpers/procs.js';
 
 /** What the platform may add to a dyno besides the app's own process (bwrap's two processes are ~3.5 MB). */
 const PLATFORM_MAX_KIB = Math.floor(5_000_000 / 1024);
@@ -78,15 +78,6 @@ async function deploy(app: string, files: Record<string, string>): Promise<strin
   const r = await push(paas, await gitRepo(paas, files), app);
   expect(r.code, r.stderr).toBe(0);
   return r.stderr;
-}
-
-/** Resident memory of a process in KiB (VmRSS), 0 once it is gone. */
-function rssKiB(pid: number): number {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 /**
