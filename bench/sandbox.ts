@@ -12,6 +12,7 @@ import type { RunningDyno } from '../server/runtime/types.js';
 import { waitForPort } from '../server/runtime/wait-port.js';
 import { detectSandbox, type SandboxHost } from '../server/sandbox/host.js';
 import { tempDir } from '../test/helpers/paas.js';
+import { rssKiB } from '../test/helpers/procs.js';
 
 const ROUNDS = Math.max(1, Math.min(100, Number(process.env.BENCH_ROUNDS) || 20));
 const USER = process.getuid?.() === 0 ? { uid: 399_990, gid: 399_990 } : undefined;
@@ -22,15 +23,6 @@ function slug(): string {
   fs.writeFileSync(path.join(dir, 'server.js'), SERVER);
   if (USER) for (const f of [dir, path.join(dir, 'server.js')]) fs.chownSync(f, USER.uid, USER.gid);
   return dir;
-}
-
-/** Resident memory of a process, in KiB (VmRSS), 0 once it is gone. */
-function rssKiB(pid: number): number {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 /** RSS of the dyno's processes that are not the app's own node: what the sandbox adds. */

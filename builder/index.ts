@@ -86,12 +86,14 @@ export async function build(req: BuildRequest): Promise<Slug> {
     }
     req.log(`-----> ${pack.name} app detected`);
     const compiled = await pack.compile(dir, req);
-    const processTypes = { ...compiled.processTypes, ...(await readProcfile(dir)) };
+    const procfile = await readProcfile(dir);
+    const processTypes = { ...compiled.processTypes, ...procfile };
     const healthchecks = await readHealthChecks(dir);
     const slug: Slug = { dir, buildpack: pack.name, processTypes, pathPrepend: compiled.pathPrepend, env: compiled.env ?? {}, healthchecks };
     req.log(`-----> Discovering process types`);
     const names = Object.keys(processTypes);
     req.log(`       Procfile declares types -> ${names.length ? names.join(', ') : '(none)'}`);
+    for (const [type, note] of Object.entries(compiled.notes ?? {})) if (procfile?.[type] === undefined) req.log(`       ${note}`);
     requireProcess(processTypes, pack);
     await fs.writeFile(path.join(home, SLUG_META), JSON.stringify(slug, null, 2), { flag: 'wx' });
     return slug;

@@ -55,7 +55,11 @@ export interface Buildpack {
   detect(files: Set<string>): boolean;
   /** How it makes a web process without a Procfile, each finishing "add …" (a `server.js` file): named when a push declares none. */
   webFrom?: string[];
-  /** Installs dependencies in place and returns default process types (a Procfile overrides them). */
-  compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend' | 'env'>>;
+  /**
+   * Installs dependencies in place and returns default process types (a Procfile overrides them),
+   * with a line of build output about how a default runs (`notes`, by type), shown unless a
+   * Procfile replaces that type.
+   */
+  compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend' | 'env'> & { notes?: Record<string, string> }>;
 }
 

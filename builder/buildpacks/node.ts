@@ -5,6 +5,7 @@ import { DepCache, hashKey } from '../cache.js';
 import { BuildError } from '../errors.js';
 import { excerpt, handOver, present, readTreeFile } from '../safe-fs.js';
 import type { Buildpack } from '../types.js';
+import { packageEnv, startCommand } from './npm-start.js';
 
 const LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json'];
 /** Lockfiles of big apps run to megabytes; they are only hashed, never shown. */
@@ -12,7 +13,8 @@ const LOCKFILE_MAX = 64 * 1024 * 1024;
 
 /** The parts of package.json the buildpack reads; anything may be missing or of another type. */
 interface PackageJson {
-  scripts?: Record<string, string>;
+  [field: string]: unknown;
+  scripts?: Record<string, unknown>;
   engines?: { node?: unknown };
   devDependencies?: Record<string, string>;
 }
@@ -33,13 +35,35 @@ function checkEngines(pkg: PackageJson, log: (line: string) => void): void {
 
 async function readPackageJson(dir: string): Promise<PackageJson> {
   const text = (await readTreeFile(dir, 'package.json'))!.toString('utf8');
+  let pkg: unknown;
   try {
-    return JSON.parse(text);
+    pkg = JSON.parse(text);
   } catch (err) {
     // V8 quotes the text around the error; keep only what it says, not what the file holds.
     const what = (err as Error).message.split(/,\s*(?:\.\.\.)?"/)[0];
     throw new BuildError(`package.json is not valid JSON (${excerpt(what, 60)}). Fix it and push again.`);
   }
+  if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg)) throw new BuildError('package.json must hold a JSON object ({ "name": … }). Fix it and push again.');
+  return pkg as PackageJson;
+}
+
+/**
+ * The default web process and what the build says of it. A start script runs as npm would run it,
+ * without npm; with a prestart or poststart script it stays `npm start`, since only npm runs those
+ * the way it does (each in a shell of its own, poststart once the server has exited).
+ */
+function webProcess(pkg: PackageJson): { command: string; note?: string } | undefined {
+  const { start, prestart, poststart } = pkg.scripts ?? {};
+  if (!start) return undefined;
+  if (typeof start !== 'string') return { command: 'npm start' };
+  const hooks = [prestart && 'prestart', poststart && 'poststart'].filter(Boolean);
+  if (hooks.length === 0) return { command: startCommand(start), note: `web: the start script, run without npm: ${excerpt(start, 200)}` };
+  return {
+    command: 'npm start',
+    note:
+      `web: \`npm start\`, since package.json has a ${hooks.join(' and a ')} script, which npm runs around the start script; ` +
+      'npm stays in every dyno (~65 MB) for it. Move that step to the build script or a Procfile `release` command, and the start script runs without npm.',
+  };
 }
 
 export const nodeBuildpack: Buildpack = {
@@ -91,9 +115,25 @@ export const nodeBuildpack: Buildpack = {
       await req.steps.run(['npm', 'prune', '--omit=dev', ...npmFlags], { ...step, failure: 'npm prune failed' });
     }
 
+    // What `npm start` would read: package.json as the build left it (a build that removed it leaves the pushed one).
+    const final = (await present(path.join(dir, 'package.json'))) ? await readPackageJson(dir) : pkg;
+    const web = webProcess(final);
     const processTypes: Record<string, string> = {};
-    if (pkg.scripts?.start) processTypes.web = 'npm start';
+    if (web) processTypes.web = web.command;
     else if (await present(path.join(dir, 'server.js'))) processTypes.web = 'node server.js';
-    return { processTypes, pathPrepend: ['node_modules/.bin'], env: { NODE_ENV: 'production' } };
+    // The npm_package_* variables npm gives a script go to every process of the app; npm itself
+    // sets the same, so a Procfile `npm run …` sees no difference.
+    const npm = packageEnv(final);
+    if (npm.skipped.length > 0) {
+      const names = npm.skipped.slice(0, 3).join(', ') + (npm.skipped.length > 3 ? ` and ${npm.skipped.length - 3} more` : '');
+      req.log(` !     Warning: some package.json fields do not become npm_package_* variables of the app (a NUL, nested too deep, or over 64 KiB in all): ${excerpt(names, 200)}.`);
+    }
+    const env = {
+      NODE_ENV: 'production',
+      ...npm.env,
+      npm_package_json: path.join(req.steps.pathOf(dir), 'package.json'),
+      npm_node_execpath: process.execPath,
+    };
+    return { processTypes, pathPrepend: ['node_modules/.bin'], env, notes: web?.note ? { web: web.note } : undefined };
   },
 };

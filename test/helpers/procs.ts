@@ -68,6 +68,11 @@ export function processesUsing(dir: string): ProcessInfo[] {
   });
 }
 
+/** Resident memory of a process, in KiB (VmRSS from /proc/<pid>/status), 0 once it is gone. */
+export function rssKiB(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+)/m.exec(read(`/proc/${pid}/status`) ?? '')?.[1] ?? 0);
+}
+
 /** SIGKILLs each of `procs` that is still there. */
 export function killAll(procs: ProcessInfo[]): void {
   for (const p of procs) {
