@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
+import { InFlight } from './in-flight.js';
 import type { RouteTable, Target } from './route-table.js';
 
 export interface RouterOptions {
@@ -80,13 +81,29 @@ interface Sent {
   reused: boolean;
 }
 
+export interface Router {
+  server: http.Server;
+  /** Closes the connections to dynos. */
+  close(): void;
+  /**
+   * For a dyno that has left the route table, before it gets SIGTERM: waits until the requests the
+   * router sent it have finished (at most `timeoutMs`), and closes the router's keep-alive
+   * connections to it, so an app that drains with `server.close()` has nothing left to wait for.
+   * Resolves with the number of requests still in flight when the time ran out (else 0).
+   */
+  drain(target: Target, timeoutMs: number): Promise<number>;
+}
+
 /**
  * The HTTP router: maps each request's Host to one of the app's web dynos (round robin) over
  * keep-alive connections. It never throws on a dyno's failure: a request that may safely go
  * again goes once more to another dyno (see above), else the client gets a 502 page.
  */
-export function createRouter(opts: RouterOptions): { server: http.Server; close(): void } {
+export function createRouter(opts: RouterOptions): Router {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const inFlight = new InFlight(agent);
+  // The dyno each request's current attempt went to, to know where its pooled connection leads.
+  const attempt = new WeakMap<http.IncomingMessage, Target>();
   const proxy = createProxyServer({ agent, xfwd: true, proxyTimeout: opts.timeoutMs });
   // Errors are handled per request below; this keeps an unhandled 'error' event from ever crashing us.
   proxy.on('error', () => undefined);
@@ -97,6 +114,8 @@ export function createRouter(opts: RouterOptions): { server: http.Server; close(
   proxy.on('proxyReq', (proxyReq, req, _res, _options, socket) => {
     proxyReq.once('timeout', () => timedOut.add(req));
     sent.set(req, { socket, bytesBefore: socket.bytesRead, reused: proxyReq.reusedSocket });
+    const target = attempt.get(req);
+    if (target) inFlight.sentOn(target, socket);
   });
   // http-proxy-3 pipes the dyno's response into the client's, and a pipe does not end its target when
   // the source is cut off (the dyno died or timed out mid-body): the client would wait forever. Cut
@@ -145,10 +164,15 @@ export function createRouter(opts: RouterOptions): { server: http.Server; close(
 
   function forward(req: http.IncomingMessage, res: http.ServerResponse, app: string, target: Target, mayRetry: boolean, retry = false): void {
     let failed = false;
+    // In flight to this dyno until the client's response is done, or this attempt failed.
+    const end = inFlight.begin(target);
+    res.once('close', end);
+    attempt.set(req, target);
     proxy.web(req, res, retry ? { target: url(target), agent: false } : { target: url(target) }, (err) => {
       // Each attempt listens for errors of the client's request too: answer for one attempt, once.
       if (failed) return;
       failed = true;
+      end();
       const next = mayRetry ? retryTarget(req, res, app, target, err) : undefined;
       if (next) {
         undoForwardedFor(req);
@@ -175,5 +199,5 @@ export function createRouter(opts: RouterOptions): { server: http.Server; close(
     proxy.ws(req, socket, head, { target: url(found.target) }, () => socket.destroy());
   });
   server.on('clientError', (_err, socket) => socket.destroy());
-  return { server, close: () => agent.destroy() };
+  return { server, close: () => agent.destroy(), drain: (target, timeoutMs) => inFlight.drain(target, timeoutMs) };
 }

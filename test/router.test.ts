@@ -246,3 +246,96 @@ describe('router retries', () => {
     expect(alive.seen).toEqual([]);
   });
 });
+
+describe('router drain', () => {
+  const table = new Map<string, Route>();
+  const routes: RouteTable = { resolve: (app) => table.get(app) ?? { kind: 'unknown' } };
+
+  /** A dyno that holds every request until release(), then answers it with its body. */
+  async function holding(): Promise<{ target: Target; held: number; release(): void; connections(): Promise<number> }> {
+    const waiting: (() => void)[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => waiting.push(() => res.end(`got ${body}`)));
+    });
+    onCleanup(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const target = { host: '127.0.0.1', port: await listen(server) };
+    return {
+      target,
+      get held() {
+        return waiting.length;
+      },
+      release: () => waiting.splice(0).forEach((answer) => answer()),
+      connections: () => new Promise((resolve) => server.getConnections((_err, n) => resolve(n))),
+    };
+  }
+
+  async function router() {
+    const r = createRouter({ routes, domain: 'localhost', timeoutMs: 120_000 });
+    onCleanup(() => {
+      r.close();
+      r.server.closeAllConnections();
+      r.server.close();
+    });
+    return { r, port: await listen(r.server) };
+  }
+
+  it('waits for what is in flight to a dyno out of the routes, then closes every connection to it', async () => {
+    const { r, port } = await router();
+    const old = await holding();
+    const other = await backend((_req, res) => res.end('other'));
+    table.set('moving', { kind: 'ok', targets: [old.target] });
+    // Two finished requests leave two idle keep-alive connections in the router's pool; a POST
+    // then goes out on one of them and stays in flight.
+    const agent = new http.Agent({ keepAlive: true });
+    onCleanup(() => agent.destroy());
+    const first = [request(port, 'moving.localhost', { agent }), request(port, 'moving.localhost', { agent })];
+    await expect.poll(() => old.held).toBe(2);
+    old.release();
+    expect((await Promise.all(first)).map((r) => r.body)).toEqual(['got ', 'got ']);
+    const posted = request(port, 'moving.localhost', { method: 'POST', body: 'pay 10' });
+    await expect.poll(() => old.held).toBe(1);
+    expect(await old.connections()).toBe(2);
+
+    table.set('moving', { kind: 'ok', targets: [other] });
+    let drained: number | undefined;
+    const draining = r.drain(old.target, 30_000).then((left) => (drained = left));
+    // New requests go to the other dyno, and the drain still waits for the POST.
+    expect((await request(port, 'moving.localhost')).body).toBe('other');
+    expect(drained).toBeUndefined();
+    old.release();
+    expect(await posted).toEqual({ status: 200, body: 'got pay 10' });
+    await draining;
+    expect(drained).toBe(0);
+    // The router holds no connection to it: nothing keeps an app that drains with server.close()
+    // waiting for its keep-alive timeout.
+    await expect.poll(() => old.connections(), { timeout: 2000 }).toBe(0);
+  });
+
+  it('gives up after its timeout, says how many requests are left, and closes their connections once they end', async () => {
+    const { r, port } = await router();
+    const old = await holding();
+    // A keep-alive client, so the router keeps its connection to the dyno open too.
+    const agent = new http.Agent({ keepAlive: true });
+    onCleanup(() => agent.destroy());
+    table.set('stuck', { kind: 'ok', targets: [old.target] });
+    const pending = request(port, 'stuck.localhost', { agent });
+    await expect.poll(() => old.held).toBe(1);
+    table.set('stuck', { kind: 'unavailable' });
+    expect(await r.drain(old.target, 100)).toBe(1);
+    old.release();
+    expect((await pending).status).toBe(200);
+    await expect.poll(() => old.connections()).toBe(0);
+    // Routed again (the traffic handed back), it is a dyno like any other.
+    table.set('stuck', { kind: 'ok', targets: [old.target] });
+    const again = request(port, 'stuck.localhost', { agent });
+    await expect.poll(() => old.held).toBe(1);
+    old.release();
+    expect((await again).status).toBe(200);
+    expect(await old.connections()).toBe(1);
+  });
+});
