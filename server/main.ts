@@ -86,6 +86,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const abandoned = failAbandoned(db);
   if (abandoned) log(`Marked ${abandoned} release(s) failed that a previous paas server left unfinished`);
   await clearScratch(paths);
+  const router = createRouter({ routes, domain: config.domain, timeoutMs: config.routerTimeoutMs });
   const runner = new Reconciler({
     runtime,
     db,
@@ -95,6 +96,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     stopGraceMs: config.stopGraceMs,
     settleMs: config.settleMs,
     baseEnv: config.appEnv,
+    drain: (target, timeoutMs) => router.drain(target, timeoutMs),
   });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
@@ -122,7 +124,6 @@ export async function startServer(config: Config, log: (line: string) => void = 
   api.use(errorHandler);
 
   const apiServer = http.createServer(api);
-  const router = createRouter({ routes, domain: config.domain, timeoutMs: config.routerTimeoutMs });
   const apiBound = await listen(apiServer, config.port, config.host);
   const routerBound = await listen(router.server, config.routerPort, config.host);
   const apiLocalUrl = localUrl(apiBound);

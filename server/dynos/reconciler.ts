@@ -39,6 +39,12 @@ export interface ReconcilerDeps {
   settleMs: number;
   /** Host variables every dyno gets (LANG, TZ): never a paas setting or secret. */
   baseEnv: Record<string, string>;
+  /**
+   * The router's drain (router/router.ts): for a web dyno out of the routes, waits for the requests
+   * sent to it to finish (at most `timeoutMs`) and closes the router's connections to it. Resolves
+   * with the number still in flight when the time ran out.
+   */
+  drain?: (target: { host: string; port: number }, timeoutMs: number) => Promise<number>;
 }
 
 /** One dyno the reconciler runs: a slot of the formation (`web.2`) on a release. */
@@ -175,7 +181,8 @@ export class Reconciler {
    */
   async stopAll(): Promise<void> {
     for (const s of this.apps.values()) for (const d of s.dynos) d.retired = true;
-    await Promise.all([...this.apps.values()].flatMap((s) => s.dynos.map((d) => this.stopOne(d))));
+    // No drain: they are all still routed, and the router is closing.
+    await Promise.all([...this.apps.values()].flatMap((s) => s.dynos.map((d) => this.stopOne(d, false))));
     await Promise.all([...this.started].map((dyno) => this.deps.runtime.stop(dyno, this.deps.stopGraceMs)));
   }
 
@@ -446,15 +453,29 @@ export class Reconciler {
     return Promise.all(dynos.map((d) => this.stopOne(d))).then(() => undefined);
   }
 
-  /** Drains one dyno: out of the routes (already), SIGTERM, the grace period, SIGKILL. */
-  private async stopOne(d: Dyno): Promise<void> {
+  /**
+   * Drains one dyno: out of the routes (the caller has published that), then, for a web dyno, the
+   * requests the router had sent it finish and the router closes its connections to it (`drain`),
+   * then SIGTERM, the grace period, SIGKILL (logged). Nothing new reaches the dyno once it has the
+   * SIGTERM, so an app that stops with `server.close()` exits as soon as it is idle.
+   */
+  private async stopOne(d: Dyno, drain = true): Promise<void> {
     d.retired = true;
     if (d.state === 'stopping') return;
     const wasRunning = d.state !== 'crashed';
+    const { logs, db } = this.deps;
+    const source = `paas[${d.name}]`;
     d.state = 'stopping';
-    setDynoState(this.deps.db, d.running.id, 'stopping');
-    if (wasRunning) this.deps.logs.append(d.release.app, `paas[${d.name}]`, 'Stopping process with SIGTERM');
+    setDynoState(db, d.running.id, 'stopping');
+    if (wasRunning && drain && d.type === 'web' && this.deps.drain) {
+      const left = await this.deps.drain({ host: d.running.host, port: d.running.port }, this.deps.stopGraceMs);
+      if (left) logs.append(d.release.app, source, `${left} request(s) still in flight after ${Math.round(this.deps.stopGraceMs / 1000)} s out of the routes`);
+    }
+    if (wasRunning) logs.append(d.release.app, source, 'Stopping process with SIGTERM');
     await this.deps.runtime.stop(d.running, this.deps.stopGraceMs);
-    deleteDyno(this.deps.db, d.running.id);
+    if (wasRunning && (await d.running.exited).signal === 'SIGKILL') {
+      logs.append(d.release.app, source, `Process did not exit within ${Math.round(this.deps.stopGraceMs / 1000)} s of SIGTERM: stopped with SIGKILL`);
+    }
+    deleteDyno(db, d.running.id);
   }
 }
