@@ -1,0 +1,133 @@
+// Zero downtime, measured: 16 keep-alive clients request an app through the router without pause
+// while every kind of change happens to it, one after another, through the real CLI and a real git
+// push. Not one request may fail or answer other than 2xx. The apps behave as a Heroku app should:
+// they stop accepting on SIGTERM and finish what they have in flight (server.close).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startLoad } from './helpers/load.js';
+import { apiCall, cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas } from './helpers/paas.js';
+
+let paas: Paas;
+beforeAll(async () => {
+  paas = await startPaas({ PAAS_SETTLE_MS: '1000', PAAS_STOP_GRACE_MS: '5000' });
+});
+
+/**
+ * A web app that reads each request's body, works on it for 10 ms, then answers with its message,
+ * release and dyno; it drains on SIGTERM. It starts listening `bootMs` after it starts (a slow
+ * boot: loading code, warming caches).
+ */
+function app(message: string, bootMs = 0): Record<string, string> {
+  return {
+    Procfile: 'web: node server.js\n',
+    'server.js': `
+const http = require('http');
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => setTimeout(() => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ message: ${JSON.stringify(message)}, greeting: process.env.GREETING || null, release: process.env.PAAS_RELEASE_VERSION, dyno: process.env.DYNO }));
+  }, 10));
+});
+setTimeout(() => server.listen(process.env.PORT), ${bootMs});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`,
+  };
+}
+
+/** What a response says about who answered it: "<message> <greeting> <release>". */
+function who(body: string): string {
+  try {
+    const j = JSON.parse(body) as { message: string; greeting: string | null; release: string };
+    return `${j.message} ${j.greeting ?? '-'} ${j.release}`;
+  } catch {
+    return `unparsable: ${body.slice(0, 100)}`;
+  }
+}
+
+/** The platform's own log lines about the app's dynos. */
+async function platformLog(name: string): Promise<string[]> {
+  const r = await apiCall(paas, 'GET', `/v1/apps/${name}/logs?lines=1500`);
+  return (r.json as { source: string; line: string }[]).filter((l) => l.source.startsWith('paas[web.')).map((l) => `${l.source} ${l.line}`);
+}
+
+/** Every dyno that was stopped left of its own accord once idle: none had requests cut off or needed SIGKILL. */
+async function expectCleanStops(name: string, atLeast: number): Promise<void> {
+  const log = await platformLog(name);
+  expect(log.filter((l) => l.endsWith('Stopping process with SIGTERM')).length).toBeGreaterThanOrEqual(atLeast);
+  expect(log.filter((l) => l.includes('SIGKILL') || l.includes('still in flight'))).toEqual([]);
+}
+
+async function ok(what: string, run: Promise<{ code: number; stdout: string; stderr: string }>): Promise<string> {
+  const r = await run;
+  expect(r.code, `${what}:\n${r.stdout}\n${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+describe('zero-downtime changes under load', () => {
+  it('drops no request through a push, config:set, ps:restart, a rollback, ps:scale web=3 and web=1', async () => {
+    await createApp(paas, 'steady');
+    const dir = await gitRepo(paas, app('one'));
+    await ok('first push', push(paas, dir, 'steady'));
+
+    // 16 clients, 4 of them POSTing: a POST cut off on its way to a stopping dyno cannot be sent again.
+    const load = startLoad(paas, 'steady.localhost', { key: who, posting: 4 });
+    await expect.poll(() => load.seenCount('one - v1'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(50);
+
+    await commitFiles(paas, dir, app('two'));
+    await ok('code push', push(paas, dir, 'steady'));
+    await expect.poll(() => load.seenCount('two - v2'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(0);
+
+    await ok('config:set', cli(paas, ['config:set', 'GREETING=hi', '-a', 'steady']));
+    await expect.poll(() => load.seenCount('two hi v3'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(0);
+
+    const before = load.seenCount('two hi v3');
+    await ok('ps:restart', cli(paas, ['ps:restart', '-a', 'steady']));
+    await expect.poll(() => load.seenCount('two hi v3'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(before);
+
+    // Back to v2: its code and its config (no GREETING), as v4.
+    await ok('releases:rollback', cli(paas, ['releases:rollback', '-a', 'steady']));
+    await expect.poll(() => load.seenCount('two - v4'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(0);
+
+    expect(await ok('ps:scale web=3', cli(paas, ['ps:scale', 'web=3', '-a', 'steady']))).toContain('Now running web=3');
+    const scaled = load.seenCount('two - v4');
+    await expect.poll(() => load.seenCount('two - v4'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(scaled);
+    expect(await ok('ps:scale web=1', cli(paas, ['ps:scale', 'web=1', '-a', 'steady']))).toContain('Now running web=1');
+    const after = load.seenCount('two - v4');
+    await expect.poll(() => load.seenCount('two - v4'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(after + 50);
+
+    const report = await load.stop();
+    console.log(`zero-downtime load test: ${report.requests} requests through a push, config:set, ps:restart, a rollback, ps:scale web=3 and web=1;`,
+      `${report.failed.length} failed, ${report.non2xx.length} non-2xx; answered by`, Object.fromEntries(report.seen));
+    expect(report.failed).toEqual([]);
+    expect(report.non2xx).toEqual([]);
+    expect(report.requests).toBeGreaterThan(100);
+    // Drained dynos: the push, config:set, restart and rollback each stopped one, the scale-down two.
+    await expectCleanStops('steady', 6);
+  });
+
+  it('deploys an app that takes 10 s to listen with no failed request: the old release serves meanwhile', async () => {
+    await createApp(paas, 'sluggish');
+    const dir = await gitRepo(paas, app('old', 10_000));
+    await ok('first push', push(paas, dir, 'sluggish'));
+
+    const load = startLoad(paas, 'sluggish.localhost', { key: who, posting: 4 });
+    await expect.poll(() => load.seenCount('old - v1'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(50);
+    await commitFiles(paas, dir, app('new', 10_000));
+    const started = Date.now();
+    const pushing = push(paas, dir, 'sluggish');
+    // While the new dyno boots, the old release keeps answering.
+    const early = load.seenCount('old - v1');
+    await expect.poll(() => load.seenCount('old - v1'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(early + 50);
+    expect(load.seenCount('new - v2')).toBe(0);
+    await ok('slow push', pushing);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+    await expect.poll(() => load.seenCount('new - v2'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(50);
+
+    const report = await load.stop();
+    console.log(`slow-boot load test: ${report.requests} requests through the deploy of a web process that listens after 10 s;`,
+      `${report.failed.length} failed, ${report.non2xx.length} non-2xx; answered by`, Object.fromEntries(report.seen));
+    expect(report.failed).toEqual([]);
+    expect(report.non2xx).toEqual([]);
+    await expectCleanStops('sluggish', 1);
+  });
+});
