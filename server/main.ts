@@ -84,7 +84,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const reaped = await runtime.reap(takeStaleDynos(db), config.stopGraceMs);
   if (reaped) log(`Stopped ${reaped} dyno(s) left running by a previous paas server`);
   const abandoned = failAbandoned(db);
-  if (abandoned) log(`Marked ${abandoned} release(s) failed that a previous paas server left unfinished`);
+  if (abandoned.builds || abandoned.releases) {
+    log(`Marked ${abandoned.builds} build(s) and ${abandoned.releases} release(s) failed that a previous paas server left unfinished`);
+  }
   await clearScratch(paths);
   const router = createRouter({ routes, domain: config.domain, timeoutMs: config.routerTimeoutMs });
   const runner = new Reconciler({

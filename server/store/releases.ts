@@ -104,11 +104,11 @@ export function listReleases(db: Db, appId: number, limit: number): ReleaseRow[]
 
 /**
  * Marks builds and releases a previous server left pending (it was killed mid-deploy) as failed:
- * nothing will ever finish them. Returns how many releases it marked.
+ * nothing will ever finish them. Returns how many of each it marked.
  */
-export function failAbandoned(db: Db): number {
-  return db.transaction(() => {
-    db.prepare(`UPDATE builds SET status = 'failed' WHERE status = 'pending'`).run();
-    return db.prepare(`UPDATE releases SET status = 'failed' WHERE status = 'pending'`).run().changes;
-  })();
+export function failAbandoned(db: Db): { builds: number; releases: number } {
+  return db.transaction(() => ({
+    builds: db.prepare(`UPDATE builds SET status = 'failed' WHERE status = 'pending'`).run().changes,
+    releases: db.prepare(`UPDATE releases SET status = 'failed' WHERE status = 'pending'`).run().changes,
+  }))();
 }
