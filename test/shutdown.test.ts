@@ -1,37 +1,9 @@
 // SIGTERM with work in flight: new requests and pushes are refused with a message, a deploy gets
 // PAAS_SHUTDOWN_TIMEOUT_MS to finish and is then stopped and marked failed; fatal errors end the server.
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
-import { nodeApp } from './helpers/fixtures.js';
-import { apiCall, BIN, createApp, gitRepo, gitUrl, type Paas, push, spawnChild, startPaas, tempDir } from './helpers/paas.js';
-
-/** A Node app whose build script takes `ms`, so a push is still building when the server is told to stop. */
-function slowBuildApp(ms: number): Record<string, string> {
-  const app = nodeApp('built slowly');
-  const pkg = JSON.parse(app['package.json']) as { scripts: Record<string, string> };
-  pkg.scripts.build = `node -e "console.log('build started'); setTimeout(() => console.log('build done'), ${ms})"`;
-  return { ...app, 'package.json': JSON.stringify(pkg) };
-}
-
-/** Starts a push in the background; resolves with git's result when it ends. */
-function pushInBackground(paas: Paas, dir: string, app: string) {
-  let output = '';
-  const child = spawnChild('git', ['push', gitUrl(paas, app), 'main'], { cwd: dir, env: paas.env });
-  child.stderr!.on('data', (d) => (output += d));
-  const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
-  return { done, output: () => output };
-}
-
-function statuses(dataDir: string): { builds: string[]; releases: string[] } {
-  const db = new Database(path.join(dataDir, 'paas.db'), { readonly: true });
-  try {
-    const col = (sql: string) => (db.prepare(sql).all() as { status: string }[]).map((r) => r.status);
-    return { builds: col('SELECT status FROM builds ORDER BY created_at'), releases: col('SELECT status FROM releases ORDER BY version') };
-  } finally {
-    db.close();
-  }
-}
+import { nodeApp, slowBuildApp } from './helpers/fixtures.js';
+import { apiCall, BIN, createApp, gitRepo, push, pushInBackground, spawnChild, startPaas, tempDir } from './helpers/paas.js';
+import { statuses } from './helpers/store.js';
 
 describe('shutdown with a deploy in flight', () => {
   it('refuses new work, stops a deploy that outlives PAAS_SHUTDOWN_TIMEOUT_MS, marks it failed and exits 0', async () => {

@@ -45,6 +45,17 @@ export const staticSite: Record<string, string> = {
   'css/site.css': 'h1 { color: teal; }\n',
 };
 
+/**
+ * A Node app whose build script prints "build started" and takes `ms`, so a push is still building
+ * when the server is stopped or killed. `tag` is in the build step's command line, to find it in /proc.
+ */
+export function slowBuildApp(ms: number, tag = 'slow-build'): Record<string, string> {
+  const app = nodeApp('built slowly');
+  const pkg = JSON.parse(app['package.json']) as { scripts: Record<string, string> };
+  pkg.scripts.build = `node -e "console.log('build started'); setTimeout(() => console.log('build done'), ${ms})" ${tag}`;
+  return { ...app, 'package.json': JSON.stringify(pkg) };
+}
+
 /** A Procfile-only app whose web process binds only after `delaySeconds`, to keep a deploy busy. */
 export function slowApp(delaySeconds: number, message = 'slow'): Record<string, string> {
   return {

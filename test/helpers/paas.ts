@@ -236,6 +236,15 @@ export function push(paas: Paas, dir: string, app: string, refspec = 'main'): Pr
   return sh('git', ['push', gitUrl(paas, app), refspec], { cwd: dir, env: paas.env });
 }
 
+/** Starts a push in the background: its output so far, and git's result when it ends. */
+export function pushInBackground(paas: Paas, dir: string, app: string): { done: Promise<{ code: number | null; output: string }>; output: () => string } {
+  let output = '';
+  const child = spawnChild('git', ['push', gitUrl(paas, app), 'main'], { cwd: dir, env: paas.env });
+  child.stderr!.on('data', (d) => (output += d));
+  const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
+  return { done, output: () => output };
+}
+
 export interface HttpResult {
   status: number;
   body: string;

@@ -35,6 +35,11 @@ function all(): ProcessInfo[] {
   return out;
 }
 
+/** Every live process but this one. */
+export function liveProcesses(): ProcessInfo[] {
+  return all();
+}
+
 /** The live descendants of `pid`: what it started and what those started, unless reparented away. */
 export function descendants(pid = process.pid): ProcessInfo[] {
   const procs = all();
