@@ -59,6 +59,8 @@ interface Dyno {
   startedAt: number;
   /** Its last lines of output, quoted when it fails. */
   tail: OutputTail;
+  /** Set by the first stop; later ones wait on it. */
+  stopped?: Promise<void>;
 }
 
 interface AppState {
@@ -446,15 +448,20 @@ export class Reconciler {
     return Promise.all(dynos.map((d) => this.stopOne(d))).then(() => undefined);
   }
 
-  /** Drains one dyno: out of the routes (already), SIGTERM, the grace period, SIGKILL. */
-  private async stopOne(d: Dyno): Promise<void> {
+  /**
+   * Drains one dyno: out of the routes (already), SIGTERM, the grace period, SIGKILL. Every caller
+   * waits for the same stop, so none goes on (to close the store, say) while it is under way.
+   */
+  private stopOne(d: Dyno): Promise<void> {
     d.retired = true;
-    if (d.state === 'stopping') return;
-    const wasRunning = d.state !== 'crashed';
-    d.state = 'stopping';
-    setDynoState(this.deps.db, d.running.id, 'stopping');
-    if (wasRunning) this.deps.logs.append(d.release.app, `paas[${d.name}]`, 'Stopping process with SIGTERM');
-    await this.deps.runtime.stop(d.running, this.deps.stopGraceMs);
-    deleteDyno(this.deps.db, d.running.id);
+    d.stopped ??= (async () => {
+      const wasRunning = d.state !== 'crashed';
+      d.state = 'stopping';
+      setDynoState(this.deps.db, d.running.id, 'stopping');
+      if (wasRunning) this.deps.logs.append(d.release.app, `paas[${d.name}]`, 'Stopping process with SIGTERM');
+      await this.deps.runtime.stop(d.running, this.deps.stopGraceMs);
+      deleteDyno(this.deps.db, d.running.id);
+    })();
+    return d.stopped;
   }
 }
