@@ -43,7 +43,7 @@ function memoryPerDyno(paas: Paas, dynos: number): { app: number; platform: numb
       continue;
     }
     if (env.includes(`PAAS_APP_NAME=${APP}\0`)) app += rssKiB(p.pid);
-    else if (p.cmdline.startsWith('bwrap')) platform += rssKiB(p.pid);
+    else if (/^(\S*\/)?bwrap( |$)/.test(p.cmdline)) platform += rssKiB(p.pid);
   }
   return { app: app / dynos / 1024, platform: platform / dynos / 1024 };
 }
