@@ -460,6 +460,10 @@ export class Reconciler {
       setDynoState(this.deps.db, d.running.id, 'stopping');
       if (wasRunning) this.deps.logs.append(d.release.app, `paas[${d.name}]`, 'Stopping process with SIGTERM');
       await this.deps.runtime.stop(d.running, this.deps.stopGraceMs);
+      const status = await d.running.exited;
+      if (wasRunning && status.signal === 'SIGKILL') {
+        this.deps.logs.append(d.release.app, `paas[${d.name}]`, `Process did not exit within ${Math.round(this.deps.stopGraceMs / 1000)} s of SIGTERM; stopped with SIGKILL`);
+      }
       deleteDyno(this.deps.db, d.running.id);
     })();
     return d.stopped;
