@@ -139,31 +139,41 @@ export async function startServer(config: Config, log: (line: string) => void = 
     restoreCurrentRelease(app, deps).catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`));
   }
 
+  let closing: Promise<void> | undefined;
   return {
     apiUrl: apiLocalUrl,
     routerUrl: localUrl(routerBound),
-    async close(opts = {}) {
-      const timeoutMs = opts.timeoutMs ?? config.shutdownTimeoutMs;
-      // 1. New requests and pushes are refused (with a message, so the listeners stay open);
-      //    deploys, config changes and rollbacks in flight go on, for up to the shutdown timeout.
-      lifecycle.drain();
-      apiServer.closeIdleConnections();
-      if (!(await deps.locks.drain(timeoutMs))) {
-        log(`Stopping ${deps.locks.busy} deploy(s) or restart(s) still running after ${Math.round(timeoutMs / 1000)} s; releases they were making are marked failed`);
-        // 2. What is left is stopped: build steps and release phases by the signal, booting dynos by stopAll.
-        lifecycle.stopWork();
-        await runner.stopAll();
-        await deps.locks.drain(config.stopGraceMs + 5000);
+    close(opts = {}) {
+      // One shutdown at a time: a second call (a second Ctrl-C) only hurries the one under way.
+      if (closing) {
+        if (opts.timeoutMs === 0) lifecycle.stopWork();
+        return closing;
       }
-      // 3. The router stops taking connections, then every dyno gets SIGTERM and its grace period.
-      const closed = Promise.all([apiServer, router.server].map((s) => new Promise((r) => s.close(r))));
-      await runner.close();
-      await hookServer.close();
-      router.close();
-      router.server.closeAllConnections();
-      apiServer.closeAllConnections();
-      await closed;
-      db.close();
+      closing = shutDown(opts.timeoutMs ?? config.shutdownTimeoutMs);
+      return closing;
     },
   };
+
+  async function shutDown(timeoutMs: number): Promise<void> {
+    // 1. New requests and pushes are refused (with a message, so the listeners stay open);
+    //    deploys, config changes and rollbacks in flight go on, for up to the shutdown timeout.
+    lifecycle.drain();
+    apiServer.closeIdleConnections();
+    if (!(await deps.locks.drain(timeoutMs))) {
+      log(`Stopping ${deps.locks.busy} deploy(s) or restart(s) still running after ${Math.round(timeoutMs / 1000)} s; releases they were making are marked failed`);
+      // 2. What is left is stopped: build steps and release phases by the signal, booting dynos by stopAll.
+      lifecycle.stopWork();
+      await runner.stopAll();
+      await deps.locks.drain(config.stopGraceMs + 5000);
+    }
+    // 3. The router stops taking connections, then every dyno gets SIGTERM and its grace period.
+    const closed = Promise.all([apiServer, router.server].map((s) => new Promise((r) => s.close(r))));
+    await runner.close();
+    await hookServer.close();
+    router.close();
+    router.server.closeAllConnections();
+    apiServer.closeAllConnections();
+    await closed;
+    db.close();
+  }
 }

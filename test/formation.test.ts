@@ -77,6 +77,16 @@ describe('ps:scale', () => {
     expect((await ps('shape')).map((d) => d.name)).toEqual(['web.1']);
   });
 
+  it('drains a scaled-down dyno: SIGTERM, the grace period, then SIGKILL, logged', async () => {
+    await createApp(paas, 'stubborn');
+    const app = formationApp('stubborn', { 'server.js': "require('http').createServer((q, s) => s.end('x')).listen(process.env.PORT);\nprocess.on('SIGTERM', () => console.log('ignoring SIGTERM'));\n" });
+    expect((await push(paas, await gitRepo(paas, app), 'stubborn')).code).toBe(0);
+    expect((await cli(paas, ['ps:scale', 'web=0', '-a', 'stubborn'])).code).toBe(0);
+    const logs = (await cli(paas, ['logs', '-a', 'stubborn'])).stdout;
+    expect(logs).toMatch(/paas\[web\.1\]: Stopping process with SIGTERM[\s\S]*ignoring SIGTERM[\s\S]*paas\[web\.1\]: Process did not exit within 3 s of SIGTERM; stopped with SIGKILL/);
+    expect(await ps('stubborn')).toEqual([]);
+  });
+
   it('refuses an unknown type, a negative count, more than the limit, and release, changing nothing', async () => {
     await createApp(paas, 'strict');
     expect((await push(paas, await gitRepo(paas, formationApp('v1', { Procfile: 'web: exec node server.js\nworker: exec node worker.js\nrelease: true\n' })), 'strict')).code).toBe(0);

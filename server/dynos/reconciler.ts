@@ -65,6 +65,8 @@ interface Dyno {
   startedAt: number;
   /** Its last lines of output, quoted when it fails. */
   tail: OutputTail;
+  /** Set by the first stop; later ones wait on it. */
+  stopped?: Promise<void>;
 }
 
 interface AppState {
@@ -457,25 +459,29 @@ export class Reconciler {
    * Drains one dyno: out of the routes (the caller has published that), then, for a web dyno, the
    * requests the router had sent it finish and the router closes its connections to it (`drain`),
    * then SIGTERM, the grace period, SIGKILL (logged). Nothing new reaches the dyno once it has the
-   * SIGTERM, so an app that stops with `server.close()` exits as soon as it is idle.
+   * SIGTERM, so an app that stops with `server.close()` exits as soon as it is idle. Every caller
+   * waits for the same stop, so none goes on (to close the store, say) while it is under way.
    */
-  private async stopOne(d: Dyno, drain = true): Promise<void> {
+  private stopOne(d: Dyno, drain = true): Promise<void> {
     d.retired = true;
-    if (d.state === 'stopping') return;
-    const wasRunning = d.state !== 'crashed';
-    const { logs, db } = this.deps;
-    const source = `paas[${d.name}]`;
-    d.state = 'stopping';
-    setDynoState(db, d.running.id, 'stopping');
-    if (wasRunning && drain && d.type === 'web' && this.deps.drain) {
-      const left = await this.deps.drain({ host: d.running.host, port: d.running.port }, this.deps.stopGraceMs);
-      if (left) logs.append(d.release.app, source, `${left} request(s) still in flight after ${Math.round(this.deps.stopGraceMs / 1000)} s out of the routes`);
-    }
-    if (wasRunning) logs.append(d.release.app, source, 'Stopping process with SIGTERM');
-    await this.deps.runtime.stop(d.running, this.deps.stopGraceMs);
-    if (wasRunning && (await d.running.exited).signal === 'SIGKILL') {
-      logs.append(d.release.app, source, `Process did not exit within ${Math.round(this.deps.stopGraceMs / 1000)} s of SIGTERM: stopped with SIGKILL`);
-    }
-    deleteDyno(db, d.running.id);
+    d.stopped ??= (async () => {
+      const wasRunning = d.state !== 'crashed';
+      const { logs, db } = this.deps;
+      const source = `paas[${d.name}]`;
+      d.state = 'stopping';
+      setDynoState(db, d.running.id, 'stopping');
+      if (wasRunning && drain && d.type === 'web' && this.deps.drain) {
+        const left = await this.deps.drain({ host: d.running.host, port: d.running.port }, this.deps.stopGraceMs);
+        if (left) logs.append(d.release.app, source, `${left} request(s) still in flight after ${Math.round(this.deps.stopGraceMs / 1000)} s out of the routes`);
+      }
+      if (wasRunning) logs.append(d.release.app, source, 'Stopping process with SIGTERM');
+      await this.deps.runtime.stop(d.running, this.deps.stopGraceMs);
+      const status = await d.running.exited;
+      if (wasRunning && status.signal === 'SIGKILL') {
+        logs.append(d.release.app, source, `Process did not exit within ${Math.round(this.deps.stopGraceMs / 1000)} s of SIGTERM; stopped with SIGKILL`);
+      }
+      deleteDyno(db, d.running.id);
+    })();
+    return d.stopped;
   }
 }
