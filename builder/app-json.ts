@@ -23,6 +23,12 @@ function fail(what: string): never {
   throw new BuildError(`app.json: ${what}. Fix it and push again (format: {"healthchecks": {"web": [{"type": "startup", "path": "/health"}]}}).`);
 }
 
+function whole(value: unknown, name: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max) fail(`${name} must be a whole number from 1 to ${max}`);
+  return value as number;
+}
+
 function seconds(value: unknown, name: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) fail(`${name} must be a number of seconds from 1 to ${max}`);
@@ -46,11 +52,12 @@ export async function readHealthChecks(dir: string): Promise<Record<string, Heal
   const all = (doc as { healthchecks?: unknown } | null)?.healthchecks;
   if (all === undefined) return {};
   if (typeof all !== 'object' || all === null || Array.isArray(all)) fail('healthchecks must be an object of process type → list of checks');
-  const out: Record<string, HealthCheck[]> = {};
+  const out = Object.create(null) as Record<string, HealthCheck[]>;
   for (const [type, list] of Object.entries(all as Record<string, unknown>)) {
     if (!Array.isArray(list)) fail(`healthchecks.${excerpt(type, 30)} must be a list of checks`);
     out[type] = list
-      .filter((c) => (c as { type?: unknown } | null)?.type === 'startup')
+      // A check with no type is a startup check; liveness and other kinds are not run by paas.
+      .filter((c) => typeof c === 'object' && c !== null && ((c as { type?: unknown }).type ?? 'startup') === 'startup')
       .map((c: Record<string, unknown>) => {
         const p = c.path ?? '/';
         if (typeof p !== 'string' || !p.startsWith('/') || p.length > 1024 || /[\s\0]/.test(p)) fail('a check path must start with / and hold no spaces');
@@ -58,7 +65,7 @@ export async function readHealthChecks(dir: string): Promise<Record<string, Heal
         return {
           type: 'startup',
           path: p,
-          attempts: seconds(c.attempts, 'attempts', CHECK_DEFAULTS.attempts, 100),
+          attempts: whole(c.attempts, 'attempts', CHECK_DEFAULTS.attempts, 100),
           timeout: seconds(c.timeout, 'timeout', CHECK_DEFAULTS.timeout, 300),
           wait: seconds(c.wait, 'wait', CHECK_DEFAULTS.wait, 300),
           ...(c.content === undefined ? {} : { content: c.content }),

@@ -95,6 +95,10 @@ export async function build(req: BuildRequest): Promise<Slug> {
     req.log(`       Procfile declares types -> ${names.length ? names.join(', ') : '(none)'}`);
     for (const [type, note] of Object.entries(compiled.notes ?? {})) if (procfile?.[type] === undefined) req.log(`       ${note}`);
     requireProcess(processTypes, pack);
+    for (const [type, command] of Object.entries(processTypes)) {
+      // A NUL cannot be passed to a process at all, and other control characters hide what runs.
+      if ([...command].some((c) => (c.charCodeAt(0) < 0x20 && c !== '\t') || c.charCodeAt(0) === 0x7f)) throw new BuildError(`The ${type} command holds a control character. Write it on one plain line and push again.`);
+    }
     await fs.writeFile(path.join(home, SLUG_META), JSON.stringify(slug, null, 2), { flag: 'wx' });
     return slug;
   } catch (err) {

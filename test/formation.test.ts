@@ -3,7 +3,7 @@
 // the regression where a failed deploy stopped crash restarts. Real server, real pushes, real dynos.
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { apiCall, cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
+import { apiCall, cli, commitFiles, createApp, gitRepo, gitUrl, type Paas, push, spawnChild, startPaas, viaRouter } from './helpers/paas.js';
 
 let paas: Paas;
 beforeAll(async () => {
@@ -95,6 +95,7 @@ describe('ps:scale', () => {
       [['web-5'], 'web cannot go below 0 dynos'],
       [['web=5'], 'more than the 4 dynos a process type may have'],
       [['release=1'], 'cannot be scaled'],
+      [['constructor=2'], 'has no process type "constructor"'],
       [['web=x'], 'is not TYPE=N'],
     ];
     for (const [args, message] of cases) {
@@ -205,5 +206,36 @@ describe('health checks', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('failed its health check: GET /up answered 503');
     expect((await viaRouter(paas, 'pathcheck.localhost')).status).toBe(200);
+  });
+});
+
+describe('what a failure leaves', () => {
+  it('a scale whose new dyno fails keeps the formation and the dynos as they were', async () => {
+    await createApp(paas, 'allornothing');
+    const app = formationApp('one', { 'server.js': "if (process.env.DYNO === 'web.2') { console.error('web.2 refuses'); process.exit(4); }\nrequire('http').createServer((q, s) => s.end(JSON.stringify({ message: 'one' }))).listen(process.env.PORT);\n" });
+    expect((await push(paas, await gitRepo(paas, app), 'allornothing')).code).toBe(0);
+    const r = await cli(paas, ['ps:scale', 'web=3', '-a', 'allornothing']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('so the formation is unchanged');
+    expect(r.stderr).toContain('web.2 refuses');
+    expect((await cli(paas, ['ps:scale', '-a', 'allornothing'])).stdout.trim()).toBe('web=1 worker=0');
+    expect((await ps('allornothing')).map((d) => d.name)).toEqual(['web.1']);
+  });
+
+  it('a push cancelled while its dyno boots leaves the old dyno alone, once', async () => {
+    await createApp(paas, 'cancelled');
+    const dir = await gitRepo(paas, formationApp('first'));
+    expect((await push(paas, dir, 'cancelled')).code).toBe(0);
+    await commitFiles(paas, dir, { Procfile: 'web: sleep 30 && exec node server.js\n' });
+    const git = spawnChild('git', ['push', gitUrl(paas, 'cancelled'), 'main'], { cwd: dir, env: paas.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    git.stderr!.on('data', (d) => (out += d));
+    await vi.waitFor(() => expect(out).toContain('Waiting for web.1'), { timeout: 30_000, interval: 100 });
+    process.kill(-git.pid!, 'SIGKILL');
+    // The boot goes on to its timeout or end; meanwhile and after, one web.1 of v1 serves.
+    await vi.waitFor(async () => expect((await ps('cancelled')).filter((d) => d.type === 'web')).toMatchObject([{ name: 'web.1', release: 1, state: 'up' }]), { timeout: 60_000, interval: 500 });
+    expect((await cli(paas, ['ps:scale', 'web=1', '-a', 'cancelled'])).code).toBe(0);
+    expect(JSON.parse((await viaRouter(paas, 'cancelled.localhost')).body)).toMatchObject({ message: 'first' });
+    expect((await ps('cancelled')).map((d) => d.name)).toEqual(['web.1']);
   });
 });

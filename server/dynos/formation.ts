@@ -64,11 +64,11 @@ function validate(updates: unknown, current: Formation, max: number, appName: st
     throw new InvalidParamsError('Send {"updates": [{"type": "web", "quantity": 2}]}: at least one process type and its quantity.');
   }
   const known = Object.keys(current);
-  const next: Formation = {};
+  const next: Formation = Object.create(null) as Formation;
   for (const u of updates as Partial<ScaleUpdate>[]) {
     const type = String(u?.type ?? '');
     if (type === 'release') throw new InvalidParamsError('`release` is the release phase, which runs once per release; it cannot be scaled.');
-    if (!(type in current)) {
+    if (!Object.hasOwn(current, type)) {
       const list = known.length ? `Its process types are: ${known.join(', ')}.` : 'It has none yet: push code with a Procfile or a web process first.';
       throw new InvalidParamsError(`${appName} has no process type ${JSON.stringify(type)}. ${list}`);
     }
@@ -93,13 +93,17 @@ function validate(updates: unknown, current: Formation, max: number, appName: st
 export async function scaleFormation(params: { app: string; updates: unknown }, deps: Deps): Promise<FormationView[]> {
   const app = requireApp(deps, params.app);
   const unlock = await deps.locks.acquire(app.name);
+  const before = getFormation(deps.db, app.id);
   try {
-    const next = validate(params.updates, getFormation(deps.db, app.id), deps.config.maxDynosPerType, app.name);
+    const next = validate(params.updates, before, deps.config.maxDynosPerType, app.name);
     setQuantities(deps.db, app.id, next);
     await deps.runner.scale(app.name);
   } catch (err) {
-    if (err instanceof DeployError) throw new PaasError('scale_failed', 422, `The formation is changed, but a new dyno did not start: ${err.message}`);
-    throw err;
+    if (!(err instanceof DeployError)) throw err;
+    // All or nothing: the formation goes back to what it was, and so do the dynos.
+    setQuantities(deps.db, app.id, before);
+    await deps.runner.scale(app.name).catch(() => undefined);
+    throw new PaasError('scale_failed', 422, `A new dyno did not start, so the formation is unchanged: ${err.message}`);
   } finally {
     unlock();
   }
@@ -122,7 +126,7 @@ export async function restartDynos(params: { app: string; target?: string }, dep
 /** Stops one dyno; the formation still wants it, so a fresh one starts in its place. */
 export async function stopDyno(params: { app: string; dyno: string }, deps: Deps): Promise<void> {
   const app = requireApp(deps, params.app);
-  if (!/^[a-z][a-z0-9_-]{0,29}\.\d{1,6}$/.test(params.dyno)) throw new InvalidParamsError(`${JSON.stringify(params.dyno)} is not a dyno name such as web.1.`);
+  if (!/^[A-Za-z0-9_-]{1,63}\.\d{1,6}$/.test(params.dyno)) throw new InvalidParamsError(`${JSON.stringify(params.dyno)} is not a dyno name such as web.1.`);
   try {
     if (!(await deps.runner.stopDyno(app.name, params.dyno))) throw new NotFoundError(`${app.name} has no dyno ${params.dyno}. Run \`paas ps\` to see its dynos.`);
   } catch (err) {

@@ -39,15 +39,24 @@ export function startupChecks(fromAppJson: HealthCheck[] | undefined, configPath
 
 /**
  * Runs each check until it passes or has used its attempts, `wait` seconds apart. Resolves with
- * why the dyno is unhealthy, or undefined when all passed. Gives up early when `gone` settles.
+ * why the dyno is unhealthy, or undefined when all passed. Gives up when `gone` settles (the dyno
+ * exited) or at `deadline` (the boot timeout, shared with waiting for the port).
  */
-export async function runChecks(host: string, port: number, checks: HealthCheck[], gone: Promise<unknown>, log: (line: string) => void): Promise<string | undefined> {
+export async function runChecks(
+  host: string,
+  port: number,
+  checks: HealthCheck[],
+  opts: { gone: Promise<unknown>; deadline: number; log: (line: string) => void },
+): Promise<string | undefined> {
+  const { gone, deadline, log } = opts;
   let exited = false;
   void gone.then(() => (exited = true));
   for (const check of checks) {
     let why: string | undefined;
     for (let attempt = 1; attempt <= check.attempts; attempt++) {
       if (exited) return 'exited during its health check';
+      // The boot timeout bounds listening and checking together.
+      if (Date.now() > deadline) return `did not pass its health check GET ${check.path} within the boot timeout${why ? ` (it ${why})` : ''}`;
       why = await probe(host, port, check);
       if (!why) break;
       log(`       Health check GET ${check.path} ${why} (attempt ${attempt} of ${check.attempts})`);

@@ -7,7 +7,7 @@ import type { RunningDyno, Runtime } from '../runtime/types.js';
 import { waitForPort } from '../runtime/wait-port.js';
 import type { AppUser } from '../sandbox/spawn.js';
 import type { Db } from '../store/db.js';
-import { deleteDyno, type DynoState, insertDyno, setDynoState } from '../store/dynos.js';
+import { deleteDyno, type DynoState, insertDyno, setDynoRestarts, setDynoState } from '../store/dynos.js';
 import { formationFor, getFormation } from '../store/formation.js';
 import { restartDelay, STABLE_AFTER_MS } from './backoff.js';
 import { runChecks, startupChecks } from './health.js';
@@ -67,6 +67,8 @@ interface Dyno {
   tail: OutputTail;
   /** Set by the first stop; later ones wait on it. */
   stopped?: Promise<void>;
+  /** The pending restart of a crashed dyno. */
+  reviveTimer?: ReturnType<typeof setTimeout>;
 }
 
 interface AppState {
@@ -89,6 +91,8 @@ export class Reconciler {
   private readonly apps = new Map<string, AppState>();
   /** Every dyno started and not yet exited, whatever it is for, so shutdown leaves none behind. */
   private readonly started = new Set<RunningDyno>();
+  /** Stops under way, so shutdown waits for them. */
+  private readonly stops = new Set<Promise<void>>();
   private closed = false;
 
   constructor(private readonly deps: ReconcilerDeps) {}
@@ -186,6 +190,8 @@ export class Reconciler {
     // No drain: they are all still routed, and the router is closing.
     await Promise.all([...this.apps.values()].flatMap((s) => s.dynos.map((d) => this.stopOne(d, false))));
     await Promise.all([...this.started].map((dyno) => this.deps.runtime.stop(dyno, this.deps.stopGraceMs)));
+    // Stops under way (old dynos draining after a rollout) finish their bookkeeping before the store closes.
+    await Promise.allSettled([...this.stops]);
   }
 
   /** The last stop of a shutdown: stops every dyno, and no dyno starts after it. */
@@ -215,6 +221,9 @@ export class Reconciler {
   private async rollout(release: ReleaseToRun, log: (line: string) => void, signal: AbortSignal | undefined, settle: boolean): Promise<void> {
     if (signal?.aborted) throw new DeployError(String(signal.reason));
     const s = this.state(release.app);
+    // A restore (no settle) brings back the release that is current whatever happens: should its boot
+    // fail, scale and restart still know what to run.
+    if (!settle) s.release = release;
     // The formation this release will have: it is stored only once the release succeeds.
     const formation = formationFor(this.deps.db, release.appId, release.slug.processTypes);
     const webWanted = release.slug.processTypes.web ? (formation.web ?? 0) : 0;
@@ -223,7 +232,7 @@ export class Reconciler {
     const fresh = await this.bootMany(release, 'web', range(1, webWanted), log);
     const old = s.dynos.filter((d) => d.type === 'web');
     const revert = async (why: string): Promise<never> => {
-      s.dynos = [...s.dynos.filter((d) => !fresh.includes(d)), ...old];
+      s.dynos = [...s.dynos.filter((d) => !fresh.includes(d) && !old.includes(d)), ...old];
       for (const d of old) d.routed = true;
       this.publish(release.app);
       await this.stopMany(fresh);
@@ -240,13 +249,18 @@ export class Reconciler {
     if (signal?.aborted) await revert(String(signal.reason));
     s.release = release;
     for (const d of fresh) this.watch(d);
-    await this.stopMany(old);
+    // The release is live: the old web dynos drain in the background (tracked for shutdown), so the
+    // next push need not wait for their grace periods. Nothing below may fail the release.
+    this.stopMany(old).catch((err: unknown) => console.error(`paas: draining the old web dynos of ${release.app} failed:`, err));
     // Other types: the old release's dynos go, the formation's quantity of the new one starts.
     for (const type of new Set([...s.dynos.map((d) => d.type), ...this.types(release)])) {
       if (type === 'web') continue;
       await this.stopMany(s.dynos.filter((d) => d.type === type));
       s.dynos = s.dynos.filter((d) => d.type !== type);
-      if (release.slug.processTypes[type]) await this.scaleType(s, release, type, formation[type] ?? 0, log);
+      if (!release.slug.processTypes[type]) continue;
+      await this.scaleType(s, release, type, formation[type] ?? 0, log).catch((err: unknown) => {
+        log(`-----> ${type} dynos did not start: ${(err as Error).message.split('\n')[0]}`);
+      });
     }
   }
 
@@ -271,7 +285,14 @@ export class Reconciler {
   /** Starts or stops dynos of one type until `want` of the release run; web dynos boot before they are routed. */
   private async scaleType(s: AppState, release: ReleaseToRun, type: string, want: number, log: (line: string) => void): Promise<void> {
     const have = s.dynos.filter((d) => d.type === type && !d.retired).sort((a, b) => a.index - b.index);
-    for (const d of have) d.streak = 0;
+    // A scale starts every crash streak over: a crashed dyno waiting out its backoff is tried now.
+    for (const d of have) {
+      d.streak = 0;
+      if (d.state === 'crashed' && d.reviveTimer) {
+        clearTimeout(d.reviveTimer);
+        this.scheduleRevive(d, 1);
+      }
+    }
     if (have.length > want) {
       const surplus = have.slice(want);
       for (const d of surplus) d.routed = false;
@@ -303,7 +324,14 @@ export class Reconciler {
       s.dynos = s.dynos.filter((d) => d !== old);
       this.publish(app);
       await this.stopOne(old);
-      const [fresh] = await this.bootMany(release, old.type, [old.index], () => undefined);
+      let fresh: Dyno;
+      try {
+        [fresh] = await this.bootMany(release, old.type, [old.index], () => undefined);
+      } catch (err) {
+        // The formation still wants this slot: it comes back like a crashed dyno, with backoff.
+        this.placeholder(s, old, release);
+        throw err;
+      }
       fresh.routed = fresh.type === 'web';
       s.dynos.push(fresh);
       this.publish(app);
@@ -316,6 +344,13 @@ export class Reconciler {
     this.publish(app);
     this.watch(fresh);
     await this.stopOne(old);
+  }
+
+  /** Keeps an empty slot of the formation as a crashed dyno, so the crash restarts bring it back. */
+  private placeholder(s: AppState, gone: Dyno, release: ReleaseToRun): void {
+    const slot: Dyno = { ...gone, release, state: 'crashed', routed: false, retired: false, stopped: undefined, reviveTimer: undefined, restarts: gone.restarts + 1 };
+    s.dynos.push(slot);
+    this.scheduleRevive(slot, 2);
   }
 
   /** Boots dynos in parallel; if any fails, the others are stopped and its reason is thrown. */
@@ -335,6 +370,7 @@ export class Reconciler {
     const name = `${type}.${index}`;
     const { runtime, db, logs } = this.deps;
     const tail = new OutputTail();
+    const bootStarted = Date.now();
     const running = await this.startDyno(release, type, name, (line) => tail.push(line));
     logs.append(release.app, `paas[${name}]`, `Starting process with command \`${release.slug.processTypes[type]}\``);
     this.record(release, running, type, index, 'starting', restarts);
@@ -351,7 +387,8 @@ export class Reconciler {
         throw new DeployError(failure.message);
       }
       const checks = startupChecks(release.slug.healthchecks?.web, release.env.PAAS_HEALTHCHECK_PATH);
-      const unhealthy = checks.length ? await runChecks(running.host, running.port, checks, running.exited, log) : undefined;
+      const deadline = bootStarted + this.deps.bootTimeoutMs;
+      const unhealthy = checks.length ? await runChecks(running.host, running.port, checks, { gone: running.exited, deadline, log }) : undefined;
       if (unhealthy) {
         await runtime.stop(running, this.deps.stopGraceMs);
         deleteDyno(db, running.id);
@@ -399,14 +436,16 @@ export class Reconciler {
   }
 
   private scheduleRevive(d: Dyno, streak: number): void {
+    d.streak = streak;
     const revive = () =>
       this.serial(d.release.app, async () => {
+        d.reviveTimer = undefined;
         const s = this.state(d.release.app);
         // Replaced, scaled away or on an older release by now: not ours to bring back.
         if (d.retired || !s.dynos.includes(d) || s.release !== d.release) return;
         try {
           const fresh = await this.boot(d.release, d.type, d.index, () => undefined, d.restarts + 1);
-          fresh.streak = streak;
+          fresh.streak = d.streak;
           fresh.routed = fresh.type === 'web';
           d.retired = true;
           deleteDyno(this.deps.db, d.running.id);
@@ -415,14 +454,15 @@ export class Reconciler {
           this.watch(fresh);
         } catch {
           d.restarts += 1;
-          this.scheduleRevive(d, streak + 1);
+          setDynoRestarts(this.deps.db, d.running.id, d.restarts);
+          this.scheduleRevive(d, d.streak + 1);
         }
       });
     // A timer callback's rejection would be unhandled and end the server: catch it here, with context.
-    const timer = setTimeout(() => {
+    d.reviveTimer = setTimeout(() => {
       revive().catch((err: unknown) => console.error(`paas: restarting ${d.name} of ${d.release.app} failed:`, err));
     }, restartDelay(streak));
-    timer.unref();
+    d.reviveTimer.unref();
   }
 
   private publish(app: string): void {
@@ -446,6 +486,11 @@ export class Reconciler {
         this.deps.logs.append(release.app, `app[${name}]`, line);
       },
     });
+    if (this.closed) {
+      // Shutdown began while the runtime started it: it must not outlive the server.
+      await this.deps.runtime.stop(dyno, 0);
+      throw new DeployError('The paas server is shutting down: no new dyno starts.');
+    }
     this.started.add(dyno);
     void dyno.exited.then(() => this.started.delete(dyno));
     return dyno;
@@ -482,6 +527,9 @@ export class Reconciler {
       }
       deleteDyno(db, d.running.id);
     })();
-    return d.stopped;
+    const stop = d.stopped;
+    this.stops.add(stop);
+    void stop.finally(() => this.stops.delete(stop)).catch(() => undefined);
+    return stop;
   }
 }

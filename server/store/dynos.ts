@@ -29,6 +29,10 @@ export function setDynoState(db: Db, id: string, state: DynoState): void {
   db.prepare('UPDATE dynos SET state = ? WHERE id = ?').run(state, id);
 }
 
+export function setDynoRestarts(db: Db, id: string, restarts: number): void {
+  db.prepare('UPDATE dynos SET restarts = ? WHERE id = ?').run(restarts, id);
+}
+
 export function deleteDyno(db: Db, id: string): void {
   db.prepare('DELETE FROM dynos WHERE id = ?').run(id);
 }

@@ -64,9 +64,10 @@ export const migrations: readonly string[] = [
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
   `,
   // 5: the formation (process type → quantity) of each app, and dyno rows for every kind of dyno with
-  // their restarts. Dyno rows only describe processes of a running server (a start clears them), so
-  // the table is made anew rather than altered. Apps that exist get the formation Heroku would give
-  // them: web=1 if their current release has a web process, every other type 0.
+  // their restarts and a `crashed` state. SQLite cannot change a CHECK, so the dynos table is made
+  // anew, its rows copied: those of a server killed before the upgrade must still be reaped. Apps
+  // that exist get the formation Heroku would give them: web=1 if their current release has a web
+  // process, every other type 0.
   `
   CREATE TABLE formation (
     app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
@@ -78,8 +79,7 @@ export const migrations: readonly string[] = [
     SELECT apps.id, t.key, CASE t.key WHEN 'web' THEN 1 ELSE 0 END
     FROM apps JOIN releases ON releases.id = apps.current_release_id JOIN builds ON builds.id = releases.build_id, json_each(builds.process_types) AS t
     WHERE t.key <> 'release';
-  DROP TABLE dynos;
-  CREATE TABLE dynos (
+  CREATE TABLE dynos_5 (
     id TEXT PRIMARY KEY,
     app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
     release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
@@ -92,6 +92,10 @@ export const migrations: readonly string[] = [
     handle TEXT,
     restarts INTEGER NOT NULL DEFAULT 0
   );
+  INSERT INTO dynos_5 (id, app_id, release_id, process_type, number, host, port, state, started_at, handle)
+    SELECT id, app_id, release_id, process_type, number, host, port, state, started_at, handle FROM dynos;
+  DROP TABLE dynos;
+  ALTER TABLE dynos_5 RENAME TO dynos;
   CREATE INDEX dynos_app ON dynos(app_id);
   `,
 ];

@@ -7,7 +7,8 @@ import type { FormationEntry } from '../../types.js';
 
 /** `web=3`, `web+1`, `web-1` → an API update. */
 function parseUpdate(arg: string): { type: string; quantity: string } {
-  const m = /^([a-z][a-z0-9_-]*)(=|\+|-)(\d+)$/.exec(arg);
+  // Type names as a Procfile allows them; the server says which the app has.
+  const m = /^([A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*?)(=|\+|-)(\d+)$/.exec(arg);
   if (!m) throw new CliError(`${JSON.stringify(arg)} is not TYPE=N, TYPE+N or TYPE-N. Example: paas ps:scale web=2 worker=1`);
   return { type: m[1], quantity: m[2] === '=' ? m[3] : `${m[2]}${m[3]}` };
 }
