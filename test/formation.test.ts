@@ -3,6 +3,7 @@
 // the regression where a failed deploy stopped crash restarts. Real server, real pushes, real dynos.
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Dyno } from '../cli/types.js';
 import { apiCall, cli, commitFiles, createApp, gitRepo, gitUrl, type Paas, push, spawnChild, startPaas, viaRouter } from './helpers/paas.js';
 
 let paas: Paas;
@@ -20,19 +21,10 @@ function formationApp(message: string, extra: Record<string, string> = {}): Reco
   };
 }
 
-interface DynoJson {
-  name: string;
-  type: string;
-  state: string;
-  release: number;
-  started_at: string;
-  restarts: number;
-}
-
-async function ps(app: string): Promise<DynoJson[]> {
+async function ps(app: string): Promise<Dyno[]> {
   const r = await cli(paas, ['ps', '-a', app, '--json']);
   expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as DynoJson[];
+  return JSON.parse(r.stdout) as Dyno[];
 }
 
 /** The pids of an app's dyno processes running `node`, found by their environment in /proc. */
