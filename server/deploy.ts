@@ -43,5 +43,6 @@ export async function deployCommit(
     { app, buildId, config: appConfig, description: `Deploy ${commit.slice(0, 7)}`, createdBy: params.createdBy },
     deps,
   );
-  return runRelease(app, release, log, deps, signal);
+  // runRelease adds shutdown's signal itself, as for every release.
+  return runRelease(app, release, log, deps, params.signal);
 }

@@ -375,26 +375,24 @@ export class Reconciler {
     logs.append(release.app, `paas[${name}]`, `Starting process with command \`${release.slug.processTypes[type]}\``);
     this.record(release, running, type, index, 'starting', restarts);
     const dyno: Dyno = { type, index, name, release, running, state: 'starting', routed: false, retired: false, restarts, streak: 0, startedAt: Date.now(), tail };
+    // Stopped before the report: a dyno that timed out may still print, and `exited` waits for its last lines.
+    const fail = async (summary: string, message: string): Promise<never> => {
+      await runtime.stop(running, this.deps.stopGraceMs);
+      deleteDyno(db, running.id);
+      logs.append(release.app, `paas[${name}]`, `Boot failed: ${summary}`);
+      throw new DeployError(message);
+    };
     if (type === 'web') {
       const stopProgress = reportBootProgress(name, this.deps.bootTimeoutMs, log);
       const result = await waitForPort(running.host, running.port, { timeoutMs: this.deps.bootTimeoutMs, exited: running.exited, owns: running.ownsPort }).finally(stopProgress);
       if (!result.ok) {
-        // Stopped first: a dyno that timed out may still print, and `exited` waits for its last lines.
-        await runtime.stop(running, this.deps.stopGraceMs);
-        deleteDyno(db, running.id);
         const failure = bootFailure({ app: release.app, name, port: running.port, result, timeoutMs: this.deps.bootTimeoutMs, tail });
-        logs.append(release.app, `paas[${name}]`, `Boot failed: ${failure.summary}`);
-        throw new DeployError(failure.message);
+        await fail(failure.summary, failure.message);
       }
       const checks = startupChecks(release.slug.healthchecks?.web, release.env.PAAS_HEALTHCHECK_PATH);
       const deadline = bootStarted + this.deps.bootTimeoutMs;
       const unhealthy = checks.length ? await runChecks(running.host, running.port, checks, { gone: running.exited, deadline, log }) : undefined;
-      if (unhealthy) {
-        await runtime.stop(running, this.deps.stopGraceMs);
-        deleteDyno(db, running.id);
-        logs.append(release.app, `paas[${name}]`, `Boot failed: ${unhealthy}`);
-        throw new DeployError(`${name} ${unhealthy}; the previous release keeps serving.\n${tail.quote()}`);
-      }
+      if (unhealthy) await fail(unhealthy, `${name} ${unhealthy}; the previous release keeps serving.\n${tail.quote()}`);
     }
     dyno.state = 'up';
     setDynoState(db, running.id, 'up');
