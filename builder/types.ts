@@ -33,8 +33,21 @@ export interface BuildSteps {
 
 /** The immutable result of a build, also written to `<slugsDir>/<buildId>/slug.json`. */
 export interface Slug {
-  /** The app's tree, where its processes start: `<slugsDir>/<buildId>/app`. */
+  /**
+   * The app's tree, where its processes start: `<slugsDir>/<buildId>/app`. An image slug (Docker
+   * runtime) keeps only its `slug.json` there: the tree lives in the image.
+   */
   dir: string;
+  /** The slug image (Docker runtime), `paas/<app>:<build id>`; absent for directory slugs. */
+  image?: string;
+  /**
+   * Process types that run the image's own ENTRYPOINT/CMD rather than a shell command: the `web`
+   * of an app built from its own Dockerfile, unless its Procfile names one. Their entry in
+   * `processTypes` is only what `ps` shows.
+   */
+  imageCommand?: string[];
+  /** The exact Node.js version the slug runs (engines.node), when it is not the stack's. */
+  node?: string;
   buildpack: string;
   /** Process type → shell command, as in a Procfile. */
   processTypes: Record<string, string>;

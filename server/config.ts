@@ -1,7 +1,26 @@
 import os from 'node:os';
 import path from 'node:path';
 
-export type RuntimeName = 'process';
+export type RuntimeName = 'process' | 'docker';
+
+/** The Docker runtime's settings (used only when the runtime is docker). */
+export interface DockerConfig {
+  /** The base image of builds and dynos (PAAS_STACK_IMAGE). */
+  stackImage: string;
+  /** Each dyno container's memory limit, in Docker's format (PAAS_DYNO_MEMORY, `512m`). */
+  dynoMemory: string;
+  /** Bytes, parsed from dynoMemory. */
+  dynoMemoryBytes: number;
+  /** Where dyno ports are published on the host (PAAS_DOCKER_BIND_ADDRESS): loopback by default. */
+  bindAddress: string;
+  /** The labelled user-defined network dynos and add-ons share. */
+  network: string;
+  /**
+   * A CA bundle builds must trust (a TLS-intercepting proxy): PAAS_BUILD_CA_FILE, else what
+   * NODE_EXTRA_CA_CERTS or SSL_CERT_FILE name. Never left in an image.
+   */
+  buildCaFile: string | undefined;
+}
 
 /** Everything the server reads from its environment, read once at start-up. */
 export interface Config {
@@ -17,7 +36,9 @@ export interface Config {
   /** Undefined means: load or generate one in the data dir. */
   apiToken: string | undefined;
   domain: string;
-  runtime: RuntimeName;
+  /** PAAS_RUNTIME; undefined means: docker if an engine answers at start, else process. */
+  runtime: RuntimeName | undefined;
+  docker: DockerConfig;
   /** How long a new dyno may take to bind its port before the deploy fails. */
   bootTimeoutMs: number;
   /** SIGTERM → SIGKILL grace period when stopping a dyno. */
@@ -122,9 +143,9 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
 
 /** Reads the server configuration from `env`; throws ConfigError with a fix-it message on bad values. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const runtime = env.PAAS_RUNTIME || 'process';
-  if (runtime !== 'process') {
-    throw new ConfigError(`PAAS_RUNTIME=${JSON.stringify(runtime)} is not supported. Use "process".`);
+  const runtime = env.PAAS_RUNTIME || undefined;
+  if (runtime !== undefined && runtime !== 'process' && runtime !== 'docker') {
+    throw new ConfigError(`PAAS_RUNTIME=${JSON.stringify(runtime)} is not a runtime. Use "process" or "docker", or leave it unset to use Docker when an engine answers.`);
   }
   const domain = (env.PAAS_DOMAIN || 'localhost').toLowerCase();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
@@ -149,5 +170,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseEnv: pickBaseEnv(env),
     appEnv: pickAppEnv(env),
     appUids: parseUidRange(env),
+    docker: parseDocker(env),
   };
+}
+
+const MEMORY_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Parses a memory size in Docker's format (`512m`, `1g`, `1073741824`). */
+export function parseMemory(raw: string): number | undefined {
+  const m = /^(\d+)([bkmg]?)$/i.exec(raw.trim());
+  if (!m) return undefined;
+  const bytes = Number(m[1]) * MEMORY_UNITS[m[2].toLowerCase()];
+  return bytes >= 6 * 1024 ** 2 ? bytes : undefined; // Docker's own minimum is 6 MB
+}
+
+function parseDocker(env: NodeJS.ProcessEnv): DockerConfig {
+  const dynoMemory = env.PAAS_DYNO_MEMORY || '512m';
+  const dynoMemoryBytes = parseMemory(dynoMemory);
+  if (dynoMemoryBytes === undefined) {
+    throw new ConfigError(`PAAS_DYNO_MEMORY=${JSON.stringify(dynoMemory)} is not a memory size. Use Docker's format, for example 512m or 1g (at least 6m).`);
+  }
+  const stackImage = env.PAAS_STACK_IMAGE || 'paas/stack:bookworm';
+  if (!/^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/.test(stackImage)) {
+    throw new ConfigError(`PAAS_STACK_IMAGE=${JSON.stringify(stackImage)} is not an image name. Use name:tag, for example paas/stack:bookworm.`);
+  }
+  const bindAddress = env.PAAS_DOCKER_BIND_ADDRESS || '127.0.0.1';
+  if (!/^[0-9a-f.:]+$/i.test(bindAddress)) {
+    throw new ConfigError(`PAAS_DOCKER_BIND_ADDRESS=${JSON.stringify(bindAddress)} is not an IP address. Use one of this host's addresses, for example 127.0.0.1.`);
+  }
+  const buildCaFile = env.PAAS_BUILD_CA_FILE || env.NODE_EXTRA_CA_CERTS || env.SSL_CERT_FILE || undefined;
+  return { stackImage, dynoMemory, dynoMemoryBytes, bindAddress, network: env.PAAS_DOCKER_NETWORK || 'paas', buildCaFile: buildCaFile ? path.resolve(buildCaFile) : undefined };
 }

@@ -95,6 +95,7 @@ export class ProcessRuntime implements Runtime {
   constructor(private readonly opts: ProcessRuntimeOptions) {}
 
   async start(spec: DynoSpec): Promise<RunningDyno> {
+    if (spec.command === undefined) throw new Error(`${spec.app} ${spec.name}: the process runtime runs Procfile commands only, not an image's own command`);
     const port = await freePort();
     const id = randomUUID();
     const scratchDir = path.join(this.opts.scratchRoot, id);

@@ -1,16 +1,20 @@
 /**
- * The runtime runs dynos. Two implementations share this interface: `process` (child processes,
- * the embedded default) and, later, `docker`. The runner never knows which one it has; one
- * contract test suite (test/runtime.contract.ts) runs against each.
+ * The runtime runs dynos. Two implementations share this interface: `process` (child processes in
+ * sandboxes) and `docker` (containers). The reconciler never knows which one it has; one contract
+ * test suite (test/runtime/contract.ts) runs against each.
  */
 export interface DynoSpec {
   app: string;
   /** e.g. "web.1": also the DYNO env var. */
   name: string;
-  /** The slug; the runtime shows it to the dyno at /app, its working directory and HOME. */
+  /** The slug directory; the process runtime shows it to the dyno at /app, its working directory and HOME. */
   slugDir: string;
-  /** Shell command from the Procfile. */
-  command: string;
+  /** The slug image, which the docker runtime runs (it has the tree at /app, or where its Dockerfile put it). */
+  image?: string;
+  /** Shell command from the Procfile; undefined runs the image's own ENTRYPOINT/CMD (docker only). */
+  command: string | undefined;
+  /** The exact Node.js version the slug was built for, when not the stack's (the process runtime puts it first on PATH). */
+  node?: string;
   /** The app's config and dyno variables; the runtime adds PORT, PATH and HOME. */
   env: Record<string, string>;
   /** Slug directories, relative to its root, that go first on PATH. */

@@ -1,0 +1,44 @@
+import type Docker from 'dockerode';
+
+/**
+ * The labels on every Docker object paas makes. paas lists, stops and removes only objects that
+ * carry `paas.managed=true`, so other containers and images on the host are never touched.
+ */
+export const LABELS = {
+  managed: 'paas.managed',
+  app: 'paas.app',
+  type: 'paas.type',
+  release: 'paas.release',
+  dyno: 'paas.dyno',
+  build: 'paas.build',
+  commit: 'paas.commit',
+  kind: 'paas.kind',
+} as const;
+
+/** The label filter that selects paas's own objects (optionally of one app), for list calls. */
+export function ourFilter(app?: string, extra: string[] = []): { label: string[] } {
+  return { label: [`${LABELS.managed}=true`, ...(app ? [`${LABELS.app}=${app}`] : []), ...extra] };
+}
+
+/**
+ * A client for the engine at DOCKER_HOST (or the default socket). dockerode is loaded on first use,
+ * not at import, so the process runtime never pays for it.
+ */
+export async function connectDocker(): Promise<Docker> {
+  const { default: DockerClient } = await import('dockerode');
+  return new DockerClient();
+}
+
+/** Whether an engine answers a ping within `timeoutMs`, and if not, why (for the start-up line). */
+export async function probeDocker(docker: Docker, timeoutMs = 2000): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+    const version = await Promise.race([docker.version(), timeout]);
+    return { ok: true, version: version.Version };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
