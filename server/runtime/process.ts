@@ -1,75 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { eachLine } from '../../builder/index.js';
 import type { SandboxHost } from '../sandbox/host.js';
 import { removeScratch, startSandboxed } from '../sandbox/spawn.js';
+import { allEnded, atMost, DRAIN_MS, exitStatus } from './exit-status.js';
+import { freePort, listenerUids } from './free-port.js';
 import { groupMembers, hasEnv, terminateGroup } from './process-groups.js';
 import type { DynoSpec, ExitStatus, Runtime, RunningDyno } from './types.js';
-
-/** Asks the kernel for a free loopback port. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
-
-/** bwrap exits with 128 + n when the app died of signal n; report it as the signal, as without a sandbox. */
-function exitStatus(code: number | null, signal: string | null, mapsSignals: boolean): ExitStatus {
-  if (mapsSignals && code !== null && code > 128 && SIGNAL_NAMES.has(code - 128)) return { code: null, signal: SIGNAL_NAMES.get(code - 128)! };
-  return { code, signal };
-}
-
-/** The uids of the sockets listening on a TCP port on this host (IPv4 and IPv6), from /proc/net. */
-function listenerUids(port: number): number[] {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const uids: number[] = [];
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = fs.readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const row of text.split('\n').slice(1)) {
-      // sl local_address rem_address st … uid: a listening socket has state 0A.
-      const f = row.trim().split(/\s+/);
-      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A') uids.push(Number(f[7]));
-    }
-  }
-  return uids;
-}
-
-/** How long an exited dyno's output may take to end: something it left running can hold the pipes open. */
-const DRAIN_MS = 1000;
-
-/** Settles when every stream has ended (or closed, or failed). */
-function allEnded(...streams: NodeJS.ReadableStream[]): Promise<void> {
-  const one = (s: NodeJS.ReadableStream) =>
-    new Promise<void>((resolve) => {
-      s.once('end', resolve);
-      s.once('close', resolve);
-      s.once('error', () => resolve());
-    });
-  return Promise.all(streams.map(one)).then(() => undefined);
-}
-
-/** Waits for `done`, but no longer than `ms`. */
-async function atMost(done: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 interface Group {
   pgid: number;
@@ -89,6 +26,7 @@ export interface ProcessRuntimeOptions {
  */
 export class ProcessRuntime implements Runtime {
   readonly name = 'process';
+  readonly persistent = false;
   /** A group can outlive its leader, so it is kept until stop(). */
   private readonly groups = new Map<string, Group>();
 
@@ -132,7 +70,7 @@ export class ProcessRuntime implements Runtime {
     const user = spec.user;
     const ownsPort = user
       ? () => {
-          const uids = listenerUids(port);
+          const uids = listenerUids(port, '/proc/net');
           return uids.length > 0 && uids.every((uid) => uid === user.uid);
         }
       : undefined;

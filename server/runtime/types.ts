@@ -7,6 +7,8 @@ export interface DynoSpec {
   app: string;
   /** e.g. "web.1": also the DYNO env var. */
   name: string;
+  /** The release's version (7 for v7), which the docker runtime puts in the container's name and labels. */
+  release?: number;
   /** The slug directory; the process runtime shows it to the dyno at /app, its working directory and HOME. */
   slugDir: string;
   /** The slug image, which the docker runtime runs (it has the tree at /app, or where its Dockerfile put it). */
@@ -49,10 +51,27 @@ export interface RunningDyno {
    * apps' (the process runtime) must give it, so a squatter on a dyno's port never gets its traffic.
    */
   ownsPort?: () => boolean;
+  /**
+   * True once the dyno itself listens on its port. Runtimes whose published port accepts
+   * connections before the app does (Docker's proxy) give it, so a dyno is not up before its app.
+   */
+  listening?: () => boolean;
+}
+
+/** A dyno a previous paas server started, as its store row recorded it. */
+export interface RecordedDyno {
+  app: string;
+  name: string;
+  handle: string | null;
 }
 
 export interface Runtime {
   readonly name: string;
+  /**
+   * True when dynos outlive the control plane (docker): closing paas leaves them running, and the
+   * next server adopts them. False (process): they stop with the server, and the next one reaps.
+   */
+  readonly persistent: boolean;
   start(spec: DynoSpec): Promise<RunningDyno>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the dyno is gone. */
   stop(dyno: RunningDyno, graceMs: number): Promise<void>;
@@ -61,4 +80,13 @@ export interface Runtime {
    * handles it stored. Only dynos that are provably ours (and of that app) are touched.
    */
   reap(stale: { app: string; handle: string | null }[], graceMs: number): Promise<number>;
+  /**
+   * Re-attaches to a dyno a previous server started and left running (output, exit, endpoint), when
+   * it is still running and provably ours; undefined otherwise. Only persistent runtimes adopt.
+   */
+  adopt?(dyno: RecordedDyno, onLine: DynoSpec['onLine']): Promise<RunningDyno | undefined>;
+  /** Stops every dyno of ours that is not in `keep` (handles), rows or not: what no release wants. */
+  sweep?(keep: Set<string>, graceMs: number): Promise<number>;
+  /** Lets go of running dynos without stopping them (persistent runtimes), so the server can exit. */
+  detach?(): void;
 }

@@ -22,21 +22,22 @@ function tryConnect(host: string, port: number): Promise<boolean> {
 const POLL_MS = 25;
 
 /**
- * Polls until the port accepts a connection, the dyno exits, or the timeout passes. With `owns`,
+ * Polls until the port accepts a connection (and, with `listening`, the dyno listens behind it), the dyno exits, or the timeout passes. With `owns`,
  * a listener that is not the dyno's (another app squatting the port it was given) is `taken`:
  * the dyno must never be routed to, since its traffic would go to the squatter.
  */
 export async function waitForPort(
   host: string,
   port: number,
-  opts: { timeoutMs: number; exited: Promise<ExitStatus>; owns?: () => boolean },
+  opts: { timeoutMs: number; exited: Promise<ExitStatus>; owns?: () => boolean; listening?: () => boolean },
 ): Promise<BootResult> {
   let status: ExitStatus | undefined;
   void opts.exited.then((s) => (status = s));
   const deadline = Date.now() + opts.timeoutMs;
   while (Date.now() < deadline) {
     if (status) return { ok: false, reason: 'exited', status };
-    if (await tryConnect(host, port)) return !opts.owns || opts.owns() ? { ok: true } : { ok: false, reason: 'taken' };
+    // A published port may accept before the app listens behind it (Docker's proxy): not up yet.
+    if ((!opts.listening || opts.listening()) && (await tryConnect(host, port))) return !opts.owns || opts.owns() ? { ok: true } : { ok: false, reason: 'taken' };
     // A refused connect on loopback costs microseconds; polling often is what makes a deploy or
     // rollback go live the moment the app binds, instead of up to a backoff step later.
     await new Promise((r) => setTimeout(r, POLL_MS));

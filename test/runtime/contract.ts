@@ -33,6 +33,14 @@ export interface ContractOptions {
   user?: { uid: number; gid: number };
   /** True where the runtime isolates dynos: /app, own /proc, private /tmp, writes thrown away. */
   isolated: boolean;
+  /** True where dynos share the host's network with other apps, so a squatter could take a dyno's port. */
+  sharedNetwork?: boolean;
+  /** Variables the runtime's engine adds on its own, beyond config, PORT, PATH and HOME (Docker's HOSTNAME). */
+  engineEnv?: string[];
+  /** The umask dynos start with (paas's own 0077 on the process runtime). */
+  umask?: string;
+  /** True where the dyno's whole user database is paas's own three lines (the process runtime's sandbox). */
+  ownPasswd?: boolean;
 }
 
 let current: ContractOptions;
@@ -86,7 +94,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       const rt = make();
       const lines: string[] = [];
       const dyno = await start(rt, spec('node server.js', lines));
-      expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited })).toEqual({ ok: true });
+      expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited, listening: dyno.listening })).toEqual({ ok: true });
       expect(await (await fetch(`http://${dyno.host}:${dyno.port}/`)).text()).toBe('hello from web.1');
       await vi.waitFor(() => expect(lines).toEqual(expect.arrayContaining([`stdout: up on ${dyno.port}`, 'stderr: to stderr'])), LINES);
       await rt.stop(dyno, 5000);
@@ -96,7 +104,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       const rt = make();
       const lines: string[] = [];
       const dyno = await start(rt, spec('node server.js', lines));
-      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited });
+      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited, listening: dyno.listening });
       await rt.stop(dyno, 5000);
       await vi.waitFor(() => expect(lines).toContain('stdout: got SIGTERM'), LINES);
     });
@@ -116,13 +124,13 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       const rt = make();
       const dyno = await start(rt, spec('exit 7', []));
       expect(await dyno.exited).toMatchObject({ code: 7 });
-      expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 2000, exited: dyno.exited })).toMatchObject({ ok: false, reason: 'exited' });
+      expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 2000, exited: dyno.exited, listening: dyno.listening })).toMatchObject({ ok: false, reason: 'exited' });
     });
 
     it('reaps, after a restart, only the leftover dynos of the app it is told about', async () => {
       const before = make();
       const dyno = await start(before, spec('node server.js', []));
-      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited });
+      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited, listening: dyno.listening });
       // A new runtime instance stands for a paas server started after one that was SIGKILLed.
       const after = make();
       expect(await after.reap([{ app: 'another-app', handle: dyno.handle }], 1000)).toBe(0);
@@ -132,11 +140,34 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       await expect(fetch(`http://${dyno.host}:${dyno.port}/`)).rejects.toThrow();
     });
 
+    it('adopts, after a restart, a dyno that outlived its server (persistent runtimes), else leaves it to reap', async () => {
+      const before = make();
+      const lines: string[] = [];
+      const dyno = await start(before, spec('node server.js', lines));
+      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited, listening: dyno.listening });
+      if (!before.persistent) {
+        expect(before.adopt).toBeUndefined();
+        return;
+      }
+      before.detach!();
+      // A new runtime instance stands for the next paas server.
+      const after = make();
+      expect(await after.adopt!({ app: 'another-app', name: 'web.1', handle: dyno.handle }, () => undefined)).toBeUndefined();
+      const later: string[] = [];
+      const adopted = await after.adopt!({ app: 'contract', name: 'web.1', handle: dyno.handle }, (stream, line) => later.push(`${stream}: ${line}`));
+      expect(adopted).toMatchObject({ handle: dyno.handle, host: dyno.host, port: dyno.port });
+      expect(await (await fetch(`http://${adopted!.host}:${adopted!.port}/`)).text()).toBe('hello from web.1');
+      await after.stop(adopted!, 5000);
+      await vi.waitFor(() => expect(later).toContain('stdout: got SIGTERM'), LINES);
+      expect(await adopted!.exited).toEqual({ code: 0, signal: null });
+      expect(await after.adopt!({ app: 'contract', name: 'web.1', handle: dyno.handle }, () => undefined)).toBeUndefined();
+    });
+
     it('leaves no process behind when a shell command started children', async () => {
       const rt = make();
       const lines: string[] = [];
       const dyno = await start(rt, spec('node server.js & wait', lines));
-      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited });
+      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited, listening: dyno.listening });
       await rt.stop(dyno, 1000);
       await expect(fetch(`http://${dyno.host}:${dyno.port}/`)).rejects.toThrow();
     });
@@ -164,7 +195,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
     it('gives the dyno its config and PORT, PATH and HOME, and nothing of the platform', async () => {
       const { lines } = await output(make(), 'env');
       const names = lines.map((l) => l.split('=')[0]).filter((n) => n && !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(n));
-      expect(names.sort()).toEqual(['DYNO', 'GREETING', 'HOME', 'PAAS_APP_NAME', 'PATH', 'PORT']);
+      expect(names.sort()).toEqual(['DYNO', 'GREETING', 'HOME', 'PAAS_APP_NAME', 'PATH', 'PORT', ...(opts.engineEnv ?? [])].sort());
     });
 
     it('cuts an endless line instead of holding it, and goes on', async () => {
@@ -190,7 +221,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
         expect(hits.every((l) => l === `stderr: preloaded-into-euid=${opts.user!.uid}`), hits.join('\n')).toBe(true);
       });
 
-      it("never counts another process's listener on the dyno's port as the dyno", async () => {
+      it.runIf(opts.sharedNetwork ?? true)("never counts another process's listener on the dyno's port as the dyno", async () => {
         const rt = make();
         const dyno = await start(rt, spec('sleep 5', []));
         expect(dyno.ownsPort, 'a runtime whose dynos share the host network checks who listens').toBeDefined();
@@ -206,14 +237,14 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
         squatter.close();
         await rt.stop(dyno, 1000);
         const own = await start(rt, spec('node server.js', []));
-        expect(await waitForPort(own.host, own.port, { timeoutMs: 10_000, exited: own.exited, owns: own.ownsPort })).toEqual({ ok: true });
+        expect(await waitForPort(own.host, own.port, { timeoutMs: 10_000, exited: own.exited, owns: own.ownsPort, listening: own.listening })).toEqual({ ok: true });
         await rt.stop(own, 1000);
       });
 
       it("runs the dyno under the app's own uid and gid, with no other group and no capability", async () => {
         const { lines } = await output(make(), 'id -u; id -g; id -G; grep CapEff /proc/self/status; umask');
         const { uid, gid } = opts.user!;
-        expect(lines).toEqual([String(uid), String(gid), String(gid), 'CapEff:\t0000000000000000', '0077']);
+        expect(lines).toEqual([String(uid), String(gid), String(gid), 'CapEff:\t0000000000000000', opts.umask ?? '0077']);
       });
     }
 
@@ -227,7 +258,8 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
     if (opts.user) {
       it('knows the app as a user, named app, at home in /app, and shows no host account', async () => {
         const { lines } = await output(make(), 'whoami; getent passwd "$(id -u)" | cut -d: -f6; node -e "console.log(require(\'os\').userInfo().username)"; wc -l < /etc/passwd');
-        expect(lines).toEqual(['app', '/app', 'app', '3']);
+        expect(lines.slice(0, 3)).toEqual(['app', '/app', 'app']);
+        if (opts.ownPasswd ?? true) expect(lines[3]).toBe('3');
       });
     }
 

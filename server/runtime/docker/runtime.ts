@@ -1,0 +1,248 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type Docker from 'dockerode';
+import { atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
+import { freePort, listenerUids } from '../free-port.js';
+import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '../types.js';
+import { LABELS, ourFilter } from './engine.js';
+import { followOutput, idempotent, statusOf } from './streams.js';
+
+export interface DockerRuntimeOptions {
+  docker: Docker;
+  /** The labelled user-defined network every dyno joins (made on first use). */
+  network: string;
+  /** Each dyno's memory limit, in bytes. */
+  memoryBytes: number;
+  /** Where dyno ports are published on the host: 127.0.0.1 unless set otherwise. */
+  bindAddress: string;
+}
+
+/** What the runtime needs to know of an image to run it: its PATH and the USER its Dockerfile set. */
+interface ImageFacts {
+  path: string;
+  user: string;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** How often a dyno whose port was taken by something else at start is retried on another. */
+const PORT_TRIES = 3;
+
+/** A USER line that leaves the app as root counts as none: paas runs it as the app's uid instead. */
+function isRoot(user: string): boolean {
+  return user === '' || /^(root|0)(:.*)?$/.test(user);
+}
+
+/**
+ * Dynos as containers of the slug image. Each is labelled as ours, runs as the app's uid with an
+ * init (signals, zombies), a memory limit and no capability, joins paas's network, and has its
+ * PORT published on the bind address (loopback) at the same number, so the app's own "listening
+ * on" line names the port the router uses. Containers outlive paas: a restarted server adopts them.
+ * paas restarts crashed dynos itself (no Docker restart policy), so it owns the backoff.
+ */
+export class DockerRuntime implements Runtime {
+  readonly name = 'docker';
+  readonly persistent = true;
+  private readonly images = new Map<string, Promise<ImageFacts>>();
+  private network?: Promise<void>;
+  /** Set by detach(): engine calls that fail from now on are the server letting go, not dyno exits. */
+  private detached = false;
+  private readonly streams = new Set<NodeJS.ReadableStream>();
+
+  constructor(private readonly opts: DockerRuntimeOptions) {}
+
+  async start(spec: DynoSpec): Promise<RunningDyno> {
+    if (!spec.image) throw new Error(`${spec.app} ${spec.name}: the docker runtime runs slug images, and this release has none; push again to build one`);
+    await (this.network ??= this.ensureNetwork());
+    const image = await this.imageFacts(spec.image);
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort(this.opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.opts.bindAddress);
+      const container = await this.create(spec, image, port);
+      // Attached before start, so not even the first line is missed.
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      const output = this.follow(stream, spec.onLine);
+      try {
+        await container.start();
+      } catch (err) {
+        (stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
+        await idempotent(() => container.remove({ force: true }));
+        // Another program took the port between our probe and Docker's bind: try another.
+        if (attempt < PORT_TRIES && /port is already allocated|address already in use/i.test((err as Error).message)) continue;
+        throw err;
+      }
+      return this.running(container, spec.name, port, output);
+    }
+  }
+
+  async stop(dyno: RunningDyno, graceMs: number): Promise<void> {
+    const container = this.opts.docker.getContainer(dyno.handle);
+    // Our own SIGTERM, grace and SIGKILL, to the millisecond (Docker's stop counts whole seconds).
+    if (graceMs > 0) {
+      await idempotent(() => container.kill({ signal: 'SIGTERM' }));
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+      const outcome = await Promise.race([dyno.exited.then(() => 'gone' as const), graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'gone') return this.remove(dyno);
+    }
+    await idempotent(() => container.kill({ signal: 'SIGKILL' }));
+    await dyno.exited;
+    await this.remove(dyno);
+  }
+
+  async reap(stale: { app: string; handle: string | null }[], graceMs: number): Promise<number> {
+    let stopped = 0;
+    for (const { app, handle } of stale) {
+      if (!handle || !(await this.isOurs(handle, app))) continue;
+      await this.stopContainer(handle, graceMs);
+      stopped++;
+    }
+    return stopped;
+  }
+
+  async adopt(dyno: RecordedDyno, onLine: DynoSpec['onLine']): Promise<RunningDyno | undefined> {
+    if (!dyno.handle) return undefined;
+    const container = this.opts.docker.getContainer(dyno.handle);
+    const info = await container.inspect().catch(() => undefined);
+    if (!info?.State.Running || info.Config.Labels?.[LABELS.managed] !== 'true' || info.Config.Labels[LABELS.app] !== dyno.app) return undefined;
+    const binding = Object.values(info.HostConfig.PortBindings ?? {})[0] as { HostPort?: string }[] | undefined;
+    const port = Number(binding?.[0]?.HostPort);
+    if (!Number.isInteger(port) || port <= 0) return undefined;
+    // Only what it prints from now on: the lines before were logged by the server that started it.
+    const stream = await container.logs({ follow: true, stdout: true, stderr: true, since: Math.floor(Date.now() / 1000) });
+    return this.running(container, dyno.name, port, this.follow(stream, onLine), info.State.Pid);
+  }
+
+  async sweep(keep: Set<string>, graceMs: number): Promise<number> {
+    const all = await this.opts.docker.listContainers({ all: true, filters: ourFilter(undefined, [`${LABELS.kind}=dyno`]) });
+    const gone = all.filter((c) => !keep.has(c.Id));
+    await Promise.all(gone.map((c) => this.stopContainer(c.Id, graceMs)));
+    return gone.length;
+  }
+
+  detach(): void {
+    this.detached = true;
+    for (const stream of this.streams) (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+  }
+
+  private async create(spec: DynoSpec, image: ImageFacts, port: number): Promise<Docker.Container> {
+    const suffix = randomBytes(3).toString('hex');
+    const version = spec.release === undefined ? '' : `-v${spec.release}`;
+    const prepend = spec.pathPrepend.map((p) => `/app/${p}`);
+    const env = { ...spec.env, PORT: String(port), PATH: [...prepend, image.path].join(':') };
+    const user = isRoot(image.user) && spec.user ? `${spec.user.uid}:${spec.user.gid}` : image.user;
+    if (isRoot(user)) throw new Error(`${spec.app} ${spec.name}: paas has no uid for this app, and dynos never run as root`);
+    return this.opts.docker.createContainer({
+      name: `paas-${spec.app}-${spec.name}${version}-${suffix}`,
+      Image: spec.image,
+      // A Procfile command runs in the image's bash, which execs its last command; none runs the
+      // image's own ENTRYPOINT and CMD (an app built from its own Dockerfile).
+      ...(spec.command === undefined ? {} : { Entrypoint: ['/bin/bash', '-c'], Cmd: [spec.command] }),
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      User: user,
+      Labels: {
+        [LABELS.managed]: 'true',
+        [LABELS.kind]: 'dyno',
+        [LABELS.app]: spec.app,
+        [LABELS.type]: spec.name.split('.')[0],
+        [LABELS.dyno]: spec.name,
+        ...(spec.release === undefined ? {} : { [LABELS.release]: String(spec.release) }),
+      },
+      ExposedPorts: { [`${port}/tcp`]: {} },
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        Init: true,
+        Memory: this.opts.memoryBytes,
+        MemorySwap: this.opts.memoryBytes,
+        NetworkMode: this.opts.network,
+        PortBindings: { [`${port}/tcp`]: [{ HostIp: this.opts.bindAddress, HostPort: String(port) }] },
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        RestartPolicy: { Name: 'no' },
+      },
+    });
+  }
+
+  /** The RunningDyno of a started (or adopted) container. */
+  private async running(container: Docker.Container, name: string, port: number, output: { ended: Promise<void> }, knownPid?: number): Promise<RunningDyno> {
+    const pid = knownPid ?? (await container.inspect()).State.Pid;
+    const exited = this.waitExit(container).then(async (status) => {
+      // The lines printed before the exit are often what it died of: deliver them first.
+      await atMost(output.ended, DRAIN_MS);
+      return status;
+    });
+    const host = this.opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.opts.bindAddress;
+    // Docker's proxy accepts on the published port before the app listens: look inside the
+    // container's network namespace for the app's own listener.
+    const listening = () => pid <= 0 || listenerUids(port, `/proc/${pid}/net`).length > 0;
+    return { id: randomUUID(), name, host, port, handle: container.id, exited, listening };
+  }
+
+  /** Settles with the container's exit; never while the server merely lets go of it (detach). */
+  private async waitExit(container: Docker.Container): Promise<ExitStatus> {
+    for (;;) {
+      try {
+        const { StatusCode } = (await container.wait()) as { StatusCode: number };
+        return exitStatus(StatusCode, null, true);
+      } catch (err) {
+        if (this.detached) return new Promise<never>(() => undefined);
+        if (statusOf(err) === 404) return { code: null, signal: 'SIGKILL' };
+        // The engine's connection dropped (dockerd restarting): look again in a moment.
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private follow(stream: NodeJS.ReadableStream, onLine: DynoSpec['onLine']): { ended: Promise<void> } {
+    this.streams.add(stream);
+    const output = followOutput(this.opts.docker, stream, onLine);
+    void output.ended.then(() => this.streams.delete(stream));
+    return output;
+  }
+
+  private async remove(dyno: RunningDyno): Promise<void> {
+    await idempotent(() => this.opts.docker.getContainer(dyno.handle).remove({ force: true }));
+  }
+
+  /** Stops and removes a container found by id (reap, sweep), with the grace period. */
+  private async stopContainer(id: string, graceMs: number): Promise<void> {
+    const container = this.opts.docker.getContainer(id);
+    await idempotent(() => container.stop({ t: Math.ceil(graceMs / 1000) }));
+    await idempotent(() => container.remove({ force: true }));
+  }
+
+  private async isOurs(id: string, app: string): Promise<boolean> {
+    const info = await this.opts.docker.getContainer(id).inspect().catch(() => undefined);
+    return info?.Config.Labels?.[LABELS.managed] === 'true' && info.Config.Labels[LABELS.app] === app;
+  }
+
+  private imageFacts(image: string): Promise<ImageFacts> {
+    let facts = this.images.get(image);
+    if (!facts) {
+      facts = this.opts.docker
+        .getImage(image)
+        .inspect()
+        .then((info) => ({
+          path: info.Config.Env?.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH,
+          user: info.Config.User ?? '',
+        }));
+      // A failed look-up is not cached: the image may be built in a moment.
+      facts.catch(() => this.images.delete(image));
+      this.images.set(image, facts);
+    }
+    return facts;
+  }
+
+  private async ensureNetwork(): Promise<void> {
+    const { docker, network } = this.opts;
+    const found = await docker.getNetwork(network).inspect().catch((err: unknown) => (statusOf(err) === 404 ? undefined : Promise.reject(err)));
+    if (found) {
+      if (found.Labels?.[LABELS.managed] !== 'true') {
+        throw new Error(`A Docker network named ${network} exists and is not paas's (no ${LABELS.managed} label). Remove it or set PAAS_DOCKER_NETWORK to another name.`);
+      }
+      return;
+    }
+    await docker.createNetwork({ Name: network, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.managed]: 'true' } }).catch((err: unknown) => {
+      if (statusOf(err) !== 409) throw err; // made meanwhile by another server
+    });
+  }
+}
