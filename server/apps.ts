@@ -8,6 +8,7 @@ import { type AppRow, deleteApp, findApp, insertApp, listApps as listAppRows } f
 import { listDynos } from './store/dynos.js';
 import { currentRelease } from './releases.js';
 import { listSlugDirs } from './store/releases.js';
+import { removeAppObjects } from './runtime/docker/images.js';
 
 export const APP_NAME_RULE = /^[a-z][a-z0-9-]{1,29}$/;
 
@@ -118,13 +119,14 @@ export async function createApp(params: { name?: unknown }, deps: Deps): Promise
   }
 }
 
-/** Stops the app's dynos and removes every trace of it: row, repository, slugs, cache and logs. */
+/** Stops the app's dynos and removes every trace of it: row, repository, slugs (and slug images), cache and logs. */
 export async function destroyApp(params: { name: string }, deps: Deps): Promise<void> {
   const app = requireApp(deps, params.name);
   const release = deps.locks.tryAcquire(app.name);
   if (!release) throw new ConflictError('deploy_in_progress', `A deploy of ${app.name} is in progress. Wait for it to finish, then destroy the app.`);
   try {
     await deps.runner.stopApp(app.name);
+    if (deps.docker) await removeAppObjects(deps.docker, app.name);
     const slugs = listSlugDirs(deps.db, app.id);
     deleteApp(deps.db, app.id);
     deps.routes.removeApp(app.name);

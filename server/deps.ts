@@ -1,4 +1,5 @@
-import type { Config } from './config.js';
+import type Docker from 'dockerode';
+import type { Config, RuntimeName } from './config.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { AppLocks } from './locks.js';
 import type { AppLogs } from './logs.js';
@@ -20,6 +21,10 @@ export interface Deps {
   locks: AppLocks;
   /** Draining and stopping on shutdown: refuses new work, aborts work that outlives the timeout. */
   lifecycle: Lifecycle;
+  /** Which runtime runs dynos: it decides whether builds make slug directories or slug images. */
+  runtimeName: RuntimeName;
+  /** The Docker engine, with the docker runtime (builds, images, retention). */
+  docker?: Docker;
   /** How app processes are isolated on this host, found at start-up. */
   sandbox: SandboxHost;
   /** Output of releases made through the API, for their output_stream_url. */

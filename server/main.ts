@@ -22,14 +22,17 @@ import { Routes } from './routes.js';
 import { Reconciler } from './dynos/reconciler.js';
 import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
+import { DockerRuntime } from './runtime/docker/runtime.js';
 import { ProcessRuntime } from './runtime/process.js';
+import { chooseRuntime } from './runtime/select.js';
+import type { Runtime } from './runtime/types.js';
 import { closeInheritedFds } from './sandbox/fds.js';
 import { detectSandbox } from './sandbox/host.js';
 import { probeOverlay } from './sandbox/spawn.js';
 import { adoptSlugs, clearScratch, prepareDataDir } from './sandbox/data-dir.js';
 import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
-import { takeStaleDynos } from './store/dynos.js';
+import { adoptable, type StaleDyno, takeStaleDynos } from './store/dynos.js';
 import { failAbandoned } from './store/releases.js';
 import { resolveApiToken } from './token.js';
 
@@ -56,6 +59,22 @@ function refuseStrandedData(config: Config, paths: DataPaths): void {
   );
 }
 
+/**
+ * The dynos a previous server left: a persistent runtime (Docker) keeps those of each app's current
+ * release, returned per app for adoption, and stops the rest, rows or not; the process runtime stops
+ * them all (a server that died by SIGKILL or power loss may have left some running).
+ */
+async function takeLeftovers(runtime: Runtime, rows: StaleDyno[], graceMs: number, log: (line: string) => void): Promise<Map<number, StaleDyno[]>> {
+  const keep = runtime.persistent ? adoptable(rows) : [];
+  const handles = new Set(keep.map((r) => r.handle!));
+  let stopped = await runtime.reap(rows.filter((r) => !r.handle || !handles.has(r.handle)), graceMs);
+  if (runtime.sweep) stopped += await runtime.sweep(handles, graceMs);
+  if (stopped) log(`Stopped ${stopped} dyno(s) left running by a previous paas server that no release wants`);
+  const byApp = new Map<number, StaleDyno[]>();
+  for (const row of keep) byApp.set(row.app_id, [...(byApp.get(row.app_id) ?? []), row]);
+  return byApp;
+}
+
 /** Starts the control plane (API + git) and the embedded router. */
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   // Everything paas writes is its own unless made otherwise on purpose; app processes inherit it too.
@@ -79,10 +98,12 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   const routes = new Routes();
   const logs = new AppLogs();
-  const runtime = new ProcessRuntime({ sandbox, scratchRoot: paths.scratch });
-  // Dynos of a previous run that died without stopping them (SIGKILL, power loss) may still run.
-  const reaped = await runtime.reap(takeStaleDynos(db), config.stopGraceMs);
-  if (reaped) log(`Stopped ${reaped} dyno(s) left running by a previous paas server`);
+  const chosen = await chooseRuntime(config);
+  log(chosen.reason);
+  const runtime: Runtime = chosen.docker
+    ? new DockerRuntime({ docker: chosen.docker, network: config.docker.network, memoryBytes: config.docker.dynoMemoryBytes, bindAddress: config.docker.bindAddress })
+    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch });
+  const leftover = await takeLeftovers(runtime, takeStaleDynos(db), config.stopGraceMs, log);
   const abandoned = failAbandoned(db);
   if (abandoned.builds || abandoned.releases) {
     log(`Marked ${abandoned.builds} build(s) and ${abandoned.releases} release(s) failed that a previous paas server left unfinished`);
@@ -112,6 +133,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     logs,
     locks: new AppLocks(),
     sandbox,
+    runtimeName: chosen.name,
+    docker: chosen.docker,
     outputs: new ReleaseOutputs(),
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
@@ -136,7 +159,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   for (const app of listApps(db)) {
     routes.addApp(app.name);
-    restoreCurrentRelease(app, deps).catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`));
+    restoreCurrentRelease(app, deps, leftover.get(app.id)).catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`));
   }
 
   let closing: Promise<void> | undefined;

@@ -1,11 +1,14 @@
+import type Docker from 'dockerode';
 import { readSlug } from '../builder/index.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
 import { DeployError, type ReleaseToRun } from './dynos/reconciler.js';
-import { appUser } from './sandbox/spawn.js';
+import { appUser, type AppUser } from './sandbox/spawn.js';
 import { type AppRow, setCurrentRelease } from './store/apps.js';
+import type { StaleDyno } from './store/dynos.js';
 import { followProcessTypes } from './store/formation.js';
-import { findBuild, findReleaseById, insertRelease, type ReleaseRow, setReleaseStatus } from './store/releases.js';
+import { findBuild, findReleaseById, insertRelease, listReleases, type ReleaseRow, setReleaseStatus } from './store/releases.js';
+import { KEPT_RELEASES, pruneAppImages } from './runtime/docker/images.js';
 
 /** The config of the release that is live now (empty before the first release). */
 export function currentConfig(app: AppRow, deps: Pick<Deps, 'db'>): ConfigVars {
@@ -33,8 +36,17 @@ export function openRelease(
   });
 }
 
+/**
+ * The uid and gid an app's processes run as: always the app's own in a container (never root), and
+ * on the process runtime when paas runs as root and can switch to it.
+ */
+export function dynoUser(app: AppRow, deps: Pick<Deps, 'sandbox' | 'runtimeName'>): AppUser | undefined {
+  if (deps.runtimeName === 'docker' && app.uid !== null) return { uid: app.uid, gid: app.uid };
+  return appUser(app, deps.sandbox);
+}
+
 /** What the runner needs to run a release: its slug, and its config plus the dyno metadata. */
-async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | 'sandbox'>): Promise<ReleaseToRun | undefined> {
+async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | 'sandbox' | 'runtimeName'>): Promise<ReleaseToRun | undefined> {
   const build = release.build_id ? findBuild(deps.db, release.build_id) : undefined;
   if (!build?.slug_dir) return undefined;
   const config = JSON.parse(release.config) as ConfigVars;
@@ -43,8 +55,9 @@ async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | '
     app: app.name,
     appId: app.id,
     releaseId: release.id,
+    version: release.version,
     slug,
-    user: appUser(app, deps.sandbox),
+    user: dynoUser(app, deps),
     env: {
       // The buildpack's defaults (NODE_ENV=production) give way to the app's own config.
       ...slug.env,
@@ -88,20 +101,39 @@ export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: s
     if (run) followProcessTypes(deps.db, app.id, run.slug.processTypes);
   })();
   deps.logs.append(app.name, 'paas[api]', `Release v${release.version} created: ${release.description}`);
+  if (deps.docker) await pruneImages(app, deps.docker, deps);
   return { ...release, status: 'succeeded' };
 }
 
 /**
- * Brings an app's current release back up after the server restarted. It holds the app's lock, so
+ * Keeps the slug images of the app's last KEPT_RELEASES releases and removes older ones. It runs
+ * under the app's lock, so no build of the app is under way whose image it could take.
+ */
+async function pruneImages(app: AppRow, docker: Docker, deps: Pick<Deps, 'db' | 'logs'>): Promise<void> {
+  const keep = new Set(listReleases(deps.db, app.id, KEPT_RELEASES).flatMap((r) => (r.build_id ? [r.build_id] : [])));
+  try {
+    await pruneAppImages(docker, app.name, keep);
+  } catch (err) {
+    // The release is live either way; the next one tries again.
+    deps.logs.append(app.name, 'paas[api]', `Could not remove old slug images: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Brings an app's current release back up after the server restarted, adopting the dynos in
+ * `running` that a persistent runtime kept. It holds the app's lock, so
  * a push or config change that arrives meanwhile cannot be overtaken by the older release.
  */
-export async function restoreCurrentRelease(app: AppRow, deps: Deps): Promise<void> {
+export async function restoreCurrentRelease(app: AppRow, deps: Deps, running: StaleDyno[] = []): Promise<void> {
   const unlock = await deps.locks.acquire(app.name);
   try {
     const release = currentRelease(app, deps);
     const run = release ? await toRun(app, release, deps) : undefined;
+    const log = (line: string) => deps.logs.append(app.name, 'paas[restore]', line.trim());
+    // Dynos that outlived the previous server (Docker) are taken back as they are.
+    if (run && running.length) await deps.runner.adopt(run, running, log, deps.lifecycle.signal);
     // No settle window: there is no older release to hand the traffic back to, nor anyone to tell.
-    if (run) await deps.runner.deploy(run, (line) => deps.logs.append(app.name, 'paas[restore]', line.trim()), deps.lifecycle.signal, { settle: false });
+    else if (run) await deps.runner.deploy(run, log, deps.lifecycle.signal, { settle: false });
   } finally {
     unlock();
   }

@@ -20,13 +20,18 @@ import { tempDir } from './helpers/paas.js';
 describe('config', () => {
   it('has the documented defaults', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 5100, routerPort: 8080, domain: 'localhost', runtime: 'process', apiToken: undefined });
+    expect(c).toMatchObject({ port: 5100, routerPort: 8080, domain: 'localhost', runtime: undefined, apiToken: undefined });
     // The user's data dir (XDG), never one relative to where the server was started.
     expect(loadConfig({ HOME: '/home/u' }).dataDir).toBe('/home/u/.local/share/paas');
     expect(loadConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg' }).dataDir).toBe('/xdg/paas');
     expect(loadConfig({ HOME: '/home/u', XDG_DATA_HOME: 'relative' }).dataDir).toBe('/home/u/.local/share/paas');
     expect(loadConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg', PAAS_DATA_DIR: 'here' }).dataDir).toBe(path.resolve('here'));
     expect(c.shutdownTimeoutMs).toBe(30_000);
+    expect(c.docker).toMatchObject({ stackImage: 'paas/stack:bookworm', dynoMemory: '512m', dynoMemoryBytes: 512 * 1024 ** 2, bindAddress: '127.0.0.1', network: 'paas', buildCaFile: undefined });
+    // A host that trusts an extra CA (a TLS-intercepting proxy) has its builds trust it too.
+    expect(loadConfig({ NODE_EXTRA_CA_CERTS: '/etc/extra.pem' }).docker.buildCaFile).toBe('/etc/extra.pem');
+    expect(loadConfig({ SSL_CERT_FILE: '/etc/b.pem', PAAS_BUILD_CA_FILE: '/etc/a.pem' }).docker.buildCaFile).toBe('/etc/a.pem');
+    expect(loadConfig({ PAAS_DYNO_MEMORY: '1g' }).docker.dynoMemoryBytes).toBe(1024 ** 3);
   });
 
   it('reads the pinned env names', () => {
@@ -34,7 +39,7 @@ describe('config', () => {
     expect(c).toMatchObject({ port: 7000, routerPort: 7001, dataDir: '/tmp/x', apiToken: 't', domain: 'apps.example.com' });
   });
 
-  it.each([{ PORT: '-1' }, { PORT: '70000' }, { PAAS_ROUTER_PORT: 'x' }, { PAAS_RUNTIME: 'kubernetes' }, { PAAS_DOMAIN: 'bad domain' }, { PAAS_APP_UIDS: '300000' }, { PAAS_APP_UIDS: '0-10' }, { PAAS_APP_UIDS: '5000-4000' }])('rejects %j', (env) => {
+  it.each([{ PORT: '-1' }, { PORT: '70000' }, { PAAS_ROUTER_PORT: 'x' }, { PAAS_RUNTIME: 'kubernetes' }, { PAAS_DYNO_MEMORY: 'lots' }, { PAAS_DYNO_MEMORY: '1m' }, { PAAS_STACK_IMAGE: 'Bad Image' }, { PAAS_DOMAIN: 'bad domain' }, { PAAS_APP_UIDS: '300000' }, { PAAS_APP_UIDS: '0-10' }, { PAAS_APP_UIDS: '5000-4000' }])('rejects %j', (env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
   });
 

@@ -7,7 +7,7 @@ import type { RunningDyno, Runtime } from '../runtime/types.js';
 import { waitForPort } from '../runtime/wait-port.js';
 import type { AppUser } from '../sandbox/spawn.js';
 import type { Db } from '../store/db.js';
-import { deleteDyno, type DynoState, insertDyno, setDynoRestarts, setDynoState } from '../store/dynos.js';
+import { deleteDyno, type DynoState, insertDyno, setDynoRestarts, setDynoState, type StaleDyno } from '../store/dynos.js';
 import { formationFor, getFormation } from '../store/formation.js';
 import { restartDelay, STABLE_AFTER_MS } from './backoff.js';
 import { runChecks, startupChecks } from './health.js';
@@ -17,6 +17,8 @@ export interface ReleaseToRun {
   app: string;
   appId: number;
   releaseId: number;
+  /** The release's version (7 for v7). */
+  version: number;
   slug: Slug;
   /** App config and dyno metadata; PORT and DYNO are added per dyno. */
   env: Record<string, string>;
@@ -141,6 +143,45 @@ export class Reconciler {
   }
 
   /**
+   * Takes back the dynos of `release` a previous server left running (persistent runtimes), as they
+   * are: same containers, routed again once they listen. The formation's other slots then start. With
+   * none to adopt, the release is brought up as after any restart.
+   */
+  adopt(release: ReleaseToRun, rows: StaleDyno[], log: (line: string) => void, signal?: AbortSignal): Promise<void> {
+    return this.serial(release.app, async () => {
+      const s = this.state(release.app);
+      s.release = release;
+      const formation = getFormation(this.deps.db, release.appId);
+      for (const row of rows) {
+        const type = row.process_type;
+        const name = `${type}.${row.number}`;
+        if (!release.slug.processTypes[type] || row.number > (formation[type] ?? 0) || s.dynos.some((d) => d.name === name)) continue;
+        const tail = new OutputTail();
+        const running = await this.deps.runtime.adopt?.({ app: release.app, name, handle: row.handle }, this.lineSink(release, name, (line) => tail.push(line)));
+        if (!running) {
+          // Gone or exited meanwhile: whatever is left of it goes, and the formation starts a new one.
+          await this.deps.runtime.reap([{ app: release.app, handle: row.handle }], this.deps.stopGraceMs);
+          continue;
+        }
+        const listening = type !== 'web' || (await waitForPort(running.host, running.port, { timeoutMs: 2000, exited: running.exited, listening: running.listening })).ok;
+        if (!listening) {
+          await this.deps.runtime.stop(running, this.deps.stopGraceMs);
+          continue;
+        }
+        this.record(release, running, type, row.number, 'up', row.restarts);
+        this.started.add(running);
+        const dyno: Dyno = { type, index: row.number, name, release, running, state: 'up', routed: type === 'web', retired: false, restarts: row.restarts, streak: 0, startedAt: Date.now(), tail };
+        s.dynos.push(dyno);
+        this.watch(dyno);
+        this.deps.logs.append(release.app, `paas[${name}]`, 'Adopted the running process after a paas server restart');
+      }
+      this.publish(release.app);
+      if (s.dynos.length === 0) return this.rollout(release, log, signal, false);
+      for (const type of this.types(release)) await this.scaleType(s, release, type, formation[type] ?? 0, log);
+    });
+  }
+
+  /**
    * Runs a process type once to completion in a one-off dyno (the release phase). Its output goes to
    * `log` and the app's logs; a non-zero exit or the time limit throws a DeployError.
    */
@@ -186,6 +227,7 @@ export class Reconciler {
    * release phase (their deploys then fail). Used on shutdown.
    */
   async stopAll(): Promise<void> {
+    if (this.deps.runtime.persistent) return this.stopUnsettled();
     for (const s of this.apps.values()) for (const d of s.dynos) d.retired = true;
     // No drain: they are all still routed, and the router is closing.
     await Promise.all([...this.apps.values()].flatMap((s) => s.dynos.map((d) => this.stopOne(d, false))));
@@ -194,10 +236,23 @@ export class Reconciler {
     await Promise.allSettled([...this.stops]);
   }
 
-  /** The last stop of a shutdown: stops every dyno, and no dyno starts after it. */
-  close(): Promise<void> {
+  /**
+   * The last stop of a shutdown: no dyno starts after it. The process runtime's dynos stop with the
+   * server; a persistent runtime's formations keep running for the next server to adopt, and only
+   * what was still booting or running once is stopped.
+   */
+  async close(): Promise<void> {
     this.closed = true;
-    return this.stopAll();
+    await this.stopAll();
+    this.deps.runtime.detach?.();
+  }
+
+  /** Stops what is not part of a live formation (booting dynos, release phases) and waits for stops under way. */
+  private async stopUnsettled(): Promise<void> {
+    const live = new Set([...this.apps.values()].flatMap((s) => s.dynos.filter((d) => !d.retired).map((d) => d.running)));
+    for (const s of this.apps.values()) for (const d of s.dynos) if (!d.retired) d.retired = true;
+    await Promise.all([...this.started].filter((dyno) => !live.has(dyno)).map((dyno) => this.deps.runtime.stop(dyno, this.deps.stopGraceMs)));
+    await Promise.allSettled([...this.stops]);
   }
 
   private state(app: string): AppState {
@@ -474,15 +529,16 @@ export class Reconciler {
     const dyno = await this.deps.runtime.start({
       app: release.app,
       name,
+      release: release.version,
       slugDir: release.slug.dir,
-      command: release.slug.processTypes[type],
+      image: release.slug.image,
+      // An app built from its own Dockerfile runs its image's ENTRYPOINT and CMD as its web process.
+      command: release.slug.imageCommand?.includes(type) ? undefined : release.slug.processTypes[type],
+      node: release.slug.node,
       pathPrepend: release.slug.pathPrepend,
       user: release.user,
       env: { ...this.deps.baseEnv, ...release.env, DYNO: name },
-      onLine: (_stream, line) => {
-        onLine(line);
-        this.deps.logs.append(release.app, `app[${name}]`, line);
-      },
+      onLine: this.lineSink(release, name, onLine),
     });
     if (this.closed) {
       // Shutdown began while the runtime started it: it must not outlive the server.
@@ -492,6 +548,14 @@ export class Reconciler {
     this.started.add(dyno);
     void dyno.exited.then(() => this.started.delete(dyno));
     return dyno;
+  }
+
+  /** Where a dyno's output goes: the app's logs, and `onLine` (its boot tail, a release phase's output). */
+  private lineSink(release: ReleaseToRun, name: string, onLine: (line: string) => void): (stream: 'stdout' | 'stderr', line: string) => void {
+    return (_stream, line) => {
+      onLine(line);
+      this.deps.logs.append(release.app, `app[${name}]`, line);
+    };
   }
 
   private stopMany(dynos: Dyno[]): Promise<void> {

@@ -47,17 +47,39 @@ export function listDynos(db: Db, appId: number): (DynoRow & { version: number }
     .all(appId) as (DynoRow & { version: number })[];
 }
 
+/** A dyno row a previous server left, with what adopting or stopping it needs. */
+export interface StaleDyno {
+  app: string;
+  app_id: number;
+  handle: string | null;
+  release_id: number;
+  process_type: string;
+  number: number;
+  state: DynoState;
+  restarts: number;
+  /** Whether its release is still the app's current one. */
+  current: boolean;
+}
+
 /**
  * Takes every dyno row with its app's name: at start-up these are leftovers of the previous run,
- * which the runtime stops before the rows are cleared.
+ * which the runtime adopts (Docker) or stops, after the rows are cleared.
  */
-export function takeStaleDynos(db: Db): { app: string; handle: string | null }[] {
+export function takeStaleDynos(db: Db): StaleDyno[] {
   return db.transaction(() => {
-    const rows = db.prepare('SELECT apps.name AS app, dynos.handle AS handle FROM dynos JOIN apps ON apps.id = dynos.app_id').all() as {
-      app: string;
-      handle: string | null;
-    }[];
+    const rows = db
+      .prepare(
+        `SELECT apps.name AS app, dynos.app_id, dynos.handle, dynos.release_id, dynos.process_type, dynos.number, dynos.state, dynos.restarts,
+                (apps.current_release_id IS dynos.release_id) AS current
+         FROM dynos JOIN apps ON apps.id = dynos.app_id`,
+      )
+      .all() as (Omit<StaleDyno, 'current'> & { current: number })[];
     db.prepare('DELETE FROM dynos').run();
-    return rows;
+    return rows.map((r) => ({ ...r, current: r.current === 1 }));
   })();
+}
+
+/** Which leftover dynos a persistent runtime may adopt: up, of the current release, in the formation's types. */
+export function adoptable(rows: StaleDyno[]): StaleDyno[] {
+  return rows.filter((r) => r.current && r.state === 'up' && r.process_type !== 'release' && r.handle);
 }

@@ -114,6 +114,8 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
       PAAS_STOP_GRACE_MS: '3000',
       // Short, so the many pushes of the suite do not each wait the default 3 s; settle tests set their own.
       PAAS_SETTLE_MS: '300',
+      // Every suite names its runtime: an engine that answers must not move a suite onto Docker.
+      PAAS_RUNTIME: 'process',
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe', ...(opts.inheritFd === undefined ? [] : [...Array<'ignore'>(27).fill('ignore'), opts.inheritFd])],
