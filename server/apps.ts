@@ -126,7 +126,7 @@ export async function destroyApp(params: { name: string }, deps: Deps): Promise<
   if (!release) throw new ConflictError('deploy_in_progress', `A deploy of ${app.name} is in progress. Wait for it to finish, then destroy the app.`);
   try {
     await deps.runner.stopApp(app.name);
-    if (deps.docker) await removeAppObjects(deps.docker, app.name);
+    if (deps.docker) await removeAppObjects(deps.docker.engine, { instance: deps.docker.instance, app: app.name });
     const slugs = listSlugDirs(deps.db, app.id);
     deleteApp(deps.db, app.id);
     deps.routes.removeApp(app.name);

@@ -23,8 +23,8 @@ export interface Deps {
   lifecycle: Lifecycle;
   /** Which runtime runs dynos: it decides whether builds make slug directories or slug images. */
   runtimeName: RuntimeName;
-  /** The Docker engine, with the docker runtime (builds, images, retention). */
-  docker?: Docker;
+  /** With the docker runtime: the engine (builds, images, retention) and this server's instance label. */
+  docker?: { engine: Docker; instance: string };
   /** How app processes are isolated on this host, found at start-up. */
   sandbox: SandboxHost;
   /** Output of releases made through the API, for their output_stream_url. */

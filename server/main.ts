@@ -22,6 +22,7 @@ import { Routes } from './routes.js';
 import { Reconciler } from './dynos/reconciler.js';
 import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
+import { instanceId } from './runtime/docker/engine.js';
 import { DockerRuntime } from './runtime/docker/runtime.js';
 import { ProcessRuntime } from './runtime/process.js';
 import { chooseRuntime } from './runtime/select.js';
@@ -100,8 +101,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const logs = new AppLogs();
   const chosen = await chooseRuntime(config);
   log(chosen.reason);
-  const runtime: Runtime = chosen.docker
-    ? new DockerRuntime({ docker: chosen.docker, network: config.docker.network, memoryBytes: config.docker.dynoMemoryBytes, bindAddress: config.docker.bindAddress })
+  const docker = chosen.docker ? { engine: chosen.docker, instance: instanceId(paths.root) } : undefined;
+  const runtime: Runtime = docker
+    ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, network: config.docker.network, memoryBytes: config.docker.dynoMemoryBytes, bindAddress: config.docker.bindAddress })
     : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch });
   const leftover = await takeLeftovers(runtime, takeStaleDynos(db), config.stopGraceMs, log);
   const abandoned = failAbandoned(db);
@@ -134,7 +136,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     locks: new AppLocks(),
     sandbox,
     runtimeName: chosen.name,
-    docker: chosen.docker,
+    docker,
     outputs: new ReleaseOutputs(),
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };

@@ -1,4 +1,3 @@
-import type Docker from 'dockerode';
 import { readSlug } from '../builder/index.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
@@ -109,10 +108,10 @@ export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: s
  * Keeps the slug images of the app's last KEPT_RELEASES releases and removes older ones. It runs
  * under the app's lock, so no build of the app is under way whose image it could take.
  */
-async function pruneImages(app: AppRow, docker: Docker, deps: Pick<Deps, 'db' | 'logs'>): Promise<void> {
+async function pruneImages(app: AppRow, docker: NonNullable<Deps['docker']>, deps: Pick<Deps, 'db' | 'logs'>): Promise<void> {
   const keep = new Set(listReleases(deps.db, app.id, KEPT_RELEASES).flatMap((r) => (r.build_id ? [r.build_id] : [])));
   try {
-    await pruneAppImages(docker, app.name, keep);
+    await pruneAppImages(docker.engine, { instance: docker.instance, app: app.name }, keep);
   } catch (err) {
     // The release is live either way; the next one tries again.
     deps.logs.append(app.name, 'paas[api]', `Could not remove old slug images: ${(err as Error).message}`);

@@ -58,7 +58,7 @@ class ImageAdapter implements Runtime {
 }
 
 const network = `paas-contract-${process.pid}`;
-const make = () => new ImageAdapter(new DockerRuntime({ docker, network, memoryBytes: 256 * 1024 ** 2, bindAddress: '127.0.0.1' }));
+const make = () => new ImageAdapter(new DockerRuntime({ docker, network, memoryBytes: 256 * 1024 ** 2, bindAddress: '127.0.0.1', instance: `contract-${process.pid}` }));
 
 if (!engine.ok) {
   console.log(`docker: no engine answers (${engine.reason}); the docker runtime contract is skipped`);

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type Docker from 'dockerode';
 
 /**
@@ -13,11 +15,19 @@ export const LABELS = {
   build: 'paas.build',
   commit: 'paas.commit',
   kind: 'paas.kind',
+  /** Which paas server (data dir) made it: servers sharing an engine never touch each other's dynos. */
+  instance: 'paas.instance',
 } as const;
 
+/** A stable id for the paas server of a data dir, for the `paas.instance` label. */
+export function instanceId(dataDir: string): string {
+  return createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12);
+}
+
 /** The label filter that selects paas's own objects (optionally of one app), for list calls. */
-export function ourFilter(app?: string, extra: string[] = []): { label: string[] } {
-  return { label: [`${LABELS.managed}=true`, ...(app ? [`${LABELS.app}=${app}`] : []), ...extra] };
+export function ourFilter(scope: { instance?: string; app?: string } = {}, extra: string[] = []): { label: string[] } {
+  const { instance, app } = scope;
+  return { label: [`${LABELS.managed}=true`, ...(instance ? [`${LABELS.instance}=${instance}`] : []), ...(app ? [`${LABELS.app}=${app}`] : []), ...extra] };
 }
 
 /**

@@ -14,6 +14,8 @@ export interface DockerRuntimeOptions {
   memoryBytes: number;
   /** Where dyno ports are published on the host: 127.0.0.1 unless set otherwise. */
   bindAddress: string;
+  /** This server's `paas.instance` label (engine.ts instanceId): it adopts and sweeps only its own dynos. */
+  instance: string;
 }
 
 /** What the runtime needs to know of an image to run it: its PATH and the USER its Dockerfile set. */
@@ -102,7 +104,7 @@ export class DockerRuntime implements Runtime {
     if (!dyno.handle) return undefined;
     const container = this.opts.docker.getContainer(dyno.handle);
     const info = await container.inspect().catch(() => undefined);
-    if (!info?.State.Running || info.Config.Labels?.[LABELS.managed] !== 'true' || info.Config.Labels[LABELS.app] !== dyno.app) return undefined;
+    if (!info?.State.Running || !this.owns(info.Config.Labels, dyno.app)) return undefined;
     const binding = Object.values(info.HostConfig.PortBindings ?? {})[0] as { HostPort?: string }[] | undefined;
     const port = Number(binding?.[0]?.HostPort);
     if (!Number.isInteger(port) || port <= 0) return undefined;
@@ -112,7 +114,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async sweep(keep: Set<string>, graceMs: number): Promise<number> {
-    const all = await this.opts.docker.listContainers({ all: true, filters: ourFilter(undefined, [`${LABELS.kind}=dyno`]) });
+    const all = await this.opts.docker.listContainers({ all: true, filters: ourFilter({ instance: this.opts.instance }, [`${LABELS.kind}=dyno`]) });
     const gone = all.filter((c) => !keep.has(c.Id));
     await Promise.all(gone.map((c) => this.stopContainer(c.Id, graceMs)));
     return gone.length;
@@ -140,6 +142,7 @@ export class DockerRuntime implements Runtime {
       User: user,
       Labels: {
         [LABELS.managed]: 'true',
+        [LABELS.instance]: this.opts.instance,
         [LABELS.kind]: 'dyno',
         [LABELS.app]: spec.app,
         [LABELS.type]: spec.name.split('.')[0],
@@ -212,7 +215,12 @@ export class DockerRuntime implements Runtime {
 
   private async isOurs(id: string, app: string): Promise<boolean> {
     const info = await this.opts.docker.getContainer(id).inspect().catch(() => undefined);
-    return info?.Config.Labels?.[LABELS.managed] === 'true' && info.Config.Labels[LABELS.app] === app;
+    return this.owns(info?.Config.Labels, app);
+  }
+
+  /** A container is this server's dyno of `app` only by its labels. */
+  private owns(labels: Record<string, string> | undefined, app: string): boolean {
+    return labels?.[LABELS.managed] === 'true' && labels[LABELS.instance] === this.opts.instance && labels[LABELS.app] === app;
   }
 
   private imageFacts(image: string): Promise<ImageFacts> {
