@@ -79,7 +79,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   const routes = new Routes();
   const logs = new AppLogs();
-  const runtime = new ProcessRuntime({ sandbox, scratchRoot: paths.scratch });
+  const runtime = new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, nodeCacheDir: paths.node });
   // Dynos of a previous run that died without stopping them (SIGKILL, power loss) may still run.
   const reaped = await runtime.reap(takeStaleDynos(db), config.stopGraceMs);
   if (reaped) log(`Stopped ${reaped} dyno(s) left running by a previous paas server`);

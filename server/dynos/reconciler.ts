@@ -476,6 +476,7 @@ export class Reconciler {
       name,
       slugDir: release.slug.dir,
       command: release.slug.processTypes[type],
+      node: release.slug.node,
       pathPrepend: release.slug.pathPrepend,
       user: release.user,
       env: { ...this.deps.baseEnv, ...release.env, DYNO: name },
