@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BuildError } from '../builder/errors.js';
 import { installNode, newestPerMajor, platformNode, resolveNodeVersion } from '../builder/node-versions.js';
 import { detectSandbox } from '../server/sandbox/host.js';
+import { startSandboxed } from '../server/sandbox/spawn.js';
 import { apiCall, commitFiles, createApp, gitRepo, type Paas, push, startPaas, tempDir, viaRouter } from './helpers/paas.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -69,10 +70,14 @@ describe('resolveNodeVersion', () => {
 });
 
 describe('installNode', () => {
-  it('installs a version once, whole, read-only to other uids, and finds it at once the second time', async () => {
+  let root: string;
+  beforeAll(() => {
     const parent = tempDir('paas-node-cache-');
     fs.chmodSync(parent, 0o711); // as a data dir without bubblewrap: apps' uids pass through
-    const root = path.join(parent, 'node');
+    root = path.join(parent, 'node');
+  });
+
+  it('installs a version once, whole, read-only to other uids, and finds it at once the second time', async () => {
     const version = await resolveNodeVersion('22.x');
     const lines: string[] = [];
     let started = Date.now();
@@ -113,6 +118,30 @@ describe('installNode', () => {
       expect(asNobody(['/bin/sh', '-c', 'echo x >> "$1"', 'sh', path.join(home, 'bin', 'node')]).status).not.toBe(0);
       expect(asNobody(['/bin/mv', path.join(home, 'bin', 'node'), path.join(home, 'bin', 'old')]).status).not.toBe(0);
     }
+  });
+
+  it.runIf(asRoot)('without bubblewrap, puts it first on PATH for an app uid that reaches it through the data dir', async () => {
+    const node = { version: await resolveNodeVersion('22.x'), home: '' };
+    node.home = await installNode(node.version, root); // installed by the test above: found at once
+    const app = tempDir('paas-node-app-');
+    fs.chmodSync(app, 0o711);
+    fs.chownSync(app, NOBODY, NOBODY);
+    const host = { ...detectSandbox(), kind: 'none' as const, overlay: false };
+    const { child } = await startSandboxed(host, {
+      appDir: app,
+      writes: 'direct',
+      scratchDir: path.join(tempDir('paas-node-scratch-'), 's'),
+      user: { uid: NOBODY, gid: NOBODY },
+      argv: ['/bin/bash', '-c', 'command -v node; node --version'],
+      env: {},
+      pathPrepend: [],
+      node,
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(out).toBe(`${node.home}/bin/node\nv${node.version}\n`);
   });
 
   it('refuses a version that is not exact, before touching the disk', async () => {
