@@ -16,6 +16,7 @@ export { BuildError } from './errors.js';
 export { eachLine } from './lines.js';
 export { handOver } from './safe-fs.js';
 export type { BuildRequest, BuildSteps, Slug } from './types.js';
+export { installNode, type NodeInstall, nodeHomeSeen } from './node-versions.js';
 
 /** Detection order: the first buildpack whose files are present wins. */
 const BUILDPACKS: Buildpack[] = [nodeBuildpack, pythonBuildpack, staticBuildpack, procfileBuildpack];
@@ -89,7 +90,7 @@ export async function build(req: BuildRequest): Promise<Slug> {
     const procfile = await readProcfile(dir);
     const processTypes = { ...compiled.processTypes, ...procfile };
     const healthchecks = await readHealthChecks(dir);
-    const slug: Slug = { dir, buildpack: pack.name, processTypes, pathPrepend: compiled.pathPrepend, env: compiled.env ?? {}, healthchecks };
+    const slug: Slug = { dir, node: compiled.node, buildpack: pack.name, processTypes, pathPrepend: compiled.pathPrepend, env: compiled.env ?? {}, healthchecks };
     req.log(`-----> Discovering process types`);
     const names = Object.keys(processTypes);
     req.log(`       Procfile declares types -> ${names.length ? names.join(', ') : '(none)'}`);

@@ -1,4 +1,5 @@
 import type { HealthCheck } from './app-json.js';
+import type { NodeInstall } from './node-versions.js';
 
 /** What the builder needs from its caller. The builder knows nothing of apps, stores or HTTP. */
 export interface BuildRequest {
@@ -10,6 +11,8 @@ export interface BuildRequest {
   slugsDir: string;
   /** Per-app dependency caches live under `<cacheDir>/<appName>`. */
   cacheDir: string;
+  /** Node.js versions that engines.node asks for are installed under `<nodeCacheDir>/<version>`; without it, only the platform's Node. */
+  nodeCacheDir?: string;
   /** How install and build steps run: the server runs each in the app's sandbox, under its uid. */
   steps: BuildSteps;
   /**
@@ -24,7 +27,7 @@ export interface BuildRequest {
 /** Runs the app's own build steps (npm ci, pip install, npm run build) and says how they see the tree. */
 export interface BuildSteps {
   /** Runs one step (argv, never a shell string) with `tree` as its working directory. */
-  run(argv: string[], opts: { tree: string; log: (line: string) => void; failure: string; env?: Record<string, string> }): Promise<void>;
+  run(argv: string[], opts: { tree: string; log: (line: string) => void; failure: string; env?: Record<string, string>; node?: NodeInstall }): Promise<void>;
   /** The path at which steps and dynos see `tree` (/app inside a sandbox). */
   pathOf(tree: string): string;
   /** Who the tree belongs to; files paas puts there (the unpacked source, a restored cache) are handed over. */
@@ -73,6 +76,6 @@ export interface Buildpack {
    * with a line of build output about how a default runs (`notes`, by type), shown unless a
    * Procfile replaces that type.
    */
-  compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend' | 'env'> & { notes?: Record<string, string> }>;
+  compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend' | 'env' | 'node'> & { notes?: Record<string, string> }>;
 }
 

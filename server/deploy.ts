@@ -33,7 +33,7 @@ export async function deployCommit(
   let slug;
   try {
     const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal });
-    slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, steps, config: appConfig, log });
+    slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, steps, config: appConfig, log });
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });
     throw err;

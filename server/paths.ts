@@ -8,6 +8,8 @@ export interface DataPaths {
   repos: string;
   slugs: string;
   cache: string;
+  /** Node.js versions apps ask for (engines.node), one directory each, read-only to apps. */
+  node: string;
   hooks: string;
   /** Each running dyno's scratch layer (what it writes under /app), removed when it stops. */
   scratch: string;
@@ -25,6 +27,7 @@ export function dataPaths(root: string): DataPaths {
     repos: path.join(root, 'repos'),
     slugs: path.join(root, 'slugs'),
     cache: path.join(root, 'cache'),
+    node: path.join(root, 'node'),
     hooks: path.join(root, 'git-hooks'),
     scratch: path.join(root, 'dynos'),
     run: path.join(root, 'run'),

@@ -1,6 +1,6 @@
 // Failures that explain themselves: what a pusher reads when an app declares nothing to run, has
 // no web process, or its web process dies or never listens while booting; and the Node buildpack's
-// NODE_ENV and engines.node. Real server, real git pushes, real builds.
+// NODE_ENV and an engines.node that is no range. Real server, real git pushes, real builds.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apiCall, cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
 
@@ -179,25 +179,21 @@ describe('the Node buildpack', () => {
     expect(await served()).toEqual({ nodeEnv: 'staging', devtool: true });
   });
 
-  it('warns when engines.node leaves out the Node that will run the app, or is no range at all', async () => {
+  it('refuses an engines.node that is no range at all, and builds one the platform Node satisfies on it', async () => {
     await createApp(paas, 'engines-app');
     const app = (node: unknown) => ({
       ...nodePackage({ name: 'engines-app', scripts: { start: 'node server.js' }, engines: { node } }),
       'server.js': "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n",
     });
-    const dir = await repo(app('>=99'));
-    const tooNew = await push(paas, dir, 'engines-app');
-    expect(tooNew.code, tooNew.stderr).toBe(0);
-    expect(tooNew.stderr).toContain(`Warning: package.json engines.node asks for ">=99", but this app will run on Node ${process.version}`);
-
-    await commitFiles(paas, dir, app('a banana'));
+    // Ranges that need another Node, and ranges none satisfies, are in node-versions.test.ts.
+    const dir = await repo(app('a banana'));
     const invalid = await push(paas, dir, 'engines-app');
-    expect(invalid.code, invalid.stderr).toBe(0);
-    expect(invalid.stderr).toContain('Warning: package.json engines.node ("a banana") is not a version range');
+    expect(invalid.code).not.toBe(0);
+    expect(invalid.stderr).toContain('package.json engines.node ("a banana") is not a version range. Fix engines.node');
 
     await commitFiles(paas, dir, app(`>=${process.versions.node.split('.')[0]}`));
     const fits = await push(paas, dir, 'engines-app');
     expect(fits.code, fits.stderr).toBe(0);
-    expect(fits.stderr).not.toContain('Warning: package.json engines.node');
+    expect(fits.stderr).toContain(`-----> Using node ${process.versions.node} (engines.node: >=${process.versions.node.split('.')[0]}; the platform's own Node)`);
   });
 });

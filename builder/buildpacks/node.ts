@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import semver from 'semver';
 import { DepCache, hashKey } from '../cache.js';
 import { BuildError } from '../errors.js';
+import { engineNode, nodeHomeSeen } from '../node-versions.js';
 import { excerpt, handOver, present, readTreeFile } from '../safe-fs.js';
 import type { Buildpack } from '../types.js';
 import { packageEnv, startCommand } from './npm-start.js';
@@ -17,20 +17,6 @@ interface PackageJson {
   scripts?: Record<string, unknown>;
   engines?: { node?: unknown };
   devDependencies?: Record<string, string>;
-}
-
-/**
- * Warns (never fails) when package.json's engines.node leaves out the Node that will run the app:
- * the one running paas, since dynos use its node.
- */
-function checkEngines(pkg: PackageJson, log: (line: string) => void): void {
-  const range = pkg.engines?.node;
-  if (range === undefined) return;
-  if (typeof range !== 'string' || semver.validRange(range) === null) {
-    log(` !     Warning: package.json engines.node (${excerpt(JSON.stringify(range), 60)}) is not a version range, so paas cannot check it. This app will run on Node ${process.version}; set engines.node to a range such as ">=22".`);
-  } else if (!semver.satisfies(process.version, range)) {
-    log(` !     Warning: package.json engines.node asks for "${excerpt(range, 60)}", but this app will run on Node ${process.version} (the Node that runs paas), so it may not work. Widen engines.node, or ask the paas operator for a Node that fits.`);
-  }
 }
 
 async function readPackageJson(dir: string): Promise<PackageJson> {
@@ -72,11 +58,12 @@ export const nodeBuildpack: Buildpack = {
   webFrom: ['a `start` script to package.json', 'a `server.js` file'],
   async compile(dir, req) {
     const pkg = await readPackageJson(dir);
-    checkEngines(pkg, req.log);
+    // engines.node, as on Heroku: build steps and dynos run on that Node, installed if not the platform's.
+    const node = await engineNode(pkg.engines?.node, req);
     const lockfile = (await Promise.all(LOCKFILES.map((f) => present(path.join(dir, f))))).findIndex(Boolean);
     // As on Heroku, build steps and the app run with NODE_ENV=production unless the app's config says otherwise.
     const nodeEnv = req.config?.NODE_ENV ?? 'production';
-    const step = { tree: dir, log: req.log, env: { NODE_ENV: nodeEnv } };
+    const step = { tree: dir, log: req.log, env: { NODE_ENV: nodeEnv }, node };
     const npmFlags = ['--no-audit', '--no-fund', '--no-progress'];
     // Under NODE_ENV=production npm would skip devDependencies, which a build script needs (a
     // compiler, a bundler): install them all, and prune them once the build is done.
@@ -85,7 +72,8 @@ export const nodeBuildpack: Buildpack = {
 
     if (lockfile >= 0) {
       const lock = (await readTreeFile(dir, LOCKFILES[lockfile], LOCKFILE_MAX))!;
-      const key = hashKey(lock, process.version);
+      // Native modules are built for one Node: the key names the one they were built with.
+      const key = hashKey(lock, node ? `v${node.version}` : process.version);
       if (await cache.restore('node', key, path.join(dir, 'node_modules'))) {
         req.log('-----> Lockfile unchanged: using cached node_modules, skipping install');
       } else {
@@ -132,8 +120,8 @@ export const nodeBuildpack: Buildpack = {
       NODE_ENV: 'production',
       ...npm.env,
       npm_package_json: path.join(req.steps.pathOf(dir), 'package.json'),
-      npm_node_execpath: process.execPath,
+      npm_node_execpath: node ? path.join(nodeHomeSeen(node, req.steps.pathOf(dir) !== dir), 'bin', 'node') : process.execPath,
     };
-    return { processTypes, pathPrepend: ['node_modules/.bin'], env, notes: web?.note ? { web: web.note } : undefined };
+    return { processTypes, pathPrepend: ['node_modules/.bin'], env, node: node?.version, notes: web?.note ? { web: web.note } : undefined };
   },
 };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { eachLine } from '../../builder/index.js';
+import { eachLine, installNode, type NodeInstall } from '../../builder/index.js';
 import type { SandboxHost } from '../sandbox/host.js';
 import { removeScratch, startSandboxed } from '../sandbox/spawn.js';
 import { allEnded, atMost, DRAIN_MS, exitStatus } from './exit-status.js';
@@ -18,6 +18,8 @@ export interface ProcessRuntimeOptions {
   sandbox: SandboxHost;
   /** Where each dyno's scratch layer lives while it runs (only paas can enter it). */
   scratchRoot: string;
+  /** Where the Node.js versions of engines.node are installed (builder's installNode); needed for a spec with `node`. */
+  nodeCacheDir?: string;
 }
 
 /**
@@ -31,6 +33,13 @@ export class ProcessRuntime implements Runtime {
   private readonly groups = new Map<string, Group>();
 
   constructor(private readonly opts: ProcessRuntimeOptions) {}
+
+  /** The slug's Node: the build installed it; a cache emptied since is filled again. */
+  private async node(spec: DynoSpec): Promise<NodeInstall | undefined> {
+    if (!spec.node) return undefined;
+    if (!this.opts.nodeCacheDir) throw new Error(`${spec.app} ${spec.name}: its slug runs on Node.js ${spec.node}, but this runtime has no Node cache`);
+    return { version: spec.node, home: await installNode(spec.node, this.opts.nodeCacheDir, (l) => spec.onLine('stderr', l.trim())) };
+  }
 
   async start(spec: DynoSpec): Promise<RunningDyno> {
     if (spec.command === undefined) throw new Error(`${spec.app} ${spec.name}: the process runtime runs Procfile commands only, not an image's own command`);
@@ -47,6 +56,7 @@ export class ProcessRuntime implements Runtime {
       argv: ['/bin/bash', '-c', spec.command],
       env: { ...spec.env, PORT: String(port) },
       pathPrepend: spec.pathPrepend,
+      node: await this.node(spec),
     });
     const outputEnded = allEnded(child.stdout!, child.stderr!);
     const exited = new Promise<ExitStatus>((resolve) => {

@@ -3,6 +3,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { type NodeInstall, nodeHomeSeen } from '../../builder/index.js';
 import { type SandboxHost, sharedDirMode } from './host.js';
 import { noUserNamespacesFilter } from './seccomp.js';
 
@@ -39,6 +40,8 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** Directories of the app tree, relative to it, to put first on PATH (node_modules/.bin, .venv/bin). */
   pathPrepend: string[];
+  /** The Node.js the app asked for (engines.node), when not the platform's: its bin/ goes on PATH before the system's. */
+  node?: NodeInstall;
 }
 
 export interface Sandboxed {
@@ -81,6 +84,18 @@ function systemMounts(): string[] {
     else if (stat.isDirectory()) args.push('--ro-bind', dir, dir);
   }
   return (systemArgs = args);
+}
+
+/**
+ * An engines.node version, read-only, at a path that names no host directory. bwrap would make the
+ * directories above it under our umask (077), closed to the app's uid: they are made open first.
+ */
+function nodeMount(node: NodeInstall | undefined): string[] {
+  if (!node) return [];
+  const target = nodeHomeSeen(node, true);
+  const parents: string[] = [];
+  for (let dir = path.posix.dirname(target); dir !== '/'; dir = path.posix.dirname(dir)) parents.unshift(dir);
+  return [...parents.flatMap((dir) => ['--perms', '0755', '--dir', dir]), '--ro-bind', node.home, target];
 }
 
 /** Whether /app is an overlay mounted by us: only root can, and only inside bwrap's namespaces. */
@@ -137,7 +152,8 @@ async function prepareScratch(host: SandboxHost, spec: SandboxSpec): Promise<str
 
 function withPath(spec: SandboxSpec, root: string, host: SandboxHost): Record<string, string> {
   const prepend = spec.pathPrepend.map((p) => path.join(root, p));
-  return { ...spec.env, PATH: [...prepend, host.systemPath].join(':'), HOME: root };
+  const node = spec.node ? [path.join(nodeHomeSeen(spec.node, host.kind === 'bwrap'), 'bin')] : [];
+  return { ...spec.env, PATH: [...prepend, ...node, host.systemPath].join(':'), HOME: root };
 }
 
 /**
@@ -179,6 +195,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     'paas',
     ...systemMounts(),
     ...host.sharedDirs.flatMap((d) => ['--ro-bind', d, d]),
+    ...nodeMount(spec.node),
     '--proc', '/proc',
     '--dev', '/dev',
     '--tmpfs', '/tmp',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { BuildError, type BuildSteps } from '../../builder/index.js';
+import { BuildError, type BuildSteps, nodeHomeSeen } from '../../builder/index.js';
 import { superviseStep } from '../../builder/exec.js';
 import { signalGroup } from '../runtime/process-groups.js';
 import type { SandboxHost } from './host.js';
@@ -22,6 +22,7 @@ export function sandboxedSteps(
     async run(argv, opts) {
       if (signal?.aborted) throw new BuildError(String(signal.reason));
       const scratchDir = path.join(params.scratchRoot, `build-${randomUUID()}`);
+      const nodedir = opts.node ? nodeHomeSeen(opts.node, host.kind === 'bwrap') : host.nodeDir;
       const { child } = await startSandboxed(host, {
         appDir: opts.tree,
         writes: 'direct',
@@ -29,15 +30,17 @@ export function sandboxedSteps(
         user: params.user,
         argv,
         // Tool caches go to the step's private /tmp, not into the slug. node-gyp takes the headers'
-        // location under its own prefix: as npm_config_nodedir, npm would warn on every build.
+        // location under its own prefix: as npm_config_nodedir, npm would warn on every build. An
+        // engines.node version brings its own headers, which its native modules must be built against.
         env: {
           ...params.env,
           ...opts.env,
           npm_config_cache: '/tmp/.npm',
           XDG_CACHE_HOME: '/tmp/.cache',
-          ...(host.nodeDir ? { npm_package_config_node_gyp_nodedir: host.nodeDir } : {}),
+          ...(nodedir ? { npm_package_config_node_gyp_nodedir: nodedir } : {}),
         },
         pathPrepend: ['node_modules/.bin'],
+        node: opts.node,
       });
       const kill = () => child.pid && signalGroup(child.pid, 'SIGKILL');
       signal?.addEventListener('abort', kill);
