@@ -59,10 +59,13 @@ const server = http.createServer((req, res) => {
   else fs.createReadStream(file).pipe(res);
 });
 
-// Loopback only: the router is the one way in, never another interface of the host.
+// Loopback only on the host: the router is the one way in, never another interface of the host.
+// Inside a container (PAAS_STATIC_HOST=0.0.0.0, set by the image build) loopback is the container's
+// own, so it listens on every interface there and Docker publishes the port on the host's loopback.
+const host = process.env.PAAS_STATIC_HOST || '127.0.0.1';
 // PORT=0 is honoured (an ephemeral port, which the log line reports); only a missing one means 5000.
 const port = /^\d+$/.test(process.env.PORT ?? '') ? Number(process.env.PORT) : 5000;
-server.listen(port, '127.0.0.1', () => {
+server.listen(port, host, () => {
   const addr = server.address();
   console.log(`static server listening on ${typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : process.env.PORT}`);
 });

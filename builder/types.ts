@@ -65,17 +65,66 @@ export interface Slug {
   healthchecks?: Record<string, HealthCheck[]>;
 }
 
+/** One step of a build plan: an argv run in the app's tree (never a shell string). */
+export interface PlanStep {
+  /** The build output heading before it ("-----> Installing dependencies with npm ci"). */
+  heading: string;
+  argv: string[];
+  /** What the build error says when it fails ("npm ci failed"). */
+  failure: string;
+}
+
+/** Where a plan is carried out: the host's sandbox (directory slugs) or an image build. */
+export interface PlanContext {
+  /** The path at which steps and dynos see the tree: /app in a sandbox or an image. */
+  appPath: string;
+  /** The node that runs the app's processes (npm_node_execpath). */
+  nodePath: string;
+  /** The app's config vars (a few steer a build: NODE_ENV). */
+  config?: Record<string, string>;
+  log: (line: string) => void;
+}
+
+/**
+ * What a buildpack decides for a tree, before anything runs: the host executor and the Dockerfile
+ * generator both carry it out, so the two runtimes build the same way.
+ */
+export interface BuildPlan {
+  /**
+   * Root files the dependency install reads (those present). The install runs with only these in
+   * the tree, so the image layer it makes is keyed by them alone.
+   */
+  depsFiles: string[];
+  /** Dependency install steps (their output is what a cache keeps). */
+  install: PlanStep[];
+  /** Steps over the whole tree once dependencies are in: the build script, then pruning. */
+  build: PlanStep[];
+  /** The environment of install and build steps. */
+  stepEnv: Record<string, string>;
+  /** Files paas adds to the tree under `.paas/` (name → source path on the host). */
+  paasFiles: Record<string, string>;
+  /** The package's engines.node as written (any type), for the image build to resolve. */
+  enginesNode?: unknown;
+  /** Default process types (a Procfile overrides them), from the tree as pushed. */
+  processTypes: Record<string, string>;
+  pathPrepend: string[];
+  env?: Record<string, string>;
+  /** A line of build output about how a default process type runs, shown unless a Procfile replaces it. */
+  notes?: Record<string, string>;
+}
+
 /** One buildpack: detection is by files at the root of the source tree. */
 export interface Buildpack {
   name: string;
   detect(files: Set<string>): boolean;
   /** How it makes a web process without a Procfile, each finishing "add …" (a `server.js` file): named when a push declares none. */
   webFrom?: string[];
+  /** What building this tree takes (reads the tree's control files, runs nothing). */
+  plan(dir: string, ctx: PlanContext): Promise<BuildPlan>;
   /**
-   * Installs dependencies in place and returns default process types (a Procfile overrides them),
-   * with a line of build output about how a default runs (`notes`, by type), shown unless a
-   * Procfile replaces that type.
+   * Carries out the plan on the host: installs dependencies in place and returns default process
+   * types (a Procfile overrides them), with a line of build output about how a default runs
+   * (`notes`, by type), shown unless a Procfile replaces that type.
    */
   compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend' | 'env' | 'node'> & { notes?: Record<string, string> }>;
 }
-

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DepCache, hashKey } from '../cache.js';
 import { BuildError } from '../errors.js';
 import { entryKind, present, readTreeFile, rewriteTreeFile } from '../safe-fs.js';
-import type { Buildpack } from '../types.js';
+import type { BuildPlan, Buildpack, PlanContext } from '../types.js';
 
 const VENV = '.venv';
 const SCRIPT_MAX = 1024 * 1024;
@@ -28,14 +28,39 @@ async function relocateVenv(venv: string, from: string, to: string): Promise<voi
   }
 }
 
+/** The Python plan: a virtualenv at `<appPath>/.venv` (a venv records its own absolute path), then pip. */
+async function pythonPlan(dir: string, ctx: PlanContext): Promise<BuildPlan> {
+  const venvPath = path.posix.join(ctx.appPath, VENV);
+  const processTypes: Record<string, string> = {};
+  if (await present(path.join(dir, 'app.py'))) processTypes.web = 'python app.py';
+  return {
+    depsFiles: ['requirements.txt'],
+    install: [
+      { heading: '-----> Creating virtualenv', argv: ['python3', '-m', 'venv', venvPath], failure: 'Creating the virtualenv failed' },
+      {
+        heading: '-----> Installing requirements with pip',
+        argv: [path.posix.join(venvPath, 'bin', 'pip'), 'install', '--disable-pip-version-check', '--no-input', '-r', 'requirements.txt'],
+        failure: 'pip install failed',
+      },
+    ],
+    build: [],
+    stepEnv: {},
+    paasFiles: {},
+    processTypes,
+    pathPrepend: [path.join(VENV, 'bin')],
+  };
+}
+
 export const pythonBuildpack: Buildpack = {
   name: 'Python',
   detect: (files) => files.has('requirements.txt'),
   webFrom: ['an `app.py` file'],
+  plan: pythonPlan,
   async compile(dir, req) {
     const venv = path.join(dir, VENV);
     // A venv records its own absolute path: the one steps and dynos see (/app/.venv in a sandbox).
     const venvPath = path.join(req.steps.pathOf(dir), VENV);
+    const plan = await pythonPlan(dir, { appPath: req.steps.pathOf(dir), nodePath: process.execPath, config: req.config, log: req.log });
     const step = { tree: dir, log: req.log };
     const requirements = (await readTreeFile(dir, 'requirements.txt'))!;
     const key = hashKey(requirements, process.env.PATH ?? '');
@@ -46,18 +71,12 @@ export const pythonBuildpack: Buildpack = {
       req.log('-----> requirements.txt unchanged: using cached virtualenv, skipping install');
       if (from !== venvPath) await relocateVenv(venv, from, venvPath);
     } else {
-      req.log('-----> Creating virtualenv');
-      await req.steps.run(['python3', '-m', 'venv', venvPath], { ...step, failure: 'Creating the virtualenv failed' });
-      req.log('-----> Installing requirements with pip');
-      await req.steps.run(
-        [path.join(venvPath, 'bin', 'pip'), 'install', '--disable-pip-version-check', '--no-input', '-r', 'requirements.txt'],
-        { ...step, failure: 'pip install failed' },
-      );
+      for (const s of plan.install) {
+        req.log(s.heading);
+        await req.steps.run(s.argv, { ...step, failure: s.failure });
+      }
       await cache.save('python', key, venv, venvPath, req.log);
     }
-
-    const processTypes: Record<string, string> = {};
-    if (await present(path.join(dir, 'app.py'))) processTypes.web = 'python app.py';
-    return { processTypes, pathPrepend: [path.join(VENV, 'bin')] };
+    return { processTypes: plan.processTypes, pathPrepend: plan.pathPrepend };
   },
 };

@@ -1,0 +1,140 @@
+// Image slugs (the Docker runtime): the pushed tree, checked and detected as for a directory
+// slug, becomes the image `paas/<app>:<build id>`, built by the engine from a generated Dockerfile
+// (or the app's own) with the tree as its context.
+import type Docker from 'dockerode';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import semver from 'semver';
+import { addPaasFiles } from '../buildpacks/static.js';
+import { BuildError } from '../errors.js';
+import { entryKind, excerpt, readTreeFile } from '../safe-fs.js';
+import { buildFailed, type Compiled, detect, finishSlug, slugHome, unpack } from '../slug.js';
+import type { BuildRequest, Slug } from '../types.js';
+import { CONTEXT_APP, CONTEXT_CA, CONTEXT_PAAS, generateDockerfile } from './dockerfile.js';
+import { IMAGE_LABELS, imageTag } from './labels.js';
+import { stackNodeVersion } from './node.js';
+import { imageCommand, requireLocalImages } from './own.js';
+import { runBuild } from './run.js';
+
+export { IMAGE_LABELS, imageTag } from './labels.js';
+
+/** What an image build needs: a directory build's request without its host steps, plus the engine's side. */
+export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {
+  docker: Docker;
+  /** The base of generated Dockerfiles (PAAS_STACK_IMAGE); it must be on the host. */
+  stackImage: string;
+  /** The pushed commit, recorded as the image's paas.commit label. */
+  commit: string;
+  /** An extra CA the dependency installs trust (a TLS-intercepting proxy); it stays out of the image. */
+  caFile?: string;
+  /** The app's own uid and gid: build steps and the image's processes run as them. */
+  user: { uid: number; gid: number };
+  /** Resolves an engines.node range to an exact version; without it engines.node is only warned about. */
+  nodeVersion?: (range: string) => Promise<string>;
+}
+
+/** Where the app lives in a generated image, and the node that runs it. */
+const APP_PATH = '/app';
+const NODE_PATH = '/usr/local/bin/node';
+
+/**
+ * Builds the slug image `paas/<app>:<build id>` from a pushed tree (tar stream): the same tree
+ * checks, detection, Procfile, app.json and process types as build(), with a Dockerfile at the
+ * root winning over buildpacks. Writes `<slugsDir>/<build id>/slug.json` (with `image`) and keeps
+ * no tree beside it: the tree lives in the image. On failure nothing is left, image included.
+ */
+export async function buildImage(req: ImageBuildRequest): Promise<Slug> {
+  const home = slugHome(req.slugsDir, req.buildId);
+  const dir = path.join(home, CONTEXT_APP);
+  const tag = imageTag(req.appName, req.buildId);
+  let built = false;
+  await fs.mkdir(dir, { recursive: true });
+  try {
+    await unpack(req.source, dir);
+    const labels = { [IMAGE_LABELS.managed]: 'true', [IMAGE_LABELS.app]: req.appName, [IMAGE_LABELS.build]: req.buildId, [IMAGE_LABELS.commit]: req.commit };
+    const files = new Set(await fs.readdir(dir));
+    const own = files.has('Dockerfile');
+    const compiled = own ? await ownImage(req, dir, tag, labels) : await generatedImage(req, home, dir, tag, labels);
+    built = true;
+    const slug = await finishSlug(home, dir, compiled, req.log);
+    // The tree is in the image; only slug.json stays, where readSlug looks.
+    await fs.rm(dir, { recursive: true, force: true });
+    return slug;
+  } catch (err) {
+    if (built) await req.docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+    return await buildFailed(home, err);
+  } finally {
+    await fs.rm(path.join(home, CONTEXT_PAAS), { recursive: true, force: true });
+  }
+}
+
+async function tarOf(cwd: string, entries: string[]): Promise<NodeJS.ReadableStream> {
+  const tar = await import('tar');
+  // portable: no host uids, names or times in the context (cache keys ignore times anyway).
+  // Links are stored as links, never followed; the tree check kept them inside the tree.
+  return tar.c({ cwd, portable: true, follow: false }, entries) as unknown as NodeJS.ReadableStream;
+}
+
+/** Builds the app's own Dockerfile as is, with the pushed tree as the context. */
+async function ownImage(req: ImageBuildRequest, dir: string, tag: string, labels: Record<string, string>): Promise<Compiled> {
+  req.log('-----> Dockerfile app detected: building it as is');
+  if ((await entryKind(path.join(dir, 'Dockerfile'))) !== 'file') throw new BuildError('Dockerfile must be a regular file, not a link or a directory. Fix it and push again.');
+  const text = (await readTreeFile(dir, 'Dockerfile'))!.toString('utf8');
+  await requireLocalImages(req.docker, text, req.stackImage);
+  await runBuild(req.docker, await tarOf(dir, await fs.readdir(dir)), { dockerfile: 'Dockerfile', tag, labels, log: req.log });
+  const image = await imageCommand(req.docker, tag);
+  if (await readTreeFile(dir, 'Procfile')) req.log('       Procfile commands run in the image as `bash -c <command>` (the image needs bash), in its WORKDIR, as its USER.');
+  if (/^(root|0)(:|$)/.test(image.user)) req.log('       The Dockerfile sets USER root: dynos run as the app\'s own user instead.');
+  return {
+    dir,
+    image: tag,
+    buildpack: 'Dockerfile',
+    processTypes: image.web ? { web: image.web } : {},
+    ...(image.web ? { imageCommand: ['web'] } : {}),
+    pathPrepend: [],
+    env: {},
+    webFrom: ['a `CMD` to the Dockerfile'],
+  };
+}
+
+/** Detects the buildpack, turns its plan into a Dockerfile and builds it. */
+async function generatedImage(req: ImageBuildRequest, home: string, dir: string, tag: string, labels: Record<string, string>): Promise<Compiled> {
+  const pack = detect(new Set(await fs.readdir(dir)));
+  req.log(`-----> ${pack.name} app detected`);
+  const plan = await pack.plan(dir, { appPath: APP_PATH, nodePath: NODE_PATH, config: req.config, log: req.log });
+  const node = plan.enginesNode === undefined ? undefined : await nodeFor(req, plan.enginesNode);
+  await addPaasFiles(dir, plan.paasFiles);
+  const paas = path.join(home, CONTEXT_PAAS);
+  await fs.mkdir(paas);
+  if (req.caFile) await fs.copyFile(req.caFile, path.join(paas, CONTEXT_CA));
+  // The static server listens on loopback on the host; in a container it must take the published port.
+  const env = Object.keys(plan.paasFiles).includes('static-server.mjs') ? { PAAS_STATIC_HOST: '0.0.0.0' } : undefined;
+  const dockerfile = generateDockerfile({ appName: req.appName, stackImage: req.stackImage, plan, user: req.user, ca: req.caFile !== undefined, node, env });
+  await fs.writeFile(path.join(paas, 'Dockerfile'), dockerfile.text);
+  req.log(`-----> Building image ${tag}`);
+  await runBuild(req.docker, await tarOf(home, [CONTEXT_APP, CONTEXT_PAAS]), {
+    dockerfile: `${CONTEXT_PAAS}/Dockerfile`,
+    tag,
+    labels,
+    log: req.log,
+    heading: (n) => dockerfile.steps.get(n)?.heading || undefined,
+    explain: (n) => dockerfile.steps.get(n)?.failure,
+  });
+  return { dir, image: tag, buildpack: pack.name, ...(node ? { node } : {}), processTypes: plan.processTypes, pathPrepend: plan.pathPrepend, env: plan.env ?? {}, notes: plan.notes, webFrom: pack.webFrom ?? [] };
+}
+
+/** The exact Node.js version to install for engines.node, or undefined for the stack's own. */
+async function nodeFor(req: ImageBuildRequest, range: unknown): Promise<string | undefined> {
+  const stack = await stackNodeVersion(req.docker, req.stackImage);
+  if (typeof range !== 'string' || semver.validRange(range) === null) {
+    req.log(` !     Warning: package.json engines.node (${excerpt(JSON.stringify(range) ?? String(range), 60)}) is not a version range. This app will run on the stack's Node ${stack}; set engines.node to a range such as ">=22".`);
+    return undefined;
+  }
+  if (!req.nodeVersion) {
+    if (!semver.satisfies(stack, range)) req.log(` !     Warning: package.json engines.node asks for "${excerpt(range, 60)}", but this app will run on the stack's Node ${stack}, so it may not work.`);
+    return undefined;
+  }
+  const version = await req.nodeVersion(range);
+  req.log(`-----> Using Node.js ${version} (engines.node "${excerpt(range, 60)}")`);
+  return version === stack ? undefined : version;
+}

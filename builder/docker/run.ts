@@ -1,0 +1,109 @@
+// Runs one image build on the engine (classic builder) and turns its JSON stream into Heroku-style
+// build output and, on failure, a BuildError that names the failing step.
+import type Docker from 'dockerode';
+import { BuildError } from '../errors.js';
+import { excerpt } from '../safe-fs.js';
+import { MAX_LINE } from '../lines.js';
+
+/** One object of the engine's build stream. */
+interface BuildMessage {
+  stream?: string;
+  error?: string;
+  errorDetail?: { message?: string; code?: number };
+  aux?: { ID?: string };
+  status?: string;
+}
+
+export interface RunBuildOptions {
+  /** The Dockerfile's path inside the context. */
+  dockerfile: string;
+  tag: string;
+  labels: Record<string, string>;
+  log: (line: string) => void;
+  /** A heading to print when step N starts ("-----> Installing dependencies with npm ci"). */
+  heading?: (step: number) => string | undefined;
+  /**
+   * What to tell the pusher when step N fails: generated Dockerfiles name the plan step, an app's
+   * own Dockerfile gets undefined (its step is quoted as written).
+   */
+  explain?: (step: number) => string | undefined;
+}
+
+/** The lines of the failing step's output worth quoting in the error: errors first, else the last ones. */
+function telling(lines: string[]): string[] {
+  const errors = lines.filter((l) => /\b(error|ERR!|fatal)\b/i.test(l));
+  return (errors.length ? errors : lines).slice(-3).map((l) => excerpt(l.trim(), 200));
+}
+
+/**
+ * Builds `context` (a tar stream) and returns the image id. Every line of output goes to `log`,
+ * indented; intermediate containers are removed whether the build succeeds or not.
+ */
+export async function runBuild(docker: Docker, context: NodeJS.ReadableStream, opts: RunBuildOptions): Promise<string> {
+  const stream = await docker.buildImage(context, { t: opts.tag, labels: opts.labels, dockerfile: opts.dockerfile, rm: true, forcerm: true });
+  let step = 0;
+  let stepLine = '';
+  let stepOutput: string[] = [];
+  let id: string | undefined;
+  let failure: BuildMessage | undefined;
+  let partial = '';
+  const onLine = (raw: string) => {
+    const line = raw.length > MAX_LINE ? `${raw.slice(0, MAX_LINE)} [paas: line cut]` : raw;
+    const m = /^Step (\d+)\/\d+ : /.exec(line);
+    if (m) {
+      step = Number(m[1]);
+      stepLine = line;
+      stepOutput = [];
+      const heading = opts.heading?.(step);
+      if (heading) opts.log(heading);
+    } else if (line.trim()) {
+      stepOutput.push(line);
+      if (stepOutput.length > 200) stepOutput.shift();
+    }
+    if (line.trim()) opts.log(`       ${line}`);
+  };
+  const onMessage = (msg: BuildMessage) => {
+    if (typeof msg.stream === 'string') {
+      const parts = (partial + msg.stream).split('\n');
+      partial = parts.pop() ?? '';
+      for (const p of parts) onLine(p.replace(/\r$/, ''));
+    }
+    if (msg.aux?.ID) id = msg.aux.ID;
+    if (msg.error) failure = msg;
+  };
+  await new Promise<void>((resolve, reject) => {
+    let buf = '';
+    stream.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const text = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!text) continue;
+        try {
+          onMessage(JSON.parse(text) as BuildMessage);
+        } catch {
+          onLine(text); // not JSON: pass it on as output rather than lose it
+        }
+      }
+    });
+    stream.on('error', reject);
+    stream.on('end', () => resolve());
+  });
+  if (partial) onLine(partial);
+  if (failure) {
+    const error = failure.errorDetail?.message ?? failure.error ?? 'unknown error';
+    opts.log(` !     ${error}`);
+    const what = opts.explain?.(step);
+    const code = failure.errorDetail?.code ?? /returned a non-zero code: (\d+)/.exec(error)?.[1];
+    const quoted = telling(stepOutput);
+    const said = quoted.length ? ` It said:\n  ${quoted.join('\n  ')}\n` : ' ';
+    if (what) throw new BuildError(`${what}${code !== undefined ? ` (exit code ${code})` : ''}.${said}See the output above, fix the app and push again.`);
+    const at = stepLine ? `\`${excerpt(stepLine, 200)}\`` : 'the Dockerfile';
+    throw new BuildError(`The image build failed at ${at}: ${excerpt(error, 300)}.${said}See the output above, fix the Dockerfile and push again.`);
+  }
+  if (!id) {
+    // Old engines say only "Successfully built <id>"; the tag is there either way.
+    id = (await docker.getImage(opts.tag).inspect()).Id;
+  }
+  return id;
+}
