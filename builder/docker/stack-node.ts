@@ -17,7 +17,8 @@ export interface NodeVersions {
 
 /** Environment for the host's npm: it trusts `caFile` as well when one is given. */
 export function npmEnv(caFile: string | undefined): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+  // No compile cache: npm would leave one in the temp dir of whoever runs paas.
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
   if (caFile && !env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = caFile;
   return env;
 }

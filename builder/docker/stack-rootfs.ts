@@ -48,7 +48,8 @@ export function debootstrap(bin: string, dir: string, packages: string[], mirror
     const tail: string[] = [];
     let retrieved = 0;
     for (const stream of [child.stdout, child.stderr]) {
-      eachLine(stream, (line) => {
+      eachLine(stream, (raw) => {
+        const line = raw.trimEnd();
         tail.push(line);
         if (tail.length > 20) tail.shift();
         if (line.startsWith('I: Retrieving ') && PER_PACKAGE[0].test(line)) retrieved++;

@@ -1,8 +1,13 @@
 // The stack image, on a real engine: built once (cold, that is debootstrap and the npm registry; a
-// few minutes), then every check runs a throwaway labelled container of it.
+// few minutes), then every check runs a throwaway labelled container of it. Then what a build says
+// when it cannot go on, and that it leaves nothing behind then.
+import fs from 'node:fs';
+import os from 'node:os';
 import type Docker from 'dockerode';
-import { beforeAll, expect, it } from 'vitest';
-import { STACK_LABELS, type StackImage, ensureStack, stackRecipe } from '../../builder/docker/stack.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { STACK_LABELS, type StackImage, buildStack, ensureStack, stackRecipe } from '../../builder/docker/stack.js';
+import { BuildError } from '../../builder/errors.js';
+import { onCleanup } from '../helpers/cleanup.js';
 import { TEST_LABELS, dockerSuite, runInImage, testDocker } from '../helpers/docker.js';
 
 const IMAGE = process.env.PAAS_STACK_IMAGE || 'paas/stack:bookworm';
@@ -70,5 +75,55 @@ dockerSuite('stack image', () => {
     expect(containers.length).toBeGreaterThan(0);
     const left = await docker.listContainers({ all: true, filters: { label: Object.entries(TEST_LABELS).map(([k, v]) => `${k}=${v}`) } });
     expect(left.map((c) => c.Id).filter((id) => containers.includes(id))).toEqual([]);
+  });
+});
+
+describe('stack build without an engine', () => {
+  it('says Docker is not running and what to do', async () => {
+    const { default: DockerClient } = await import('dockerode');
+    const none = new DockerClient({ socketPath: `${os.tmpdir()}/no-docker.sock` });
+    const failure = buildStack(none, { image: 'paas-test/stack:none', log: () => undefined });
+    await expect(failure).rejects.toBeInstanceOf(BuildError);
+    await expect(failure).rejects.toThrow(/^Docker is not running \(no engine answers at .*\): start dockerd/);
+  });
+});
+
+// After the stack suite, in the same file: a build here must not run beside a real one, which
+// would share the temp dir and the labels these checks look at.
+dockerSuite('stack build failures', () => {
+  let docker: Docker;
+  beforeAll(async () => {
+    docker = await testDocker();
+  });
+
+  it('fails on an unreachable Debian mirror, naming PAAS_DEBIAN_MIRROR, and leaves no image or temp dir', async () => {
+    const image = 'paas-test/stack:bad-mirror';
+    const lines: string[] = [];
+    const failure = buildStack(docker, { image, mirror: 'http://127.0.0.1:9/debian', log: (line) => lines.push(line) });
+    const rootless = process.getuid?.() !== 0;
+    await expect(failure).rejects.toThrow(rootless ? /debootstrap needs root/ : /^debootstrap failed[^]*set PAAS_DEBIAN_MIRROR to a Debian mirror that is/);
+    expect(lines[0]).toBe(`-----> Building the stack image ${image} (once; a few minutes)`);
+    await expect(docker.getImage(image).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    const bases = await docker.listImages({ filters: { label: ['paas.managed=true', 'paas.kind=stack-base'] } });
+    expect(bases).toEqual([]);
+    expect(fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('paas-stack-'))).toEqual([]);
+  });
+
+  it('uses an image of that name that paas did not build as it is, and never replaces it', async () => {
+    const image = 'paas-test/stack:operators-own';
+    const { create } = await import('tar');
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/own-stack-`);
+    onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.writeFileSync(`${dir}/Dockerfile`, `FROM ${IMAGE}\nLABEL paas.managed=false paas.kind=test\n`);
+    const stream = await docker.buildImage(create({ cwd: dir }, ['Dockerfile']) as unknown as NodeJS.ReadableStream, { t: image });
+    await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve(undefined))));
+    onCleanup(() => docker.getImage(image).remove().catch(() => undefined));
+    const { Id } = await docker.getImage(image).inspect();
+
+    const lines: string[] = [];
+    await expect(ensureStack(docker, { image, log: (line) => lines.push(line) })).resolves.toMatchObject({ image, id: Id, built: false });
+    await expect(buildStack(docker, { image, force: true, log: (line) => lines.push(line) })).rejects.toThrow(`The image ${image} exists and was not built by paas, so paas does not replace it.`);
+    expect(lines).toEqual([]);
+    expect((await docker.getImage(image).inspect()).Id).toBe(Id);
   });
 });
