@@ -31,7 +31,8 @@ export async function pullRegistryBase(docker: Docker, log: (line: string) => vo
     await Promise.race([followDocker(docker, stream), deadline(PULL_TOTAL_MS)]);
     return true;
   } catch (err) {
-    log(`       No image registry answers (${(err as Error).message.split('\n')[0]}); building the Debian layer with debootstrap instead`);
+    const why = (err as Error).message.split('\n')[0].replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
+    log(`       No image registry answers (${why}); building the Debian layer with debootstrap instead`);
     return false;
   } finally {
     clearTimeout(timer);
