@@ -9,7 +9,7 @@ export default defineConfig({
     pool: 'forks',
     // A temp dir per run, checked at its end for anything the tests left behind (dirs, processes);
     // and in each file, cleanup of what the helpers made when the test (or file) that made it ends.
-    globalSetup: ['test/global-setup.ts'],
+    globalSetup: ['test/docker-global-setup.ts', 'test/global-setup.ts'],
     setupFiles: ['test/setup.ts'],
   },
 });

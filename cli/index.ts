@@ -19,6 +19,7 @@ import psRestart from './commands/ps/restart.js';
 import psScale from './commands/ps/scale.js';
 import psStop from './commands/ps/stop.js';
 import server from './commands/server.js';
+import stackBuild from './commands/stack/build.js';
 import { CliError } from './errors.js';
 
 // A reader that stops early (`paas apps | head -1`) closes the pipe under us: the rest of our output
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<void> {
       if (command.name() === 'server') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, ps, psScale, psRestart, psStop, logs, gitRemote, gitCredentials];
+  const commands = [server, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, ps, psScale, psRestart, psStop, logs, gitRemote, gitCredentials];
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);

@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { CliError } from '../../errors.js';
+
+export default function register(program: Command): void {
+  program
+    .command('stack:build')
+    .description('build the Docker stack image builds and dynos start from (on this host, as root; once, or again with --force)')
+    .option('--force', 'rebuild even when the image of the current recipe exists')
+    .action(async (opts: { force?: boolean }) => {
+      // Like `paas server`, an operator command: it runs here and talks to the engine at DOCKER_HOST.
+      const { loadConfig, ConfigError } = await import('../../../server/config.js');
+      const { BuildError } = await import('../../../builder/errors.js');
+      const { buildStack } = await import('../../../builder/docker/stack.js');
+      const { connectDocker } = await import('../../../server/runtime/docker/engine.js');
+      try {
+        const { docker: settings } = loadConfig(process.env);
+        const docker = await connectDocker();
+        const stack = await buildStack(docker, { image: settings.stackImage, caFile: settings.buildCaFile, force: opts.force, log: (line) => process.stderr.write(`${line}\n`) });
+        if (!stack.built) process.stderr.write(`-----> ${stack.image} is up to date (Node.js ${stack.node}, npm ${stack.npm}); --force rebuilds it\n`);
+        process.stdout.write(`${stack.image} ${stack.id}\n`);
+      } catch (err) {
+        if (err instanceof ConfigError || err instanceof BuildError) throw new CliError(err.message);
+        throw err;
+      }
+    });
+}
