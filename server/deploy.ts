@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { build, BuildError, slugHome } from '../builder/index.js';
+import { buildImage } from '../builder/docker/index.js';
+import { ensureStack } from '../builder/docker/stack.js';
+import { build, BuildError, type Slug, slugHome } from '../builder/index.js';
+import { resolveNodeVersion } from '../builder/node-versions.js';
+import { LABELS } from './runtime/docker/engine.js';
 import type { Deps } from './deps.js';
-import { currentConfig, openRelease, runRelease } from './releases.js';
+import { currentConfig, dynoUser, openRelease, runRelease } from './releases.js';
 import { DeployError } from './dynos/reconciler.js';
 import { appUser } from './sandbox/spawn.js';
 import { sandboxedSteps } from './sandbox/steps.js';
@@ -11,6 +15,39 @@ import { finishBuild, insertBuild, type ReleaseRow } from './store/releases.js';
 /** A failure the pusher caused and can fix; shown as the push's error, never as a stack trace. */
 export function isUserFailure(err: unknown): err is BuildError | DeployError {
   return err instanceof BuildError || err instanceof DeployError;
+}
+
+/**
+ * The docker runtime's build: the slug image, FROM the stack image (built first, with its progress
+ * in the push, when this host has none), as the app's own uid, labelled as this server's.
+ */
+async function buildSlugImage(
+  params: { app: AppRow; buildId: string; commit: string; source: NodeJS.ReadableStream; config: Record<string, string>; log: (line: string) => void },
+  docker: NonNullable<Deps['docker']>,
+  deps: Deps,
+): Promise<Slug> {
+  const { app, log } = params;
+  const { stackImage, buildCaFile } = deps.config.docker;
+  const user = dynoUser(app, deps);
+  if (!user) throw new Error(`${app.name} has no uid; restart the server to assign one`);
+  const stack = await ensureStack(docker.engine, { image: stackImage, caFile: buildCaFile, log });
+  return buildImage({
+    docker: docker.engine,
+    appName: app.name,
+    buildId: params.buildId,
+    commit: params.commit,
+    source: params.source,
+    slugsDir: deps.paths.slugs,
+    cacheDir: deps.paths.cache,
+    stackImage,
+    caFile: buildCaFile,
+    user,
+    config: params.config,
+    labels: { [LABELS.instance]: docker.instance },
+    // engines.node as on the process runtime; a range the stack's Node meets keeps it.
+    nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node.replace(/^v/, '') || undefined }),
+    log,
+  });
 }
 
 /**
@@ -32,8 +69,12 @@ export async function deployCommit(
   const appConfig = currentConfig(app, deps);
   let slug;
   try {
-    const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal });
-    slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, steps, config: appConfig, log });
+    if (deps.docker) {
+      slug = await buildSlugImage({ app, buildId, commit, source: params.source, config: appConfig, log }, deps.docker, deps);
+    } else {
+      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal });
+      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, steps, config: appConfig, log });
+    }
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });
     throw err;

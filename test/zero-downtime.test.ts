@@ -2,14 +2,14 @@
 // while every kind of change happens to it, one after another, through the real CLI and a real git
 // push. Not one request may fail or answer other than 2xx. The apps behave as a Heroku app should:
 // they stop accepting on SIGTERM and finish what they have in flight (server.close).
+// The same test runs on both runtimes: the reconciler does not know which one it has.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { instanceId } from '../server/runtime/docker/engine.js';
+import { dockerSuite, dockerTestEnv, removeInstance, testDocker } from './helpers/docker.js';
 import { startLoad } from './helpers/load.js';
 import { apiCall, cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas } from './helpers/paas.js';
 
 let paas: Paas;
-beforeAll(async () => {
-  paas = await startPaas({ PAAS_SETTLE_MS: '1000', PAAS_STOP_GRACE_MS: '5000' });
-});
 
 /**
  * A web app that reads each request's body, works on it for 10 ms, then answers with its message,
@@ -63,7 +63,18 @@ async function ok(what: string, run: Promise<{ code: number; stdout: string; std
   return r.stdout;
 }
 
-describe('zero-downtime changes under load', () => {
+function underLoad(runtime: 'process' | 'docker'): void {
+  beforeAll(async () => {
+    paas = await startPaas({ PAAS_SETTLE_MS: '1000', PAAS_STOP_GRACE_MS: '5000', ...(runtime === 'docker' ? dockerTestEnv() : {}) });
+    if (runtime !== 'docker') return;
+    // Docker dynos outlive their server: what this one made goes when the file ends, after it stops.
+    const docker = await testDocker();
+    return async () => {
+      await paas.stop();
+      await removeInstance(docker, instanceId(paas.dataDir));
+    };
+  });
+
   it('drops no request through a push, config:set, ps:restart, a rollback, ps:scale web=3 and web=1', async () => {
     await createApp(paas, 'steady');
     const dir = await gitRepo(paas, app('one'));
@@ -130,4 +141,7 @@ describe('zero-downtime changes under load', () => {
     expect(report.non2xx).toEqual([]);
     await expectCleanStops('sluggish', 1);
   });
-});
+}
+
+describe('zero-downtime changes under load (process runtime)', () => underLoad('process'));
+dockerSuite('zero-downtime changes under load (docker runtime)', () => underLoad('docker'));

@@ -95,6 +95,8 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
     add('');
     add('# Dependencies: keyed by the manifest and lockfile alone, so a code-only push reuses this stage.');
     add('FROM base AS deps');
+    // Marks this stage's (untagged) image as the app's install cache, which image retention keeps.
+    add('LABEL paas.stage="deps"');
     addCa();
     add(`USER ${owner}`);
     const files = spec.plan.depsFiles.map((f) => path.posix.join(CONTEXT_APP, f));

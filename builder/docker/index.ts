@@ -31,6 +31,8 @@ export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {
   user: { uid: number; gid: number };
   /** Resolves an engines.node range to an exact version; without it engines.node is only warned about. */
   nodeVersion?: (range: string) => Promise<string>;
+  /** More labels for the slug image (the server's paas.instance). */
+  labels?: Record<string, string>;
 }
 
 /** Where the app lives in a generated image, and the node that runs it. */
@@ -51,7 +53,7 @@ export async function buildImage(req: ImageBuildRequest): Promise<Slug> {
   await fs.mkdir(dir, { recursive: true });
   try {
     await unpack(req.source, dir);
-    const labels = { [IMAGE_LABELS.managed]: 'true', [IMAGE_LABELS.app]: req.appName, [IMAGE_LABELS.build]: req.buildId, [IMAGE_LABELS.commit]: req.commit };
+    const labels = { ...req.labels, [IMAGE_LABELS.managed]: 'true', [IMAGE_LABELS.app]: req.appName, [IMAGE_LABELS.build]: req.buildId, [IMAGE_LABELS.commit]: req.commit };
     const files = new Set(await fs.readdir(dir));
     const own = files.has('Dockerfile');
     const compiled = own ? await ownImage(req, dir, tag, labels) : await generatedImage(req, home, dir, tag, labels);
@@ -126,15 +128,16 @@ async function generatedImage(req: ImageBuildRequest, home: string, dir: string,
 /** The exact Node.js version to install for engines.node, or undefined for the stack's own. */
 async function nodeFor(req: ImageBuildRequest, range: unknown): Promise<string | undefined> {
   const stack = await stackNodeVersion(req.docker, req.stackImage);
+  // With a resolver, engines.node is honoured as on the process runtime: a bad range fails the build there.
+  if (req.nodeVersion) {
+    const version = await req.nodeVersion(typeof range === 'string' ? range : JSON.stringify(range) ?? String(range));
+    req.log(`-----> Using Node.js ${version} (engines.node "${excerpt(String(range), 60)}")`);
+    return version === stack ? undefined : version;
+  }
   if (typeof range !== 'string' || semver.validRange(range) === null) {
     req.log(` !     Warning: package.json engines.node (${excerpt(JSON.stringify(range) ?? String(range), 60)}) is not a version range. This app will run on the stack's Node ${stack}; set engines.node to a range such as ">=22".`);
     return undefined;
   }
-  if (!req.nodeVersion) {
-    if (!semver.satisfies(stack, range)) req.log(` !     Warning: package.json engines.node asks for "${excerpt(range, 60)}", but this app will run on the stack's Node ${stack}, so it may not work.`);
-    return undefined;
-  }
-  const version = await req.nodeVersion(range);
-  req.log(`-----> Using Node.js ${version} (engines.node "${excerpt(range, 60)}")`);
-  return version === stack ? undefined : version;
+  if (!semver.satisfies(stack, range)) req.log(` !     Warning: package.json engines.node asks for "${excerpt(range, 60)}", but this app will run on the stack's Node ${stack}, so it may not work.`);
+  return undefined;
 }

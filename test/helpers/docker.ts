@@ -58,3 +58,31 @@ function demux(raw: Buffer): { stdout: string; stderr: string } {
   }
   return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
+
+/** The stack image the Docker suites build on (CI builds it before the tests). */
+export const STACK_IMAGE = process.env.PAAS_STACK_IMAGE || 'paas/stack:bookworm';
+
+/**
+ * Env for a paas server on the docker runtime in a test: the stack, and the CA the host trusts (a
+ * TLS-intercepting proxy) for dependency installs, as paas itself reads it from the environment.
+ */
+export function dockerTestEnv(): Record<string, string> {
+  const ca = process.env.PAAS_BUILD_CA_FILE || process.env.NODE_EXTRA_CA_CERTS || process.env.SSL_CERT_FILE;
+  return {
+    PAAS_RUNTIME: 'docker',
+    PAAS_STACK_IMAGE: STACK_IMAGE,
+    PAAS_BOOT_TIMEOUT_MS: '30000',
+    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    ...(ca ? { PAAS_BUILD_CA_FILE: ca } : {}),
+  };
+}
+
+/**
+ * Removes every container and slug image a test server made (its paas.instance label): Docker dynos
+ * outlive their server. Stop the server first, or it brings the dynos back.
+ */
+export async function removeInstance(docker: Docker, instance: string): Promise<void> {
+  const filters = { label: ['paas.managed=true', `paas.instance=${instance}`] };
+  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  for (const img of await docker.listImages({ filters })) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+}

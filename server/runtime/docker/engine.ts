@@ -15,6 +15,8 @@ export const LABELS = {
   build: 'paas.build',
   commit: 'paas.commit',
   kind: 'paas.kind',
+  /** `deps` on a slug build's install stage: the dependency cache that image retention keeps. */
+  stage: 'paas.stage',
   /** Which paas server (data dir) made it: servers sharing an engine never touch each other's dynos. */
   instance: 'paas.instance',
 } as const;

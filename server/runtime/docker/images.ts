@@ -6,15 +6,20 @@ import { idempotent } from './streams.js';
 export const KEPT_RELEASES = 10;
 
 /**
- * Removes the app's slug images whose build is not in `keep`, then dangling images of ours (left by
- * failed builds). Layers still shared with a kept image, or cached for the next build, stay.
+ * Removes the app's slug images whose build is not in `keep`, then its dangling build images but
+ * the newest install stage (the dependency cache). Layers still shared with a kept image stay.
  * Returns how many slug images went.
  */
-export async function pruneAppImages(docker: Docker, scope: { instance: string; app: string }, keep: Set<string>): Promise<number> {
+export async function pruneAppImages(docker: Docker, scope: { instance: string; app: string }, keep: Set<string>, opts: { keepInstallCache?: boolean } = {}): Promise<number> {
   const images = await docker.listImages({ filters: ourFilter(scope, [LABELS.build]) });
   const old = images.filter((img) => !keep.has(img.Labels?.[LABELS.build] ?? ''));
   for (const img of old) await idempotent(() => docker.getImage(img.Id).remove({ force: true }));
-  await docker.pruneImages({ filters: { dangling: ['true'], label: [`${LABELS.managed}=true`] } }).catch(() => undefined);
+  // Untagged images of the app: the install stage of each build whose lockfile changed (the newest
+  // is the cache the next push reuses), and what failed builds left.
+  const dangling = await docker.listImages({ filters: { dangling: ['true'], ...ourFilter({ app: scope.app }) } });
+  const installs = dangling.filter((img) => img.Labels?.[LABELS.stage] === 'deps').sort((a, b) => b.Created - a.Created);
+  const cache = opts.keepInstallCache === false ? undefined : installs[0];
+  for (const img of dangling) if (img !== cache) await idempotent(() => docker.getImage(img.Id).remove());
   return old.length;
 }
 
@@ -22,5 +27,5 @@ export async function pruneAppImages(docker: Docker, scope: { instance: string; 
 export async function removeAppObjects(docker: Docker, scope: { instance: string; app: string }): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: ourFilter(scope) });
   for (const c of containers) await idempotent(() => docker.getContainer(c.Id).remove({ force: true }));
-  await pruneAppImages(docker, scope, new Set());
+  await pruneAppImages(docker, scope, new Set(), { keepInstallCache: false });
 }

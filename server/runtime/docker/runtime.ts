@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import type Docker from 'dockerode';
 import { atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
 import { freePort, listenerUids } from '../free-port.js';
@@ -176,7 +177,10 @@ export class DockerRuntime implements Runtime {
     const host = this.opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.opts.bindAddress;
     // Docker's proxy accepts on the published port before the app listens: look inside the
     // container's network namespace for the app's own listener.
-    const listening = () => pid <= 0 || listenerUids(port, `/proc/${pid}/net`).length > 0;
+    // Where paas cannot see the container's processes (its own PID namespace), the connect alone counts.
+    const netDir = `/proc/${pid}/net`;
+    const visible = pid > 0 && fs.existsSync(netDir);
+    const listening = () => !visible || listenerUids(port, netDir).length > 0;
     return { id: randomUUID(), name, host, port, handle: container.id, exited, listening };
   }
 
