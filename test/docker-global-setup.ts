@@ -2,13 +2,7 @@
 // PAAS_TEST_DOCKER=1, and then a missing engine fails the run instead of skipping them.
 import type { TestProject } from 'vitest/node';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** Whether an engine answers at DOCKER_HOST (the Docker suites run only then). */
-    paasDockerAvailable: boolean;
-  }
-}
-
+// The type of what it provides is declared beside its reader, test/helpers/docker.ts.
 export default async function setup(project: TestProject): Promise<void> {
   const { connectDocker, probeDocker } = await import('../server/runtime/docker/engine.js');
   const probe = await probeDocker(await connectDocker(), 5000);

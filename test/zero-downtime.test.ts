@@ -71,7 +71,7 @@ function underLoad(runtime: 'process' | 'docker'): void {
     const docker = await testDocker();
     return async () => {
       await paas.stop();
-      await removeInstance(docker, instanceId(paas.dataDir));
+      await removeInstance(docker, instanceId(paas.dataDir), ['steady', 'sluggish']);
     };
   });
 

@@ -81,7 +81,8 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
   add(`FROM ${spec.stackImage} AS base`);
   // Every image of the build inherits these, the deps stage's (untagged, yet the cache a code-only
   // push reuses) included, so paas can find and remove them with the app.
-  add(`LABEL paas.managed="true" paas.app=${JSON.stringify(spec.appName)}`);
+  // paas.kind replaces the stack's own (`stack`), which every image built on it would otherwise claim.
+  add(`LABEL paas.managed="true" paas.kind="slug" paas.app=${JSON.stringify(spec.appName)}`);
   add('USER root');
   if (spec.node) add('COPY --from=node /tmp/paas/package/bin/node /usr/local/bin/node');
   // The one root step: /app itself belongs to the app, so its steps can write there.

@@ -70,8 +70,22 @@ export async function buildImage(req: ImageBuildRequest): Promise<Slug> {
   }
 }
 
+/**
+ * Gives the context the modes git gave the tree (0755 directories and executables, 0644 the rest):
+ * unpacked under the server's umask they are 0700/0600, and COPY keeps modes, so a Dockerfile's
+ * root-owned files would be unreadable to the app's uid. Links are left alone, never followed.
+ */
+async function gitModes(p: string): Promise<void> {
+  const stat = await fs.lstat(p);
+  if (stat.isFile()) return fs.chmod(p, stat.mode & 0o100 ? 0o755 : 0o644);
+  if (!stat.isDirectory()) return;
+  await fs.chmod(p, 0o755);
+  for (const name of await fs.readdir(p)) await gitModes(path.join(p, name));
+}
+
 async function tarOf(cwd: string, entries: string[]): Promise<NodeJS.ReadableStream> {
   const tar = await import('tar');
+  for (const e of entries) await gitModes(path.join(cwd, e));
   // portable: no host uids, names or times in the context (cache keys ignore times anyway).
   // Links are stored as links, never followed; the tree check kept them inside the tree.
   return tar.c({ cwd, portable: true, follow: false }, entries) as unknown as NodeJS.ReadableStream;

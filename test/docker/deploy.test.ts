@@ -6,13 +6,14 @@ import type Docker from 'dockerode';
 import { beforeAll, expect, it, vi } from 'vitest';
 import { instanceId, LABELS } from '../../server/runtime/docker/engine.js';
 import { dockerSuite, dockerTestEnv, removeInstance, STACK_IMAGE, testDocker } from '../helpers/docker.js';
-import { cli, commitFiles, createApp, gitRepo, type Paas, push, sh, startPaas, viaRouter } from '../helpers/paas.js';
+import { cli, commitFiles, createApp, gitRepo, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 
 /** A Node app with a real npm dependency and an engines.node range the stack's Node (24) is not in. */
 async function nodeDepApp(dir: string, message: string): Promise<Record<string, string>> {
   const pkg = { name: 'dep-app', version: '1.0.0', engines: { node: '22.x' }, dependencies: { 'is-number': '7.0.0' }, scripts: { start: 'node server.js' } };
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
-  const lock = await sh('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir });
+  // npm keeps a compile cache in TMPDIR: give it one that goes with the test.
+  const lock = await sh('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env: { ...process.env, TMPDIR: tempDir('paas-npm-tmp-') } as Record<string, string> });
   if (lock.code !== 0) throw new Error(`npm could not make a lockfile: ${lock.stderr}`);
   return {
     'package.json': JSON.stringify(pkg, null, 2),
@@ -74,7 +75,7 @@ dockerSuite('the docker runtime, end to end', () => {
     const dataDir = paas.dataDir;
     return async () => {
       await paas.stop();
-      await removeInstance(docker, instanceId(dataDir));
+      await removeInstance(docker, instanceId(dataDir), ['dock-node', 'dock-py', 'dock-static', 'dock-file']);
     };
   });
 
@@ -85,8 +86,7 @@ dockerSuite('the docker runtime, end to end', () => {
 
   it('builds a Node app with an npm dependency and its engines.node, and runs it as a labelled, limited container of its own uid', async () => {
     await createApp(paas, 'dock-node');
-    const dir = await gitRepo(paas, {});
-    await commitFiles(paas, dir, await nodeDepApp(dir, 'first'));
+    const dir = await gitRepo(paas, await nodeDepApp(tempDir('paas-lock-'), 'first'));
     const r = await push(paas, dir, 'dock-node');
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse((await viaRouter(paas, 'dock-node.localhost')).body);
@@ -103,7 +103,7 @@ dockerSuite('the docker runtime, end to end', () => {
     expect(c.HostConfig.Binds ?? []).toEqual([]);
 
     // A code-only push reuses the dependency layer.
-    await commitFiles(paas, dir, { 'server.js': fs.readFileSync(path.join(dir, 'server.js'), 'utf8').replace("'first'", "'second'") });
+    await commitFiles(paas, dir, { 'server.js': fs.readFileSync(path.join(dir, 'server.js'), 'utf8').replace('"first"', '"second"') });
     const again = await push(paas, dir, 'dock-node');
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/Using cache/);
@@ -150,12 +150,20 @@ dockerSuite('the docker runtime, end to end', () => {
   it('rejects a failing build and keeps the old release serving', async () => {
     const dir = await gitRepo(paas, pythonApp);
     await commitFiles(paas, dir, { 'Dockerfile': 'FROM paas/no-such-image:anywhere\n' });
-    const r = await push(paas, dir, 'dock-py');
+    const r = await push(paas, dir, 'dock-py', '+main');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/no-such-image/);
     expect((await viaRouter(paas, 'dock-py.localhost')).body).toMatch(/^hello from python 3\./);
   });
 
+  it('removes the containers and images of a destroyed app', async () => {
+    const d = await cli(paas, ['apps:destroy', 'dock-static', '--confirm', 'dock-static']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(await containers('dock-static')).toEqual([]);
+    expect(await docker.listImages({ filters: { label: [`${LABELS.app}=dock-static`] } })).toEqual([]);
+  });
+
+  // Last: the second server lives only as long as this test.
   it('keeps the containers running across a control-plane restart, and adopts them', async () => {
     const before = (await containers('dock-node')).map((c) => c.Id).sort();
     expect(before).toHaveLength(3);
@@ -165,13 +173,8 @@ dockerSuite('the docker runtime, end to end', () => {
     paas = await startPaas({ ...dockerTestEnv(), PAAS_DYNO_MEMORY: '256m', PAAS_DATA_DIR: paas.dataDir, PAAS_API_TOKEN: paas.token });
     await vi.waitFor(async () => expect((await viaRouter(paas, 'dock-node.localhost')).status).toBe(200), { timeout: 20_000, interval: 200 });
     expect((await containers('dock-node')).map((c) => c.Id).sort()).toEqual(before);
-    expect((await viaRouter(paas, 'dock-static.localhost')).status).toBe(200);
+    expect((await viaRouter(paas, 'dock-py.localhost')).status).toBe(200);
   });
 
-  it('removes the containers and images of a destroyed app', async () => {
-    const d = await cli(paas, ['apps:destroy', 'dock-static', '--confirm', 'dock-static']);
-    expect(d.code, d.stderr).toBe(0);
-    expect(await containers('dock-static')).toEqual([]);
-    expect(await docker.listImages({ filters: { label: [`${LABELS.app}=dock-static`] } })).toEqual([]);
-  });
+
 });

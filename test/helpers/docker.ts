@@ -4,6 +4,13 @@ import type Docker from 'dockerode';
 import { describe, inject } from 'vitest';
 import { onCleanup } from './cleanup.js';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Whether an engine answers at DOCKER_HOST (the Docker suites run only then); test/docker-global-setup.ts decides. */
+    paasDockerAvailable: boolean;
+  }
+}
+
 /** Labels on every container a test makes: paas's own, so cleanup code may touch them. */
 export const TEST_LABELS = { 'paas.managed': 'true', 'paas.kind': 'test' };
 
@@ -81,8 +88,14 @@ export function dockerTestEnv(): Record<string, string> {
  * Removes every container and slug image a test server made (its paas.instance label): Docker dynos
  * outlive their server. Stop the server first, or it brings the dynos back.
  */
-export async function removeInstance(docker: Docker, instance: string): Promise<void> {
+export async function removeInstance(docker: Docker, instance: string, apps: string[] = []): Promise<void> {
   const filters = { label: ['paas.managed=true', `paas.instance=${instance}`] };
   for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
   for (const img of await docker.listImages({ filters })) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+  // The dependency caches of the test's apps (untagged install stages, labelled by app only).
+  for (const app of apps) {
+    for (const img of await docker.listImages({ filters: { dangling: ['true'], label: ['paas.managed=true', `paas.app=${app}`] } })) {
+      await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+    }
+  }
 }
