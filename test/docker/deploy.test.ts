@@ -13,7 +13,7 @@ async function nodeDepApp(dir: string, message: string): Promise<Record<string, 
   const pkg = { name: 'dep-app', version: '1.0.0', engines: { node: '22.x' }, dependencies: { 'is-number': '7.0.0' }, scripts: { start: 'node server.js' } };
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
   // npm keeps a compile cache in TMPDIR: give it one that goes with the test.
-  const lock = await sh('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env: { ...process.env, TMPDIR: tempDir('paas-npm-tmp-') } as Record<string, string> });
+  const lock = await sh('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env: { ...process.env, TMPDIR: tempDir('paas-npm-tmp-') } });
   if (lock.code !== 0) throw new Error(`npm could not make a lockfile: ${lock.stderr}`);
   return {
     'package.json': JSON.stringify(pkg, null, 2),
