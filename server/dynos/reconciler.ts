@@ -439,7 +439,7 @@ export class Reconciler {
     };
     if (type === 'web') {
       const stopProgress = reportBootProgress(name, this.deps.bootTimeoutMs, log);
-      const result = await waitForPort(running.host, running.port, { timeoutMs: this.deps.bootTimeoutMs, exited: running.exited, owns: running.ownsPort }).finally(stopProgress);
+      const result = await waitForPort(running.host, running.port, { timeoutMs: this.deps.bootTimeoutMs, exited: running.exited, owns: running.ownsPort, listening: running.listening }).finally(stopProgress);
       if (!result.ok) {
         const failure = bootFailure({ app: release.app, name, port: running.port, result, timeoutMs: this.deps.bootTimeoutMs, tail });
         await fail(failure.summary, failure.message);
