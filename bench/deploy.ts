@@ -18,7 +18,7 @@ const STACK = process.env.PAAS_STACK_IMAGE || 'paas/stack:bookworm';
 const CA = process.env.PAAS_BUILD_CA_FILE || process.env.NODE_EXTRA_CA_CERTS || process.env.SSL_CERT_FILE;
 
 const server = (marker: string) =>
-  `const isNumber = require('is-number');\nrequire('http').createServer((q, s) => s.end(${JSON.stringify(marker)} + isNumber(1))).listen(process.env.PORT, '0.0.0.0');\nprocess.on('SIGTERM', () => process.exit(0));\n`;
+  `const isNumber = require('is-number');\nrequire('http').createServer((q, s) => s.end(${JSON.stringify(marker)} + (process.env.PAAS_RELEASE_VERSION || '-') + isNumber(1))).listen(process.env.PORT, '0.0.0.0');\nprocess.on('SIGTERM', () => process.exit(0));\n`;
 
 /** package.json and its lockfile; `name` makes the dependency layer new to Docker's cache (a cold push). */
 async function manifest(name: string): Promise<Record<string, string>> {
@@ -40,11 +40,14 @@ async function firstOk(t0: number, marker: string, get: () => Promise<{ status: 
   }
 }
 
-async function viaPaas(paas: Paas, dir: string, app: string, marker: string): Promise<number> {
+/** `marker` names the code and `release` the release that must answer (a no-change redeploy has the same code). */
+async function viaPaas(paas: Paas, dir: string, app: string, marker: string, release: string): Promise<number> {
   const t0 = performance.now();
-  const r = await push(paas, dir, app);
+  // The new code answers once the routes switch, before the push ends (it still waits out the
+  // settle window): watch the router while git pushes.
+  const [r, ms] = await Promise.all([push(paas, dir, app), firstOk(t0, `${marker}${release}`, () => viaRouter(paas, `${app}.localhost`))]);
   if (r.code !== 0) throw new Error(`push failed:\n${r.stderr}`);
-  return firstOk(t0, marker, () => viaRouter(paas, `${app}.localhost`));
+  return ms;
 }
 
 /** The floor: what a person would do by hand with the same base and the dependency layer first. */
@@ -56,7 +59,7 @@ async function byHand(dir: string, tag: string, marker: string): Promise<number>
   const run = await sh('docker', ['run', '-d', '--rm', '--init', '--label', 'paas.managed=true', '--label', 'paas.app=bench-floor', '-e', `PORT=${port}`, '-p', `127.0.0.1:${port}:${port}`, tag]);
   if (run.code !== 0) throw new Error(`docker run failed:\n${run.stderr}`);
   try {
-    return await firstOk(t0, marker, async () => {
+    return await firstOk(t0, `${marker}-`, async () => {
       const res = await fetch(`http://127.0.0.1:${port}/`);
       return { status: res.status, body: await res.text() };
     });
@@ -90,15 +93,15 @@ async function main(): Promise<void> {
       const floor = floorDir({ ...deps, 'server.js': server('v1:') });
       const tag = `paas-bench/floor:${id}`;
       // Side by side, alternating, so neither gets a quieter machine.
-      rows.cold.paas.push(await viaPaas(paas, dir, app, 'v1:'));
+      rows.cold.paas.push(await viaPaas(paas, dir, app, 'v1:', 'v1'));
       rows.cold.floor.push(await byHand(floor, tag, 'v1:'));
       await commitFiles(paas, dir, { 'server.js': server('v2:') });
       fs.writeFileSync(path.join(floor, 'server.js'), server('v2:'));
-      rows.code.paas.push(await viaPaas(paas, dir, app, 'v2:'));
+      rows.code.paas.push(await viaPaas(paas, dir, app, 'v2:', 'v2'));
       rows.code.floor.push(await byHand(floor, tag, 'v2:'));
       const empty = await sh('git', ['commit', '-q', '--allow-empty', '-m', 'redeploy'], { cwd: dir, env: paas.env });
       if (empty.code !== 0) throw new Error(empty.stderr);
-      rows.same.paas.push(await viaPaas(paas, dir, app, 'v2:'));
+      rows.same.paas.push(await viaPaas(paas, dir, app, 'v2:', 'v3'));
       rows.same.floor.push(await byHand(floor, tag, 'v2:'));
       await sh('docker', ['rmi', '-f', tag]);
     }

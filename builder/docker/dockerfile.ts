@@ -24,6 +24,10 @@ export interface DockerfileSpec {
   node?: string;
   /** Image ENV of the final stage beyond HOME (the static server's listen address). */
   env?: Record<string, string>;
+  /** The slug image's own labels (build, commit), on the final stage in one instruction. */
+  labels?: Record<string, string>;
+  /** Labels every stage carries (the server's paas.instance), so its caches are found as its own. */
+  stageLabels?: Record<string, string>;
 }
 
 export interface Generated {
@@ -35,6 +39,11 @@ export interface Generated {
 const json = (argv: string[]) => JSON.stringify(argv);
 /** One ENV value, quoted: an ENV line is parsed by the builder, so values are JSON strings. */
 const envLine = (vars: Record<string, string>) => `ENV ${Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`;
+
+/** ` k="v" …` for a LABEL line (values quoted as JSON strings, which Dockerfile syntax accepts). */
+function labelArgs(labels: Record<string, string> = {}): string {
+  return Object.entries(labels).map(([k, v]) => ` ${k}=${JSON.stringify(v)}`).join('');
+}
 
 /**
  * The generated Dockerfile. Stages: `node` (only with an engines.node version: that exact node
@@ -82,7 +91,7 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
   // Every image of the build inherits these, the deps stage's (untagged, yet the cache a code-only
   // push reuses) included, so paas can find and remove them with the app.
   // paas.kind replaces the stack's own (`stack`), which every image built on it would otherwise claim.
-  add(`LABEL paas.managed="true" paas.kind="slug" paas.app=${JSON.stringify(spec.appName)}`);
+  add(`LABEL paas.managed="true" paas.kind="slug" paas.app=${JSON.stringify(spec.appName)}${labelArgs(spec.stageLabels)}`);
   add('USER root');
   if (spec.node) add('COPY --from=node /tmp/paas/package/bin/node /usr/local/bin/node');
   // The one root step: /app itself belongs to the app, so its steps can write there.
@@ -112,5 +121,7 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
   if (deps) add(`COPY --from=deps --chown=${owner} /app/ /app/`);
   add(`COPY --chown=${owner} ${CONTEXT_APP}/ /app/`);
   for (const s of spec.plan.build) run(s, 'final', stepEnv);
+  // One instruction: the classic builder commits a container per LABEL, and these change every build.
+  if (spec.labels && Object.keys(spec.labels).length) add(`LABEL${labelArgs(spec.labels)}`);
   return { text: lines.join('\n') + '\n', steps };
 }

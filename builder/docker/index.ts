@@ -125,13 +125,12 @@ async function generatedImage(req: ImageBuildRequest, home: string, dir: string,
   if (req.caFile) await fs.copyFile(req.caFile, path.join(paas, CONTEXT_CA));
   // The static server listens on loopback on the host; in a container it must take the published port.
   const env = Object.keys(plan.paasFiles).includes('static-server.mjs') ? { PAAS_STATIC_HOST: '0.0.0.0' } : undefined;
-  const dockerfile = generateDockerfile({ appName: req.appName, stackImage: req.stackImage, plan, user: req.user, ca: req.caFile !== undefined, node, env });
+  const dockerfile = generateDockerfile({ appName: req.appName, stackImage: req.stackImage, plan, user: req.user, ca: req.caFile !== undefined, node, env, labels, stageLabels: req.labels });
   await fs.writeFile(path.join(paas, 'Dockerfile'), dockerfile.text);
   req.log(`-----> Building image ${tag}`);
   await runBuild(req.docker, await tarOf(home, [CONTEXT_APP, CONTEXT_PAAS]), {
     dockerfile: `${CONTEXT_PAAS}/Dockerfile`,
     tag,
-    labels,
     log: req.log,
     heading: (n) => dockerfile.steps.get(n)?.heading || undefined,
     explain: (n) => dockerfile.steps.get(n)?.failure,

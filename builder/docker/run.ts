@@ -18,7 +18,8 @@ export interface RunBuildOptions {
   /** The Dockerfile's path inside the context. */
   dockerfile: string;
   tag: string;
-  labels: Record<string, string>;
+  /** Labels the engine adds (an app's own Dockerfile); generated ones carry theirs in a LABEL line. */
+  labels?: Record<string, string>;
   log: (line: string) => void;
   /** A heading to print when step N starts ("-----> Installing dependencies with npm ci"). */
   heading?: (step: number) => string | undefined;
