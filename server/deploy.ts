@@ -22,7 +22,7 @@ export function isUserFailure(err: unknown): err is BuildError | DeployError {
  * in the push, when this host has none), as the app's own uid, labelled as this server's.
  */
 async function buildSlugImage(
-  params: { app: AppRow; buildId: string; commit: string; source: NodeJS.ReadableStream; config: Record<string, string>; log: (line: string) => void },
+  params: { app: AppRow; buildId: string; commit: string; source: NodeJS.ReadableStream; config: Record<string, string>; log: (line: string) => void; signal: AbortSignal },
   docker: NonNullable<Deps['docker']>,
   deps: Deps,
 ): Promise<Slug> {
@@ -44,6 +44,7 @@ async function buildSlugImage(
     user,
     config: params.config,
     labels: { [LABELS.instance]: docker.instance },
+    signal: params.signal,
     // engines.node as on the process runtime; a range the stack's Node meets keeps it.
     nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node.replace(/^v/, '') || undefined }),
     log,
@@ -70,7 +71,7 @@ export async function deployCommit(
   let slug;
   try {
     if (deps.docker) {
-      slug = await buildSlugImage({ app, buildId, commit, source: params.source, config: appConfig, log }, deps.docker, deps);
+      slug = await buildSlugImage({ app, buildId, commit, source: params.source, config: appConfig, log, signal }, deps.docker, deps);
     } else {
       const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal });
       slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, steps, config: appConfig, log });

@@ -25,7 +25,7 @@ import { restoreCurrentRelease } from './releases.js';
 import { instanceId } from './runtime/docker/engine.js';
 import { DockerRuntime } from './runtime/docker/runtime.js';
 import { ProcessRuntime } from './runtime/process.js';
-import { chooseRuntime } from './runtime/select.js';
+import { chooseRuntime, recordedRuntime, recordRuntime } from './runtime/select.js';
 import type { Runtime } from './runtime/types.js';
 import { closeInheritedFds } from './sandbox/fds.js';
 import { detectSandbox } from './sandbox/host.js';
@@ -99,7 +99,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   const routes = new Routes();
   const logs = new AppLogs();
-  const chosen = await chooseRuntime(config);
+  const chosen = await chooseRuntime(config, recordedRuntime(paths.root));
+  recordRuntime(paths.root, chosen.name);
   log(chosen.reason);
   const docker = chosen.docker ? { engine: chosen.docker, instance: instanceId(paths.root) } : undefined;
   const runtime: Runtime = docker

@@ -3,7 +3,7 @@ import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
 import { DeployError, type ReleaseToRun } from './dynos/reconciler.js';
 import { appUser, type AppUser } from './sandbox/spawn.js';
-import { type AppRow, setCurrentRelease } from './store/apps.js';
+import { type AppRow, findApp, setCurrentRelease } from './store/apps.js';
 import type { StaleDyno } from './store/dynos.js';
 import { followProcessTypes } from './store/formation.js';
 import { findBuild, findReleaseById, insertRelease, listReleases, type ReleaseRow, setReleaseStatus } from './store/releases.js';
@@ -105,11 +105,14 @@ export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: s
 }
 
 /**
- * Keeps the slug images of the app's last KEPT_RELEASES releases and removes older ones. It runs
+ * Keeps the slug images of the app's last KEPT_RELEASES succeeded releases and removes older ones. It runs
  * under the app's lock, so no build of the app is under way whose image it could take.
  */
 async function pruneImages(app: AppRow, docker: NonNullable<Deps['docker']>, deps: Pick<Deps, 'db' | 'logs'>): Promise<void> {
-  const keep = new Set(listReleases(deps.db, app.id, KEPT_RELEASES).flatMap((r) => (r.build_id ? [r.build_id] : [])));
+  // The last succeeded releases (what a rollback may pick) and the current one; failed ones do not count.
+  const live = listReleases(deps.db, app.id, 10 * KEPT_RELEASES).filter((r) => r.status === 'succeeded').slice(0, KEPT_RELEASES);
+  const current = currentRelease(findApp(deps.db, app.name) ?? app, deps);
+  const keep = new Set([...live, ...(current ? [current] : [])].flatMap((r) => (r.build_id ? [r.build_id] : [])));
   try {
     await pruneAppImages(docker.engine, { instance: docker.instance, app: app.name }, keep);
   } catch (err) {
@@ -129,7 +132,8 @@ export async function restoreCurrentRelease(app: AppRow, deps: Deps, running: St
     const release = currentRelease(app, deps);
     const run = release ? await toRun(app, release, deps) : undefined;
     const log = (line: string) => deps.logs.append(app.name, 'paas[restore]', line.trim());
-    // Dynos that outlived the previous server (Docker) are taken back as they are.
+    // Dynos that outlived the previous server (Docker) are taken back as they are; the rest go.
+    if (running.length && !run) await deps.runner.forget(running);
     if (run && running.length) await deps.runner.adopt(run, running, log, deps.lifecycle.signal);
     // No settle window: there is no older release to hand the traffic back to, nor anyone to tell.
     else if (run) await deps.runner.deploy(run, log, deps.lifecycle.signal, { settle: false });

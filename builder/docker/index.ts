@@ -33,6 +33,8 @@ export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {
   nodeVersion?: (range: string) => Promise<string>;
   /** More labels for the slug image (the server's paas.instance). */
   labels?: Record<string, string>;
+  /** Stops the build where it is (the pusher hung up, shutdown). */
+  signal?: AbortSignal;
 }
 
 /** Where the app lives in a generated image, and the node that runs it. */
@@ -97,7 +99,7 @@ async function ownImage(req: ImageBuildRequest, dir: string, tag: string, labels
   if ((await entryKind(path.join(dir, 'Dockerfile'))) !== 'file') throw new BuildError('Dockerfile must be a regular file, not a link or a directory. Fix it and push again.');
   const text = (await readTreeFile(dir, 'Dockerfile'))!.toString('utf8');
   await requireLocalImages(req.docker, text, req.stackImage);
-  await runBuild(req.docker, await tarOf(dir, await fs.readdir(dir)), { dockerfile: 'Dockerfile', tag, labels, log: req.log });
+  await runBuild(req.docker, await tarOf(dir, await fs.readdir(dir)), { dockerfile: 'Dockerfile', tag, labels, log: req.log, signal: req.signal });
   const image = await imageCommand(req.docker, tag);
   if (await readTreeFile(dir, 'Procfile')) req.log('       Procfile commands run in the image as `bash -c <command>` (the image needs bash), in its WORKDIR, as its USER.');
   if (/^(root|0)(:|$)/.test(image.user)) req.log('       The Dockerfile sets USER root: dynos run as the app\'s own user instead.');
@@ -132,6 +134,7 @@ async function generatedImage(req: ImageBuildRequest, home: string, dir: string,
     dockerfile: `${CONTEXT_PAAS}/Dockerfile`,
     tag,
     log: req.log,
+    signal: req.signal,
     heading: (n) => dockerfile.steps.get(n)?.heading || undefined,
     explain: (n) => dockerfile.steps.get(n)?.failure,
   });

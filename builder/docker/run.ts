@@ -28,6 +28,8 @@ export interface RunBuildOptions {
    * own Dockerfile gets undefined (its step is quoted as written).
    */
   explain?: (step: number) => string | undefined;
+  /** Stops the build (the pusher hung up, the server is shutting down): the engine cancels it when its client goes. */
+  signal?: AbortSignal;
 }
 
 /** The lines of the failing step's output worth quoting in the error: errors first, else the last ones. */
@@ -89,6 +91,12 @@ export async function runBuild(docker: Docker, context: NodeJS.ReadableStream, o
     });
     stream.on('error', reject);
     stream.on('end', () => resolve());
+    const stop = () => {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      reject(new BuildError(`The build was stopped: ${String(opts.signal?.reason ?? 'cancelled')}`));
+    };
+    if (opts.signal?.aborted) stop();
+    opts.signal?.addEventListener('abort', stop, { once: true });
   });
   if (partial) onLine(partial);
   if (failure) {

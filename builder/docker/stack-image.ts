@@ -54,7 +54,8 @@ RUN set -eu; \\
   return `FROM ${base.ref}
 ${apt}COPY rootfs/ /
 ENV PATH=${PATH} LANG=C.UTF-8
-RUN node --version && npm --version && python3 --version && git --version && rm -rf /root/.npm
+# npm leaves its compile cache in /tmp: a dyno's /tmp starts empty.
+RUN node --version && npm --version && python3 --version && git --version && rm -rf /root/.npm /tmp/node-compile-cache
 CMD ["bash"]
 `;
 }

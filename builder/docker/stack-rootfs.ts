@@ -160,10 +160,15 @@ export async function importRootfs(docker: Docker, dir: string, ref: string, lab
   const [repo, tag] = splitRef(ref);
   // Owners, modes (setuid included) and hard links as they are; device nodes and whatever is
   // under /proc and /sys are left out: Docker gives every container its own.
-  const tarball = create({ cwd: dir, portable: false, filter: (p) => !/^\.\/(dev|proc|sys)\/./.test(p) }, ['.']);
+  // Written to a file first, then streamed from it: piping tar's stream straight into the engine's
+  // request once stalled for good part-way (the engine waiting for bytes, node for nothing).
+  const file = `${dir}.tar`;
+  await create({ cwd: dir, file, portable: false, filter: (p) => !/^\.\/(dev|proc|sys)\/./.test(p) }, ['.']);
   const label = Object.entries(labels).map(([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`);
-  const stream = await docker.importImage(tarball as unknown as NodeJS.ReadableStream, { repo, tag, changes: [...label, 'CMD ["bash"]'] } as object);
+  const tarball = fs.createReadStream(file);
+  const stream = await docker.importImage(tarball, { repo, tag, changes: [...label, 'CMD ["bash"]'] } as object);
   const events = await followDocker(docker, stream);
+  fs.rmSync(file, { force: true }); // inside the work dir, which goes anyway on a failure
   const status = events.map((e) => e.status).find((s) => typeof s === 'string' && s.startsWith('sha256:'));
   return status ?? (await docker.getImage(ref).inspect()).Id;
 }

@@ -30,7 +30,7 @@ export const STACK_PACKAGES = ['bash', 'ca-certificates', 'git', 'python3', 'pyt
 // npm 11 is the npm the Node buildpack's start command was checked against (buildpacks/npm-start.ts).
 const NPM_MAJOR = 11;
 // Bump when the steps below change what ends up in the image, so existing stacks are rebuilt.
-const RECIPE_REVISION = 1;
+const RECIPE_REVISION = 2;
 
 /** What a stack image is made from; its hash labels the image, so a changed recipe rebuilds it. */
 export interface StackRecipe {

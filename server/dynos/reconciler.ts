@@ -95,6 +95,8 @@ export class Reconciler {
   private readonly started = new Set<RunningDyno>();
   /** Stops under way, so shutdown waits for them. */
   private readonly stops = new Set<Promise<void>>();
+  /** Dynos booting or running once (a release phase): on a persistent runtime, what shutdown stops. */
+  private readonly unsettled = new Set<RunningDyno>();
   private closed = false;
 
   constructor(private readonly deps: ReconcilerDeps) {}
@@ -152,33 +154,41 @@ export class Reconciler {
       const s = this.state(release.app);
       s.release = release;
       const formation = getFormation(this.deps.db, release.appId);
-      for (const row of rows) {
-        const type = row.process_type;
-        const name = `${type}.${row.number}`;
-        if (!release.slug.processTypes[type] || row.number > (formation[type] ?? 0) || s.dynos.some((d) => d.name === name)) continue;
-        const tail = new OutputTail();
-        const running = await this.deps.runtime.adopt?.({ app: release.app, name, handle: row.handle }, this.lineSink(release, name, (line) => tail.push(line)));
-        if (!running) {
-          // Gone or exited meanwhile: whatever is left of it goes, and the formation starts a new one.
-          await this.deps.runtime.reap([{ app: release.app, handle: row.handle }], this.deps.stopGraceMs);
-          continue;
+      const left = new Set(rows);
+      try {
+        for (const row of rows) {
+          const type = row.process_type;
+          const name = `${type}.${row.number}`;
+          if (!release.slug.processTypes[type] || row.number > (formation[type] ?? 0) || s.dynos.some((d) => d.name === name)) continue;
+          const tail = new OutputTail();
+          const running = await this.deps.runtime.adopt?.({ app: release.app, name, handle: row.handle }, this.lineSink(release, name, (line) => tail.push(line)));
+          if (!running) continue;
+          left.delete(row);
+          const listening = type !== 'web' || (await waitForPort(running.host, running.port, { timeoutMs: 2000, exited: running.exited, listening: running.listening })).ok;
+          if (!listening) {
+            await this.deps.runtime.stop(running, this.deps.stopGraceMs);
+            continue;
+          }
+          this.record(release, running, type, row.number, 'up', row.restarts);
+          this.track(running);
+          const dyno: Dyno = { type, index: row.number, name, release, running, state: 'up', routed: type === 'web', retired: false, restarts: row.restarts, streak: 0, startedAt: Date.now(), tail };
+          s.dynos.push(dyno);
+          this.watch(dyno);
+          this.deps.logs.append(release.app, `paas[${name}]`, 'Adopted the running process after a paas server restart');
         }
-        const listening = type !== 'web' || (await waitForPort(running.host, running.port, { timeoutMs: 2000, exited: running.exited, listening: running.listening })).ok;
-        if (!listening) {
-          await this.deps.runtime.stop(running, this.deps.stopGraceMs);
-          continue;
-        }
-        this.record(release, running, type, row.number, 'up', row.restarts);
-        this.started.add(running);
-        const dyno: Dyno = { type, index: row.number, name, release, running, state: 'up', routed: type === 'web', retired: false, restarts: row.restarts, streak: 0, startedAt: Date.now(), tail };
-        s.dynos.push(dyno);
-        this.watch(dyno);
-        this.deps.logs.append(release.app, `paas[${name}]`, 'Adopted the running process after a paas server restart');
+      } finally {
+        // What it did not take (gone, no longer in the formation, or the adoption failed) goes.
+        await this.forget([...left]);
       }
       this.publish(release.app);
       if (s.dynos.length === 0) return this.rollout(release, log, signal, false);
       for (const type of this.types(release)) await this.scaleType(s, release, type, formation[type] ?? 0, log);
     });
+  }
+
+  /** Stops and removes leftover dynos of a previous server that will not be adopted. */
+  async forget(rows: StaleDyno[]): Promise<void> {
+    if (rows.length) await this.deps.runtime.reap(rows, this.deps.stopGraceMs);
   }
 
   /**
@@ -249,9 +259,9 @@ export class Reconciler {
 
   /** Stops what is not part of a live formation (booting dynos, release phases) and waits for stops under way. */
   private async stopUnsettled(): Promise<void> {
-    const live = new Set([...this.apps.values()].flatMap((s) => s.dynos.filter((d) => !d.retired).map((d) => d.running)));
-    for (const s of this.apps.values()) for (const d of s.dynos) if (!d.retired) d.retired = true;
-    await Promise.all([...this.started].filter((dyno) => !live.has(dyno)).map((dyno) => this.deps.runtime.stop(dyno, this.deps.stopGraceMs)));
+    // The rest keeps running, routed or draining, for the next server; nothing restarts it meanwhile.
+    for (const s of this.apps.values()) for (const d of s.dynos) d.retired = true;
+    await Promise.all([...this.unsettled].map((dyno) => this.deps.runtime.stop(dyno, this.deps.stopGraceMs)));
     await Promise.allSettled([...this.stops]);
   }
 
@@ -450,6 +460,7 @@ export class Reconciler {
       if (unhealthy) await fail(unhealthy, `${name} ${unhealthy}; the previous release keeps serving.\n${tail.quote()}`);
     }
     dyno.state = 'up';
+    this.unsettled.delete(running);
     setDynoState(db, running.id, 'up');
     logs.append(release.app, `paas[${name}]`, 'State changed from starting to up');
     return dyno;
@@ -526,7 +537,8 @@ export class Reconciler {
   /** Starts one dyno of the release; each output line goes to the app's logs and to `onLine`. */
   private async startDyno(release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void): Promise<RunningDyno> {
     if (this.closed) throw new DeployError('The paas server is shutting down: no new dyno starts.');
-    const dyno = await this.deps.runtime.start({
+    const dyno = await this.deps.runtime
+      .start({
       app: release.app,
       name,
       release: release.version,
@@ -539,15 +551,29 @@ export class Reconciler {
       user: release.user,
       env: { ...this.deps.baseEnv, ...release.env, DYNO: name },
       onLine: this.lineSink(release, name, onLine),
-    });
+    })
+      .catch((err: unknown) => {
+        // The runtime could not start it at all (an image gone, the engine refusing): the release fails with why.
+        throw err instanceof DeployError ? err : new DeployError(`${name} could not start: ${(err as Error).message.split('\n')[0]}`);
+      });
     if (this.closed) {
       // Shutdown began while the runtime started it: it must not outlive the server.
       await this.deps.runtime.stop(dyno, 0);
       throw new DeployError('The paas server is shutting down: no new dyno starts.');
     }
-    this.started.add(dyno);
-    void dyno.exited.then(() => this.started.delete(dyno));
+    this.track(dyno);
+    // Until its boot (or its one run) is over, shutdown stops it even where dynos outlive the server.
+    this.unsettled.add(dyno);
     return dyno;
+  }
+
+  /** Keeps a dyno in `started` until it exits, so shutdown finds every one. */
+  private track(dyno: RunningDyno): void {
+    this.started.add(dyno);
+    void dyno.exited.then(() => {
+      this.started.delete(dyno);
+      this.unsettled.delete(dyno);
+    });
   }
 
   /** Where a dyno's output goes: the app's logs, and `onLine` (its boot tail, a release phase's output). */

@@ -57,8 +57,8 @@ const staticSite = { 'index.html': '<!doctype html><title>static</title><h1>hell
 
 function dockerfileApp(stack: string): Record<string, string> {
   return {
-    // USER root does not stand: paas runs the app as its own uid.
-    Dockerfile: `FROM ${stack}\nWORKDIR /srv/site\nCOPY server.js .\nUSER root\nCMD ["node", "server.js"]\n`,
+    // A USER that is root under another name does not stand: paas runs the app as its own uid.
+    Dockerfile: `FROM ${stack}\nRUN echo 'toor:x:0:0::/:/bin/sh' >> /etc/passwd\nWORKDIR /srv/site\nCOPY server.js .\nUSER toor\nCMD ["node", "server.js"]\n`,
     'server.js': `require('http').createServer((q, s) => s.end('from my Dockerfile in ' + process.cwd() + ' as ' + process.getuid())).listen(process.env.PORT, '0.0.0.0');\n`,
   };
 }

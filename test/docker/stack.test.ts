@@ -57,9 +57,9 @@ dockerSuite('stack image', () => {
     expect(result.stdout).toMatch(/^\/tmp\/v\ngit version 2\.\d+.*\nGNU bash, version 5\..*\ncerts\n$/);
   });
 
-  it("holds no Debian nodejs, documentation or package caches", async () => {
-    const result = await run('dpkg -s nodejs >/dev/null 2>&1 && echo nodejs; ls /usr/bin/nodejs 2>/dev/null; ls /var/cache/apt/archives | grep -c "\\.deb$"; ls /usr/share/man | wc -l', '0:0');
-    expect(result.stdout).toBe('0\n0\n');
+  it("holds no Debian nodejs, documentation or package caches, and an empty /tmp", async () => {
+    const result = await run('dpkg -s nodejs >/dev/null 2>&1 && echo nodejs; ls /usr/bin/nodejs 2>/dev/null; ls /var/cache/apt/archives | grep -c "\\.deb$"; ls /usr/share/man | wc -l; ls -A /tmp | wc -l', '0:0');
+    expect(result.stdout).toBe('0\n0\n0\n');
   });
 
   it('is a no-op the second time: same image, nothing built, fast', async () => {

@@ -70,5 +70,5 @@ if (!engine.ok) {
     for (const tag of await Promise.all(images.values())) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
     await docker.getNetwork(network).remove().catch(() => undefined);
   });
-  runtimeContract('docker', { make, user: USER, isolated: true, sharedNetwork: false, engineEnv: ['HOSTNAME'], umask: '0022', ownPasswd: false });
+  runtimeContract('docker', { make, user: USER, isolated: true, sharedNetwork: false, engineEnv: ['HOSTNAME', 'LANG'], umask: '0022', ownPasswd: false });
 }

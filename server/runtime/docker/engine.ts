@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 
@@ -21,9 +22,24 @@ export const LABELS = {
   instance: 'paas.instance',
 } as const;
 
-/** A stable id for the paas server of a data dir, for the `paas.instance` label. */
+/**
+ * The id of the paas server of a data dir, for the `paas.instance` label: random, made on its first
+ * start and kept in `<data dir>/instance`, so two servers whose data dirs have the same path (one
+ * per host under compose, say) sharing an engine never take each other's objects for their own.
+ */
 export function instanceId(dataDir: string): string {
-  return createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12);
+  const file = path.join(dataDir, 'instance');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  try {
+    fs.writeFileSync(file, `${randomBytes(6).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile: read theirs
+  }
+  return fs.readFileSync(file, 'utf8').trim();
 }
 
 /** The label filter that selects paas's own objects (optionally of one app), for list calls. */

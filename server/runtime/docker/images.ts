@@ -16,7 +16,7 @@ export async function pruneAppImages(docker: Docker, scope: { instance: string; 
   for (const img of old) await idempotent(() => docker.getImage(img.Id).remove({ force: true }));
   // Untagged images of the app: the install stage of each build whose lockfile changed (the newest
   // is the cache the next push reuses), and what failed builds left.
-  const dangling = await docker.listImages({ filters: { dangling: ['true'], ...ourFilter({ app: scope.app }) } });
+  const dangling = await docker.listImages({ filters: { dangling: ['true'], ...ourFilter(scope) } });
   const installs = dangling.filter((img) => img.Labels?.[LABELS.stage] === 'deps').sort((a, b) => b.Created - a.Created);
   const cache = opts.keepInstallCache === false ? undefined : installs[0];
   for (const img of dangling) if (img !== cache) await idempotent(() => docker.getImage(img.Id).remove());

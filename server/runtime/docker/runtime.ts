@@ -29,6 +29,13 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** How often a dyno whose port was taken by something else at start is retried on another. */
 const PORT_TRIES = 3;
 
+/** The text of a multiplexed log (no TTY): frames of an 8-byte header (stream, 0, 0, 0, size) and their bytes. */
+function frames(raw: Buffer): string {
+  const parts: Buffer[] = [];
+  for (let at = 0; at + 8 <= raw.length; at += 8 + raw.readUInt32BE(at + 4)) parts.push(raw.subarray(at + 8, at + 8 + raw.readUInt32BE(at + 4)));
+  return Buffer.concat(parts).toString('utf8');
+}
+
 /** A USER line that leaves the app as root counts as none: paas runs it as the app's uid instead. */
 function isRoot(user: string): boolean {
   return user === '' || /^(root|0)(:.*)?$/.test(user);
@@ -131,7 +138,8 @@ export class DockerRuntime implements Runtime {
     const version = spec.release === undefined ? '' : `-v${spec.release}`;
     const prepend = spec.pathPrepend.map((p) => `/app/${p}`);
     const env = { ...spec.env, PORT: String(port), PATH: [...prepend, image.path].join(':') };
-    const user = isRoot(image.user) && spec.user ? `${spec.user.uid}:${spec.user.gid}` : image.user;
+    // The image's own USER (a Dockerfile's), when it is a real user other than root; else the app's.
+    const user = image.user === '' && spec.user ? `${spec.user.uid}:${spec.user.gid}` : image.user;
     if (isRoot(user)) throw new Error(`${spec.app} ${spec.name}: paas has no uid for this app, and dynos never run as root`);
     return this.opts.docker.createContainer({
       name: `paas-${spec.app}-${spec.name}${version}-${suffix}`,
@@ -230,18 +238,51 @@ export class DockerRuntime implements Runtime {
   private imageFacts(image: string): Promise<ImageFacts> {
     let facts = this.images.get(image);
     if (!facts) {
-      facts = this.opts.docker
-        .getImage(image)
-        .inspect()
-        .then((info) => ({
-          path: info.Config.Env?.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH,
-          user: info.Config.User ?? '',
-        }));
+      facts = this.readImage(image);
       // A failed look-up is not cached: the image may be built in a moment.
       facts.catch(() => this.images.delete(image));
       this.images.set(image, facts);
     }
     return facts;
+  }
+
+  private async readImage(image: string): Promise<ImageFacts> {
+    const info = await this.opts.docker
+      .getImage(image)
+      .inspect()
+      .catch((err: unknown) => {
+        if (statusOf(err) !== 404) throw err;
+        throw new Error(`its image ${image} is no longer on this host (paas keeps the images of each app's last 10 releases). Push that commit again to rebuild it.`);
+      });
+    const path = info.Config.Env?.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+    const user = info.Config.User ?? '';
+    return { path, user: isRoot(user) ? '' : await this.numericUser(image, user) };
+  }
+
+  /**
+   * The uid:gid a Dockerfile's USER stands for, as numbers; '' (run as the app) when it is root by
+   * any name (`00`, a passwd alias of 0) or leaves the group 0, or cannot be read.
+   */
+  private async numericUser(image: string, user: string): Promise<string> {
+    const container = await this.opts.docker.createContainer({
+      Image: image,
+      User: user,
+      Entrypoint: ['/bin/sh', '-c', 'id -u; id -g'],
+      Cmd: [],
+      Labels: { [LABELS.managed]: 'true', [LABELS.instance]: this.opts.instance, [LABELS.kind]: 'probe' },
+      HostConfig: { NetworkMode: 'none', CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Memory: this.opts.memoryBytes },
+    });
+    try {
+      await container.start();
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      const raw = await container.logs({ stdout: true, stderr: false, follow: false });
+      const [uid, gid] = frames(raw).split('\n').filter(Boolean).map(Number);
+      return StatusCode === 0 && uid > 0 && gid > 0 ? `${uid}:${gid}` : '';
+    } catch {
+      return '';
+    } finally {
+      await idempotent(() => container.remove({ force: true }));
+    }
   }
 
   private async ensureNetwork(): Promise<void> {
