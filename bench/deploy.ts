@@ -108,6 +108,8 @@ async function main(): Promise<void> {
   } finally {
     await paas.stop();
     await removeInstance(docker, instanceId(paas.dataDir));
+    // The floor's images, the untagged ones its rebuilds left included.
+    for (const img of await docker.listImages({ filters: { label: ['paas.managed=true', 'paas.app=bench-floor'] } })) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
   }
   console.log(`bench:deploy: ${ROUNDS} rounds, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, stack ${STACK}, ${new Date().toISOString()}`);
   console.log('| push, to the first 200 from the new code | paas (median) | by hand: docker build + run (median) | ratio |');
