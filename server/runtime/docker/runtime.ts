@@ -26,6 +26,8 @@ interface ImageFacts {
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The most processes and threads one dyno may have. */
+const DYNO_PIDS = 4096;
 /** How often a dyno whose port was taken by something else at start is retried on another. */
 const PORT_TRIES = 3;
 
@@ -169,6 +171,8 @@ export class DockerRuntime implements Runtime {
         PortBindings: { [`${port}/tcp`]: [{ HostIp: this.opts.bindAddress, HostPort: String(port) }] },
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
+        // A fork bomb stops at the dyno's own limit instead of the host's.
+        PidsLimit: DYNO_PIDS,
         RestartPolicy: { Name: 'no' },
       },
     });
