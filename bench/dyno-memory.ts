@@ -15,7 +15,7 @@ import { nodeBuildpack } from '../builder/buildpacks/node.js';
 import { ProcessRuntime } from '../server/runtime/process.js';
 import { groupMembers } from '../server/runtime/process-groups.js';
 import type { RunningDyno } from '../server/runtime/types.js';
-import { waitForPort } from '../server/runtime/wait-port.js';
+import { waitUntilUp } from '../server/runtime/wait-port.js';
 import { detectSandbox, type SandboxHost } from '../server/sandbox/host.js';
 import { tempDir } from '../test/helpers/paas.js';
 import { rssKiB } from '../test/helpers/procs.js';
@@ -75,7 +75,7 @@ function get(port: number): Promise<void> {
 async function once(rt: ProcessRuntime, host: SandboxHost, dir: string, command: string, env: Record<string, string>): Promise<{ ms: number; kib: Record<Kind, number> }> {
   const t0 = performance.now();
   const dyno: RunningDyno = await rt.start({ app: 'bench', name: 'web.1', slugDir: dir, command, pathPrepend: ['node_modules/.bin'], user: USER, env: { ...env, DYNO: 'web.1' }, onLine: () => undefined });
-  const up = await waitForPort(dyno.host, dyno.port, { timeoutMs: 20_000, exited: dyno.exited });
+  const up = await waitUntilUp(dyno, 20_000);
   const ms = performance.now() - t0;
   if (!up.ok) throw new Error(`the dyno running \`${command}\` did not start: ${JSON.stringify(up)}`);
   await get(dyno.port); // the app has served a request: what it holds from now on

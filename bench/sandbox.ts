@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ProcessRuntime } from '../server/runtime/process.js';
 import { groupMembers } from '../server/runtime/process-groups.js';
 import type { RunningDyno } from '../server/runtime/types.js';
-import { waitForPort } from '../server/runtime/wait-port.js';
+import { waitUntilUp } from '../server/runtime/wait-port.js';
 import { detectSandbox, type SandboxHost } from '../server/sandbox/host.js';
 import { tempDir } from '../test/helpers/paas.js';
 import { rssKiB } from '../test/helpers/procs.js';
@@ -42,7 +42,7 @@ async function once(host: SandboxHost, scratchRoot: string, dir: string): Promis
   const rt = new ProcessRuntime({ sandbox: host, scratchRoot });
   const t0 = performance.now();
   const dyno = await rt.start({ app: 'bench', name: 'web.1', slugDir: dir, command: 'node server.js', pathPrepend: [], user: USER, env: { DYNO: 'web.1' }, onLine: () => undefined });
-  const up = await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited });
+  const up = await waitUntilUp(dyno, 10_000);
   const ms = performance.now() - t0;
   if (!up.ok) throw new Error(`the ${host.kind} dyno did not start: ${JSON.stringify(up)}`);
   const kib = overheadKiB(dyno);

@@ -4,7 +4,7 @@ import { bootFailure, noWebNotice, OutputTail, reportBootProgress } from '../boo
 import type { AppLogs } from '../logs.js';
 import type { Routes } from '../routes.js';
 import type { RunningDyno, Runtime } from '../runtime/types.js';
-import { waitForPort } from '../runtime/wait-port.js';
+import { waitUntilUp } from '../runtime/wait-port.js';
 import type { AppUser } from '../sandbox/spawn.js';
 import type { Db } from '../store/db.js';
 import { deleteDyno, type DynoState, insertDyno, setDynoRestarts, setDynoState, type StaleDyno } from '../store/dynos.js';
@@ -164,7 +164,7 @@ export class Reconciler {
           const running = await this.deps.runtime.adopt?.({ app: release.app, name, handle: row.handle }, this.lineSink(release, name, (line) => tail.push(line)));
           if (!running) continue;
           left.delete(row);
-          const listening = type !== 'web' || (await waitForPort(running.host, running.port, { timeoutMs: 2000, exited: running.exited, listening: running.listening })).ok;
+          const listening = type !== 'web' || (await waitUntilUp(running, 2000)).ok;
           if (!listening) {
             await this.deps.runtime.stop(running, this.deps.stopGraceMs);
             continue;
@@ -449,7 +449,7 @@ export class Reconciler {
     };
     if (type === 'web') {
       const stopProgress = reportBootProgress(name, this.deps.bootTimeoutMs, log);
-      const result = await waitForPort(running.host, running.port, { timeoutMs: this.deps.bootTimeoutMs, exited: running.exited, owns: running.ownsPort, listening: running.listening }).finally(stopProgress);
+      const result = await waitUntilUp(running, this.deps.bootTimeoutMs).finally(stopProgress);
       if (!result.ok) {
         const failure = bootFailure({ app: release.app, name, port: running.port, result, timeoutMs: this.deps.bootTimeoutMs, tail });
         await fail(failure.summary, failure.message);

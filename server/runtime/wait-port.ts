@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { ExitStatus } from './types.js';
+import type { ExitStatus, RunningDyno } from './types.js';
 
 export type BootResult = { ok: true } | { ok: false; reason: 'exited'; status: ExitStatus } | { ok: false; reason: 'timeout' } | { ok: false; reason: 'taken' };
 
@@ -26,7 +26,7 @@ const POLL_MS = 25;
  * a listener that is not the dyno's (another app squatting the port it was given) is `taken`:
  * the dyno must never be routed to, since its traffic would go to the squatter.
  */
-export async function waitForPort(
+async function waitForPort(
   host: string,
   port: number,
   opts: { timeoutMs: number; exited: Promise<ExitStatus>; owns?: () => boolean; listening?: () => boolean },
@@ -43,4 +43,13 @@ export async function waitForPort(
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   return { ok: false, reason: 'timeout' };
+}
+
+/**
+ * Waits until a dyno is up by every check its runtime gives: its port accepts, the listener is the
+ * dyno's own (`ownsPort`), and its app listens behind a proxy (`listening`). Callers use this rather
+ * than waitForPort, so no runtime's check can be left out.
+ */
+export function waitUntilUp(dyno: RunningDyno, timeoutMs: number): Promise<BootResult> {
+  return waitForPort(dyno.host, dyno.port, { timeoutMs, exited: dyno.exited, owns: dyno.ownsPort, listening: dyno.listening });
 }

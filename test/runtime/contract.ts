@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { DynoSpec, RunningDyno, Runtime } from '../../server/runtime/types.js';
-import { waitForPort } from '../../server/runtime/wait-port.js';
+import { waitUntilUp } from '../../server/runtime/wait-port.js';
 import { tempDir } from '../helpers/paas.js';
 
 const SERVER = `
@@ -94,7 +94,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       const rt = make();
       const lines: string[] = [];
       const dyno = await start(rt, spec('node server.js', lines));
-      expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited, listening: dyno.listening })).toEqual({ ok: true });
+      expect(await waitUntilUp(dyno, 10_000)).toEqual({ ok: true });
       expect(await (await fetch(`http://${dyno.host}:${dyno.port}/`)).text()).toBe('hello from web.1');
       await vi.waitFor(() => expect(lines).toEqual(expect.arrayContaining([`stdout: up on ${dyno.port}`, 'stderr: to stderr'])), LINES);
       await rt.stop(dyno, 5000);
@@ -104,7 +104,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       const rt = make();
       const lines: string[] = [];
       const dyno = await start(rt, spec('node server.js', lines));
-      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited, listening: dyno.listening });
+      await waitUntilUp(dyno, 10_000);
       await rt.stop(dyno, 5000);
       await vi.waitFor(() => expect(lines).toContain('stdout: got SIGTERM'), LINES);
     });
@@ -124,13 +124,13 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       const rt = make();
       const dyno = await start(rt, spec('exit 7', []));
       expect(await dyno.exited).toMatchObject({ code: 7 });
-      expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 2000, exited: dyno.exited, listening: dyno.listening })).toMatchObject({ ok: false, reason: 'exited' });
+      expect(await waitUntilUp(dyno, 2000)).toMatchObject({ ok: false, reason: 'exited' });
     });
 
     it('reaps, after a restart, only the leftover dynos of the app it is told about', async () => {
       const before = make();
       const dyno = await start(before, spec('node server.js', []));
-      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited, listening: dyno.listening });
+      await waitUntilUp(dyno, 10_000);
       // A new runtime instance stands for a paas server started after one that was SIGKILLed.
       const after = make();
       expect(await after.reap([{ app: 'another-app', handle: dyno.handle }], 1000)).toBe(0);
@@ -144,7 +144,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       const before = make();
       const lines: string[] = [];
       const dyno = await start(before, spec('node server.js', lines));
-      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited, listening: dyno.listening });
+      await waitUntilUp(dyno, 10_000);
       if (!before.persistent) {
         expect(before.adopt).toBeUndefined();
         return;
@@ -167,7 +167,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       const rt = make();
       const lines: string[] = [];
       const dyno = await start(rt, spec('node server.js & wait', lines));
-      await waitForPort(dyno.host, dyno.port, { timeoutMs: 10_000, exited: dyno.exited, listening: dyno.listening });
+      await waitUntilUp(dyno, 10_000);
       await rt.stop(dyno, 1000);
       await expect(fetch(`http://${dyno.host}:${dyno.port}/`)).rejects.toThrow();
     });
@@ -233,11 +233,11 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
           if (squatter.listening) squatter.close();
         });
         await new Promise((r) => squatter.once('listening', r));
-        expect(await waitForPort(dyno.host, dyno.port, { timeoutMs: 5000, exited: dyno.exited, owns: dyno.ownsPort })).toEqual({ ok: false, reason: 'taken' });
+        expect(await waitUntilUp(dyno, 5000)).toEqual({ ok: false, reason: 'taken' });
         squatter.close();
         await rt.stop(dyno, 1000);
         const own = await start(rt, spec('node server.js', []));
-        expect(await waitForPort(own.host, own.port, { timeoutMs: 10_000, exited: own.exited, owns: own.ownsPort, listening: own.listening })).toEqual({ ok: true });
+        expect(await waitUntilUp(own, 10_000)).toEqual({ ok: true });
         await rt.stop(own, 1000);
       });
 
