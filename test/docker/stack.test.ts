@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type Docker from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { STACK_LABELS, type StackImage, buildStack, ensureStack, stackRecipe } from '../../builder/docker/stack.js';
+import { LABELS } from '../../builder/docker/labels.js';
+import { type StackImage, buildStack, ensureStack, stackRecipe } from '../../builder/docker/stack.js';
 import { BuildError } from '../../builder/errors.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { TEST_LABELS, dockerSuite, runInImage, testDocker } from '../helpers/docker.js';
@@ -33,7 +34,7 @@ dockerSuite('stack image', () => {
   it('is labelled as paas made it, from the current recipe', async () => {
     const info = await docker.getImage(IMAGE).inspect();
     expect(info.Id).toBe(stack.id);
-    expect(info.Config.Labels).toMatchObject({ [STACK_LABELS.managed]: 'true', [STACK_LABELS.kind]: 'stack', [STACK_LABELS.recipe]: stackRecipe().hash });
+    expect(info.Config.Labels).toMatchObject({ [LABELS.managed]: 'true', [LABELS.kind]: 'stack', [LABELS.recipe]: stackRecipe().hash });
     expect(info.Config.Env).toEqual(expect.arrayContaining(['LANG=C.UTF-8', expect.stringMatching(/^PATH=\/usr\/local\/bin:/)]));
     if (stack.built) expect(lines[0]).toBe(`-----> Building the stack image ${IMAGE} (once; a few minutes)`);
   });

@@ -3,24 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 
-/**
- * The labels on every Docker object paas makes. paas lists, stops and removes only objects that
- * carry `paas.managed=true`, so other containers and images on the host are never touched.
- */
-export const LABELS = {
-  managed: 'paas.managed',
-  app: 'paas.app',
-  type: 'paas.type',
-  release: 'paas.release',
-  dyno: 'paas.dyno',
-  build: 'paas.build',
-  commit: 'paas.commit',
-  kind: 'paas.kind',
-  /** `deps` on a slug build's install stage: the dependency cache that image retention keeps. */
-  stage: 'paas.stage',
-  /** Which paas server (data dir) made it: servers sharing an engine never touch each other's dynos. */
-  instance: 'paas.instance',
-} as const;
+import { LABELS } from '../../../builder/docker/labels.js';
+
+export { LABELS };
 
 /**
  * The id of the paas server of a data dir, for the `paas.instance` label: random, made on its first
