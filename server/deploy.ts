@@ -40,13 +40,14 @@ async function buildSlugImage(
     slugsDir: deps.paths.slugs,
     cacheDir: deps.paths.cache,
     stackImage,
+    stackNode: stack.node,
     caFile: buildCaFile,
     user,
     config: params.config,
     labels: { [LABELS.instance]: docker.instance },
     signal: params.signal,
     // engines.node as on the process runtime; a range the stack's Node meets keeps it.
-    nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node.replace(/^v/, '') || undefined }),
+    nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node || undefined }),
     log,
   });
 }

@@ -23,6 +23,8 @@ export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {
   docker: Docker;
   /** The base of generated Dockerfiles (PAAS_STACK_IMAGE); it must be on the host. */
   stackImage: string;
+  /** The stack's Node.js version when its labels say (a stack paas built); else it is asked of the image. */
+  stackNode?: string;
   /** The pushed commit, recorded as the image's paas.commit label. */
   commit: string;
   /** An extra CA the dependency installs trust (a TLS-intercepting proxy); it stays out of the image. */
@@ -143,7 +145,7 @@ async function generatedImage(req: ImageBuildRequest, home: string, dir: string,
 
 /** The exact Node.js version to install for engines.node, or undefined for the stack's own. */
 async function nodeFor(req: ImageBuildRequest, range: unknown): Promise<string | undefined> {
-  const stack = await stackNodeVersion(req.docker, req.stackImage);
+  const stack = req.stackNode || (await stackNodeVersion(req.docker, req.stackImage));
   // With a resolver, engines.node is honoured as on the process runtime: a bad range fails the build there.
   if (req.nodeVersion) {
     const version = await req.nodeVersion(typeof range === 'string' ? range : JSON.stringify(range) ?? String(range));

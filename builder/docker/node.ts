@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
-import { Writable } from 'node:stream';
 import { LABELS } from './labels.js';
+import { runInImage } from './run-in-image.js';
 
 /** The stack's own Node.js version per image id: asked once per image and server run. */
 const known = new Map<string, Promise<string>>();
@@ -22,20 +22,8 @@ export function stackNodeVersion(docker: Docker, stackImage: string): Promise<st
 }
 
 async function ask(docker: Docker, image: string): Promise<string> {
-  let out = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out += chunk.toString('utf8');
-      done();
-    },
-  });
-  const [result, container] = (await docker.run(image, ['node', '-p', 'process.versions.node'], [sink, sink], {
-    Labels: { [LABELS.managed]: 'true' },
-    Tty: false,
-    NetworkDisabled: true,
-  })) as [{ StatusCode: number }, Docker.Container];
-  await container.remove({ force: true }).catch(() => undefined);
-  const version = out.trim();
-  if (result.StatusCode !== 0 || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`could not read the Node.js version of ${image}: ${out.slice(0, 200)}`);
+  const result = await runInImage(docker, image, ['node', '-p', 'process.versions.node'], { labels: { [LABELS.managed]: 'true' } });
+  const version = result.stdout.trim();
+  if (result.code !== 0 || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`could not read the Node.js version of ${image}: ${(result.stdout + result.stderr).slice(0, 200)}`);
   return version;
 }

@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import { atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
 import { freePort, listenerUids } from '../free-port.js';
 import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '../types.js';
+import { runInImage } from '../../../builder/docker/run-in-image.js';
 import { LABELS, ourFilter } from './engine.js';
 import { followOutput, idempotent, statusOf } from './streams.js';
 
@@ -30,13 +31,6 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 const DYNO_PIDS = 4096;
 /** How often a dyno whose port was taken by something else at start is retried on another. */
 const PORT_TRIES = 3;
-
-/** The text of a multiplexed log (no TTY): frames of an 8-byte header (stream, 0, 0, 0, size) and their bytes. */
-function frames(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  for (let at = 0; at + 8 <= raw.length; at += 8 + raw.readUInt32BE(at + 4)) parts.push(raw.subarray(at + 8, at + 8 + raw.readUInt32BE(at + 4)));
-  return Buffer.concat(parts).toString('utf8');
-}
 
 /** A USER line that leaves the app as root counts as none: paas runs it as the app's uid instead. */
 function isRoot(user: string): boolean {
@@ -268,25 +262,10 @@ export class DockerRuntime implements Runtime {
    * any name (`00`, a passwd alias of 0) or leaves the group 0, or cannot be read.
    */
   private async numericUser(image: string, user: string): Promise<string> {
-    const container = await this.opts.docker.createContainer({
-      Image: image,
-      User: user,
-      Entrypoint: ['/bin/sh', '-c', 'id -u; id -g'],
-      Cmd: [],
-      Labels: { [LABELS.managed]: 'true', [LABELS.instance]: this.opts.instance, [LABELS.kind]: 'probe' },
-      HostConfig: { NetworkMode: 'none', CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'], Memory: this.opts.memoryBytes },
-    });
-    try {
-      await container.start();
-      const { StatusCode } = (await container.wait()) as { StatusCode: number };
-      const raw = await container.logs({ stdout: true, stderr: false, follow: false });
-      const [uid, gid] = frames(raw).split('\n').filter(Boolean).map(Number);
-      return StatusCode === 0 && uid > 0 && gid > 0 ? `${uid}:${gid}` : '';
-    } catch {
-      return '';
-    } finally {
-      await idempotent(() => container.remove({ force: true }));
-    }
+    const labels = { [LABELS.managed]: 'true', [LABELS.instance]: this.opts.instance, [LABELS.kind]: 'probe' };
+    const result = await runInImage(this.opts.docker, image, ['/bin/sh', '-c', 'id -u; id -g'], { user, labels }).catch(() => undefined);
+    const [uid, gid] = (result?.stdout ?? '').split('\n').filter(Boolean).map(Number);
+    return result?.code === 0 && uid > 0 && gid > 0 ? `${uid}:${gid}` : '';
   }
 
   private async ensureNetwork(): Promise<void> {
