@@ -3,10 +3,10 @@ import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
 import { DeployError, type ReleaseToRun } from './dynos/reconciler.js';
 import { appUser, type AppUser } from './sandbox/spawn.js';
-import { type AppRow, findApp, setCurrentRelease } from './store/apps.js';
+import { type AppRow, setCurrentRelease } from './store/apps.js';
 import type { StaleDyno } from './store/dynos.js';
 import { followProcessTypes } from './store/formation.js';
-import { findBuild, findReleaseById, insertRelease, listReleases, type ReleaseRow, setReleaseStatus } from './store/releases.js';
+import { findBuild, findReleaseById, insertRelease, type ReleaseRow, setReleaseStatus, succeededBuilds } from './store/releases.js';
 import { KEPT_RELEASES, pruneAppImages } from './runtime/docker/images.js';
 
 /** The config of the release that is live now (empty before the first release). */
@@ -109,10 +109,8 @@ export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: s
  * under the app's lock, so no build of the app is under way whose image it could take.
  */
 async function pruneImages(app: AppRow, docker: NonNullable<Deps['docker']>, deps: Pick<Deps, 'db' | 'logs'>): Promise<void> {
-  // The last succeeded releases (what a rollback may pick) and the current one; failed ones do not count.
-  const live = listReleases(deps.db, app.id, 10 * KEPT_RELEASES).filter((r) => r.status === 'succeeded').slice(0, KEPT_RELEASES);
-  const current = currentRelease(findApp(deps.db, app.name) ?? app, deps);
-  const keep = new Set([...live, ...(current ? [current] : [])].flatMap((r) => (r.build_id ? [r.build_id] : [])));
+  // What a rollback may pick, the release just made current first; failed releases do not count.
+  const keep = new Set(succeededBuilds(deps.db, app.id, KEPT_RELEASES));
   try {
     await pruneAppImages(docker.engine, { instance: docker.instance, app: app.name }, keep);
   } catch (err) {

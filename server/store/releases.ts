@@ -102,6 +102,14 @@ export function listReleases(db: Db, appId: number, limit: number): ReleaseRow[]
     .all(appId, limit) as ReleaseRow[];
 }
 
+/** The builds of the app's newest `limit` succeeded releases (the current one among them). */
+export function succeededBuilds(db: Db, appId: number, limit: number): string[] {
+  const rows = db
+    .prepare(`SELECT build_id FROM releases WHERE app_id = ? AND status = 'succeeded' AND build_id IS NOT NULL ORDER BY version DESC LIMIT ?`)
+    .all(appId, limit) as { build_id: string }[];
+  return rows.map((r) => r.build_id);
+}
+
 /**
  * Marks builds and releases a previous server left pending (it was killed mid-deploy) as failed:
  * nothing will ever finish them. Returns how many of each it marked.
