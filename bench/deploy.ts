@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connectDocker, instanceId } from '../server/runtime/docker/engine.js';
-import { removeInstance } from '../test/helpers/docker.js';
+import { removeInstance, withLockfile } from '../test/helpers/docker.js';
 import { commitFiles, createApp, gitRepo, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../test/helpers/paas.js';
 
 const ROUNDS = Math.max(1, Math.min(10, Number(process.env.BENCH_ROUNDS) || 3));
@@ -21,13 +21,8 @@ const server = (marker: string) =>
   `const isNumber = require('is-number');\nrequire('http').createServer((q, s) => s.end(${JSON.stringify(marker)} + (process.env.PAAS_RELEASE_VERSION || '-') + isNumber(1))).listen(process.env.PORT, '0.0.0.0');\nprocess.on('SIGTERM', () => process.exit(0));\n`;
 
 /** package.json and its lockfile; `name` makes the dependency layer new to Docker's cache (a cold push). */
-async function manifest(name: string): Promise<Record<string, string>> {
-  const dir = tempDir('paas-bench-pkg-');
-  const pkg = JSON.stringify({ name, version: '1.0.0', dependencies: { 'is-number': '7.0.0' }, scripts: { start: 'node server.js' } }, null, 2);
-  fs.writeFileSync(path.join(dir, 'package.json'), pkg);
-  const r = await sh('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir });
-  if (r.code !== 0) throw new Error(`npm could not make a lockfile: ${r.stderr}`);
-  return { 'package.json': pkg, 'package-lock.json': fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8') };
+function manifest(name: string): Promise<Record<string, string>> {
+  return withLockfile({ name, version: '1.0.0', dependencies: { 'is-number': '7.0.0' }, scripts: { start: 'node server.js' } });
 }
 
 /** Polls `get` until it answers 200 with `marker` in the body; returns ms since `t0`. */

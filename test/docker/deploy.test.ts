@@ -5,19 +5,13 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { beforeAll, expect, it, vi } from 'vitest';
 import { instanceId, LABELS } from '../../server/runtime/docker/engine.js';
-import { dockerSuite, dockerTestEnv, removeInstance, STACK_IMAGE, testDocker } from '../helpers/docker.js';
-import { cli, commitFiles, createApp, gitRepo, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
+import { dockerSuite, dockerTestEnv, removeInstance, STACK_IMAGE, testDocker, withLockfile } from '../helpers/docker.js';
+import { cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
 
 /** A Node app with a real npm dependency and an engines.node range the stack's Node (24) is not in. */
-async function nodeDepApp(dir: string, message: string): Promise<Record<string, string>> {
-  const pkg = { name: 'dep-app', version: '1.0.0', engines: { node: '22.x' }, dependencies: { 'is-number': '7.0.0' }, scripts: { start: 'node server.js' } };
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
-  // npm keeps a compile cache in TMPDIR: give it one that goes with the test.
-  const lock = await sh('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env: { ...process.env, TMPDIR: tempDir('paas-npm-tmp-') } });
-  if (lock.code !== 0) throw new Error(`npm could not make a lockfile: ${lock.stderr}`);
+async function nodeDepApp(message: string): Promise<Record<string, string>> {
   return {
-    'package.json': JSON.stringify(pkg, null, 2),
-    'package-lock.json': fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8'),
+    ...(await withLockfile({ name: 'dep-app', version: '1.0.0', engines: { node: '22.x' }, dependencies: { 'is-number': '7.0.0' }, scripts: { start: 'node server.js' } })),
     'server.js': `
 const fs = require('fs');
 const isNumber = require('is-number');
@@ -86,7 +80,7 @@ dockerSuite('the docker runtime, end to end', () => {
 
   it('builds a Node app with an npm dependency and its engines.node, and runs it as a labelled, limited container of its own uid', async () => {
     await createApp(paas, 'dock-node');
-    const dir = await gitRepo(paas, await nodeDepApp(tempDir('paas-lock-'), 'first'));
+    const dir = await gitRepo(paas, await nodeDepApp('first'));
     const r = await push(paas, dir, 'dock-node');
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse((await viaRouter(paas, 'dock-node.localhost')).body);

@@ -2,7 +2,11 @@
 // per run, and fails the run when PAAS_TEST_DOCKER=1 and none does), and skip otherwise.
 import type Docker from 'dockerode';
 import { describe, inject } from 'vitest';
+import { runInImage as run, type RunResult } from '../../builder/docker/run-in-image.js';
+import fs from 'node:fs';
+import path from 'node:path';
 import { onCleanup } from './cleanup.js';
+import { sh, tempDir } from './paas.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,43 +31,14 @@ export function testDocker(): Promise<Docker> {
   return client;
 }
 
-/** What a container printed and how it ended. */
-export interface RunResult {
-  /** The container's id (it is gone by the time this returns). */
-  id: string;
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { RunResult } from '../../builder/docker/run-in-image.js';
 
 /**
- * `docker run --rm image argv…`: a labelled container, removed when it ends (or, should the test
- * stop first, when the test does).
+ * `docker run --rm image argv…` in a test: a labelled container, removed when it ends (or, should the
+ * test stop first, when the test does).
  */
-export async function runInImage(docker: Docker, image: string, argv: string[], opts: { user?: string; env?: string[] } = {}): Promise<RunResult> {
-  const container = await docker.createContainer({ Image: image, Cmd: argv, User: opts.user, Env: opts.env, Labels: TEST_LABELS, Tty: false, HostConfig: { NetworkMode: 'none' } });
-  const remove = () => container.remove({ force: true }).catch(() => undefined);
-  onCleanup(remove);
-  try {
-    await container.start();
-    const { StatusCode } = await container.wait();
-    const raw = await container.logs({ stdout: true, stderr: true, follow: false });
-    return { id: container.id, code: StatusCode, ...demux(raw) };
-  } finally {
-    await remove();
-  }
-}
-
-/** Splits Docker's multiplexed log stream (8-byte frame headers: stream, 0, 0, 0, size). */
-function demux(raw: Buffer): { stdout: string; stderr: string } {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  for (let at = 0; at + 8 <= raw.length; ) {
-    const size = raw.readUInt32BE(at + 4);
-    (raw[at] === 2 ? err : out).push(raw.subarray(at + 8, at + 8 + size));
-    at += 8 + size;
-  }
-  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+export function runInImage(docker: Docker, image: string, argv: string[], opts: { user?: string; env?: string[] } = {}): Promise<RunResult> {
+  return run(docker, image, argv, { ...opts, labels: TEST_LABELS, created: (c) => onCleanup(() => c.remove({ force: true }).catch(() => undefined)) });
 }
 
 /** The stack image the Docker suites build on (CI builds it before the tests). */
@@ -98,4 +73,18 @@ export async function removeInstance(docker: Docker, instance: string, apps: str
       await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
     }
   }
+}
+
+/**
+ * package.json for `pkg` and the lockfile npm resolves for it (from the npm registry, which is
+ * reachable where these suites run), as a push's files.
+ */
+export async function withLockfile(pkg: Record<string, unknown>): Promise<Record<string, string>> {
+  const dir = tempDir('paas-lock-');
+  const json = JSON.stringify(pkg, null, 2);
+  fs.writeFileSync(path.join(dir, 'package.json'), json);
+  // npm keeps a compile cache in TMPDIR: give it one that goes with the caller.
+  const r = await sh('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env: { ...process.env, TMPDIR: tempDir('paas-npm-tmp-') } });
+  if (r.code !== 0) throw new Error(`npm could not make a lockfile: ${r.stderr}`);
+  return { 'package.json': json, 'package-lock.json': fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8') };
 }
