@@ -43,10 +43,20 @@ function appPids(app: string): number[] {
     });
 }
 
+/** The probe's result, from the numbered pieces it printed (`PROBE <phase> <n> <piece>|`). */
 function probeLine(output: string, phase: string): Probe {
-  const line = output.split('\n').find((l) => l.includes(`PROBE ${phase} `));
-  expect(line, `the ${phase} probe ran:\n${output}`).toBeDefined();
-  return JSON.parse(line!.slice(line!.indexOf(`PROBE ${phase} `) + `PROBE ${phase} `.length)) as Probe;
+  const tag = `PROBE ${phase} `;
+  const pieces = output
+    .split('\n')
+    .filter((l) => l.includes(tag))
+    .map((l) => {
+      const rest = l.slice(l.indexOf(tag) + tag.length);
+      const space = rest.indexOf(' ');
+      return { n: Number(rest.slice(0, space)), text: rest.slice(space + 1, rest.lastIndexOf('|')) };
+    })
+    .sort((a, b) => a.n - b.n);
+  expect(pieces.length, `the ${phase} probe ran:\n${output}`).toBeGreaterThan(0);
+  return JSON.parse(pieces.map((p) => p.text).join('')) as Probe;
 }
 
 describe.runIf(canSandbox)('a hostile app cannot reach the platform or other apps (root, bubblewrap)', () => {
