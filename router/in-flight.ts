@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
-import type { Target } from './route-table.js';
+type Target = { host: string; port: number };
 
 const keyOf = (t: Target): string => `${t.host}:${t.port}`;
 

@@ -1,13 +1,91 @@
-/** A place the router can send a request. */
-export interface Target {
-  host: string;
-  port: number;
+import type { AppRoute, RouteTarget, ServerMessage, Unavailable } from './protocol.js';
+
+/** Where a request goes, from its Host header. */
+export type Resolved =
+  /** No app at this host: 404. */
+  | { kind: 'unknown' }
+  /** The router has had no table yet (just started, control plane not reached): 503 H99. */
+  | { kind: 'no-table' }
+  | { kind: 'maintenance'; app: string }
+  | { kind: 'unavailable'; app: string; code: Unavailable }
+  | { kind: 'ok'; app: string; targets: readonly RouteTarget[] };
+
+/** The host part of a Host header, lower case, without port or trailing dot. */
+export function hostName(header: string): string {
+  let end = header.length;
+  if (header.charCodeAt(end - 1) !== 93 /* ] */) {
+    const colon = header.lastIndexOf(':');
+    if (colon >= 0 && header.indexOf(':') === colon) end = colon;
+  }
+  let name = header.slice(0, end).toLowerCase();
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  return name;
 }
 
-/** What the router knows about an app: unknown (404), known with no web dyno up (503), or targets. */
-export type Route = { kind: 'unknown' } | { kind: 'unavailable' } | { kind: 'ok'; targets: readonly Target[] };
+/**
+ * A router's copy of the route table, built from the route stream (a snapshot, then changes) and
+ * read on every request. It holds nothing else: a router that loses the stream keeps serving it.
+ */
+export class RouteTable {
+  private apps = new Map<string, AppRoute>();
+  private hosts = new Map<string, string>();
+  private suffix = '';
+  private loaded = false;
 
-/** The only thing the router consumes: a lookup from app name to its web dynos. */
-export interface RouteTable {
-  resolve(app: string): Route;
+  /** Whether a snapshot has arrived. */
+  get ready(): boolean {
+    return this.loaded;
+  }
+
+  /** Applies one message of the stream; drains are not the table's business and are ignored. */
+  apply(msg: ServerMessage): void {
+    if (msg.type === 'snapshot') {
+      const previous = this.apps;
+      this.apps = new Map();
+      for (const route of msg.apps) this.apps.set(route.app, route.restoring ? (previous.get(route.app) ?? route) : route);
+      this.suffix = `.${msg.domain}`;
+      this.loaded = true;
+    } else if (msg.type === 'set') {
+      const keep = msg.route.restoring ? this.apps.get(msg.route.app) : undefined;
+      this.apps.set(msg.route.app, keep ?? msg.route);
+    } else if (msg.type === 'remove') {
+      this.apps.delete(msg.app);
+    } else return;
+    this.reindex();
+  }
+
+  /** The route for a Host header. */
+  resolve(hostHeader: string | undefined): Resolved {
+    if (!this.loaded) return { kind: 'no-table' };
+    if (!hostHeader) return { kind: 'unknown' };
+    const host = hostName(hostHeader);
+    const route = this.apps.get(this.appOf(host) ?? '');
+    if (!route) return { kind: 'unknown' };
+    if (route.maintenance) return { kind: 'maintenance', app: route.app };
+    if (!route.targets.length) return { kind: 'unavailable', app: route.app, code: route.unavailable };
+    return { kind: 'ok', app: route.app, targets: route.targets };
+  }
+
+  /** The app's current targets (for a retry), or none. */
+  targets(app: string): readonly RouteTarget[] {
+    const route = this.apps.get(app);
+    return route && !route.maintenance ? route.targets : [];
+  }
+
+  private appOf(host: string): string | undefined {
+    if (host.endsWith(this.suffix)) {
+      const name = host.slice(0, -this.suffix.length);
+      if (name && !name.includes('.')) return name;
+    }
+    const exact = this.hosts.get(host);
+    if (exact) return exact;
+    const dot = host.indexOf('.');
+    return dot > 0 ? this.hosts.get(`*${host.slice(dot)}`) : undefined;
+  }
+
+  private reindex(): void {
+    const hosts = new Map<string, string>();
+    for (const route of this.apps.values()) for (const domain of route.domains) hosts.set(domain, route.app);
+    this.hosts = hosts;
+  }
 }

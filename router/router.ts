@@ -2,24 +2,13 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { InFlight } from './in-flight.js';
-import type { RouteTable, Target } from './route-table.js';
+import type { RouteTarget as Target } from './protocol.js';
+import type { RouteTable } from './route-table.js';
 
 export interface RouterOptions {
   routes: RouteTable;
-  /** Apps answer at `<app>.<domain>`. */
-  domain: string;
   /** How long a dyno may stay silent (before or during its response) before the router gives up. */
   timeoutMs: number;
-}
-
-/** The app name from a Host header such as `myapp.localhost:8080`, or undefined when it is not ours. */
-export function appFromHost(host: string | undefined, domain: string): string | undefined {
-  if (!host) return undefined;
-  const name = host.toLowerCase().replace(/:\d+$/, '').replace(/\.$/, '');
-  const suffix = `.${domain}`;
-  if (!name.endsWith(suffix)) return undefined;
-  const app = name.slice(0, -suffix.length);
-  return app && !app.includes('.') ? app : undefined;
 }
 
 const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -91,7 +80,7 @@ export interface Router {
    * connections to it, so an app that drains with `server.close()` has nothing left to wait for.
    * Resolves with the number of requests still in flight when the time ran out (else 0).
    */
-  drain(target: Target, timeoutMs: number): Promise<number>;
+  drain(target: { host: string; port: number }, timeoutMs: number): Promise<number>;
 }
 
 /**
@@ -139,12 +128,10 @@ export function createRouter(opts: RouterOptions): Router {
   }
 
   function lookup(host: string | undefined): { app: string; target?: Target; status?: 404 | 503 } {
-    const app = appFromHost(host, opts.domain);
-    if (!app) return { app: '', status: 404 };
-    const route = opts.routes.resolve(app);
-    if (route.kind === 'unknown') return { app, status: 404 };
-    const target = route.kind === 'ok' ? pick(app, route.targets) : undefined;
-    return target ? { app, target } : { app, status: 503 };
+    const route = opts.routes.resolve(host);
+    if (route.kind === 'unknown' || route.kind === 'no-table') return { app: '', status: 404 };
+    const target = route.kind === 'ok' ? pick(route.app, route.targets) : undefined;
+    return target ? { app: route.app, target } : { app: route.app, status: 503 };
   }
 
   /** Where a failed first attempt at `req` may go again, or undefined when it must not (see above). */
@@ -157,9 +144,7 @@ export function createRouter(opts: RouterOptions): Router {
       if (!CUT_OFF.has(code) || !IDEMPOTENT.has(req.method ?? '') || !out || out.socket.bytesRead !== out.bytesBefore) return undefined;
       stale = out.reused;
     }
-    const route = opts.routes.resolve(app);
-    if (route.kind !== 'ok') return undefined;
-    return pick(app, route.targets, failed) ?? (stale ? failed : undefined);
+    return pick(app, opts.routes.targets(app), failed) ?? (stale ? failed : undefined);
   }
 
   function forward(req: http.IncomingMessage, res: http.ServerResponse, app: string, target: Target, mayRetry: boolean, retry = false): void {

@@ -3,6 +3,8 @@ import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
 import { createRouter } from '../router/router.js';
+import { PROTOCOL_VERSION } from '../router/protocol.js';
+import { RouteTable } from '../router/route-table.js';
 import { appsRoutes } from './api/apps-routes.js';
 import { releasesRoutes } from './api/releases-routes.js';
 import { formationRoutes } from './api/formation-routes.js';
@@ -112,7 +114,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
     log(`Marked ${abandoned.builds} build(s) and ${abandoned.releases} release(s) failed that a previous paas server left unfinished`);
   }
   await clearScratch(paths);
-  const router = createRouter({ routes, domain: config.domain, timeoutMs: config.routerTimeoutMs });
+  // Interim: the embedded router reads the table in-process until the route stream lands.
+  const table = new RouteTable();
+  table.apply({ type: 'snapshot', version: PROTOCOL_VERSION, domain: config.domain, apps: routes.snapshot() });
+  routes.subscribe((change) => table.apply(change));
+  const router = createRouter({ routes: table, timeoutMs: config.routerTimeoutMs });
   const runner = new Reconciler({
     runtime,
     db,

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Route, RouteTable, Target } from '../router/route-table.js';
-import { appFromHost, createRouter } from '../router/router.js';
+import { createRouter } from '../router/router.js';
+import { TestTable, type Target } from './helpers/route-table.js';
 import { onCleanup } from './helpers/cleanup.js';
 
 function listen(server: net.Server): Promise<number> {
@@ -32,26 +32,11 @@ function request(port: number, host: string, opts: Sent = {}): Promise<{ status:
 
 const get = (port: number, host: string): Promise<{ status: number; body: string }> => request(port, host);
 
-describe('appFromHost', () => {
-  it.each([
-    ['web.localhost', 'web'],
-    ['web.localhost:8080', 'web'],
-    ['WEB.LocalHost', 'web'],
-    ['web.localhost.', 'web'],
-    ['localhost', undefined],
-    ['a.b.localhost', undefined],
-    ['web.example.com', undefined],
-    [undefined, undefined],
-  ])('%s → %s', (host, app) => {
-    expect(appFromHost(host, 'localhost')).toBe(app);
-  });
-});
-
 describe('router', () => {
   const backends: http.Server[] = [];
-  const table = new Map<string, Route>();
-  const routes: RouteTable = { resolve: (app) => table.get(app) ?? { kind: 'unknown' } };
-  const router = createRouter({ routes, domain: 'localhost', timeoutMs: 120_000 });
+  const table = new TestTable();
+  const routes = table.routes;
+  const router = createRouter({ routes, timeoutMs: 120_000 });
   let port = 0;
 
   beforeAll(async () => {
@@ -116,12 +101,12 @@ async function deadTarget(): Promise<Target> {
 }
 
 describe('router retries', () => {
-  const table = new Map<string, Route>();
-  const routes: RouteTable = { resolve: (app) => table.get(app) ?? { kind: 'unknown' } };
+  const table = new TestTable();
+  const routes = table.routes;
 
   /** A router over `table`, closed when the test ends. */
   async function router(timeoutMs = 120_000): Promise<number> {
-    const r = createRouter({ routes, domain: 'localhost', timeoutMs });
+    const r = createRouter({ routes, timeoutMs });
     onCleanup(() => {
       r.close();
       r.server.closeAllConnections();
@@ -248,8 +233,8 @@ describe('router retries', () => {
 });
 
 describe('router drain', () => {
-  const table = new Map<string, Route>();
-  const routes: RouteTable = { resolve: (app) => table.get(app) ?? { kind: 'unknown' } };
+  const table = new TestTable();
+  const routes = table.routes;
 
   /** A dyno that holds every request until release(), then answers it with its body. */
   async function holding(): Promise<{ target: Target; held: number; release(): void; connections(): Promise<number> }> {
@@ -275,7 +260,7 @@ describe('router drain', () => {
   }
 
   async function router() {
-    const r = createRouter({ routes, domain: 'localhost', timeoutMs: 120_000 });
+    const r = createRouter({ routes, timeoutMs: 120_000 });
     onCleanup(() => {
       r.close();
       r.server.closeAllConnections();

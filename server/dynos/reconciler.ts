@@ -530,8 +530,11 @@ export class Reconciler {
   }
 
   private publish(app: string): void {
-    const up = (this.apps.get(app)?.dynos ?? []).filter((d) => d.type === 'web' && d.routed && d.state === 'up');
-    this.deps.routes.setTargets(app, up.map((d) => ({ host: d.running.host, port: d.running.port })));
+    const s = this.apps.get(app);
+    const up = (s?.dynos ?? []).filter((d) => d.type === 'web' && d.routed && d.state === 'up');
+    // With none up, routers answer H10 (crashed or starting) if the formation wants web dynos, else H14.
+    const wantsWeb = s?.release !== undefined && (getFormation(this.deps.db, s.release.appId).web ?? 0) > 0;
+    this.deps.routes.setTargets(app, up.map((d) => ({ host: d.running.host, port: d.running.port, dyno: d.name })), wantsWeb ? 'H10' : 'H14');
   }
 
   /** Starts one dyno of the release; each output line goes to the app's logs and to `onLine`. */

@@ -1,0 +1,59 @@
+/**
+ * The route stream: what the control plane tells every router, and what routers send back, as JSON
+ * messages over one token-authenticated websocket per router process (`GET /v1/router/stream`).
+ * A router gets a snapshot, then changes, in order; it answers drains and sends its request log.
+ */
+
+/** Bumped when a message changes incompatibly; a router refuses a stream of another version. */
+export const PROTOCOL_VERSION = 1;
+
+/** Where the API serves the stream. */
+export const STREAM_PATH = '/v1/router/stream';
+
+/** A web dyno a router may send requests to. */
+export interface RouteTarget {
+  host: string;
+  port: number;
+  /** `web.1`: named in router log lines. */
+  dyno: string;
+}
+
+/** Why an app with no target answers 503: its web dynos crashed or are starting (H10), or it has none (H14). */
+export type Unavailable = 'H10' | 'H14';
+
+/** Everything a router knows about one app. */
+export interface AppRoute {
+  app: string;
+  /** The up web dynos of the current release; empty: 503 with `unavailable`'s code. */
+  targets: RouteTarget[];
+  unavailable: Unavailable;
+  /** Maintenance mode: 503 H80 with the maintenance page, whatever the targets. */
+  maintenance: boolean;
+  /** Custom hostnames, lower case: exact (`www.example.com`) or one wildcard level (`*.example.com`). */
+  domains: string[];
+  /**
+   * The control plane has just started and has not yet found this app's dynos again: a router that
+   * already has an entry for the app keeps it until a later `set`, rather than routing nowhere.
+   */
+  restoring?: boolean;
+}
+
+/** Control plane → router. */
+export type ServerMessage =
+  | { type: 'snapshot'; version: number; domain: string; apps: AppRoute[] }
+  | { type: 'set'; route: AppRoute }
+  | { type: 'remove'; app: string }
+  /** Answer with `drained` once nothing is in flight to the target (or after timeoutMs), its idle connections closed. */
+  | { type: 'drain'; id: number; host: string; port: number; timeoutMs: number };
+
+/** One router log line for an app's log stream (source `router`). */
+export interface RouterLogLine {
+  app: string;
+  line: string;
+}
+
+/** Router → control plane. */
+export type RouterMessage =
+  | { type: 'drained'; id: number; inFlight: number }
+  /** Batched request log; `dropped` counts lines the router could not keep while the stream was down or behind. */
+  | { type: 'logs'; lines: RouterLogLine[]; dropped?: number };
