@@ -32,6 +32,9 @@ export class RouteTable {
   private suffix = '';
   private loaded = false;
 
+  /** `domain` (the router's own PAAS_DOMAIN) wins over the one the snapshot names. */
+  constructor(private readonly domain?: string) {}
+
   /** Whether a snapshot has arrived. */
   get ready(): boolean {
     return this.loaded;
@@ -43,7 +46,7 @@ export class RouteTable {
       const previous = this.apps;
       this.apps = new Map();
       for (const route of msg.apps) this.apps.set(route.app, route.restoring ? (previous.get(route.app) ?? route) : route);
-      this.suffix = `.${msg.domain}`;
+      this.suffix = `.${this.domain ?? msg.domain}`;
       this.loaded = true;
     } else if (msg.type === 'set') {
       const keep = msg.route.restoring ? this.apps.get(msg.route.app) : undefined;

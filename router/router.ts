@@ -4,11 +4,16 @@ import { createProxyServer } from 'http-proxy-3';
 import { InFlight } from './in-flight.js';
 import type { RouteTarget as Target } from './protocol.js';
 import type { RouteTable } from './route-table.js';
+import type { TrustedProxies } from './trusted.js';
 
 export interface RouterOptions {
   routes: RouteTable;
   /** How long a dyno may stay silent (before or during its response) before the router gives up. */
   timeoutMs: number;
+  /** Peers whose X-Forwarded-For is kept (PAAS_TRUSTED_PROXIES); others' is replaced. */
+  trustedProxies?: TrustedProxies;
+  /** Receives one Heroku-format router log line per request; must return at once (it batches). */
+  log?: (app: string, line: string) => void;
 }
 
 const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
