@@ -1,8 +1,7 @@
-import type http from 'node:http';
 import type net from 'node:net';
 
 /** Listens on `host:port` (port 0 picks a free one) and resolves with the address the kernel bound. */
-export function listen(server: http.Server, port: number, host: string): Promise<net.AddressInfo> {
+export function listen(server: net.Server, port: number, host: string): Promise<net.AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server.address() as net.AddressInfo));

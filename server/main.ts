@@ -203,7 +203,6 @@ export async function startServer(config: Config, log: (line: string) => void = 
     await runner.close();
     await hookServer.close();
     router.close();
-    router.server.closeAllConnections();
     apiServer.closeAllConnections();
     await closed;
     db.close();

@@ -3,11 +3,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRouter } from '../router/router.js';
 import { TestTable, type Target } from './helpers/route-table.js';
+import { backend, deadTarget, listen } from './helpers/router.js';
 import { onCleanup } from './helpers/cleanup.js';
-
-function listen(server: net.Server): Promise<number> {
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as net.AddressInfo).port)));
-}
 
 interface Sent {
   method?: string;
@@ -42,7 +39,7 @@ describe('router', () => {
   beforeAll(async () => {
     const both: Target[] = [];
     for (const name of ['one', 'two']) {
-      const s = http.createServer((req, res) => res.end(`${name} ${req.headers['x-forwarded-host']}`));
+      const s = http.createServer((req, res) => res.end(`${name} ${req.headers.host}`));
       backends.push(s);
       const target = { host: '127.0.0.1', port: await listen(s) };
       both.push(target);
@@ -74,31 +71,13 @@ describe('router', () => {
     expect([...seen].sort()).toEqual(['one', 'two']);
   });
 
-  it('answers 404 for unknown apps, 503 for apps without dynos, 502 for a dead dyno, and keeps running', async () => {
+  it('answers 404 for unknown apps, 503 for apps without dynos or a dead dyno, and keeps running', async () => {
     expect((await get(port, 'ghost.localhost')).status).toBe(404);
     expect((await get(port, 'idle.localhost')).status).toBe(503);
-    expect((await get(port, 'dead.localhost')).status).toBe(502);
+    expect(await get(port, 'dead.localhost')).toMatchObject({ status: 503, body: expect.stringContaining('H10') });
     expect((await get(port, 'one.localhost')).status).toBe(200);
   });
 });
-
-/** An HTTP backend on loopback, closed with its connections when the test ends. */
-async function backend(handler: http.RequestListener): Promise<Target> {
-  const server = http.createServer(handler);
-  onCleanup(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return { host: '127.0.0.1', port: await listen(server) };
-}
-
-/** A loopback port nothing listens on: a dyno that went away. */
-async function deadTarget(): Promise<Target> {
-  const server = net.createServer();
-  const port = await listen(server);
-  await new Promise((r) => server.close(r));
-  return { host: '127.0.0.1', port };
-}
 
 describe('router retries', () => {
   const table = new TestTable();
@@ -109,7 +88,6 @@ describe('router retries', () => {
     const r = createRouter({ routes, timeoutMs });
     onCleanup(() => {
       r.close();
-      r.server.closeAllConnections();
       r.server.close();
     });
     return listen(r.server);
@@ -177,12 +155,12 @@ describe('router retries', () => {
     expect(dropped).toBeGreaterThanOrEqual(10);
   });
 
-  it('answers 502 for a request with a body whose dyno refused it, and never sends it twice', async () => {
+  it('answers 503 for a request with a body whose dyno refused it, and never sends it twice', async () => {
     const port = await router();
     const alive = counting();
     table.set('posted', { kind: 'ok', targets: [await deadTarget(), await backend(alive.handler)] });
     // The first request goes to the dead dyno: what it read of the body is gone, so it is not replayed.
-    expect((await request(port, 'posted.localhost', { method: 'POST', body: 'pay 10' })).status).toBe(502);
+    expect((await request(port, 'posted.localhost', { method: 'POST', body: 'pay 10' })).status).toBe(503);
     expect(alive.seen).toEqual([]);
     expect((await request(port, 'posted.localhost', { method: 'POST', body: 'pay 10' })).status).toBe(200);
     expect(alive.seen).toEqual(['POST']);
@@ -211,12 +189,12 @@ describe('router retries', () => {
     table.set('headers', { kind: 'ok', targets: [headers.target, other] });
     table.set('body', { kind: 'ok', targets: [body.target, other] });
     table.set('silent', { kind: 'ok', targets: [silent.target, other] });
-    // Cut off in its headers: nothing reached the client yet, which gets a 502.
-    expect((await request(port, 'headers.localhost')).status).toBe(502);
+    // Cut off in its headers: nothing reached the client yet, which gets a 503 H13.
+    expect(await request(port, 'headers.localhost')).toMatchObject({ status: 503, body: expect.stringContaining('H13') });
     // Cut off in its body: the client already has the headers, and sees the body cut short.
     await expect(request(port, 'body.localhost')).rejects.toThrow(/aborted|ECONNRESET/);
     // Reset without an answer after reading a POST: the dyno may have acted on it.
-    expect((await request(port, 'silent.localhost', { method: 'POST' })).status).toBe(502);
+    expect((await request(port, 'silent.localhost', { method: 'POST' })).status).toBe(503);
     expect([headers.requests(), body.requests(), silent.requests()]).toEqual([1, 1, 1]);
     expect(alive.seen).toEqual([]);
   });
@@ -226,7 +204,7 @@ describe('router retries', () => {
     let hung = 0;
     const alive = counting();
     table.set('slow', { kind: 'ok', targets: [await backend(() => void hung++), await backend(alive.handler)] });
-    expect((await request(port, 'slow.localhost')).status).toBe(504);
+    expect(await request(port, 'slow.localhost')).toMatchObject({ status: 503, body: expect.stringContaining('H12') });
     expect(hung).toBe(1);
     expect(alive.seen).toEqual([]);
   });
@@ -263,7 +241,6 @@ describe('router drain', () => {
     const r = createRouter({ routes, timeoutMs: 120_000 });
     onCleanup(() => {
       r.close();
-      r.server.closeAllConnections();
       r.server.close();
     });
     return { r, port: await listen(r.server) };

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { type Field, listOf, type RequestHead, type ResponseHead } from './http1/head.js';
+
+/**
+ * Hop-by-hop fields (RFC 9110 7.6.1) end at the router: each hop makes its own. Transfer-Encoding is
+ * not among them here: bodies go through as they came, so their chunked framing goes with them.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
+/** Set by the router from what it saw, never passed on from an untrusted client. */
+const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-id', 'via', 'x-request-start']);
+
+const REQUEST_ID = /^[A-Za-z0-9+=/_-]{20,200}$/;
+
+/** The request id: the client's when it is 20–200 characters of `[A-Za-z0-9+=/_-]`, else a new UUID. */
+export function requestIdOf(head: RequestHead): string {
+  for (const f of head.fields) if (f.name === 'x-request-id' && REQUEST_ID.test(f.value)) return f.value;
+  return randomUUID();
+}
+
+/** What the router knows of the client's connection. */
+export interface Peer {
+  /** The client's address as the router's socket sees it. */
+  address: string;
+  /** The port the client connected to. */
+  port: number;
+  /** Whether the peer is a trusted proxy, whose X-Forwarded-* fields are kept and appended to. */
+  trusted: boolean;
+}
+
+function dropped(f: Field, named: string[]): boolean {
+  return HOP_BY_HOP.has(f.name) || FORWARDING.has(f.name) || (named.length > 0 && named.includes(f.name));
+}
+
+function fieldValue(fields: Field[], name: string): string | undefined {
+  let out: string | undefined;
+  for (const f of fields) if (f.name === name) out = out === undefined ? f.value : `${out}, ${f.value}`;
+  return out;
+}
+
+/** The `fwd` of the router log: the X-Forwarded-For the dyno gets. */
+export function forwardedFor(head: RequestHead, peer: Peer): string {
+  const prior = peer.trusted ? fieldValue(head.fields, 'x-forwarded-for') : undefined;
+  return prior ? `${prior}, ${peer.address}` : peer.address;
+}
+
+/**
+ * The head sent to the dyno: the request line in origin form, the client's end-to-end fields as they
+ * came (Host included), then the router's: X-Forwarded-For/-Proto/-Port, X-Request-Id,
+ * X-Request-Start and Via, and a Connection field of its own (keep-alive, or upgrade).
+ */
+export function upstreamHead(head: RequestHead, path: string, requestId: string, fwd: string, peer: Peer, now: number): string {
+  const named = listOf(head.fields, 'connection');
+  let out = `${head.method} ${path} HTTP/1.${head.minor}\r\n`;
+  for (const f of head.fields) if (!dropped(f, named)) out += `${f.raw}\r\n`;
+  const proto = (peer.trusted && fieldValue(head.fields, 'x-forwarded-proto')) || 'http';
+  const port = (peer.trusted && fieldValue(head.fields, 'x-forwarded-port')) || String(peer.port);
+  const via = fieldValue(head.fields, 'via');
+  out += `X-Forwarded-For: ${fwd}\r\nX-Forwarded-Proto: ${proto}\r\nX-Forwarded-Port: ${port}\r\nX-Request-Id: ${requestId}\r\nX-Request-Start: ${now}\r\n`;
+  out += `Via: ${via ? `${via}, ` : ''}1.${head.minor} paas\r\n`;
+  if (head.upgrade) out += `Connection: upgrade\r\nUpgrade: ${fieldValue(head.fields, 'upgrade')}\r\n\r\n`;
+  else out += head.minor === 1 ? '\r\n' : 'Connection: close\r\n\r\n';
+  return out;
+}
+
+/**
+ * The head sent back to the client: the dyno's status line and end-to-end fields, X-Request-Id
+ * (unless the dyno set one), Via, and the router's own Connection field.
+ */
+export function downstreamHead(res: ResponseHead, requestId: string, keepAlive: boolean, upgraded: boolean): string {
+  const named = listOf(res.fields, 'connection');
+  let out = `${res.line}\r\n`;
+  let hasId = false;
+  let via: string | undefined;
+  for (const f of res.fields) {
+    if (f.name === 'x-request-id') hasId = true;
+    if (f.name === 'via') via = via === undefined ? f.value : `${via}, ${f.value}`;
+    else if (!HOP_BY_HOP.has(f.name) && !(named.length > 0 && named.includes(f.name))) out += `${f.raw}\r\n`;
+  }
+  if (!hasId) out += `X-Request-Id: ${requestId}\r\n`;
+  out += `Via: ${via ? `${via}, ` : ''}1.1 paas\r\n`;
+  if (upgraded) out += `Connection: upgrade\r\nUpgrade: ${fieldValue(res.fields, 'upgrade') ?? 'websocket'}\r\n\r\n`;
+  else out += keepAlive ? '\r\n' : 'Connection: close\r\n\r\n';
+  return out;
+}
