@@ -8,6 +8,8 @@ export interface AppRow {
   current_release_id: number | null;
   /** The app's own uid and gid for its processes (from the range in PAAS_APP_UIDS). */
   uid: number | null;
+  /** 1 while the app is in maintenance mode (the router answers 503 with a maintenance page). */
+  maintenance: number;
 }
 
 export interface UidRange {
@@ -31,7 +33,7 @@ export function insertApp(db: Db, name: string, now: string, uids: UidRange): Ap
   return db.transaction(() => {
     const uid = takeUid(db, uids);
     const info = db.prepare('INSERT INTO apps (name, created_at, uid) VALUES (?, ?, ?)').run(name, now, uid);
-    return { id: Number(info.lastInsertRowid), name, created_at: now, current_release_id: null, uid };
+    return { id: Number(info.lastInsertRowid), name, created_at: now, current_release_id: null, uid, maintenance: 0 };
   })();
 }
 
@@ -51,12 +53,20 @@ export function findApp(db: Db, name: string): AppRow | undefined {
   return db.prepare('SELECT * FROM apps WHERE name = ?').get(name) as AppRow | undefined;
 }
 
+export function findAppById(db: Db, id: number): AppRow | undefined {
+  return db.prepare('SELECT * FROM apps WHERE id = ?').get(id) as AppRow | undefined;
+}
+
 export function listApps(db: Db): AppRow[] {
   return db.prepare('SELECT * FROM apps ORDER BY name').all() as AppRow[];
 }
 
 export function deleteApp(db: Db, id: number): void {
   db.prepare('DELETE FROM apps WHERE id = ?').run(id);
+}
+
+export function setMaintenance(db: Db, appId: number, on: boolean): void {
+  db.prepare('UPDATE apps SET maintenance = ? WHERE id = ?').run(on ? 1 : 0, appId);
 }
 
 export function setCurrentRelease(db: Db, appId: number, releaseId: number): void {

@@ -98,4 +98,15 @@ export const migrations: readonly string[] = [
   ALTER TABLE dynos_5 RENAME TO dynos;
   CREATE INDEX dynos_app ON dynos(app_id);
   `,
+  // 6: custom domains and maintenance mode. The hostname is the key, so of two apps adding one name
+  // exactly one gets it, and destroying an app frees its names with the cascade.
+  `
+  CREATE TABLE domains (
+    hostname TEXT PRIMARY KEY,
+    app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX domains_app ON domains(app_id);
+  ALTER TABLE apps ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -180,7 +180,7 @@ describe('the pre-receive callback', () => {
 
   it('binds each secret to one push of one app, once', () => {
     const pushes = new Pushes();
-    const app = (name: string): AppRow => ({ id: 1, name, created_at: '', current_release_id: null, uid: null });
+    const app = (name: string): AppRow => ({ id: 1, name, created_at: '', current_release_id: null, uid: null, maintenance: 0 });
     const a = pushes.open(app('app-a'), 'test');
     const b = pushes.open(app('app-b'), 'test');
     expect(pushes.claim('app-b', a.id, a.secret)).toBeUndefined();
