@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError } from './errors.js';
 import { repoDir } from './paths.js';
-import { type AppRow, deleteApp, findApp, insertApp, listApps as listAppRows } from './store/apps.js';
+import { type AppRow, deleteApp, findApp, insertApp, listApps as listAppRows, setMaintenance } from './store/apps.js';
 import { listDynos } from './store/dynos.js';
 import { currentRelease } from './releases.js';
 import { listSlugDirs } from './store/releases.js';
@@ -18,6 +18,8 @@ export interface AppView {
   created_at: string;
   git_url: string;
   web_url: string;
+  /** Maintenance mode: the router answers the app's requests with a 503 maintenance page; dynos keep running. */
+  maintenance: boolean;
   release: { version: number; description: string; created_at: string } | null;
   dynos: { name: string; state: string; port: number | null }[];
 }
@@ -54,6 +56,7 @@ export function viewApp(app: AppRow, deps: Deps, gitBase: string): AppView {
     created_at: app.created_at,
     git_url: `${gitBase}/${app.name}.git`,
     web_url: deps.webUrl(app.name),
+    maintenance: app.maintenance === 1,
     release: release ? { version: release.version, description: release.description, created_at: release.created_at } : null,
     dynos: listDynos(deps.db, app.id).map((d) => ({ name: `${d.process_type}.${d.number}`, state: d.state, port: d.port })),
   };
@@ -117,6 +120,22 @@ export async function createApp(params: { name?: unknown }, deps: Deps): Promise
     if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw nameTaken(name);
     throw err;
   }
+}
+
+/**
+ * Changes what `PATCH /v1/apps/:name` may change: only `maintenance` (true or false). It takes effect
+ * on the routers at once, with no release, and leaves the dynos running, as on Heroku.
+ */
+export function updateApp(params: { name: string; changes: unknown }, deps: Deps): AppRow {
+  const app = requireApp(deps, params.name);
+  const changes = params.changes as { maintenance?: unknown } | undefined;
+  const keys = changes && typeof changes === 'object' ? Object.keys(changes) : [];
+  if (keys.length !== 1 || typeof changes?.maintenance !== 'boolean') {
+    throw new InvalidParamsError('Send {"maintenance": true} or {"maintenance": false}: maintenance mode is the one thing an app update changes.');
+  }
+  setMaintenance(deps.db, app.id, changes.maintenance);
+  deps.routes.setMaintenance(app.name, changes.maintenance);
+  return { ...app, maintenance: changes.maintenance ? 1 : 0 };
 }
 
 /** Stops the app's dynos and removes every trace of it: row, repository, slugs (and slug images), cache and logs. */

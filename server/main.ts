@@ -21,6 +21,7 @@ import { AppLocks } from './locks.js';
 import { AppLogs } from './logs.js';
 import { type DataPaths, dataPaths } from './paths.js';
 import { Routes } from './routes.js';
+import { routeState } from './domains.js';
 import { Reconciler } from './dynos/reconciler.js';
 import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
@@ -167,7 +168,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   log(`paas router listening on ${bannerUrl(routerBound)} (apps at http://<app>.${config.domain}:${routerPort})`);
 
   for (const app of listApps(db)) {
-    routes.addApp(app.name);
+    routes.addApp(app.name, routeState(db, app));
     restoreCurrentRelease(app, deps, leftover.get(app.id)).catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`));
   }
 

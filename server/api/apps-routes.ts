@@ -1,7 +1,8 @@
 import express, { type Request } from 'express';
-import { createApp, destroyApp, listApps, requireApp, viewApp } from '../apps.js';
+import { createApp, destroyApp, listApps, requireApp, updateApp, viewApp } from '../apps.js';
 import type { Deps } from '../deps.js';
 import { InvalidParamsError } from '../errors.js';
+import { domainsRoutes } from './domains-routes.js';
 
 /** The base URL git should push to, as the client reached us. */
 function gitBase(req: Request): string {
@@ -15,7 +16,7 @@ function parseLines(raw: unknown): number {
   return n;
 }
 
-/** /v1/apps: thin handlers over the plain functions in ../apps.ts. */
+/** /v1/apps: thin handlers over the plain functions in ../apps.ts, and the apps' domains. */
 export function appsRoutes(deps: Deps): express.Router {
   const r = express.Router();
   r.get('/apps', (req, res) => {
@@ -28,6 +29,9 @@ export function appsRoutes(deps: Deps): express.Router {
   r.get('/apps/:name', (req, res) => {
     res.json(viewApp(requireApp(deps, req.params.name), deps, gitBase(req)));
   });
+  r.patch('/apps/:name', (req, res) => {
+    res.json(viewApp(updateApp({ name: req.params.name, changes: req.body }, deps), deps, gitBase(req)));
+  });
   r.delete('/apps/:name', async (req, res) => {
     await destroyApp({ name: req.params.name }, deps);
     res.status(204).end();
@@ -36,5 +40,7 @@ export function appsRoutes(deps: Deps): express.Router {
     const app = requireApp(deps, req.params.name);
     res.json(deps.logs.recent(app.name, parseLines(req.query.lines)));
   });
+  // Mounted here rather than in main.ts: domains belong to an app, under the same /v1 guards.
+  r.use(domainsRoutes(deps));
   return r;
 }
