@@ -7,6 +7,9 @@ import config from './commands/config/index.js';
 import configGet from './commands/config/get.js';
 import configSet from './commands/config/set.js';
 import configUnset from './commands/config/unset.js';
+import domains from './commands/domains/index.js';
+import domainsAdd from './commands/domains/add.js';
+import domainsRemove from './commands/domains/remove.js';
 import gitCredentials from './commands/git/credentials.js';
 import gitRemote from './commands/git/remote.js';
 import login from './commands/login.js';
@@ -14,6 +17,9 @@ import logs from './commands/logs.js';
 import releases from './commands/releases/index.js';
 import releasesInfo from './commands/releases/info.js';
 import releasesRollback from './commands/releases/rollback.js';
+import maintenance from './commands/maintenance/index.js';
+import maintenanceOff from './commands/maintenance/off.js';
+import maintenanceOn from './commands/maintenance/on.js';
 import ps from './commands/ps/index.js';
 import psRestart from './commands/ps/restart.js';
 import psScale from './commands/ps/scale.js';
@@ -44,7 +50,7 @@ export async function main(argv: string[]): Promise<void> {
       if (command.name() === 'server') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, ps, psScale, psRestart, psStop, logs, gitRemote, gitCredentials];
+  const commands = [server, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, ps, psScale, psRestart, psStop, domains, domainsAdd, domainsRemove, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);

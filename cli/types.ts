@@ -4,8 +4,16 @@ export interface App {
   created_at: string;
   git_url: string;
   web_url: string;
+  maintenance: boolean;
   release: { version: number; description: string; created_at: string } | null;
   dynos: { name: string; state: string; port: number | null }[];
+}
+
+/** A domain an app answers at: its default `<app>.<PAAS_DOMAIN>` or a custom one. */
+export interface Domain {
+  hostname: string;
+  kind: 'default' | 'custom';
+  created_at: string;
 }
 
 export interface LogLine {

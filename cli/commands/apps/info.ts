@@ -19,6 +19,7 @@ export default function register(program: Command): void {
         ['Web URL', app.web_url],
         ['Git URL', app.git_url],
         ['Release', app.release ? `v${app.release.version} (${app.release.description})` : 'none yet: git push paas main'],
+        ['Maintenance', app.maintenance ? 'on' : 'off'],
         ['Dynos', app.dynos.length ? app.dynos.map((d) => `${d.name}: ${d.state}`).join(', ') : 'none'],
         ['Created', app.created_at],
       ]);
