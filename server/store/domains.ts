@@ -8,7 +8,7 @@ export interface DomainRow {
 
 /** The app's custom domains, in the order they were added. */
 export function listDomains(db: Db, appId: number): DomainRow[] {
-  return db.prepare('SELECT * FROM domains WHERE app_id = ? ORDER BY created_at, hostname').all(appId) as DomainRow[];
+  return db.prepare('SELECT * FROM domains WHERE app_id = ? ORDER BY rowid').all(appId) as DomainRow[];
 }
 
 export function findDomain(db: Db, hostname: string): DomainRow | undefined {
