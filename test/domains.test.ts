@@ -246,8 +246,11 @@ describe('through the router', () => {
     expect(before).toEqual([expect.objectContaining({ name: 'web.1', state: 'up' })]);
 
     expect((await cli(paas, ['maintenance:on', '-a', 'dom-paused'])).code).toBe(0);
-    await routerAnswers(paas, 'paused.example.com', 503);
-    await routerAnswers(paas, 'dom-paused.localhost', 503);
+    for (const host of ['paused.example.com', 'dom-paused.localhost']) {
+      const page = await routerAnswers(paas, host, 503);
+      expect(page).toContain('Down for maintenance');
+      expect(page).toContain('H80');
+    }
     expect(await psJson('dom-paused')).toEqual(before);
     // No release for either switch, as on Heroku.
     expect((await apiCall(paas, 'GET', '/v1/apps/dom-paused/releases')).json).toHaveLength(1);
@@ -262,16 +265,16 @@ describe('through the router', () => {
     await deploy(first, 'dom-kept');
     await cli(first, ['domains:add', 'kept.example.com', '-a', 'dom-kept']);
     await cli(first, ['maintenance:on', '-a', 'dom-kept']);
-    await routerAnswers(first, 'kept.example.com', 503);
+    expect(await routerAnswers(first, 'kept.example.com', 503)).toContain('Down for maintenance');
     expect(await first.stop()).toBe(0);
 
     const again = await startPaas({ PAAS_DATA_DIR: first.dataDir, PAAS_API_TOKEN: first.token });
     expect((await cli(again, ['domains', '-a', 'dom-kept'])).stdout).toBe('dom-kept.localhost\nkept.example.com\n');
     expect(JSON.parse((await cli(again, ['maintenance', '-a', 'dom-kept', '--json'])).stdout)).toEqual({ maintenance: true });
-    // Routed from the start (an unknown host is a 404), and still in maintenance once the dyno is back.
-    await routerAnswers(again, 'kept.example.com', 503);
+    // Routed from the start (an unknown host is a 404), and in maintenance, before and after the dyno is back.
+    expect(await routerAnswers(again, 'kept.example.com', 503)).toContain('H80');
     await vi.waitFor(async () => expect(await psJson('dom-kept', again)).toEqual([expect.objectContaining({ state: 'up' })]), { timeout: 10_000, interval: 200 });
-    await routerAnswers(again, 'kept.example.com', 503);
+    expect(await routerAnswers(again, 'kept.example.com', 503)).toContain('H80');
     expect((await cli(again, ['maintenance:off', '-a', 'dom-kept'])).code).toBe(0);
     expect(await routerAnswers(again, 'kept.example.com', 200)).toBe('hello from kept.example.com');
   });
