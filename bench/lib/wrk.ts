@@ -55,9 +55,11 @@ export interface WrkRun {
  * are errors of the thing measured, not throughput.
  */
 export async function runWrk(run: WrkRun, signal: AbortSignal): Promise<WrkResult> {
-  const args = ['-t1', `-c${run.connections}`, `-d${run.seconds}s`, '--latency', '-H', `Host: ${run.host}`, `http://127.0.0.1:${run.port}/`];
+  // --timeout: wrk drops a response slower than its 2 s default from the latency figures (it counts
+  // a timeout instead), which would flatter a slow leg's p99 exactly when it matters.
+  const args = ['-t1', `-c${run.connections}`, `-d${run.seconds}s`, `--timeout`, `${run.seconds + 5}s`, '--latency', '-H', `Host: ${run.host}`, `http://127.0.0.1:${run.port}/`];
   // wrk stops itself after -d; the limit only catches a wrk that hangs.
-  const report = await runBounded(run.wrk, args, (run.seconds + 15) * 1000, signal);
+  const report = await runBounded(run.wrk, args, (2 * run.seconds + 15) * 1000, signal);
   const result = parseWrk(report);
   if (result.badResponses > 0) throw new Error(`${result.badResponses} of ${result.requests} responses were not 2xx/3xx (wrk ${args.join(' ')}):\n${report}`);
   if (result.requests === 0) throw new Error(`no request completed (wrk ${args.join(' ')}):\n${report}`);
