@@ -68,6 +68,7 @@ export function spawnChild(cmd: string, args: string[], opts: SpawnOptions = {})
 
 export interface Paas {
   apiUrl: string;
+  /** '' and 0 for a server started with `noRouter` (its routers run apart, as `paas router`). */
   routerUrl: string;
   routerPort: number;
   token: string;
@@ -94,14 +95,15 @@ process.on('exit', () => {
  * The server is stopped when the test (or, started in a beforeAll, the file) ends, pass or fail:
  * SIGTERM, so it stops its dynos, and SIGKILL if it has not exited within STOP_TIMEOUT_MS.
  * `inheritFd` is an open descriptor the server inherits as its fd 30 (as from `paas server 30<file`).
+ * `noRouter` starts the control plane alone (`paas server --no-router`): only the API listener is awaited.
  */
-export async function startPaas(extraEnv: Record<string, string> = {}, opts: { inheritFd?: number } = {}): Promise<Paas> {
+export async function startPaas(extraEnv: Record<string, string> = {}, opts: { inheritFd?: number; noRouter?: boolean } = {}): Promise<Paas> {
   const dataDir = extraEnv.PAAS_DATA_DIR ?? tempDir('paas-data-');
   const home = tempDir('paas-home-');
   const token = extraEnv.PAAS_API_TOKEN ?? `test-token-${Math.random().toString(36).slice(2)}`;
   // The suite's temp dir (one per run, see test/global-setup.ts) reaches the server and its git.
   const tmp = { TMPDIR: os.tmpdir() };
-  const proc = spawn(process.execPath, [BIN, 'server'], {
+  const proc = spawn(process.execPath, [BIN, 'server', ...(opts.noRouter ? ['--no-router'] : [])], {
     env: {
       PATH: process.env.PATH!,
       HOME: home,
@@ -139,7 +141,7 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
   const started = await new Promise<{ apiUrl: string; routerUrl: string }>((resolve, reject) => {
     const check = () => {
       const api = /API and git listening on (\S+)/.exec(out);
-      const router = /router listening on (\S+)/.exec(out);
+      const router = opts.noRouter ? ['', ''] : /router listening on (\S+)/.exec(out);
       if (!api || !router) return;
       proc.stdout!.off('data', check);
       proc.stderr!.off('data', check);
@@ -165,7 +167,7 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
   };
   return {
     ...started,
-    routerPort: Number(new URL(started.routerUrl).port),
+    routerPort: started.routerUrl ? Number(new URL(started.routerUrl).port) : 0,
     token,
     dataDir,
     home,
