@@ -331,9 +331,12 @@ export class ClientConnection implements UpstreamUser {
     this.closeDelimited = framing.kind === 'close';
     if (this.closeDelimited || this.head.minor === 0) this.keepClient = false;
     this.resBody = new Body(framing);
+    // Head and the body bytes that came with it leave in one write (writev), not two syscalls.
+    this.socket.cork();
     this.write(downstreamHead(res, this.requestId, this.keepClient, this.upgraded));
-    if (this.upgraded) return this.tunnel(rest);
-    if (rest.length || this.resBody.done) this.forwardBody(rest, 0);
+    if (this.upgraded) this.tunnel(rest);
+    else if (rest.length || this.resBody.done) this.forwardBody(rest, 0);
+    this.socket.uncork();
   }
 
   private forwardBody(buf: Buffer, start: number): void {
