@@ -96,12 +96,22 @@ function parseFields(text: string, start: number, end: number, isRequest: boolea
     if (colon <= 0) throw new HeadError(400, raw[0] === ' ' || raw[0] === '\t' ? 'folded header line' : 'header line without a name');
     const rawName = raw.slice(0, colon);
     if (!TOKEN.test(rawName)) throw new HeadError(400, 'invalid header name');
-    const value = raw.slice(colon + 1).trim();
+    // Only SP and HTAB are optional whitespace (RFC 9112 5.1): String#trim would also take \v, \f and
+    // NBSP away, so `Transfer-Encoding: chunked\v` would be chunked here and unknown to a dyno (TE.TE).
+    const value = trimOws(raw, colon + 1);
     if (BAD_VALUE.test(value)) throw new HeadError(400, 'invalid byte in a header value');
     fields.push({ name: rawName.toLowerCase(), value, raw });
     if (isRequest && fields.length > MAX_FIELDS) throw new HeadError(431, 'too many header fields');
   }
   return fields;
+}
+
+function trimOws(s: string, from: number): string {
+  let start = from;
+  let end = s.length;
+  while (start < end && (s.charCodeAt(start) === 0x20 || s.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return s.slice(start, end);
 }
 
 /** The comma-separated tokens of every field called `name`, lower-cased. */
@@ -110,7 +120,7 @@ export function listOf(fields: Field[], name: string): string[] {
   for (const f of fields) {
     if (f.name !== name) continue;
     for (const part of f.value.split(',')) {
-      const token = part.trim().toLowerCase();
+      const token = trimOws(part, 0).toLowerCase();
       if (token) out.push(token);
     }
   }
@@ -126,14 +136,14 @@ function framingOf(fields: Field[], isRequest: boolean): Framing {
     if (f.name === 'content-length') {
       // Several equal values (or one list of them) are one length; different ones are an attack or a bug.
       for (const part of f.value.split(',')) {
-        const v = part.trim();
+        const v = trimOws(part, 0);
         if (!DIGITS.test(v)) throw new HeadError(400, 'invalid Content-Length');
         if (length !== undefined && Number(length) !== Number(v)) throw new HeadError(400, 'conflicting Content-Length values');
         length = v;
       }
     } else if (f.name === 'transfer-encoding') {
       te = true;
-      const codings = f.value.split(',').map((s) => s.trim().toLowerCase());
+      const codings = f.value.split(',').map((s) => trimOws(s, 0).toLowerCase());
       if (chunked || codings.some((c, i) => c === 'chunked' && i !== codings.length - 1)) throw new HeadError(400, 'chunked is not the final transfer coding');
       chunked = codings[codings.length - 1] === 'chunked';
       if (isRequest && (codings.length !== 1 || !chunked)) throw new HeadError(501, 'unsupported Transfer-Encoding');
