@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { ChunkedError, ChunkedScanner } from './http1/chunked.js';
-import { checkPartialRequest, type Framing, HeadError, headEnd, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from './http1/head.js';
+import { AUTHORITY, checkPartialRequest, type Framing, HeadError, headEnd, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from './http1/head.js';
 import { downstreamHead, forwardedFor, type Peer, requestIdOf, upstreamHead } from './forwarding.js';
 import type { RequestRecord } from './log-line.js';
 import { ROUTER_ERRORS, type RouterErrorCode } from './pages.js';
@@ -79,6 +79,8 @@ export class ClientConnection implements UpstreamUser {
   private head!: RequestHead;
   private app = '';
   private path = '/';
+  /** The absolute-form target's authority, which the dyno gets as Host. */
+  private authority: string | undefined;
   private target: RouteTarget | undefined;
   private requestId = '';
   private fwd = '';
@@ -200,12 +202,14 @@ export class ClientConnection implements UpstreamUser {
     this.head = head;
     let host = head.host ?? '';
     let path = head.target;
+    this.authority = undefined;
     if (path[0] !== '/' && path !== '*') {
-      // Absolute form (RFC 9112 3.2.2): its authority wins over Host.
+      // Absolute form (RFC 9112 3.2.2): its authority wins over Host, and replaces it on the way to
+      // the dyno (RFC 9112 3.2.2), or a client could reach one app while telling it another's name.
       const m = /^https?:\/\/([^/?#]+)([^#]*)$/i.exec(path);
-      if (!m) return this.refuse(this.ctx.refusal(new HeadError(400, 'invalid request target')));
-      host = m[1];
-      path = m[2] || '/';
+      if (!m || !AUTHORITY.test(m[1])) return this.refuse(this.ctx.refusal(new HeadError(400, 'invalid request target')));
+      host = this.authority = m[1];
+      path = m[2][0] === '/' ? m[2] : `/${m[2]}`;
     }
     this.requestId = requestIdOf(head);
     this.fwd = forwardedFor(head, this.peer);
@@ -248,7 +252,7 @@ export class ClientConnection implements UpstreamUser {
     this.connectedAt = reused ? this.started : 0;
     const socket = upstream.socket;
     socket.cork();
-    socket.write(upstreamHead(this.head, this.path, this.requestId, this.fwd, this.peer, this.started), 'latin1');
+    socket.write(upstreamHead(this.head, this.path, this.requestId, this.fwd, this.peer, this.started, this.authority), 'latin1');
     if (this.pending && !this.reqBody.done) {
       const rest = this.pending;
       this.pending = undefined;
@@ -453,7 +457,7 @@ export class ClientConnection implements UpstreamUser {
     this.ctx.log(this.app, {
       method: this.head.method,
       path: this.path,
-      host: this.head.host ?? '',
+      host: this.authority ?? this.head.host ?? '',
       requestId: this.requestId,
       fwd: this.fwd,
       dyno: this.target?.dyno ?? '',

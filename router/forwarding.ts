@@ -55,19 +55,20 @@ export function forwardedFor(head: RequestHead, peer: Peer): string {
 
 /**
  * The head sent to the dyno: the request line in origin form, the client's end-to-end fields as they
- * came (Host included), then the router's:
+ * came (Host included, or the absolute-form target's `authority` in its place), then the router's:
  * the body's framing in one canonical field, X-Forwarded-For/-Proto/-Port, X-Request-Id,
  * X-Request-Start and Via, and a Connection field of its own (keep-alive, or upgrade). The framing
  * is written anew so the dyno reads exactly the length the router counted, whatever odd (but
  * unambiguous) form the client used: `Content-Length: 05, 5`, two equal fields, `Chunked`.
  */
-export function upstreamHead(head: RequestHead, path: string, requestId: string, fwd: string, peer: Peer, now: number): string {
+export function upstreamHead(head: RequestHead, path: string, requestId: string, fwd: string, peer: Peer, now: number, authority?: string): string {
   const named = listOf(head.fields, 'connection');
   let out = `${head.method} ${path} HTTP/1.${head.minor}\r\n`;
+  if (authority !== undefined) out += `Host: ${authority}\r\n`;
   let hadLength = false;
   for (const f of head.fields) {
     if (f.name === 'content-length' || f.name === 'transfer-encoding') hadLength = true;
-    else if (!dropped(f, named)) out += `${f.raw}\r\n`;
+    else if (!dropped(f, named) && (authority === undefined || f.name !== 'host')) out += `${f.raw}\r\n`;
   }
   const framing = head.framing;
   if (framing.kind === 'chunked') out += 'Transfer-Encoding: chunked\r\n';

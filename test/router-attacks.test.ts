@@ -70,6 +70,35 @@ describe('router attacks: request smuggling', () => {
     expect(dyno.seen.map((s) => [s.url, s.body, s.headers['content-length']])).toEqual([['/ok', 'hello', '5']]);
   });
 
+  it('routes an absolute-form request by its authority and gives the dyno that Host, in origin form', async () => {
+    const dyno = await recording();
+    const { port } = await routed(dyno.port);
+    await raw(port, 'GET http://app.localhost/x?y=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n', 1000);
+    await raw(port, 'GET http://APP.localhost:80?q=1 HTTP/1.1\r\nHost: app.localhost\r\nConnection: close\r\n\r\n', 1000);
+    expect(dyno.seen.map((s) => [s.url, s.host])).toEqual([
+      ['/x?y=1', 'app.localhost'],
+      ['/?q=1', 'APP.localhost:80'],
+    ]);
+  });
+
+  it('routes no Host (or absolute-form authority) that is not a host and port', async () => {
+    const dyno = await recording();
+    const { port, table } = await routed(dyno.port);
+    table.set('app', { kind: 'ok', targets: [{ host: '127.0.0.1', port: dyno.port }] }, { domains: ['*.example.com'] });
+    const cases = [
+      'GET / HTTP/1.1\r\nHost: user@app.localhost\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: user@a.example.com\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a.example.com x\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x/a.example.com\r\n\r\n',
+    ];
+    for (const bytes of cases) expect(await raw(port, bytes, 500), bytes).toMatch(/^HTTP\/1\.1 404 /);
+    expect(await raw(port, 'GET http://user:pw@app.localhost/ HTTP/1.1\r\nHost: app.localhost\r\n\r\n', 500)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(dyno.seen).toEqual([]);
+    for (const host of ['app.localhost:8080', 'app.localhost.', '[::1]:80', '127.0.0.1']) {
+      expect(await raw(port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, 500), host).toMatch(/^HTTP\/1\.1 (200|404) /);
+    }
+  });
+
   it('refuses chunk sizes past what it counts exactly, and junk or control bytes on a chunk line', async () => {
     // The scanner alone: a Node dyno refuses these too, so only here does the router's own reading show.
     for (const line of ['fffffffffffffff\r\n', '5 x\r\n', '5\x00\r\n', '5;a\x00b\r\n', '5;a\x0bb\r\n', '0\r\nX-T: a\x01\r\n\r\n']) {

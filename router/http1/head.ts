@@ -66,6 +66,11 @@ const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 // eslint-disable-next-line no-control-regex
 const BAD_TARGET = /[\x00-\x20\x7f]/;
 const DIGITS = /^\d{1,15}$/;
+/**
+ * A Host value or absolute-form authority (RFC 9110 4.2.3, 7.2): a reg-name, IPv4 or bracketed IPv6
+ * literal, then an optional port. No userinfo, path or space: routing and the dyno must read the same name.
+ */
+export const AUTHORITY = /^(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/;
 
 /** Where the head ends in `text` (index after CRLFCRLF), or -1 if it has not all arrived. */
 export function headEnd(text: string, from = 0): number {
