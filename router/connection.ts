@@ -132,6 +132,9 @@ export class ClientConnection implements UpstreamUser {
   }
 
   private onClientData(chunk: Buffer): void {
+    // The connection is over (its last response sent, or a request refused): what still comes is
+    // read and dropped, never parsed, or a body the dyno did not wait for would become a request.
+    if (this.stage === 'closed') return;
     if (this.stage === 'tunnel') {
       if (this.upstream && !this.upstream.socket.write(chunk)) this.socket.pause();
       return;
@@ -149,18 +152,26 @@ export class ClientConnection implements UpstreamUser {
   }
 
   private onClientEnd(): void {
-    // A client may shut its sending side once its request is out; the answer still goes back.
-    this.closeAfter = true;
-    if (!this.busy) this.socket.end();
+    // A websocket's half-close goes on to the dyno, whose close then ends the tunnel.
+    if (this.stage === 'tunnel') return void this.upstream?.socket.end();
+    // Mid-request, a client's FIN is taken as the client gone, as nginx and node:http take it: a
+    // vanished client cannot be told from a half-closed one, and holding its exchange open would
+    // keep the dyno's connection and its in-flight count (what a drain waits for) until a timeout.
+    if (this.busy) return this.abort();
+    this.stage = 'closed';
+    this.socket.end();
+  }
+
+  private abort(): void {
+    if (this.res === undefined) this.record(499, { code: 'H27', desc: 'Client Request Interrupted' });
+    this.dropUpstream();
+    this.stage = 'closed';
+    this.socket.destroy();
   }
 
   private onClientClose(): void {
-    const wasBusy = this.busy;
+    if (this.busy) this.abort();
     this.stage = 'closed';
-    if (wasBusy) {
-      if (this.res === undefined) this.record(499, { code: 'H27', desc: 'Client Request Interrupted' });
-      this.dropUpstream();
-    }
   }
 
   /** Parses and starts the next request in `pending`, if all of its head is there. */
@@ -378,12 +389,19 @@ export class ClientConnection implements UpstreamUser {
     const upstream = this.upstream!;
     this.upstream = undefined;
     if (this.res!.keepAlive && this.reqBody.done && this.head.minor === 1) this.ctx.pool.release(upstream);
-    else upstream.socket.destroy();
+    else {
+      // Its close event comes later, when this connection may be on its next exchange already: it
+      // must not reach that one (as a dyno gone before answering: a false 503, or a retry).
+      upstream.user = undefined;
+      upstream.socket.destroy();
+    }
     this.endInFlight?.();
     this.record(this.res!.status);
     if (!this.reqBody.done) this.keepClient = false;
     if (!this.keepClient || this.closeAfter) {
       this.stage = 'closed';
+      // Read on (and drop) what the client still sends, so its unread bytes do not make the close a reset that loses the response.
+      this.socket.resume();
       return void this.socket.end();
     }
     this.stage = 'idle';

@@ -2,6 +2,7 @@
 // backpressure, liveness. Each test sends byte-exact requests (raw) and checks what a dyno behind the
 // router saw, so the router and the dyno's parser are compared on the same bytes.
 import http from 'node:http';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ChunkedError, ChunkedScanner } from '../router/http1/chunked.js';
 import { onCleanup } from './helpers/cleanup.js';
@@ -26,12 +27,48 @@ async function recording(): Promise<{ port: number; seen: { method: string; url:
   return { port: await listen(server), seen };
 }
 
+/** A dyno written byte by byte: `answer` gets each connection's socket and every chunk it receives. */
+async function rawDyno(answer: (socket: net.Socket, data: string) => void): Promise<{ port: number; received: string[]; connections: number }> {
+  const state = { port: 0, received: [] as string[], connections: 0 };
+  const server = net.createServer((socket) => {
+    state.connections++;
+    socket.on('data', (d) => {
+      state.received.push(d.toString('latin1'));
+      answer(socket, d.toString('latin1'));
+    });
+    socket.on('error', () => undefined);
+  });
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))));
+  onCleanup(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  state.port = await listen(server);
+  return state;
+}
+
 /** A router in front of one dyno at app.localhost. */
 async function routed(port: number, opts: Parameters<typeof startRouter>[1] = {}) {
   const table = new TestTable();
   table.set('app', { kind: 'ok', targets: [{ host: '127.0.0.1', port }] });
   return { table, ...(await startRouter(table, opts)) };
 }
+
+/** Opens a client connection and collects what comes back; `text()` is all of it so far. */
+async function client(port: number): Promise<{ socket: net.Socket; text(): string; closed: Promise<void> }> {
+  // Half-open allowed: a client that goes on writing after the router's FIN, as an attacker would.
+  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  onCleanup(() => socket.destroy());
+  let out = '';
+  socket.on('data', (d) => (out += d.toString('latin1')));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((r) => socket.on('close', () => r()));
+  await new Promise((r) => socket.once('connect', r));
+  return { socket, text: () => out, closed };
+}
+
+const statuses = (out: string): string[] => [...out.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
 
 describe('router attacks: request smuggling', () => {
   it('never lets the Connection field strip Content-Length, Transfer-Encoding or Host from what the dyno gets', async () => {
@@ -68,6 +105,28 @@ describe('router attacks: request smuggling', () => {
     const out = await raw(port, 'POST /ok HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 005, 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello', 1000);
     expect(out).toMatch(/^HTTP\/1\.1 200 /);
     expect(dyno.seen.map((s) => [s.url, s.body, s.headers['content-length']])).toEqual([['/ok', 'hello', '5']]);
+  });
+
+  it('does not forward what a client sends after its connection was closed (early answer, Connection: close)', async () => {
+    // A dyno that answers as soon as the head is in, without reading the body.
+    const dyno = await rawDyno((socket, data) => {
+      if (/^[A-Z]+ /.test(data)) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    const { port } = await routed(dyno.port);
+    const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: app.localhost\r\n\r\n';
+
+    const early = await client(port);
+    early.socket.write(`POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: ${smuggled.length + 10}\r\n\r\n`);
+    await expect.poll(() => early.text()).toMatch(/ok$/);
+    early.socket.write(smuggled);
+
+    const closing = await client(port);
+    closing.socket.write('GET /a HTTP/1.1\r\nHost: app.localhost\r\nConnection: close\r\n\r\n');
+    await expect.poll(() => closing.text()).toMatch(/ok$/);
+    closing.socket.write(smuggled);
+
+    await new Promise((r) => setTimeout(r, 200));
+    expect(dyno.received.join('')).not.toContain('/smuggled');
   });
 
   it('routes an absolute-form request by its authority and gives the dyno that Host, in origin form', async () => {
@@ -113,4 +172,58 @@ describe('router attacks: request smuggling', () => {
   });
 });
 
+describe('router attacks: pooled dyno connections', () => {
+  it('answers every pipelined request when the dyno closes its connection after each response', async () => {
+    let requests = 0;
+    const dyno = await rawDyno((socket, data) => {
+      requests += (data.match(/^GET /gm) ?? []).length;
+      socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+    });
+    const { port } = await routed(dyno.port);
+    const out = await raw(port, 'GET /1 HTTP/1.1\r\nHost: app.localhost\r\n\r\nGET /2 HTTP/1.1\r\nHost: app.localhost\r\n\r\nGET /3 HTTP/1.1\r\nHost: app.localhost\r\nConnection: close\r\n\r\n');
+    expect(statuses(out)).toEqual(['200', '200', '200']);
+    expect(requests).toBe(3);
+  });
 
+  it('refuses a dyno response with both Content-Length and Transfer-Encoding, and does not reuse its connection', async () => {
+    const dyno = await rawDyno((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged'));
+    const { port } = await routed(dyno.port);
+    const out = await raw(port, 'GET / HTTP/1.1\r\nHost: app.localhost\r\n\r\n', 1000);
+    expect(out).toMatch(/^HTTP\/1\.1 503 /);
+    expect(out).not.toContain('forged');
+  });
+
+  it('never hands bytes a dyno sent after its response to the next request', async () => {
+    const dyno = await rawDyno((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged'));
+    const { port } = await routed(dyno.port);
+    const out = await raw(port, 'GET /1 HTTP/1.1\r\nHost: app.localhost\r\n\r\nGET /2 HTTP/1.1\r\nHost: app.localhost\r\nConnection: close\r\n\r\n');
+    expect(statuses(out)).toEqual(['200', '200']);
+    expect(out).not.toContain('forged');
+    expect(dyno.connections).toBe(2);
+  });
+});
+
+describe('router attacks: liveness and memory', () => {
+  it('lets a drain finish when clients vanish (or half-close) mid-request and mid-response', async () => {
+    const dyno = await rawDyno((socket, data) => {
+      if (data.includes('/stream')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\npartial');
+    });
+    // A short idle limit, so that without the fix the test fails on time rather than hanging for 55 s.
+    const { port, router } = await routed(dyno.port, { idleMs: 5000 });
+    const halfClosed = await client(port);
+    halfClosed.socket.end('GET /stream HTTP/1.1\r\nHost: app.localhost\r\n\r\n');
+    const midRequest = await client(port);
+    midRequest.socket.write('POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 100\r\n\r\nabc');
+    const midResponse = await client(port);
+    midResponse.socket.write('GET /stream HTTP/1.1\r\nHost: app.localhost\r\n\r\n');
+    await expect.poll(() => midResponse.text()).toContain('partial');
+    await expect.poll(() => dyno.received.join('')).toContain('abc');
+    midRequest.socket.destroy();
+    midResponse.socket.destroy();
+    await Promise.all([midRequest.closed, midResponse.closed, halfClosed.closed]);
+    const started = Date.now();
+    expect(await router.drain({ host: '127.0.0.1', port: dyno.port }, 3000)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+});
