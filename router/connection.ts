@@ -73,6 +73,8 @@ export class ClientConnection implements UpstreamUser {
   /** When the current stage times out (checked by the router's sweep). */
   deadline: number;
   private pending: Buffer | undefined;
+  /** How much of `pending` was searched for a head's end already (a head arriving in pieces). */
+  private scanned = 0;
   private closeAfter = false;
   private readonly peer: Peer;
   // The exchange in progress.
@@ -108,7 +110,7 @@ export class ClientConnection implements UpstreamUser {
     this.deadline = Date.now() + ctx.idleMs;
     socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
     socket.on('end', () => this.onClientEnd());
-    socket.on('drain', () => this.upstream?.socket.resume());
+    socket.on('drain', () => this.onClientDrain());
     socket.on('error', () => undefined);
     socket.on('close', () => this.onClientClose());
   }
@@ -162,6 +164,14 @@ export class ClientConnection implements UpstreamUser {
     this.socket.end();
   }
 
+  /** The client can take more: the dyno it waits on may send again, or its pipelined requests go on. */
+  private onClientDrain(): void {
+    if (this.upstream) return void this.upstream.socket.resume();
+    if (this.stage !== 'idle' && this.stage !== 'head') return;
+    this.socket.resume();
+    this.next();
+  }
+
   private abort(): void {
     if (this.res === undefined) this.record(499, { code: 'H27', desc: 'Client Request Interrupted' });
     this.dropUpstream();
@@ -174,34 +184,44 @@ export class ClientConnection implements UpstreamUser {
     this.stage = 'closed';
   }
 
-  /** Parses and starts the next request in `pending`, if all of its head is there. */
+  /**
+   * Starts the requests in `pending` whose heads are all there, one at a time: a loop, not recursion,
+   * as the router may answer many pipelined requests itself (404, H80). While the client is not
+   * reading those answers, the router stops reading its requests, so they cannot pile up in memory.
+   */
   private next(): void {
-    let buf = this.pending;
-    if (!buf) return void (this.stage = 'idle');
-    // Stray CRLFs between requests are allowed (RFC 9112 2.2).
-    let skip = 0;
-    while (skip < buf.length && (buf[skip] === 0x0d || buf[skip] === 0x0a)) skip++;
-    if (skip) buf = this.pending = skip === buf.length ? undefined : buf.subarray(skip);
-    if (!buf) return void (this.stage = 'idle');
-    const text = buf.toString('latin1', 0, Math.min(buf.length, 2 * 8192 + 8));
-    const end = headEnd(text);
-    let head: RequestHead;
-    try {
-      if (end < 0) {
-        checkPartialRequest(text);
-        if (this.stage !== 'head') {
-          this.stage = 'head';
-          this.deadline = Date.now() + this.ctx.headTimeoutMs;
-        }
-        return;
+    while (this.stage === 'idle' || this.stage === 'head') {
+      let buf = this.pending;
+      // Stray CRLFs between requests are allowed (RFC 9112 2.2).
+      let skip = 0;
+      while (buf && skip < buf.length && (buf[skip] === 0x0d || buf[skip] === 0x0a)) skip++;
+      if (buf && skip) {
+        buf = this.pending = skip === buf.length ? undefined : buf.subarray(skip);
+        this.scanned = 0;
       }
-      head = parseRequestHead(text, end);
-    } catch (err) {
-      if (!(err instanceof HeadError)) throw err;
-      return this.refuse(this.ctx.refusal(err));
+      if (!buf) return void (this.stage = 'idle');
+      if (this.socket.writableNeedDrain) return void this.socket.pause();
+      const end = headEnd(buf, this.scanned);
+      let head: RequestHead;
+      try {
+        if (end < 0) {
+          checkPartialRequest(buf, this.scanned);
+          this.scanned = buf.length;
+          if (this.stage !== 'head') {
+            this.stage = 'head';
+            this.deadline = Date.now() + this.ctx.headTimeoutMs;
+          }
+          return;
+        }
+        this.scanned = 0;
+        head = parseRequestHead(buf.toString('latin1', 0, end), end);
+      } catch (err) {
+        if (!(err instanceof HeadError)) throw err;
+        return this.refuse(this.ctx.refusal(err));
+      }
+      this.pending = end === buf.length ? undefined : buf.subarray(end);
+      this.begin(head);
     }
-    this.pending = end === buf.length ? undefined : buf.subarray(end);
-    this.begin(head);
   }
 
   private refuse(response: string): void {
@@ -245,7 +265,7 @@ export class ClientConnection implements UpstreamUser {
       this.stage = 'idle';
       this.socket.write(answer, 'latin1');
       this.deadline = Date.now() + this.ctx.idleMs;
-      return this.next();
+      return;
     }
     this.app = found.app;
     this.dispatch(found.target, false);
@@ -308,17 +328,19 @@ export class ClientConnection implements UpstreamUser {
 
   private readResponseHead(chunk: Buffer): void {
     let buf = this.resBuf ? Buffer.concat([this.resBuf, chunk]) : chunk;
+    // Only the new bytes are searched, and the head made a string once it is complete, so a dyno
+    // trickling a large head costs the router no more than one sent at once (hostile dynos share it).
+    let from = this.resBuf ? this.resBuf.length : 0;
     for (;;) {
-      const text = buf.toString('latin1', 0, Math.min(buf.length, MAX_RESPONSE_HEAD));
-      const end = headEnd(text);
-      if (end < 0) {
+      const end = headEnd(buf, from);
+      if (end < 0 || end > MAX_RESPONSE_HEAD) {
         if (buf.length >= MAX_RESPONSE_HEAD) return this.cut('H13', 'Response head too large');
         this.resBuf = buf;
         return;
       }
       let res: ResponseHead;
       try {
-        res = parseResponseHead(text, end);
+        res = parseResponseHead(buf.toString('latin1', 0, end), end);
       } catch {
         return this.cut('H13', 'Malformed response');
       }
@@ -326,6 +348,7 @@ export class ClientConnection implements UpstreamUser {
         // Interim (100 Continue, 103 Early Hints): passed on as is; the final head follows.
         this.write(buf.subarray(0, end));
         buf = buf.subarray(end);
+        from = 0;
         if (!buf.length) return void (this.resBuf = undefined);
         continue;
       }

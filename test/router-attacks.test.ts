@@ -204,6 +204,29 @@ describe('router attacks: pooled dyno connections', () => {
 });
 
 describe('router attacks: liveness and memory', () => {
+  it('stops reading a client that pipelines requests the router answers itself but never reads the answers', async () => {
+    const dyno = await recording();
+    const { port, lines, table } = await routed(dyno.port);
+    table.set('app', { kind: 'ok', targets: [{ host: '127.0.0.1', port: dyno.port }] }, { maintenance: true });
+    const c = await client(port);
+    c.socket.pause();
+    const one = 'GET / HTTP/1.1\r\nHost: app.localhost\r\n\r\n';
+    const batch = one.repeat(1000);
+    // 200,000 requests, 8 MB in; without backpressure some 100 MB of maintenance pages would pile up in the router.
+    for (let i = 0; i < 200; i++) c.socket.write(batch);
+    // Once the socket buffers are full, the router answers no more: the count stands still.
+    await new Promise((r) => setTimeout(r, 1500));
+    const settled = lines.length;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(settled).toBeGreaterThan(0);
+    expect(lines.length).toBe(settled);
+    expect(settled).toBeLessThan(100_000);
+    // And it goes on once the client reads.
+    const before = lines.length;
+    c.socket.resume();
+    await expect.poll(() => lines.length, { timeout: 10_000 }).toBeGreaterThan(before);
+  });
+
   it('lets a drain finish when clients vanish (or half-close) mid-request and mid-response', async () => {
     const dyno = await rawDyno((socket, data) => {
       if (data.includes('/stream')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\npartial');
@@ -226,4 +249,31 @@ describe('router attacks: liveness and memory', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it('cuts a head trickled byte by byte at the head deadline, and still reads heads that come in pieces', async () => {
+    const dyno = await rawDyno((socket, data) => {
+      if (!data.includes('GET')) return;
+      // The response head in one-byte pieces too, its CRLFCRLF split across them.
+      const bytes = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+      let i = 0;
+      const tick = setInterval(() => (i < bytes.length && !socket.destroyed ? socket.write(bytes[i++]) : clearInterval(tick)), 2);
+    });
+    const { port } = await routed(dyno.port, { idleMs: 1500 });
+    const trickled = await client(port);
+    const head = 'GET / HTTP/1.1\r\nHost: app.localhost\r\nConnection: close\r\n\r\n';
+    for (const byte of head) {
+      trickled.socket.write(byte);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await expect.poll(() => trickled.text(), { timeout: 5000 }).toMatch(/ok$/);
+    expect(trickled.text()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
+
+    const slow = await client(port);
+    const started = Date.now();
+    const sender = setInterval(() => slow.socket.write('X'), 100);
+    onCleanup(() => clearInterval(sender));
+    slow.socket.write('GET / HTTP/1.1\r\nHost: app.localhost\r\nX-Slow: ');
+    await slow.closed;
+    clearInterval(sender);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
 });

@@ -72,21 +72,30 @@ const DIGITS = /^\d{1,15}$/;
  */
 export const AUTHORITY = /^(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/;
 
-/** Where the head ends in `text` (index after CRLFCRLF), or -1 if it has not all arrived. */
-export function headEnd(text: string, from = 0): number {
-  const i = text.indexOf('\r\n\r\n', Math.max(0, from - 3));
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/**
+ * Where the head ends in `buf` (index after CRLFCRLF), or -1 if it has not all arrived. `from` is how
+ * much of `buf` an earlier call already searched: a head trickled in byte by byte costs each byte's
+ * worth of search, not the whole head's again (which made slowloris heads quadratic in CPU).
+ */
+export function headEnd(buf: Buffer, from = 0): number {
+  const i = buf.indexOf(CRLFCRLF, Math.max(0, from - 3));
   return i < 0 ? -1 : i + 4;
 }
 
 /**
  * Checks what is known before the head is complete: a request line longer than allowed is 414 at
  * once, a head past both limits 431, so a client cannot make the router hold more than that.
+ * Bytes before `from` were checked by an earlier call.
  */
-export function checkPartialRequest(text: string): void {
-  if (/(^|[^\r])\n/.test(text)) throw new HeadError(400, 'bare LF in the request head');
-  const lineEnd = text.indexOf('\r\n');
-  if ((lineEnd < 0 ? text.length : lineEnd) > MAX_REQUEST_LINE) throw new HeadError(414, 'request line too long');
-  if (lineEnd >= 0 && text.length - lineEnd - 2 > MAX_HEADER_BYTES + 2) throw new HeadError(431, 'request headers too large');
+export function checkPartialRequest(buf: Buffer, from = 0): void {
+  for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
+    if (i === 0 || buf[i - 1] !== 0x0d) throw new HeadError(400, 'bare LF in the request head');
+  }
+  const lineEnd = buf.indexOf('\r\n');
+  if ((lineEnd < 0 ? buf.length : lineEnd) > MAX_REQUEST_LINE) throw new HeadError(414, 'request line too long');
+  if (lineEnd >= 0 && buf.length - lineEnd - 2 > MAX_HEADER_BYTES + 2) throw new HeadError(431, 'request headers too large');
 }
 
 function parseFields(text: string, start: number, end: number, isRequest: boolean): Field[] {
