@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { ChunkedError, ChunkedScanner } from './http1/chunked.js';
-import { checkPartialRequest, type Framing, HeadError, headEnd, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from './http1/head.js';
+import { AUTHORITY, checkPartialRequest, type Framing, HeadError, headEnd, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from './http1/head.js';
 import { downstreamHead, forwardedFor, type Peer, requestIdOf, upstreamHead } from './forwarding.js';
 import type { RequestRecord } from './log-line.js';
 import { ROUTER_ERRORS, type RouterErrorCode } from './pages.js';
@@ -73,12 +73,16 @@ export class ClientConnection implements UpstreamUser {
   /** When the current stage times out (checked by the router's sweep). */
   deadline: number;
   private pending: Buffer | undefined;
+  /** How much of `pending` was searched for a head's end already (a head arriving in pieces). */
+  private scanned = 0;
   private closeAfter = false;
   private readonly peer: Peer;
   // The exchange in progress.
   private head!: RequestHead;
   private app = '';
   private path = '/';
+  /** The absolute-form target's authority, which the dyno gets as Host. */
+  private authority: string | undefined;
   private target: RouteTarget | undefined;
   private requestId = '';
   private fwd = '';
@@ -106,7 +110,7 @@ export class ClientConnection implements UpstreamUser {
     this.deadline = Date.now() + ctx.idleMs;
     socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
     socket.on('end', () => this.onClientEnd());
-    socket.on('drain', () => this.upstream?.socket.resume());
+    socket.on('drain', () => this.onClientDrain());
     socket.on('error', () => undefined);
     socket.on('close', () => this.onClientClose());
   }
@@ -130,6 +134,9 @@ export class ClientConnection implements UpstreamUser {
   }
 
   private onClientData(chunk: Buffer): void {
+    // The connection is over (its last response sent, or a request refused): what still comes is
+    // read and dropped, never parsed, or a body the dyno did not wait for would become a request.
+    if (this.stage === 'closed') return;
     if (this.stage === 'tunnel') {
       if (this.upstream && !this.upstream.socket.write(chunk)) this.socket.pause();
       return;
@@ -147,48 +154,74 @@ export class ClientConnection implements UpstreamUser {
   }
 
   private onClientEnd(): void {
-    // A client may shut its sending side once its request is out; the answer still goes back.
-    this.closeAfter = true;
-    if (!this.busy) this.socket.end();
+    // A websocket's half-close goes on to the dyno, whose close then ends the tunnel.
+    if (this.stage === 'tunnel') return void this.upstream?.socket.end();
+    // Mid-request, a client's FIN is taken as the client gone, as nginx and node:http take it: a
+    // vanished client cannot be told from a half-closed one, and holding its exchange open would
+    // keep the dyno's connection and its in-flight count (what a drain waits for) until a timeout.
+    if (this.busy) return this.abort();
+    this.stage = 'closed';
+    this.socket.end();
+  }
+
+  /** The client can take more: the dyno it waits on may send again, or its pipelined requests go on. */
+  private onClientDrain(): void {
+    if (this.upstream) return void this.upstream.socket.resume();
+    if (this.stage !== 'idle' && this.stage !== 'head') return;
+    this.socket.resume();
+    this.next();
+  }
+
+  private abort(): void {
+    if (this.res === undefined) this.record(499, { code: 'H27', desc: 'Client Request Interrupted' });
+    this.dropUpstream();
+    this.stage = 'closed';
+    this.socket.destroy();
   }
 
   private onClientClose(): void {
-    const wasBusy = this.busy;
+    if (this.busy) this.abort();
     this.stage = 'closed';
-    if (wasBusy) {
-      if (this.res === undefined) this.record(499, { code: 'H27', desc: 'Client Request Interrupted' });
-      this.dropUpstream();
-    }
   }
 
-  /** Parses and starts the next request in `pending`, if all of its head is there. */
+  /**
+   * Starts the requests in `pending` whose heads are all there, one at a time: a loop, not recursion,
+   * as the router may answer many pipelined requests itself (404, H80). While the client is not
+   * reading those answers, the router stops reading its requests, so they cannot pile up in memory.
+   */
   private next(): void {
-    let buf = this.pending;
-    if (!buf) return void (this.stage = 'idle');
-    // Stray CRLFs between requests are allowed (RFC 9112 2.2).
-    let skip = 0;
-    while (skip < buf.length && (buf[skip] === 0x0d || buf[skip] === 0x0a)) skip++;
-    if (skip) buf = this.pending = skip === buf.length ? undefined : buf.subarray(skip);
-    if (!buf) return void (this.stage = 'idle');
-    const text = buf.toString('latin1', 0, Math.min(buf.length, 2 * 8192 + 8));
-    const end = headEnd(text);
-    let head: RequestHead;
-    try {
-      if (end < 0) {
-        checkPartialRequest(text);
-        if (this.stage !== 'head') {
-          this.stage = 'head';
-          this.deadline = Date.now() + this.ctx.headTimeoutMs;
-        }
-        return;
+    while (this.stage === 'idle' || this.stage === 'head') {
+      let buf = this.pending;
+      // Stray CRLFs between requests are allowed (RFC 9112 2.2).
+      let skip = 0;
+      while (buf && skip < buf.length && (buf[skip] === 0x0d || buf[skip] === 0x0a)) skip++;
+      if (buf && skip) {
+        buf = this.pending = skip === buf.length ? undefined : buf.subarray(skip);
+        this.scanned = 0;
       }
-      head = parseRequestHead(text, end);
-    } catch (err) {
-      if (!(err instanceof HeadError)) throw err;
-      return this.refuse(this.ctx.refusal(err));
+      if (!buf) return void (this.stage = 'idle');
+      if (this.socket.writableNeedDrain) return void this.socket.pause();
+      const end = headEnd(buf, this.scanned);
+      let head: RequestHead;
+      try {
+        if (end < 0) {
+          checkPartialRequest(buf, this.scanned);
+          this.scanned = buf.length;
+          if (this.stage !== 'head') {
+            this.stage = 'head';
+            this.deadline = Date.now() + this.ctx.headTimeoutMs;
+          }
+          return;
+        }
+        this.scanned = 0;
+        head = parseRequestHead(buf.toString('latin1', 0, end), end);
+      } catch (err) {
+        if (!(err instanceof HeadError)) throw err;
+        return this.refuse(this.ctx.refusal(err));
+      }
+      this.pending = end === buf.length ? undefined : buf.subarray(end);
+      this.begin(head);
     }
-    this.pending = end === buf.length ? undefined : buf.subarray(end);
-    this.begin(head);
   }
 
   private refuse(response: string): void {
@@ -200,12 +233,14 @@ export class ClientConnection implements UpstreamUser {
     this.head = head;
     let host = head.host ?? '';
     let path = head.target;
+    this.authority = undefined;
     if (path[0] !== '/' && path !== '*') {
-      // Absolute form (RFC 9112 3.2.2): its authority wins over Host.
+      // Absolute form (RFC 9112 3.2.2): its authority wins over Host, and replaces it on the way to
+      // the dyno (RFC 9112 3.2.2), or a client could reach one app while telling it another's name.
       const m = /^https?:\/\/([^/?#]+)([^#]*)$/i.exec(path);
-      if (!m) return this.refuse(this.ctx.refusal(new HeadError(400, 'invalid request target')));
-      host = m[1];
-      path = m[2] || '/';
+      if (!m || !AUTHORITY.test(m[1])) return this.refuse(this.ctx.refusal(new HeadError(400, 'invalid request target')));
+      host = this.authority = m[1];
+      path = m[2][0] === '/' ? m[2] : `/${m[2]}`;
     }
     this.requestId = requestIdOf(head);
     this.fwd = forwardedFor(head, this.peer);
@@ -230,7 +265,7 @@ export class ClientConnection implements UpstreamUser {
       this.stage = 'idle';
       this.socket.write(answer, 'latin1');
       this.deadline = Date.now() + this.ctx.idleMs;
-      return this.next();
+      return;
     }
     this.app = found.app;
     this.dispatch(found.target, false);
@@ -248,7 +283,7 @@ export class ClientConnection implements UpstreamUser {
     this.connectedAt = reused ? this.started : 0;
     const socket = upstream.socket;
     socket.cork();
-    socket.write(upstreamHead(this.head, this.path, this.requestId, this.fwd, this.peer, this.started), 'latin1');
+    socket.write(upstreamHead(this.head, this.path, this.requestId, this.fwd, this.peer, this.started, this.authority), 'latin1');
     if (this.pending && !this.reqBody.done) {
       const rest = this.pending;
       this.pending = undefined;
@@ -293,17 +328,19 @@ export class ClientConnection implements UpstreamUser {
 
   private readResponseHead(chunk: Buffer): void {
     let buf = this.resBuf ? Buffer.concat([this.resBuf, chunk]) : chunk;
+    // Only the new bytes are searched, and the head made a string once it is complete, so a dyno
+    // trickling a large head costs the router no more than one sent at once (hostile dynos share it).
+    let from = this.resBuf ? this.resBuf.length : 0;
     for (;;) {
-      const text = buf.toString('latin1', 0, Math.min(buf.length, MAX_RESPONSE_HEAD));
-      const end = headEnd(text);
-      if (end < 0) {
+      const end = headEnd(buf, from);
+      if (end < 0 || end > MAX_RESPONSE_HEAD) {
         if (buf.length >= MAX_RESPONSE_HEAD) return this.cut('H13', 'Response head too large');
         this.resBuf = buf;
         return;
       }
       let res: ResponseHead;
       try {
-        res = parseResponseHead(text, end);
+        res = parseResponseHead(buf.toString('latin1', 0, end), end);
       } catch {
         return this.cut('H13', 'Malformed response');
       }
@@ -311,6 +348,7 @@ export class ClientConnection implements UpstreamUser {
         // Interim (100 Continue, 103 Early Hints): passed on as is; the final head follows.
         this.write(buf.subarray(0, end));
         buf = buf.subarray(end);
+        from = 0;
         if (!buf.length) return void (this.resBuf = undefined);
         continue;
       }
@@ -377,12 +415,19 @@ export class ClientConnection implements UpstreamUser {
     const upstream = this.upstream!;
     this.upstream = undefined;
     if (this.res!.keepAlive && this.reqBody.done && this.head.minor === 1) this.ctx.pool.release(upstream);
-    else upstream.socket.destroy();
+    else {
+      // Its close event comes later, when this connection may be on its next exchange already: it
+      // must not reach that one (as a dyno gone before answering: a false 503, or a retry).
+      upstream.user = undefined;
+      upstream.socket.destroy();
+    }
     this.endInFlight?.();
     this.record(this.res!.status);
     if (!this.reqBody.done) this.keepClient = false;
     if (!this.keepClient || this.closeAfter) {
       this.stage = 'closed';
+      // Read on (and drop) what the client still sends, so its unread bytes do not make the close a reset that loses the response.
+      this.socket.resume();
       return void this.socket.end();
     }
     this.stage = 'idle';
@@ -456,7 +501,7 @@ export class ClientConnection implements UpstreamUser {
     this.ctx.log(this.app, {
       method: this.head.method,
       path: this.path,
-      host: this.head.host ?? '',
+      host: this.authority ?? this.head.host ?? '',
       requestId: this.requestId,
       fwd: this.fwd,
       dyno: this.target?.dyno ?? '',

@@ -27,8 +27,18 @@ export interface Peer {
   trusted: boolean;
 }
 
+/**
+ * Fields a Connection field may not name away: without them the next hop would frame the message, or
+ * pick the site, otherwise than the router did (`Connection: content-length` would turn a body into
+ * a smuggled request).
+ */
+const FRAMING = new Set(['host', 'content-length', 'transfer-encoding']);
+
+/** Whether `Connection` names `f` as hop-by-hop (and it may be dropped). */
+const nominated = (f: Field, named: string[]): boolean => named.length > 0 && !FRAMING.has(f.name) && named.includes(f.name);
+
 function dropped(f: Field, named: string[]): boolean {
-  return HOP_BY_HOP.has(f.name) || FORWARDING.has(f.name) || (named.length > 0 && named.includes(f.name));
+  return HOP_BY_HOP.has(f.name) || FORWARDING.has(f.name) || nominated(f, named);
 }
 
 function fieldValue(fields: Field[], name: string): string | undefined {
@@ -45,13 +55,25 @@ export function forwardedFor(head: RequestHead, peer: Peer): string {
 
 /**
  * The head sent to the dyno: the request line in origin form, the client's end-to-end fields as they
- * came (Host included), then the router's: X-Forwarded-For/-Proto/-Port, X-Request-Id,
- * X-Request-Start and Via, and a Connection field of its own (keep-alive, or upgrade).
+ * came (Host included, or the absolute-form target's `authority` in its place), then the router's:
+ * the body's framing in one canonical field, X-Forwarded-For/-Proto/-Port, X-Request-Id,
+ * X-Request-Start and Via, and a Connection field of its own (keep-alive, or upgrade). The framing
+ * is written anew so the dyno reads exactly the length the router counted, whatever odd (but
+ * unambiguous) form the client used: `Content-Length: 05, 5`, two equal fields, `Chunked`.
  */
-export function upstreamHead(head: RequestHead, path: string, requestId: string, fwd: string, peer: Peer, now: number): string {
+export function upstreamHead(head: RequestHead, path: string, requestId: string, fwd: string, peer: Peer, now: number, authority?: string): string {
   const named = listOf(head.fields, 'connection');
   let out = `${head.method} ${path} HTTP/1.${head.minor}\r\n`;
-  for (const f of head.fields) if (!dropped(f, named)) out += `${f.raw}\r\n`;
+  if (authority !== undefined) out += `Host: ${authority}\r\n`;
+  let hadLength = false;
+  for (const f of head.fields) {
+    if (f.name === 'content-length' || f.name === 'transfer-encoding') hadLength = true;
+    else if (!dropped(f, named) && (authority === undefined || f.name !== 'host')) out += `${f.raw}\r\n`;
+  }
+  const framing = head.framing;
+  if (framing.kind === 'chunked') out += 'Transfer-Encoding: chunked\r\n';
+  else if (framing.kind === 'length') out += `Content-Length: ${framing.length}\r\n`;
+  else if (hadLength) out += 'Content-Length: 0\r\n';
   const proto = (peer.trusted && fieldValue(head.fields, 'x-forwarded-proto')) || 'http';
   const port = (peer.trusted && fieldValue(head.fields, 'x-forwarded-port')) || String(peer.port);
   const via = fieldValue(head.fields, 'via');
@@ -74,7 +96,7 @@ export function downstreamHead(res: ResponseHead, requestId: string, keepAlive: 
   for (const f of res.fields) {
     if (f.name === 'x-request-id') hasId = true;
     if (f.name === 'via') via = via === undefined ? f.value : `${via}, ${f.value}`;
-    else if (!HOP_BY_HOP.has(f.name) && !(named.length > 0 && named.includes(f.name))) out += `${f.raw}\r\n`;
+    else if (!HOP_BY_HOP.has(f.name) && !nominated(f, named)) out += `${f.raw}\r\n`;
   }
   if (!hasId) out += `X-Request-Id: ${requestId}\r\n`;
   out += `Via: ${via ? `${via}, ` : ''}1.1 paas\r\n`;

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { ClientConnection, type ConnectionContext } from './connection.js';
-import type { HeadError, RequestHead } from './http1/head.js';
+import { AUTHORITY, type HeadError, type RequestHead } from './http1/head.js';
 import { formatRouterLine, type RequestRecord } from './log-line.js';
 import { pageResponse, REASONS, ROUTER_ERRORS, type RouterErrorCode } from './pages.js';
 import { type Address, UpstreamPool } from './pool.js';
@@ -77,7 +77,9 @@ export function createRouter(opts: RouterOptions): Router {
     headTimeoutMs: Math.min(HEAD_TIMEOUT_MS, idleMs),
     trusted: (address) => opts.trustedProxies?.has(address) ?? false,
     route(head: RequestHead, host: string) {
-      const r = opts.routes.resolve(host);
+      // A Host that is no host[:port] (userinfo, a path, spaces) names no app: a wildcard domain
+      // must not hand `x@a.example.com` on to a dyno. The 404 page escapes what it echoes.
+      const r = AUTHORITY.test(host) ? opts.routes.resolve(host) : opts.routes.resolve(undefined);
       switch (r.kind) {
         case 'ok':
           return { app: r.app, target: pick(r.app, r.targets)! };

@@ -6,6 +6,7 @@
 
 const enum S {
   Size,
+  SizeWs,
   Ext,
   SizeLf,
   Data,
@@ -18,7 +19,9 @@ const enum S {
   Done,
 }
 
-const MAX_SIZE_DIGITS = 15;
+// 13 hex digits stay below 2^53, so the count of bytes left is exact; past that a double would round
+// and the router would end the chunk elsewhere than the dyno.
+const MAX_SIZE_DIGITS = 13;
 const MAX_LINE = 8192;
 
 export class ChunkedError extends Error {}
@@ -50,17 +53,24 @@ export class ChunkedScanner {
             this.remaining = this.remaining * 16 + v;
           } else if (this.digits === 0) throw new ChunkedError('missing chunk size');
           else if (c === 0x0d) this.state = S.SizeLf;
-          else if (c === 0x3b /* ; */ || c === 0x20 || c === 0x09) {
-            this.state = S.Ext;
-            this.lineBytes = 0;
-          }
+          else if (c === 0x3b /* ; */) this.state = S.Ext;
+          else if (c === 0x20 || c === 0x09) this.state = S.SizeWs;
           else throw new ChunkedError('invalid chunk size');
+          this.lineBytes = 0;
           i++;
           break;
         }
+        case S.SizeWs:
+          // Whitespace after the size may only lead to an extension (BWS ";"): `5 x` is no size at all.
+          if (c === 0x3b) this.state = S.Ext;
+          else if (c === 0x0d) this.state = S.SizeLf;
+          else if ((c !== 0x20 && c !== 0x09) || ++this.lineBytes > MAX_LINE) throw new ChunkedError('invalid chunk size');
+          i++;
+          break;
         case S.Ext:
+          // Extensions pass through unread, but never with a control byte another parser may split on.
           if (c === 0x0d) this.state = S.SizeLf;
-          else if (c === 0x0a || ++this.lineBytes > MAX_LINE) throw new ChunkedError('invalid chunk extension');
+          else if ((c < 0x20 && c !== 0x09) || c === 0x7f || ++this.lineBytes > MAX_LINE) throw new ChunkedError('invalid chunk extension');
           i++;
           break;
         case S.SizeLf:
@@ -87,14 +97,14 @@ export class ChunkedScanner {
           i++;
           break;
         case S.TrailerStart:
-          if (c === 0x0a) throw new ChunkedError('bare LF in trailer');
+          if (c === 0x0a || (c < 0x20 && c !== 0x09 && c !== 0x0d) || c === 0x7f) throw new ChunkedError('invalid trailer line');
           this.state = c === 0x0d ? S.LastLf : S.TrailerLine;
           this.lineBytes = 1;
           i++;
           break;
         case S.TrailerLine:
           if (c === 0x0d) this.state = S.TrailerLf;
-          else if (c === 0x0a || ++this.lineBytes > MAX_LINE) throw new ChunkedError('invalid trailer line');
+          else if ((c < 0x20 && c !== 0x09) || c === 0x7f || ++this.lineBytes > MAX_LINE) throw new ChunkedError('invalid trailer line');
           i++;
           break;
         case S.TrailerLf:

@@ -66,22 +66,36 @@ const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 // eslint-disable-next-line no-control-regex
 const BAD_TARGET = /[\x00-\x20\x7f]/;
 const DIGITS = /^\d{1,15}$/;
+/**
+ * A Host value or absolute-form authority (RFC 9110 4.2.3, 7.2): a reg-name, IPv4 or bracketed IPv6
+ * literal, then an optional port. No userinfo, path or space: routing and the dyno must read the same name.
+ */
+export const AUTHORITY = /^(?:[A-Za-z0-9._~!$&'()*+,;=%-]*|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/;
 
-/** Where the head ends in `text` (index after CRLFCRLF), or -1 if it has not all arrived. */
-export function headEnd(text: string, from = 0): number {
-  const i = text.indexOf('\r\n\r\n', Math.max(0, from - 3));
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/**
+ * Where the head ends in `buf` (index after CRLFCRLF), or -1 if it has not all arrived. `from` is how
+ * much of `buf` an earlier call already searched: a head trickled in byte by byte costs each byte's
+ * worth of search, not the whole head's again (which made slowloris heads quadratic in CPU).
+ */
+export function headEnd(buf: Buffer, from = 0): number {
+  const i = buf.indexOf(CRLFCRLF, Math.max(0, from - 3));
   return i < 0 ? -1 : i + 4;
 }
 
 /**
  * Checks what is known before the head is complete: a request line longer than allowed is 414 at
  * once, a head past both limits 431, so a client cannot make the router hold more than that.
+ * Bytes before `from` were checked by an earlier call.
  */
-export function checkPartialRequest(text: string): void {
-  if (/(^|[^\r])\n/.test(text)) throw new HeadError(400, 'bare LF in the request head');
-  const lineEnd = text.indexOf('\r\n');
-  if ((lineEnd < 0 ? text.length : lineEnd) > MAX_REQUEST_LINE) throw new HeadError(414, 'request line too long');
-  if (lineEnd >= 0 && text.length - lineEnd - 2 > MAX_HEADER_BYTES + 2) throw new HeadError(431, 'request headers too large');
+export function checkPartialRequest(buf: Buffer, from = 0): void {
+  for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
+    if (i === 0 || buf[i - 1] !== 0x0d) throw new HeadError(400, 'bare LF in the request head');
+  }
+  const lineEnd = buf.indexOf('\r\n');
+  if ((lineEnd < 0 ? buf.length : lineEnd) > MAX_REQUEST_LINE) throw new HeadError(414, 'request line too long');
+  if (lineEnd >= 0 && buf.length - lineEnd - 2 > MAX_HEADER_BYTES + 2) throw new HeadError(431, 'request headers too large');
 }
 
 function parseFields(text: string, start: number, end: number, isRequest: boolean): Field[] {
@@ -96,12 +110,22 @@ function parseFields(text: string, start: number, end: number, isRequest: boolea
     if (colon <= 0) throw new HeadError(400, raw[0] === ' ' || raw[0] === '\t' ? 'folded header line' : 'header line without a name');
     const rawName = raw.slice(0, colon);
     if (!TOKEN.test(rawName)) throw new HeadError(400, 'invalid header name');
-    const value = raw.slice(colon + 1).trim();
+    // Only SP and HTAB are optional whitespace (RFC 9112 5.1): String#trim would also take \v, \f and
+    // NBSP away, so `Transfer-Encoding: chunked\v` would be chunked here and unknown to a dyno (TE.TE).
+    const value = trimOws(raw, colon + 1);
     if (BAD_VALUE.test(value)) throw new HeadError(400, 'invalid byte in a header value');
     fields.push({ name: rawName.toLowerCase(), value, raw });
     if (isRequest && fields.length > MAX_FIELDS) throw new HeadError(431, 'too many header fields');
   }
   return fields;
+}
+
+function trimOws(s: string, from: number): string {
+  let start = from;
+  let end = s.length;
+  while (start < end && (s.charCodeAt(start) === 0x20 || s.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return s.slice(start, end);
 }
 
 /** The comma-separated tokens of every field called `name`, lower-cased. */
@@ -110,7 +134,7 @@ export function listOf(fields: Field[], name: string): string[] {
   for (const f of fields) {
     if (f.name !== name) continue;
     for (const part of f.value.split(',')) {
-      const token = part.trim().toLowerCase();
+      const token = trimOws(part, 0).toLowerCase();
       if (token) out.push(token);
     }
   }
@@ -126,14 +150,14 @@ function framingOf(fields: Field[], isRequest: boolean): Framing {
     if (f.name === 'content-length') {
       // Several equal values (or one list of them) are one length; different ones are an attack or a bug.
       for (const part of f.value.split(',')) {
-        const v = part.trim();
+        const v = trimOws(part, 0);
         if (!DIGITS.test(v)) throw new HeadError(400, 'invalid Content-Length');
         if (length !== undefined && Number(length) !== Number(v)) throw new HeadError(400, 'conflicting Content-Length values');
         length = v;
       }
     } else if (f.name === 'transfer-encoding') {
       te = true;
-      const codings = f.value.split(',').map((s) => s.trim().toLowerCase());
+      const codings = f.value.split(',').map((s) => trimOws(s, 0).toLowerCase());
       if (chunked || codings.some((c, i) => c === 'chunked' && i !== codings.length - 1)) throw new HeadError(400, 'chunked is not the final transfer coding');
       chunked = codings[codings.length - 1] === 'chunked';
       if (isRequest && (codings.length !== 1 || !chunked)) throw new HeadError(501, 'unsupported Transfer-Encoding');

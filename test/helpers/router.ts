@@ -1,6 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
-import { createRouter, type RouterOptions } from '../../router/router.js';
+import { createRouter, type Router, type RouterOptions } from '../../router/router.js';
 import { onCleanup } from './cleanup.js';
 import type { Target, TestTable } from './route-table.js';
 
@@ -28,14 +28,14 @@ export async function deadTarget(): Promise<Target> {
 }
 
 /** A router over `table` on a free port, closed when the test ends; `lines` collects its log lines. */
-export async function startRouter(table: TestTable, opts: Partial<RouterOptions> = {}): Promise<{ port: number; lines: { app: string; line: string }[] }> {
+export async function startRouter(table: TestTable, opts: Partial<RouterOptions> = {}): Promise<{ port: number; lines: { app: string; line: string }[]; router: Router }> {
   const lines: { app: string; line: string }[] = [];
   const r = createRouter({ routes: table.routes, timeoutMs: 120_000, log: (app, line) => lines.push({ app, line }), ...opts });
   onCleanup(() => {
     r.close();
     r.server.close();
   });
-  return { port: await listen(r.server), lines };
+  return { port: await listen(r.server), lines, router: r };
 }
 
 /**
