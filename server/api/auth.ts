@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { UnauthorizedError } from '../errors.js';
 
@@ -11,7 +12,7 @@ export function tokenMatches(given: string | undefined, token: string): boolean 
 }
 
 /** User and password of `Authorization: Basic …` (what git sends), if that is the scheme. */
-function basicCredentials(req: Request): { user: string; password: string } | undefined {
+function basicCredentials(req: { headers: IncomingHttpHeaders }): { user: string; password: string } | undefined {
   const [scheme, value] = (req.headers.authorization ?? '').split(' ', 2);
   if (scheme?.toLowerCase() !== 'basic' || !value) return undefined;
   const decoded = Buffer.from(value, 'base64').toString('utf8');
@@ -20,7 +21,7 @@ function basicCredentials(req: Request): { user: string; password: string } | un
 }
 
 /** The token from `Authorization: Bearer <token>` or, for git, Basic auth with the token as password. */
-export function tokenFromRequest(req: Request): string | undefined {
+export function tokenFromRequest(req: { headers: IncomingHttpHeaders }): string | undefined {
   const [scheme, value] = (req.headers.authorization ?? '').split(' ', 2);
   if (scheme?.toLowerCase() === 'bearer' && value) return value.trim();
   return basicCredentials(req)?.password;
