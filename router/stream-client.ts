@@ -1,0 +1,189 @@
+import WebSocket from 'ws';
+import { PROTOCOL_VERSION, type RouterLogLine, type RouterMessage, type ServerMessage, STREAM_PATH } from './protocol.js';
+import type { RouteTable } from './route-table.js';
+
+export interface StreamClientOptions {
+  /** The control plane's API URL (http or https). */
+  apiUrl: string;
+  token: string;
+  table: RouteTable;
+  /** The router's drain (router/router.ts), run for each `drain` message. */
+  drain(target: { host: string; port: number }, timeoutMs: number): Promise<number>;
+  /** Where the client says what happens to the stream: once per change of state, never per retry. */
+  say?: (line: string) => void;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/** Log lines are sent every FLUSH_MS, or at once when BATCH have gathered. */
+const FLUSH_MS = 100;
+const BATCH = 500;
+/** While the stream is down or behind, at most KEEP lines wait; the rest are counted as dropped. */
+const KEEP = 10_000;
+/** Past this much unsent on the socket, lines wait in KEEP instead. */
+const MAX_BUFFERED = 4 * 1024 * 1024;
+/** The server pings every 15 s: silence for this long means it is gone (paused, its host down). */
+const SILENCE_MS = 40_000;
+/** A connection whose upgrade gets no answer in this long is given up and tried again. */
+const HANDSHAKE_MS = 10_000;
+/** Another protocol version will not change by itself soon: retry slowly. */
+const VERSION_RETRY_MS = 30_000;
+
+type State = 'starting' | 'connected' | 'lost' | 'refused' | 'version';
+
+/**
+ * A router's end of the route stream: applies the snapshot and changes to its RouteTable, answers
+ * drains, sends the router's log in batches, and reconnects with capped, jittered exponential
+ * backoff. The table stays as it was while the stream is away, so the router keeps serving it.
+ */
+export class StreamClient {
+  private ws: WebSocket | undefined;
+  private state: State = 'starting';
+  private failures = 0;
+  private retry: NodeJS.Timeout | undefined;
+  private silence: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lines: RouterLogLine[] = [];
+  private dropped = 0;
+  private closed = false;
+  private readonly url: string;
+
+  constructor(private readonly opts: StreamClientOptions) {
+    const url = new URL(opts.apiUrl.replace(/\/+$/, '') + STREAM_PATH);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.url = url.toString();
+  }
+
+  /** Connects, and keeps reconnecting until `close`. */
+  start(): void {
+    this.connect();
+  }
+
+  /** Queues one router log line for the app's log stream; returns at once (the request path calls it). */
+  log(app: string, line: string): void {
+    if (this.lines.length >= KEEP) {
+      this.dropped++;
+      return;
+    }
+    this.lines.push({ app, line });
+    if (this.lines.length >= BATCH) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  /** Sends what log lines can go now and stops; the table stays as it is. */
+  close(): void {
+    this.closed = true;
+    this.flush();
+    clearTimeout(this.retry);
+    clearTimeout(this.silence);
+    clearTimeout(this.flushTimer);
+    this.ws?.close(1001, 'router stopping');
+  }
+
+  private connect(): void {
+    const ws = new WebSocket(this.url, {
+      headers: { authorization: `Bearer ${this.opts.token}` },
+      perMessageDeflate: false,
+      handshakeTimeout: HANDSHAKE_MS,
+      maxPayload: 256 * 1024 * 1024,
+    });
+    this.ws = ws;
+    // Why this connection ended, when it is more than the network's doing (a refusal, a version).
+    let why = '';
+    ws.on('unexpected-response', (_req, res) => {
+      why = 'refused';
+      this.become('refused', res.statusCode === 401 ? `The API refused the route stream at ${this.url} (401): check PAAS_API_TOKEN; retrying` : `The API refused the route stream at ${this.url} (${res.statusCode}); retrying`);
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      this.failures = 0;
+      this.heard();
+      this.flush();
+    });
+    ws.on('ping', () => this.heard());
+    ws.on('message', (data, isBinary) => {
+      this.heard();
+      if (!isBinary && this.receive(ws, data.toString()) === 'version') why = 'version';
+    });
+    let error = '';
+    ws.on('error', (err) => (error ||= err.message));
+    ws.on('close', (code, reason) => {
+      clearTimeout(this.silence);
+      if (this.ws !== ws || this.closed) return;
+      this.ws = undefined;
+      if (!why) {
+        const detail = error || (code === 1001 ? 'the server is going away' : `closed, ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
+        this.become('lost', `${this.state === 'starting' ? 'Cannot reach' : 'Lost'} the route stream at ${this.url} (${detail}); serving the last table, retrying`);
+      }
+      this.schedule();
+    });
+  }
+
+  /** The server is alive: restart the silence timer, which drops a connection that went quiet. */
+  private heard(): void {
+    clearTimeout(this.silence);
+    const ws = this.ws;
+    this.silence = setTimeout(() => ws?.terminate(), SILENCE_MS);
+    this.silence.unref();
+  }
+
+  private schedule(): void {
+    const min = this.opts.minDelayMs ?? 100;
+    const max = this.opts.maxDelayMs ?? 5000;
+    const base = this.state === 'version' ? VERSION_RETRY_MS : Math.min(max, min * 2 ** this.failures++);
+    // Jitter, so many routers that lost the same server do not all knock at once when it is back.
+    this.retry = setTimeout(() => this.connect(), base * (0.5 + Math.random() / 2));
+  }
+
+  private become(state: State, line: string): void {
+    if (this.state !== state) this.opts.say?.(line);
+    this.state = state;
+  }
+
+  /** Handles one message; says 'version' when the server speaks another protocol version. */
+  private receive(ws: WebSocket, text: string): 'version' | undefined {
+    let msg: ServerMessage;
+    try {
+      msg = JSON.parse(text) as ServerMessage;
+    } catch {
+      return undefined;
+    }
+    if (msg.type === 'snapshot') {
+      if (msg.version !== PROTOCOL_VERSION) {
+        this.become('version', `The route stream at ${this.url} speaks protocol version ${msg.version}, this router ${PROTOCOL_VERSION}: run the same paas version on both; serving the last table, retrying every ${VERSION_RETRY_MS / 1000} s`);
+        ws.close(1002, 'protocol version mismatch');
+        return 'version';
+      }
+      this.opts.table.apply(msg);
+      this.become('connected', `Route stream connected (${this.url}): ${msg.apps.length} app(s)`);
+      this.flush();
+    } else if (msg.type === 'drain') {
+      this.opts.drain({ host: msg.host, port: msg.port }, msg.timeoutMs).then(
+        (inFlight) => this.send(ws, { type: 'drained', id: msg.id, inFlight }),
+        () => this.send(ws, { type: 'drained', id: msg.id, inFlight: 0 }),
+      );
+    } else if (this.state === 'connected') {
+      this.opts.table.apply(msg);
+    }
+    return undefined;
+  }
+
+  private send(ws: WebSocket, msg: RouterMessage): void {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || this.state !== 'connected') return;
+    while (this.lines.length && ws.bufferedAmount < MAX_BUFFERED) {
+      const lines = this.lines.splice(0, BATCH);
+      this.send(ws, this.dropped ? { type: 'logs', lines, dropped: this.dropped } : { type: 'logs', lines });
+      this.dropped = 0;
+    }
+    // Still behind: try again later rather than piling more onto the socket.
+    if (this.lines.length) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+  }
+}
