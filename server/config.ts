@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { parseTrustedProxies, TrustedProxiesError } from '../router/trusted.js';
 
 export type RuntimeName = 'process' | 'docker';
 
@@ -53,6 +54,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** How long the router waits on a silent dyno before it answers 504 or cuts the response off. */
   routerTimeoutMs: number;
+  /** How many worker processes the embedded router runs (PAAS_ROUTER_WORKERS, default: one per CPU). */
+  routerWorkers: number;
+  /** PAAS_TRUSTED_PROXIES as given (checked here): the peers whose X-Forwarded-For the router keeps. */
+  trustedProxies: string;
   /** The host environment paas's own tools (git) run with: PATH, HOME, LANG, never our own secrets. */
   baseEnv: Record<string, string>;
   /** What every app process gets from the host besides its config: LANG, TZ and npm's update notice off, nothing of paas. */
@@ -166,12 +171,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxDynosPerType: parseCount(env, 'PAAS_MAX_DYNOS_PER_TYPE', 20),
     releaseTimeoutMs: parseMs(env, 'PAAS_RELEASE_TIMEOUT_MS', 10 * 60_000),
     shutdownTimeoutMs: parseMs(env, 'PAAS_SHUTDOWN_TIMEOUT_MS', 30_000),
-    routerTimeoutMs: parseMs(env, 'PAAS_ROUTER_TIMEOUT_MS', 120_000),
+    routerTimeoutMs: parseMs(env, 'PAAS_ROUTER_TIMEOUT_MS', 30_000),
+    routerWorkers: parseCount(env, 'PAAS_ROUTER_WORKERS', os.availableParallelism()),
+    trustedProxies: parseTrusted(env),
     baseEnv: pickBaseEnv(env),
     appEnv: pickAppEnv(env),
     appUids: parseUidRange(env),
     docker: parseDocker(env),
   };
+}
+
+function parseTrusted(env: NodeJS.ProcessEnv): string {
+  const raw = env.PAAS_TRUSTED_PROXIES ?? '';
+  try {
+    parseTrustedProxies(raw);
+  } catch (err) {
+    if (err instanceof TrustedProxiesError) throw new ConfigError(err.message);
+    throw err;
+  }
+  return raw;
 }
 
 const MEMORY_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
-import { createRouter } from '../router/router.js';
-import { PROTOCOL_VERSION } from '../router/protocol.js';
-import { RouteTable } from '../router/route-table.js';
+import { RouterFleet } from '../router/fleet.js';
 import { appsRoutes } from './api/apps-routes.js';
 import { releasesRoutes } from './api/releases-routes.js';
 import { formationRoutes } from './api/formation-routes.js';
@@ -22,6 +21,7 @@ import { AppLogs } from './logs.js';
 import { type DataPaths, dataPaths } from './paths.js';
 import { Routes } from './routes.js';
 import { routeState } from './domains.js';
+import { RouteStream } from './route-stream.js';
 import { Reconciler } from './dynos/reconciler.js';
 import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
@@ -42,7 +42,8 @@ import { resolveApiToken } from './token.js';
 
 export interface RunningServer {
   apiUrl: string;
-  routerUrl: string;
+  /** The embedded router's URL; undefined with `router: false` (`paas server --no-router`). */
+  routerUrl: string | undefined;
   /**
    * Refuses new requests and pushes, gives deploys in flight PAAS_SHUTDOWN_TIMEOUT_MS to finish (then
    * stops them, marked failed), stops the dynos with their grace period and closes the store.
@@ -79,8 +80,18 @@ async function takeLeftovers(runtime: Runtime, rows: StaleDyno[], graceMs: numbe
   return byApp;
 }
 
-/** Starts the control plane (API + git) and the embedded router. */
-export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+export interface ServerOptions {
+  log?: (line: string) => void;
+  /** False: the control plane alone, for routers run with `paas router` (`paas server --no-router`). */
+  router?: boolean;
+}
+
+/**
+ * Starts the control plane (API + git) and, unless told otherwise, the embedded router: worker
+ * processes fed by this API's own route stream, like any standalone router.
+ */
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
+  const log = opts.log ?? console.log;
   // Everything paas writes is its own unless made otherwise on purpose; app processes inherit it too.
   process.umask(0o077);
   closeInheritedFds();
@@ -90,6 +101,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
   fs.mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   // Before anything else is created: a refused store must find the data dir exactly as it was.
   const db = openStore(paths.db, [paths.repos, paths.slugs, paths.cache]);
+  // The router's workers boot while the rest starts up; they get their configuration once the API
+  // listens. Should start-up fail before then, they go with this process (their IPC channel closes).
+  const fleet = opts.router === false ? undefined : new RouterFleet(config.routerWorkers, log);
   const dataDirWarnings = await prepareDataDir(paths, sandbox);
   sandbox = await probeOverlay(sandbox, paths.scratch);
   for (const warning of [...sandbox.warnings, ...dataDirWarnings]) log(`warning: ${warning}`);
@@ -115,11 +129,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     log(`Marked ${abandoned.builds} build(s) and ${abandoned.releases} release(s) failed that a previous paas server left unfinished`);
   }
   await clearScratch(paths);
-  // Interim: the embedded router reads the table in-process until the route stream lands.
-  const table = new RouteTable();
-  table.apply({ type: 'snapshot', version: PROTOCOL_VERSION, domain: config.domain, apps: routes.snapshot() });
-  routes.subscribe((change) => table.apply(change));
-  const router = createRouter({ routes: table, timeoutMs: config.routerTimeoutMs });
+  const routeStream = new RouteStream({ routes, token, domain: config.domain, logs, log });
   const runner = new Reconciler({
     runtime,
     db,
@@ -129,7 +139,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     stopGraceMs: config.stopGraceMs,
     settleMs: config.settleMs,
     baseEnv: config.appEnv,
-    drain: (target, timeoutMs) => router.drain(target, timeoutMs),
+    drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
@@ -159,23 +169,41 @@ export async function startServer(config: Config, log: (line: string) => void = 
   api.use(errorHandler);
 
   const apiServer = http.createServer(api);
+  apiServer.on('upgrade', routeStream.handleUpgrade);
   const apiBound = await listen(apiServer, config.port, config.host);
-  const routerBound = await listen(router.server, config.routerPort, config.host);
   const apiLocalUrl = localUrl(apiBound);
-  routerPort = routerBound.port;
   log(`paas data dir: ${paths.root}`);
   log(`paas API and git listening on ${bannerUrl(apiBound)}`);
-  log(`paas router listening on ${bannerUrl(routerBound)} (apps at http://<app>.${config.domain}:${routerPort})`);
+  let routerBound: AddressInfo | undefined;
+  if (!fleet) {
+    log(`paas router: not started (--no-router); run \`paas router\` with PAAS_API_URL=${apiLocalUrl} to serve apps`);
+  } else {
+    // The embedded router is a router like any other: its workers subscribe to this API's route
+    // stream over loopback, so a busy control plane never stalls proxying. Their table arrives just
+    // after; until then they answer 503.
+    try {
+      routerBound = await fleet.start({ apiUrl: apiLocalUrl, token, port: config.routerPort, host: config.host, domain: undefined, timeoutMs: config.routerTimeoutMs, trustedProxies: config.trustedProxies });
+    } catch (err) {
+      await new Promise((r) => apiServer.close(r));
+      throw err;
+    }
+    routerPort = routerBound.port;
+    log(`paas router listening on ${bannerUrl(routerBound)} (${config.routerWorkers} worker${config.routerWorkers === 1 ? '' : 's'}, apps at http://<app>.${config.domain}:${routerPort})`);
+  }
 
   for (const app of listApps(db)) {
-    routes.addApp(app.name, routeState(db, app));
-    restoreCurrentRelease(app, deps, leftover.get(app.id)).catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`));
+    // Routers that still route the app (a restart of the control plane) keep doing so until its
+    // dynos are found again, or its restore ends without any.
+    routes.addApp(app.name, { ...routeState(db, app), restoring: true });
+    restoreCurrentRelease(app, deps, leftover.get(app.id))
+      .catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`))
+      .finally(() => routes.settle(app.name));
   }
 
   let closing: Promise<void> | undefined;
   return {
     apiUrl: apiLocalUrl,
-    routerUrl: localUrl(routerBound),
+    routerUrl: routerBound && localUrl(routerBound),
     close(opts = {}) {
       // One shutdown at a time: a second call (a second Ctrl-C) only hurries the one under way.
       if (closing) {
@@ -199,11 +227,15 @@ export async function startServer(config: Config, log: (line: string) => void = 
       await runner.stopAll();
       await deps.locks.drain(config.stopGraceMs + 5000);
     }
-    // 3. The router stops taking connections, then every dyno gets SIGTERM and its grace period.
-    const closed = Promise.all([apiServer, router.server].map((s) => new Promise((r) => s.close(r))));
+    // 3. The router stops taking connections and finishes the requests it carries; routers of their
+    //    own lose the stream and keep their last table (on Docker the dynos stay, so they go on
+    //    serving). Nothing published from here on reaches a router. Then every dyno gets SIGTERM
+    //    and its grace period (on Docker, only the ones still booting).
+    const closed = new Promise((r) => apiServer.close(r));
+    await fleet?.stop();
+    await routeStream.close();
     await runner.close();
     await hookServer.close();
-    router.close();
     apiServer.closeAllConnections();
     await closed;
     db.close();

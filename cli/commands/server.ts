@@ -40,7 +40,8 @@ export default function register(program: Command): void {
   program
     .command('server')
     .description('run the paas server: API, git receiver, runner and router (configured by env, see README)')
-    .action(async () => {
+    .option('--no-router', 'run the control plane alone; routers run with `paas router` and subscribe to its API')
+    .action(async (opts: { router: boolean }) => {
       // The server is this package's own entry point; the CLI's other commands only speak HTTP to it.
       const { loadConfig, ConfigError } = await import('../../server/config.js');
       const { startServer } = await import('../../server/main.js');
@@ -79,7 +80,7 @@ export default function register(program: Command): void {
       try {
         const config = loadConfig(process.env);
         graceMs = config.stopGraceMs;
-        server = await startServer(config);
+        server = await startServer(config, { router: opts.router });
       } catch (err) {
         if (err instanceof ConfigError || err instanceof PaasError) throw new CliError(err.message);
         const e = err as NodeJS.ErrnoException;
