@@ -44,7 +44,7 @@ function run(start: WorkerStart): void {
     drain: (target, timeoutMs) => router.drain(target, timeoutMs),
     say: start.say ? (line) => console.log(`paas router: ${line}`) : undefined,
   });
-  const server = router.server as net.Server & { closeIdleConnections?(): void; closeAllConnections?(): void };
+  const server = router.server;
   server.once('error', (err: NodeJS.ErrnoException) => {
     report({ type: 'failed', code: err.code, message: err.message });
     process.exit(1);
@@ -58,19 +58,13 @@ function run(start: WorkerStart): void {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    const exit = () => {
+    // Stop taking connections; the ones open finish what they carry, for at most STOP_MS.
+    void router.stop(STOP_MS).finally(() => {
       client.close();
       router.close();
       // The last log batch goes out with the stream's close; give it that moment.
       setTimeout(() => process.exit(0), 50).unref();
-    };
-    // Stop taking connections; the ones open finish what they carry, for at most STOP_MS.
-    server.close(() => exit());
-    server.closeIdleConnections?.();
-    setTimeout(() => {
-      server.closeAllConnections?.();
-      exit();
-    }, STOP_MS).unref();
+    });
   };
   process.on('SIGTERM', stop);
   // The supervisor gone (killed, even with SIGKILL) closes the IPC channel: a worker never outlives it.
