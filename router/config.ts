@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { parseTrustedProxies, TrustedProxiesError } from './trusted.js';
+import { trustedProxiesProblem } from './trusted.js';
 
 /** What a router process needs: where the route stream is, and how to serve. */
 export interface RouterConfig {
@@ -51,12 +51,8 @@ export function loadRouterConfig(env: NodeJS.ProcessEnv, localToken?: (api: URL)
     throw new RouterConfigError(`PAAS_DOMAIN=${JSON.stringify(domain)} is not a valid domain name (for example "localhost" or "apps.example.com").`);
   }
   const trustedProxies = env.PAAS_TRUSTED_PROXIES ?? '';
-  try {
-    parseTrustedProxies(trustedProxies);
-  } catch (err) {
-    if (err instanceof TrustedProxiesError) throw new RouterConfigError(err.message);
-    throw err;
-  }
+  const problem = trustedProxiesProblem(trustedProxies);
+  if (problem) throw new RouterConfigError(problem);
   return {
     apiUrl: api.origin + api.pathname.replace(/\/+$/, ''),
     token,

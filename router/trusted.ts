@@ -36,3 +36,14 @@ export function parseTrustedProxies(raw: string | undefined): TrustedProxies {
     },
   };
 }
+
+/** What is wrong with a PAAS_TRUSTED_PROXIES value, for a config loader to report; undefined if nothing. */
+export function trustedProxiesProblem(raw: string): string | undefined {
+  try {
+    parseTrustedProxies(raw);
+    return undefined;
+  } catch (err) {
+    if (err instanceof TrustedProxiesError) return err.message;
+    throw err;
+  }
+}

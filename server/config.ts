@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { parseTrustedProxies, TrustedProxiesError } from '../router/trusted.js';
+import { trustedProxiesProblem } from '../router/trusted.js';
 
 export type RuntimeName = 'process' | 'docker';
 
@@ -183,12 +183,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 function parseTrusted(env: NodeJS.ProcessEnv): string {
   const raw = env.PAAS_TRUSTED_PROXIES ?? '';
-  try {
-    parseTrustedProxies(raw);
-  } catch (err) {
-    if (err instanceof TrustedProxiesError) throw new ConfigError(err.message);
-    throw err;
-  }
+  const problem = trustedProxiesProblem(raw);
+  if (problem) throw new ConfigError(problem);
   return raw;
 }
 

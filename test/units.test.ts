@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { eachLine } from '../builder/lines.js';
 import { parseProcfile } from '../builder/procfile.js';
 import { readNetrcPassword, writeNetrcEntry } from '../cli/netrc.js';
+import { loadRouterConfig, RouterConfigError } from '../router/config.js';
 import { boundedLines } from '../server/bounded-output.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { parseConfigChange } from '../server/config-vars.js';
@@ -27,6 +29,8 @@ describe('config', () => {
     expect(loadConfig({ HOME: '/home/u', XDG_DATA_HOME: 'relative' }).dataDir).toBe('/home/u/.local/share/paas');
     expect(loadConfig({ HOME: '/home/u', XDG_DATA_HOME: '/xdg', PAAS_DATA_DIR: 'here' }).dataDir).toBe(path.resolve('here'));
     expect(c.shutdownTimeoutMs).toBe(30_000);
+    // Heroku's router gives a dyno 30 s for its first byte; the embedded router runs one worker per CPU.
+    expect(c).toMatchObject({ routerTimeoutMs: 30_000, routerWorkers: os.availableParallelism(), trustedProxies: '' });
     expect(c.docker).toMatchObject({ stackImage: 'paas/stack:bookworm', dynoMemory: '512m', dynoMemoryBytes: 512 * 1024 ** 2, bindAddress: '127.0.0.1', network: 'paas', buildCaFile: undefined });
     // A host that trusts an extra CA (a TLS-intercepting proxy) has its builds trust it too.
     expect(loadConfig({ NODE_EXTRA_CA_CERTS: '/etc/extra.pem' }).docker.buildCaFile).toBe('/etc/extra.pem');
@@ -39,8 +43,21 @@ describe('config', () => {
     expect(c).toMatchObject({ port: 7000, routerPort: 7001, dataDir: '/tmp/x', apiToken: 't', domain: 'apps.example.com' });
   });
 
-  it.each([{ PORT: '-1' }, { PORT: '70000' }, { PAAS_ROUTER_PORT: 'x' }, { PAAS_RUNTIME: 'kubernetes' }, { PAAS_DYNO_MEMORY: 'lots' }, { PAAS_DYNO_MEMORY: '1m' }, { PAAS_STACK_IMAGE: 'Bad Image' }, { PAAS_DOMAIN: 'bad domain' }, { PAAS_APP_UIDS: '300000' }, { PAAS_APP_UIDS: '0-10' }, { PAAS_APP_UIDS: '5000-4000' }])('rejects %j', (env) => {
+  it.each([{ PORT: '-1' }, { PORT: '70000' }, { PAAS_ROUTER_PORT: 'x' }, { PAAS_RUNTIME: 'kubernetes' }, { PAAS_DYNO_MEMORY: 'lots' }, { PAAS_DYNO_MEMORY: '1m' }, { PAAS_STACK_IMAGE: 'Bad Image' }, { PAAS_DOMAIN: 'bad domain' }, { PAAS_APP_UIDS: '300000' }, { PAAS_APP_UIDS: '0-10' }, { PAAS_APP_UIDS: '5000-4000' }, { PAAS_ROUTER_WORKERS: '0' }, { PAAS_TRUSTED_PROXIES: '10.0.0.0/33' }])('rejects %j', (env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
+  });
+
+  it("reads a standalone router's env, with the loopback token fallback, and says what is missing", () => {
+    const c = loadRouterConfig({ PAAS_API_URL: 'http://127.0.0.1:5100/', PAAS_API_TOKEN: 't' });
+    expect(c).toEqual({ apiUrl: 'http://127.0.0.1:5100', token: 't', port: 8080, host: '127.0.0.1', domain: undefined, workers: os.availableParallelism(), timeoutMs: 30_000, trustedProxies: '' });
+    const env = { PAAS_API_URL: 'https://api.example.com', PAAS_API_TOKEN: 't', PAAS_ROUTER_PORT: '0', PAAS_BIND_HOST: '0.0.0.0', PAAS_DOMAIN: 'Apps.Example.com', PAAS_ROUTER_WORKERS: '3', PAAS_ROUTER_TIMEOUT_MS: '5000', PAAS_TRUSTED_PROXIES: '10.0.0.0/8' };
+    expect(loadRouterConfig(env)).toMatchObject({ port: 0, host: '0.0.0.0', domain: 'apps.example.com', workers: 3, timeoutMs: 5000, trustedProxies: '10.0.0.0/8' });
+    // The token of this user's own server is for a loopback API only.
+    expect(loadRouterConfig({ PAAS_API_URL: 'http://localhost:5100' }, () => 'local').token).toBe('local');
+    expect(() => loadRouterConfig({ PAAS_API_URL: 'http://10.0.0.5:5100' }, () => 'local')).toThrow(/PAAS_API_TOKEN/);
+    for (const bad of [{}, { PAAS_API_URL: 'nope' }, { PAAS_API_URL: 'ws://x' }, { ...env, PAAS_ROUTER_WORKERS: '0' }, { ...env, PAAS_ROUTER_PORT: '70000' }, { ...env, PAAS_TRUSTED_PROXIES: 'x' }, { ...env, PAAS_DOMAIN: 'bad domain' }]) {
+      expect(() => loadRouterConfig(bad)).toThrow(RouterConfigError);
+    }
   });
 
   it('never passes its own secrets to builds and dynos', () => {
