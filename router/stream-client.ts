@@ -90,11 +90,16 @@ export class StreamClient {
     this.ws = ws;
     // Why this connection ended, when it is more than the network's doing (a refusal, a version).
     let why = '';
+    let error = '';
     ws.on('unexpected-response', (_req, res) => {
-      why = 'refused';
-      this.become('refused', res.statusCode === 401 ? `The API refused the route stream at ${this.url} (401): check PAAS_API_TOKEN; retrying` : `The API refused the route stream at ${this.url} (${res.statusCode}); retrying`);
+      const status = res.statusCode ?? 0;
       res.resume();
       ws.terminate();
+      // A server shutting down (503) or a proxy's 502 is the API away for a while, like a refused connection.
+      if (status !== 401 && status !== 403 && status !== 404) return void (error = `the API answered ${status}`);
+      why = 'refused';
+      const hint = status === 404 ? ': is PAAS_API_URL a paas API of the same version?' : ': check PAAS_API_TOKEN';
+      this.become('refused', `The API refused the route stream at ${this.url} (${status})${hint}; retrying`);
     });
     ws.on('open', () => {
       this.failures = 0;
@@ -106,7 +111,6 @@ export class StreamClient {
       this.heard();
       if (!isBinary && this.receive(ws, data.toString()) === 'version') why = 'version';
     });
-    let error = '';
     ws.on('error', (err) => (error ||= err.message));
     ws.on('close', (code, reason) => {
       clearTimeout(this.silence);
