@@ -5,11 +5,12 @@ import { describe, expect, it, vi } from 'vitest';
 import { nodeApp } from './helpers/fixtures.js';
 import { apiCall, createApp, gitRepo, push, startPaas, viaRouter } from './helpers/paas.js';
 import { startRouter, stopRouter } from './helpers/router-proc.js';
+import { descendants } from './helpers/procs.js';
 
 const UP = { timeout: 20_000, interval: 100 };
 
 describe('paas router, standalone', () => {
-  it('serves what the control plane pushes, logs each request to the app, and keeps serving while the control plane is paused', async () => {
+  it('serves what the control plane pushes, logs each request to the app, keeps serving while the control plane is paused, and restarts a worker that dies', async () => {
     const paas = await startPaas({}, { noRouter: true });
     expect(paas.output()).toContain('paas router: not started (--no-router)');
     expect(paas.output()).not.toMatch(/router listening/);
@@ -32,7 +33,16 @@ describe('paas router, standalone', () => {
     } finally {
       paas.proc.kill('SIGCONT');
     }
+
+    // A worker that dies is restarted; the other one serves meanwhile.
+    const workers = () => descendants(router.proc.pid).filter((p) => p.cmdline.includes('router/worker.js'));
+    expect(workers()).toHaveLength(2);
+    process.kill(workers()[0].pid, 'SIGKILL');
+    await vi.waitFor(() => expect(router.output()).toMatch(/worker \d exited \(SIGKILL\); restarting it in \d+ ms/), UP);
+    expect((await viaRouter(router.via, 'solo.localhost')).status).toBe(200);
+    await vi.waitFor(() => expect(workers()).toHaveLength(2), UP);
     expect(await stopRouter(router)).toBe(0);
+    expect(workers()).toEqual([]);
   });
 
   it('reconnects to a control plane killed and restarted on the same data dir, and serves the restored app', async () => {
