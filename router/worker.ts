@@ -23,8 +23,8 @@ export type WorkerReport = { type: 'listening'; address: net.AddressInfo } | { t
 /** How long a stopping worker lets requests in flight finish before it exits anyway. */
 const STOP_MS = 10_000;
 
-function report(msg: WorkerReport): void {
-  process.send?.(msg);
+function report(msg: WorkerReport, then?: () => void): void {
+  process.send?.(msg, undefined, undefined, () => then?.());
 }
 
 function run(start: WorkerStart): void {
@@ -46,8 +46,8 @@ function run(start: WorkerStart): void {
   });
   const server = router.server;
   server.once('error', (err: NodeJS.ErrnoException) => {
-    report({ type: 'failed', code: err.code, message: err.message });
-    process.exit(1);
+    // Exit once the report is out, so the supervisor can say why (a port in use).
+    report({ type: 'failed', code: err.code, message: err.message }, () => process.exit(1));
   });
   server.listen({ port: start.port, host: config.host, reusePort: true }, () => {
     report({ type: 'listening', address: server.address() as net.AddressInfo });
