@@ -2,7 +2,7 @@ import type net from 'node:net';
 import { Body } from './http1/body.js';
 import { ChunkedError } from './http1/chunked.js';
 import { AUTHORITY, checkPartialRequest, HeadError, headEnd, parseRequestHead, type RequestHead } from './http1/head.js';
-import { type ConnectionContext, Exchange } from './exchange.js';
+import { CLIENT_IDLE, type ConnectionContext, Exchange } from './exchange.js';
 import { forwardedFor, type Peer, requestIdOf, upstreamHead } from './forwarding.js';
 import { routerError } from './pages.js';
 import type { RouteTarget } from './protocol.js';
@@ -47,6 +47,7 @@ export class ClientConnection extends Exchange {
 
   /** Called by the router's sweep when `deadline` has passed. */
   expire(): void {
+    if (this.stage === 'waiting' && !this.reqBody.done) return this.abort(CLIENT_IDLE);
     if (this.stage === 'waiting' && !this.gotByte) return this.fail('H12');
     if (this.stage === 'streaming' || this.stage === 'waiting') return this.cut('H15', 'Idle connection');
     if (this.stage !== 'tunnel') this.socket.destroy();
@@ -60,10 +61,7 @@ export class ClientConnection extends Exchange {
       if (this.upstream && !this.upstream.socket.write(chunk)) this.socket.pause();
       return;
     }
-    if (this.busy && !this.reqBody.done) {
-      this.deadline = Date.now() + this.ctx.idleMs;
-      return this.sendBody(chunk, 0);
-    }
+    if (this.busy && !this.reqBody.done) return this.sendBody(chunk, 0);
     this.pending = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     if (this.busy) {
       if (this.pending.length > MAX_PENDING) this.socket.pause();
@@ -180,7 +178,9 @@ export class ClientConnection extends Exchange {
   private dispatch(target: RouteTarget, fresh: boolean): void {
     this.target = target;
     this.stage = 'waiting';
-    this.deadline = Date.now() + this.ctx.timeoutMs;
+    // The dyno's first-byte timeout (H12) starts once the request is all sent; until then the
+    // client's idle limit applies to its upload (sendBody moves the deadline as the body comes).
+    this.deadline = Date.now() + (this.reqBody.done ? this.ctx.timeoutMs : this.ctx.idleMs);
     this.endInFlight = this.ctx.pool.begin(target);
     const { upstream, reused } = this.ctx.pool.acquire(target, this, fresh);
     this.upstream = upstream;
@@ -206,6 +206,8 @@ export class ClientConnection extends Exchange {
       if (!(err instanceof ChunkedError)) throw err;
       return this.cut('H13', 'Invalid request body framing');
     }
+    if (!this.reqBody.done) this.deadline = Date.now() + this.ctx.idleMs;
+    else if (!this.gotByte) this.deadline = Date.now() + this.ctx.timeoutMs;
     const upstream = this.upstream!.socket;
     if (n > 0 && !upstream.write(start === 0 && n === buf.length ? buf : buf.subarray(start, start + n))) this.socket.pause();
     if (start + n < buf.length) {

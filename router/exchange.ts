@@ -28,6 +28,10 @@ export interface ConnectionContext {
 /** The most a dyno's response head may be before the router gives up on it. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
 
+/** Heroku's codes for an exchange the client ended: gone mid-request, or stalled in its upload. */
+export const CLIENT_INTERRUPTED = { code: 'H27', desc: 'Client Request Interrupted' } as const;
+export const CLIENT_IDLE = { code: 'H28', desc: 'Client Connection Idle' } as const;
+
 export type Stage = 'idle' | 'head' | 'waiting' | 'streaming' | 'tunnel' | 'closed';
 
 /**
@@ -227,9 +231,9 @@ export abstract class Exchange implements UpstreamUser {
     this.next();
   }
 
-  /** The client went away mid-exchange. */
-  protected abort(): void {
-    if (this.res === undefined) this.record(499, { code: 'H27', desc: 'Client Request Interrupted' });
+  /** Ends the exchange on the client's account: it went away (H27), or its upload stalled (H28). */
+  protected abort(why: { code: string; desc: string } = CLIENT_INTERRUPTED): void {
+    if (this.res === undefined) this.record(499, why);
     this.dropUpstream();
     this.stage = 'closed';
     this.socket.destroy();

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { parseTrustedProxies } from '../router/trusted.js';
@@ -124,6 +125,26 @@ describe('router: errors and limits', () => {
     expect(Date.now() - started).toBeLessThan(600 + 1500);
     const line = lines.find((l) => l.app === 'never')!.line;
     expect(fields(line)).toMatchObject({ at: 'error', code: 'H12', desc: 'Request timeout', status: '503' });
+  });
+
+  it('times H12 from the end of a slow upload the dyno reads, not from its head', async () => {
+    table.set('reader', { kind: 'ok', targets: [await backend((req) => void req.resume())] });
+    const socket = net.connect(port, '127.0.0.1');
+    onCleanup(() => socket.destroy());
+    let out = '';
+    socket.on('data', (d) => (out += d.toString('latin1')));
+    const closed = new Promise((r) => socket.on('close', r));
+    socket.write('POST /upload HTTP/1.1\r\nHost: reader.localhost\r\nContent-Length: 6\r\n\r\nab');
+    for (const part of ['cd', 'ef']) {
+      await new Promise((r) => setTimeout(r, 150));
+      socket.write(part);
+    }
+    const uploaded = Date.now();
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 3000))]);
+    // timeoutMs (600) counts from the upload's end: not from the head (300 ms earlier), not idleMs (55 s).
+    expect(out).toMatch(/^HTTP\/1\.1 503 [\s\S]*H12/);
+    expect(Date.now() - uploaded).toBeGreaterThanOrEqual(550);
+    expect(Date.now() - uploaded).toBeLessThan(1500);
   });
 
   it('escapes whatever the 404 page echoes', async () => {
