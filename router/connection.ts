@@ -50,7 +50,9 @@ export class ClientConnection extends Exchange {
     if (this.stage === 'waiting' && !this.reqBody.done) return this.abort(CLIENT_IDLE);
     if (this.stage === 'waiting' && !this.gotByte) return this.fail('H12');
     if (this.stage === 'streaming' || this.stage === 'waiting') return this.cut('H15', 'Idle connection');
-    if (this.stage !== 'tunnel') this.socket.destroy();
+    // An idle keep-alive connection, a head too slow, or a websocket with no data either way (as
+    // Heroku closes one after 55 s); a tunnel's close takes the dyno's connection with it.
+    this.socket.destroy();
   }
 
   private onClientData(chunk: Buffer): void {
@@ -58,6 +60,7 @@ export class ClientConnection extends Exchange {
     // read and dropped, never parsed, or a body the dyno did not wait for would become a request.
     if (this.stage === 'closed') return;
     if (this.stage === 'tunnel') {
+      this.deadline = Date.now() + this.ctx.idleMs;
       if (this.upstream && !this.upstream.socket.write(chunk)) this.socket.pause();
       return;
     }

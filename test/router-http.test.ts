@@ -273,4 +273,30 @@ describe('router: websockets', () => {
     expect(got).toEqual(['hello 127.0.0.1', 'echo ping']);
     expect(fields(lines.find((l) => l.app === 'sock')!.line)).toMatchObject({ status: '101', path: '/live', dyno: 'web.1' });
   });
+
+  it('closes a websocket with no data either way for idleMs, and keeps one that only the client talks on', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    onCleanup(() => wss.close());
+    await new Promise((r) => wss.once('listening', r));
+    let dynoClosed = false;
+    wss.on('connection', (ws) => ws.on('close', () => (dynoClosed = true)));
+    const table = new TestTable();
+    table.set('sock', { kind: 'ok', targets: [{ host: '127.0.0.1', port: (wss.address() as { port: number }).port }] });
+    const { port } = await startRouter(table, { idleMs: 300 });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/live`, { headers: { host: 'sock.localhost' } });
+    onCleanup(() => ws.terminate());
+    const closed = new Promise((r) => ws.once('close', r));
+    await new Promise((r) => ws.once('open', r));
+    // Client to dyno only, for over twice idleMs: still open.
+    for (let i = 0; i < 7; i++) {
+      ws.send('tick');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    const quiet = Date.now();
+    await closed;
+    expect(Date.now() - quiet).toBeGreaterThanOrEqual(150);
+    expect(Date.now() - quiet).toBeLessThan(1500);
+    await expect.poll(() => dynoClosed).toBe(true);
+  });
 });
