@@ -10,6 +10,11 @@ export const ROUTER_ERRORS = {
 
 export type RouterErrorCode = keyof typeof ROUTER_ERRORS;
 
+/** The `code` and `desc` a router log line gives one of the router's own errors. */
+export function routerError(code: RouterErrorCode): { code: string; desc: string } {
+  return { code, desc: ROUTER_ERRORS[code].desc };
+}
+
 const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** `text` made safe to place in HTML text or a quoted attribute. */

@@ -1,5 +1,6 @@
 import net from 'node:net';
-import { ClientConnection, type ConnectionContext } from './connection.js';
+import { ClientConnection } from './connection.js';
+import type { ConnectionContext } from './exchange.js';
 import { AUTHORITY, type HeadError, type RequestHead } from './http1/head.js';
 import { formatRouterLine, type RequestRecord } from './log-line.js';
 import { pageResponse, REASONS, ROUTER_ERRORS, type RouterErrorCode } from './pages.js';

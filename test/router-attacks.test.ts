@@ -249,6 +249,19 @@ describe('router attacks: liveness and memory', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it('cuts a stalled upload at the client idle limit (H28), whatever the dyno timeout', async () => {
+    const dyno = await rawDyno(() => undefined);
+    const { port, lines } = await routed(dyno.port, { idleMs: 400 });
+    const stalled = await client(port);
+    const ended = new Promise((r) => stalled.socket.once('end', r));
+    stalled.socket.write('POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 100\r\n\r\nabc');
+    const started = Date.now();
+    await ended;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(lines.map((l) => l.line)).toEqual([expect.stringMatching(/code=H28 desc="Client Connection Idle" .* status=499 /)]);
+  });
+
   it('cuts a head trickled byte by byte at the head deadline, and still reads heads that come in pieces', async () => {
     const dyno = await rawDyno((socket, data) => {
       if (!data.includes('GET')) return;

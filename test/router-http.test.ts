@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { parseTrustedProxies } from '../router/trusted.js';
@@ -126,6 +127,26 @@ describe('router: errors and limits', () => {
     expect(fields(line)).toMatchObject({ at: 'error', code: 'H12', desc: 'Request timeout', status: '503' });
   });
 
+  it('times H12 from the end of a slow upload the dyno reads, not from its head', async () => {
+    table.set('reader', { kind: 'ok', targets: [await backend((req) => void req.resume())] });
+    const socket = net.connect(port, '127.0.0.1');
+    onCleanup(() => socket.destroy());
+    let out = '';
+    socket.on('data', (d) => (out += d.toString('latin1')));
+    const closed = new Promise((r) => socket.on('close', r));
+    socket.write('POST /upload HTTP/1.1\r\nHost: reader.localhost\r\nContent-Length: 6\r\n\r\nab');
+    for (const part of ['cd', 'ef']) {
+      await new Promise((r) => setTimeout(r, 150));
+      socket.write(part);
+    }
+    const uploaded = Date.now();
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 3000))]);
+    // timeoutMs (600) counts from the upload's end: not from the head (300 ms earlier), not idleMs (55 s).
+    expect(out).toMatch(/^HTTP\/1\.1 503 [\s\S]*H12/);
+    expect(Date.now() - uploaded).toBeGreaterThanOrEqual(550);
+    expect(Date.now() - uploaded).toBeLessThan(1500);
+  });
+
   it('escapes whatever the 404 page echoes', async () => {
     const out = await raw(port, 'GET / HTTP/1.1\r\nHost: <script>alert(1)</script>.example\r\nConnection: close\r\n\r\n');
     expect(out).toMatch(/^HTTP\/1\.1 404 /);
@@ -251,5 +272,31 @@ describe('router: websockets', () => {
     expect(code).toBe(1000);
     expect(got).toEqual(['hello 127.0.0.1', 'echo ping']);
     expect(fields(lines.find((l) => l.app === 'sock')!.line)).toMatchObject({ status: '101', path: '/live', dyno: 'web.1' });
+  });
+
+  it('closes a websocket with no data either way for idleMs, and keeps one that only the client talks on', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    onCleanup(() => wss.close());
+    await new Promise((r) => wss.once('listening', r));
+    let dynoClosed = false;
+    wss.on('connection', (ws) => ws.on('close', () => (dynoClosed = true)));
+    const table = new TestTable();
+    table.set('sock', { kind: 'ok', targets: [{ host: '127.0.0.1', port: (wss.address() as { port: number }).port }] });
+    const { port } = await startRouter(table, { idleMs: 300 });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/live`, { headers: { host: 'sock.localhost' } });
+    onCleanup(() => ws.terminate());
+    const closed = new Promise((r) => ws.once('close', r));
+    await new Promise((r) => ws.once('open', r));
+    // Client to dyno only, for over twice idleMs: still open.
+    for (let i = 0; i < 7; i++) {
+      ws.send('tick');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    const quiet = Date.now();
+    await closed;
+    expect(Date.now() - quiet).toBeGreaterThanOrEqual(150);
+    expect(Date.now() - quiet).toBeLessThan(1500);
+    await expect.poll(() => dynoClosed).toBe(true);
   });
 });
