@@ -98,14 +98,12 @@ async function main(signal: AbortSignal): Promise<void> {
       nginxPorts.set(n, port);
       await waitForOk(`nginx (${n} workers)`, port, HOST, HELLO, signal, 10_000, daemon);
     }
-    if (!side.standalone) console.error('FALLBACK: `paas router` / `paas server --no-router` do not exist yet; the router legs measure the router embedded in `paas server`.');
     const samples = await measure(t, legs(side, nginxPorts), signal);
-    const routerLabel = (n: number) =>
-      side.standalone ? `paas router, ${n} worker${n === 1 ? '' : 's'}, logging on` : `paas server's embedded router (FALLBACK: 1 process whatever N; no router logs yet)`;
+    const routerLabel = (n: number) => `paas router, ${n} worker${n === 1 ? '' : 's'}, logging on`;
     const all = rows(samples, WORKERS, CONNECTIONS);
     console.log(`bench:router (issue 12). ${about}`);
     printTables(all, routerLabel);
-    console.log(`\nFor docs/benchmarks.md (router: ${side.standalone ? '`paas router`, logging on' : 'embedded in `paas server` (fallback)'}):\n`);
+    console.log('\nFor docs/benchmarks.md (router: `paas router`, logging on):\n');
     printMarkdown(all);
     printGoals(all);
   } finally {

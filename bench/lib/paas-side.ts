@@ -3,7 +3,7 @@
 // `paas router` process fed by the control plane's route stream, with its default logging on (router
 // log lines flow back to the control plane).
 import os from 'node:os';
-import { apiCall, BIN, createApp, gitRepo, type Paas, push, sh, startPaas } from '../../test/helpers/paas.js';
+import { apiCall, BIN, createApp, gitRepo, type Paas, push, startPaas } from '../../test/helpers/paas.js';
 import { type Daemon, freePort, startDaemon, waitForOk } from './proc.js';
 
 export const APP = 'bench-router';
@@ -22,23 +22,10 @@ process.on('SIGTERM', () => process.exit(0));
 };
 
 export interface PaasSide {
-  /** False while `paas router` and `paas server --no-router` do not exist yet: see standaloneRouter(). */
-  standalone: boolean;
   dynoPort: number;
   /** The port of the router with `workers` worker processes. */
   routerPort(workers: number): number;
   stop(): Promise<void>;
-}
-
-/**
- * FALLBACK, until issue 12's `paas router` and `paas server --no-router` land: without them, the
- * router legs measure the router embedded in `paas server` (one process, whatever N says), and the
- * report says so on every router row. Once both commands exist this is true and the fallback is dead
- * code: delete it (this function, and the `standalone` branches below and in the report).
- */
-async function standaloneRouter(): Promise<boolean> {
-  const [cli, server] = await Promise.all([sh(process.execPath, [BIN, '--help']), sh(process.execPath, [BIN, 'server', '--help'])]);
-  return /^\s+router\b/m.test(cli.stdout) && server.stdout.includes('--no-router');
 }
 
 interface DynoInfo {
@@ -76,8 +63,7 @@ function startRouter(paas: Paas, port: number, workers: number): Daemon {
 
 /** Starts the control plane, deploys the hello app, and starts a router for each of `workerCounts`. */
 export async function startPaasSide(workerCounts: number[], signal: AbortSignal): Promise<PaasSide> {
-  const standalone = await standaloneRouter();
-  const paas = await startPaas({ PAAS_DOMAIN: DOMAIN, PAAS_ROUTER_WORKERS: String(Math.max(...workerCounts)) }, { noRouter: standalone });
+  const paas = await startPaas({ PAAS_DOMAIN: DOMAIN }, { noRouter: true });
   const routers = new Map<number, { port: number; daemon?: Daemon }>();
   const stop = async () => {
     await Promise.all([...routers.values()].map((r) => r.daemon?.stop() ?? Promise.resolve()));
@@ -90,17 +76,12 @@ export async function startPaasSide(workerCounts: number[], signal: AbortSignal)
     const port = await dynoPort(paas, signal);
     await waitForOk('the dyno', port, HOST, HELLO, signal);
     for (const workers of workerCounts) {
-      if (!standalone) {
-        routers.set(workers, { port: paas.routerPort });
-        await waitForOk('the embedded router', paas.routerPort, HOST, HELLO, signal);
-        continue;
-      }
       const routerPort = await freePort();
       const daemon = startRouter(paas, routerPort, workers);
       routers.set(workers, { port: routerPort, daemon });
       await waitForOk(`paas router (${workers} workers)`, routerPort, HOST, HELLO, signal, 30_000, daemon);
     }
-    return { standalone, dynoPort: port, routerPort: (n) => routers.get(n)!.port, stop };
+    return { dynoPort: port, routerPort: (n) => routers.get(n)!.port, stop };
   } catch (err) {
     await stop();
     throw err;
