@@ -18,7 +18,7 @@ export interface ConnectionContext {
   errorPage(code: RouterErrorCode, app: string, requestId: string, head: boolean, close: boolean): string;
   /** A bare response for a refused request head (400, 414, 431, 501, 505), connection closed after. */
   refusal(err: HeadError): string;
-  log(app: string, record: RequestRecord): void;
+  log(app: string, record: RequestRecord, time: number): void;
   trusted(address: string | undefined): boolean;
   timeoutMs: number;
   idleMs: number;
@@ -295,6 +295,6 @@ export abstract class Exchange implements UpstreamUser {
       status,
       bytes: this.bytesOut,
       error,
-    });
+    }, now);
   }
 }

@@ -50,6 +50,8 @@ export type ServerMessage =
 export interface RouterLogLine {
   app: string;
   line: string;
+  /** When the request ended, in ms since the epoch (the line's time in the log). */
+  time?: number;
 }
 
 /** Router → control plane. */

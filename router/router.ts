@@ -17,8 +17,8 @@ export interface RouterOptions {
   idleMs?: number;
   /** Peers whose X-Forwarded-For is kept (PAAS_TRUSTED_PROXIES); others' is replaced. */
   trustedProxies?: TrustedProxies;
-  /** Receives one Heroku-format router log line per request; must return at once (it batches). */
-  log?: (app: string, line: string) => void;
+  /** Receives one Heroku-format router log line per request, and when it ended; must return at once (it batches). */
+  log?: (app: string, line: string, time: number) => void;
 }
 
 export interface Router {
@@ -101,7 +101,7 @@ export function createRouter(opts: RouterOptions): Router {
     retryTarget: (app, failed) => pick(app, opts.routes.targets(app), failed),
     errorPage,
     refusal: (err: HeadError) => pageResponse(err.status, REASONS[err.status], REASONS[err.status], `The router refused this request: ${err.message}.`, { close: true }),
-    log: log ? (app: string, record: RequestRecord) => log(app, formatRouterLine(record)) : () => undefined,
+    log: log ? (app: string, record: RequestRecord, time: number) => log(app, formatRouterLine(record), time) : () => undefined,
   };
 
   const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {

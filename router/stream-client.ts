@@ -60,12 +60,12 @@ export class StreamClient {
   }
 
   /** Queues one router log line for the app's log stream; returns at once (the request path calls it). */
-  log(app: string, line: string): void {
+  log(app: string, line: string, time: number): void {
     if (this.lines.length >= KEEP) {
       this.dropped++;
       return;
     }
-    this.lines.push({ app, line });
+    this.lines.push({ app, line, time });
     if (this.lines.length >= BATCH) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }

@@ -35,7 +35,7 @@ function run(start: WorkerStart): void {
     routes: table,
     timeoutMs: config.timeoutMs,
     trustedProxies: parseTrustedProxies(config.trustedProxies),
-    log: (app, line) => client.log(app, line),
+    log: (app, line, time) => client.log(app, line, time),
   });
   const client = new StreamClient({
     apiUrl: config.apiUrl,

@@ -6,6 +6,7 @@ import { tokenFromRequest, tokenMatches } from './api/auth.js';
 import { NotFoundError, PaasError, UnauthorizedError } from './errors.js';
 import { SHUTTING_DOWN } from './lifecycle.js';
 import type { RouteChange, Routes } from './routes.js';
+import type { AppLogs } from './logs.js';
 
 export interface RouteStreamDeps {
   routes: Routes;
@@ -13,7 +14,7 @@ export interface RouteStreamDeps {
   /** PAAS_DOMAIN: apps answer at `<app>.<domain>` unless a router says otherwise. */
   domain: string;
   /** Where router log lines go: the app's log stream (source `router`). */
-  logs: { append(app: string, source: string, line: string): void };
+  logs: Pick<AppLogs, 'appendAll'>;
   /** The server's own log (stdout). */
   log: (line: string) => void;
   /** A subscriber with more than this unsent is dropped: it reconnects and gets a fresh snapshot. */
@@ -182,10 +183,15 @@ export class RouteStream {
   }
 
   private logLines(lines: unknown[], dropped: unknown): void {
+    const known: RouterLogLine[] = [];
     for (const entry of lines) {
       // Only apps the table knows: a router's log names no app it could not have routed to.
-      if (isLogLine(entry) && this.deps.routes.get(entry.app)) this.deps.logs.append(entry.app, 'router', entry.line.slice(0, MAX_LINE));
+      if (!isLogLine(entry) || !this.deps.routes.get(entry.app)) continue;
+      // A router's clock may be off, or it may lie: a time more than a minute from ours is replaced by ours.
+      const time = typeof entry.time === 'number' && Math.abs(entry.time - Date.now()) < 60_000 ? entry.time : undefined;
+      known.push({ app: entry.app, line: entry.line.slice(0, MAX_LINE), time });
     }
+    this.deps.logs.appendAll('router', known);
     if (typeof dropped === 'number' && Number.isInteger(dropped) && dropped > 0) {
       this.deps.log(`Error L10 (output buffer overflow): ${dropped} router log line(s) dropped: a router could not send them while the route stream was down or behind`);
     }

@@ -54,7 +54,7 @@ describe('route stream', () => {
     routes = new Routes();
     appended.length = 0;
     said.length = 0;
-    stream = new RouteStream({ routes, token: TOKEN, domain: 'example.test', logs: { append: (app, source, line) => appended.push(`${app} ${source}: ${line}`) }, log: (l) => said.push(l) });
+    stream = new RouteStream({ routes, token: TOKEN, domain: 'example.test', logs: { appendAll: (source, entries) => entries.forEach((e) => appended.push(`${e.app} ${source}: ${e.line}`)) }, log: (l) => said.push(l) });
     server = http.createServer((_req, res) => res.end('plain'));
     server.on('upgrade', stream.handleUpgrade);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
