@@ -79,6 +79,12 @@ export class RouterFleet {
     private readonly log: (line: string) => void = console.log,
   ) {
     this.slots = Array.from({ length: workers }, () => ({ child: forkWorker(), delay: MIN_RESTART_MS, startedAt: Date.now() }));
+    // Until start, the workers must not keep this process alive: a start-up that fails before then
+    // (a bad data dir, a refused store) ends the process, and they go with its IPC channel.
+    for (const { child } of this.slots) {
+      child.unref();
+      child.channel?.unref();
+    }
   }
 
   /** Starts every worker on `config.port` (0: a free one) and resolves with where they listen, once all do. */
@@ -105,6 +111,8 @@ export class RouterFleet {
 
   private run(slot: Slot, i: number): Promise<net.AddressInfo> {
     const child = slot.child;
+    child.ref();
+    child.channel?.ref();
     child.once('exit', (code, signal) => {
       if (this.stopping || slot.child !== child) return;
       slot.delay = Date.now() - slot.startedAt > STABLE_MS ? MIN_RESTART_MS : Math.min(MAX_RESTART_MS, slot.delay * 2);

@@ -31,8 +31,20 @@ function outcome(paas: Paas, host: string, urlPath: string, limitMs = 10_000): P
   });
 }
 
-/** The TCP sockets the process `pid` listens on, from /proc: the kernel's view, not the banner's. */
+/** `pid` and its child processes (the server's router workers), from /proc. */
+function withChildren(pid: number): number[] {
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return [pid, ...children];
+}
+
+/** The TCP sockets the process `pid` and its children listen on, from /proc: the kernel's view, not the banner's. */
 function listeningSockets(pid: number): string[] {
+  const found = new Set<string>();
+  for (const p of withChildren(pid)) for (const s of listeningSocketsOf(p)) found.add(s);
+  return [...found].sort();
+}
+
+function listeningSocketsOf(pid: number): string[] {
   const inodes = new Set<string>();
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     const link = (() => {
@@ -91,11 +103,12 @@ describe('router failure paths', () => {
   });
   afterAll(() => paas?.stop());
 
-  it('bounds a dyno that accepts and never answers with a 504 page', async () => {
+  it('bounds a dyno that accepts and never answers with a 503 H12 page', async () => {
     const res = await outcome(paas, 'crashy.localhost', '/silent');
     expect(res.error).toBeUndefined();
-    expect(res.status).toBe(504);
-    expect(res.body).toContain('crashy did not answer within 2 s');
+    expect(res.status).toBe(503);
+    expect(res.body).toContain('H12');
+    expect(res.body).toContain('crashy did not start answering in time');
   });
 
   it('cuts the client off at once when the dyno dies mid-response', async () => {
@@ -106,12 +119,13 @@ describe('router failure paths', () => {
     expect(res.complete).toBe(false);
   });
 
-  it('answers 502 when the dyno dies before its headers', async () => {
+  it('answers 503 H13 when the dyno dies before its headers', async () => {
     // The crash above restarts the dyno after a backoff; wait for the new one.
     await expect.poll(async () => (await outcome(paas, 'crashy.localhost', '/')).body, { timeout: 20_000, interval: 200 }).toBe('ok');
     const res = await outcome(paas, 'crashy.localhost', '/die');
-    expect(res.status).toBe(502);
-    expect(res.body).toContain('crashy did not answer');
+    expect(res.status).toBe(503);
+    expect(res.body).toContain('H13');
+    expect(res.body).toContain('crashy closed the connection without answering');
   });
 
   it('escapes the Host it echoes on the 404 page', async () => {
