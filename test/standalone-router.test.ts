@@ -12,7 +12,8 @@ const UP = { timeout: 20_000, interval: 100 };
 describe('paas router, standalone', () => {
   it('serves what the control plane pushes, logs each request to the app, keeps serving while the control plane is paused, and restarts a worker that dies', async () => {
     const paas = await startPaas({}, { noRouter: true });
-    expect(paas.output()).toContain('paas router: not started (--no-router)');
+    // Printed just after the API's line, which is all startPaas waits for.
+    await vi.waitFor(() => expect(paas.output()).toContain('paas router: not started (--no-router)'), UP);
     expect(paas.output()).not.toMatch(/router listening/);
     const router = await startRouter(paas);
     await vi.waitFor(() => expect(router.output()).toMatch(/Route stream connected .*: 0 app/), UP);
