@@ -56,6 +56,19 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Holds a free port (SO_REUSEPORT) while the workers join it, so they can all bind at once. */
+/**
+ * Binds the port once without SO_REUSEPORT, and lets it go: with the option, the workers would
+ * quietly share the port with whatever already listens there under this user (another paas router,
+ * a second server), each getting part of the traffic. Without it, such a port is EADDRINUSE.
+ */
+function refuseIfTaken(port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(Object.assign(new Error(`Port ${port} is in use. Stop what runs there, or set PAAS_ROUTER_PORT.`), { code: err.code, port })));
+    probe.listen({ port, host }, () => probe.close(() => resolve()));
+  });
+}
+
 function holdFreePort(host: string): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const holder = net.createServer((socket) => socket.destroy());
@@ -89,6 +102,7 @@ export class RouterFleet {
 
   /** Starts every worker on `config.port` (0: a free one) and resolves with where they listen, once all do. */
   async start(config: Omit<RouterConfig, 'workers'>): Promise<net.AddressInfo> {
+    if (config.port !== 0) await refuseIfTaken(config.port, config.host);
     const holder = config.port === 0 ? await holdFreePort(config.host) : undefined;
     this.config = holder ? { ...config, port: (holder.address() as net.AddressInfo).port } : config;
     try {

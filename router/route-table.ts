@@ -23,6 +23,15 @@ export function hostName(header: string): string {
 }
 
 /**
+ * An app being restored keeps the dynos a router already had for it (they may well be the same
+ * ones, adopted), while its maintenance and domains are the control plane's current ones.
+ */
+function keepTargets(route: AppRoute, previous: AppRoute | undefined): AppRoute {
+  if (!route.restoring || !previous) return route;
+  return { ...route, targets: previous.targets, unavailable: previous.unavailable };
+}
+
+/**
  * A router's copy of the route table, built from the route stream (a snapshot, then changes) and
  * read on every request. It holds nothing else: a router that loses the stream keeps serving it.
  */
@@ -45,12 +54,11 @@ export class RouteTable {
     if (msg.type === 'snapshot') {
       const previous = this.apps;
       this.apps = new Map();
-      for (const route of msg.apps) this.apps.set(route.app, route.restoring ? (previous.get(route.app) ?? route) : route);
+      for (const route of msg.apps) this.apps.set(route.app, keepTargets(route, previous.get(route.app)));
       this.suffix = `.${this.domain ?? msg.domain}`;
       this.loaded = true;
     } else if (msg.type === 'set') {
-      const keep = msg.route.restoring ? this.apps.get(msg.route.app) : undefined;
-      this.apps.set(msg.route.app, keep ?? msg.route);
+      this.apps.set(msg.route.app, keepTargets(msg.route, this.apps.get(msg.route.app)));
     } else if (msg.type === 'remove') {
       this.apps.delete(msg.app);
     } else return;

@@ -45,11 +45,15 @@ function run(start: WorkerStart): void {
     say: start.say ? (line) => console.log(`paas router: ${line}`) : undefined,
   });
   const server = router.server;
-  server.once('error', (err: NodeJS.ErrnoException) => {
+  const failed = (err: NodeJS.ErrnoException) => {
     // Exit once the report is out, so the supervisor can say why (a port in use).
     report({ type: 'failed', code: err.code, message: err.message }, () => process.exit(1));
-  });
+  };
+  server.once('error', failed);
   server.listen({ port: start.port, host: config.host, reusePort: true }, () => {
+    // Once listening, an error is an accept that failed (EMFILE under load): the worker goes on serving.
+    server.off('error', failed);
+    server.on('error', (err: NodeJS.ErrnoException) => console.error(`paas router: accepting a connection failed (${err.code ?? err.message}); serving on`));
     report({ type: 'listening', address: server.address() as net.AddressInfo });
     client.start();
   });

@@ -96,6 +96,12 @@ function parseCount(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return n;
 }
 
+function parseRouterWorkers(env: NodeJS.ProcessEnv): number {
+  const n = parseCount(env, 'PAAS_ROUTER_WORKERS', os.availableParallelism());
+  if (n > 1024) throw new ConfigError(`PAAS_ROUTER_WORKERS=${n} is more worker processes than paas runs (1024 at most). Set it to the number of CPUs or fewer.`);
+  return n;
+}
+
 function pickBaseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   // Builds and dynos find node and npm next to the node running paas, even when PATH lacks them.
   const nodeBin = path.dirname(process.execPath);
@@ -172,7 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     releaseTimeoutMs: parseMs(env, 'PAAS_RELEASE_TIMEOUT_MS', 10 * 60_000),
     shutdownTimeoutMs: parseMs(env, 'PAAS_SHUTDOWN_TIMEOUT_MS', 30_000),
     routerTimeoutMs: parseMs(env, 'PAAS_ROUTER_TIMEOUT_MS', 30_000),
-    routerWorkers: parseCount(env, 'PAAS_ROUTER_WORKERS', os.availableParallelism()),
+    routerWorkers: parseRouterWorkers(env),
     trustedProxies: parseTrusted(env),
     baseEnv: pickBaseEnv(env),
     appEnv: pickAppEnv(env),

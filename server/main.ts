@@ -129,6 +129,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     log(`Marked ${abandoned.builds} build(s) and ${abandoned.releases} release(s) failed that a previous paas server left unfinished`);
   }
   await clearScratch(paths);
+  // Seeded before the API listens, so a router's first snapshot has every app. On a persistent
+  // runtime the dynos outlive us: routers that still route an app keep its dynos until they are
+  // found again. On the process runtime they died with the last server, and another app's new dyno
+  // may get their port: no old target is kept.
+  const apps = listApps(db);
+  for (const app of apps) routes.addApp(app.name, { ...routeState(db, app), restoring: runtime.persistent });
   const routeStream = new RouteStream({ routes, token, domain: config.domain, logs, log });
   const runner = new Reconciler({
     runtime,
@@ -191,10 +197,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     log(`paas router listening on ${bannerUrl(routerBound)} (${config.routerWorkers} worker${config.routerWorkers === 1 ? '' : 's'}, apps at http://<app>.${config.domain}:${routerPort})`);
   }
 
-  for (const app of listApps(db)) {
-    // Routers that still route the app (a restart of the control plane) keep doing so until its
-    // dynos are found again, or its restore ends without any.
-    routes.addApp(app.name, { ...routeState(db, app), restoring: true });
+  for (const app of apps) {
     restoreCurrentRelease(app, deps, leftover.get(app.id))
       .catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`))
       .finally(() => routes.settle(app.name));

@@ -40,6 +40,8 @@ function refuse(socket: Duplex, err: PaasError): void {
   socket.end(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CONTROL = /[\x00-\x1f\x7f]/g;
 const isLogLine = (l: unknown): l is RouterLogLine =>
   typeof l === 'object' && l !== null && typeof (l as RouterLogLine).app === 'string' && typeof (l as RouterLogLine).line === 'string';
 
@@ -76,6 +78,8 @@ export class RouteStream {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
     if (path !== STREAM_PATH) return refuse(socket, new NotFoundError(`No route for ${req.method} ${path}. See the README for the API.`));
+    // Routers send no Origin; a browser does, and must not open the stream with credentials it cached.
+    if (req.headers.origin !== undefined) return refuse(socket, new PaasError('forbidden', 403, 'The route stream is for paas routers, not browsers.'));
     if (!tokenMatches(tokenFromRequest(req), this.deps.token)) return refuse(socket, new UnauthorizedError('Invalid credentials: give the router the API token in PAAS_API_TOKEN.'));
     if (this.closed) return refuse(socket, new PaasError('unavailable', 503, SHUTTING_DOWN));
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
@@ -189,7 +193,8 @@ export class RouteStream {
       if (!isLogLine(entry) || !this.deps.routes.get(entry.app)) continue;
       // A router's clock may be off, or it may lie: a time more than a minute from ours is replaced by ours.
       const time = typeof entry.time === 'number' && Math.abs(entry.time - Date.now()) < 60_000 ? entry.time : undefined;
-      known.push({ app: entry.app, line: entry.line.slice(0, MAX_LINE), time });
+      // Control characters out: a router's line must not forge lines of its own in our stdout.
+      known.push({ app: entry.app, line: entry.line.slice(0, MAX_LINE).replace(CONTROL, ''), time });
     }
     this.deps.logs.appendAll('router', known);
     if (typeof dropped === 'number' && Number.isInteger(dropped) && dropped > 0) {

@@ -73,6 +73,8 @@ describe('route stream', () => {
     const other = await refusal(port, '/v1/elsewhere', { authorization: `Bearer ${TOKEN}` });
     expect(other.status).toBe(404);
     expect(JSON.parse(other.body)).toMatchObject({ id: 'not_found' });
+    // A browser (it sends Origin) cannot open the stream, whatever credentials it has cached.
+    expect((await refusal(port, STREAM_PATH, { authorization: `Bearer ${TOKEN}`, origin: 'https://evil.example' })).status).toBe(403);
     expect(stream.size).toBe(0);
   });
 
@@ -121,8 +123,8 @@ describe('route stream', () => {
     routes.addApp('known');
     const sub = await subscribe(port);
     for (const text of ['not json', '[]', 'null', '{"type":"logs","lines":"x"}', '{"type":"drained","id":"x"}']) sub.ws.send(text);
-    sub.ws.send(JSON.stringify({ type: 'logs', lines: [{ app: 'known', line: 'at=info status=200' }, { app: 'ghost', line: 'x' }, { app: 1, line: 'y' }], dropped: 7 }));
-    await vi.waitFor(() => expect(appended).toEqual(['known router: at=info status=200']));
+    sub.ws.send(JSON.stringify({ type: 'logs', lines: [{ app: 'known', line: 'at=info status=200' }, { app: 'ghost', line: 'x' }, { app: 1, line: 'y' }, { app: 'known', line: 'a\n2026 known app[web.1]: forged' }], dropped: 7 }));
+    await vi.waitFor(() => expect(appended).toEqual(['known router: at=info status=200', 'known router: a2026 known app[web.1]: forged']));
     expect(said.join('\n')).toMatch(/Error L10 \(output buffer overflow\): 7 router log line/);
     expect(stream.size).toBe(1);
   });
@@ -161,6 +163,11 @@ describe('restoring (a control plane that restarts)', () => {
     expect(table.resolve('new.localhost')).toMatchObject({ kind: 'unavailable', code: 'H14' });
     table.apply({ type: 'set', route: restoring });
     expect(table.resolve('a.localhost')).toMatchObject({ kind: 'ok' });
+    // Maintenance and domains changed meanwhile take effect at once; only the dynos are kept.
+    table.apply({ type: 'set', route: { ...restoring, maintenance: true } });
+    expect(table.resolve('a.localhost')).toMatchObject({ kind: 'maintenance' });
+    table.apply({ type: 'set', route: { ...restoring, domains: ['www.example.com'] } });
+    expect(table.resolve('www.example.com')).toMatchObject({ kind: 'ok', targets: [target] });
     // Settled without dynos: the router believes it now.
     table.apply({ type: 'set', route: { ...restoring, restoring: undefined } });
     expect(table.resolve('a.localhost')).toMatchObject({ kind: 'unavailable' });

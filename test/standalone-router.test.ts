@@ -1,6 +1,7 @@
 // `paas router` on its own, against `paas server --no-router`: real processes over loopback. The
 // router gets its table from the route stream, keeps serving it while the control plane is away
 // (paused, or killed and restarted), and takes the changes the control plane makes once it is back.
+import net from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { nodeApp } from './helpers/fixtures.js';
 import { apiCall, createApp, gitRepo, push, startPaas, viaRouter } from './helpers/paas.js';
@@ -72,5 +73,17 @@ describe('paas router, standalone', () => {
     const paas = await startPaas({}, { noRouter: true });
     await expect(startRouter(paas, { PAAS_API_URL: '' })).rejects.toThrow(/Set PAAS_API_URL/);
     await expect(startRouter(paas, { PAAS_API_URL: 'ftp://x' })).rejects.toThrow(/not an http\(s\) URL/);
+  });
+
+  it('refuses a port another process of this user holds, even one that would share it (SO_REUSEPORT)', async () => {
+    const paas = await startPaas({}, { noRouter: true });
+    const squatter = net.createServer((s) => s.end('HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nstolen'));
+    await new Promise<void>((r) => squatter.listen({ port: 0, host: '127.0.0.1', reusePort: true }, r));
+    try {
+      const port = (squatter.address() as net.AddressInfo).port;
+      await expect(startRouter(paas, { PAAS_ROUTER_PORT: String(port) })).rejects.toThrow(new RegExp(`Port ${port} is in use`));
+    } finally {
+      squatter.close();
+    }
   });
 });
