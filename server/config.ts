@@ -46,6 +46,8 @@ export interface Config {
   stopGraceMs: number;
   /** How long new web dynos must stay up after the route switch before the old ones are stopped. */
   settleMs: number;
+  /** Log lines kept per app, on disk, across restarts (PAAS_LOG_HISTORY). */
+  logHistory: number;
   /** The most dynos `ps:scale` gives one process type. */
   maxDynosPerType: number;
   /** How long a Procfile `release` command may run before the release fails. */
@@ -175,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stopGraceMs: parseMs(env, 'PAAS_STOP_GRACE_MS', 30_000),
     settleMs: parseMs(env, 'PAAS_SETTLE_MS', 3000),
     maxDynosPerType: parseCount(env, 'PAAS_MAX_DYNOS_PER_TYPE', 20),
+    logHistory: parseCount(env, 'PAAS_LOG_HISTORY', 1500),
     releaseTimeoutMs: parseMs(env, 'PAAS_RELEASE_TIMEOUT_MS', 10 * 60_000),
     shutdownTimeoutMs: parseMs(env, 'PAAS_SHUTDOWN_TIMEOUT_MS', 30_000),
     routerTimeoutMs: parseMs(env, 'PAAS_ROUTER_TIMEOUT_MS', 30_000),

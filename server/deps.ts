@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { Config, RuntimeName } from './config.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { AppLocks } from './locks.js';
-import type { AppLogs } from './logs.js';
+import type { AppLogs } from './logs/pipeline.js';
 import type { DataPaths } from './paths.js';
 import type { ReleaseOutputs } from './release-output.js';
 import type { Routes } from './routes.js';

@@ -17,7 +17,7 @@ import { gitRoutes, installHooks } from './git/receiver.js';
 import { bannerUrl, listen, localUrl } from './listen.js';
 import { Lifecycle, refuseWhileDraining } from './lifecycle.js';
 import { AppLocks } from './locks.js';
-import { AppLogs } from './logs.js';
+import { AppLogs } from './logs/pipeline.js';
 import { type DataPaths, dataPaths } from './paths.js';
 import { Routes } from './routes.js';
 import { routeState } from './domains.js';
@@ -115,7 +115,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   await adoptSlugs(db, sandbox, assignMissingUids(db, config.appUids));
 
   const routes = new Routes();
-  const logs = new AppLogs();
+  const logs = new AppLogs({ dir: paths.logs, limit: config.logHistory });
   const chosen = await chooseRuntime(config, recordedRuntime(paths.root));
   recordRuntime(paths.root, chosen.name);
   log(chosen.reason);
@@ -241,6 +241,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await hookServer.close();
     apiServer.closeAllConnections();
     await closed;
+    await logs.flush();
     db.close();
   }
 }

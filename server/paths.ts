@@ -17,6 +17,8 @@ export interface DataPaths {
   run: string;
   /** The pre-receive hook's callback socket (git/hook-server.ts). */
   hookSocket: string;
+  /** Each app's log history (`<app>.jsonl`), which outlives a restart. */
+  logs: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -32,6 +34,7 @@ export function dataPaths(root: string): DataPaths {
     scratch: path.join(root, 'dynos'),
     run: path.join(root, 'run'),
     hookSocket: path.join(root, 'run', 'hooks.sock'),
+    logs: path.join(root, 'logs'),
   };
 }
 

@@ -6,7 +6,7 @@ import { tokenFromRequest, tokenMatches } from './api/auth.js';
 import { NotFoundError, PaasError, UnauthorizedError } from './errors.js';
 import { SHUTTING_DOWN } from './lifecycle.js';
 import type { RouteChange, Routes } from './routes.js';
-import type { AppLogs } from './logs.js';
+import type { AppLogs } from './logs/pipeline.js';
 
 export interface RouteStreamDeps {
   routes: Routes;

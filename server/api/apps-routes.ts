@@ -9,10 +9,10 @@ function gitBase(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 
-function parseLines(raw: unknown): number {
-  if (raw === undefined) return 100;
+function parseLines(raw: unknown, max: number): number {
+  if (raw === undefined) return Math.min(100, max);
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1500) throw new InvalidParamsError('lines must be an integer from 1 to 1500.');
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidParamsError(`lines must be an integer from 1 to ${max} (the history kept, PAAS_LOG_HISTORY).`);
   return n;
 }
 
@@ -38,7 +38,7 @@ export function appsRoutes(deps: Deps): express.Router {
   });
   r.get('/apps/:name/logs', (req, res) => {
     const app = requireApp(deps, req.params.name);
-    res.json(deps.logs.recent(app.name, parseLines(req.query.lines)));
+    res.json(deps.logs.recent(app.name, parseLines(req.query.lines, deps.logs.limit)));
   });
   // Mounted here rather than in main.ts: domains belong to an app, under the same /v1 guards.
   r.use(domainsRoutes(deps));

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Slug } from '../../builder/index.js';
 import { bootFailure, noWebNotice, OutputTail, reportBootProgress } from '../boot-report.js';
-import type { AppLogs } from '../logs.js';
+import type { AppLogs } from '../logs/pipeline.js';
 import type { Routes } from '../routes.js';
 import type { RunningDyno, Runtime } from '../runtime/types.js';
 import { waitUntilUp } from '../runtime/wait-port.js';

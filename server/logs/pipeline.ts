@@ -1,0 +1,102 @@
+import { LogHistory } from './history.js';
+import { Subscription } from './subscription.js';
+import { nowMicros, rfc3339Micros } from './time.js';
+
+/** One line of an app's log stream, Heroku style: `2026-11-22T05:45:25.123456Z app[web.1]: hello`. */
+export interface LogLine {
+  /** RFC 3339, UTC, microseconds. */
+  time: string;
+  /** `app[web.1]`, `paas[web.1]`, `paas[build]`, `router`, … */
+  source: string;
+  line: string;
+}
+
+/** A line with the app it belongs to, as consumers (tails, drains) get it. */
+export interface LogEvent extends LogLine {
+  app: string;
+}
+
+export interface AppLogsOptions {
+  /** Where each app's history is kept on disk; none keeps it in memory only (tests). */
+  dir?: string;
+  /** Lines kept per app (PAAS_LOG_HISTORY). */
+  limit?: number;
+  out?: (text: string) => void;
+}
+
+/**
+ * The one log pipeline (design: "one path per kind of event"). Every line of an app, from its
+ * dynos, the platform and the router, gets a time and a source here and goes to every consumer:
+ * our stdout (twelve-factor XI), the app's history, and each subscription (live tails, drains).
+ * Appending never waits on a consumer.
+ */
+export class AppLogs {
+  private readonly history: LogHistory;
+  private readonly subs = new Map<string, Set<Subscription>>();
+  private readonly out: (text: string) => void;
+
+  constructor(opts: AppLogsOptions = {}) {
+    this.history = new LogHistory(opts.dir, opts.limit ?? 1500);
+    this.out = opts.out ?? ((t) => process.stdout.write(t));
+  }
+
+  get limit(): number {
+    return this.history.limit;
+  }
+
+  append(app: string, source: string, line: string): void {
+    this.out(this.keep(app, { time: rfc3339Micros(nowMicros()), source, line }));
+  }
+
+  /**
+   * Appends many lines of one source at once (a router's batch), each at its own time (ms since
+   * the epoch) or now, with one write to stdout: thousands of router lines a second would otherwise
+   * cost a write each.
+   */
+  appendAll(source: string, entries: readonly { app: string; line: string; time?: number }[]): void {
+    if (!entries.length) return;
+    const now = nowMicros();
+    let text = '';
+    for (const e of entries) text += this.keep(e.app, { time: rfc3339Micros(e.time === undefined ? now : e.time * 1000), source, line: e.line });
+    this.out(text);
+  }
+
+  /** The app's last `n` lines, from the history (which survives restarts). */
+  recent(app: string, n: number): LogLine[] {
+    return this.history.ring(app).slice(-n);
+  }
+
+  /**
+   * A live consumer of the app's lines from now on: `ready` is called when lines wait to be taken.
+   * At most `maxQueue` wait; beyond that they are dropped and counted (see Subscription).
+   */
+  subscribe(app: string, ready: () => void, maxQueue = 10_000): Subscription {
+    const sub = new Subscription(app, maxQueue, ready, (s) => this.subs.get(app)?.delete(s));
+    let set = this.subs.get(app);
+    if (!set) this.subs.set(app, (set = new Set()));
+    set.add(sub);
+    return sub;
+  }
+
+  /** Drops the app's history (destroyed) and ends its subscriptions. */
+  forget(app: string): void {
+    for (const sub of [...(this.subs.get(app) ?? [])]) sub.close();
+    this.subs.delete(app);
+    this.history.forget(app);
+  }
+
+  /** Writes the history still pending to disk. */
+  flush(): Promise<void> {
+    return this.history.flush();
+  }
+
+  private keep(app: string, line: LogLine): string {
+    this.history.add(app, line);
+    const subs = this.subs.get(app);
+    if (subs?.size) {
+      const event: LogEvent = { app, ...line };
+      for (const sub of subs) sub.push(event);
+    }
+    return `${line.time} ${app} ${line.source}: ${line.line}\n`;
+  }
+}
