@@ -42,16 +42,19 @@ export class SyslogTransport implements Transport {
   }
 
   close(): void {
-    this.socket?.destroy();
+    // With an error, so a connect under way fails now rather than at its timeout (shutdown waits on it).
+    this.socket?.destroy(new Error('drain closed'));
     this.socket = undefined;
     this.connecting = undefined;
   }
 
   private connect(): Promise<net.Socket> {
-    if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
-    this.connecting ??= new Promise<net.Socket>((resolve, reject) => {
+    if (this.socket && !this.socket.destroyed && !this.connecting) return Promise.resolve(this.socket);
+    if (this.connecting) return this.connecting;
+    const connecting = new Promise<net.Socket>((resolve, reject) => {
       // [::1] comes out of URL.hostname bracketed; net wants the bare address.
       const socket = net.connect({ host: this.host.replace(/^\[(.*)\]$/, '$1'), port: this.port });
+      this.socket = socket;
       socket.setTimeout(TIMEOUT_MS, () => socket.destroy(new Error(`no answer from ${this.host}:${this.port} within ${TIMEOUT_MS / 1000} s`)));
       socket.setKeepAlive(true, 30_000);
       socket.once('error', reject);
@@ -66,13 +69,13 @@ export class SyslogTransport implements Transport {
         });
         // Every write is a whole batch already: Nagle's algorithm would only hold it back.
         socket.setNoDelay(true);
-        this.socket = socket;
         resolve(socket);
       });
     }).finally(() => {
-      this.connecting = undefined;
+      if (this.connecting === connecting) this.connecting = undefined;
     });
-    return this.connecting;
+    this.connecting = connecting;
+    return connecting;
   }
 }
 
@@ -81,6 +84,8 @@ export class HttpTransport implements Transport {
   private readonly target: URL;
   private readonly agent: http.Agent;
   private readonly auth: string | undefined;
+  /** A batch keeps its frame id on retries (the sender retries the same array), so receivers can drop repeats. */
+  private readonly frameIds = new WeakMap<readonly LogEvent[], string>();
 
   constructor(
     url: string,
@@ -94,6 +99,8 @@ export class HttpTransport implements Transport {
   send(events: readonly LogEvent[]): Promise<void> {
     const body = Buffer.from(frameAll(events));
     const request = this.target.protocol === 'https:' ? https.request : http.request;
+    let frameId = this.frameIds.get(events);
+    if (!frameId) this.frameIds.set(events, (frameId = randomUUID()));
     return new Promise<void>((resolve, reject) => {
       const req = request(
         {
@@ -109,7 +116,7 @@ export class HttpTransport implements Transport {
             'content-type': 'application/logplex-1',
             'content-length': body.length,
             'logplex-msg-count': events.length,
-            'logplex-frame-id': randomUUID(),
+            'logplex-frame-id': frameId,
             'logplex-drain-token': this.token,
             'user-agent': 'paas-logplex/1',
           },
