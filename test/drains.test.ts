@@ -61,7 +61,7 @@ async function httpReceiver(): Promise<{ port: number; posts: Post[] }> {
 }
 
 /** A syslog TCP receiver on loopback: everything received, per connection. */
-async function syslogReceiver(): Promise<{ port: number; received: () => string[] }> {
+async function syslogReceiver(): Promise<{ port: number; received: () => string[]; open: () => number }> {
   const streams: Buffer[][] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
@@ -70,12 +70,13 @@ async function syslogReceiver(): Promise<{ port: number; received: () => string[
     sockets.add(s);
     s.on('data', (c: Buffer) => chunks.push(c));
     s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   onCleanup(() => new Promise((r) => (sockets.forEach((s) => s.destroy()), server.close(r))));
   // A connection cut by a server restart may end mid-frame; each one is parsed up to its last whole frame.
   const received = (): string[] => streams.flatMap((chunks) => wholeFrames(Buffer.concat(chunks)));
-  return { port: (server.address() as net.AddressInfo).port, received };
+  return { port: (server.address() as net.AddressInfo).port, received, open: () => sockets.size };
 }
 
 function wholeFrames(data: Buffer): string[] {
@@ -231,5 +232,17 @@ describe('delivery', () => {
     await vi.waitFor(() => expect(fresh(web.posts.flatMap((p) => p.frames))).toHaveLength(1), { timeout: 30_000, interval: 200 });
     await vi.waitFor(() => expect(fresh(syslog.received())).toHaveLength(1), { timeout: 30_000, interval: 200 });
     expect(again.output()).toMatch(/Log drain d\.[0-9a-f-]{36} of drn-live: could not deliver/);
+
+    // A removed drain gets nothing more (its last batch may still have been on its way).
+    const removed = await cli(again, ['drains:remove', `http://paas:s3cret@127.0.0.1:${web.port}/logs`, '-a', 'drn-live']);
+    expect(removed.code, removed.stderr).toBe(0);
+    const posts = web.posts.length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(web.posts.length).toBe(posts);
+    // Destroying the app stops its drains: the syslog connection is closed.
+    expect(syslog.open()).toBe(1);
+    const destroyed = await cli(again, ['apps:destroy', 'drn-live', '--confirm', 'drn-live']);
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    await vi.waitFor(() => expect(syslog.open()).toBe(0), { timeout: 5000 });
   });
 });

@@ -37,7 +37,8 @@ export class DrainSender {
     private readonly opts: SenderOptions,
   ) {
     this.sub = subscribe(() => this.poke());
-    this.done = this.run();
+    // run() handles delivery failures itself; anything else is a bug, logged rather than left to crash the server.
+    this.done = this.run().catch((err: unknown) => opts.log(`Log drain ${name} stopped: ${String(err)}`));
   }
 
   /**
