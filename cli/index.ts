@@ -10,6 +10,9 @@ import configUnset from './commands/config/unset.js';
 import domains from './commands/domains/index.js';
 import domainsAdd from './commands/domains/add.js';
 import domainsRemove from './commands/domains/remove.js';
+import drains from './commands/drains/index.js';
+import drainsAdd from './commands/drains/add.js';
+import drainsRemove from './commands/drains/remove.js';
 import gitCredentials from './commands/git/credentials.js';
 import gitRemote from './commands/git/remote.js';
 import login from './commands/login.js';
@@ -51,7 +54,7 @@ export async function main(argv: string[]): Promise<void> {
       if (command.name() === 'server' || command.name() === 'router') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, ps, psScale, psRestart, psStop, domains, domainsAdd, domainsRemove, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
+  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, ps, psScale, psRestart, psStop, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);

@@ -16,6 +16,14 @@ export interface Domain {
   created_at: string;
 }
 
+/** A log drain; `id`, `url`, `token` and `created_at` are pinned for scripts (`paas drains --json`). */
+export interface Drain {
+  id: string;
+  url: string;
+  token: string;
+  created_at: string;
+}
+
 export interface LogLine {
   time: string;
   source: string;

@@ -149,6 +149,7 @@ export async function destroyApp(params: { name: string }, deps: Deps): Promise<
     const slugs = listSlugDirs(deps.db, app.id);
     deleteApp(deps.db, app.id);
     deps.routes.removeApp(app.name);
+    await deps.drains.stopApp(app.name);
     deps.logs.forget(app.name);
     await fs.promises.rm(repoDir(deps.paths, app.name), { recursive: true, force: true });
     await fs.promises.rm(path.join(deps.paths.cache, app.name), { recursive: true, force: true });

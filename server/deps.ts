@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { Config, RuntimeName } from './config.js';
+import type { Drains } from './drains/manager.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { AppLocks } from './locks.js';
 import type { AppLogs } from './logs/pipeline.js';
@@ -18,6 +19,8 @@ export interface Deps {
   routes: Routes;
   runner: Reconciler;
   logs: AppLogs;
+  /** Delivery to the apps' log drains: started and stopped as drains and apps come and go. */
+  drains: Drains;
   locks: AppLocks;
   /** Draining and stopping on shutdown: refuses new work, aborts work that outlives the timeout. */
   lifecycle: Lifecycle;

@@ -18,6 +18,7 @@ import { bannerUrl, listen, localUrl } from './listen.js';
 import { Lifecycle, refuseWhileDraining } from './lifecycle.js';
 import { AppLocks } from './locks.js';
 import { AppLogs } from './logs/pipeline.js';
+import { Drains } from './drains/manager.js';
 import { type DataPaths, dataPaths } from './paths.js';
 import { Routes } from './routes.js';
 import { routeState } from './domains.js';
@@ -135,6 +136,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   // may get their port: no old target is kept.
   const apps = listApps(db);
   for (const app of apps) routes.addApp(app.name, { ...routeState(db, app), restoring: runtime.persistent });
+  // Every drain delivers from start-up on, before any dyno is back, so none of their lines is missed.
+  const drains = new Drains({ db, logs, log });
+  drains.startAll();
   const routeStream = new RouteStream({ routes, token, domain: config.domain, logs, log });
   const runner = new Reconciler({
     runtime,
@@ -157,6 +161,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     routes,
     runner,
     logs,
+    drains,
     locks: new AppLocks(),
     sandbox,
     runtimeName: chosen.name,
@@ -239,6 +244,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await routeStream.close();
     await runner.close();
     await hookServer.close();
+    // After the dynos: their last lines go out too, for at most 2 s however many drains are dead.
+    await drains.close(2000);
     apiServer.closeAllConnections();
     await closed;
     await logs.flush();

@@ -3,6 +3,7 @@ import { createApp, destroyApp, listApps, requireApp, updateApp, viewApp } from 
 import type { Deps } from '../deps.js';
 import { InvalidParamsError } from '../errors.js';
 import { domainsRoutes } from './domains-routes.js';
+import { drainsRoutes } from './drains-routes.js';
 
 /** The base URL git should push to, as the client reached us. */
 function gitBase(req: Request): string {
@@ -40,7 +41,8 @@ export function appsRoutes(deps: Deps): express.Router {
     const app = requireApp(deps, req.params.name);
     res.json(deps.logs.recent(app.name, parseLines(req.query.lines, deps.logs.limit)));
   });
-  // Mounted here rather than in main.ts: domains belong to an app, under the same /v1 guards.
+  // Mounted here rather than in main.ts: domains and drains belong to an app, under the same /v1 guards.
   r.use(domainsRoutes(deps));
+  r.use(drainsRoutes(deps));
   return r;
 }

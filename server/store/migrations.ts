@@ -109,4 +109,16 @@ export const migrations: readonly string[] = [
   CREATE INDEX domains_app ON domains(app_id);
   ALTER TABLE apps ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;
   `,
+  // 7: log drains. One row per (app, URL), so adding a URL twice is one drain; the token (Heroku's
+  // `d.<uuid>`) tells a receiver's drains apart; destroying an app removes its drains with the cascade.
+  `
+  CREATE TABLE drains (
+    id TEXT PRIMARY KEY,
+    app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (app_id, url)
+  );
+  `,
 ];
