@@ -2,6 +2,7 @@ import express, { type Request } from 'express';
 import { createApp, destroyApp, listApps, requireApp, updateApp, viewApp } from '../apps.js';
 import type { Deps } from '../deps.js';
 import { InvalidParamsError } from '../errors.js';
+import { buildsRoutes } from './builds-routes.js';
 import { domainsRoutes } from './domains-routes.js';
 
 /** The base URL git should push to, as the client reached us. */
@@ -40,7 +41,8 @@ export function appsRoutes(deps: Deps): express.Router {
     const app = requireApp(deps, req.params.name);
     res.json(deps.logs.recent(app.name, parseLines(req.query.lines, deps.logs.limit)));
   });
-  // Mounted here rather than in main.ts: domains belong to an app, under the same /v1 guards.
+  // Mounted here rather than in main.ts: domains and builds belong to an app, under the same /v1 guards.
   r.use(domainsRoutes(deps));
+  r.use(buildsRoutes(deps));
   return r;
 }
