@@ -14,6 +14,9 @@ describe('kept outputs', () => {
     const short = new OutputFile(path.join(dir, 'short.log'), { headBytes: 100, tailBytes: 100 });
     for (const l of lines(1, 3)) short.write(l);
     await short.close();
+    // A line after close (a late progress line) is not kept.
+    short.write('too late');
+    await new Promise((r) => setTimeout(r, 200));
     expect(await readOutput(path.join(dir, 'short.log'))).toBe('line 1\nline 2\nline 3\n');
 
     const bounds = { headBytes: 70, tailBytes: 40 };

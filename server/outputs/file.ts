@@ -30,14 +30,17 @@ export class OutputFile {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private failed = false;
+  private closed = false;
 
   constructor(
     private readonly file: string,
     private readonly bounds = { headBytes: HEAD_BYTES, tailBytes: TAIL_BYTES },
   ) {}
 
-  /** Adds one line (without its newline). */
+  /** Adds one line (without its newline); a line that comes after `close` is not kept. */
   write(line: string): void {
+    // A late progress line must not start a tail beside a file already merged.
+    if (this.closed) return;
     const text = `${line}\n`;
     const size = Buffer.byteLength(text);
     if (!this.tail.length && this.headWritten + size <= this.bounds.headBytes) {
@@ -58,6 +61,7 @@ export class OutputFile {
 
   /** Writes what is pending and merges the tail into the file; resolves once all of it is on disk. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.flush();
     await this.queue(async () => {
       if (!this.tail.length) return;
