@@ -31,24 +31,28 @@ export async function apiLines(path: string, onLine: (line: string) => void): Pr
   if (buffered) onLine(buffered);
 }
 
-/** Calls the paas API and returns the parsed JSON; API errors become CliErrors with the server's message. */
-export async function api<T>(method: string, path: string, body?: unknown, tokenOverride?: string): Promise<T> {
-  const bearer = tokenOverride ?? requireToken();
-  let res: Response;
+/** Sends one API request; a server that cannot be reached is a CliError that says what to check. */
+async function send(method: string, path: string, init: { body?: unknown; token?: string; accept: string }): Promise<Response> {
+  const bearer = init.token ?? requireToken();
   try {
-    res = await fetch(`${apiUrl()}${path}`, {
+    return await fetch(`${apiUrl()}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${bearer}`,
+        accept: init.accept,
         'x-paas-actor': actor(),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     throw new CliError(`Could not reach the paas server at ${apiUrl()} (${cause}). Is \`paas server\` running? Set PAAS_API_URL if it runs elsewhere.`);
   }
+}
+
+/** The JSON of an answer; an API error becomes a CliError with the server's message. */
+async function parse<T>(res: Response): Promise<T> {
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let json: unknown;
@@ -62,4 +66,16 @@ export async function api<T>(method: string, path: string, body?: unknown, token
     throw new CliError(e.message ?? `HTTP ${res.status}`, e.id);
   }
   return json as T;
+}
+
+/** Calls the paas API and returns the parsed JSON; API errors become CliErrors with the server's message. */
+export async function api<T>(method: string, path: string, body?: unknown, tokenOverride?: string): Promise<T> {
+  return parse<T>(await send(method, path, { body, token: tokenOverride, accept: 'application/json' }));
+}
+
+/** GETs a plain-text API resource (a kept output) whole; API errors become CliErrors as in `api`. */
+export async function apiText(path: string): Promise<string> {
+  const res = await send('GET', path, { accept: 'text/plain' });
+  if (!res.ok) await parse(res);
+  return res.text();
 }

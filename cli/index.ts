@@ -20,6 +20,9 @@ import logs from './commands/logs.js';
 import releases from './commands/releases/index.js';
 import releasesInfo from './commands/releases/info.js';
 import releasesRollback from './commands/releases/rollback.js';
+import releasesOutput from './commands/releases/output.js';
+import builds from './commands/builds/index.js';
+import buildsOutput from './commands/builds/output.js';
 import maintenance from './commands/maintenance/index.js';
 import maintenanceOff from './commands/maintenance/off.js';
 import maintenanceOn from './commands/maintenance/on.js';
@@ -54,7 +57,7 @@ export async function main(argv: string[]): Promise<void> {
       if (command.name() === 'server' || command.name() === 'router') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, ps, psScale, psRestart, psStop, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
+  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);

@@ -42,6 +42,16 @@ export interface Release {
   output_stream_url: string;
 }
 
+/** A build; every field is pinned for scripts. `duration` is in seconds, null while pending. */
+export interface Build {
+  id: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  commit: string;
+  buildpack: string | null;
+  created_at: string;
+  duration: number | null;
+}
+
 /** A dyno; `name`, `type`, `state`, `release`, `started_at` and `restarts` are pinned for scripts. */
 export interface Dyno {
   name: string;

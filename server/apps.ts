@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError } from './errors.js';
+import { removeAppOutputs } from './outputs/store.js';
 import { repoDir } from './paths.js';
 import { type AppRow, deleteApp, findApp, insertApp, listApps as listAppRows, setMaintenance } from './store/apps.js';
 import { listDynos } from './store/dynos.js';
@@ -138,7 +139,7 @@ export function updateApp(params: { name: string; changes: unknown }, deps: Deps
   return { ...app, maintenance: changes.maintenance ? 1 : 0 };
 }
 
-/** Stops the app's dynos and removes every trace of it: row, repository, slugs (and slug images), cache and logs. */
+/** Stops the app's dynos and removes every trace of it: row, repository, slugs (and slug images), cache, logs and build and release outputs. */
 export async function destroyApp(params: { name: string }, deps: Deps): Promise<void> {
   const app = requireApp(deps, params.name);
   const release = deps.locks.tryAcquire(app.name);
@@ -154,6 +155,7 @@ export async function destroyApp(params: { name: string }, deps: Deps): Promise<
     await fs.promises.rm(repoDir(deps.paths, app.name), { recursive: true, force: true });
     await fs.promises.rm(path.join(deps.paths.cache, app.name), { recursive: true, force: true });
     await Promise.all(slugs.map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
+    await removeAppOutputs(deps.paths, app.name);
   } finally {
     release();
   }

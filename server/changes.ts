@@ -1,8 +1,7 @@
 import { applyChange, type ConfigChange, describeChange } from './config-vars.js';
 import type { Deps } from './deps.js';
-import { isUserFailure } from './deploy.js';
 import { ConflictError, InvalidParamsError, NotFoundError } from './errors.js';
-import { currentConfig, currentRelease, openRelease, runRelease } from './releases.js';
+import { currentConfig, currentRelease, failureMessage, isUserFailure, openRelease, runRelease } from './releases.js';
 import { findApp } from './store/apps.js';
 import { findRelease, previousSucceeded, type ReleaseRow } from './store/releases.js';
 import type { AppRow } from './store/apps.js';
@@ -35,7 +34,7 @@ async function releaseInBackground(
       if (!isUserFailure(err)) console.error(`release v${release.version} of ${appName} failed:`, err);
       // Only the first line is marked: it is the reason the CLI repeats; the rest (a dyno's last
       // output) is indented under it.
-      const [first, ...rest] = (isUserFailure(err) ? err.message : 'Internal error; the paas server log has the details.').split('\n');
+      const [first, ...rest] = failureMessage(err).split('\n');
       log(` !     ${first}`);
       for (const line of rest) log(`       ${line}`);
     })

@@ -1,21 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { buildImage } from '../builder/docker/index.js';
 import { ensureStack } from '../builder/docker/stack.js';
-import { build, BuildError, type Slug, slugHome } from '../builder/index.js';
+import { build, type Slug, slugHome } from '../builder/index.js';
 import { resolveNodeVersion } from '../builder/node-versions.js';
 import { LABELS } from './runtime/docker/engine.js';
 import type { Deps } from './deps.js';
-import { currentConfig, dynoUser, openRelease, runRelease } from './releases.js';
-import { DeployError } from './dynos/reconciler.js';
+import { currentConfig, dynoUser, failureMessage, openRelease, runRelease } from './releases.js';
+import { openOutput, pruneOutputs } from './outputs/store.js';
+import { KEPT_RELEASES } from './runtime/docker/images.js';
 import { appUser } from './sandbox/spawn.js';
 import { sandboxedSteps } from './sandbox/steps.js';
 import type { AppRow } from './store/apps.js';
-import { finishBuild, insertBuild, type ReleaseRow } from './store/releases.js';
+import { finishBuild, insertBuild, listBuilds, type ReleaseRow } from './store/releases.js';
 
-/** A failure the pusher caused and can fix; shown as the push's error, never as a stack trace. */
-export function isUserFailure(err: unknown): err is BuildError | DeployError {
-  return err instanceof BuildError || err instanceof DeployError;
-}
+export { isUserFailure } from './releases.js';
 
 /**
  * The docker runtime's build: the slug image, FROM the stack image (built first, with its progress
@@ -55,18 +53,48 @@ async function buildSlugImage(
 /**
  * Builds a pushed commit, records the build, and releases it with the current config. Throws
  * (BuildError or DeployError) when the build, the release phase or the boot fails; the live
- * release is then untouched. The caller holds the app's lock.
+ * release is then untouched. Everything it logs, and the failure as the pusher sees it, is kept
+ * as the build's output (`<data>/builds`). The caller holds the app's lock.
  */
 export async function deployCommit(
   params: { app: AppRow; commit: string; source: NodeJS.ReadableStream; log: (line: string) => void; createdBy: string; signal?: AbortSignal },
   deps: Deps,
 ): Promise<ReleaseRow> {
-  const { app, commit, log } = params;
-  const { db, paths, config } = deps;
+  const { app, commit } = params;
+  const { db, paths } = deps;
   const buildId = randomUUID();
+  insertBuild(db, { id: buildId, app_id: app.id, commit_sha: commit, created_at: new Date().toISOString() });
+  const output = openOutput(paths, 'build', app.name, buildId);
+  const log = (line: string) => {
+    output.write(line);
+    params.log(line);
+  };
+  try {
+    const release = await buildAndRelease({ ...params, log, buildId }, deps);
+    log(`-----> Released v${release.version}`);
+    log(`       ${deps.webUrl(app.name)} deployed to paas`);
+    return release;
+  } catch (err) {
+    // As the pre-receive hook prints it, so the kept output ends the way the push did.
+    output.write('');
+    for (const line of `Push rejected: ${failureMessage(err)}`.split('\n')) output.write(` !     ${line}`);
+    throw err;
+  } finally {
+    await output.close();
+    await pruneOutputs(paths, 'build', app.name, listBuilds(db, app.id, KEPT_RELEASES).map((b) => b.id)).catch((err: Error) =>
+      console.error(`paas: could not remove old build outputs of ${app.name}: ${err.message}`),
+    );
+  }
+}
+
+async function buildAndRelease(
+  params: { app: AppRow; commit: string; source: NodeJS.ReadableStream; log: (line: string) => void; createdBy: string; signal?: AbortSignal; buildId: string },
+  deps: Deps,
+): Promise<ReleaseRow> {
+  const { app, commit, log, buildId } = params;
+  const { db, paths, config } = deps;
   // The pusher hanging up and the server shutting down both stop the build where it is.
   const signal = params.signal ? AbortSignal.any([params.signal, deps.lifecycle.signal]) : deps.lifecycle.signal;
-  insertBuild(db, { id: buildId, app_id: app.id, commit_sha: commit, created_at: new Date().toISOString() });
   // The config the release will get; the app's lock keeps it from changing while the build runs.
   const appConfig = currentConfig(app, deps);
   let slug;

@@ -19,6 +19,10 @@ export interface DataPaths {
   hookSocket: string;
   /** Each app's log history (`<app>.jsonl`), which outlives a restart. */
   logs: string;
+  /** Each build's output (`<app>/<build id>.log`), the newest KEPT_RELEASES per app. */
+  builds: string;
+  /** Each release phase's output (`<app>/v<N>.log`), the newest KEPT_RELEASES per app. */
+  releaseOutputs: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -35,6 +39,8 @@ export function dataPaths(root: string): DataPaths {
     run: path.join(root, 'run'),
     hookSocket: path.join(root, 'run', 'hooks.sock'),
     logs: path.join(root, 'logs'),
+    builds: path.join(root, 'builds'),
+    releaseOutputs: path.join(root, 'releases'),
   };
 }
 

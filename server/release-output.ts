@@ -44,6 +44,11 @@ export class ReleaseOutputs {
     for (const [id] of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.streams.delete(id);
   }
 
+  /** Whether this release's output is still in memory (it was made through the API, recently). */
+  has(releaseId: number): boolean {
+    return this.streams.has(releaseId);
+  }
+
   /**
    * Replays what was written so far, then follows until the release finishes (`null`). Returns an
    * unsubscribe function, or undefined when nothing is kept for this release (it ended long ago).

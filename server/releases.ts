@@ -1,4 +1,5 @@
-import { readSlug } from '../builder/index.js';
+import { BuildError, readSlug } from '../builder/index.js';
+import { openOutput, pruneOutputs } from './outputs/store.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
 import { DeployError, type ReleaseToRun } from './dynos/reconciler.js';
@@ -6,8 +7,18 @@ import { appUser, type AppUser } from './sandbox/spawn.js';
 import { type AppRow, setCurrentRelease } from './store/apps.js';
 import type { StaleDyno } from './store/dynos.js';
 import { followProcessTypes } from './store/formation.js';
-import { findBuild, findReleaseById, insertRelease, type ReleaseRow, setReleaseStatus, succeededBuilds } from './store/releases.js';
+import { findBuild, findReleaseById, insertRelease, listReleases, type ReleaseRow, setReleaseStatus, succeededBuilds } from './store/releases.js';
 import { KEPT_RELEASES, pruneAppImages } from './runtime/docker/images.js';
+
+/** A failure the pusher caused and can fix; shown as the push's error, never as a stack trace. */
+export function isUserFailure(err: unknown): err is BuildError | DeployError {
+  return err instanceof BuildError || err instanceof DeployError;
+}
+
+/** What a deploy's or release's failure tells the user: its own message, or where the details are. */
+export function failureMessage(err: unknown): string {
+  return isUserFailure(err) ? err.message : 'Internal error; the paas server log has the details.';
+}
 
 /** The config of the release that is live now (empty before the first release). */
 export function currentConfig(app: AppRow, deps: Pick<Deps, 'db'>): ConfigVars {
@@ -72,10 +83,29 @@ async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | '
  * Takes a pending release live: runs the Procfile `release` command (if any) in a one-off dyno,
  * rolls the web dynos onto the release, then marks it succeeded and current. On any failure the
  * release is marked failed, the error is rethrown, and the current release keeps serving. So it is
- * when `signal` is aborted before the switch.
- * The caller holds the app's lock.
+ * when `signal` is aborted before the switch. What it logs, and its failure, is kept as the
+ * release's output (`<data>/releases`). The caller holds the app's lock.
  */
 export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: string) => void, deps: Deps, cancel?: AbortSignal): Promise<ReleaseRow> {
+  const output = openOutput(deps.paths, 'release', app.name, release.version);
+  try {
+    return await takeLive(app, release, (line) => {
+      output.write(line);
+      log(line);
+    }, deps, cancel);
+  } catch (err) {
+    // Only into the kept output: the caller tells its own audience in its own words.
+    for (const line of failureMessage(err).split('\n')) output.write(` !     ${line}`);
+    throw err;
+  } finally {
+    await output.close();
+    await pruneOutputs(deps.paths, 'release', app.name, listReleases(deps.db, app.id, KEPT_RELEASES).map((r) => r.version)).catch((err: Error) =>
+      console.error(`paas: could not remove old release outputs of ${app.name}: ${err.message}`),
+    );
+  }
+}
+
+async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) => void, deps: Deps, cancel?: AbortSignal): Promise<ReleaseRow> {
   // Shutdown stops every release in flight, whoever started it; `cancel` is the pusher's own.
   const signal = cancel ? AbortSignal.any([cancel, deps.lifecycle.signal]) : deps.lifecycle.signal;
   let run: ReleaseToRun | undefined;

@@ -90,6 +90,13 @@ describe('kill -9 of the server mid-deploy', () => {
     expect((await pushing.done).code).not.toBe(0);
     expect(again.output()).toContain('Marked 1 build(s) and 0 release(s) failed that a previous paas server left unfinished');
     expect(statuses(again.dataDir)).toEqual({ builds: ['succeeded', 'failed', 'succeeded'], releases: ['succeeded', 'succeeded'] });
+    // The interrupted build keeps what it printed before the kill.
+    const builds = JSON.parse((await cli(again, ['builds', '--json', '-a', app])).stdout) as { id: string; status: string; duration: number | null }[];
+    const killed = builds.find((b) => b.status === 'failed')!;
+    expect(killed.duration).toBeNull();
+    const output = await cli(again, ['builds:output', killed.id, '-a', app]);
+    expect(output.code, output.stderr).toBe(0);
+    expect(output.stdout).toContain('build started');
   });
 
   it('during the release phase: the release is marked failed, its one-off dyno is gone from the store and /proc, and v1 serves', async () => {

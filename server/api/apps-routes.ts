@@ -2,6 +2,7 @@ import express, { type Request } from 'express';
 import { createApp, destroyApp, listApps, requireApp, updateApp, viewApp } from '../apps.js';
 import type { Deps } from '../deps.js';
 import { InvalidParamsError } from '../errors.js';
+import { buildsRoutes } from './builds-routes.js';
 import { domainsRoutes } from './domains-routes.js';
 import { drainsRoutes } from './drains-routes.js';
 
@@ -41,8 +42,9 @@ export function appsRoutes(deps: Deps): express.Router {
     const app = requireApp(deps, req.params.name);
     res.json(deps.logs.recent(app.name, parseLines(req.query.lines, deps.logs.limit)));
   });
-  // Mounted here rather than in main.ts: domains and drains belong to an app, under the same /v1 guards.
+  // Mounted here rather than in main.ts: domains, drains and builds belong to an app, under the same /v1 guards.
   r.use(domainsRoutes(deps));
   r.use(drainsRoutes(deps));
+  r.use(buildsRoutes(deps));
   return r;
 }

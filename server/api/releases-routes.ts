@@ -9,6 +9,9 @@ import { currentConfig, currentRelease } from '../releases.js';
 import type { AppRow } from '../store/apps.js';
 import { findBuild, findRelease, listReleases, type ReleaseRow } from '../store/releases.js';
 import { boundedLines } from '../bounded-output.js';
+import { readKeptOutput } from '../outputs/store.js';
+import { KEPT_RELEASES } from '../runtime/docker/images.js';
+import { sendOutput } from './builds-routes.js';
 
 /** A release as the API shows it; `version`, `description`, `status`, `current` and `created_at` are pinned. */
 export interface ReleaseView {
@@ -91,14 +94,20 @@ export function releasesRoutes(deps: Deps): express.Router {
     res.status(201).json(view(release, requireApp(deps, app.name), deps, req));
   });
 
-  r.get('/apps/:name/releases/:version/output', (req, res) => {
+  r.get('/apps/:name/releases/:version/output', async (req, res) => {
     const app = requireApp(deps, req.params.name);
     const rel = requireRelease(deps, app, parseVersion(req.params.version));
+    // A release made through the API is followed live from memory; any other, and any after a
+    // restart, is read from its output on disk.
+    if (!deps.outputs.has(rel.id)) {
+      const output = await readKeptOutput(deps.paths, 'release', app.name, rel.version);
+      if (output === undefined) throw new NotFoundError(`No output is kept for v${rel.version}: paas keeps the output of each app's last ${KEPT_RELEASES} releases.`);
+      return sendOutput(req, res, output);
+    }
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
     const write = boundedLines(res);
     const stop = deps.outputs.follow(rel.id, (line) => (line === null ? res.end() : write(line)));
-    if (!stop) return void res.end(); // output is kept in memory only, for recent releases
-    req.on('close', stop);
+    if (stop) req.on('close', stop);
   });
   return r;
 }

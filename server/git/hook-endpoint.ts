@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { deployCommit, isUserFailure } from '../deploy.js';
+import { failureMessage } from '../releases.js';
 import { boundedLines } from '../bounded-output.js';
 import type { Deps } from '../deps.js';
 import { RESULT_MARKER, type HookResult } from './hook-protocol.js';
@@ -34,14 +35,11 @@ export function hookEndpoint(deps: Deps, pushes: Pushes) {
     const deploying = deployCommit({ app: push.app, commit, source: req, log, createdBy: `${push.actor} (git push)`, signal: push.cancel.signal }, deps);
     push.deploying = deploying.catch(() => undefined);
     try {
-      const release = await deploying;
-      log(`-----> Released v${release.version}`);
-      log(`       ${deps.webUrl(push.app.name)} deployed to paas`);
+      await deploying;
       finish({ ok: true });
     } catch (err) {
       if (!isUserFailure(err)) console.error('deploy failed:', err);
-      const message = isUserFailure(err) ? err.message : 'Internal error during deploy; the paas server log has the details.';
-      finish({ ok: false, message });
+      finish({ ok: false, message: failureMessage(err) });
     }
   };
 }

@@ -55,7 +55,7 @@ export async function prepareDataDir(paths: DataPaths, host: SandboxHost): Promi
   const shared = sharedDirMode(host);
   await ensureDir(paths.root, shared);
   // run/ holds the git hook's socket: only the server's uid may enter it.
-  for (const dir of [paths.repos, paths.cache, paths.hooks, paths.run]) await ensureDir(dir, 0o700);
+  for (const dir of [paths.repos, paths.cache, paths.hooks, paths.run, paths.builds, paths.releaseOutputs]) await ensureDir(dir, 0o700);
   for (const dir of [paths.slugs, paths.scratch]) await ensureDir(dir, shared);
   for (const file of [paths.db, `${paths.db}-wal`, `${paths.db}-shm`, paths.token]) {
     await fs.chmod(file, 0o600).catch(() => undefined);

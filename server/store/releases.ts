@@ -47,6 +47,11 @@ export function findBuild(db: Db, id: string): BuildRow | undefined {
   return db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as BuildRow | undefined;
 }
 
+/** The app's newest `limit` builds, newest first. */
+export function listBuilds(db: Db, appId: number, limit: number): BuildRow[] {
+  return db.prepare('SELECT * FROM builds WHERE app_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(appId, limit) as BuildRow[];
+}
+
 export function listSlugDirs(db: Db, appId: number): string[] {
   const rows = db.prepare('SELECT slug_dir FROM builds WHERE app_id = ? AND slug_dir IS NOT NULL').all(appId) as { slug_dir: string }[];
   return rows.map((r) => r.slug_dir);
