@@ -1,10 +1,11 @@
-import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { PROTOCOL_VERSION, type RouterLogLine, type ServerMessage, STREAM_PATH } from '../router/protocol.js';
 import { tokenFromRequest, tokenMatches } from './api/auth.js';
 import { NotFoundError, PaasError, UnauthorizedError } from './errors.js';
 import { SHUTTING_DOWN } from './lifecycle.js';
+import { refuseUpgrade as refuse } from './upgrades.js';
 import type { RouteChange, Routes } from './routes.js';
 import type { AppLogs } from './logs/pipeline.js';
 
@@ -32,12 +33,6 @@ interface Subscriber {
   alive: boolean;
   /** Drains this router has not answered yet, by id. */
   drains: Map<number, (inFlight: number) => void>;
-}
-
-/** The raw answer to an upgrade that is refused: an HTTP response in the API's `{ id, message }` form. */
-function refuse(socket: Duplex, err: PaasError): void {
-  const body = JSON.stringify({ id: err.id, message: err.message });
-  socket.end(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 // eslint-disable-next-line no-control-regex -- control characters are what it finds

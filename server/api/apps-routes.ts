@@ -3,6 +3,7 @@ import { createApp, destroyApp, listApps, requireApp, updateApp, viewApp } from 
 import type { Deps } from '../deps.js';
 import { InvalidParamsError } from '../errors.js';
 import { domainsRoutes } from './domains-routes.js';
+import { lastMatching, parseLogFilter } from '../logs/filter.js';
 
 /** The base URL git should push to, as the client reached us. */
 function gitBase(req: Request): string {
@@ -38,7 +39,8 @@ export function appsRoutes(deps: Deps): express.Router {
   });
   r.get('/apps/:name/logs', (req, res) => {
     const app = requireApp(deps, req.params.name);
-    res.json(deps.logs.recent(app.name, parseLines(req.query.lines, deps.logs.limit)));
+    const n = parseLines(req.query.lines, deps.logs.limit);
+    res.json(lastMatching(deps.logs.recent(app.name, deps.logs.limit), n, parseLogFilter(req.query)));
   });
   // Mounted here rather than in main.ts: domains belong to an app, under the same /v1 guards.
   r.use(domainsRoutes(deps));
