@@ -5,7 +5,7 @@ import { PROTOCOL_VERSION, type RouterLogLine, type ServerMessage, STREAM_PATH }
 import { tokenFromRequest, tokenMatches } from './api/auth.js';
 import { NotFoundError, PaasError, UnauthorizedError } from './errors.js';
 import { SHUTTING_DOWN } from './lifecycle.js';
-import { refuseUpgrade as refuse } from './upgrades.js';
+import { heartbeat, refuseUpgrade as refuse } from './upgrades.js';
 import type { RouteChange, Routes } from './routes.js';
 import type { AppLogs } from './logs/pipeline.js';
 
@@ -60,7 +60,7 @@ export class RouteStream {
     // One listener for all: each change is serialized once, whatever the number of routers.
     this.unsubscribe = deps.routes.subscribe((change: RouteChange) => this.broadcast(JSON.stringify(change)));
     // A router that vanished without a FIN (host down, paused) is noticed by its missing pong.
-    this.pinger = setInterval(() => this.ping(), deps.pingMs ?? 15_000).unref();
+    this.pinger = setInterval(() => heartbeat(this.subscribers), deps.pingMs ?? 15_000).unref();
   }
 
   /** How many routers are subscribed. */
@@ -152,17 +152,6 @@ export class RouteStream {
 
   private broadcast(text: string): void {
     for (const sub of this.subscribers) this.send(sub, text);
-  }
-
-  private ping(): void {
-    for (const sub of this.subscribers) {
-      if (!sub.alive) {
-        sub.ws.terminate();
-        continue;
-      }
-      sub.alive = false;
-      sub.ws.ping();
-    }
   }
 
   /** A router's message; anything malformed is dropped: the router is trusted, its bytes are not. */

@@ -1,5 +1,6 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
 import { NotFoundError, type PaasError } from './errors.js';
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -22,4 +23,19 @@ export function upgradeDispatcher(routes: readonly { path: RegExp; handle: Upgra
     socket.on('error', () => socket.destroy());
     refuseUpgrade(socket, new NotFoundError(`No route for ${req.method} ${path}. See the README for the API.`));
   };
+}
+
+/**
+ * One heartbeat round over a websocket endpoint's peers: a peer that did not answer the last ping
+ * (gone without a FIN: host down, laptop closed) is terminated, the others are pinged again.
+ */
+export function heartbeat(peers: Iterable<{ ws: WebSocket; alive: boolean }>): void {
+  for (const peer of peers) {
+    if (!peer.alive) {
+      peer.ws.terminate();
+      continue;
+    }
+    peer.alive = false;
+    peer.ws.ping();
+  }
 }

@@ -8,6 +8,7 @@ import { NotFoundError } from '../server/errors.js';
 import { AppLogs } from '../server/logs/pipeline.js';
 import { LogTails, TAIL_PATH } from '../server/logs/tail.js';
 import { upgradeDispatcher } from '../server/upgrades.js';
+import { refusal } from './helpers/ws.js';
 
 const TOKEN = 'tail-test-token';
 type Wire = { time: string; source: string; line: string };
@@ -22,17 +23,10 @@ function open(port: number, query: string, headers: Record<string, string> = { a
   });
 }
 
-function refusal(port: number, path: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }): Promise<{ status: number; body: { id: string; message: string } }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(body) as { id: string; message: string } }));
-    });
-    ws.once('open', () => reject(new Error('upgraded')));
-    ws.on('error', () => undefined);
-  });
+/** A refused upgrade, with the token unless told otherwise, and its JSON body. */
+async function refused(port: number, path: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }): Promise<{ status: number; body: { id: string; message: string } }> {
+  const r = await refusal(port, path, headers);
+  return { status: r.status, body: JSON.parse(r.body) as { id: string; message: string } };
 }
 
 describe('log tails', () => {
@@ -66,18 +60,18 @@ describe('log tails', () => {
   });
 
   it('refuses without the token, from a browser, for an unknown app or path, and bad parameters', async () => {
-    expect((await refusal(port, '/v1/apps/shop/logs/stream', {})).status).toBe(401);
-    expect((await refusal(port, '/v1/apps/shop/logs/stream', { authorization: `Bearer ${TOKEN}`, origin: 'http://evil.test' })).status).toBe(403);
-    const ghost = await refusal(port, '/v1/apps/ghost/logs/stream');
+    expect((await refused(port, '/v1/apps/shop/logs/stream', {})).status).toBe(401);
+    expect((await refused(port, '/v1/apps/shop/logs/stream', { authorization: `Bearer ${TOKEN}`, origin: 'http://evil.test' })).status).toBe(403);
+    const ghost = await refused(port, '/v1/apps/ghost/logs/stream');
     expect(ghost.status).toBe(404);
     expect(ghost.body.id).toBe('not_found');
-    expect((await refusal(port, '/v1/elsewhere')).status).toBe(404);
+    expect((await refused(port, '/v1/elsewhere')).status).toBe(404);
     for (const query of ['ps=WEB!', 'source=dyno', 'lines=51', 'lines=-1', 'since=yesterday']) {
-      const r = await refusal(port, `/v1/apps/shop/logs/stream?${query}`);
+      const r = await refused(port, `/v1/apps/shop/logs/stream?${query}`);
       expect(r.status, query).toBe(422);
       expect(r.body.message).toMatch(/must be/);
     }
-    expect((await refusal(port, '/v1/apps/%E0%A4%A/logs/stream')).status).toBe(400);
+    expect((await refused(port, '/v1/apps/%E0%A4%A/logs/stream')).status).toBe(400);
   });
 
   it('sends the last matching lines of the history, then live lines, filtered by dyno, type and source', async () => {

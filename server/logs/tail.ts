@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { tokenFromRequest, tokenMatches } from '../api/auth.js';
 import { PaasError, UnauthorizedError } from '../errors.js';
-import { refuseUpgrade } from '../upgrades.js';
+import { heartbeat, refuseUpgrade } from '../upgrades.js';
 import { lastMatching, type LogFilter, matchesFilter, parseLogFilter } from './filter.js';
 import type { AppLogs, LogLine } from './pipeline.js';
 import type { Subscription } from './subscription.js';
@@ -61,7 +61,7 @@ export class LogTails {
   constructor(private readonly deps: LogTailsDeps) {
     this.maxBuffered = deps.maxBufferedBytes ?? 1024 * 1024;
     // A reader gone without a FIN (laptop closed) is noticed by its missing pong and let go.
-    this.pinger = setInterval(() => this.ping(), deps.pingMs ?? 30_000).unref();
+    this.pinger = setInterval(() => heartbeat(this.tails), deps.pingMs ?? 30_000).unref();
   }
 
   get size(): number {
@@ -151,16 +151,5 @@ export class LogTails {
       tail.blocked = false;
       this.pump(tail);
     });
-  }
-
-  private ping(): void {
-    for (const tail of this.tails) {
-      if (!tail.alive) {
-        tail.ws.terminate();
-        continue;
-      }
-      tail.alive = false;
-      tail.ws.ping();
-    }
   }
 }
