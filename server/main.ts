@@ -23,6 +23,10 @@ import { type DataPaths, dataPaths } from './paths.js';
 import { Routes } from './routes.js';
 import { routeState } from './domains.js';
 import { RouteStream } from './route-stream.js';
+import { LogTails, TAIL_PATH } from './logs/tail.js';
+import { upgradeDispatcher } from './upgrades.js';
+import { STREAM_PATH } from '../router/protocol.js';
+import { requireApp } from './apps.js';
 import { Reconciler } from './dynos/reconciler.js';
 import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
@@ -180,7 +184,14 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   api.use(errorHandler);
 
   const apiServer = http.createServer(api);
-  apiServer.on('upgrade', routeStream.handleUpgrade);
+  const tails = new LogTails({ logs, token, requireApp: (name) => requireApp(deps, name).name });
+  apiServer.on(
+    'upgrade',
+    upgradeDispatcher([
+      { path: new RegExp(`^${STREAM_PATH}$`), handle: routeStream.handleUpgrade },
+      { path: TAIL_PATH, handle: tails.handleUpgrade },
+    ]),
+  );
   const apiBound = await listen(apiServer, config.port, config.host);
   const apiLocalUrl = localUrl(apiBound);
   log(`paas data dir: ${paths.root}`);
@@ -243,6 +254,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await fleet?.stop();
     await routeStream.close();
     await runner.close();
+    // After the dynos: a tail sees their last lines; the CLI reconnects once the server is back.
+    await tails.close();
     await hookServer.close();
     // After the dynos: their last lines go out too, for at most 2 s however many drains are dead.
     await drains.close(2000);

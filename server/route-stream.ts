@@ -1,10 +1,11 @@
-import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { PROTOCOL_VERSION, type RouterLogLine, type ServerMessage, STREAM_PATH } from '../router/protocol.js';
 import { tokenFromRequest, tokenMatches } from './api/auth.js';
 import { NotFoundError, PaasError, UnauthorizedError } from './errors.js';
 import { SHUTTING_DOWN } from './lifecycle.js';
+import { heartbeat, refuseUpgrade as refuse } from './upgrades.js';
 import type { RouteChange, Routes } from './routes.js';
 import type { AppLogs } from './logs/pipeline.js';
 
@@ -34,12 +35,6 @@ interface Subscriber {
   drains: Map<number, (inFlight: number) => void>;
 }
 
-/** The raw answer to an upgrade that is refused: an HTTP response in the API's `{ id, message }` form. */
-function refuse(socket: Duplex, err: PaasError): void {
-  const body = JSON.stringify({ id: err.id, message: err.message });
-  socket.end(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
-
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
 const CONTROL = /[\x00-\x1f\x7f]/g;
 const isLogLine = (l: unknown): l is RouterLogLine =>
@@ -65,7 +60,7 @@ export class RouteStream {
     // One listener for all: each change is serialized once, whatever the number of routers.
     this.unsubscribe = deps.routes.subscribe((change: RouteChange) => this.broadcast(JSON.stringify(change)));
     // A router that vanished without a FIN (host down, paused) is noticed by its missing pong.
-    this.pinger = setInterval(() => this.ping(), deps.pingMs ?? 15_000).unref();
+    this.pinger = setInterval(() => heartbeat(this.subscribers), deps.pingMs ?? 15_000).unref();
   }
 
   /** How many routers are subscribed. */
@@ -157,17 +152,6 @@ export class RouteStream {
 
   private broadcast(text: string): void {
     for (const sub of this.subscribers) this.send(sub, text);
-  }
-
-  private ping(): void {
-    for (const sub of this.subscribers) {
-      if (!sub.alive) {
-        sub.ws.terminate();
-        continue;
-      }
-      sub.alive = false;
-      sub.ws.ping();
-    }
   }
 
   /** A router's message; anything malformed is dropped: the router is trusted, its bytes are not. */

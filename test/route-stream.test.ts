@@ -9,6 +9,7 @@ import { PROTOCOL_VERSION, type ServerMessage, STREAM_PATH } from '../router/pro
 import { RouteTable } from '../router/route-table.js';
 import { RouteStream } from '../server/route-stream.js';
 import { Routes } from '../server/routes.js';
+import { refusal } from './helpers/ws.js';
 
 const TOKEN = 'stream-test-token';
 
@@ -25,20 +26,6 @@ function subscribe(port: number, token = TOKEN): Promise<Sub> {
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve({ ws, got }));
     ws.once('error', reject);
-  });
-}
-
-/** The HTTP answer to an upgrade that is refused. */
-function refusal(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
-    ws.once('open', () => reject(new Error('upgraded')));
-    ws.on('error', () => undefined);
   });
 }
 

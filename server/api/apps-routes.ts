@@ -4,6 +4,7 @@ import type { Deps } from '../deps.js';
 import { InvalidParamsError } from '../errors.js';
 import { buildsRoutes } from './builds-routes.js';
 import { domainsRoutes } from './domains-routes.js';
+import { lastMatching, parseLogFilter } from '../logs/filter.js';
 import { drainsRoutes } from './drains-routes.js';
 
 /** The base URL git should push to, as the client reached us. */
@@ -40,7 +41,8 @@ export function appsRoutes(deps: Deps): express.Router {
   });
   r.get('/apps/:name/logs', (req, res) => {
     const app = requireApp(deps, req.params.name);
-    res.json(deps.logs.recent(app.name, parseLines(req.query.lines, deps.logs.limit)));
+    const n = parseLines(req.query.lines, deps.logs.limit);
+    res.json(lastMatching(deps.logs.recent(app.name, deps.logs.limit), n, parseLogFilter(req.query)));
   });
   // Mounted here rather than in main.ts: domains, drains and builds belong to an app, under the same /v1 guards.
   r.use(domainsRoutes(deps));

@@ -1,0 +1,130 @@
+// `paas logs` and `paas logs --tail` end to end: a real server, real dynos printing lines, the real
+// CLI following them over the API's websocket, with filters, JSON, and a control-plane restart the
+// tail lives through (it says so on stderr) and the history survives.
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { BIN, cli, createApp, gitRepo, type Paas, push, spawnChild, startPaas, viaRouter } from './helpers/paas.js';
+
+let paas: Paas;
+const APP = 'chatty';
+
+/** A web dyno and a worker that each print a numbered line every 100 ms. */
+const chattyApp: Record<string, string> = {
+  Procfile: 'web: exec node server.js\nworker: exec node worker.js\n',
+  'server.js': `let n = 0;
+setInterval(() => console.log('web tick ' + n++ + ' ' + process.env.DYNO), 100);
+require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);
+process.on('SIGTERM', () => process.exit(0));
+`,
+  'worker.js': "let n = 0;\nsetInterval(() => console.log('worker tick ' + n++ + ' ' + process.env.DYNO), 100);\nprocess.on('SIGTERM', () => process.exit(0));\n",
+};
+
+interface Tail {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+}
+
+/** Starts `paas logs --tail …` in the background, collecting what it prints. */
+function tail(args: string[]): Tail {
+  const child = spawnChild(process.execPath, [BIN, 'logs', '--tail', '-a', APP, ...args], { env: paas.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return { child, stdout: () => stdout, stderr: () => stderr };
+}
+
+/** Ctrl-C: the tail ends with 0. */
+async function interrupt(t: Tail): Promise<void> {
+  const exited = once(t.child, 'exit');
+  t.child.kill('SIGINT');
+  expect((await exited)[0]).toBe(0);
+}
+
+const lines = (text: string) => text.split('\n').filter(Boolean);
+
+beforeAll(async () => {
+  paas = await startPaas();
+  await createApp(paas, APP);
+  const pushed = await push(paas, await gitRepo(paas, chattyApp), APP);
+  expect(pushed.code, pushed.stderr).toBe(0);
+  const scaled = await cli(paas, ['ps:scale', 'worker=1', '-a', APP]);
+  expect(scaled.code, scaled.stderr).toBe(0);
+});
+
+describe('paas logs --tail', () => {
+  it('shows a line a dyno prints while it runs, and ends with 0 on Ctrl-C', async () => {
+    const t = tail(['-n', '1']);
+    await vi.waitFor(() => expect(t.stdout()).toMatch(/^\S+Z app\[web\.1\]: web tick \d+ web\.1$/m), { timeout: 15_000 });
+    const seen = /web tick (\d+)/.exec(t.stdout())![1];
+    // A later line than any in the history it started with: a live one.
+    await vi.waitFor(() => expect(t.stdout()).toMatch(new RegExp(`web tick ${Number(seen) + 2} `)), { timeout: 15_000 });
+    expect(t.stderr()).toBe('');
+    await interrupt(t);
+  });
+
+  it('filters by dyno, by process type and by source', async () => {
+    const web1 = tail(['--ps', 'web.1', '-n', '20']);
+    const worker = tail(['--ps', 'worker', '-n', '20']);
+    const router = tail(['--source', 'router', '-n', '1']);
+    const platform = tail(['--source', 'paas', '-n', '1500']);
+    await vi.waitFor(() => expect(lines(worker.stdout()).length).toBeGreaterThan(25), { timeout: 15_000 });
+    await vi.waitFor(() => expect(lines(web1.stdout()).length).toBeGreaterThan(25), { timeout: 15_000 });
+    expect(lines(web1.stdout()).every((l) => /(app|paas)\[web\.1\]: /.test(l)), web1.stdout()).toBe(true);
+    expect(lines(worker.stdout()).every((l) => / (app|paas)\[worker\.\d+\]: /.test(l)), worker.stdout()).toBe(true);
+    expect(worker.stdout()).toContain('app[worker.1]: worker tick');
+    expect((await viaRouter(paas, `${APP}.localhost`, '/through-the-router')).status).toBe(200);
+    await vi.waitFor(() => expect(router.stdout()).toMatch(/ router: .*path="?\/through-the-router/), { timeout: 15_000 });
+    expect(lines(router.stdout()).every((l) => / router: /.test(l)), router.stdout()).toBe(true);
+    // The platform's lines from the deploy and the scale are in the history; no dyno output among them.
+    await vi.waitFor(() => expect(platform.stdout()).toMatch(/ paas\[worker\.1\]: /), { timeout: 15_000 });
+    expect(lines(platform.stdout()).every((l) => / paas\[[^\]]+\]: /.test(l)), platform.stdout()).toBe(true);
+    await Promise.all([web1, worker, router, platform].map(interrupt));
+  });
+
+  it('prints one JSON object per line, with --tail and without', async () => {
+    const t = tail(['--json', '--ps', 'web', '-n', '3']);
+    await vi.waitFor(() => expect(lines(t.stdout()).length).toBeGreaterThan(5), { timeout: 15_000 });
+    await interrupt(t);
+    const history = await cli(paas, ['logs', '-a', APP, '--json', '-n', '5', '--source', 'app']);
+    expect(history.code, history.stderr).toBe(0);
+    for (const text of [t.stdout(), history.stdout]) {
+      for (const line of lines(text)) {
+        const parsed = JSON.parse(line) as { time: string; source: string; line: string };
+        expect(Object.keys(parsed)).toEqual(['time', 'source', 'line']);
+        expect(parsed.source).toMatch(/^app\[/);
+      }
+    }
+    expect(lines(history.stdout)).toHaveLength(5);
+  });
+
+  it('refuses a bad filter with a message that says what fits', async () => {
+    const r = await cli(paas, ['logs', '-a', APP, '--ps', 'Web!']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ps must be a dyno \(web\.1\) or a process type \(web\)/);
+    const s = await cli(paas, ['logs', '-a', APP, '--tail', '--source', 'dyno']);
+    expect(s.code).toBe(1);
+    expect(s.stderr).toMatch(/--source must be one of app, paas, router/);
+  });
+
+  it('lives through a control-plane restart: says so on stderr, reconnects, shows new lines; the history survives', async () => {
+    const t = tail(['--ps', 'web.1', '-n', '1']);
+    await vi.waitFor(() => expect(t.stdout()).toMatch(/web tick/), { timeout: 15_000 });
+    const before = /web tick (\d+)/.exec(lines(t.stdout()).at(-1)!)![1];
+    const port = new URL(paas.apiUrl).port;
+    expect(await paas.stop()).toBe(0);
+    await vi.waitFor(() => expect(t.stderr()).toMatch(/^paas: log stream lost \(the paas server is shutting down\); reconnecting$/m), { timeout: 15_000 });
+    paas = await startPaas({ PAAS_DATA_DIR: paas.dataDir, PAAS_API_TOKEN: paas.token, PORT: port });
+    await vi.waitFor(() => expect(t.stderr()).toMatch(/^paas: reconnected$/m), { timeout: 30_000 });
+    // The restored dyno counts from 0 again: a line printed after the restart.
+    await vi.waitFor(() => expect(t.stdout().slice(t.stdout().lastIndexOf(`web tick ${before} `))).toMatch(/web tick 3 web\.1/), { timeout: 30_000 });
+    // No line twice across the reconnect.
+    const out = lines(t.stdout());
+    expect(new Set(out).size).toBe(out.length);
+    await interrupt(t);
+    const history = await cli(paas, ['logs', '-a', APP, '-n', '1500', '--ps', 'web.1']);
+    expect(history.stdout).toContain(`web tick ${before} web.1`);
+  });
+});
