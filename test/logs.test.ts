@@ -80,6 +80,15 @@ describe('subscriptions', () => {
     expect(sub.take()).toEqual([]);
   });
 
+  it('end when their app is destroyed, and the consumer is told', () => {
+    const logs = new AppLogs(quiet);
+    let ready = 0;
+    const sub = logs.subscribe('gone', () => ready++);
+    logs.forget('gone');
+    expect(sub.ended).toBe(true);
+    expect(ready).toBe(1);
+  });
+
   it('drop what a slow consumer cannot take, bounded, and report it as L10 with the count', () => {
     const logs = new AppLogs(quiet);
     const sub = logs.subscribe('app', () => undefined, 100);

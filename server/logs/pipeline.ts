@@ -80,7 +80,7 @@ export class AppLogs {
 
   /** Drops the app's history (destroyed) and ends its subscriptions. */
   forget(app: string): void {
-    for (const sub of [...(this.subs.get(app) ?? [])]) sub.close();
+    for (const sub of [...(this.subs.get(app) ?? [])]) sub.end();
     this.subs.delete(app);
     this.history.forget(app);
   }

@@ -53,10 +53,22 @@ export class Subscription {
     return this.queue.length + (this.dropped > 0 ? 1 : 0);
   }
 
+  /** Whether it has ended: closed by its consumer, or by the pipeline when the app went away. */
+  get ended(): boolean {
+    return this.closed;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
     this.onClose(this);
+  }
+
+  /** Ends it from the pipeline's side (the app was destroyed), telling the consumer through `ready`. */
+  end(): void {
+    if (this.closed) return;
+    this.close();
+    this.ready();
   }
 }

@@ -133,6 +133,8 @@ export class LogTails {
   }
 
   private pump(tail: Tail): void {
+    // The app was destroyed: the reader hears so (its reconnect then gets the 404 that says why).
+    if (tail.sub.ended) return void tail.ws.close(1000, 'app destroyed');
     while (tail.ws.readyState === tail.ws.OPEN) {
       if (tail.ws.bufferedAmount >= this.maxBuffered) {
         tail.blocked = true;
