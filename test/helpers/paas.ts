@@ -96,8 +96,9 @@ process.on('exit', () => {
  * SIGTERM, so it stops its dynos, and SIGKILL if it has not exited within STOP_TIMEOUT_MS.
  * `inheritFd` is an open descriptor the server inherits as its fd 30 (as from `paas server 30<file`).
  * `noRouter` starts the control plane alone (`paas server --no-router`): only the API listener is awaited.
+ * `outputLimit` keeps only about that many characters of the server's output (benchmarks that flood the log).
  */
-export async function startPaas(extraEnv: Record<string, string> = {}, opts: { inheritFd?: number; noRouter?: boolean } = {}): Promise<Paas> {
+export async function startPaas(extraEnv: Record<string, string> = {}, opts: { inheritFd?: number; noRouter?: boolean; outputLimit?: number } = {}): Promise<Paas> {
   const dataDir = extraEnv.PAAS_DATA_DIR ?? tempDir('paas-data-');
   const home = tempDir('paas-home-');
   const token = extraEnv.PAAS_API_TOKEN ?? `test-token-${Math.random().toString(36).slice(2)}`;
@@ -135,8 +136,14 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
   }
   onCleanup(shutdown);
 
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
+  // A benchmark that floods the log keeps only the end of the server's output (`outputLimit` chars).
+  const limit = opts.outputLimit ?? Infinity;
+  const collect = (d: Buffer) => {
+    out += d;
+    if (out.length > limit) out = out.slice(-Math.floor(limit / 2));
+  };
+  proc.stdout!.on('data', collect);
+  proc.stderr!.on('data', collect);
   // Waits on the server's own words: both listeners print where they listen once they do.
   const started = await new Promise<{ apiUrl: string; routerUrl: string }>((resolve, reject) => {
     const check = () => {
