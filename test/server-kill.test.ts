@@ -85,6 +85,9 @@ describe('kill -9 of the server mid-deploy', () => {
     // The build step runs, and the store has the build pending.
     expect(liveProcesses().filter((p) => p.cmdline.includes(tag)).length).toBeGreaterThan(0);
     expect(statuses(paas.dataDir)).toEqual({ builds: ['succeeded', 'pending'], releases: ['succeeded'] });
+    // A build's output reaches its file in batches every 100 ms: what a kill -9 can cost is the last
+    // batch, so the kill comes after one has gone out.
+    await new Promise((r) => setTimeout(r, 300));
 
     const again = await killAndRestart(paas, dir, app, tag);
     expect((await pushing.done).code).not.toBe(0);
