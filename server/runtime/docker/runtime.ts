@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import type Docker from 'dockerode';
 import { atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
 import { freePort, listenerUids } from '../free-port.js';
-import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '../types.js';
+import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno, TtySize } from '../types.js';
 import { runInImage } from '../../../builder/docker/run-in-image.js';
 import { LABELS, ourFilter } from './engine.js';
-import { followOutput, idempotent, statusOf } from './streams.js';
+import { pipeInput } from '../pty.js';
+import { followOutput, idempotent, rawOutput, statusOf } from './streams.js';
 
 export interface DockerRuntimeOptions {
   docker: Docker;
@@ -63,8 +64,10 @@ export class DockerRuntime implements Runtime {
       const port = await freePort(this.opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.opts.bindAddress);
       const container = await this.create(spec, image, port);
       // Attached before start, so not even the first line is missed.
-      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-      const output = this.follow(stream, spec.onLine);
+      const input = spec.stdin || spec.tty !== undefined;
+      // With stdin, the attach is hijacked: one raw connection carries input one way and output the other.
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true, ...(input ? { stdin: true, hijack: true } : {}) });
+      const output = this.follow(stream, spec, spec.tty !== undefined);
       try {
         await container.start();
       } catch (err) {
@@ -74,8 +77,16 @@ export class DockerRuntime implements Runtime {
         if (attempt < PORT_TRIES && /port is already allocated|address already in use/i.test((err as Error).message)) continue;
         throw err;
       }
-      return this.running(container, spec.name, port, output);
+      const running = await this.running(container, spec.name, port, output);
+      return input ? { ...running, ...this.oneOffInput(container, stream, spec) } : running;
     }
+  }
+
+  /** A one-off container's stdin (the hijacked attach: its end is the container's EOF) and terminal size. */
+  private oneOffInput(container: Docker.Container, stream: NodeJS.ReadableStream, spec: DynoSpec): Pick<RunningDyno, 'stdin' | 'resize'> {
+    const resize = (size: TtySize) => void container.resize({ h: size.rows, w: size.cols }).catch(() => undefined);
+    if (spec.tty) resize(spec.tty);
+    return { stdin: pipeInput(stream as NodeJS.ReadWriteStream), resize: spec.tty ? resize : undefined };
   }
 
   async stop(dyno: RunningDyno, graceMs: number): Promise<void> {
@@ -114,7 +125,7 @@ export class DockerRuntime implements Runtime {
     if (!Number.isInteger(port) || port <= 0) return undefined;
     // Only what it prints from now on: the lines before were logged by the server that started it.
     const stream = await container.logs({ follow: true, stdout: true, stderr: true, since: Math.floor(Date.now() / 1000) });
-    return this.running(container, dyno.name, port, this.follow(stream, onLine), info.State.Pid);
+    return this.running(container, dyno.name, port, this.follow(stream, { onLine }), info.State.Pid);
   }
 
   async sweep(keep: Set<string>, graceMs: number): Promise<number> {
@@ -157,6 +168,9 @@ export class DockerRuntime implements Runtime {
       ExposedPorts: { [`${port}/tcp`]: {} },
       AttachStdout: true,
       AttachStderr: true,
+      // A one-off run (`paas run`): stdin open until the client's end-of-file, and maybe a terminal.
+      ...(spec.stdin || spec.tty ? { AttachStdin: true, OpenStdin: true, StdinOnce: true } : {}),
+      ...(spec.tty ? { Tty: true } : {}),
       HostConfig: {
         Init: true,
         Memory: this.opts.memoryBytes,
@@ -205,9 +219,9 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private follow(stream: NodeJS.ReadableStream, onLine: DynoSpec['onLine']): { ended: Promise<void> } {
+  private follow(stream: NodeJS.ReadableStream, spec: Pick<DynoSpec, 'onLine' | 'onOutput'>, tty = false): { ended: Promise<void> } {
     this.streams.add(stream);
-    const output = followOutput(this.opts.docker, stream, onLine);
+    const output = spec.onOutput ? rawOutput(this.opts.docker, stream, tty, spec.onOutput) : followOutput(this.opts.docker, stream, spec.onLine);
     void output.ended.then(() => this.streams.delete(stream));
     return output;
   }
