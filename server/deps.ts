@@ -6,6 +6,7 @@ import type { AppLogs } from './logs/pipeline.js';
 import type { DataPaths } from './paths.js';
 import type { ReleaseOutputs } from './release-output.js';
 import type { Routes } from './routes.js';
+import type { OneOffs } from './dynos/one-off.js';
 import type { Reconciler } from './dynos/reconciler.js';
 import type { SandboxHost } from './sandbox/host.js';
 import type { Db } from './store/db.js';
@@ -17,6 +18,8 @@ export interface Deps {
   db: Db;
   routes: Routes;
   runner: Reconciler;
+  /** One-off dynos (`paas run`). */
+  runs: OneOffs;
   logs: AppLogs;
   locks: AppLocks;
   /** Draining and stopping on shutdown: refuses new work, aborts work that outlives the timeout. */

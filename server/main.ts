@@ -23,6 +23,8 @@ import { Routes } from './routes.js';
 import { routeState } from './domains.js';
 import { RouteStream } from './route-stream.js';
 import { Reconciler } from './dynos/reconciler.js';
+import { OneOffs } from './dynos/one-off.js';
+import { runUpgrade } from './api/run-socket.js';
 import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
 import { instanceId } from './runtime/docker/engine.js';
@@ -156,6 +158,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     db,
     routes,
     runner,
+    runs: new OneOffs(),
     logs,
     locks: new AppLocks(),
     sandbox,
@@ -175,7 +178,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   api.use(errorHandler);
 
   const apiServer = http.createServer(api);
-  apiServer.on('upgrade', routeStream.handleUpgrade);
+  const runSocket = runUpgrade(deps, token);
+  apiServer.on('upgrade', (req, socket, head) => runSocket(req, socket, head) || routeStream.handleUpgrade(req, socket, head));
   const apiBound = await listen(apiServer, config.port, config.host);
   const apiLocalUrl = localUrl(apiBound);
   log(`paas data dir: ${paths.root}`);

@@ -35,7 +35,8 @@ interface Subscriber {
 }
 
 /** The raw answer to an upgrade that is refused: an HTTP response in the API's `{ id, message }` form. */
-function refuse(socket: Duplex, err: PaasError): void {
+/** Answers an upgrade request with an HTTP error, as the JSON API would. */
+export function refuse(socket: Duplex, err: PaasError): void {
   const body = JSON.stringify({ id: err.id, message: err.message });
   socket.end(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

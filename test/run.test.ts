@@ -1,0 +1,128 @@
+// `paas run`, end to end: a real server, the real CLI over loopback, one-off dynos in the real
+// sandbox. Exit codes, stdin, config and -e, a pseudo-terminal, ps, routing, cleanup, --detach.
+import { type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Dyno } from '../cli/types.js';
+import { nodeApp } from './helpers/fixtures.js';
+import { BIN, cli, createApp, gitRepo, type Paas, push, type Result, spawnChild, startPaas, viaRouter } from './helpers/paas.js';
+
+const APP = 'oneoff';
+let paas: Paas;
+
+beforeAll(async () => {
+  paas = await startPaas();
+  await createApp(paas, APP);
+  const pushed = await push(paas, await gitRepo(paas, nodeApp('from web')), APP);
+  expect(pushed.code, pushed.stderr).toBe(0);
+  const set = await cli(paas, ['config:set', 'GREETING=hello', '-a', APP]);
+  expect(set.code, set.stderr).toBe(0);
+}, 120_000);
+
+/** Runs the CLI with `input` on its stdin (then end-of-file). */
+function paasRun(args: string[], input = ''): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawnChild(process.execPath, [BIN, 'run', '-a', APP, ...args], { cwd: paas.home, env: paas.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const got = collect(child);
+    child.stdin!.end(input);
+    child.on('close', (code) => resolve({ code: code ?? 1, ...got() }));
+  });
+}
+
+function collect(child: ChildProcess): () => { stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return () => ({ stdout, stderr });
+}
+
+async function ps(): Promise<Dyno[]> {
+  const r = await cli(paas, ['ps', '-a', APP, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Dyno[];
+}
+
+/** Pids of processes of this app's one-off dyno `name`, found by their environment. */
+function pidsOf(name: string): number[] {
+  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((pid) => {
+    try {
+      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      return env.includes(`PAAS_APP_NAME=${APP}`) && env.includes(`DYNO=${name}`);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+describe('paas run', () => {
+  it("exits with the command's exit code, 128 + n for a death by signal n", async () => {
+    expect((await paasRun(['sh', '-c', 'exit 3'])).code).toBe(3);
+    expect((await paasRun(['--', 'sh', '-c', 'kill -TERM $$'])).code).toBe(143);
+  });
+
+  it('pipes stdin to the command, end-of-file included', async () => {
+    const python = await paasRun(['python3'], 'print(6*7)\n');
+    expect(python.stdout, python.stderr).toBe('42\n');
+    const node = await paasRun(['node'], 'process.stdout.write(String(6 * 7))');
+    expect(node.stdout, node.stderr).toBe('42');
+  });
+
+  it("gives the command the release's config and -e variables, and leaves its options to it", async () => {
+    const r = await paasRun(['-e', 'EXTRA=1', 'sh', '-c', 'echo "$GREETING $EXTRA $DYNO"; pwd']);
+    expect(r.stdout.split('\n')).toEqual([expect.stringMatching(/^hello 1 run\.\d+$/), '/app', '']);
+    const flags = await paasRun(['node', '-e', 'console.log(process.argv.slice(1).join(), process.env.GREETING)', '--', '-a', 'x']);
+    expect(flags.stdout, flags.stderr).toBe('-a,x hello\n');
+  });
+
+  it('runs on a pseudo-terminal when stdin is a terminal', async () => {
+    // script(1) gives the CLI a terminal, as a user's shell would.
+    const child = spawnChild('script', ['-qfec', `${process.execPath} ${BIN} run -a ${APP} sh -c 'tty; stty size'`, '/dev/null'], {
+      cwd: paas.home,
+      env: { ...paas.env, COLUMNS: '', LINES: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const got = collect(child);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(got().stdout).toMatch(/\/dev\/pts\/\d+/);
+    expect(code, got().stdout + got().stderr).toBe(0);
+  });
+
+  it('shows the one-off dyno in ps, never routes to it, and stops it when the client goes away', async () => {
+    const serve = "require('http').createServer((q, s) => s.end('from the one-off')).listen(process.env.PORT)";
+    const child = spawnChild(process.execPath, [BIN, 'run', '-a', APP, 'node', '-e', serve], { cwd: paas.home, env: paas.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let dyno: Dyno | undefined;
+    await vi.waitFor(async () => {
+      dyno = (await ps()).find((d) => d.type === 'run');
+      expect(dyno).toMatchObject({ state: 'up', command: expect.stringContaining('node -e') });
+    }, { timeout: 15_000 });
+    const human = await cli(paas, ['ps', '-a', APP]);
+    expect(human.stdout).toContain(`${dyno!.name}: up`);
+    expect(pidsOf(dyno!.name).length).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) expect(JSON.parse((await viaRouter(paas, `${APP}.localhost`)).body)).toMatchObject({ message: 'from web' });
+    child.kill('SIGKILL');
+    await vi.waitFor(async () => {
+      expect((await ps()).filter((d) => d.type === 'run')).toEqual([]);
+      expect(pidsOf(dyno!.name)).toEqual([]);
+    }, { timeout: 10_000 });
+  });
+
+  it('runs --detach in the background, with its output in the logs', async () => {
+    const r = await paasRun(['--detach', 'sh', '-c', 'echo "detached $GREETING"']);
+    expect(r.code, r.stderr).toBe(0);
+    const name = /^Running sh -c 'echo "detached \$GREETING"' on oneoff\.\.\. up, (run\.\d+)$/m.exec(r.stdout)?.[1];
+    expect(name, r.stdout).toBeDefined();
+    await vi.waitFor(async () => {
+      const logs = await cli(paas, ['logs', '-a', APP]);
+      expect(logs.stdout).toContain(`app[${name}]: detached hello`);
+      expect(logs.stdout).toContain(`paas[${name}]: Process exited with status 0`);
+    }, { timeout: 15_000 });
+  });
+
+  it('says what to do when there is nothing to run yet', async () => {
+    await createApp(paas, 'empty');
+    const r = await cli(paas, ['run', '-a', 'empty', 'true']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Push code first');
+  });
+});
