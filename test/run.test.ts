@@ -1,11 +1,12 @@
 // `paas run`, end to end: a real server, the real CLI over loopback, one-off dynos in the real
 // sandbox. Exit codes, stdin, config and -e, a pseudo-terminal, ps, routing, cleanup, --detach.
-import { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
 import type { Dyno } from '../cli/types.js';
 import { nodeApp } from './helpers/fixtures.js';
-import { BIN, cli, createApp, gitRepo, type Paas, push, type Result, spawnChild, startPaas, viaRouter } from './helpers/paas.js';
+import { cli, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
+import { paasRun, paasRunInTerminal, startRun } from './helpers/run.js';
 
 const APP = 'oneoff';
 let paas: Paas;
@@ -19,23 +20,7 @@ beforeAll(async () => {
   expect(set.code, set.stderr).toBe(0);
 }, 120_000);
 
-/** Runs the CLI with `input` on its stdin (then end-of-file). */
-function paasRun(args: string[], input = ''): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawnChild(process.execPath, [BIN, 'run', '-a', APP, ...args], { cwd: paas.home, env: paas.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const got = collect(child);
-    child.stdin!.end(input);
-    child.on('close', (code) => resolve({ code: code ?? 1, ...got() }));
-  });
-}
-
-function collect(child: ChildProcess): () => { stdout: string; stderr: string } {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return () => ({ stdout, stderr });
-}
+const run = (args: string[], input = '') => paasRun(paas, APP, args, input);
 
 async function ps(): Promise<Dyno[]> {
   const r = await cli(paas, ['ps', '-a', APP, '--json']);
@@ -57,40 +42,33 @@ function pidsOf(name: string): number[] {
 
 describe('paas run', () => {
   it("exits with the command's exit code, 128 + n for a death by signal n", async () => {
-    expect((await paasRun(['sh', '-c', 'exit 3'])).code).toBe(3);
-    expect((await paasRun(['--', 'sh', '-c', 'kill -TERM $$'])).code).toBe(143);
+    expect((await run(['sh', '-c', 'exit 3'])).code).toBe(3);
+    expect((await run(['--', 'sh', '-c', 'kill -TERM $$'])).code).toBe(143);
   });
 
   it('pipes stdin to the command, end-of-file included', async () => {
-    const python = await paasRun(['python3'], 'print(6*7)\n');
+    const python = await run(['python3'], 'print(6*7)\n');
     expect(python.stdout, python.stderr).toBe('42\n');
-    const node = await paasRun(['node'], 'process.stdout.write(String(6 * 7))');
+    const node = await run(['node'], 'process.stdout.write(String(6 * 7))');
     expect(node.stdout, node.stderr).toBe('42');
   });
 
   it("gives the command the release's config and -e variables, and leaves its options to it", async () => {
-    const r = await paasRun(['-e', 'EXTRA=1', 'sh', '-c', 'echo "$GREETING $EXTRA $DYNO"; pwd']);
+    const r = await run(['-e', 'EXTRA=1', 'sh', '-c', 'echo "$GREETING $EXTRA $DYNO"; pwd']);
     expect(r.stdout.split('\n')).toEqual([expect.stringMatching(/^hello 1 run\.\d+$/), '/app', '']);
-    const flags = await paasRun(['node', '-e', 'console.log(process.argv.slice(1).join(), process.env.GREETING)', '--', '-a', 'x']);
+    const flags = await run(['node', '-e', 'console.log(process.argv.slice(1).join(), process.env.GREETING)', '--', '-a', 'x']);
     expect(flags.stdout, flags.stderr).toBe('-a,x hello\n');
   });
 
   it('runs on a pseudo-terminal when stdin is a terminal', async () => {
-    // script(1) gives the CLI a terminal, as a user's shell would.
-    const child = spawnChild('script', ['-qfec', `${process.execPath} ${BIN} run -a ${APP} sh -c 'tty; stty size'`, '/dev/null'], {
-      cwd: paas.home,
-      env: { ...paas.env, COLUMNS: '', LINES: '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const got = collect(child);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(got().stdout).toMatch(/\/dev\/pts\/\d+/);
-    expect(code, got().stdout + got().stderr).toBe(0);
+    const r = await paasRunInTerminal(paas, APP, "sh -c 'tty; stty size'");
+    expect(r.stdout).toMatch(/\/dev\/pts\/\d+/);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
   });
 
   it('shows the one-off dyno in ps, never routes to it, and stops it when the client goes away', async () => {
     const serve = "require('http').createServer((q, s) => s.end('from the one-off')).listen(process.env.PORT)";
-    const child = spawnChild(process.execPath, [BIN, 'run', '-a', APP, 'node', '-e', serve], { cwd: paas.home, env: paas.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = startRun(paas, APP, ['node', '-e', serve]);
     let dyno: Dyno | undefined;
     await vi.waitFor(async () => {
       dyno = (await ps()).find((d) => d.type === 'run');
@@ -108,7 +86,7 @@ describe('paas run', () => {
   });
 
   it('runs --detach in the background, with its output in the logs', async () => {
-    const r = await paasRun(['--detach', 'sh', '-c', 'echo "detached $GREETING"']);
+    const r = await run(['--detach', 'sh', '-c', 'echo "detached $GREETING"']);
     expect(r.code, r.stderr).toBe(0);
     const name = /^Running sh -c 'echo "detached \$GREETING"' on oneoff\.\.\. up, (run\.\d+)$/m.exec(r.stdout)?.[1];
     expect(name, r.stdout).toBeDefined();
@@ -117,6 +95,26 @@ describe('paas run', () => {
       expect(logs.stdout).toContain(`app[${name}]: detached hello`);
       expect(logs.stdout).toContain(`paas[${name}]: Process exited with status 0`);
     }, { timeout: 15_000 });
+  });
+
+  it('stops a run at its --timeout', async () => {
+    const started = Date.now();
+    const r = await run(['--timeout', '1', 'sleep', '30']);
+    expect(r.code).toBe(143);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('refuses the run websocket to a browser (Origin) and to a request without the token', async () => {
+    const url = `${paas.apiUrl.replace(/^http/, 'ws')}/v1/apps/${APP}/run?arg=true`;
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(url, { headers });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => (ws.close(), resolve(101)));
+        ws.on('error', () => resolve(0));
+      });
+    expect(await status({ authorization: `Bearer ${paas.token}`, origin: 'http://evil.example' })).toBe(403);
+    expect(await status({})).toBe(401);
   });
 
   it('says what to do when there is nothing to run yet', async () => {
