@@ -8,6 +8,9 @@ import { CliError, parseCount } from '../errors.js';
 import { resolveApp } from '../git.js';
 import { out } from '../output.js';
 
+/** Input sent but not yet taken by the server beyond which we stop reading stdin. */
+const STDIN_HIGH_WATER = 1024 * 1024;
+
 interface RunOptions {
   app?: string;
   env: string[];
@@ -81,7 +84,13 @@ async function attach(app: string, argv: string[], env: Record<string, string>, 
     });
     ws.on('error', (err) => reject(new CliError(`Could not reach the paas server at ${apiUrl()} (${(err as NodeJS.ErrnoException).code ?? err.message}). Is \`paas server\` running?`)));
     ws.on('open', () => {
-      process.stdin.on('data', (chunk: Buffer) => ws.send(Buffer.concat([Buffer.of(CHANNEL.stdin), chunk])));
+      process.stdin.on('data', (chunk: Buffer) => {
+        // What the server has not taken yet waits in our stdin, not in our memory.
+        ws.send(Buffer.concat([Buffer.of(CHANNEL.stdin), chunk]), () => {
+          if (ws.bufferedAmount < STDIN_HIGH_WATER) process.stdin.resume();
+        });
+        if (ws.bufferedAmount >= STDIN_HIGH_WATER) process.stdin.pause();
+      });
       process.stdin.on('end', () => control({ type: 'eof' }));
       if (tty) process.stdout.on('resize', () => control({ type: 'resize', rows: process.stdout.rows, cols: process.stdout.columns }));
     });

@@ -10,6 +10,9 @@ import { tokenFromRequest, tokenMatches } from './auth.js';
 import { CHANNEL, type ClientControl, type ServerControl } from './run-protocol.js';
 
 const RUN_PATH = /^\/v1\/apps\/([^/]+)\/run$/;
+/** Output waiting for a client beyond this stops the dyno's output until it is below LOW_WATER. */
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
 
 /** `tty=24x80` as a size; anything else is left to runRequest to refuse. */
 function ttyParam(value: string | null): { rows: number; cols: number } | undefined {
@@ -54,7 +57,22 @@ async function attach(deps: Deps, wss: WebSocketServer, c: { req: IncomingMessag
   let ws: WebSocket | undefined;
   // Output from before the upgrade is done waits here.
   const early: Buffer[] = [];
-  const send = (frame: Buffer) => (ws ? ws.send(frame) : early.push(frame));
+  let paused = false;
+  const send = (frame: Buffer) => {
+    if (!ws) return void early.push(frame);
+    const socket = ws;
+    socket.send(frame, () => {
+      if (paused && socket.bufferedAmount < LOW_WATER) {
+        paused = false;
+        run.dyno.flow?.(true);
+      }
+    });
+    // A client that reads slowly slows the dyno's output rather than filling the server's memory.
+    if (!paused && socket.bufferedAmount > HIGH_WATER) {
+      paused = true;
+      run.dyno.flow?.(false);
+    }
+  };
   let run: OneOff;
   try {
     const q = c.url.searchParams;
@@ -71,7 +89,7 @@ async function attach(deps: Deps, wss: WebSocketServer, c: { req: IncomingMessag
     const control = (m: ServerControl) => socket.send(JSON.stringify(m));
     control({ type: 'started', name: run.name, release: run.release });
     for (const frame of early.splice(0)) socket.send(frame);
-    socket.on('message', (data: RawData, isBinary: boolean) => onMessage(run, data, isBinary));
+    socket.on('message', (data: RawData, isBinary: boolean) => onMessage(socket, run, data, isBinary));
     void run.dyno.exited.then((status) => {
       control({ type: 'exit', code: status.code, signal: status.signal });
       socket.close(1000, 'exited');
@@ -80,10 +98,15 @@ async function attach(deps: Deps, wss: WebSocketServer, c: { req: IncomingMessag
 }
 
 /** Input from the client: stdin bytes, its end, or a terminal's new size. */
-function onMessage(run: OneOff, data: RawData, isBinary: boolean): void {
+function onMessage(ws: WebSocket, run: OneOff, data: RawData, isBinary: boolean): void {
   const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+  const stdin = run.dyno.stdin;
   if (isBinary) {
-    if (buf[0] === CHANNEL.stdin) run.dyno.stdin?.write(buf.subarray(1));
+    // A dyno that reads its input slowly slows the client, not the server's memory.
+    if (buf[0] === CHANNEL.stdin && stdin && !stdin.write(buf.subarray(1))) {
+      ws.pause();
+      stdin.drained(() => ws.resume());
+    }
     return;
   }
   let m: ClientControl;
@@ -92,8 +115,8 @@ function onMessage(run: OneOff, data: RawData, isBinary: boolean): void {
   } catch {
     return;
   }
-  if (m.type === 'eof') run.dyno.stdin?.end();
+  if (m.type === 'eof') stdin?.end();
   else if (m.type === 'resize' && Number.isInteger(m.rows) && Number.isInteger(m.cols) && m.rows > 0 && m.cols > 0 && m.rows <= 1000 && m.cols <= 1000) {
-    run.dyno.resize?.({ rows: m.rows, cols: m.cols });
+    void run.dyno.resize?.({ rows: m.rows, cols: m.cols });
   }
 }

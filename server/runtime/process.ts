@@ -75,6 +75,12 @@ export class ProcessRuntime implements Runtime {
       return status;
     });
     const { onOutput } = spec;
+    const flow = (on: boolean) => {
+      for (const s of [child.stdout!, child.stderr!]) {
+        if (on) s.resume();
+        else s.pause();
+      }
+    };
     if (onOutput) {
       child.stdout!.on('data', (chunk: Buffer) => onOutput('stdout', chunk));
       child.stderr!.on('data', (chunk: Buffer) => onOutput('stderr', chunk));
@@ -93,7 +99,7 @@ export class ProcessRuntime implements Runtime {
         }
       : undefined;
     const input = child.stdin ? (spec.tty ? ptyInput(child.stdin) : { stdin: pipeInput(child.stdin) }) : {};
-    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, ...input };
+    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, ...input, ...(onOutput ? { flow } : {}) };
   }
 
   async stop(dyno: RunningDyno, graceMs: number): Promise<void> {

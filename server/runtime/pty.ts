@@ -55,21 +55,22 @@ export function ptyArgv(size: TtySize, argv: string[]): string[] {
 }
 
 /** The input side of PTY_PROGRAM: keystrokes (kind 0) and sizes (kind 1), each `kind, u32 length, body`. */
-export function ptyInput(pipe: NodeJS.WritableStream): { stdin: DynoInput; resize: (size: TtySize) => void } {
+export function ptyInput(pipe: NodeJS.WritableStream): { stdin: DynoInput; resize: (size: TtySize) => Promise<void> } {
   const raw = pipeInput(pipe);
   const frame = (kind: number, body: Buffer) => {
     const head = Buffer.alloc(5);
     head[0] = kind;
     head.writeUInt32BE(body.length, 1);
-    raw.write(Buffer.concat([head, body]));
+    return raw.write(Buffer.concat([head, body]));
   };
   return {
-    stdin: { write: (chunk) => frame(0, chunk), end: raw.end },
-    resize: ({ rows, cols }) => {
+    stdin: { write: (chunk) => frame(0, chunk), end: raw.end, drained: raw.drained },
+    // In the same pipe as the keystrokes: keys sent after a resize meet the new size.
+    resize: async ({ rows, cols }) => {
       const body = Buffer.alloc(4);
       body.writeUInt16BE(rows, 0);
       body.writeUInt16BE(cols, 2);
-      frame(1, body);
+      void frame(1, body);
     },
   };
 }
@@ -77,5 +78,5 @@ export function ptyInput(pipe: NodeJS.WritableStream): { stdin: DynoInput; resiz
 /** A plain pipe as a dyno's input. A dyno that exits without reading all of it breaks the pipe: that is no error of ours. */
 export function pipeInput(pipe: NodeJS.WritableStream): DynoInput {
   pipe.on('error', () => undefined);
-  return { write: (chunk) => void pipe.write(chunk), end: () => pipe.end() };
+  return { write: (chunk) => pipe.write(chunk), end: () => pipe.end(), drained: (fn) => void pipe.once('drain', fn) };
 }

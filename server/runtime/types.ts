@@ -40,8 +40,11 @@ export interface TtySize {
 
 /** A one-off dyno's input: bytes, then end-of-file. */
 export interface DynoInput {
-  write(chunk: Buffer): void;
+  /** False when the dyno is not keeping up: wait for `drained` before writing more. */
+  write(chunk: Buffer): boolean;
   end(): void;
+  /** Calls `fn` once, when the dyno has taken in what was written. */
+  drained(fn: () => void): void;
 }
 
 export interface ExitStatus {
@@ -75,8 +78,13 @@ export interface RunningDyno {
   listening?: () => boolean;
   /** Given when the spec asked for `stdin`. */
   stdin?: DynoInput;
-  /** Given when the spec asked for a `tty`: the terminal takes a new size (the app gets SIGWINCH). */
-  resize?: (size: TtySize) => void;
+  /** Given when the spec asked for a `tty`: the terminal takes a new size (the app gets SIGWINCH); settles once it has. */
+  resize?: (size: TtySize) => Promise<void>;
+  /**
+   * Given with `onOutput`: stops (false) and resumes (true) reading the dyno's output, so a client
+   * that reads slowly slows the dyno, as a terminal does, instead of filling memory.
+   */
+  flow?: (on: boolean) => void;
 }
 
 /** A dyno a previous paas server started, as its store row recorded it. */

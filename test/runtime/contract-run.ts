@@ -29,12 +29,25 @@ export function oneOffContract(make: () => Runtime, spec: (command: string) => D
     expect(await dyno.exited).toEqual({ code: 3, signal: null });
   });
 
+  it("holds a one-off dyno's output while its reader asks, so a slow client slows the dyno", async () => {
+    const { dyno, out } = await oneOff(make(), spec('head -c 20000000 /dev/zero | tr "\\0" a; echo; echo done'), {});
+    dyno.stdin!.end();
+    expect(dyno.flow).toBeDefined();
+    dyno.flow!(false);
+    await new Promise((r) => setTimeout(r, 1000));
+    // Only what the pipes and the stream buffers hold got through.
+    expect(out().length).toBeLessThan(5_000_000);
+    dyno.flow!(true);
+    expect(await dyno.exited).toEqual({ code: 0, signal: null });
+    expect(out().length).toBe(20_000_000 + 'done'.length + 2);
+  });
+
   it('runs a one-off dyno on a pseudo-terminal of the size asked, and passes a new size on', async () => {
     const { dyno, out } = await oneOff(make(), spec('tty; stty size; read -r x; stty size; exit 5'), { tty: { rows: 30, cols: 100 } });
     expect(dyno.resize).toBeDefined();
     await vi.waitFor(() => expect(out()).toContain('30 100'), { timeout: 10_000 });
     expect(out()).toMatch(/\/dev\/pts\/\d+/);
-    dyno.resize!({ rows: 40, cols: 120 });
+    await dyno.resize!({ rows: 40, cols: 120 });
     dyno.stdin!.write(Buffer.from('go\r'));
     expect(await dyno.exited).toEqual({ code: 5, signal: null });
     expect(out()).toContain('40 120');

@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import type Docker from 'dockerode';
 import { atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
 import { freePort, listenerUids } from '../free-port.js';
-import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno, TtySize } from '../types.js';
+import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '../types.js';
 import { runInImage } from '../../../builder/docker/run-in-image.js';
 import { LABELS, ourFilter } from './engine.js';
-import { pipeInput } from '../pty.js';
+import { entrypoint, oneOffInput, oneOffOptions } from './one-off.js';
 import { followOutput, idempotent, rawOutput, statusOf } from './streams.js';
 
 export interface DockerRuntimeOptions {
@@ -78,15 +78,8 @@ export class DockerRuntime implements Runtime {
         throw err;
       }
       const running = await this.running(container, spec.name, port, output);
-      return input ? { ...running, ...this.oneOffInput(container, stream, spec) } : running;
+      return input ? { ...running, ...oneOffInput(container, stream, spec) } : running;
     }
-  }
-
-  /** A one-off container's stdin (the hijacked attach: its end is the container's EOF) and terminal size. */
-  private oneOffInput(container: Docker.Container, stream: NodeJS.ReadableStream, spec: DynoSpec): Pick<RunningDyno, 'stdin' | 'resize'> {
-    const resize = (size: TtySize) => void container.resize({ h: size.rows, w: size.cols }).catch(() => undefined);
-    if (spec.tty) resize(spec.tty);
-    return { stdin: pipeInput(stream as NodeJS.ReadWriteStream), resize: spec.tty ? resize : undefined };
   }
 
   async stop(dyno: RunningDyno, graceMs: number): Promise<void> {
@@ -153,7 +146,7 @@ export class DockerRuntime implements Runtime {
       Image: spec.image,
       // A Procfile command runs in the image's bash, which execs its last command; none runs the
       // image's own ENTRYPOINT and CMD (an app built from its own Dockerfile).
-      ...(spec.command === undefined ? {} : { Entrypoint: ['/bin/bash', '-c'], Cmd: [spec.command] }),
+      ...entrypoint(spec),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       User: user,
       Labels: {
@@ -168,9 +161,7 @@ export class DockerRuntime implements Runtime {
       ExposedPorts: { [`${port}/tcp`]: {} },
       AttachStdout: true,
       AttachStderr: true,
-      // A one-off run (`paas run`): stdin open until the client's end-of-file, and maybe a terminal.
-      ...(spec.stdin || spec.tty ? { AttachStdin: true, OpenStdin: true, StdinOnce: true } : {}),
-      ...(spec.tty ? { Tty: true } : {}),
+      ...oneOffOptions(spec),
       HostConfig: {
         Init: true,
         Memory: this.opts.memoryBytes,
