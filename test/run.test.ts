@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import type { Dyno } from '../cli/types.js';
 import { nodeApp } from './helpers/fixtures.js';
 import { cli, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
-import { paasRun, paasRunInTerminal, startRun } from './helpers/run.js';
+import { paasRun, paasRunInTerminal, startRun, startRunInTerminal } from './helpers/run.js';
 
 const APP = 'oneoff';
 let paas: Paas;
@@ -63,7 +63,17 @@ describe('paas run', () => {
   it('runs on a pseudo-terminal when stdin is a terminal', async () => {
     const r = await paasRunInTerminal(paas, APP, "sh -c 'tty; stty size'");
     expect(r.stdout).toMatch(/\/dev\/pts\/\d+/);
+    // script's terminal has no size: the CLI asks for 24x80, and the dyno's terminal has it.
+    expect(r.stdout).toContain('24 80');
     expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+
+  it('passes Ctrl-C through to the command on a terminal, as a key', async () => {
+    const run = startRunInTerminal(paas, APP, "sh -c 'echo ready; sleep 30'");
+    await vi.waitFor(() => expect(run.output()).toContain('ready'), { timeout: 15_000 });
+    run.child.stdin!.write('\x03');
+    const r = await run.result;
+    expect(r.code, r.stdout).toBe(130);
   });
 
   it('shows the one-off dyno in ps, never routes to it, and stops it when the client goes away', async () => {

@@ -13,13 +13,13 @@ const STDIN_HIGH_WATER = 1024 * 1024;
 
 interface RunOptions {
   app?: string;
-  env: string[];
+  env?: string[];
   detach?: boolean;
   timeout?: string;
 }
 
-function collect(value: string, all: string[]): string[] {
-  return [...all, value];
+function collect(value: string, all: string[] | undefined): string[] {
+  return [...(all ?? []), value];
 }
 
 /** `-e KEY=VALUE` options as variables. */
@@ -39,7 +39,7 @@ export default function register(program: Command): void {
     .description('run a command in a one-off dyno of the current release, with its config (a terminal when stdin is one)')
     .argument('<command...>', 'the command and its arguments; paas run options go before it (or end them with --)')
     .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
-    .option('-e, --env <KEY=VALUE>', 'a variable for this run only (repeatable)', collect, [])
+    .option('-e, --env <KEY=VALUE>', 'a variable for this run only (repeatable)', collect)
     .option('--detach', 'run in the background; its output goes to the logs (paas logs)')
     .option('--timeout <seconds>', 'stop it after this long (default: none attached, 3600 detached)')
     // Everything from the command on is the command's own, its options included.
@@ -47,7 +47,7 @@ export default function register(program: Command): void {
     .allowUnknownOption()
     .action(async (argv: string[], opts: RunOptions) => {
       const app = await resolveApp(opts.app);
-      const env = envOf(opts.env);
+      const env = envOf(opts.env ?? []);
       const timeout = opts.timeout === undefined ? undefined : parseCount(opts.timeout, 86_400);
       if (opts.detach) {
         const run = await api<{ name: string; command: string }>('POST', `/v1/apps/${encodeURIComponent(app)}/dynos`, { argv, env, timeout });
@@ -105,7 +105,7 @@ async function attach(app: string, argv: string[], env: Record<string, string>, 
         return;
       }
       const m = JSON.parse(data.toString()) as ServerControl;
-      if (m.type === 'started' && !tty) process.stderr.write(`Running ${argv.join(' ')} on ${app}... up, ${m.name}\n`);
+      if (m.type === 'started' && !tty) process.stderr.write(`Running ${m.command} on ${app}... up, ${m.name}\n`);
       if (m.type === 'exit') exit = shellExitCode(m, os.constants.signals);
     });
     ws.on('close', () => {

@@ -9,7 +9,7 @@ export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2 } as const;
 export type ClientControl = { type: 'eof' } | { type: 'resize'; rows: number; cols: number };
 
 /** What the server sends besides output: the dyno's name once it runs, and how it ended. */
-export type ServerControl = { type: 'started'; name: string; release: number } | { type: 'exit'; code: number | null; signal: string | null };
+export type ServerControl = { type: 'started'; name: string; command: string; release: number } | { type: 'exit'; code: number | null; signal: string | null };
 
 /** The exit code a shell would give: the command's, or 128 + n for a death by signal n. */
 export function shellExitCode(status: { code: number | null; signal: string | null }, signals: Record<string, number>): number {

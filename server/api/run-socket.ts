@@ -87,7 +87,7 @@ async function attach(deps: Deps, wss: WebSocketServer, c: { req: IncomingMessag
   wss.handleUpgrade(c.req, c.socket, c.head, (socket) => {
     ws = socket;
     const control = (m: ServerControl) => socket.send(JSON.stringify(m));
-    control({ type: 'started', name: run.name, release: run.release });
+    control({ type: 'started', name: run.name, command: run.command, release: run.release });
     for (const frame of early.splice(0)) socket.send(frame);
     socket.on('message', (data: RawData, isBinary: boolean) => onMessage(socket, run, data, isBinary));
     void run.dyno.exited.then((status) => {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { DynoInput, TtySize } from './types.js';
 
 /**
@@ -51,6 +52,9 @@ const PYTHON = '/usr/bin/python3';
 
 /** The argv that runs `argv` on a pty of `size`. `-I`: no PYTHON* variable of the app's config steers it. */
 export function ptyArgv(size: TtySize, argv: string[]): string[] {
+  if (!fs.existsSync(PYTHON)) {
+    throw new Error(`a terminal for paas run needs ${PYTHON} on the paas host: install python3 there, or run the command without a terminal (paas run COMMAND < /dev/null)`);
+  }
   return [PYTHON, '-I', '-c', PTY_PROGRAM, String(size.rows), String(size.cols), ...argv];
 }
 

@@ -27,16 +27,22 @@ export function paasRun(paas: Paas, app: string, args: string[], input = ''): Pr
 }
 
 /**
- * Runs `paas run -a APP command` under a pseudo-terminal (script(1)), as from a user's shell. The
- * command is a test's own fixed text, quoted for script's shell by the caller.
+ * Starts `paas run -a APP command` under a pseudo-terminal (script(1)), as from a user's shell; what
+ * is written to its stdin is typed at that terminal. The command is a test's own fixed text,
+ * quoted for script's shell by the caller.
  */
-export async function paasRunInTerminal(paas: Paas, app: string, command: string): Promise<Result> {
+export function startRunInTerminal(paas: Paas, app: string, command: string): { child: ChildProcess; result: Promise<Result>; output: () => string } {
   const child = spawnChild('script', ['-qfec', `${process.execPath} ${BIN} run -a ${app} ${command}`, '/dev/null'], {
     cwd: paas.home,
     env: paas.env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const got = collect(child);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code: code ?? 1, ...got() };
+  const result = new Promise<Result>((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, ...got() })));
+  return { child, result, output: () => got().stdout };
+}
+
+/** Runs `paas run -a APP command` under a pseudo-terminal to its end. */
+export function paasRunInTerminal(paas: Paas, app: string, command: string): Promise<Result> {
+  return startRunInTerminal(paas, app, command).result;
 }
