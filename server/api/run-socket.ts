@@ -34,13 +34,21 @@ function envParams(values: string[]): Record<string, string | undefined> {
 export function runUpgrade(deps: Deps, token: string): (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });
   return (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://paas');
-    const match = RUN_PATH.exec(url.pathname);
-    if (!match || req.method !== 'GET') return false;
+    // No throw may leave an upgrade listener: it would end the server.
+    let url: URL;
+    let app: string;
+    try {
+      url = new URL(req.url ?? '/', 'http://paas');
+      const match = RUN_PATH.exec(url.pathname);
+      if (!match || req.method !== 'GET') return false;
+      app = decodeURIComponent(match[1]);
+    } catch {
+      return false;
+    }
     socket.on('error', () => socket.destroy());
     const refusal = refusalOf(req, deps, token);
     if (refusal) refuse(socket, refusal);
-    else void attach(deps, wss, { req, socket, head, app: decodeURIComponent(match[1]), url });
+    else void attach(deps, wss, { req, socket, head, app, url });
     return true;
   };
 }

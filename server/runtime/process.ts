@@ -61,6 +61,12 @@ export class ProcessRuntime implements Runtime {
       node: await this.node(spec),
     });
     const outputEnded = allEnded(child.stdout!, child.stderr!);
+    const flow = (on: boolean) => {
+      for (const s of [child.stdout!, child.stderr!]) {
+        if (on) s.resume();
+        else s.pause();
+      }
+    };
     const exited = new Promise<ExitStatus>((resolve) => {
       child.on('error', (err) => {
         spec.onLine('stderr', `failed to start: ${err.message}`);
@@ -69,18 +75,14 @@ export class ProcessRuntime implements Runtime {
       child.on('exit', (code, signal) => resolve(exitStatus(code, signal, mapsSignals)));
     }).then(async (status) => {
       // 'exit' can come before the last lines are read, and those are often the error the dyno died
-      // of: whoever awaits `exited` (a boot failure report) must have seen them.
+      // of: whoever awaits `exited` (a boot failure report) must have seen them. Output held for a
+      // slow reader (flow) is read now: no more than the pipes hold, and then it is all there.
+      flow(true);
       await atMost(outputEnded, DRAIN_MS);
       await removeScratch(scratchDir).catch(() => undefined);
       return status;
     });
     const { onOutput } = spec;
-    const flow = (on: boolean) => {
-      for (const s of [child.stdout!, child.stderr!]) {
-        if (on) s.resume();
-        else s.pause();
-      }
-    };
     if (onOutput) {
       child.stdout!.on('data', (chunk: Buffer) => onOutput('stdout', chunk));
       child.stderr!.on('data', (chunk: Buffer) => onOutput('stderr', chunk));

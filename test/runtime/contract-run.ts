@@ -42,6 +42,15 @@ export function oneOffContract(make: () => Runtime, spec: (command: string) => D
     expect(out().length).toBe(20_000_000 + 'done'.length + 2);
   });
 
+  it('delivers all of a one-off dyno\'s output held for a slow reader when it exits', async () => {
+    const { dyno, out } = await oneOff(make(), spec('head -c 100000 /dev/zero; echo done'), {});
+    dyno.stdin!.end();
+    dyno.flow!(false);
+    // Held well past the time an exited dyno's output may take to end.
+    expect(await dyno.exited).toEqual({ code: 0, signal: null });
+    expect(out()).toHaveLength(100_000 + 'done'.length + 1);
+  });
+
   it('runs a one-off dyno on a pseudo-terminal of the size asked, and passes a new size on', async () => {
     const { dyno, out } = await oneOff(make(), spec('tty; stty size; read -r x; stty size; exit 5'), { tty: { rows: 30, cols: 100 } });
     expect(dyno.resize).toBeDefined();

@@ -77,7 +77,8 @@ export class DockerRuntime implements Runtime {
         if (attempt < PORT_TRIES && /port is already allocated|address already in use/i.test((err as Error).message)) continue;
         throw err;
       }
-      const running = await this.running(container, spec.name, port, output);
+      // Output held for a slow reader (flow) is read once the container exits: then it is all there.
+      const running = await this.running(container, spec.name, port, { ...output, atExit: () => void stream.resume() });
       return input ? { ...running, ...oneOffInput(container, stream, spec) } : running;
     }
   }
@@ -178,9 +179,10 @@ export class DockerRuntime implements Runtime {
   }
 
   /** The RunningDyno of a started (or adopted) container. */
-  private async running(container: Docker.Container, name: string, port: number, output: { ended: Promise<void> }, knownPid?: number): Promise<RunningDyno> {
+  private async running(container: Docker.Container, name: string, port: number, output: { ended: Promise<void>; atExit?: () => void }, knownPid?: number): Promise<RunningDyno> {
     const pid = knownPid ?? (await container.inspect()).State.Pid;
     const exited = this.waitExit(container).then(async (status) => {
+      output.atExit?.();
       // The lines printed before the exit are often what it died of: deliver them first.
       await atMost(output.ended, DRAIN_MS);
       return status;
