@@ -58,6 +58,9 @@ describe('paas run', () => {
     expect(r.stdout.split('\n')).toEqual([expect.stringMatching(/^hello 1 run\.\d+$/), '/app', '']);
     const flags = await run(['node', '-e', 'console.log(process.argv.slice(1).join(), process.env.GREETING)', '--', '-a', 'x']);
     expect(flags.stdout, flags.stderr).toBe('-a,x hello\n');
+    // Several words reach the command exactly as given: no word is split, expanded or dropped.
+    const words = await run(['printf', '%s|', 'a b', "it's", '$HOME', '', '*']);
+    expect(words.stdout, words.stderr).toBe("a b|it's|$HOME||*|");
   });
 
   it('runs on a pseudo-terminal when stdin is a terminal', async () => {

@@ -1,6 +1,6 @@
 import { requireApp } from '../apps.js';
 import type { Deps } from '../deps.js';
-import { ConflictError, InvalidParamsError } from '../errors.js';
+import { ConflictError, InvalidParamsError, PaasError } from '../errors.js';
 import { currentRelease, toRun } from '../releases.js';
 import type { DynoSpec, RunningDyno, TtySize } from '../runtime/types.js';
 import { listDynos } from '../store/dynos.js';
@@ -84,18 +84,24 @@ export class OneOffs {
     this.last.set(app.id, index);
     const name = `run.${index}`;
     const command = shellCommand(req.argv);
-    deps.logs.append(app.name, `paas[${name}]`, `Starting process with command \`${command}\`${onOutput ? '' : ' (detached)'}`);
-    const dyno = await deps.runner.startOneOff(release, { index, command, env: req.env, stdin: onOutput !== undefined, tty: req.tty, onOutput });
+    const log = (line: string) => deps.logs.append(app.name, `paas[${name}]`, line);
+    log(`Starting process with command \`${command}\`${onOutput ? '' : ' (detached)'}`);
+    const dyno = await deps.runner.startOneOff(release, { index, command, env: req.env, stdin: onOutput !== undefined, tty: req.tty, onOutput }).catch((err: unknown) => {
+      // The reconciler's DeployError already says which dyno and why; here it is the client's answer.
+      log(`Could not start: ${(err as Error).message}`);
+      throw new PaasError('run_failed', 500, (err as Error).message);
+    });
     let stopping: Promise<void> | undefined;
-    const stop = () => (stopping ??= deps.runner.stopOneOff(dyno));
+    // Whoever asks first stops it; a failure is logged, never left to end the server unhandled.
+    const stop = () => (stopping ??= deps.runner.stopOneOff(dyno).catch((err: unknown) => log(`Could not stop the process: ${(err as Error).message}`)));
     const timer = req.timeoutMs === undefined ? undefined : setTimeout(() => {
-      deps.logs.append(app.name, `paas[${name}]`, `Stopping process: it ran for its time limit of ${req.timeoutMs! / 1000} s`);
+      log(`Stopping process: it ran for its time limit of ${req.timeoutMs! / 1000} s`);
       void stop();
     }, req.timeoutMs);
     timer?.unref();
     void dyno.exited.then((status) => {
       clearTimeout(timer);
-      deps.logs.append(app.name, `paas[${name}]`, `Process exited with ${status.signal ? `signal ${status.signal}` : `status ${status.code}`}`);
+      log(`Process exited with ${status.signal ? `signal ${status.signal}` : `status ${status.code}`}`);
       // Reaps what the command left running, and the row.
       return stop();
     });
