@@ -109,12 +109,12 @@ async function attach(app: string, argv: string[], env: Record<string, string>, 
       if (m.type === 'exit') exit = shellExitCode(m, os.constants.signals);
     });
     ws.on('close', () => {
-      restore();
       process.stdin.pause();
       if (exit !== undefined) resolve(exit);
       else reject(new CliError('The connection to the paas server was lost before the command finished; it was stopped.'));
     });
-  });
+    // However it ends (a refused upgrade has no close), the terminal is left as it was found.
+  }).finally(restore);
 }
 
 /** The server's JSON error of a refused upgrade, as a message. */
