@@ -31,6 +31,7 @@ import psRestart from './commands/ps/restart.js';
 import psScale from './commands/ps/scale.js';
 import psStop from './commands/ps/stop.js';
 import router from './commands/router.js';
+import run from './commands/run.js';
 import server from './commands/server.js';
 import stackBuild from './commands/stack/build.js';
 import { CliError } from './errors.js';
@@ -51,13 +52,15 @@ export async function main(argv: string[]): Promise<void> {
     .description('paas: git push to deploy, on your own machine')
     .showHelpAfterError('(run `paas --help` for the list of commands)')
     .exitOverride()
+    // `paas run` passes every option after its command on to the command.
+    .enablePositionalOptions()
     .hook('preAction', (_program, command) => {
       // The server is no pipeline tool: its stdout is its log, and it must not exit without
       // stopping its dynos; what a closed log pipe does to it is the server's own business.
       if (command.name() === 'server' || command.name() === 'router') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
+  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, run, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);

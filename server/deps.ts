@@ -7,6 +7,7 @@ import type { AppLogs } from './logs/pipeline.js';
 import type { DataPaths } from './paths.js';
 import type { ReleaseOutputs } from './release-output.js';
 import type { Routes } from './routes.js';
+import type { OneOffs } from './dynos/one-off.js';
 import type { Reconciler } from './dynos/reconciler.js';
 import type { SandboxHost } from './sandbox/host.js';
 import type { Db } from './store/db.js';
@@ -18,6 +19,8 @@ export interface Deps {
   db: Db;
   routes: Routes;
   runner: Reconciler;
+  /** One-off dynos (`paas run`). */
+  runs: OneOffs;
   logs: AppLogs;
   /** Delivery to the apps' log drains: started and stopped as drains and apps come and go. */
   drains: Drains;

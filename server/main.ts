@@ -24,10 +24,13 @@ import { Routes } from './routes.js';
 import { routeState } from './domains.js';
 import { RouteStream } from './route-stream.js';
 import { LogTails, TAIL_PATH } from './logs/tail.js';
-import { upgradeDispatcher } from './upgrades.js';
+import { refuseUpgrade, upgradeDispatcher } from './upgrades.js';
+import { NotFoundError } from './errors.js';
 import { STREAM_PATH } from '../router/protocol.js';
 import { requireApp } from './apps.js';
 import { Reconciler } from './dynos/reconciler.js';
+import { OneOffs } from './dynos/one-off.js';
+import { RUN_PATH, runUpgrade } from './api/run-socket.js';
 import { ReleaseOutputs } from './release-output.js';
 import { restoreCurrentRelease } from './releases.js';
 import { instanceId } from './runtime/docker/engine.js';
@@ -164,6 +167,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     db,
     routes,
     runner,
+    runs: new OneOffs(),
     logs,
     drains,
     locks: new AppLocks(),
@@ -185,11 +189,19 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
 
   const apiServer = http.createServer(api);
   const tails = new LogTails({ logs, token, requireApp: (name) => requireApp(deps, name).name });
+  const runSocket = runUpgrade(deps, token);
   apiServer.on(
     'upgrade',
     upgradeDispatcher([
       { path: new RegExp(`^${STREAM_PATH}$`), handle: routeStream.handleUpgrade },
       { path: TAIL_PATH, handle: tails.handleUpgrade },
+      {
+        path: RUN_PATH,
+        handle: (req, socket, head) => {
+          // runSocket declines what is not its own (another method, a name that does not decode).
+          if (!runSocket(req, socket, head)) refuseUpgrade(socket, new NotFoundError(`No route for ${req.method} ${req.url ?? ''}. See the README for the API.`));
+        },
+      },
     ]),
   );
   const apiBound = await listen(apiServer, config.port, config.host);

@@ -56,7 +56,7 @@ export function dynoUser(app: AppRow, deps: Pick<Deps, 'sandbox' | 'runtimeName'
 }
 
 /** What the runner needs to run a release: its slug, and its config plus the dyno metadata. */
-async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | 'sandbox' | 'runtimeName'>): Promise<ReleaseToRun | undefined> {
+export async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | 'sandbox' | 'runtimeName'>): Promise<ReleaseToRun | undefined> {
   const build = release.build_id ? findBuild(deps.db, release.build_id) : undefined;
   if (!build?.slug_dir) return undefined;
   const config = JSON.parse(release.config) as ConfigVars;

@@ -1,5 +1,6 @@
 import express from 'express';
 import type { Deps } from '../deps.js';
+import { DETACHED_TIMEOUT_S, runRequest } from '../dynos/one-off.js';
 import { restartDynos, scaleFormation, stopDyno, viewDynos, viewFormation } from '../dynos/formation.js';
 
 /** Formation and dynos (ps, ps:scale, ps:restart, ps:stop): thin handlers over ../dynos/formation.ts. */
@@ -13,6 +14,12 @@ export function formationRoutes(deps: Deps): express.Router {
   });
   r.get('/apps/:name/dynos', (req, res) => {
     res.json(viewDynos({ app: req.params.name }, deps));
+  });
+  // A detached one-off dyno (`paas run --detach`); attached ones come through the run websocket.
+  r.post('/apps/:name/dynos', async (req, res) => {
+    const body = (req.body ?? {}) as { argv?: unknown; env?: unknown; timeout?: unknown };
+    const run = await deps.runs.start(runRequest(req.params.name, { argv: body.argv, env: body.env, timeout: body.timeout ?? DETACHED_TIMEOUT_S }), deps);
+    res.status(201).json({ name: run.name, command: run.command, release: run.release, state: 'up' });
   });
   // As in Heroku's API: DELETE restarts (all dynos, or a type or one dyno), and stop is an action.
   r.delete('/apps/:name/dynos', async (req, res) => {

@@ -54,7 +54,7 @@ export function viewDynos(params: { app: string }, deps: Deps): DynoView[] {
     release: d.version,
     started_at: d.started_at,
     restarts: d.restarts,
-    command: commands[d.process_type] ?? '',
+    command: deps.runner.oneOffCommand(d.id) ?? commands[d.process_type] ?? '',
   }));
 }
 

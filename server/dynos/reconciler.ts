@@ -3,7 +3,7 @@ import type { Slug } from '../../builder/index.js';
 import { bootFailure, noWebNotice, OutputTail, reportBootProgress } from '../boot-report.js';
 import type { AppLogs } from '../logs/pipeline.js';
 import type { Routes } from '../routes.js';
-import type { RunningDyno, Runtime } from '../runtime/types.js';
+import type { DynoSpec, RunningDyno, Runtime, TtySize } from '../runtime/types.js';
 import { waitUntilUp } from '../runtime/wait-port.js';
 import type { AppUser } from '../sandbox/spawn.js';
 import type { Db } from '../store/db.js';
@@ -24,6 +24,18 @@ export interface ReleaseToRun {
   env: Record<string, string>;
   /** The app's own uid and gid, when paas runs as root. */
   user?: AppUser;
+}
+
+/** A one-off run (`paas run`): its command, the env it adds, and how it is attached. */
+export interface OneOffRun {
+  /** N of run.N. */
+  index: number;
+  command: string;
+  env: Record<string, string>;
+  stdin?: boolean;
+  tty?: TtySize;
+  /** Attached: the output goes here, raw, and not to the logs. Detached (undefined): lines go to the logs. */
+  onOutput?: DynoSpec['onOutput'];
 }
 
 export class DeployError extends Error {
@@ -97,6 +109,8 @@ export class Reconciler {
   private readonly stops = new Set<Promise<void>>();
   /** Dynos booting or running once (a release phase): on a persistent runtime, what shutdown stops. */
   private readonly unsettled = new Set<RunningDyno>();
+  /** One-off dynos (`paas run`) by id, with their commands, for ps. */
+  private readonly oneOffs = new Map<string, string>();
   private closed = false;
 
   constructor(private readonly deps: ReconcilerDeps) {}
@@ -220,6 +234,29 @@ export class Reconciler {
     if (status.code !== 0) {
       throw new DeployError(`The release command failed (${status.signal ?? `exit code ${status.code}`}); the release failed and the current release keeps running.`);
     }
+  }
+
+  /**
+   * Starts the one-off dyno run.N of the release (`paas run`), recorded like any dyno so ps shows it
+   * and a restarted server stops it. It is no part of the formation: never routed nor restarted.
+   */
+  async startOneOff(release: ReleaseToRun, run: OneOffRun): Promise<RunningDyno> {
+    const dyno = await this.startDyno(release, 'run', `run.${run.index}`, () => undefined, run);
+    this.record(release, dyno, 'run', run.index, 'up', 0);
+    this.oneOffs.set(dyno.id, run.command);
+    return dyno;
+  }
+
+  /** Stops a one-off dyno (with the grace period, if it still runs, and whatever it left running) and forgets it. */
+  async stopOneOff(dyno: RunningDyno): Promise<void> {
+    await this.deps.runtime.stop(dyno, this.deps.stopGraceMs);
+    deleteDyno(this.deps.db, dyno.id);
+    this.oneOffs.delete(dyno.id);
+  }
+
+  /** The command of a one-off dyno that runs now, by its id. */
+  oneOffCommand(id: string): string | undefined {
+    return this.oneOffs.get(id);
   }
 
   /** Stops every dyno of the app and forgets it. */
@@ -538,7 +575,7 @@ export class Reconciler {
   }
 
   /** Starts one dyno of the release; each output line goes to the app's logs and to `onLine`. */
-  private async startDyno(release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void): Promise<RunningDyno> {
+  private async startDyno(release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void, oneOff?: OneOffRun): Promise<RunningDyno> {
     if (this.closed) throw new DeployError('The paas server is shutting down: no new dyno starts.');
     const dyno = await this.deps.runtime
       .start({
@@ -548,12 +585,15 @@ export class Reconciler {
       slugDir: release.slug.dir,
       image: release.slug.image,
       // An app built from its own Dockerfile runs its image's ENTRYPOINT and CMD as its web process.
-      command: release.slug.imageCommand?.includes(type) ? undefined : release.slug.processTypes[type],
+      command: oneOff ? oneOff.command : release.slug.imageCommand?.includes(type) ? undefined : release.slug.processTypes[type],
       node: release.slug.node,
       pathPrepend: release.slug.pathPrepend,
       user: release.user,
-      env: { ...this.deps.baseEnv, ...release.env, DYNO: name },
+      env: { ...this.deps.baseEnv, ...release.env, ...oneOff?.env, DYNO: name },
       onLine: this.lineSink(release, name, onLine),
+      stdin: oneOff?.stdin,
+      tty: oneOff?.tty,
+      onOutput: oneOff?.onOutput,
     })
       .catch((err: unknown) => {
         // The runtime could not start it at all (an image gone, the engine refusing): the release fails with why.

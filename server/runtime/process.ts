@@ -5,6 +5,7 @@ import type { SandboxHost } from '../sandbox/host.js';
 import { removeScratch, startSandboxed } from '../sandbox/spawn.js';
 import { allEnded, atMost, DRAIN_MS, exitStatus } from './exit-status.js';
 import { freePort, listenerUids } from './free-port.js';
+import { pipeInput, ptyArgv, ptyInput } from './pty.js';
 import { groupMembers, hasEnv, terminateGroup } from './process-groups.js';
 import type { DynoSpec, ExitStatus, Runtime, RunningDyno } from './types.js';
 
@@ -53,12 +54,19 @@ export class ProcessRuntime implements Runtime {
       writes: 'layer',
       scratchDir,
       user: spec.user,
-      argv: ['/bin/bash', '-c', spec.command],
+      argv: spec.tty ? ptyArgv(spec.tty, ['/bin/bash', '-c', spec.command]) : ['/bin/bash', '-c', spec.command],
+      stdin: spec.stdin || spec.tty !== undefined,
       env: { ...spec.env, PORT: String(port) },
       pathPrepend: spec.pathPrepend,
       node: await this.node(spec),
     });
     const outputEnded = allEnded(child.stdout!, child.stderr!);
+    const flow = (on: boolean) => {
+      for (const s of [child.stdout!, child.stderr!]) {
+        if (on) s.resume();
+        else s.pause();
+      }
+    };
     const exited = new Promise<ExitStatus>((resolve) => {
       child.on('error', (err) => {
         spec.onLine('stderr', `failed to start: ${err.message}`);
@@ -67,13 +75,21 @@ export class ProcessRuntime implements Runtime {
       child.on('exit', (code, signal) => resolve(exitStatus(code, signal, mapsSignals)));
     }).then(async (status) => {
       // 'exit' can come before the last lines are read, and those are often the error the dyno died
-      // of: whoever awaits `exited` (a boot failure report) must have seen them.
+      // of: whoever awaits `exited` (a boot failure report) must have seen them. Output held for a
+      // slow reader (flow) is read now: no more than the pipes hold, and then it is all there.
+      flow(true);
       await atMost(outputEnded, DRAIN_MS);
       await removeScratch(scratchDir).catch(() => undefined);
       return status;
     });
-    eachLine(child.stdout!, (l) => spec.onLine('stdout', l));
-    eachLine(child.stderr!, (l) => spec.onLine('stderr', l));
+    const { onOutput } = spec;
+    if (onOutput) {
+      child.stdout!.on('data', (chunk: Buffer) => onOutput('stdout', chunk));
+      child.stderr!.on('data', (chunk: Buffer) => onOutput('stderr', chunk));
+    } else {
+      eachLine(child.stdout!, (l) => spec.onLine('stdout', l));
+      eachLine(child.stderr!, (l) => spec.onLine('stderr', l));
+    }
     if (child.pid !== undefined) this.groups.set(id, { pgid: child.pid, spare: monitorPid });
     // Apps share the loopback network; only their uids tell their listeners apart. No listener at
     // all is not ours either: a squatter that answered the probe may have let go for a moment.
@@ -84,7 +100,8 @@ export class ProcessRuntime implements Runtime {
           return uids.length > 0 && uids.every((uid) => uid === user.uid);
         }
       : undefined;
-    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort };
+    const input = child.stdin ? (spec.tty ? ptyInput(child.stdin) : { stdin: pipeInput(child.stdin) }) : {};
+    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, ...input, ...(onOutput ? { flow } : {}) };
   }
 
   async stop(dyno: RunningDyno, graceMs: number): Promise<void> {

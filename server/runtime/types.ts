@@ -23,8 +23,28 @@ export interface DynoSpec {
   pathPrepend: string[];
   /** The app's own uid and gid, when paas can switch to it (runs as root). */
   user?: { uid: number; gid: number };
-  /** Each line the dyno prints. */
+  /** Each line the dyno prints (unless `onOutput` takes its output). */
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** A one-off run's output as it comes, bytes unsplit (binary, a terminal's escapes), instead of lines. */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** A one-off run that reads input: the dyno's stdin is `RunningDyno.stdin` (else it has none). */
+  stdin?: boolean;
+  /** A one-off run on a pseudo-terminal of this size; its output (stdout only) is the terminal's. */
+  tty?: TtySize;
+}
+
+export interface TtySize {
+  rows: number;
+  cols: number;
+}
+
+/** A one-off dyno's input: bytes, then end-of-file. */
+export interface DynoInput {
+  /** False when the dyno is not keeping up: wait for `drained` before writing more. */
+  write(chunk: Buffer): boolean;
+  end(): void;
+  /** Calls `fn` once, when the dyno has taken in what was written. */
+  drained(fn: () => void): void;
 }
 
 export interface ExitStatus {
@@ -56,6 +76,15 @@ export interface RunningDyno {
    * connections before the app does (Docker's proxy) give it, so a dyno is not up before its app.
    */
   listening?: () => boolean;
+  /** Given when the spec asked for `stdin`. */
+  stdin?: DynoInput;
+  /** Given when the spec asked for a `tty`: the terminal takes a new size (the app gets SIGWINCH); settles once it has. */
+  resize?: (size: TtySize) => Promise<void>;
+  /**
+   * Given with `onOutput`: stops (false) and resumes (true) reading the dyno's output, so a client
+   * that reads slowly slows the dyno, as a terminal does, instead of filling memory.
+   */
+  flow?: (on: boolean) => void;
 }
 
 /** A dyno a previous paas server started, as its store row recorded it. */

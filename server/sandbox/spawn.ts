@@ -42,6 +42,8 @@ export interface SandboxSpec {
   pathPrepend: string[];
   /** The Node.js the app asked for (engines.node), when not the platform's: its bin/ goes on PATH before the system's. */
   node?: NodeInstall;
+  /** A pipe for the process's stdin (a one-off run's input); else it reads nothing. */
+  stdin?: boolean;
 }
 
 export interface Sandboxed {
@@ -178,7 +180,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     const child = spawn(spec.argv[0], spec.argv.slice(1), {
       cwd: appDir,
       env: withPath(spec, appDir, host),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
       ...(spec.user ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
     });
@@ -219,7 +221,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   const argv = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir, ...bwrap] : bwrap;
   const child = spawn(argv[0], argv.slice(1), {
     env: { PATH: host.systemPath },
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+    stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     detached: true,
   });
   const env = Object.entries(withPath(spec, APP_ROOT, host)).map(([k, v]) => `${k}=${v}\0`);

@@ -81,5 +81,6 @@ export function takeStaleDynos(db: Db): StaleDyno[] {
 
 /** Which leftover dynos a persistent runtime may adopt: up, of the current release, in the formation's types. */
 export function adoptable(rows: StaleDyno[]): StaleDyno[] {
-  return rows.filter((r) => r.current && r.state === 'up' && r.process_type !== 'release' && r.handle);
+  // A one-off run (release phase, `paas run`) ended with the server that ran it: no client is attached any more.
+  return rows.filter((r) => r.current && r.state === 'up' && r.process_type !== 'release' && r.process_type !== 'run' && r.handle);
 }

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { DynoSpec, RunningDyno, Runtime } from '../../server/runtime/types.js';
 import { waitUntilUp } from '../../server/runtime/wait-port.js';
 import { tempDir } from '../helpers/paas.js';
+import { oneOffContract } from './contract-run.js';
 
 const SERVER = `
 const http = require('http');
@@ -204,6 +205,8 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
       expect(lines[0]).toBe(`${'a'.repeat(10_000)} [paas: line cut at 10000 characters, 29990000 more dropped]`);
       expect(lines[1]).toBe('after');
     });
+
+    oneOffContract(make, (command) => spec(command, []));
 
     if (opts.user) {
       it('lets no config var steer a privileged process: LD_PRELOAD loads only into the app', async () => {

@@ -18,10 +18,12 @@ export default function register(program: Command): void {
       const types = [...new Set(dynos.map((d) => d.type))];
       for (const type of types) {
         const ofType = dynos.filter((d) => d.type === type);
-        out(`=== ${type} (${ofType.length}): ${ofType[0].command}`);
+        // One-off dynos (paas run) each run a command of their own.
+        const oneOff = type === 'run';
+        out(`=== ${type} (${ofType.length})${oneOff ? '' : `: ${ofType[0].command}`}`);
         for (const d of ofType) {
           const restarts = d.restarts ? `, ${d.restarts} restart${d.restarts === 1 ? '' : 's'}` : '';
-          out(`${d.name}: ${d.state} ${d.started_at} (v${d.release}${restarts})`);
+          out(`${d.name}: ${d.state} ${d.started_at} (v${d.release}${restarts})${oneOff ? `: ${d.command}` : ''}`);
         }
         out('');
       }

@@ -6,7 +6,8 @@ import { freePort, listenerUids } from '../free-port.js';
 import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '../types.js';
 import { runInImage } from '../../../builder/docker/run-in-image.js';
 import { LABELS, ourFilter } from './engine.js';
-import { followOutput, idempotent, statusOf } from './streams.js';
+import { entrypoint, oneOffInput, oneOffOptions } from './one-off.js';
+import { followOutput, idempotent, rawOutput, statusOf } from './streams.js';
 
 export interface DockerRuntimeOptions {
   docker: Docker;
@@ -63,8 +64,10 @@ export class DockerRuntime implements Runtime {
       const port = await freePort(this.opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.opts.bindAddress);
       const container = await this.create(spec, image, port);
       // Attached before start, so not even the first line is missed.
-      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-      const output = this.follow(stream, spec.onLine);
+      const input = spec.stdin || spec.tty !== undefined;
+      // With stdin, the attach is hijacked: one raw connection carries input one way and output the other.
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true, ...(input ? { stdin: true, hijack: true } : {}) });
+      const output = this.follow(stream, spec, spec.tty !== undefined);
       try {
         await container.start();
       } catch (err) {
@@ -74,7 +77,9 @@ export class DockerRuntime implements Runtime {
         if (attempt < PORT_TRIES && /port is already allocated|address already in use/i.test((err as Error).message)) continue;
         throw err;
       }
-      return this.running(container, spec.name, port, output);
+      // Output held for a slow reader (flow) is read once the container exits: then it is all there.
+      const running = await this.running(container, spec.name, port, { ...output, atExit: () => void stream.resume() });
+      return input ? { ...running, ...oneOffInput(container, stream, spec) } : running;
     }
   }
 
@@ -114,7 +119,7 @@ export class DockerRuntime implements Runtime {
     if (!Number.isInteger(port) || port <= 0) return undefined;
     // Only what it prints from now on: the lines before were logged by the server that started it.
     const stream = await container.logs({ follow: true, stdout: true, stderr: true, since: Math.floor(Date.now() / 1000) });
-    return this.running(container, dyno.name, port, this.follow(stream, onLine), info.State.Pid);
+    return this.running(container, dyno.name, port, this.follow(stream, { onLine }), info.State.Pid);
   }
 
   async sweep(keep: Set<string>, graceMs: number): Promise<number> {
@@ -142,7 +147,7 @@ export class DockerRuntime implements Runtime {
       Image: spec.image,
       // A Procfile command runs in the image's bash, which execs its last command; none runs the
       // image's own ENTRYPOINT and CMD (an app built from its own Dockerfile).
-      ...(spec.command === undefined ? {} : { Entrypoint: ['/bin/bash', '-c'], Cmd: [spec.command] }),
+      ...entrypoint(spec),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       User: user,
       Labels: {
@@ -157,6 +162,7 @@ export class DockerRuntime implements Runtime {
       ExposedPorts: { [`${port}/tcp`]: {} },
       AttachStdout: true,
       AttachStderr: true,
+      ...oneOffOptions(spec),
       HostConfig: {
         Init: true,
         Memory: this.opts.memoryBytes,
@@ -173,9 +179,10 @@ export class DockerRuntime implements Runtime {
   }
 
   /** The RunningDyno of a started (or adopted) container. */
-  private async running(container: Docker.Container, name: string, port: number, output: { ended: Promise<void> }, knownPid?: number): Promise<RunningDyno> {
+  private async running(container: Docker.Container, name: string, port: number, output: { ended: Promise<void>; atExit?: () => void }, knownPid?: number): Promise<RunningDyno> {
     const pid = knownPid ?? (await container.inspect()).State.Pid;
     const exited = this.waitExit(container).then(async (status) => {
+      output.atExit?.();
       // The lines printed before the exit are often what it died of: deliver them first.
       await atMost(output.ended, DRAIN_MS);
       return status;
@@ -205,9 +212,9 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private follow(stream: NodeJS.ReadableStream, onLine: DynoSpec['onLine']): { ended: Promise<void> } {
+  private follow(stream: NodeJS.ReadableStream, spec: Pick<DynoSpec, 'onLine' | 'onOutput'>, tty = false): { ended: Promise<void> } {
     this.streams.add(stream);
-    const output = followOutput(this.opts.docker, stream, onLine);
+    const output = spec.onOutput ? rawOutput(this.opts.docker, stream, tty, spec.onOutput) : followOutput(this.opts.docker, stream, spec.onLine);
     void output.ended.then(() => this.streams.delete(stream));
     return output;
   }

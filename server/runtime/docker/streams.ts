@@ -4,11 +4,8 @@ import { eachLine } from '../../../builder/index.js';
 import { allEnded } from '../exit-status.js';
 import type { DynoSpec } from '../types.js';
 
-/**
- * Splits a container's multiplexed output (no TTY) into lines for `onLine`. Resolves `ended` when the
- * stream has ended, which for an attach stream means the container has stopped.
- */
-export function followOutput(docker: Docker, stream: NodeJS.ReadableStream, onLine: DynoSpec['onLine']): { ended: Promise<void> } {
+/** Splits a container's multiplexed output (no TTY) into its two streams, ended with it. */
+function demux(docker: Docker, stream: NodeJS.ReadableStream): { stdout: PassThrough; stderr: PassThrough } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   docker.modem.demuxStream(stream, stdout, stderr);
@@ -19,8 +16,32 @@ export function followOutput(docker: Docker, stream: NodeJS.ReadableStream, onLi
   stream.once('end', finish);
   stream.once('close', finish);
   stream.once('error', finish);
+  return { stdout, stderr };
+}
+
+/**
+ * Splits a container's multiplexed output (no TTY) into lines for `onLine`. Resolves `ended` when the
+ * stream has ended, which for an attach stream means the container has stopped.
+ */
+export function followOutput(docker: Docker, stream: NodeJS.ReadableStream, onLine: DynoSpec['onLine']): { ended: Promise<void> } {
+  const { stdout, stderr } = demux(docker, stream);
   eachLine(stdout, (l) => onLine('stdout', l));
   eachLine(stderr, (l) => onLine('stderr', l));
+  return { ended: allEnded(stdout, stderr) };
+}
+
+/**
+ * A one-off container's output as it comes, for `onOutput`: a terminal's is one raw stream, else it is
+ * multiplexed. Resolves `ended` as followOutput does.
+ */
+export function rawOutput(docker: Docker, stream: NodeJS.ReadableStream, tty: boolean, onOutput: NonNullable<DynoSpec['onOutput']>): { ended: Promise<void> } {
+  if (tty) {
+    stream.on('data', (chunk: Buffer) => onOutput('stdout', chunk));
+    return { ended: allEnded(stream) };
+  }
+  const { stdout, stderr } = demux(docker, stream);
+  stdout.on('data', (chunk: Buffer) => onOutput('stdout', chunk));
+  stderr.on('data', (chunk: Buffer) => onOutput('stderr', chunk));
   return { ended: allEnded(stdout, stderr) };
 }
 
