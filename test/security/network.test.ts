@@ -119,13 +119,14 @@ describe('router failure paths', () => {
     expect(res.complete).toBe(false);
   });
 
-  it('answers 503 H13 when the dyno dies before its headers', async () => {
+  it('answers 503 (H13, or H10 after a retry) when the dyno dies before its headers', async () => {
     // The crash above restarts the dyno after a backoff; wait for the new one.
     await expect.poll(async () => (await outcome(paas, 'crashy.localhost', '/')).body, { timeout: 20_000, interval: 200 }).toBe('ok');
     const res = await outcome(paas, 'crashy.localhost', '/die');
     expect(res.status).toBe(503);
-    expect(res.body).toContain('H13');
-    expect(res.body).toContain('crashy closed the connection without answering');
+    // H13 when the dyno's close ends it; H10 when the request went on a reused connection, so the
+    // router tried once more on a fresh one and found the port closed (the dyno is gone).
+    expect(res.body).toMatch(/\(H13\)[\s\S]*crashy closed the connection without answering|\(H10\)[\s\S]*crashy has no web dyno up/);
   });
 
   it('escapes the Host it echoes on the 404 page', async () => {
