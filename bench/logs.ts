@@ -113,8 +113,14 @@ function delivered(got: Got, run: { from: number; lines: number }): { lines: num
   return { lines: n, lost: run.lines - n };
 }
 
+/** BENCH_PROFILE_DIR=dir writes a CPU profile of the server (and its router workers) there. */
+function profileEnv(): Record<string, string> {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } : {};
+}
+
 async function main(): Promise<void> {
-  const paas = await startPaas({}, { outputLimit: 1_000_000 });
+  const paas = await startPaas(profileEnv(), { outputLimit: 1_000_000 });
   try {
     await createApp(paas, APP);
     const pushed = await push(paas, await gitRepo(paas, dyno), APP);

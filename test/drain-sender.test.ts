@@ -39,6 +39,17 @@ describe('DrainSender', () => {
     await sender.stop(100);
   });
 
+  it('keeps a batch of long lines to about maxBatchBytes, and sends a line longer than that alone', async () => {
+    const logs = new AppLogs({ out: () => undefined });
+    const t = fakeTransport();
+    const sender = new DrainSender('d', (ready) => logs.subscribe('a', ready, 100), t, { ...OPTS, maxBatch: 100, maxBatchBytes: 1000 });
+    for (let i = 0; i < 6; i++) logs.append('a', 'app[web.1]', `${i}`.repeat(i === 3 ? 5000 : 300));
+    await vi.waitFor(() => expect(t.batches.flat()).toHaveLength(6));
+    // 300-character lines cost about 400 bytes each: two to a batch; the 5,000-character one alone.
+    expect(t.batches.map((b) => b.map((e) => e.line[0]).join(''))).toEqual(['01', '2', '3', '45']);
+    await sender.stop(100);
+  });
+
   it('retries a failed batch with backoff while the queue drops beyond its bound, then reports L10', async () => {
     const logs = new AppLogs({ out: () => undefined });
     const t = fakeTransport();

@@ -48,6 +48,13 @@ describe('log history', () => {
     const rows = fs.readFileSync(path.join(dir, 'chatty.jsonl'), 'utf8').trim().split('\n');
     expect(rows.length).toBeLessThan(20);
     expect(JSON.parse(rows[rows.length - 1]).line).toBe('r9 l6');
+    // A burst far past the limit between two writes: only its last `limit` lines reach the disk.
+    for (let i = 0; i < 5000; i++) logs.append('chatty', 'app[web.1]', `burst ${i}`);
+    expect(logs.recent('chatty', 3).map((l) => l.line)).toEqual(['burst 4997', 'burst 4998', 'burst 4999']);
+    await logs.flush();
+    expect(fs.readFileSync(path.join(dir, 'chatty.jsonl'), 'utf8').trim().split('\n').length).toBeLessThan(20);
+    const again = new AppLogs({ dir, limit: 10, ...quiet }).recent('chatty', 100).map((l) => l.line);
+    expect(again).toEqual(Array.from({ length: 10 }, (_, i) => `burst ${4990 + i}`));
   });
 
   it('survives a line cut short by a crash mid-write', async () => {

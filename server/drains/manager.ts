@@ -47,7 +47,11 @@ export class Drains {
     if (this.closed || this.senders.has(target.id)) return;
     const { transport, http } = transportFor(target);
     const opts: SenderOptions = {
-      maxBatch: 500,
+      // Under a flood a drain is bound by its round trips (one batch in flight keeps the lines in
+      // order): 2,000-line batches delivered twice the lines per second of 500-line ones
+      // (bench:logs); the byte bound keeps a body of long lines to about a mebibyte.
+      maxBatch: 2000,
+      maxBatchBytes: 1024 * 1024,
       // A syslog stream has no per-request cost worth waiting for; a POST has.
       lingerMs: http ? 1000 : 0,
       minBackoffMs: 500,

@@ -5,6 +5,8 @@ import type { Transport } from './transports.js';
 export interface SenderOptions {
   /** Most lines per batch (a POST, a write). */
   maxBatch: number;
+  /** Most bytes of lines per batch, roughly (at least one line goes, however long). */
+  maxBatchBytes?: number;
   /** How long the first line of a batch waits for more before it goes (0: at once). */
   lingerMs: number;
   /** Backoff after a failed batch: doubles from `minBackoffMs` up to `maxBackoffMs`. */
@@ -86,10 +88,23 @@ export class DrainSender {
         this.buffer = this.sub.take();
       }
       if (this.stopping && Date.now() >= this.deadline) return;
-      const batch = this.buffer.slice(0, this.opts.maxBatch);
+      const batch = this.buffer.slice(0, this.batchSize());
       if (!(await this.deliver(batch))) return;
       this.buffer = this.buffer.slice(batch.length);
     }
+  }
+
+  /** How many of the buffer's lines the next batch takes: up to maxBatch, and maxBatchBytes of them. */
+  private batchSize(): number {
+    const max = Math.min(this.buffer.length, this.opts.maxBatch);
+    const maxBytes = this.opts.maxBatchBytes ?? Infinity;
+    let bytes = 0;
+    for (let n = 0; n < max; n++) {
+      // The line and its syslog header (time, host, source: about 100 bytes).
+      bytes += this.buffer[n].line.length + 100;
+      if (bytes > maxBytes) return Math.max(1, n);
+    }
+    return max;
   }
 
   /** Waits `ms`, or less once a full batch waits or the sender stops. */

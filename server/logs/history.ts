@@ -9,10 +9,14 @@ import type { LogLine } from './pipeline.js';
  * lines once it holds twice that many.
  */
 export class LogHistory {
+  // Each app's lines, oldest first. A ring may hold up to twice `limit` before it is cut back, so
+  // adding a line costs O(1) amortised: cutting at every line cost a copy of the whole ring each,
+  // which a dyno printing 50,000 lines a second turned into most of the control plane's CPU.
   private readonly rings = new Map<string, LogLine[]>();
   /** Lines in each app's file, to know when to compact it. */
   private readonly fileLines = new Map<string, number>();
-  private readonly pending = new Map<string, string>();
+  /** Lines added to each app since its last write to disk (the newest of its ring). */
+  private readonly pending = new Map<string, number>();
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
 
@@ -23,22 +27,18 @@ export class LogHistory {
     if (dir) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** The app's ring, loaded from its file the first time it is needed. */
-  ring(app: string): LogLine[] {
-    let ring = this.rings.get(app);
-    if (!ring) {
-      ring = this.load(app);
-      this.rings.set(app, ring);
-    }
-    return ring;
+  /** The app's last `n` lines (at most `limit`), oldest first, loaded from its file the first time. */
+  last(app: string, n: number): LogLine[] {
+    const ring = this.ring(app);
+    return n <= 0 ? [] : ring.slice(-Math.min(n, this.limit));
   }
 
   add(app: string, line: LogLine): void {
     const ring = this.ring(app);
     ring.push(line);
-    if (ring.length > this.limit) ring.splice(0, ring.length - this.limit);
+    if (ring.length >= 2 * this.limit) ring.splice(0, ring.length - this.limit);
     if (!this.dir) return;
-    this.pending.set(app, (this.pending.get(app) ?? '') + `${JSON.stringify(line)}\n`);
+    this.pending.set(app, (this.pending.get(app) ?? 0) + 1);
     this.timer ??= setTimeout(() => void this.flush(), 100);
   }
 
@@ -46,16 +46,30 @@ export class LogHistory {
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = [...this.pending];
+    // Serialised now, while the rings hold them: only the last `limit` of a burst can matter.
+    const batch: [string, string, boolean][] = [];
+    for (const [app, n] of this.pending) {
+      const ring = this.rings.get(app);
+      if (!ring) continue; // forgotten meanwhile
+      const fresh = Math.min(n, this.limit);
+      const lines = (this.fileLines.get(app) ?? 0) + fresh;
+      // A file that would pass twice the limit is rewritten whole, with one write instead of two.
+      const rewrite = lines >= 2 * this.limit;
+      batch.push([app, serialise(rewrite ? this.last(app, this.limit) : ring.slice(-fresh)), rewrite]);
+      this.fileLines.set(app, rewrite ? Math.min(ring.length, this.limit) : lines);
+    }
     this.pending.clear();
     this.flushing = this.flushing.then(async () => {
-      for (const [app, text] of batch) {
+      for (const [app, text, rewrite] of batch) {
         if (!this.rings.has(app)) continue; // forgotten meanwhile
         const file = this.file(app);
-        await fs.promises.appendFile(file, text, { mode: 0o600 });
-        const lines = (this.fileLines.get(app) ?? 0) + countLines(text);
-        this.fileLines.set(app, lines);
-        if (lines >= 2 * this.limit) await this.compact(app);
+        if (!rewrite) {
+          await fs.promises.appendFile(file, text, { mode: 0o600 });
+          continue;
+        }
+        const tmp = `${file}.tmp`;
+        await fs.promises.writeFile(tmp, text, { mode: 0o600 });
+        await fs.promises.rename(tmp, file);
       }
     });
     return this.flushing.catch((err: Error) => console.error(`paas: could not write the log history: ${err.message}`));
@@ -68,13 +82,13 @@ export class LogHistory {
     if (this.dir) fs.rmSync(this.file(app), { force: true });
   }
 
-  private async compact(app: string): Promise<void> {
-    const ring = this.rings.get(app) ?? [];
-    const file = this.file(app);
-    const tmp = `${file}.tmp`;
-    await fs.promises.writeFile(tmp, ring.map((l) => `${JSON.stringify(l)}\n`).join(''), { mode: 0o600 });
-    await fs.promises.rename(tmp, file);
-    this.fileLines.set(app, ring.length);
+  private ring(app: string): LogLine[] {
+    let ring = this.rings.get(app);
+    if (!ring) {
+      ring = this.load(app);
+      this.rings.set(app, ring);
+    }
+    return ring;
   }
 
   private load(app: string): LogLine[] {
@@ -104,8 +118,8 @@ export class LogHistory {
   }
 }
 
-function countLines(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  return n;
+function serialise(lines: readonly LogLine[]): string {
+  let text = '';
+  for (const l of lines) text += `${JSON.stringify({ time: l.time, source: l.source, line: l.line })}\n`;
+  return text;
 }

@@ -65,7 +65,7 @@ export class AppLogs {
 
   /** The app's last `n` lines, from the history (which survives restarts). */
   recent(app: string, n: number): LogLine[] {
-    return this.history.ring(app).slice(-n);
+    return this.history.last(app, n);
   }
 
   /**

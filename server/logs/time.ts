@@ -23,8 +23,17 @@ export function nowMicros(): number {
   return us;
 }
 
+// Lines arrive many to a millisecond under load: the formatted millisecond is kept and reused
+// (toISOString per line cost a twentieth of the control plane's time at 50,000 lines/s).
+let cachedMs = NaN;
+let cachedPrefix = '';
+
 /** `us` (microseconds since the epoch) as RFC 3339 in UTC, with six fractional digits. */
 export function rfc3339Micros(us: number): string {
   const ms = Math.floor(us / 1000);
-  return `${new Date(ms).toISOString().slice(0, 23)}${String(us - ms * 1000).padStart(3, '0')}Z`;
+  if (ms !== cachedMs) {
+    cachedMs = ms;
+    cachedPrefix = new Date(ms).toISOString().slice(0, 23);
+  }
+  return `${cachedPrefix}${String(us - ms * 1000).padStart(3, '0')}Z`;
 }
