@@ -1,94 +1,17 @@
 // Log drains end to end: the CLI and API (URL rules, 404s), delivery to an HTTP drain in Heroku's
 // logplex framing and to a syslog TCP drain in octet-counted RFC 5424, a dead drain beside live
 // ones, and drains still delivering after a server restart. Every receiver is on loopback.
-import http from 'node:http';
 import net from 'node:net';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Drain } from '../cli/types.js';
-import { onCleanup } from './helpers/cleanup.js';
+import { httpReceiver, syslogReceiver, TICK } from './helpers/drain-receivers.js';
+import { tickerApp } from './helpers/fixtures.js';
 import { apiCall, cli, createApp, gitRepo, type Paas, push, startPaas } from './helpers/paas.js';
 
 let paas: Paas;
 beforeAll(async () => {
   paas = await startPaas();
 });
-
-/** A Procfile-only app (quick to push) printing `tick <boot> <n>` every 100 ms, <boot> new each start. */
-const tickerApp: Record<string, string> = {
-  Procfile: 'web: exec node server.js\n',
-  'server.js': `const boot = Math.random().toString(36).slice(2, 8);
-let n = 0;
-setInterval(() => console.log('tick ' + boot + ' ' + n++), 100);
-require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);
-process.on('SIGTERM', () => process.exit(0));
-`,
-};
-
-/** Splits RFC 6587 octet-counted frames; throws on anything that is not exactly a run of them. */
-function parseFrames(data: Buffer): string[] {
-  const out: string[] = [];
-  let at = 0;
-  while (at < data.length) {
-    const space = data.indexOf(0x20, at);
-    const len = Number(data.subarray(at, space).toString());
-    if (space < 0 || !Number.isInteger(len) || len <= 0) throw new Error(`bad frame at byte ${at}: ${data.subarray(at, at + 40).toString()}`);
-    out.push(data.subarray(space + 1, space + 1 + len).toString());
-    at = space + 1 + len;
-  }
-  if (at !== data.length) throw new Error('the last frame is cut short');
-  return out;
-}
-
-interface Post {
-  headers: http.IncomingHttpHeaders;
-  frames: string[];
-}
-
-/** An HTTP drain receiver on loopback that keeps every POST. */
-async function httpReceiver(): Promise<{ port: number; posts: Post[] }> {
-  const posts: Post[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      posts.push({ headers: req.headers, frames: parseFrames(Buffer.concat(chunks)) });
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  onCleanup(() => new Promise((r) => (server.closeAllConnections(), server.close(r))));
-  return { port: (server.address() as net.AddressInfo).port, posts };
-}
-
-/** A syslog TCP receiver on loopback: everything received, per connection. */
-async function syslogReceiver(): Promise<{ port: number; received: () => string[]; open: () => number }> {
-  const streams: Buffer[][] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    const chunks: Buffer[] = [];
-    streams.push(chunks);
-    sockets.add(s);
-    s.on('data', (c: Buffer) => chunks.push(c));
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  onCleanup(() => new Promise((r) => (sockets.forEach((s) => s.destroy()), server.close(r))));
-  // A connection cut by a server restart may end mid-frame; each one is parsed up to its last whole frame.
-  const received = (): string[] => streams.flatMap((chunks) => wholeFrames(Buffer.concat(chunks)));
-  return { port: (server.address() as net.AddressInfo).port, received, open: () => sockets.size };
-}
-
-function wholeFrames(data: Buffer): string[] {
-  for (let end = data.length; end > 0; end--) {
-    try {
-      return parseFrames(data.subarray(0, end));
-    } catch {
-      // not a frame boundary
-    }
-  }
-  return [];
-}
 
 /** A loopback port nothing listens on. */
 async function deadPort(): Promise<number> {
@@ -99,7 +22,6 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-const TICK = (app: string): RegExp => new RegExp(`^<190>1 \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z ${app} app web\\.1 - - tick (\\w+) \\d+$`);
 
 async function drainsOf(server: Paas, app: string): Promise<Drain[]> {
   const r = await cli(server, ['drains', '-a', app, '--json']);

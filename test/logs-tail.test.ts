@@ -1,12 +1,13 @@
 // `paas logs` and `paas logs --tail` end to end: a real server, real dynos printing lines, the real
 // CLI following them over the API's websocket, with filters, JSON, and a control-plane restart the
-// tail lives through (it says so on stderr) and the history survives.
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+// tail lives through (it says so on stderr), and a history that survives both that restart and a deploy.
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { BIN, cli, createApp, gitRepo, type Paas, push, spawnChild, startPaas, viaRouter } from './helpers/paas.js';
+import { interrupt, tail } from './helpers/log-tail.js';
+import { cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
 
 let paas: Paas;
+/** The app's checkout: a later test commits a change to it and pushes again. */
+let repo: string;
 const APP = 'chatty';
 
 /** A web dyno and a worker that each print a numbered line every 100 ms. */
@@ -20,35 +21,13 @@ process.on('SIGTERM', () => process.exit(0));
   'worker.js': "let n = 0;\nsetInterval(() => console.log('worker tick ' + n++ + ' ' + process.env.DYNO), 100);\nprocess.on('SIGTERM', () => process.exit(0));\n",
 };
 
-interface Tail {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-}
-
-/** Starts `paas logs --tail …` in the background, collecting what it prints. */
-function tail(args: string[]): Tail {
-  const child = spawnChild(process.execPath, [BIN, 'logs', '--tail', '-a', APP, ...args], { env: paas.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return { child, stdout: () => stdout, stderr: () => stderr };
-}
-
-/** Ctrl-C: the tail ends with 0. */
-async function interrupt(t: Tail): Promise<void> {
-  const exited = once(t.child, 'exit');
-  t.child.kill('SIGINT');
-  expect((await exited)[0]).toBe(0);
-}
-
 const lines = (text: string) => text.split('\n').filter(Boolean);
 
 beforeAll(async () => {
   paas = await startPaas();
   await createApp(paas, APP);
-  const pushed = await push(paas, await gitRepo(paas, chattyApp), APP);
+  repo = await gitRepo(paas, chattyApp);
+  const pushed = await push(paas, repo, APP);
   expect(pushed.code, pushed.stderr).toBe(0);
   const scaled = await cli(paas, ['ps:scale', 'worker=1', '-a', APP]);
   expect(scaled.code, scaled.stderr).toBe(0);
@@ -56,7 +35,7 @@ beforeAll(async () => {
 
 describe('paas logs --tail', () => {
   it('shows a line a dyno prints while it runs, and ends with 0 on Ctrl-C', async () => {
-    const t = tail(['-n', '1']);
+    const t = tail(paas, APP, ['-n', '1']);
     await vi.waitFor(() => expect(t.stdout()).toMatch(/^\S+Z app\[web\.1\]: web tick \d+ web\.1$/m), { timeout: 15_000 });
     const seen = /web tick (\d+)/.exec(t.stdout())![1];
     // A later line than any in the history it started with: a live one.
@@ -66,10 +45,10 @@ describe('paas logs --tail', () => {
   });
 
   it('filters by dyno, by process type and by source', async () => {
-    const web1 = tail(['--ps', 'web.1', '-n', '20']);
-    const worker = tail(['--ps', 'worker', '-n', '20']);
-    const router = tail(['--source', 'router', '-n', '1']);
-    const platform = tail(['--source', 'paas', '-n', '1500']);
+    const web1 = tail(paas, APP, ['--ps', 'web.1', '-n', '20']);
+    const worker = tail(paas, APP, ['--ps', 'worker', '-n', '20']);
+    const router = tail(paas, APP, ['--source', 'router', '-n', '1']);
+    const platform = tail(paas, APP, ['--source', 'paas', '-n', '1500']);
     await vi.waitFor(() => expect(lines(worker.stdout()).length).toBeGreaterThan(25), { timeout: 15_000 });
     await vi.waitFor(() => expect(lines(web1.stdout()).length).toBeGreaterThan(25), { timeout: 15_000 });
     expect(lines(web1.stdout()).every((l) => /(app|paas)\[web\.1\]: /.test(l)), web1.stdout()).toBe(true);
@@ -85,7 +64,7 @@ describe('paas logs --tail', () => {
   });
 
   it('prints one JSON object per line, with --tail and without', async () => {
-    const t = tail(['--json', '--ps', 'web', '-n', '3']);
+    const t = tail(paas, APP, ['--json', '--ps', 'web', '-n', '3']);
     await vi.waitFor(() => expect(lines(t.stdout()).length).toBeGreaterThan(5), { timeout: 15_000 });
     await interrupt(t);
     const history = await cli(paas, ['logs', '-a', APP, '--json', '-n', '5', '--source', 'app']);
@@ -109,8 +88,24 @@ describe('paas logs --tail', () => {
     expect(s.stderr).toMatch(/--source must be one of app, paas, router/);
   });
 
+  it('keeps the history across a deploy: the old dynos\' lines, then the new ones', async () => {
+    const before = await cli(paas, ['logs', '-a', APP, '-n', '1', '--ps', 'web.1', '--source', 'app']);
+    expect(before.code, before.stderr).toBe(0);
+    const last = /web tick \d+ web\.1$/m.exec(before.stdout)![0];
+    await commitFiles(paas, repo, { 'server.js': chattyApp['server.js'].replace("process.env.DYNO)", "process.env.DYNO + ' v2')") });
+    const pushed = await push(paas, repo, APP);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    await vi.waitFor(async () => {
+      const after = await cli(paas, ['logs', '-a', APP, '-n', '1500', '--ps', 'web.1']);
+      expect(after.stdout).toMatch(/web tick \d+ web\.1 v2$/m);
+      // The line the old release's dyno printed before the deploy is still there, before the new ones.
+      expect(after.stdout.indexOf(last)).toBeGreaterThan(-1);
+      expect(after.stdout.indexOf(last)).toBeLessThan(after.stdout.search(/ v2$/m));
+    }, { timeout: 30_000, interval: 500 });
+  });
+
   it('lives through a control-plane restart: says so on stderr, reconnects, shows new lines; the history survives', async () => {
-    const t = tail(['--ps', 'web.1', '-n', '1']);
+    const t = tail(paas, APP, ['--ps', 'web.1', '-n', '1']);
     await vi.waitFor(() => expect(t.stdout()).toMatch(/web tick/), { timeout: 15_000 });
     const before = /web tick (\d+)/.exec(lines(t.stdout()).at(-1)!)![1];
     const port = new URL(paas.apiUrl).port;

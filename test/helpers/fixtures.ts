@@ -100,3 +100,14 @@ require('http').createServer((req, res) => {
 }).listen(process.env.PORT);
 `,
 };
+
+/** A Procfile-only app (quick to push) printing `tick <boot> <n>` every 100 ms, <boot> new each start. */
+export const tickerApp: Record<string, string> = {
+  Procfile: 'web: exec node server.js\n',
+  'server.js': `const boot = Math.random().toString(36).slice(2, 8);
+let n = 0;
+setInterval(() => console.log('tick ' + boot + ' ' + n++), 100);
+require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);
+process.on('SIGTERM', () => process.exit(0));
+`,
+};
