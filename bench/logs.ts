@@ -9,6 +9,8 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { WebSocket } from 'ws';
+import { connectDocker, instanceId } from '../server/runtime/docker/engine.js';
+import { dockerTestEnv, removeInstance } from '../test/helpers/docker.js';
 import { apiCall, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from '../test/helpers/paas.js';
 
 const APP = 'bench-logs';
@@ -119,8 +121,11 @@ function profileEnv(): Record<string, string> {
   return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } : {};
 }
 
+/** BENCH_RUNTIME=docker runs the dyno as a container (the stack image must be built). */
+const DOCKER = process.env.BENCH_RUNTIME === 'docker';
+
 async function main(): Promise<void> {
-  const paas = await startPaas(profileEnv(), { outputLimit: 1_000_000 });
+  const paas = await startPaas({ ...profileEnv(), ...(DOCKER ? dockerTestEnv() : {}) }, { outputLimit: 1_000_000 });
   try {
     await createApp(paas, APP);
     const pushed = await push(paas, await gitRepo(paas, dyno), APP);
@@ -156,7 +161,7 @@ async function main(): Promise<void> {
     receiver.server.close();
 
     const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
-    console.log(`bench:logs (issue 13). ${os.availableParallelism()} × ${cpu}, Node ${process.version}, ${new Date().toISOString()}. Each phase ${SECONDS} s.\n`);
+    console.log(`bench:logs (issue 13). ${os.availableParallelism()} × ${cpu}, Node ${process.version}, ${new Date().toISOString()}. Runtime ${DOCKER ? 'docker' : 'process'}. Each phase ${SECONDS} s.\n`);
     console.log('| phase | dyno lines/s | tail lines/s (lost, L10) | drain lines/s (lost, L10) | p99 print→tail |');
     console.log('| --- | ---: | ---: | ---: | ---: |');
     console.log(`| flood, no consumer | ${rate(alone.lines, alone.ms)} | | | |`);
@@ -176,6 +181,7 @@ async function main(): Promise<void> {
     for (const [what, met] of goals) console.log(`- ${what}: ${met ? 'met' : 'MISSED'}`);
   } finally {
     await paas.stop();
+    if (DOCKER) await removeInstance(await connectDocker(), instanceId(paas.dataDir), [APP]);
   }
 }
 

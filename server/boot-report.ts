@@ -12,18 +12,26 @@ const PROGRESS_MS = 3000;
 
 /** The last TAIL_LINES lines a dyno printed, stdout and stderr in the order they arrived. */
 export class OutputTail {
-  private readonly lines: string[] = [];
+  // A ring: every line of a dyno passes through here, and shifting an array at each one showed up
+  // in the control plane's profile under a flood.
+  private readonly ring: string[] = [];
+  private next = 0;
 
   push(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > TAIL_LINES) this.lines.shift();
+    this.ring[this.next] = line;
+    this.next = (this.next + 1) % TAIL_LINES;
+  }
+
+  private get lines(): string[] {
+    return this.ring.length < TAIL_LINES ? this.ring : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
   }
 
   /** The lines, indented under a heading; or a sentence saying there were none. */
   quote(): string {
-    if (this.lines.length === 0) return 'It printed nothing.';
-    const quoted = this.lines.map((l) => `  ${l.length > TAIL_LINE_MAX ? `${l.slice(0, TAIL_LINE_MAX)} [paas: line cut here]` : l}`);
-    const heading = this.lines.length === 1 ? 'Its last line of output:' : `Its last ${this.lines.length} lines of output:`;
+    const lines = this.lines;
+    if (lines.length === 0) return 'It printed nothing.';
+    const quoted = lines.map((l) => `  ${l.length > TAIL_LINE_MAX ? `${l.slice(0, TAIL_LINE_MAX)} [paas: line cut here]` : l}`);
+    const heading = lines.length === 1 ? 'Its last line of output:' : `Its last ${lines.length} lines of output:`;
     return [heading, ...quoted].join('\n');
   }
 }

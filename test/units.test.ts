@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { eachLine } from '../builder/lines.js';
+import { OutputTail } from '../server/boot-report.js';
 import { parseProcfile } from '../builder/procfile.js';
 import { readNetrcPassword, writeNetrcEntry } from '../cli/netrc.js';
 import { loadRouterConfig, RouterConfigError } from '../router/config.js';
@@ -76,7 +77,7 @@ describe('config', () => {
 
 describe('app output lines', () => {
   /** The lines eachLine() makes of `chunks`, once the stream has ended (its last line is out then). */
-  async function lines(chunks: string[], max?: number): Promise<string[]> {
+  async function lines(chunks: (string | Buffer)[], max?: number): Promise<string[]> {
     const out: string[] = [];
     const stream = new PassThrough();
     eachLine(stream, (l) => out.push(l), max);
@@ -91,8 +92,24 @@ describe('app output lines', () => {
     expect(await lines(['one\r\ntw', 'o\n\nthr', 'ée'])).toEqual(['one', 'two', '', 'thrée']);
   });
 
+  it('keeps a multi-byte character whole when a chunk ends inside it', async () => {
+    const bytes = Buffer.from('naïve ✓\n');
+    expect(await lines([bytes.subarray(0, 3), bytes.subarray(3, 9), bytes.subarray(9)])).toEqual(['naïve ✓']);
+  });
+
   it('cuts a line at the limit, across chunks, and counts what it drops', async () => {
-    expect(await lines(['abcdefgh', 'ijkl\nnext\n'], 5)).toEqual(['abcde [paas: line cut at 5 characters, 7 more dropped]', 'next']);
+    expect(await lines(['abcdefgh', 'ijkl\nnext\n'], 5)).toEqual(['abcde [paas: line cut at 5 bytes, 7 more dropped]', 'next']);
+  });
+});
+
+describe('a dyno output tail (quoted when its boot fails)', () => {
+  it('quotes the last 20 lines in order, and says when there were none', () => {
+    const tail = new OutputTail();
+    expect(tail.quote()).toBe('It printed nothing.');
+    tail.push('only');
+    expect(tail.quote()).toBe('Its last line of output:\n  only');
+    for (let i = 1; i <= 45; i++) tail.push(`line ${i}`);
+    expect(tail.quote().split('\n')).toEqual(['Its last 20 lines of output:', ...Array.from({ length: 20 }, (_, i) => `  line ${26 + i}`)]);
   });
 });
 

@@ -47,7 +47,7 @@ export class AppLogs {
   }
 
   append(app: string, source: string, line: string): void {
-    this.write(this.keep(app, { time: rfc3339Micros(nowMicros()), source, line }));
+    this.write(this.keep({ app, time: rfc3339Micros(nowMicros()), source, line }));
   }
 
   /**
@@ -59,13 +59,13 @@ export class AppLogs {
     if (!entries.length) return;
     const now = nowMicros();
     let text = '';
-    for (const e of entries) text += this.keep(e.app, { time: rfc3339Micros(e.time === undefined ? now : e.time * 1000), source, line: e.line });
+    for (const e of entries) text += this.keep({ app: e.app, time: rfc3339Micros(e.time === undefined ? now : e.time * 1000), source, line: e.line });
     this.write(text);
   }
 
   /** The app's last `n` lines, from the history (which survives restarts). */
   recent(app: string, n: number): LogLine[] {
-    return this.history.last(app, n);
+    return this.history.last(app, n).map((l) => ({ time: l.time, source: l.source, line: l.line }));
   }
 
   /**
@@ -111,13 +111,12 @@ export class AppLogs {
     this.out(text);
   }
 
-  private keep(app: string, line: LogLine): string {
-    this.history.add(app, line);
-    const subs = this.subs.get(app);
-    if (subs?.size) {
-      const event: LogEvent = { app, ...line };
-      for (const sub of subs) sub.push(event);
-    }
-    return `${line.time} ${app} ${line.source}: ${line.line}\n`;
+  // One object per line, shared by the history and every subscription: under a flood, a copy per
+  // consumer was garbage the collector paid for.
+  private keep(event: LogEvent): string {
+    this.history.add(event.app, event);
+    const subs = this.subs.get(event.app);
+    if (subs?.size) for (const sub of subs) sub.push(event);
+    return `${event.time} ${event.app} ${event.source}: ${event.line}\n`;
   }
 }

@@ -202,7 +202,7 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
     it('cuts an endless line instead of holding it, and goes on', async () => {
       const { lines } = await output(make(), 'head -c 30000000 /dev/zero | tr "\\0" a; echo; echo after');
       expect(lines).toHaveLength(2);
-      expect(lines[0]).toBe(`${'a'.repeat(10_000)} [paas: line cut at 10000 characters, 29990000 more dropped]`);
+      expect(lines[0]).toBe(`${'a'.repeat(10_000)} [paas: line cut at 10000 bytes, 29990000 more dropped]`);
       expect(lines[1]).toBe('after');
     });
 
