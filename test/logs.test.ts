@@ -87,6 +87,15 @@ describe('subscriptions', () => {
     expect(sub.take()).toEqual([]);
   });
 
+  it('tell the consumer again, urgently, when the queue is half full', () => {
+    const logs = new AppLogs(quiet);
+    const calls: boolean[] = [];
+    const sub = logs.subscribe('burst', (urgent) => calls.push(urgent), 10);
+    for (let i = 0; i < 8; i++) logs.append('burst', 'app[web.1]', `line ${i}`);
+    expect(calls).toEqual([false, true]);
+    expect(sub.take()).toHaveLength(8);
+  });
+
   it('end when their app is destroyed, and the consumer is told', () => {
     const logs = new AppLogs(quiet);
     let ready = 0;

@@ -69,10 +69,11 @@ export class AppLogs {
   }
 
   /**
-   * A live consumer of the app's lines from now on: `ready` is called when lines wait to be taken.
+   * A live consumer of the app's lines from now on: `ready` is called when lines wait to be taken
+   * (`urgent` when its queue is half full).
    * At most `maxQueue` wait; beyond that they are dropped and counted (see Subscription).
    */
-  subscribe(app: string, ready: () => void, maxQueue = 10_000): Subscription {
+  subscribe(app: string, ready: (urgent: boolean) => void, maxQueue = 10_000): Subscription {
     const sub = new Subscription(app, maxQueue, ready, (s) => this.subs.get(app)?.delete(s));
     let set = this.subs.get(app);
     if (!set) this.subs.set(app, (set = new Set()));

@@ -11,14 +11,22 @@ export class Subscription {
   private dropped = 0;
   private droppedSince = '';
   private closed = false;
+  private readonly half: number;
 
   constructor(
     readonly app: string,
     private readonly maxQueue: number,
-    /** Called when the queue goes from empty to not: the consumer should come and `take`. */
-    private readonly ready: () => void,
+    /**
+     * Called when the queue goes from empty to not: the consumer should come and `take` (on its next
+     * turn, so a burst goes out as one batch). Called again, `urgent`, when the queue is half full:
+     * a burst that large arrives within one turn of the event loop (a socket is read up to 32 times
+     * a turn), and a consumer that can take it now should, before the queue overflows.
+     */
+    private readonly ready: (urgent: boolean) => void,
     private readonly onClose: (sub: Subscription) => void,
-  ) {}
+  ) {
+    this.half = Math.max(2, Math.floor(maxQueue / 2));
+  }
 
   /** Called by the pipeline for every event of the app; never blocks. */
   push(event: LogEvent): void {
@@ -29,7 +37,8 @@ export class Subscription {
       return;
     }
     this.queue.push(event);
-    if (this.queue.length === 1) this.ready();
+    if (this.queue.length === 1) this.ready(false);
+    else if (this.queue.length === this.half) this.ready(true);
   }
 
   /** Everything queued, oldest first, with an L10 line first if lines were dropped since the last take. */
@@ -69,6 +78,6 @@ export class Subscription {
   end(): void {
     if (this.closed) return;
     this.close();
-    this.ready();
+    this.ready(false);
   }
 }

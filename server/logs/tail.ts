@@ -111,7 +111,7 @@ export class LogTails {
     // History and subscription in the same tick: no line falls between them or comes twice.
     const history = lines ? lastMatching(this.deps.logs.recent(app, this.deps.logs.limit), lines, filter) : [];
     const tail: Tail = { ws, filter, alive: true, blocked: false, scheduled: false, sub: undefined! };
-    tail.sub = this.deps.logs.subscribe(app, () => this.schedule(tail), this.deps.maxQueue);
+    tail.sub = this.deps.logs.subscribe(app, (urgent) => (urgent ? this.pumpNow(tail) : this.schedule(tail)), this.deps.maxQueue);
     this.tails.add(tail);
     if (history.length) this.send(tail, history);
     ws.on('pong', () => (tail.alive = true));
@@ -130,6 +130,11 @@ export class LogTails {
       tail.scheduled = false;
       this.pump(tail);
     });
+  }
+
+  /** Half the queue came in one turn: sent now if the socket has room, rather than dropped before the next. */
+  private pumpNow(tail: Tail): void {
+    if (!tail.blocked) this.pump(tail);
   }
 
   private pump(tail: Tail): void {
