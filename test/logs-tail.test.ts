@@ -1,7 +1,9 @@
 // `paas logs` and `paas logs --tail` end to end: a real server, real dynos printing lines, the real
 // CLI following them over the API's websocket, with filters, JSON, and a control-plane restart the
 // tail lives through (it says so on stderr), and a history that survives both that restart and a deploy.
+import { once } from 'node:events';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
 import { interrupt, tail } from './helpers/log-tail.js';
 import { cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
 
@@ -15,7 +17,19 @@ const chattyApp: Record<string, string> = {
   Procfile: 'web: exec node server.js\nworker: exec node worker.js\n',
   'server.js': `let n = 0;
 setInterval(() => console.log('web tick ' + n++ + ' ' + process.env.DYNO), 100);
-require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);
+// /flood?n=N prints N lines as fast as it can and answers once it has: console.log to a pipe
+// queues in the process when the pipe is full, so this writes until the pipe took every byte.
+function print(text) {
+  let b = Buffer.from(text);
+  while (b.length) {
+    try { b = b.subarray(require('fs').writeSync(1, b)); } catch (e) { if (e.code !== 'EAGAIN') throw e; }
+  }
+}
+require('http').createServer((q, s) => {
+  const n = Number(new URL(q.url, 'http://x').searchParams.get('n') || 0);
+  for (let i = 0; i < n; i += 100) print(Array.from({ length: 100 }, (_, j) => 'flood ' + (i + j) + ' ' + 'x'.repeat(1000) + '\\n').join(''));
+  s.end(String(n));
+}).listen(process.env.PORT);
 process.on('SIGTERM', () => process.exit(0));
 `,
   'worker.js': "let n = 0;\nsetInterval(() => console.log('worker tick ' + n++ + ' ' + process.env.DYNO), 100);\nprocess.on('SIGTERM', () => process.exit(0));\n",
@@ -24,7 +38,8 @@ process.on('SIGTERM', () => process.exit(0));
 const lines = (text: string) => text.split('\n').filter(Boolean);
 
 beforeAll(async () => {
-  paas = await startPaas();
+  // The server prints every line it logs; a test that floods keeps only the end of it.
+  paas = await startPaas({}, { outputLimit: 1_000_000 });
   await createApp(paas, APP);
   repo = await gitRepo(paas, chattyApp);
   const pushed = await push(paas, repo, APP);
@@ -79,6 +94,28 @@ describe('paas logs --tail', () => {
     expect(lines(history.stdout)).toHaveLength(5);
   });
 
+  it('gives a tail that stops reading an L10 notice, while the dyno prints on without waiting for it', async () => {
+    const ws = new WebSocket(`${paas.apiUrl.replace(/^http/, 'ws')}/v1/apps/${APP}/logs/stream?lines=0&source=app`, { headers: { authorization: `Bearer ${paas.token}` } });
+    const got: string[] = [];
+    ws.on('message', (data) => got.push(...(JSON.parse(String(data)) as { line: string }[]).map((l) => l.line)));
+    await once(ws, 'open');
+    // The reader stops reading: the kernel's buffers fill, then the server's, then the tail's queue.
+    const socket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    // 100,000 lines of 1 KB (100 MB, far past every buffer, the kernel's 32 MiB included): the dyno
+    // answers once it has printed them all, so an answer while the reader is still paused shows
+    // that nothing waited on the reader.
+    const flood = await viaRouter(paas, `${APP}.localhost`, '/flood?n=100000');
+    expect(flood.status, flood.body).toBe(200);
+    expect(flood.body).toBe('100000');
+    socket.resume();
+    await vi.waitFor(() => expect(got.some((l) => /^Error L10 \(output buffer overflow\): \d+ messages dropped since \S+Z\.$/.test(l))).toBe(true), { timeout: 20_000 });
+    expect(got.filter((l) => l.startsWith('flood ')).length).toBeLessThan(100_000);
+    // Caught up, it gets new lines again.
+    await vi.waitFor(() => expect(got.at(-1)).toMatch(/ tick \d+ /), { timeout: 20_000 });
+    ws.close();
+  });
+
   it('refuses a bad filter with a message that says what fits', async () => {
     const r = await cli(paas, ['logs', '-a', APP, '--ps', 'Web!']);
     expect(r.code).toBe(1);
@@ -111,7 +148,7 @@ describe('paas logs --tail', () => {
     const port = new URL(paas.apiUrl).port;
     expect(await paas.stop()).toBe(0);
     await vi.waitFor(() => expect(t.stderr()).toMatch(/^paas: log stream lost \(the paas server is shutting down\); reconnecting$/m), { timeout: 15_000 });
-    paas = await startPaas({ PAAS_DATA_DIR: paas.dataDir, PAAS_API_TOKEN: paas.token, PORT: port });
+    paas = await startPaas({ PAAS_DATA_DIR: paas.dataDir, PAAS_API_TOKEN: paas.token, PORT: port }, { outputLimit: 1_000_000 });
     await vi.waitFor(() => expect(t.stderr()).toMatch(/^paas: reconnected$/m), { timeout: 30_000 });
     // The restored dyno counts from 0 again: a line printed after the restart.
     await vi.waitFor(() => expect(t.stdout().slice(t.stdout().lastIndexOf(`web tick ${before} `))).toMatch(/web tick 3 web\.1/), { timeout: 30_000 });

@@ -67,6 +67,30 @@ describe('log history', () => {
   });
 });
 
+describe('our stdout', () => {
+  it('leaves lines out while its reader is 8 MiB behind, then says how many', async () => {
+    const written: string[] = [];
+    let backlog = 0;
+    const logs = new AppLogs({ out: (t) => written.push(t), outBacklog: () => backlog });
+    logs.append('app', 'app[web.1]', 'one');
+    await logs.flush();
+    backlog = 9 * 1024 * 1024;
+    logs.append('app', 'app[web.1]', 'lost');
+    logs.append('app', 'app[web.1]', 'lost too');
+    await logs.flush();
+    backlog = 0;
+    logs.append('app', 'app[web.1]', 'two');
+    await logs.flush();
+    expect(written.join('').split('\n').filter(Boolean).map((l) => l.replace(/^\S+ /, ''))).toEqual([
+      'app app[web.1]: one',
+      'paas: 2 log lines were left out of this output: it was read more slowly than they came (they are in `paas logs`, tails and drains)',
+      'app app[web.1]: two',
+    ]);
+    // Left out of stdout only: the history has them.
+    expect(logs.recent('app', 10).map((l) => l.line)).toEqual(['one', 'lost', 'lost too', 'two']);
+  });
+});
+
 describe('subscriptions', () => {
   it('deliver every line to a consumer that keeps up, and tell it when lines wait', () => {
     const logs = new AppLogs(quiet);

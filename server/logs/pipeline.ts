@@ -22,7 +22,17 @@ export interface AppLogsOptions {
   /** Lines kept per app (PAAS_LOG_HISTORY). */
   limit?: number;
   out?: (text: string) => void;
+  /** Bytes written to `out` and not yet taken by its reader (process.stdout's writableLength). */
+  outBacklog?: () => number;
 }
+
+/**
+ * Our stdout is a pipe, written asynchronously: a reader slower than a flooding dyno (a terminal,
+ * `| tee`, a throttled journal) would make its backlog grow in our memory without bound. Past this
+ * many bytes waiting, lines are not written to stdout (they still reach the history, tails and
+ * drains) until it drains, and then a line says how many were left out.
+ */
+const MAX_OUT_BACKLOG = 8 * 1024 * 1024;
 
 /**
  * The one log pipeline (design: "one path per kind of event"). Every line of an app, from its
@@ -34,12 +44,15 @@ export class AppLogs {
   private readonly history: LogHistory;
   private readonly subs = new Map<string, Set<Subscription>>();
   private readonly out: (text: string) => void;
+  private readonly outBacklog: () => number;
   private pendingOut = '';
+  private skippedOut = 0;
   private outScheduled = false;
 
   constructor(opts: AppLogsOptions = {}) {
     this.history = new LogHistory(opts.dir, opts.limit ?? 1500);
     this.out = opts.out ?? ((t) => process.stdout.write(t));
+    this.outBacklog = opts.outBacklog ?? (opts.out ? () => 0 : () => process.stdout.writableLength);
   }
 
   get limit(): number {
@@ -109,6 +122,14 @@ export class AppLogs {
     if (!this.pendingOut) return;
     const text = this.pendingOut;
     this.pendingOut = '';
+    if (this.outBacklog() > MAX_OUT_BACKLOG) {
+      this.skippedOut += countLines(text);
+      return;
+    }
+    if (this.skippedOut) {
+      this.out(`${rfc3339Micros(nowMicros())} paas: ${this.skippedOut} log lines were left out of this output: it was read more slowly than they came (they are in \`paas logs\`, tails and drains)\n`);
+      this.skippedOut = 0;
+    }
     this.out(text);
   }
 
@@ -120,4 +141,10 @@ export class AppLogs {
     if (subs?.size) for (const sub of subs) sub.push(event);
     return `${event.time} ${event.app} ${event.source}: ${event.line}\n`;
   }
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
