@@ -55,7 +55,8 @@ ${ca ? `COPY ca.pem ${CA}\n` : ''}RUN set -eu; \\
     rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /usr/sbin/policy-rc.d /tmp/paas
 COPY scripts/ ${SCRIPTS}/
 ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
-CMD ["false"]
+${service === 'postgresql' ? `RUN mkdir -p /usr/lib/paas-addon && chown nobody:nogroup /usr/lib/paas-addon && setpriv --reuid=nobody --regid=nogroup --clear-groups ${SCRIPTS}/template
+` : ''}CMD ["false"]
 `;
 }
 
