@@ -179,6 +179,19 @@ dockerSuite('add-ons (docker runtime)', () => {
     console.log(`PostgreSQL back ${Date.now() - t} ms after a SIGKILL`);
     expect(await psql(docker, pg, 'SELECT count(*) FROM t')).toBe('2');
     expect(seen.logs.join('\n')).toContain('pg-one: crashed');
+
+    // A second crash soon after the first waits for the backoff (1 s) before the restart.
+    const redisContainer = docker.getContainer(objectName(cache.name, INSTANCE));
+    for (const [n, wait] of [[1, 0], [2, 1000]] as const) {
+      seen.states.length = 0;
+      const killed = Date.now();
+      await redisContainer.kill({ signal: 'SIGKILL' });
+      await vi.waitFor(() => expect(seen.states).toEqual([[cache.name, 'crashed'], [cache.name, 'running']]), { timeout: 30_000, interval: 50 });
+      expect(Date.now() - killed, `crash ${n}`).toBeGreaterThanOrEqual(wait);
+    }
+    expect(seen.logs.join('\n')).toContain('cache-one: crashed (exit code 137); starting it again in 1 s');
+    // appendfsync everysec: the counter written before the kills is there.
+    expect(await redis(docker, cache, 'GET', 'counter')).toBe('1');
   });
 
   it('is adopted, not started again, by a new DockerAddons of the same instance', async () => {
