@@ -222,6 +222,16 @@ dockerSuite('add-ons (docker runtime)', () => {
     await expect(services.capture(cache, file)).rejects.toThrow(/PostgreSQL/);
   });
 
+  it('never takes over or removes a volume that is not its own', async () => {
+    const name = objectName('taken', INSTANCE);
+    await docker.createVolume({ Name: name });
+    onCleanup(() => docker.getVolume(name).remove().catch(() => undefined));
+    await expect(services.provision({ name: 'taken', service: 'redis', uid: 350_003 })).rejects.toThrow(/exists already/);
+    const volume = await docker.getVolume(name).inspect();
+    expect(volume.Labels ?? {}).toEqual({});
+    await expect(services.start({ ...cache, name: 'taken' })).rejects.toThrow(/gone/);
+  });
+
   it('destroy removes the container and the volume', async () => {
     for (const addon of [pg, cache]) {
       await services.destroy(addon);

@@ -91,9 +91,17 @@ export class DockerAddons implements AddonServices {
 
   async stop(name: string): Promise<void> {
     const supervisor = this.supervisors.get(name);
-    if (!supervisor) return;
-    await supervisor.stop();
-    this.supervisors.delete(name);
+    if (supervisor) {
+      await supervisor.stop();
+      this.supervisors.delete(name);
+      return;
+    }
+    // Not watched by this server (yet): its container, if ours, still gets the clean stop.
+    const info = await inspectContainer(this.opts.docker, objectName(name, this.opts.instance));
+    if (info?.State.Running && isOurs(info.Config.Labels, name, this.opts.instance)) {
+      await idempotent(() => this.opts.docker.getContainer(info.Id).stop({ t: STOP_TIMEOUT_S }));
+      this.opts.events.state(name, 'stopped');
+    }
   }
 
   async stopAll(): Promise<void> {
