@@ -13,7 +13,7 @@ import type { AddonInstance, AddonState } from '../../server/addons/types.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { demux } from '../../builder/docker/run-in-image.js';
 import { dockerSuite, dockerTestEnv, removeInstance, STACK_IMAGE, testDocker } from '../helpers/docker.js';
-import { sh, tempDir } from '../helpers/paas.js';
+import { BIN, sh, tempDir } from '../helpers/paas.js';
 
 const INSTANCE = `t${randomBytes(5).toString('hex')}`;
 const NETWORK = `paas-test-${INSTANCE}`;
@@ -239,5 +239,14 @@ dockerSuite('add-ons (docker runtime)', () => {
       await expect(docker.getContainer(name).inspect()).rejects.toMatchObject({ statusCode: 404 });
       await expect(docker.getVolume(name).inspect()).rejects.toMatchObject({ statusCode: 404 });
     }
+  });
+
+  it('paas stack:build makes (or finds up to date) the add-on images too', async () => {
+    const r = await sh(process.execPath, [BIN, 'stack:build'], { env: { ...process.env, ...dockerTestEnv() } as Record<string, string> });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^paas\/addon-postgresql:15 sha256:[0-9a-f]{64}$/m);
+    expect(r.stdout).toMatch(/^paas\/addon-redis:7 sha256:[0-9a-f]{64}$/m);
+    const image = await docker.getImage('paas/addon-postgresql:15').inspect();
+    expect(image.Config.Labels).toMatchObject({ 'paas.managed': 'true', 'paas.kind': 'addon-image', 'paas.addon.service': 'postgresql' });
   });
 });

@@ -29,7 +29,8 @@ const PG_TEMPLATE = '/usr/lib/paas-addon/pgdata';
 // PostgreSQL, at image build time, as nobody: initdb once, with the small host's settings, into a
 // template every add-on copies, so provisioning skips initdb's second or so. Its files are made
 // world-readable there (the cluster holds no secret: no role in it has a password), since the
-// copy runs as the add-on's uid; the copy is 0700/0600 again.
+// copy runs as the add-on's uid; the copy is 0700/0600 again. (The copies share initdb's system
+// identifier, which only replication between clusters looks at.)
 const PG_TEMPLATE_SCRIPT = `#!/bin/sh
 set -eu
 initdb -D ${PG_TEMPLATE} -U postgres -E UTF8 --locale=C.UTF-8 --auth-local=peer --auth-host=scram-sha-256 --no-sync --no-instructions >/dev/null
