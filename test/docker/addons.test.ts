@@ -230,6 +230,15 @@ dockerSuite('add-ons (docker runtime)', () => {
     const volume = await docker.getVolume(name).inspect();
     expect(volume.Labels ?? {}).toEqual({});
     await expect(services.start({ ...cache, name: 'taken' })).rejects.toThrow(/gone/);
+
+    // A container of the name that is not ours fails the provisioning, which leaves nothing behind
+    // and that container alone.
+    const clash = objectName('clash', INSTANCE);
+    const foreign = await docker.createContainer({ name: clash, Image: STACK_IMAGE, Cmd: ['true'], Labels: { 'paas.instance': INSTANCE } });
+    onCleanup(() => foreign.remove({ force: true }).catch(() => undefined));
+    await expect(services.provision({ name: 'clash', service: 'redis', uid: 350_004 })).rejects.toThrow(/Conflict|in use/i);
+    expect((await foreign.inspect()).Id).toBe(foreign.id);
+    await expect(docker.getVolume(clash).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
   it('destroy removes the container and the volume', async () => {

@@ -63,9 +63,9 @@ export class DockerAddons implements AddonServices {
       await this.startSupervised(addon, container.id);
       return addon;
     } catch (err) {
-      this.supervisors.get(spec.name)?.abandon();
-      this.supervisors.delete(spec.name);
-      await idempotent(() => docker.getContainer(name).remove({ force: true }));
+      // The volume is the one made above; a container of that name is removed only if it is ours.
+      const info = await inspectContainer(docker, name).catch(() => undefined);
+      if (info && isOurs(info.Config.Labels, spec.name, server)) await idempotent(() => docker.getContainer(info.Id).remove({ force: true }));
       await idempotent(() => docker.getVolume(name).remove());
       throw err;
     }
@@ -158,7 +158,14 @@ export class DockerAddons implements AddonServices {
       stableAfterMs: STABLE_AFTER_MS,
     });
     this.supervisors.set(addon.name, supervisor);
-    await supervisor.begin();
+    try {
+      await supervisor.begin();
+    } catch (err) {
+      // Not started: a later start() tries again from the beginning.
+      supervisor.abandon();
+      this.supervisors.delete(addon.name);
+      throw err;
+    }
   }
 
   /** Starts the container unless it runs, and resolves once the server answers (or fails if it exits first). */
