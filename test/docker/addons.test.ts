@@ -162,7 +162,9 @@ dockerSuite('add-ons (docker runtime)', () => {
   it('keeps its data through a stop and start, and comes back when killed from outside', async () => {
     await services.stop(pg.name);
     await services.stop(cache.name);
-    expect((await docker.getContainer(objectName(pg.name, INSTANCE)).inspect()).State.Running).toBe(false);
+    const pgStopped = docker.getContainer(objectName(pg.name, INSTANCE));
+    expect((await pgStopped.inspect()).State).toMatchObject({ Running: false, ExitCode: 0 });
+    expect((await pgStopped.logs({ stdout: true, stderr: true })).toString()).toContain('received fast shutdown request');
     const redisStopped = await docker.getContainer(objectName(cache.name, INSTANCE)).inspect();
     expect(redisStopped.State.ExitCode).toBe(0);
     const redisLog = (await docker.getContainer(objectName(cache.name, INSTANCE)).logs({ stdout: true, stderr: true })).toString();
