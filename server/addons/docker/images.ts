@@ -37,16 +37,21 @@ export interface AddonImageOptions {
   force?: boolean;
 }
 
+// The CA is trusted by the apt step only and removed with it (a CA certificate is public, so the
+// layer below that still holds it gives nothing away; nothing in the image trusts it).
 const CA = '/tmp/paas/ca.pem';
 
 function dockerfile(service: AddonService, stackImage: string, ca: boolean): string {
   const caOpt = ca ? ` -o Acquire::https::CAInfo=${CA}` : '';
   // The stack's minbase has no init system: policy-rc.d keeps the packages' scripts from starting
-  // services, and no `main` cluster is made (each add-on's initdb makes its own in its volume).
+  // services, and Debian makes no `main` cluster (paas's template cluster is made below). The
+  // stack's sources name the mirror it was built from; PAAS_DEBIAN_MIRROR replaces it (in
+  // sources.list from debootstrap, or debian.sources from debian:bookworm-slim).
   return `FROM ${stackImage}
 ARG MIRROR
 ${ca ? `COPY ca.pem ${CA}\n` : ''}RUN set -eu; \\
-    if [ -n "$MIRROR" ]; then sed -i "s|http://deb.debian.org/debian|$MIRROR|" /etc/apt/sources.list; fi; \\
+    if [ -n "$MIRROR" ] && [ -f /etc/apt/sources.list ]; then sed -i -E "s|^deb [^ ]+ bookworm |deb $MIRROR bookworm |" /etc/apt/sources.list; fi; \\
+    if [ -n "$MIRROR" ] && [ -f /etc/apt/sources.list.d/debian.sources ]; then sed -i "s|^URIs: http://deb.debian.org/debian\\$|URIs: $MIRROR|" /etc/apt/sources.list.d/debian.sources; fi; \\
     printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod 0755 /usr/sbin/policy-rc.d; \\
     mkdir -p /etc/postgresql-common/createcluster.d; \\
     echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/paas.conf; \\
@@ -59,9 +64,6 @@ ${service === 'postgresql' ? `RUN mkdir -p /usr/lib/paas-addon && chown nobody:n
 ` : ''}CMD ["false"]
 `;
 }
-
-// The CA is trusted by the apt step only and removed with it (a CA certificate is public, so the
-// layer below that still holds it gives nothing away; nothing in the image trusts it).
 
 /** The recipe hash of a service's image on a stack (by id: a rebuilt stack rebuilds its add-ons). */
 function recipeHash(service: AddonService, stackId: string, mirror: string | undefined): string {
