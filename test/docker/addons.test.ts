@@ -21,8 +21,6 @@ const NETWORK = `paas-test-${INSTANCE}`;
 /** Every object the suite made: containers and volumes labelled with its instance, and its network. */
 async function removeAll(docker: Docker): Promise<void> {
   await removeInstance(docker, INSTANCE);
-  const { Volumes } = await docker.listVolumes({ filters: { label: [`paas.instance=${INSTANCE}`] } });
-  for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
   await docker.getNetwork(NETWORK).remove().catch(() => undefined);
 }
 
