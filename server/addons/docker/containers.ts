@@ -27,6 +27,7 @@ export function objectName(name: string, instance: string): string {
   return `paas-addon-${name}-${instance}`;
 }
 
+/** The labels on an add-on's container and volume: paas's, this server's, and the add-on's name. */
 export function addonLabels(name: string, instance: string): Record<string, string> {
   return { [LABELS.managed]: 'true', [LABELS.instance]: instance, [LABELS.kind]: 'addon', [ADDON_LABEL]: name };
 }

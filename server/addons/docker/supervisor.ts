@@ -16,6 +16,7 @@ export interface SupervisorOptions {
   stableAfterMs: number;
 }
 
+/** One add-on container's watcher: `begin`, then `stop` (clean) or `abandon` (let go). */
 export class Supervisor {
   private stopping = false;
   private abandoned = false;
