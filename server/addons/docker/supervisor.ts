@@ -86,6 +86,7 @@ export class Supervisor {
         await this.opts.start();
         this.up();
       } catch (err) {
+        if (this.done) return; // stopped while it was coming back: not a failure
         // It exited again while starting: the next turn counts it as another crash.
         this.startedAt = 0;
         this.opts.events.log(this.opts.name, `did not come back: ${(err as Error).message}`);
