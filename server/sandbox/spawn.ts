@@ -71,8 +71,8 @@ const MOUNT_OVERLAY = 'cd "$1" && mount -t overlay paas-app -o lowerdir=lower,up
 
 let systemArgs: string[] | undefined;
 
-/** Read-only system directories; on merged-/usr hosts /bin and friends are links into /usr. Read once. */
-function systemMounts(): string[] {
+/** Read-only system directories (bwrap arguments); on merged-/usr hosts /bin and friends are links into /usr. Read once. */
+export function systemMounts(): string[] {
   if (systemArgs) return systemArgs;
   const args = ['--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc'];
   for (const dir of ['/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32']) {
