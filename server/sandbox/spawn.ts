@@ -71,8 +71,8 @@ const MOUNT_OVERLAY = 'cd "$1" && mount -t overlay paas-app -o lowerdir=lower,up
 
 let systemArgs: string[] | undefined;
 
-/** Read-only system directories (bwrap arguments); on merged-/usr hosts /bin and friends are links into /usr. Read once. */
-export function systemMounts(): string[] {
+/** Read-only system directories; on merged-/usr hosts /bin and friends are links into /usr. Read once. */
+function systemMounts(): string[] {
   if (systemArgs) return systemArgs;
   const args = ['--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc'];
   for (const dir of ['/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32']) {
@@ -86,6 +86,14 @@ export function systemMounts(): string[] {
     else if (stat.isDirectory()) args.push('--ro-bind', dir, dir);
   }
   return (systemArgs = args);
+}
+
+/**
+ * bwrap's namespaces and read-only system directories, the base of every sandbox: an app's
+ * processes and an add-on's server (server/addons/process) alike.
+ */
+export function isolationArgs(hostname: string): string[] {
+  return ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', hostname, ...systemMounts()];
 }
 
 /**
@@ -188,14 +196,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   }
   const filter = noUserNamespacesFilter();
   const inner = [
-    '--die-with-parent',
-    '--unshare-pid',
-    '--unshare-ipc',
-    '--unshare-uts',
-    '--unshare-cgroup-try',
-    '--hostname',
-    'paas',
-    ...systemMounts(),
+    ...isolationArgs('paas'),
     ...host.sharedDirs.flatMap((d) => ['--ro-bind', d, d]),
     ...nodeMount(spec.node),
     '--proc', '/proc',
