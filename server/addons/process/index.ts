@@ -87,7 +87,7 @@ export class ProcessAddons implements AddonServices {
       // Random names, as Heroku's: an add-on's name may start with `pg_`, which PostgreSQL reserves.
       const user = `u${randomBytes(7).toString('hex')}`;
       const database = `d${randomBytes(7).toString('hex')}`;
-      await initCluster(box, { bin, user, database, password }, chown);
+      await initCluster(box, { bin, user, database, password }, path.join(this.opts.dir, `.pg-template-${path.basename(path.dirname(bin))}`), chown);
       return { ...base, version: await pgVersion(bin), user, database };
     }
     const version = await redisVersion();

@@ -108,8 +108,9 @@ export class Supervised implements RunningAddon {
       }
       await this.exit;
       clearTimeout(killer);
-      // Members of its group that outlived the leader, if any.
-      if (child.pid !== undefined) while (groupMembers(child.pid).length > 0) await new Promise((r) => setTimeout(r, 10));
+      // Members of its group that outlived the leader (killed on its exit above) are gone soon after.
+      const until = Date.now() + 5000;
+      if (child.pid !== undefined) while (groupMembers(child.pid).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     }
     this.events.state(this.name, 'stopped');
     this.resolveStopped();
