@@ -119,11 +119,22 @@ describe('add-ons on the process runtime', () => {
     }
   });
 
+  it('refuses a name that already has data, and leaves that data alone', async () => {
+    await expect(subject.services.provision({ name: pg.name, service: 'redis', uid: uids++ })).rejects.toThrow(/already has data/);
+    expect(fs.existsSync(path.join(root, 'addons', pg.name, 'data', 'PG_VERSION'))).toBe(true);
+    expect(await sql(subject.services, pg, 'SELECT 1')).toBe('1');
+  });
+
   it('puts no password in any server process argv', () => {
     const pids = [...serverPids(pg), ...serverPids(rd)];
     expect(pids.length).toBeGreaterThan(1);
     for (const pid of pids) {
-      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      let cmdline: string;
+      try {
+        cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue; // a backend that ended meanwhile
+      }
       expect(cmdline).not.toContain(pg.password);
       expect(cmdline).not.toContain(rd.password);
     }
