@@ -172,3 +172,12 @@ describe('add-ons on the process runtime', () => {
     expect(all).not.toContain(rd.password);
   });
 });
+
+describe.runIf(asRoot)('add-ons without bubblewrap, as root', () => {
+  it('refuses PostgreSQL, whose uid has no account on the host, saying what to do', async () => {
+    const dir = path.join(tempDir('addons-none-'), 'addons');
+    const services = new ProcessAddons({ dir, sandbox: { ...detectSandbox(), kind: 'none', overlay: false }, events: { log: () => undefined, state: () => undefined } });
+    await expect(services.provision({ name: 'pg-none', service: 'postgresql', uid: uids++ })).rejects.toThrow(/need bubblewrap.*install bubblewrap/);
+    expect(fs.existsSync(path.join(dir, 'pg-none'))).toBe(false);
+  });
+});

@@ -16,6 +16,11 @@ export interface ProcessAddonsOptions {
   events: AddonEvents;
 }
 
+async function hasAccount(uid: number): Promise<boolean> {
+  const passwd = await fs.readFile('/etc/passwd', 'utf8').catch(() => '');
+  return passwd.split('\n').some((line) => line.split(':')[2] === String(uid));
+}
+
 /** A random strong password: 32 bytes, URL-safe, so it needs no escaping in a URL or in SQL. */
 function newPassword(): string {
   return randomBytes(32).toString('base64url');
@@ -47,6 +52,11 @@ export class ProcessAddons implements AddonServices {
     const chown = async (file: string) => {
       if (owner !== undefined) await fs.chown(file, owner, owner);
     };
+    // initdb and postgres look their uid up in /etc/passwd: a sandbox shows them one of its own,
+    // the host's has no account for an add-on's uid.
+    if (spec.service === 'postgresql' && this.opts.sandbox.kind === 'none' && owner !== undefined && !(await hasAccount(owner))) {
+      throw new Error(`PostgreSQL add-ons need bubblewrap when paas runs as root (uid ${owner} has no account on this host): install bubblewrap and let it make namespaces, then restart paas`);
+    }
     // Without bwrap, the add-on's uid reaches its directory through ours: enter, not list.
     await fs.mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
     if (this.opts.sandbox.kind === 'none' && owner !== undefined) await fs.chmod(this.opts.dir, 0o711);
