@@ -68,7 +68,15 @@ export class ProcessAddons implements AddonServices {
     }
     try {
       const instance = await this.create(spec, box, chown);
-      await this.start(instance);
+      try {
+        await this.start(instance);
+      } catch {
+        // The port was free when chosen, but initdb took a while: something may have taken it
+        // since (the log says so). One more try on another; the port is given at each start.
+        const retry = { ...instance, port: await freePort() };
+        await this.start(retry);
+        return retry;
+      }
       return instance;
     } catch (err) {
       await this.stop(spec.name).catch(() => undefined);
