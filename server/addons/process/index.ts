@@ -67,12 +67,13 @@ export class ProcessAddons implements AddonServices {
       throw err;
     }
     try {
-      const instance = await this.create(spec, box, chown);
+      // The port is chosen only now, just before the first start: no port is kept in the files.
+      const instance = { ...(await this.create(spec, box, chown)), port: await freePort() };
       try {
         await this.start(instance);
       } catch {
-        // The port was free when chosen, but initdb took a while: something may have taken it
-        // since (the log says so). One more try on another; the port is given at each start.
+        // The port was free when chosen, but something may have taken it since (the log says
+        // so): one more try on another.
         const retry = { ...instance, port: await freePort() };
         await this.start(retry);
         return retry;
@@ -87,7 +88,6 @@ export class ProcessAddons implements AddonServices {
 
   private async create(spec: ProvisionSpec, box: AddonBox, chown: (file: string) => Promise<void>): Promise<AddonInstance> {
     const password = newPassword();
-    const port = await freePort();
     const account = spec.service === 'postgresql' ? 'postgres' : 'redis';
     const { passwd, group } = accountFiles(account, box.uid ?? process.getuid?.() ?? 0, '/addon');
     for (const d of ['etc', 'data', 'run']) {
@@ -99,7 +99,7 @@ export class ProcessAddons implements AddonServices {
     if (spec.service === 'postgresql') await fs.rmdir(path.join(box.dir, 'data'));
     for (const d of ['', 'data', 'run']) await chown(path.join(box.dir, d)).catch(() => undefined);
     await chown(path.join(box.dir, ''));
-    const base = { name: spec.name, service: spec.service, uid: spec.uid, password, port, handle: '' };
+    const base = { name: spec.name, service: spec.service, uid: spec.uid, password, port: 0, handle: '' };
     if (spec.service === 'postgresql') {
       const bin = await this.pgBin();
       // Random names, as Heroku's: an add-on's name may start with `pg_`, which PostgreSQL reserves.
