@@ -71,9 +71,10 @@ export class ProcessAddons implements AddonServices {
       const instance = { ...(await this.create(spec, box, chown)), port: await freePort() };
       try {
         await this.start(instance);
-      } catch {
+      } catch (err) {
         // The port was free when chosen, but something may have taken it since (the log says
         // so): one more try on another.
+        this.opts.events.log(spec.name, `${(err as Error).message}; trying once more on another port`);
         const retry = { ...instance, port: await freePort() };
         await this.start(retry);
         return retry;
@@ -95,10 +96,9 @@ export class ProcessAddons implements AddonServices {
     }
     await fs.writeFile(path.join(box.dir, 'etc', 'passwd'), passwd, { mode: 0o644 });
     await fs.writeFile(path.join(box.dir, 'etc', 'group'), group, { mode: 0o644 });
-    // initdb makes the data directory itself (and wants it empty or absent).
+    // initdb makes the data directory itself (and wants it absent).
     if (spec.service === 'postgresql') await fs.rmdir(path.join(box.dir, 'data'));
-    for (const d of ['', 'data', 'run']) await chown(path.join(box.dir, d)).catch(() => undefined);
-    await chown(path.join(box.dir, ''));
+    for (const d of spec.service === 'postgresql' ? ['', 'run'] : ['', 'data', 'run']) await chown(path.join(box.dir, d));
     const base = { name: spec.name, service: spec.service, uid: spec.uid, password, port: 0, handle: '' };
     if (spec.service === 'postgresql') {
       const bin = await this.pgBin();
