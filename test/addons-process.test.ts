@@ -125,6 +125,15 @@ describe('add-ons on the process runtime', () => {
     expect(await sql(subject.services, pg, 'SELECT 1')).toBe('1');
   });
 
+  it('fails to start an add-on whose data is gone, saying so, and leaves nothing running', async () => {
+    const gone = await subject.services.provision({ name: 'redis-gone', service: 'redis', uid: uids++ });
+    await subject.services.stop(gone.name);
+    fs.rmSync(path.join(root, 'addons', gone.name), { recursive: true, force: true });
+    await expect(subject.services.start(gone)).rejects.toThrow(/exited while starting/);
+    expect(serverPids(gone)).toEqual([]);
+    await subject.services.stop(gone.name); // nothing to stop: resolves
+  });
+
   it('puts no password in any server process argv', () => {
     const pids = [...serverPids(pg), ...serverPids(rd)];
     expect(pids.length).toBeGreaterThan(1);
