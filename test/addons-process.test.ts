@@ -125,6 +125,15 @@ describe('add-ons on the process runtime', () => {
     expect(await sql(subject.services, pg, 'SELECT 1')).toBe('1');
   });
 
+  it('fails to start an add-on whose data is gone, saying so, and leaves nothing running', async () => {
+    const gone = await subject.services.provision({ name: 'redis-gone', service: 'redis', uid: uids++ });
+    await subject.services.stop(gone.name);
+    fs.rmSync(path.join(root, 'addons', gone.name), { recursive: true, force: true });
+    await expect(subject.services.start(gone)).rejects.toThrow(/exited while starting/);
+    expect(serverPids(gone)).toEqual([]);
+    await subject.services.stop(gone.name); // nothing to stop: resolves
+  });
+
   it('puts no password in any server process argv', () => {
     const pids = [...serverPids(pg), ...serverPids(rd)];
     expect(pids.length).toBeGreaterThan(1);
@@ -170,5 +179,14 @@ describe('add-ons on the process runtime', () => {
     const all = subject.logs.join('\n');
     expect(all).not.toContain(pg.password);
     expect(all).not.toContain(rd.password);
+  });
+});
+
+describe.runIf(asRoot)('add-ons without bubblewrap, as root', () => {
+  it('refuses PostgreSQL, whose uid has no account on the host, saying what to do', async () => {
+    const dir = path.join(tempDir('addons-none-'), 'addons');
+    const services = new ProcessAddons({ dir, sandbox: { ...detectSandbox(), kind: 'none', overlay: false }, events: { log: () => undefined, state: () => undefined } });
+    await expect(services.provision({ name: 'pg-none', service: 'postgresql', uid: uids++ })).rejects.toThrow(/need bubblewrap.*install bubblewrap/);
+    expect(fs.existsSync(path.join(dir, 'pg-none'))).toBe(false);
   });
 });

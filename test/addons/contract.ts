@@ -23,7 +23,14 @@ export interface ContractSubject {
   kill(instance: AddonInstance): Promise<void>;
   /** Where backups may be written. */
   backupDir: string;
+  /**
+   * The add-on's URL as this test process reaches it, when that differs from what dynos get (a
+   * container's name on Docker's network, say); services.url by default.
+   */
+  hostUrl?(instance: AddonInstance): string;
 }
+
+let reach: ((instance: AddonInstance) => string) | undefined;
 
 /** The connection settings in an add-on's URL, for psql through its environment (never argv). */
 function pgEnv(url: string): NodeJS.ProcessEnv {
@@ -41,13 +48,13 @@ function pgEnv(url: string): NodeJS.ProcessEnv {
 
 /** Runs SQL through the add-on's URL as an app would; the output of the last statement, trimmed. */
 export async function sql(services: AddonServices, instance: AddonInstance, text: string): Promise<string> {
-  const { stdout } = await run('psql', ['-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-c', text], { env: pgEnv(services.url(instance)) });
+  const { stdout } = await run('psql', ['-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-c', text], { env: pgEnv(reach?.(instance) ?? services.url(instance)) });
   return stdout.trim();
 }
 
 /** Sends Redis commands through the add-on's URL (AUTH first); the replies after AUTH. */
 export async function redis(services: AddonServices, instance: AddonInstance, ...commands: string[][]): Promise<unknown[]> {
-  const u = new URL(services.url(instance));
+  const u = new URL(reach?.(instance) ?? services.url(instance));
   const replies = await redisCommands(Number(u.port), [['AUTH', decodeURIComponent(u.password)], ...commands], 5000, u.hostname);
   expect(replies[0]).toBe('OK');
   return replies.slice(1);
@@ -75,6 +82,7 @@ export function addonContract(label: string, make: () => Promise<ContractSubject
 
     beforeAll(async () => {
       s = await make();
+      reach = s.hostUrl?.bind(s);
       onCleanup(() => s.services.stopAll());
       const [a, b] = await Promise.all([
         s.services.provision({ name: 'pg-contract', service: 'postgresql', uid: s.nextUid() }),
@@ -108,7 +116,7 @@ export function addonContract(label: string, make: () => Promise<ContractSubject
       expect(s.services.url(rd)).toMatch(/^redis:\/\/default:[^@]+@[^:]+:\d+$/);
       expect(await redis(s.services, rd, ['SET', 'counter', '41'], ['INCR', 'counter'])).toEqual(['OK', 42]);
       // Without the password it refuses.
-      const u = new URL(s.services.url(rd));
+      const u = new URL(s.hostUrl?.(rd) ?? s.services.url(rd));
       const [reply] = await redisCommands(Number(u.port), [['GET', 'counter']], 5000, u.hostname);
       expect(String(reply)).toMatch(/NOAUTH/);
     });

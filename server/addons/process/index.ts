@@ -16,6 +16,11 @@ export interface ProcessAddonsOptions {
   events: AddonEvents;
 }
 
+async function hasAccount(uid: number): Promise<boolean> {
+  const passwd = await fs.readFile('/etc/passwd', 'utf8').catch(() => '');
+  return passwd.split('\n').some((line) => line.split(':')[2] === String(uid));
+}
+
 /** A random strong password: 32 bytes, URL-safe, so it needs no escaping in a URL or in SQL. */
 function newPassword(): string {
   return randomBytes(32).toString('base64url');
@@ -24,7 +29,11 @@ function newPassword(): string {
 /**
  * Add-ons on the process runtime: each PostgreSQL or Redis server is a child process of paas, in a
  * bubblewrap sandbox under the add-on's own uid, seeing only its own directory, listening on a
- * loopback port, supervised like a dyno.
+ * loopback port, supervised like a dyno. `<dir>/<name>/` (the add-on's uid, 0700) holds `data/`
+ * (the cluster, or Redis's AOF and RDB), `run/` (PostgreSQL's socket), `etc/` (the sandbox's
+ * passwd and group) and, for Redis, `redis.conf` (0600, with the password). `<dir>/.pg-template-<major>`
+ * is paas's own (a fresh cluster to copy). The PostgreSQL superuser has no password: it is reached
+ * only by peer auth on the socket in `run/`, which no one but the add-on's uid can enter.
  */
 export class ProcessAddons implements AddonServices {
   private readonly running = new Map<string, Supervised>();
@@ -47,6 +56,11 @@ export class ProcessAddons implements AddonServices {
     const chown = async (file: string) => {
       if (owner !== undefined) await fs.chown(file, owner, owner);
     };
+    // initdb and postgres look their uid up in /etc/passwd: a sandbox shows them one of its own,
+    // the host's has no account for an add-on's uid.
+    if (spec.service === 'postgresql' && this.opts.sandbox.kind === 'none' && owner !== undefined && !(await hasAccount(owner))) {
+      throw new Error(`PostgreSQL add-ons need bubblewrap when paas runs as root (uid ${owner} has no account on this host): install bubblewrap and let it make namespaces, then restart paas`);
+    }
     // Without bwrap, the add-on's uid reaches its directory through ours: enter, not list.
     await fs.mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
     if (this.opts.sandbox.kind === 'none' && owner !== undefined) await fs.chmod(this.opts.dir, 0o711);
@@ -57,8 +71,18 @@ export class ProcessAddons implements AddonServices {
       throw err;
     }
     try {
-      const instance = await this.create(spec, box, chown);
-      await this.start(instance);
+      // The port is chosen only now, just before the first start: no port is kept in the files.
+      const instance = { ...(await this.create(spec, box, chown)), port: await freePort() };
+      try {
+        await this.start(instance);
+      } catch (err) {
+        // The port was free when chosen, but something may have taken it since (the log says
+        // so): one more try on another.
+        this.opts.events.log(spec.name, `${(err as Error).message}; trying once more on another port`);
+        const retry = { ...instance, port: await freePort() };
+        await this.start(retry);
+        return retry;
+      }
       return instance;
     } catch (err) {
       await this.stop(spec.name).catch(() => undefined);
@@ -69,7 +93,6 @@ export class ProcessAddons implements AddonServices {
 
   private async create(spec: ProvisionSpec, box: AddonBox, chown: (file: string) => Promise<void>): Promise<AddonInstance> {
     const password = newPassword();
-    const port = await freePort();
     const account = spec.service === 'postgresql' ? 'postgres' : 'redis';
     const { passwd, group } = accountFiles(account, box.uid ?? process.getuid?.() ?? 0, '/addon');
     for (const d of ['etc', 'data', 'run']) {
@@ -77,11 +100,10 @@ export class ProcessAddons implements AddonServices {
     }
     await fs.writeFile(path.join(box.dir, 'etc', 'passwd'), passwd, { mode: 0o644 });
     await fs.writeFile(path.join(box.dir, 'etc', 'group'), group, { mode: 0o644 });
-    // initdb makes the data directory itself (and wants it empty or absent).
+    // initdb makes the data directory itself (and wants it absent).
     if (spec.service === 'postgresql') await fs.rmdir(path.join(box.dir, 'data'));
-    for (const d of ['', 'data', 'run']) await chown(path.join(box.dir, d)).catch(() => undefined);
-    await chown(path.join(box.dir, ''));
-    const base = { name: spec.name, service: spec.service, uid: spec.uid, password, port, handle: '' };
+    for (const d of spec.service === 'postgresql' ? ['', 'run'] : ['', 'data', 'run']) await chown(path.join(box.dir, d));
+    const base = { name: spec.name, service: spec.service, uid: spec.uid, password, port: 0, handle: '' };
     if (spec.service === 'postgresql') {
       const bin = await this.pgBin();
       // Random names, as Heroku's: an add-on's name may start with `pg_`, which PostgreSQL reserves.
