@@ -46,6 +46,11 @@ import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
 import { adoptable, type StaleDyno, takeStaleDynos } from './store/dynos.js';
 import { failAbandoned } from './store/releases.js';
+import { restoreAddons } from './addons/addons.js';
+import type { AddonEvents, AddonServices } from './addons/types.js';
+import { addonsUnavailable } from './addons/unavailable.js';
+import { failPendingBackups, setAddonState } from './store/addons.js';
+import { addonsRoutes } from './api/addons-routes.js';
 import { resolveApiToken } from './token.js';
 
 export interface RunningServer {
@@ -86,6 +91,15 @@ async function takeLeftovers(runtime: Runtime, rows: StaleDyno[], graceMs: numbe
   const byApp = new Map<number, StaleDyno[]>();
   for (const row of keep) byApp.set(row.app_id, [...(byApp.get(row.app_id) ?? []), row]);
   return byApp;
+}
+
+/**
+ * The add-ons' servers for this runtime.
+ * TODO(issue 14): `new ProcessAddons(…, events)` from ./addons/process/index.js on the process
+ * runtime, the Docker one on docker, once they are merged; until then every add-on call answers 503.
+ */
+function addonServices(_events: AddonEvents): AddonServices {
+  return addonsUnavailable();
 }
 
 export interface ServerOptions {
@@ -158,6 +172,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     baseEnv: config.appEnv,
     drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
+  if (failPendingBackups(db)) log('Marked the PostgreSQL backups a previous paas server left unfinished failed');
+  // The add-ons' servers on this runtime; their state changes go to the store, their lines to our log.
+  const addonEvents: AddonEvents = {
+    log: (name, line) => log(`addon[${name}] ${line}`),
+    state: (name, state) => setAddonState(db, name, state),
+  };
+  const addons: AddonServices = addonServices(addonEvents);
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const deps: Deps = {
@@ -168,6 +189,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     routes,
     runner,
     runs: new OneOffs(),
+    addons,
     logs,
     drains,
     locks: new AppLocks(),
@@ -183,7 +205,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const api = express();
   api.disable('x-powered-by');
   api.use(gitRoutes(deps, pushes));
-  api.use('/v1', refuseWhileDraining(lifecycle), requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps));
+  api.use('/v1', refuseWhileDraining(lifecycle), requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps));
   api.use(notFound);
   api.use(errorHandler);
 
@@ -225,6 +247,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     log(`paas router listening on ${bannerUrl(routerBound)} (${config.routerWorkers} worker${config.routerWorkers === 1 ? '' : 's'}, apps at http://<app>.${config.domain}:${routerPort})`);
   }
 
+  // Before any app comes back: apps need their database.
+  await restoreAddons(deps, log);
   for (const app of apps) {
     restoreCurrentRelease(app, deps, leftover.get(app.id))
       .catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`))
@@ -266,6 +290,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await fleet?.stop();
     await routeStream.close();
     await runner.close();
+    // After the dynos, which use them to the end: PostgreSQL `fast`, Redis `SHUTDOWN SAVE`.
+    await addons.stopAll().catch((err: Error) => log(`Could not stop the add-ons cleanly: ${err.message}`));
     // After the dynos: a tail sees their last lines; the CLI reconnects once the server is back.
     await tails.close();
     await hookServer.close();
