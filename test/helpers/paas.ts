@@ -262,10 +262,10 @@ export interface HttpResult {
   headers: http.IncomingHttpHeaders;
 }
 
-/** GET through the router with the app's Host header, as a browser at http://<app>.localhost would. */
-export function viaRouter(paas: Paas, host: string, urlPath = '/'): Promise<HttpResult> {
+/** A request (GET unless told) through the router with the app's Host header, as a browser at http://<app>.localhost would make. */
+export function viaRouter(paas: Paas, host: string, urlPath = '/', method = 'GET'): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: paas.routerPort, path: urlPath, headers: { host }, agent: false }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port: paas.routerPort, path: urlPath, method, headers: { host }, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
@@ -273,6 +273,7 @@ export function viaRouter(paas: Paas, host: string, urlPath = '/'): Promise<Http
     });
     req.on('error', reject);
     req.setTimeout(10_000, () => req.destroy(new Error('router request timed out')));
+    req.end();
   });
 }
 
