@@ -4,9 +4,8 @@ import { APP_NAME_RULE, generateAddonName, requireApp } from '../apps.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError, PaasError } from '../errors.js';
 import type { ReleaseRow } from '../store/releases.js';
-import { type AddonRow, attachmentsOf, deleteAddon, findAddon, insertAddon, listAddons as listAddonRows, recordInstance } from '../store/addons.js';
-import { appAttachments } from '../store/addons.js';
-import { attach, detach } from './attachments.js';
+import { type AddonRow, appAttachments, attachmentsOf, deleteAddon, findAddon, insertAddon, listAddons as listAddonRows, recordInstance } from '../store/addons.js';
+import { attach, detach, refuseAttachment } from './attachments.js';
 import { ADDON_SERVICES, type AddonInstance, type AddonService, type AddonState } from './types.js';
 
 /** An add-on as the API shows it: never its password nor its URL. Every field is pinned. */
@@ -93,6 +92,8 @@ export async function createAddon(params: { app: string; service: unknown; as?: 
   const app = requireApp(deps, params.app);
   const service = parseService(params.service);
   const as = parseAs(params.as, service);
+  // Checked again under the app's lock when attaching; here so a conflict costs no provisioning.
+  refuseAttachment(app, as, undefined, deps);
   let name: string;
   do name = generateAddonName(service);
   while (findAddon(deps.db, name));
@@ -118,6 +119,7 @@ export async function createAddon(params: { app: string; service: unknown; as?: 
  */
 export async function destroyAddon(params: { addon: string; force: boolean; actor: string }, deps: Deps): Promise<AddonView> {
   const row = requireAddon(deps, params.addon);
+  if (row.state === 'provisioning') throw new ConflictError('addon_provisioning', `${row.name} is still being provisioned. Wait for \`paas addons:create\` to finish, then destroy it.`);
   const attached = attachmentsOf(deps.db, row.id);
   if (attached.length && !params.force) {
     const apps = attached.map((a) => a.app);
@@ -128,7 +130,7 @@ export async function destroyAddon(params: { addon: string; force: boolean; acto
   }
   for (const a of attached) await detach({ addon: row.name, app: a.app, actor: params.actor }, deps);
   const shown = view(row, deps);
-  if (row.state !== 'provisioning') await deps.addons.destroy(instanceOf(row));
+  await deps.addons.destroy(instanceOf(row));
   deleteAddon(deps.db, row.id);
   await fs.promises.rm(backupsDir(deps, row.name), { recursive: true, force: true });
   return shown;

@@ -37,13 +37,14 @@ export function refuseOwnedVars(app: AppRow, change: ConfigChange, deps: Pick<De
   }
 }
 
-/** Under the app's lock: the checks an attachment must pass, then the row. */
-function insertChecked(addonName: string, app: AppRow, as: string, deps: Pick<Deps, 'db'>): void {
-  const addon = findAddon(deps.db, addonName);
-  if (!addon) throw new NotFoundError(`Couldn't find that add-on: ${JSON.stringify(addonName)}. Run \`paas addons --all\` to list the add-ons.`);
+/**
+ * Refuses an attachment of the add-on (`addonId`; undefined for one not made yet) to the app as
+ * `as` that the app already has: the add-on itself, an add-on under that prefix, or its own `AS_URL`.
+ */
+export function refuseAttachment(app: AppRow, as: string, addonId: number | undefined, deps: Pick<Deps, 'db'>): void {
   const key = `${as}_URL`;
   for (const a of appAttachments(deps.db, app.id)) {
-    if (a.addon_id === addon.id) throw new ConflictError('already_attached', `${addon.name} is already attached to ${app.name} as ${a.as_name}.`);
+    if (a.addon_id === addonId) throw new ConflictError('already_attached', `${a.addon} is already attached to ${app.name} as ${a.as_name}.`);
     if (a.as_name === as) {
       throw new ConflictError('attachment_exists', `${app.name} already has ${key} from the add-on ${a.addon}. Attach under another name with --as NAME, or detach ${a.addon} first.`);
     }
@@ -54,6 +55,13 @@ function insertChecked(addonName: string, app: AppRow, as: string, deps: Pick<De
       `${app.name}'s own config sets ${key}, which paas never overwrites. Attach under another name with --as NAME, or unset it first: paas config:unset ${key} -a ${app.name}`,
     );
   }
+}
+
+/** Under the app's lock: the checks an attachment must pass, then the row. */
+function insertChecked(addonName: string, app: AppRow, as: string, deps: Pick<Deps, 'db'>): void {
+  const addon = findAddon(deps.db, addonName);
+  if (!addon) throw new NotFoundError(`Couldn't find that add-on: ${JSON.stringify(addonName)}. Run \`paas addons --all\` to list the add-ons.`);
+  refuseAttachment(app, as, addon.id, deps);
   insertAttachment(deps.db, { addonId: addon.id, appId: app.id, as, now: new Date().toISOString() });
 }
 
