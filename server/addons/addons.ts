@@ -108,8 +108,9 @@ export async function createAddon(params: { app: string; service: unknown; as?: 
     if (instance) await deps.addons.destroy(instance).catch((e: Error) => console.error(`paas: could not remove add-on ${name} after a failed create: ${e.message}`));
     deleteAddon(deps.db, row.id);
     if (err instanceof PaasError) throw err;
-    console.error(`paas: provisioning ${name} failed:`, err);
-    throw new PaasError('provision_failed', 500, `Could not provision ${service} for ${app.name}: ${(err as Error).message.split('\n')[0]}. Nothing was created; the paas server log has the details.`);
+    const password = instance?.password ?? '';
+    console.error(`paas: provisioning ${name} failed: ${scrub(String((err as Error).stack ?? err), password)}`);
+    throw new PaasError('provision_failed', 500, `Could not provision ${service} for ${app.name}: ${scrub((err as Error).message.split('\n')[0], password)}. Nothing was created; the paas server log has the details.`);
   }
 }
 

@@ -60,7 +60,7 @@ export async function captureBackup(params: { app: string; as?: unknown }, deps:
     finishBackup(deps.db, addon.id, row.id, { status: 'failed', size: null });
     await fs.promises.rm(row.file, { force: true });
     if (err instanceof PaasError) throw err;
-    console.error(`paas: backup ${row.id} of ${addon.name} failed:`, err);
+    console.error(`paas: backup ${row.id} of ${addon.name} failed: ${scrub(String((err as Error).stack ?? err), addon.password)}`);
     throw new PaasError('backup_failed', 500, `Backup ${row.id} of ${addon.name} failed: ${scrub((err as Error).message.split('\n')[0], addon.password)}. The paas server log has the details.`);
   }
 }
@@ -75,7 +75,7 @@ export async function restoreBackup(params: { app: string; as?: unknown; id: str
     await deps.addons.restore(instanceOf(addon), row.file);
   } catch (err) {
     if (err instanceof PaasError) throw err;
-    console.error(`paas: restoring ${row.id} into ${addon.name} failed:`, err);
+    console.error(`paas: restoring ${row.id} into ${addon.name} failed: ${scrub(String((err as Error).stack ?? err), addon.password)}`);
     throw new PaasError('restore_failed', 500, `Restoring ${row.id} into ${addon.name} failed: ${scrub((err as Error).message.split('\n')[0], addon.password)}. The paas server log has the details.`);
   }
   return view(row, addon);
