@@ -2,7 +2,7 @@
 // real pushes of a Procfile-only app that says which add-on vars its dyno sees. Attachments are
 // releases, a rollback keeps them, the platform's vars are the platform's, backups round-trip
 // (counted with the host's psql through the URL in the app's config), and no password leaks.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Addon, Backup, Release } from '../cli/types.js';
 import { apiCall, cli, createApp, gitRepo, type Paas, push, sh, startPaas, viaRouter } from './helpers/paas.js';
 
@@ -193,5 +193,28 @@ describe('add-ons', () => {
 
   it("wrote no password to the server's log", () => {
     expect(paas.output()).not.toContain(password);
+  });
+});
+
+describe('add-ons across a server restart', () => {
+  it('stops them after the dynos on shutdown, and starts them before the apps come back', async () => {
+    await deployed('adn-back');
+    const name = (await ok(['addons:create', 'postgresql', '-a', 'adn-back'])).trim();
+    const url = (await configOf('adn-back')).DATABASE_URL;
+    await psql(url, 'CREATE TABLE kept (n int); INSERT INTO kept VALUES (1), (2)');
+    expect(await paas.stop()).toBe(0);
+    const down = await sh('psql', [url, '-Atc', 'SELECT 1'], { env: { PATH: process.env.PATH!, PGCONNECT_TIMEOUT: '2' } });
+    expect(down.code).not.toBe(0);
+
+    paas = await startPaas({ PAAS_DATA_DIR: paas.dataDir, PAAS_API_TOKEN: paas.token });
+    // The app comes back once its release is restored; its add-on was started before.
+    const back = await vi.waitFor(async () => {
+      const r = await viaRouter(paas, 'adn-back.localhost');
+      if (r.status !== 200) throw new Error(`still ${r.status}`);
+      return JSON.parse(r.body) as { database: boolean };
+    }, { timeout: 20_000, interval: 100 });
+    expect(back).toMatchObject({ database: true });
+    expect(await psql(url, 'SELECT count(*) FROM kept')).toBe('2');
+    expect(JSON.parse(await ok(['addons', '-a', 'adn-back', '--json']))).toEqual([expect.objectContaining({ name, state: 'running' })]);
   });
 });
