@@ -46,10 +46,10 @@ import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
 import { adoptable, type StaleDyno, takeStaleDynos } from './store/dynos.js';
 import { failAbandoned } from './store/releases.js';
-import { restoreAddons } from './addons/addons.js';
+import { restoreAddons, scrub } from './addons/addons.js';
 import type { AddonEvents, AddonServices } from './addons/types.js';
 import { addonsUnavailable } from './addons/unavailable.js';
-import { failPendingBackups, setAddonState } from './store/addons.js';
+import { failPendingBackups, findAddon, setAddonState } from './store/addons.js';
 import { addonsRoutes } from './api/addons-routes.js';
 import { resolveApiToken } from './token.js';
 
@@ -175,7 +175,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   if (failPendingBackups(db)) log('Marked the PostgreSQL backups a previous paas server left unfinished failed');
   // The add-ons' servers on this runtime; their state changes go to the store, their lines to our log.
   const addonEvents: AddonEvents = {
-    log: (name, line) => log(`addon[${name}] ${line}`),
+    // Masked should a server ever print its password: it must not reach our log.
+    log: (name, line) => log(`addon[${name}] ${scrub(line, findAddon(db, name)?.password ?? '')}`),
     state: (name, state) => setAddonState(db, name, state),
   };
   const addons: AddonServices = addonServices(addonEvents);
