@@ -60,13 +60,16 @@ export function dockerTestEnv(): Record<string, string> {
 }
 
 /**
- * Removes every container and slug image a test server made (its paas.instance label): Docker dynos
+ * Removes every container, slug image and add-on volume a test server made (its paas.instance label): Docker dynos
  * outlive their server. Stop the server first, or it brings the dynos back.
  */
 export async function removeInstance(docker: Docker, instance: string, apps: string[] = []): Promise<void> {
   const filters = { label: ['paas.managed=true', `paas.instance=${instance}`] };
   for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
   for (const img of await docker.listImages({ filters })) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+  // Add-ons' data volumes (once their containers are gone).
+  const { Volumes } = await docker.listVolumes({ filters });
+  for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
   // The dependency caches of the test's apps (untagged install stages, labelled by app only).
   for (const app of apps) {
     for (const img of await docker.listImages({ filters: { dangling: ['true'], label: ['paas.managed=true', `paas.app=${app}`] } })) {

@@ -5,7 +5,7 @@ import { atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
 import { freePort, listenerUids } from '../free-port.js';
 import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '../types.js';
 import { runInImage } from '../../../builder/docker/run-in-image.js';
-import { LABELS, ourFilter } from './engine.js';
+import { ensureNetwork, LABELS, ourFilter } from './engine.js';
 import { entrypoint, oneOffInput, oneOffOptions } from './one-off.js';
 import { followOutput, idempotent, rawOutput, statusOf } from './streams.js';
 
@@ -58,7 +58,7 @@ export class DockerRuntime implements Runtime {
 
   async start(spec: DynoSpec): Promise<RunningDyno> {
     if (!spec.image) throw new Error(`${spec.app} ${spec.name}: the docker runtime runs slug images, and this release has none; push again to build one`);
-    await (this.network ??= this.ensureNetwork());
+    await (this.network ??= ensureNetwork(this.opts.docker, this.opts.network));
     const image = await this.imageFacts(spec.image);
     for (let attempt = 1; ; attempt++) {
       const port = await freePort(this.opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.opts.bindAddress);
@@ -273,19 +273,5 @@ export class DockerRuntime implements Runtime {
     const result = await runInImage(this.opts.docker, image, ['/bin/sh', '-c', 'id -u; id -g'], { user, labels }).catch(() => undefined);
     const [uid, gid] = (result?.stdout ?? '').split('\n').filter(Boolean).map(Number);
     return result?.code === 0 && uid > 0 && gid > 0 ? `${uid}:${gid}` : '';
-  }
-
-  private async ensureNetwork(): Promise<void> {
-    const { docker, network } = this.opts;
-    const found = await docker.getNetwork(network).inspect().catch((err: unknown) => (statusOf(err) === 404 ? undefined : Promise.reject(err)));
-    if (found) {
-      if (found.Labels?.[LABELS.managed] !== 'true') {
-        throw new Error(`A Docker network named ${network} exists and is not paas's (no ${LABELS.managed} label). Remove it or set PAAS_DOCKER_NETWORK to another name.`);
-      }
-      return;
-    }
-    await docker.createNetwork({ Name: network, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.managed]: 'true' } }).catch((err: unknown) => {
-      if (statusOf(err) !== 409) throw err; // made meanwhile by another server
-    });
   }
 }
