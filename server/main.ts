@@ -46,11 +46,9 @@ import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
 import { adoptable, type StaleDyno, takeStaleDynos } from './store/dynos.js';
 import { failAbandoned } from './store/releases.js';
-import { restoreAddons, scrub } from './addons/addons.js';
-import type { AddonEvents, AddonServices } from './addons/types.js';
-import { addonsUnavailable } from './addons/unavailable.js';
-import { failPendingBackups, findAddon, setAddonState } from './store/addons.js';
 import { addonsRoutes } from './api/addons-routes.js';
+import { restoreAddons } from './addons/addons.js';
+import { addonServices, closeAddons } from './addons/services.js';
 import { resolveApiToken } from './token.js';
 
 export interface RunningServer {
@@ -91,15 +89,6 @@ async function takeLeftovers(runtime: Runtime, rows: StaleDyno[], graceMs: numbe
   const byApp = new Map<number, StaleDyno[]>();
   for (const row of keep) byApp.set(row.app_id, [...(byApp.get(row.app_id) ?? []), row]);
   return byApp;
-}
-
-/**
- * The add-ons' servers for this runtime.
- * TODO(issue 14): `new ProcessAddons(…, events)` from ./addons/process/index.js on the process
- * runtime, the Docker one on docker, once they are merged; until then every add-on call answers 503.
- */
-function addonServices(_events: AddonEvents): AddonServices {
-  return addonsUnavailable();
 }
 
 export interface ServerOptions {
@@ -172,14 +161,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     baseEnv: config.appEnv,
     drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
-  if (failPendingBackups(db)) log('Marked the PostgreSQL backups a previous paas server left unfinished failed');
-  // The add-ons' servers on this runtime; their state changes go to the store, their lines to our log.
-  const addonEvents: AddonEvents = {
-    // Masked should a server ever print its password: it must not reach our log.
-    log: (name, line) => log(`addon[${name}] ${scrub(line, findAddon(db, name)?.password ?? '')}`),
-    state: (name, state) => setAddonState(db, name, state),
-  };
-  const addons: AddonServices = addonServices(addonEvents);
+  const addons = addonServices({ config, docker, db, log });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const deps: Deps = {
@@ -291,8 +273,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await fleet?.stop();
     await routeStream.close();
     await runner.close();
-    // After the dynos, which use them to the end: PostgreSQL `fast`, Redis `SHUTDOWN SAVE`.
-    await addons.stopAll().catch((err: Error) => log(`Could not stop the add-ons cleanly: ${err.message}`));
+    await closeAddons(addons, log);
     // After the dynos: a tail sees their last lines; the CLI reconnects once the server is back.
     await tails.close();
     await hookServer.close();
