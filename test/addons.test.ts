@@ -4,24 +4,14 @@
 // (counted with the host's psql through the URL in the app's config), and no password leaks.
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Addon, Backup, Release } from '../cli/types.js';
+import { addonVarsApp } from './helpers/fixtures.js';
 import { apiCall, cli, createApp, gitRepo, type Paas, push, sh, startPaas, viaRouter } from './helpers/paas.js';
-
-/** Answers with which add-on vars its dyno has, never their values. */
-const SEES_VARS = {
-  Procfile: 'web: node server.js\n',
-  'server.js': `
-const http = require('http');
-const has = (k) => Boolean(process.env[k]);
-http.createServer((req, res) => res.end(JSON.stringify({ database: has('DATABASE_URL'), redis: has('REDIS_URL'), other: has('OTHER_URL') })))
-  .listen(process.env.PORT, () => console.log('listening'));
-`,
-};
 
 let paas: Paas;
 let repo: string;
 beforeAll(async () => {
   paas = await startPaas();
-  repo = await gitRepo(paas, SEES_VARS);
+  repo = await gitRepo(paas, addonVarsApp);
 });
 
 async function deployed(app: string): Promise<void> {
