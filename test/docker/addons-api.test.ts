@@ -3,24 +3,16 @@
 // destroying it with --force detaches it first. The containers' own behaviour is in addons.test.ts.
 import { beforeAll, expect, it } from 'vitest';
 import type { Addon, Backup } from '../../cli/types.js';
-import { instanceId } from '../../server/runtime/docker/engine.js';
-import { onCleanup } from '../helpers/cleanup.js';
-import { dockerSuite, dockerTestEnv, removeInstance, testDocker } from '../helpers/docker.js';
+import { dockerPaasWithApp, dockerSuite } from '../helpers/docker.js';
 import { addonVarsApp } from '../helpers/fixtures.js';
-import { apiCall, cli, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
+import { apiCall, cli, type Paas, viaRouter } from '../helpers/paas.js';
 
 const APP = 'dkr-adn';
 
 dockerSuite('add-ons through the API and CLI (docker runtime)', () => {
   let paas: Paas;
   beforeAll(async () => {
-    paas = await startPaas(dockerTestEnv());
-    const docker = await testDocker();
-    const instance = instanceId(paas.dataDir);
-    onCleanup(() => removeInstance(docker, instance, [APP]));
-    await createApp(paas, APP);
-    const r = await push(paas, await gitRepo(paas, addonVarsApp), APP);
-    expect(r.code, r.stderr).toBe(0);
+    paas = await dockerPaasWithApp(APP, addonVarsApp);
   });
 
   async function ok(args: string[]): Promise<string> {
