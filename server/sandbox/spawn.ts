@@ -89,6 +89,14 @@ function systemMounts(): string[] {
 }
 
 /**
+ * bwrap's namespaces and read-only system directories, the base of every sandbox: an app's
+ * processes and an add-on's server (server/addons/process) alike.
+ */
+export function isolationArgs(hostname: string): string[] {
+  return ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', hostname, ...systemMounts()];
+}
+
+/**
  * An engines.node version, read-only, at a path that names no host directory. bwrap would make the
  * directories above it under our umask (077), closed to the app's uid: they are made open first.
  */
@@ -188,14 +196,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   }
   const filter = noUserNamespacesFilter();
   const inner = [
-    '--die-with-parent',
-    '--unshare-pid',
-    '--unshare-ipc',
-    '--unshare-uts',
-    '--unshare-cgroup-try',
-    '--hostname',
-    'paas',
-    ...systemMounts(),
+    ...isolationArgs('paas'),
     ...host.sharedDirs.flatMap((d) => ['--ro-bind', d, d]),
     ...nodeMount(spec.node),
     '--proc', '/proc',

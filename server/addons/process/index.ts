@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { SandboxHost } from '../../sandbox/host.js';
+import { freePort } from '../../runtime/free-port.js';
+import type { AddonEvents, AddonInstance, AddonServices, ProvisionSpec } from '../types.js';
+import { capture, initCluster, launchPostgres, pgBin, pgVersion, type PgTarget, restore, waitPostgres } from './postgres.js';
+import { launchRedis, redisConfig, redisVersion, shutdownRedis, waitRedis } from './redis.js';
+import { accountFiles, type AddonBox, serverPid } from './sandbox.js';
+import { type ServerControl, Supervised } from './supervisor.js';
+
+export interface ProcessAddonsOptions {
+  /** `<data>/addons`: one directory per add-on, each owned by the add-on's uid. */
+  dir: string;
+  sandbox: SandboxHost;
+  events: AddonEvents;
+}
+
+/** A random strong password: 32 bytes, URL-safe, so it needs no escaping in a URL or in SQL. */
+function newPassword(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * Add-ons on the process runtime: each PostgreSQL or Redis server is a child process of paas, in a
+ * bubblewrap sandbox under the add-on's own uid, seeing only its own directory, listening on a
+ * loopback port, supervised like a dyno.
+ */
+export class ProcessAddons implements AddonServices {
+  private readonly running = new Map<string, Supervised>();
+  private bin: string | undefined;
+
+  constructor(private readonly opts: ProcessAddonsOptions) {}
+
+  private box(instance: Pick<AddonInstance, 'name' | 'uid'>): AddonBox {
+    const { sandbox } = this.opts;
+    return { host: sandbox, dir: path.join(this.opts.dir, instance.name), uid: sandbox.asRoot ? instance.uid : undefined };
+  }
+
+  private async pgBin(): Promise<string> {
+    return (this.bin ??= await pgBin());
+  }
+
+  async provision(spec: ProvisionSpec): Promise<AddonInstance> {
+    const box = this.box(spec);
+    const owner = box.uid;
+    const chown = async (file: string) => {
+      if (owner !== undefined) await fs.chown(file, owner, owner);
+    };
+    // Without bwrap, the add-on's uid reaches its directory through ours: enter, not list.
+    await fs.mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+    if (this.opts.sandbox.kind === 'none' && owner !== undefined) await fs.chmod(this.opts.dir, 0o711);
+    try {
+      await fs.mkdir(box.dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`an add-on named ${spec.name} already has data here: destroy it first`, { cause: err });
+      throw err;
+    }
+    try {
+      const instance = await this.create(spec, box, chown);
+      await this.start(instance);
+      return instance;
+    } catch (err) {
+      await this.stop(spec.name).catch(() => undefined);
+      await fs.rm(box.dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private async create(spec: ProvisionSpec, box: AddonBox, chown: (file: string) => Promise<void>): Promise<AddonInstance> {
+    const password = newPassword();
+    const port = await freePort();
+    const account = spec.service === 'postgresql' ? 'postgres' : 'redis';
+    const { passwd, group } = accountFiles(account, box.uid ?? process.getuid?.() ?? 0, '/addon');
+    for (const d of ['etc', 'data', 'run']) {
+      await fs.mkdir(path.join(box.dir, d), { mode: d === 'etc' ? 0o755 : 0o700 });
+    }
+    await fs.writeFile(path.join(box.dir, 'etc', 'passwd'), passwd, { mode: 0o644 });
+    await fs.writeFile(path.join(box.dir, 'etc', 'group'), group, { mode: 0o644 });
+    // initdb makes the data directory itself (and wants it empty or absent).
+    if (spec.service === 'postgresql') await fs.rmdir(path.join(box.dir, 'data'));
+    for (const d of ['', 'data', 'run']) await chown(path.join(box.dir, d)).catch(() => undefined);
+    await chown(path.join(box.dir, ''));
+    const base = { name: spec.name, service: spec.service, uid: spec.uid, password, port, handle: '' };
+    if (spec.service === 'postgresql') {
+      const bin = await this.pgBin();
+      // Random names, as Heroku's: an add-on's name may start with `pg_`, which PostgreSQL reserves.
+      const user = `u${randomBytes(7).toString('hex')}`;
+      const database = `d${randomBytes(7).toString('hex')}`;
+      await initCluster(box, { bin, user, database, password }, path.join(this.opts.dir, `.pg-template-${path.basename(path.dirname(bin))}`), chown);
+      return { ...base, version: await pgVersion(bin), user, database };
+    }
+    const version = await redisVersion();
+    const conf = path.join(box.dir, 'redis.conf');
+    await fs.writeFile(conf, redisConfig(box, password), { mode: 0o600 });
+    await chown(conf);
+    return { ...base, version, user: 'default', database: '' };
+  }
+
+  private async control(instance: AddonInstance): Promise<ServerControl> {
+    const box = this.box(instance);
+    const { port, password } = instance;
+    if (instance.service === 'postgresql') {
+      const bin = await this.pgBin();
+      return {
+        launch: () => launchPostgres(box, bin, port),
+        ready: (exited, deadline) => waitPostgres(bin, port, exited, deadline),
+        // SIGINT to the postmaster: PostgreSQL's `fast` shutdown (a checkpoint, no recovery next time).
+        shutdown: (child) => {
+          const pid = serverPid(child, box.host);
+          if (pid === undefined) throw new Error('its postmaster is not there');
+          process.kill(pid, 'SIGINT');
+        },
+      };
+    }
+    return {
+      launch: () => launchRedis(box, port),
+      ready: (exited, deadline) => waitRedis(port, password, exited, deadline),
+      shutdown: () => shutdownRedis(port, password),
+    };
+  }
+
+  async start(instance: AddonInstance): Promise<void> {
+    if (this.running.has(instance.name)) return;
+    const server = new Supervised(instance.name, await this.control(instance), this.opts.events);
+    this.running.set(instance.name, server);
+    void server.stopped.then(() => {
+      if (this.running.get(instance.name) === server) this.running.delete(instance.name);
+    });
+    try {
+      await server.start();
+    } catch (err) {
+      this.running.delete(instance.name);
+      throw err;
+    }
+  }
+
+  async stop(name: string): Promise<void> {
+    const server = this.running.get(name);
+    if (!server) return;
+    await server.stop();
+    this.running.delete(name);
+  }
+
+  async destroy(instance: AddonInstance): Promise<void> {
+    await this.stop(instance.name);
+    await fs.rm(this.box(instance).dir, { recursive: true, force: true });
+  }
+
+  url(instance: AddonInstance): string {
+    const pw = encodeURIComponent(instance.password);
+    if (instance.service === 'postgresql') return `postgres://${instance.user}:${pw}@127.0.0.1:${instance.port}/${instance.database}`;
+    return `redis://default:${pw}@127.0.0.1:${instance.port}`;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((name) => this.stop(name)));
+  }
+
+  private async target(instance: AddonInstance): Promise<PgTarget> {
+    if (instance.service !== 'postgresql') throw new Error(`${instance.name} is a ${instance.service} add-on: backups are for PostgreSQL add-ons only`);
+    const { port, user, database, password, name } = instance;
+    return { bin: await this.pgBin(), port, user, database, password, name };
+  }
+
+  async capture(instance: AddonInstance, file: string): Promise<void> {
+    await capture(await this.target(instance), file);
+  }
+
+  async restore(instance: AddonInstance, file: string): Promise<void> {
+    await restore(await this.target(instance), file);
+  }
+}
