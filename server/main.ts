@@ -161,7 +161,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     baseEnv: config.appEnv,
     drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
-  const addons = addonServices({ config, docker, db, log });
+  const addons = addonServices({ config, docker, db, paths, sandbox, log });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const deps: Deps = {

@@ -1,20 +1,16 @@
-import type { Config } from '../config.js';
 import type { Deps } from '../deps.js';
-import type { Db } from '../store/db.js';
 import { failPendingBackups, findAddon, setAddonState } from '../store/addons.js';
 import { scrub } from './addons.js';
 import { DockerAddons } from './docker/addons.js';
 import type { AddonEvents, AddonServices } from './types.js';
-import { addonsUnavailable } from './unavailable.js';
+import { ProcessAddons } from './process/index.js';
 
 /**
- * The add-ons' servers for this runtime (labelled containers on Docker), their state changes
- * recorded in the store and their lines in the server's log. Backups a killed server left pending
- * are marked failed first.
- * TODO(issue 14): `ProcessAddons` from ./process/index.js on the process runtime once it is merged;
- * until then every add-on call there answers 503 (unavailable.ts).
+ * The add-ons' servers for this runtime (sandboxed child processes, or labelled containers on
+ * Docker), their state changes recorded in the store and their lines in the server's log. Backups
+ * a killed server left pending are marked failed first.
  */
-export function addonServices(params: { config: Config; docker: Deps['docker']; db: Db; log: (line: string) => void }): AddonServices {
+export function addonServices(params: Pick<Deps, 'config' | 'docker' | 'db' | 'paths' | 'sandbox'> & { log: (line: string) => void }): AddonServices {
   const { config, docker, db, log } = params;
   if (failPendingBackups(db)) log('Marked the PostgreSQL backups a previous paas server left unfinished failed');
   const events: AddonEvents = {
@@ -26,7 +22,7 @@ export function addonServices(params: { config: Config; docker: Deps['docker']; 
     const images = { stackImage: config.docker.stackImage, caFile: config.docker.buildCaFile, log };
     return new DockerAddons({ docker: docker.engine, instance: docker.instance, network: config.docker.network, images, events });
   }
-  return addonsUnavailable();
+  return new ProcessAddons({ dir: params.paths.addons, sandbox: params.sandbox, events });
 }
 
 /**
