@@ -145,6 +145,19 @@ describe('add-ons', () => {
     expect((await apiCall(paas, 'POST', '/v1/apps/adn-two/pg/backups/b009/restore')).status).toBe(404);
   });
 
+  it('picks the database with --as when an app has two, and destroys one with --force', async () => {
+    const second = (await ok(['addons:create', 'postgresql', '--as', 'second', '-a', 'adn-one'])).trim();
+    expect(Object.keys(await configOf('adn-one'))).toEqual(expect.arrayContaining(['DATABASE_URL', 'SECOND_URL']));
+    const ambiguous = await cli(paas, ['pg:backups', '-a', 'adn-one']);
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.stderr).toContain('adn-one has 2 PostgreSQL add-ons (DATABASE, SECOND). Pick one with --as NAME.');
+    expect(JSON.parse(await ok(['pg:backups', '-a', 'adn-one', '--as', 'second', '--json']))).toEqual([]);
+    expect(JSON.parse(await ok(['pg:backups', '-a', 'adn-one', '--as', 'DATABASE', '--json']))).toHaveLength(1);
+    expect(await ok(['addons:destroy', second, '--confirm', second, '--force'])).toBe(`Destroyed ${second}\n`);
+    expect((await configOf('adn-one')).SECOND_URL).toBeUndefined();
+    expect(await latest('adn-one')).toMatchObject({ description: `Detach SECOND (${second})` });
+  });
+
   it('detaches in a new release that removes the var; the add-on and its data stay', async () => {
     const out = await ok(['addons:detach', pg, '-a', 'adn-two']);
     expect(out).toContain(`Detached ${pg} from adn-two`);
