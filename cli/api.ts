@@ -68,6 +68,12 @@ async function parse<T>(res: Response): Promise<T> {
   return json as T;
 }
 
+/** As `api`, with the answer's headers (an add-on attach names its release in `paas-release-version`). */
+export async function apiWithHeaders<T>(method: string, path: string, body?: unknown): Promise<{ body: T; headers: Headers }> {
+  const res = await send(method, path, { body, accept: 'application/json' });
+  return { body: await parse<T>(res), headers: res.headers };
+}
+
 /** Calls the paas API and returns the parsed JSON; API errors become CliErrors with the server's message. */
 export async function api<T>(method: string, path: string, body?: unknown, tokenOverride?: string): Promise<T> {
   return parse<T>(await send(method, path, { body, token: tokenOverride, accept: 'application/json' }));

@@ -1,4 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import addons from './commands/addons/index.js';
+import addonsAttach from './commands/addons/attach.js';
+import addonsCreate from './commands/addons/create.js';
+import addonsDestroy from './commands/addons/destroy.js';
+import addonsDetach from './commands/addons/detach.js';
+import addonsInfo from './commands/addons/info.js';
 import apps from './commands/apps/index.js';
 import appsCreate from './commands/apps/create.js';
 import appsDestroy from './commands/apps/destroy.js';
@@ -26,6 +32,9 @@ import buildsOutput from './commands/builds/output.js';
 import maintenance from './commands/maintenance/index.js';
 import maintenanceOff from './commands/maintenance/off.js';
 import maintenanceOn from './commands/maintenance/on.js';
+import pgBackups from './commands/pg/backups.js';
+import pgCapture from './commands/pg/capture.js';
+import pgRestore from './commands/pg/restore.js';
 import ps from './commands/ps/index.js';
 import psRestart from './commands/ps/restart.js';
 import psScale from './commands/ps/scale.js';
@@ -60,7 +69,7 @@ export async function main(argv: string[]): Promise<void> {
       if (command.name() === 'server' || command.name() === 'router') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, run, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
+  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, run, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, addons, addonsCreate, addonsInfo, addonsAttach, addonsDetach, addonsDestroy, pgBackups, pgCapture, pgRestore, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);

@@ -1,6 +1,6 @@
 import { api, apiLines } from './api.js';
 import { CliError } from './errors.js';
-import { out } from './output.js';
+import { out, progress } from './output.js';
 import type { Release } from './types.js';
 
 const POLL_MS = 200;
@@ -10,11 +10,12 @@ const MAX_WAIT_MS = 30 * 60_000;
  * Follows a release the CLI just caused until it is live or failed: its output (release command,
  * dyno boot) streams to stderr, then the version goes to stdout. A failed release is a CliError.
  */
-export async function waitForRelease(app: string, release: Release): Promise<Release> {
+export async function waitForRelease(app: string, release: Release, opts: { quiet?: boolean } = {}): Promise<Release> {
   let lastError = '';
   await apiLines(new URL(release.output_stream_url).pathname, (line) => {
     if (line.startsWith(' !')) lastError = line.replace(/^ !\s*/, '');
-    process.stderr.write(`${line}\n`);
+    if (opts.quiet) progress(`${line}\n`);
+    else process.stderr.write(`${line}\n`);
   });
   const path = `/v1/apps/${encodeURIComponent(app)}/releases/${release.version}`;
   const deadline = Date.now() + MAX_WAIT_MS;
@@ -25,6 +26,17 @@ export async function waitForRelease(app: string, release: Release): Promise<Rel
   }
   if (now.status === 'failed') throw new CliError(`Release v${now.version} failed${lastError ? `: ${lastError}` : ''}. v${now.version} is not live; the previous release keeps running.`);
   if (now.status === 'pending') throw new CliError(`Release v${now.version} is still pending after ${MAX_WAIT_MS / 60_000} minutes. Check \`paas releases -a ${app}\`.`);
-  out(`v${now.version}`);
+  if (!opts.quiet) out(`v${now.version}`);
   return now;
+}
+
+/**
+ * Follows the release an add-on attach or detach made (named by the answer's `paas-release-version`
+ * header) until it is live, its output on stderr on a TTY only, nothing on stdout.
+ */
+export async function waitForAttachment(app: string, headers: Headers): Promise<Release | undefined> {
+  const version = headers.get('paas-release-version');
+  if (!version) return undefined;
+  const release = await api<Release>('GET', `/v1/apps/${encodeURIComponent(app)}/releases/${version}`);
+  return waitForRelease(app, release, { quiet: true });
 }

@@ -68,3 +68,22 @@ export interface FormationEntry {
   quantity: number;
   command: string;
 }
+
+/** An add-on; every field is pinned for scripts (`paas addons --json`). It never holds a password or URL. */
+export interface Addon {
+  name: string;
+  service: 'postgresql' | 'redis';
+  version: string;
+  state: 'provisioning' | 'running' | 'crashed' | 'stopped';
+  attachments: { app: string; as: string }[];
+  created_at: string;
+}
+
+/** A PostgreSQL backup; every field is pinned for scripts (`paas pg:backups --json`). */
+export interface Backup {
+  id: string;
+  addon: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  size: number | null;
+  created_at: string;
+}

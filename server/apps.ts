@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { releaseAppAddons } from './addons/attachments.js';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError } from './errors.js';
 import { removeAppOutputs } from './outputs/store.js';
@@ -38,10 +39,16 @@ export function validateAppName(name: unknown): string {
 const ADJECTIVES = ['quiet', 'brave', 'shiny', 'gentle', 'rapid', 'calm', 'bold', 'sunny', 'misty', 'lively', 'frozen', 'golden'];
 const NOUNS = ['river', 'forest', 'meadow', 'harbor', 'canyon', 'summit', 'island', 'garden', 'falcon', 'comet', 'prairie', 'glacier'];
 
+const pick = (list: string[]) => list[randomInt(list.length)];
+
 /** A Heroku-style name such as `quiet-river-4821`. */
 export function generateAppName(): string {
-  const pick = (list: string[]) => list[randomInt(list.length)];
   return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${randomInt(1000, 10000)}`;
+}
+
+/** An add-on's name, as Heroku's: `postgresql-shiny-12345`. */
+export function generateAddonName(service: string): string {
+  return `${service}-${pick(ADJECTIVES)}-${randomInt(10000, 100000)}`;
 }
 
 export function requireApp(deps: Pick<Deps, 'db'>, name: string): AppRow {
@@ -139,14 +146,19 @@ export function updateApp(params: { name: string; changes: unknown }, deps: Deps
   return { ...app, maintenance: changes.maintenance ? 1 : 0 };
 }
 
-/** Stops the app's dynos and removes every trace of it: row, repository, slugs (and slug images), cache, logs and build and release outputs. */
-export async function destroyApp(params: { name: string }, deps: Deps): Promise<void> {
+/**
+ * Stops the app's dynos and removes every trace of it: row, repository, slugs (and slug images),
+ * cache, logs and build and release outputs. Its add-ons are detached and keep their data, unless
+ * `destroyAddons`: then those attached to no other app are destroyed. Returns which went and which stay.
+ */
+export async function destroyApp(params: { name: string; destroyAddons?: boolean }, deps: Deps): Promise<{ destroyed: string[]; kept: string[] }> {
   const app = requireApp(deps, params.name);
   const release = deps.locks.tryAcquire(app.name);
   if (!release) throw new ConflictError('deploy_in_progress', `A deploy of ${app.name} is in progress. Wait for it to finish, then destroy the app.`);
   try {
     await deps.runner.stopApp(app.name);
     if (deps.docker) await removeAppObjects(deps.docker.engine, { instance: deps.docker.instance, app: app.name });
+    const addons = await releaseAppAddons(app, params.destroyAddons === true, deps);
     const slugs = listSlugDirs(deps.db, app.id);
     deleteApp(deps.db, app.id);
     deps.routes.removeApp(app.name);
@@ -156,6 +168,7 @@ export async function destroyApp(params: { name: string }, deps: Deps): Promise<
     await fs.promises.rm(path.join(deps.paths.cache, app.name), { recursive: true, force: true });
     await Promise.all(slugs.map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
     await removeAppOutputs(deps.paths, app.name);
+    return addons;
   } finally {
     release();
   }

@@ -1,3 +1,4 @@
+import { refuseOwnedVars } from './addons/attachments.js';
 import { applyChange, type ConfigChange, describeChange } from './config-vars.js';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError } from './errors.js';
@@ -49,13 +50,31 @@ async function releaseInBackground(
 export function changeConfig(params: { app: string; change: ConfigChange; actor: string }, deps: Deps): Promise<ReleaseRow> {
   return releaseInBackground(
     params.app,
-    (app) => ({
-      app,
-      buildId: currentRelease(app, deps)?.build_id ?? null,
-      config: applyChange(currentConfig(app, deps), params.change),
-      description: describeChange(params.change),
-      createdBy: params.actor,
-    }),
+    (app) => {
+      refuseOwnedVars(app, params.change, deps);
+      return {
+        app,
+        buildId: currentRelease(app, deps)?.build_id ?? null,
+        config: applyChange(currentConfig(app, deps), params.change),
+        description: describeChange(params.change),
+        createdBy: params.actor,
+      };
+    },
+    deps,
+  );
+}
+
+/**
+ * One new release with the current build and the app's own config after `change` attached or
+ * detached an add-on under the app's lock: the dynos restart with the add-on vars of now.
+ */
+export function attachmentRelease(params: { app: string; description: string; actor: string; change: (app: AppRow) => void }, deps: Deps): Promise<ReleaseRow> {
+  return releaseInBackground(
+    params.app,
+    (app) => {
+      params.change(app);
+      return { app, buildId: currentRelease(app, deps)?.build_id ?? null, config: currentConfig(app, deps), description: params.description, createdBy: params.actor };
+    },
     deps,
   );
 }

@@ -11,6 +11,7 @@ import type { OneOffs } from './dynos/one-off.js';
 import type { Reconciler } from './dynos/reconciler.js';
 import type { SandboxHost } from './sandbox/host.js';
 import type { Db } from './store/db.js';
+import type { AddonServices } from './addons/types.js';
 
 /** Everything the control plane's plain functions need, passed explicitly (no singletons). */
 export interface Deps {
@@ -21,6 +22,8 @@ export interface Deps {
   runner: Reconciler;
   /** One-off dynos (`paas run`). */
   runs: OneOffs;
+  /** The add-ons' servers (PostgreSQL, Redis) on this runtime: the control plane reaches them only through this. */
+  addons: AddonServices;
   logs: AppLogs;
   /** Delivery to the apps' log drains: started and stopped as drains and apps come and go. */
   drains: Drains;

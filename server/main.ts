@@ -46,6 +46,9 @@ import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
 import { adoptable, type StaleDyno, takeStaleDynos } from './store/dynos.js';
 import { failAbandoned } from './store/releases.js';
+import { addonsRoutes } from './api/addons-routes.js';
+import { restoreAddons } from './addons/addons.js';
+import { addonServices, closeAddons } from './addons/services.js';
 import { resolveApiToken } from './token.js';
 
 export interface RunningServer {
@@ -158,6 +161,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     baseEnv: config.appEnv,
     drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
+  const addons = addonServices({ config, docker, db, paths, sandbox, log });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const deps: Deps = {
@@ -168,6 +172,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     routes,
     runner,
     runs: new OneOffs(),
+    addons,
     logs,
     drains,
     locks: new AppLocks(),
@@ -183,7 +188,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const api = express();
   api.disable('x-powered-by');
   api.use(gitRoutes(deps, pushes));
-  api.use('/v1', refuseWhileDraining(lifecycle), requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps));
+  api.use('/v1', refuseWhileDraining(lifecycle), requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps));
   api.use(notFound);
   api.use(errorHandler);
 
@@ -225,6 +230,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     log(`paas router listening on ${bannerUrl(routerBound)} (${config.routerWorkers} worker${config.routerWorkers === 1 ? '' : 's'}, apps at http://<app>.${config.domain}:${routerPort})`);
   }
 
+  // Before any app comes back: apps need their database.
+  await restoreAddons(deps, log);
   for (const app of apps) {
     restoreCurrentRelease(app, deps, leftover.get(app.id))
       .catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`))
@@ -266,6 +273,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await fleet?.stop();
     await routeStream.close();
     await runner.close();
+    await closeAddons(addons, log);
     // After the dynos: a tail sees their last lines; the CLI reconnects once the server is back.
     await tails.close();
     await hookServer.close();

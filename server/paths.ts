@@ -23,6 +23,10 @@ export interface DataPaths {
   builds: string;
   /** Each release phase's output (`<app>/v<N>.log`), the newest KEPT_RELEASES per app. */
   releaseOutputs: string;
+  /** The add-ons' servers on the process runtime: one directory each, owned by its uid. */
+  addons: string;
+  /** PostgreSQL add-ons' backups (`<addon>/<id>.dump`, pg_dump's custom format). */
+  backups: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -41,6 +45,8 @@ export function dataPaths(root: string): DataPaths {
     logs: path.join(root, 'logs'),
     builds: path.join(root, 'builds'),
     releaseOutputs: path.join(root, 'releases'),
+    addons: path.join(root, 'addons'),
+    backups: path.join(root, 'backups'),
   };
 }
 

@@ -1,4 +1,5 @@
 import { BuildError, readSlug } from '../builder/index.js';
+import { addonVars } from './addons/attachments.js';
 import { openOutput, pruneOutputs } from './outputs/store.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
@@ -55,8 +56,11 @@ export function dynoUser(app: AppRow, deps: Pick<Deps, 'sandbox' | 'runtimeName'
   return appUser(app, deps.sandbox);
 }
 
-/** What the runner needs to run a release: its slug, and its config plus the dyno metadata. */
-export async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | 'sandbox' | 'runtimeName'>): Promise<ReleaseToRun | undefined> {
+/**
+ * What the runner needs to run a release: its slug, and its config plus the vars of the add-ons
+ * attached now (a rollback keeps them) plus the dyno metadata.
+ */
+export async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | 'sandbox' | 'runtimeName' | 'addons'>): Promise<ReleaseToRun | undefined> {
   const build = release.build_id ? findBuild(deps.db, release.build_id) : undefined;
   if (!build?.slug_dir) return undefined;
   const config = JSON.parse(release.config) as ConfigVars;
@@ -72,6 +76,7 @@ export async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, '
       // The buildpack's defaults (NODE_ENV=production) give way to the app's own config.
       ...slug.env,
       ...config,
+      ...addonVars(app, deps),
       PAAS_APP_NAME: app.name,
       PAAS_RELEASE_VERSION: `v${release.version}`,
       PAAS_SLUG_COMMIT: build.commit_sha,

@@ -35,9 +35,11 @@ export function appsRoutes(deps: Deps): express.Router {
   r.patch('/apps/:name', (req, res) => {
     res.json(viewApp(updateApp({ name: req.params.name, changes: req.body }, deps), deps, gitBase(req)));
   });
+  // 204, or with add-ons attached 200 and which were destroyed (`?destroy_addons=true`) and which kept their data.
   r.delete('/apps/:name', async (req, res) => {
-    await destroyApp({ name: req.params.name }, deps);
-    res.status(204).end();
+    const { destroyed, kept } = await destroyApp({ name: req.params.name, destroyAddons: req.query.destroy_addons === 'true' }, deps);
+    if (!destroyed.length && !kept.length) return void res.status(204).end();
+    res.json({ destroyed_addons: destroyed, kept_addons: kept });
   });
   r.get('/apps/:name/logs', (req, res) => {
     const app = requireApp(deps, req.params.name);

@@ -1,4 +1,5 @@
 import express, { type Request } from 'express';
+import { addonVars } from '../addons/attachments.js';
 import { requireApp } from '../apps.js';
 import { plainName } from './auth.js';
 import { changeConfig, rollback } from '../changes.js';
@@ -61,7 +62,9 @@ export function releasesRoutes(deps: Deps): express.Router {
   const r = express.Router();
 
   r.get('/apps/:name/config', (req, res) => {
-    res.json(currentConfig(requireApp(deps, req.params.name), deps));
+    // The add-ons' vars too, as Heroku shows them; they are in no release's config.
+    const app = requireApp(deps, req.params.name);
+    res.json({ ...currentConfig(app, deps), ...addonVars(app, deps) });
   });
 
   r.patch('/apps/:name/config', async (req, res) => {

@@ -17,8 +17,8 @@ export interface UidRange {
   last: number;
 }
 
-/** The next never-used uid of the range; call inside a transaction. */
-function takeUid(db: Db, range: UidRange): number {
+/** The next never-used uid of the range (apps' and add-ons' alike); call inside a transaction. */
+export function takeUid(db: Db, range: UidRange): number {
   const row = db.prepare("SELECT value FROM counters WHERE name = 'app_uid'").get() as { value: number } | undefined;
   const uid = Math.max(row?.value ?? 0, range.first - 1) + 1;
   if (uid > range.last) {

@@ -121,4 +121,42 @@ export const migrations: readonly string[] = [
     UNIQUE (app_id, url)
   );
   `,
+  // 8: add-ons (issue 14): PostgreSQL and Redis servers paas runs, attached to apps under a var
+  // prefix (`DATABASE` → DATABASE_URL), and PostgreSQL backups. An add-on's uid comes from the apps'
+  // never-reused counter. An attachment goes with its app or its add-on; the add-on itself (its data)
+  // outlives its apps. Backups are numbered per add-on (`b001`) and go with it.
+  `
+  CREATE TABLE addons (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    service TEXT NOT NULL CHECK (service IN ('postgresql', 'redis')),
+    version TEXT NOT NULL DEFAULT '',
+    uid INTEGER NOT NULL UNIQUE,
+    "user" TEXT NOT NULL DEFAULT '',
+    "database" TEXT NOT NULL DEFAULT '',
+    password TEXT NOT NULL DEFAULT '',
+    port INTEGER NOT NULL DEFAULT 0,
+    handle TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL CHECK (state IN ('provisioning', 'running', 'crashed', 'stopped')),
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE addon_attachments (
+    addon_id INTEGER NOT NULL REFERENCES addons(id) ON DELETE CASCADE,
+    app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    as_name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (app_id, as_name),
+    UNIQUE (addon_id, app_id)
+  );
+  CREATE INDEX addon_attachments_addon ON addon_attachments(addon_id);
+  CREATE TABLE pg_backups (
+    id TEXT NOT NULL,
+    addon_id INTEGER NOT NULL REFERENCES addons(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    size INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    file TEXT NOT NULL,
+    PRIMARY KEY (addon_id, id)
+  );
+  `,
 ];

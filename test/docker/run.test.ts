@@ -1,11 +1,10 @@
 // `paas run` on the docker runtime: one-off dynos are labelled containers of the slug image with
 // the memory limit, attached over the run websocket, and removed when the client goes away.
 import { beforeAll, expect, it, vi } from 'vitest';
-import { instanceId, LABELS } from '../../server/runtime/docker/engine.js';
-import { onCleanup } from '../helpers/cleanup.js';
-import { dockerSuite, dockerTestEnv, removeInstance, testDocker } from '../helpers/docker.js';
+import { LABELS } from '../../server/runtime/docker/engine.js';
+import { dockerPaasWithApp, dockerSuite, testDocker } from '../helpers/docker.js';
 import { nodeApp } from '../helpers/fixtures.js';
-import { cli, createApp, gitRepo, type Paas, push, startPaas } from '../helpers/paas.js';
+import { cli, type Paas } from '../helpers/paas.js';
 import { paasRun, paasRunInTerminal, startRun } from '../helpers/run.js';
 
 const APP = 'dockerrun';
@@ -13,13 +12,7 @@ const APP = 'dockerrun';
 dockerSuite('paas run (docker runtime)', () => {
   let paas: Paas;
   beforeAll(async () => {
-    paas = await startPaas(dockerTestEnv());
-    const docker = await testDocker();
-    const instance = instanceId(paas.dataDir);
-    onCleanup(() => removeInstance(docker, instance, [APP]));
-    await createApp(paas, APP);
-    const pushed = await push(paas, await gitRepo(paas, nodeApp('from web')), APP);
-    expect(pushed.code, pushed.stderr).toBe(0);
+    paas = await dockerPaasWithApp(APP, nodeApp('from web'));
     expect((await cli(paas, ['config:set', 'GREETING=hello', '-a', APP])).code).toBe(0);
   }, 300_000);
 

@@ -1,12 +1,13 @@
 // For the Docker suites: they run when an engine answers (test/docker-global-setup.ts decides once
 // per run, and fails the run when PAAS_TEST_DOCKER=1 and none does), and skip otherwise.
 import type Docker from 'dockerode';
-import { describe, inject } from 'vitest';
+import { describe, expect, inject } from 'vitest';
 import { runInImage as run, type RunResult } from '../../builder/docker/run-in-image.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { onCleanup } from './cleanup.js';
-import { sh, tempDir } from './paas.js';
+import { createApp, gitRepo, type Paas, push, sh, startPaas, tempDir } from './paas.js';
+import { instanceId } from '../../server/runtime/docker/engine.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -90,4 +91,19 @@ export async function withLockfile(pkg: Record<string, unknown>): Promise<Record
   const r = await sh('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env: { ...process.env, TMPDIR: tempDir('paas-npm-tmp-') } });
   if (r.code !== 0) throw new Error(`npm could not make a lockfile: ${r.stderr}`);
   return { 'package.json': json, 'package-lock.json': fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8') };
+}
+
+/**
+ * A paas server on the docker runtime with `app` created and `files` pushed to it; what the server
+ * made (containers, images, volumes) is removed when the file ends.
+ */
+export async function dockerPaasWithApp(app: string, files: Record<string, string>): Promise<Paas> {
+  const paas = await startPaas(dockerTestEnv());
+  const docker = await testDocker();
+  const instance = instanceId(paas.dataDir);
+  onCleanup(() => removeInstance(docker, instance, [app]));
+  await createApp(paas, app);
+  const pushed = await push(paas, await gitRepo(paas, files), app);
+  expect(pushed.code, pushed.stderr).toBe(0);
+  return paas;
 }

@@ -111,3 +111,14 @@ require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);
 process.on('SIGTERM', () => process.exit(0));
 `,
 };
+
+/** A Procfile-only Node app that answers with which add-on vars its dyno has, never their values. */
+export const addonVarsApp: Record<string, string> = {
+  Procfile: 'web: node server.js\n',
+  'server.js': `
+const http = require('http');
+const has = (k) => Boolean(process.env[k]);
+http.createServer((req, res) => res.end(JSON.stringify({ database: has('DATABASE_URL'), redis: has('REDIS_URL'), other: has('OTHER_URL') })))
+  .listen(process.env.PORT, () => console.log('listening'));
+`,
+};

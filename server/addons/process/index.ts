@@ -100,7 +100,10 @@ export class ProcessAddons implements AddonServices {
     }
     await fs.writeFile(path.join(box.dir, 'etc', 'passwd'), passwd, { mode: 0o644 });
     await fs.writeFile(path.join(box.dir, 'etc', 'group'), group, { mode: 0o644 });
-    // initdb makes the data directory itself (and wants it absent).
+    // The paas server runs with umask 077, which the modes above pass through: the add-on's uid must
+    // read its account (initdb refuses a uid it cannot look up).
+    for (const [file, mode] of [['', 0o755], ['passwd', 0o644], ['group', 0o644]] as const) await fs.chmod(path.join(box.dir, 'etc', file), mode);
+    // initdb makes the data directory itself (and wants it empty or absent).
     if (spec.service === 'postgresql') await fs.rmdir(path.join(box.dir, 'data'));
     for (const d of spec.service === 'postgresql' ? ['', 'run'] : ['', 'data', 'run']) await chown(path.join(box.dir, d));
     const base = { name: spec.name, service: spec.service, uid: spec.uid, password, port: 0, handle: '' };
