@@ -143,9 +143,12 @@ async function viaPaas(paas: Paas, app: string, service: string, path: string, m
   }
 }
 
-/** An add-on's processes: its sandbox (bwrap names the add-on's directory) and everything under it. */
-function addonPids(name: string): number[] {
-  const roots = pidsOf(`addons/${name}`);
+/**
+ * An add-on's processes: its sandbox (bwrap names the add-on's directory) or its container's first
+ * process, and everything under it.
+ */
+async function addonPids(name: string): Promise<number[]> {
+  const roots = DOCKER ? await containerPids(name) : pidsOf(`addons/${name}`);
   const all = new Set<number>(roots);
   for (let grew = true; grew; ) {
     grew = false;
@@ -156,6 +159,15 @@ function addonPids(name: string): number[] {
     }
   }
   return [...all];
+}
+
+/** The first process of the add-on's container (labelled paas.addon=<name>). */
+async function containerPids(name: string): Promise<number[]> {
+  const docker = await connectDocker();
+  const [c] = await docker.listContainers({ filters: { label: [`paas.addon=${name}`] } });
+  if (!c) return [];
+  const info = await docker.getContainer(c.Id).inspect();
+  return info.State.Pid ? [info.State.Pid] : [];
 }
 
 /** Children of the given processes. */
@@ -192,8 +204,8 @@ async function main(): Promise<void> {
       if (round === ROUNDS - 1) {
         // Idle: a few seconds after the last query, as a small app's database spends most of its life.
         await new Promise((r) => setTimeout(r, 3000));
-        memory.pg = { paas: pssMiB(addonPids(pg.name)), floor: pssMiB(pgFloor.pids()) };
-        memory.redis = { paas: pssMiB(addonPids(redis.name)), floor: pssMiB(redisFloor.pids()) };
+        memory.pg = { paas: pssMiB(await addonPids(pg.name)), floor: pssMiB(pgFloor.pids()) };
+        memory.redis = { paas: pssMiB(await addonPids(redis.name)), floor: pssMiB(redisFloor.pids()) };
       }
       await pgFloor.stop();
       await redisFloor.stop();

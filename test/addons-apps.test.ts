@@ -3,8 +3,10 @@
 // Its data survives a redeploy, a rollback, ps:restart and a restart of paas; a backup restores;
 // two apps share one database; an add-on killed from outside comes back; no password leaks.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { addonApp } from './helpers/addon-app.js';
+import { paasRun } from './helpers/run.js';
 import { cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
 
 let paas: Paas;
@@ -127,6 +129,17 @@ describe('an app with PostgreSQL and Redis add-ons', () => {
       paas.output(),
     ].join('\n');
     for (const s of secrets) expect(seen.includes(s)).toBe(false);
+  });
+
+  it("keeps the add-on's files from the app's dynos", async () => {
+    // The probe itself works: it reads the app's own files.
+    expect((await paasRun(paas, APP, ['sh', '-c', `ls -la "$1" || cat "$1"`, 'probe', '/app/server.js'])).code).toBe(0);
+    // Wherever the add-on's files are on the host, a dyno can neither list nor read them.
+    for (const file of [`${paas.dataDir}/addons/${pg}`, `${paas.dataDir}/addons/${pg}/data/PG_VERSION`, `${paas.dataDir}/addons/${redis}`]) {
+      expect(fs.existsSync(file), `${file} is not where the add-on keeps its data`).toBe(true);
+      const r = await paasRun(paas, APP, ['sh', '-c', `ls -la "$1" || cat "$1"`, 'probe', file]);
+      expect(r.code, `${file} was readable from a dyno:\n${r.stdout}`).not.toBe(0);
+    }
   });
 
   // Last: the restarted server lives only as long as this test.
