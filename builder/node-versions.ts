@@ -230,7 +230,8 @@ async function setModes(dir: string): Promise<void> {
 /** The package must be that version and hold a bin/node that runs on this host and says so. */
 async function check(tree: string, version: string): Promise<void> {
   const pkg = JSON.parse(await fs.readFile(path.join(tree, 'package.json'), 'utf8')) as { version?: unknown };
-  if (pkg.version !== version) throw new Error(`${NODE_PACKAGE}@${version} unpacked as version ${String(pkg.version)}`);
+  // Older packages (18.x, 20.x and before) write the version as `v18.20.8`, newer ones without the "v".
+  if (typeof pkg.version !== 'string' || semver.clean(pkg.version) !== version) throw new Error(`${NODE_PACKAGE}@${version} unpacked as version ${String(pkg.version)}`);
   if (!(await installed(tree))) throw new Error(`${NODE_PACKAGE}@${version} holds no bin/node`);
   let said: string;
   try {
