@@ -5,6 +5,7 @@ import type { SandboxHost } from '../sandbox/host.js';
 import { removeScratch, startSandboxed } from '../sandbox/spawn.js';
 import { allEnded, atMost, DRAIN_MS, exitStatus } from './exit-status.js';
 import { freePort, listenerUids } from './free-port.js';
+import { launcher } from './launcher.js';
 import { pipeInput, ptyArgv, ptyInput } from './pty.js';
 import { groupMembers, hasEnv, terminateGroup } from './process-groups.js';
 import type { DynoSpec, ExitStatus, Runtime, RunningDyno } from './types.js';
@@ -48,13 +49,14 @@ export class ProcessRuntime implements Runtime {
     const id = randomUUID();
     const scratchDir = path.join(this.opts.scratchRoot, id);
     // The Procfile command is the app's own shell command; no paas value is spliced into it (PORT and
-    // the rest arrive through the environment).
+    // the rest arrive through the environment). It goes to the launcher as an argument.
+    const argv = [...launcher(spec.profile ?? false), spec.command];
     const { child, monitorPid, mapsSignals } = await startSandboxed(this.opts.sandbox, {
       appDir: spec.slugDir,
       writes: 'layer',
       scratchDir,
       user: spec.user,
-      argv: spec.tty ? ptyArgv(spec.tty, ['/bin/bash', '-c', spec.command]) : ['/bin/bash', '-c', spec.command],
+      argv: spec.tty ? ptyArgv(spec.tty, argv) : argv,
       stdin: spec.stdin || spec.tty !== undefined,
       env: { ...spec.env, PORT: String(port) },
       pathPrepend: spec.pathPrepend,

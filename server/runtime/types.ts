@@ -15,6 +15,11 @@ export interface DynoSpec {
   image?: string;
   /** Shell command from the Procfile; undefined runs the image's own ENTRYPOINT/CMD (docker only). */
   command: string | undefined;
+  /**
+   * Source the app's `.profile.d/*.sh` and `.profile` before the command, as Heroku does
+   * (`launcher.ts`): true for buildpack slugs, false for an app's own Dockerfile.
+   */
+  profile?: boolean;
   /** The exact Node.js version the slug was built for, when not the stack's (the process runtime puts it first on PATH). */
   node?: string;
   /** The app's config and dyno variables; the runtime adds PORT, PATH and HOME. */
