@@ -4,8 +4,9 @@ import { eachLine, installNode, type NodeInstall } from '../../builder/index.js'
 import type { SandboxHost } from '../sandbox/host.js';
 import { removeScratch, startSandboxed } from '../sandbox/spawn.js';
 import { allEnded, atMost, DRAIN_MS, exitStatus } from './exit-status.js';
-import { freePort, listenerUids } from './free-port.js';
+import { freePort } from './free-port.js';
 import { launcher } from './launcher.js';
+import { listenerUids, processListenPorts } from './listeners.js';
 import { pipeInput, ptyArgv, ptyInput } from './pty.js';
 import { groupMembers, hasEnv, terminateGroup } from './process-groups.js';
 import type { DynoSpec, ExitStatus, Runtime, RunningDyno } from './types.js';
@@ -103,7 +104,10 @@ export class ProcessRuntime implements Runtime {
         }
       : undefined;
     const input = child.stdin ? (spec.tty ? ptyInput(child.stdin) : { stdin: pipeInput(child.stdin) }) : {};
-    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, ...input, ...(onOutput ? { flow } : {}) };
+    // The dyno's processes are its process group: the sockets they hold tell its listeners from others'.
+    const pgid = child.pid;
+    const listenPorts = pgid === undefined ? undefined : () => processListenPorts(groupMembers(pgid));
+    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, listenPorts, ...input, ...(onOutput ? { flow } : {}) };
   }
 
   async stop(dyno: RunningDyno, graceMs: number): Promise<void> {

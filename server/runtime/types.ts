@@ -81,6 +81,11 @@ export interface RunningDyno {
    * connections before the app does (Docker's proxy) give it, so a dyno is not up before its app.
    */
   listening?: () => boolean;
+  /**
+   * The TCP ports the dyno's own processes listen on, where the runtime can see them, so a web dyno
+   * that listens on another port than $PORT is told so at once rather than at the boot timeout.
+   */
+  listenPorts?: () => number[];
   /** Given when the spec asked for `stdin`. */
   stdin?: DynoInput;
   /** Given when the spec asked for a `tty`: the terminal takes a new size (the app gets SIGWINCH); settles once it has. */
