@@ -2,9 +2,7 @@
 // and `paas run` (a Procfile type by its name), and a web dyno on the wrong port named at once,
 // read from the container's own network namespace. test/app-conventions.test.ts has the rest.
 import { beforeAll, expect, it } from 'vitest';
-import { instanceId } from '../../server/runtime/docker/engine.js';
-import { onCleanup } from '../helpers/cleanup.js';
-import { dockerSuite, dockerTestEnv, removeInstance, testDocker } from '../helpers/docker.js';
+import { dockerSuite, dockerTestEnv, removeWhenDone } from '../helpers/docker.js';
 import { conventionsApp, fixedPortApp } from '../helpers/fixtures.js';
 import { createApp, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
 import { paasRun } from '../helpers/run.js';
@@ -18,9 +16,7 @@ dockerSuite("Heroku's runtime contract (docker runtime)", () => {
   beforeAll(async () => {
     // A boot timeout far above the wrong-port grace: a dyno on the wrong port must be named long before it.
     paas = await startPaas({ ...dockerTestEnv(), PAAS_BOOT_TIMEOUT_MS: '60000' });
-    const docker = await testDocker();
-    const instance = instanceId(paas.dataDir);
-    onCleanup(() => removeInstance(docker, instance, [APP, WRONG]));
+    await removeWhenDone(paas, [APP, WRONG]);
     await createApp(paas, APP);
     const pushed = await push(paas, await gitRepo(paas, conventionsApp), APP);
     expect(pushed.code, pushed.stderr).toBe(0);
