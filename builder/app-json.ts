@@ -1,4 +1,5 @@
 import { BuildError } from './errors.js';
+import { parseJsonFile } from './json-file.js';
 import { excerpt, readTreeFile } from './safe-fs.js';
 
 /** One health check of a process type, in Dokku's `app.json` format (times in seconds). */
@@ -43,12 +44,8 @@ function seconds(value: unknown, name: string, fallback: number, max: number): n
 export async function readHealthChecks(dir: string): Promise<Record<string, HealthCheck[]>> {
   const raw = await readTreeFile(dir, 'app.json');
   if (!raw) return {};
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    fail(`not valid JSON (${excerpt((err as Error).message.split(/,\s*(?:\.\.\.)?"/)[0], 60)})`);
-  }
+  // As Dokku reads it: comments and trailing commas are fine; an error names its line and column.
+  const doc = parseJsonFile('app.json', raw.toString('utf8'), 'jsonc');
   const all = (doc as { healthchecks?: unknown } | null)?.healthchecks;
   if (all === undefined) return {};
   if (typeof all !== 'object' || all === null || Array.isArray(all)) fail('healthchecks must be an object of process type → list of checks');

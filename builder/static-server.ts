@@ -23,21 +23,32 @@ const TYPES: Record<string, string> = {
 
 const root = fs.realpathSync(process.cwd());
 
-function resolveFile(urlPath: string): string | undefined {
+/** What a request path finds: a file to serve, a directory to redirect to with a slash, or nothing. */
+type Found = { file: string } | { redirect: string } | undefined;
+
+function resolve(url: string): Found {
+  const [urlPath, query] = [url.split('?')[0], url.includes('?') ? url.slice(url.indexOf('?')) : ''];
   let decoded: string;
   try {
-    decoded = decodeURIComponent(urlPath.split('?')[0]);
+    decoded = decodeURIComponent(urlPath);
   } catch {
     return undefined;
   }
   let file = path.join(root, path.normalize(decoded));
   if (file !== root && !file.startsWith(root + path.sep)) return undefined;
-  if (path.relative(root, file).split(path.sep).some((part) => part.startsWith('.') && part !== '.')) return undefined;
+  const rel = path.relative(root, file);
+  if (rel.split(path.sep).some((part) => part.startsWith('.') && part !== '.')) return undefined;
   try {
-    if (fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+    if (fs.statSync(file).isDirectory()) {
+      file = path.join(file, 'index.html');
+      // `/docs` is `/docs/`, as nginx has it, so the page's relative links resolve inside it. The
+      // location is made from the resolved path, every segment encoded, so it always stays on this
+      // host (`//evil.example` would not).
+      if (!urlPath.endsWith('/') && fs.statSync(file).isFile()) return { redirect: `/${rel.split(path.sep).map(encodeURIComponent).join('/')}/${query}` };
+    }
     const real = fs.realpathSync(file);
     if (!real.startsWith(root + path.sep)) return undefined;
-    return fs.statSync(real).isFile() ? real : undefined;
+    return fs.statSync(real).isFile() ? { file: real } : undefined;
   } catch {
     return undefined;
   }
@@ -48,11 +59,16 @@ const server = http.createServer((req, res) => {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
   }
-  const file = resolveFile(req.url ?? '/');
-  if (!file) {
+  const found = resolve(req.url ?? '/');
+  if (found && 'redirect' in found) {
+    res.writeHead(301, { location: found.redirect, 'content-type': 'text/plain; charset=utf-8' }).end(req.method === 'HEAD' ? undefined : 'Moved Permanently\n');
+    return;
+  }
+  if (!found) {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');
     return;
   }
+  const { file } = found;
   const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
   res.writeHead(200, { 'content-type': type, 'content-length': fs.statSync(file).size });
   if (req.method === 'HEAD') res.end();

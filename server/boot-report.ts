@@ -58,13 +58,20 @@ function howItEnded(status: ExitStatus): string {
 /**
  * Why a dyno failed to boot: a first line that stands alone (it becomes the release's reason),
  * then what to do, then the dyno's last output as it printed it. Only a dyno still running at the
- * timeout is told about $PORT: for one that exited, its own output says what went wrong.
+ * timeout, or seen listening on another port, is told about $PORT: for one that exited, its own
+ * output says what went wrong.
  */
 export function bootFailure(params: { app: string; name: string; port: number; result: Exclude<BootResult, { ok: true }>; timeoutMs: number; tail: OutputTail }): { summary: string; message: string } {
   const { app, name, result } = params;
   let summary: string;
   let advice: string;
-  if (result.reason === 'taken') {
+  if (result.reason === 'wrong-port') {
+    const ports = result.ports.length === 1 ? `port ${result.ports[0]}` : `ports ${result.ports.slice(0, -1).join(', ')} and ${result.ports.at(-1)}`;
+    summary = `${name} is listening on ${ports}, not on $PORT (${params.port}): make it listen on process.env.PORT.`;
+    advice =
+      'paas gives each web dyno its port in $PORT and routes only there: listen on it, not on a fixed port ' +
+      '(`server.listen(process.env.PORT)` in Node.js, `int(os.environ["PORT"])` in Python). paas stopped it.';
+  } else if (result.reason === 'taken') {
     summary = `${name} could not start: another process on this host took its port ${params.port} first, so paas will not send it traffic.`;
     advice = 'This is not a fault of the app. Try again; if it keeps happening, tell the paas operator.';
   } else if (result.reason === 'timeout') {

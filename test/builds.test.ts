@@ -48,7 +48,7 @@ describe('build history and kept outputs', () => {
     const paas = await startPaas({ PAAS_DATA_DIR: first.dataDir, PAAS_API_TOKEN: token });
     const latest = await cli(paas, ['builds:output', '-a', app]);
     expect(latest.code, latest.stderr).toBe(0);
-    expect(latest.stdout).toContain('package.json is not valid JSON');
+    expect(latest.stdout).toContain("package.json line 1, column 11: unexpected 'b'. Fix it and push again.");
     expect(latest.stdout).toContain(' !     Push rejected:');
     const goodOutput = await cli(paas, ['builds:output', builds[1].id, '-a', app]);
     expect(goodOutput.stdout).toContain('-----> Node.js app detected');

@@ -87,7 +87,7 @@ describe('git push deploys through the router', () => {
     const bad = await push(paas, dir, 'fail-build');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('[remote rejected] main -> main');
-    expect(bad.stderr).toContain('package.json is not valid JSON');
+    expect(bad.stderr).toContain("package.json line 1, column 11: unexpected 'b'. Fix it and push again.");
     expect(JSON.parse((await viaRouter(paas, 'fail-build.localhost')).body).message).toBe('good');
     // The ref did not move: the server still has the good commit.
     const remote = await apiCall(paas, 'GET', '/v1/apps/fail-build');

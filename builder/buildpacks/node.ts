@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DepCache, hashKey } from '../cache.js';
 import { BuildError } from '../errors.js';
+import { parseJsonFile } from '../json-file.js';
 import { engineNode, nodeHomeSeen } from '../node-versions.js';
 import { excerpt, handOver, present, readTreeFile } from '../safe-fs.js';
 import type { BuildPlan, Buildpack, PlanContext, PlanStep } from '../types.js';
@@ -21,14 +22,8 @@ interface PackageJson {
 
 async function readPackageJson(dir: string): Promise<PackageJson> {
   const text = (await readTreeFile(dir, 'package.json'))!.toString('utf8');
-  let pkg: unknown;
-  try {
-    pkg = JSON.parse(text);
-  } catch (err) {
-    // V8 quotes the text around the error; keep only what it says, not what the file holds.
-    const what = (err as Error).message.split(/,\s*(?:\.\.\.)?"/)[0];
-    throw new BuildError(`package.json is not valid JSON (${excerpt(what, 60)}). Fix it and push again.`);
-  }
+  // Strict JSON, as npm reads it; an error names its line and column.
+  const pkg = parseJsonFile('package.json', text, 'json');
   if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg)) throw new BuildError('package.json must hold a JSON object ({ "name": … }). Fix it and push again.');
   return pkg as PackageJson;
 }

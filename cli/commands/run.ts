@@ -37,7 +37,7 @@ export default function register(program: Command): void {
   program
     .command('run')
     .description('run a command in a one-off dyno of the current release, with its config (a terminal when stdin is one)')
-    .argument('<command...>', 'the command and its arguments; paas run options go before it (or end them with --)')
+    .argument('<command...>', 'the command and its arguments, or a Procfile process type (its command runs, the arguments appended); paas run options go before it (or end them with --)')
     .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
     .option('-e, --env <KEY=VALUE>', 'a variable for this run only (repeatable)', collect)
     .option('--detach', 'run in the background; its output goes to the logs (paas logs)')

@@ -66,6 +66,19 @@ export function shellCommand(argv: string[]): string {
   return argv.length === 1 ? argv[0] : argv.map(quote).join(' ');
 }
 
+/**
+ * What a run runs: when its first word names a process type of the release (`paas run console`),
+ * that type's command with the other words appended, as Dokku does; else its words as typed. A
+ * type whose command is an image's own (a Dockerfile's CMD) has no shell command to run.
+ */
+export function runCommand(argv: string[], release: { processTypes: Record<string, string>; imageCommand?: string[] }): string {
+  const isType = (word: string) => Object.hasOwn(release.processTypes, word) && !release.imageCommand?.includes(word);
+  if (argv.length > 1) return isType(argv[0]) ? [release.processTypes[argv[0]], ...argv.slice(1).map(quote)].join(' ') : shellCommand(argv);
+  // One word is a command line as typed: its first word may be a type, the rest follows it as typed.
+  const line = /^([\w.-]+)(\s.*)?$/s.exec(argv[0]);
+  return line && isType(line[1]) ? `${release.processTypes[line[1]]}${line[2] ?? ''}` : argv[0];
+}
+
 /** Starts and stops one-off dynos (`paas run`), numbered run.1, run.2, … per app. */
 export class OneOffs {
   private readonly last = new Map<number, number>();
@@ -83,7 +96,7 @@ export class OneOffs {
     const index = Math.max(this.last.get(app.id) ?? 0, ...used) + 1;
     this.last.set(app.id, index);
     const name = `run.${index}`;
-    const command = shellCommand(req.argv);
+    const command = runCommand(req.argv, release.slug);
     const log = (line: string) => deps.logs.append(app.name, `paas[${name}]`, line);
     log(`Starting process with command \`${command}\`${onOutput ? '' : ' (detached)'}`);
     const dyno = await deps.runner.startOneOff(release, { index, command, env: req.env, stdin: onOutput !== undefined, tty: req.tty, onOutput }).catch((err: unknown) => {

@@ -586,6 +586,8 @@ export class Reconciler {
       image: release.slug.image,
       // An app built from its own Dockerfile runs its image's ENTRYPOINT and CMD as its web process.
       command: oneOff ? oneOff.command : release.slug.imageCommand?.includes(type) ? undefined : release.slug.processTypes[type],
+      // Heroku's runtime contract (.profile.d) holds for buildpack apps; a Dockerfile's image is run as built.
+      profile: release.slug.buildpack !== 'Dockerfile',
       node: release.slug.node,
       pathPrepend: release.slug.pathPrepend,
       user: release.user,

@@ -4,7 +4,9 @@ import { eachLine, installNode, type NodeInstall } from '../../builder/index.js'
 import type { SandboxHost } from '../sandbox/host.js';
 import { removeScratch, startSandboxed } from '../sandbox/spawn.js';
 import { allEnded, atMost, DRAIN_MS, exitStatus } from './exit-status.js';
-import { freePort, listenerUids } from './free-port.js';
+import { freePort } from './free-port.js';
+import { launcher } from './launcher.js';
+import { listenerUids, processListenPorts } from './listeners.js';
 import { pipeInput, ptyArgv, ptyInput } from './pty.js';
 import { groupMembers, hasEnv, terminateGroup } from './process-groups.js';
 import type { DynoSpec, ExitStatus, Runtime, RunningDyno } from './types.js';
@@ -48,13 +50,14 @@ export class ProcessRuntime implements Runtime {
     const id = randomUUID();
     const scratchDir = path.join(this.opts.scratchRoot, id);
     // The Procfile command is the app's own shell command; no paas value is spliced into it (PORT and
-    // the rest arrive through the environment).
+    // the rest arrive through the environment). It goes to the launcher as an argument.
+    const argv = [...launcher(spec.profile ?? false), spec.command];
     const { child, monitorPid, mapsSignals } = await startSandboxed(this.opts.sandbox, {
       appDir: spec.slugDir,
       writes: 'layer',
       scratchDir,
       user: spec.user,
-      argv: spec.tty ? ptyArgv(spec.tty, ['/bin/bash', '-c', spec.command]) : ['/bin/bash', '-c', spec.command],
+      argv: spec.tty ? ptyArgv(spec.tty, argv) : argv,
       stdin: spec.stdin || spec.tty !== undefined,
       env: { ...spec.env, PORT: String(port) },
       pathPrepend: spec.pathPrepend,
@@ -101,7 +104,10 @@ export class ProcessRuntime implements Runtime {
         }
       : undefined;
     const input = child.stdin ? (spec.tty ? ptyInput(child.stdin) : { stdin: pipeInput(child.stdin) }) : {};
-    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, ...input, ...(onOutput ? { flow } : {}) };
+    // The dyno's processes are its process group: the sockets they hold tell its listeners from others'.
+    const pgid = child.pid;
+    const listenPorts = pgid === undefined ? undefined : () => processListenPorts(groupMembers(pgid));
+    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, listenPorts, ...input, ...(onOutput ? { flow } : {}) };
   }
 
   async stop(dyno: RunningDyno, graceMs: number): Promise<void> {

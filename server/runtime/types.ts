@@ -15,6 +15,11 @@ export interface DynoSpec {
   image?: string;
   /** Shell command from the Procfile; undefined runs the image's own ENTRYPOINT/CMD (docker only). */
   command: string | undefined;
+  /**
+   * Source the app's `.profile.d/*.sh` and `.profile` before the command, as Heroku does
+   * (`launcher.ts`): true for buildpack slugs, false for an app's own Dockerfile.
+   */
+  profile?: boolean;
   /** The exact Node.js version the slug was built for, when not the stack's (the process runtime puts it first on PATH). */
   node?: string;
   /** The app's config and dyno variables; the runtime adds PORT, PATH and HOME. */
@@ -76,6 +81,11 @@ export interface RunningDyno {
    * connections before the app does (Docker's proxy) give it, so a dyno is not up before its app.
    */
   listening?: () => boolean;
+  /**
+   * The TCP ports the dyno's own processes listen on, where the runtime can see them, so a web dyno
+   * that listens on another port than $PORT is told so at once rather than at the boot timeout.
+   */
+  listenPorts?: () => number[];
   /** Given when the spec asked for `stdin`. */
   stdin?: DynoInput;
   /** Given when the spec asked for a `tty`: the terminal takes a new size (the app gets SIGWINCH); settles once it has. */

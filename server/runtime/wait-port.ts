@@ -1,7 +1,13 @@
 import net from 'node:net';
 import type { ExitStatus, RunningDyno } from './types.js';
 
-export type BootResult = { ok: true } | { ok: false; reason: 'exited'; status: ExitStatus } | { ok: false; reason: 'timeout' } | { ok: false; reason: 'taken' };
+export type BootResult =
+  | { ok: true }
+  | { ok: false; reason: 'exited'; status: ExitStatus }
+  | { ok: false; reason: 'timeout' }
+  | { ok: false; reason: 'taken' }
+  /** The dyno listens, but on `ports`, not on its $PORT. */
+  | { ok: false; reason: 'wrong-port'; ports: number[] };
 
 function tryConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -20,6 +26,13 @@ function tryConnect(host: string, port: number): Promise<boolean> {
 }
 
 const POLL_MS = 25;
+/** How often the dyno's own listeners are read (a walk of its processes' descriptors). */
+const PORTS_EVERY_MS = 250;
+/**
+ * How long a dyno may listen elsewhere with nothing on $PORT before it is failed as listening on the
+ * wrong port: an app may open another port (an admin or metrics one) a moment before its own.
+ */
+export const WRONG_PORT_GRACE_MS = 3000;
 
 /**
  * Polls until the port accepts a connection (and, with `listening`, the dyno listens behind it), the dyno exits, or the timeout passes. With `owns`,
@@ -29,15 +42,24 @@ const POLL_MS = 25;
 async function waitForPort(
   host: string,
   port: number,
-  opts: { timeoutMs: number; exited: Promise<ExitStatus>; owns?: () => boolean; listening?: () => boolean },
+  opts: { timeoutMs: number; exited: Promise<ExitStatus>; owns?: () => boolean; listening?: () => boolean; listenPorts?: () => number[] },
 ): Promise<BootResult> {
   let status: ExitStatus | undefined;
   void opts.exited.then((s) => (status = s));
   const deadline = Date.now() + opts.timeoutMs;
+  let portsReadAt = 0;
+  /** Since when the dyno has listened only on other ports than its own. */
+  let elsewhereSince: number | undefined;
   while (Date.now() < deadline) {
     if (status) return { ok: false, reason: 'exited', status };
     // A published port may accept before the app listens behind it (Docker's proxy): not up yet.
     if ((!opts.listening || opts.listening()) && (await tryConnect(host, port))) return !opts.owns || opts.owns() ? { ok: true } : { ok: false, reason: 'taken' };
+    if (opts.listenPorts && Date.now() - portsReadAt >= PORTS_EVERY_MS) {
+      portsReadAt = Date.now();
+      const ports = opts.listenPorts();
+      if (ports.length === 0 || ports.includes(port)) elsewhereSince = undefined;
+      else if (portsReadAt - (elsewhereSince ??= portsReadAt) >= WRONG_PORT_GRACE_MS) return { ok: false, reason: 'wrong-port', ports };
+    }
     // A refused connect on loopback costs microseconds; polling often is what makes a deploy or
     // rollback go live the moment the app binds, instead of up to a backoff step later.
     await new Promise((r) => setTimeout(r, POLL_MS));
@@ -47,9 +69,10 @@ async function waitForPort(
 
 /**
  * Waits until a dyno is up by every check its runtime gives: its port accepts, the listener is the
- * dyno's own (`ownsPort`), and its app listens behind a proxy (`listening`). Callers use this rather
+ * dyno's own (`ownsPort`), and its app listens behind a proxy (`listening`); it fails early when
+ * the dyno listens only elsewhere (`listenPorts`) for WRONG_PORT_GRACE_MS. Callers use this rather
  * than waitForPort, so no runtime's check can be left out.
  */
 export function waitUntilUp(dyno: RunningDyno, timeoutMs: number): Promise<BootResult> {
-  return waitForPort(dyno.host, dyno.port, { timeoutMs, exited: dyno.exited, owns: dyno.ownsPort, listening: dyno.listening });
+  return waitForPort(dyno.host, dyno.port, { timeoutMs, exited: dyno.exited, owns: dyno.ownsPort, listening: dyno.listening, listenPorts: dyno.listenPorts });
 }

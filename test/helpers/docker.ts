@@ -94,14 +94,26 @@ export async function withLockfile(pkg: Record<string, unknown>): Promise<Record
 }
 
 /**
+ * Removes what a test server on the docker runtime made (removeInstance) when the test or file
+ * ends, after stopping it: a server still running would start again a dyno whose container was
+ * removed under it, and that container (and its image) would outlive the test.
+ */
+export async function removeWhenDone(paas: Paas, apps: string[]): Promise<void> {
+  const docker = await testDocker();
+  const instance = instanceId(paas.dataDir);
+  onCleanup(async () => {
+    await paas.stop();
+    await removeInstance(docker, instance, apps);
+  });
+}
+
+/**
  * A paas server on the docker runtime with `app` created and `files` pushed to it; what the server
  * made (containers, images, volumes) is removed when the file ends.
  */
 export async function dockerPaasWithApp(app: string, files: Record<string, string>): Promise<Paas> {
   const paas = await startPaas(dockerTestEnv());
-  const docker = await testDocker();
-  const instance = instanceId(paas.dataDir);
-  onCleanup(() => removeInstance(docker, instance, [app]));
+  await removeWhenDone(paas, [app]);
   await createApp(paas, app);
   const pushed = await push(paas, await gitRepo(paas, files), app);
   expect(pushed.code, pushed.stderr).toBe(0);

@@ -122,3 +122,41 @@ http.createServer((req, res) => res.end(JSON.stringify({ database: has('DATABASE
   .listen(process.env.PORT, () => console.log('listening'));
 `,
 };
+
+/**
+ * A Procfile-only app with Heroku's runtime contract in use: two `.profile.d` scripts (the second
+ * builds on the first, after a command that fails; both print), a file there that is not `*.sh`,
+ * a `.profile`, an app.json with comments and trailing commas, a release command and a `console`
+ * type that prints its arguments. The web process answers with what its environment got.
+ */
+export const conventionsApp: Record<string, string> = {
+  Procfile: ['web: node server.js', 'worker: node -e "console.log(\'worker sees\', process.env.PROFILE_VAR); setInterval(() => {}, 1000)"', 'release: echo "release sees $PROFILE_VAR"', 'console: node console.js --from-procfile', ''].join('\n'),
+  '.profile.d/10-first.sh': 'export PROFILE_VAR=from-profile-d\necho "profile.d says hello"\n',
+  '.profile.d/20-second.sh': 'false\nexport SECOND_VAR="$PROFILE_VAR+second"\n',
+  '.profile.d/notes.txt': 'export IGNORED=yes\n',
+  '.profile': 'export FROM_PROFILE="$SECOND_VAR+profile"\n',
+  'app.json': `{
+  // Dokku reads comments in app.json; so does paas.
+  "name": "conventions",
+  "healthchecks": {
+    "web": [ /* one startup check */ { "type": "startup", "path": "/", "attempts": 3, }, ],
+  },
+}
+`,
+  'console.js': 'console.log(["console", process.env.PROFILE_VAR, ...process.argv.slice(2)].join("|"));\n',
+  'server.js': `
+const http = require('http');
+const { PROFILE_VAR, SECOND_VAR, FROM_PROFILE, IGNORED } = process.env;
+const server = http.createServer((req, res) => res.end(JSON.stringify({ PROFILE_VAR, SECOND_VAR, FROM_PROFILE, IGNORED: IGNORED || null })));
+server.listen(process.env.PORT);
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`,
+};
+
+/** A Procfile-only app whose web process listens on a fixed port, whatever $PORT says. */
+export function fixedPortApp(port: number): Record<string, string> {
+  return {
+    Procfile: 'web: node server.js\n',
+    'server.js': `require('http').createServer((q, s) => s.end('ok')).listen(${port}, () => console.log('listening on ${port}'));\n`,
+  };
+}

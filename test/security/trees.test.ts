@@ -171,7 +171,7 @@ describe('what app code does to its tree during the build', () => {
 
     const pkg = await push(paas, await gitRepo(paas, { 'package.json': `{ "name": "x", "k": v${secret} }` }), 'bad-control');
     expect(pkg.code).not.toBe(0);
-    expect(pkg.stderr).toContain('package.json is not valid JSON');
+    expect(pkg.stderr).toContain("package.json line 1, column 21: unexpected 'v'. Fix it and push again.");
     expect(pkg.stderr).not.toContain(secret.slice(0, 6));
   });
 });

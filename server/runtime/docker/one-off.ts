@@ -1,17 +1,22 @@
 import type Docker from 'dockerode';
+import { launcher } from '../launcher.js';
 import { pipeInput } from '../pty.js';
 import type { DynoSpec, RunningDyno, TtySize } from '../types.js';
 
 // Sets the terminal's size from inside before the command runs: a resize through the engine can only
 // come after the start, by when the app may have looked (Docker leaves a new TTY at 0x0). A fixed
-// script: the size and the command reach it as positional arguments.
-const SIZED = 'stty rows "$1" cols "$2" 2>/dev/null; exec /bin/bash -c "$3"';
+// script: the size, the launcher and the command reach it as positional arguments.
+const SIZED = 'stty rows "$1" cols "$2" 2>/dev/null; shift 2; exec "$@"';
 
-/** What runs in a dyno's container: a Procfile command in the image's bash, on a sized terminal for a `tty` run. */
+/**
+ * What runs in a dyno's container: a Procfile command through the launcher (the image's bash, after
+ * the app's .profile.d), on a sized terminal for a `tty` run.
+ */
 export function entrypoint(spec: DynoSpec): Pick<Docker.ContainerCreateOptions, 'Entrypoint' | 'Cmd'> {
   if (spec.command === undefined) return {};
-  if (spec.tty) return { Entrypoint: ['/bin/bash', '-c', SIZED, 'paas-tty', String(spec.tty.rows), String(spec.tty.cols)], Cmd: [spec.command] };
-  return { Entrypoint: ['/bin/bash', '-c'], Cmd: [spec.command] };
+  const launch = launcher(spec.profile ?? false);
+  if (spec.tty) return { Entrypoint: ['/bin/bash', '-c', SIZED, 'paas-tty', String(spec.tty.rows), String(spec.tty.cols), ...launch], Cmd: [spec.command] };
+  return { Entrypoint: launch, Cmd: [spec.command] };
 }
 
 /** A one-off run (`paas run`): stdin open until the client's end-of-file, and maybe a terminal. */

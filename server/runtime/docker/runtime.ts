@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type Docker from 'dockerode';
 import { atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
-import { freePort, listenerUids } from '../free-port.js';
+import { freePort } from '../free-port.js';
+import { listenerUids, namespaceListenPorts } from '../listeners.js';
 import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '../types.js';
 import { runInImage } from '../../../builder/docker/run-in-image.js';
 import { ensureNetwork, LABELS, ourFilter } from './engine.js';
@@ -194,7 +195,9 @@ export class DockerRuntime implements Runtime {
     const netDir = `/proc/${pid}/net`;
     const visible = pid > 0 && fs.existsSync(netDir);
     const listening = () => !visible || listenerUids(port, netDir).length > 0;
-    return { id: randomUUID(), name, host, port, handle: container.id, exited, listening };
+    // The container's network namespace is its own: what listens there is the dyno (but Docker's DNS).
+    const listenPorts = visible ? () => namespaceListenPorts(netDir) : undefined;
+    return { id: randomUUID(), name, host, port, handle: container.id, exited, listening, listenPorts };
   }
 
   /** Settles with the container's exit; never while the server merely lets go of it (detach). */
