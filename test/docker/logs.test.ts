@@ -3,9 +3,7 @@
 // survives a deploy; and after a control-plane restart the adopted container's new lines reach
 // all of them again while the history from before the restart is still there.
 import { beforeAll, expect, it, vi } from 'vitest';
-import { instanceId } from '../../server/runtime/docker/engine.js';
-import { onCleanup } from '../helpers/cleanup.js';
-import { dockerSuite, dockerTestEnv, removeInstance, testDocker } from '../helpers/docker.js';
+import { dockerSuite, dockerTestEnv, removeWhenDone } from '../helpers/docker.js';
 import { httpReceiver, syslogReceiver, TICK } from '../helpers/drain-receivers.js';
 import { tickerApp } from '../helpers/fixtures.js';
 import { interrupt, tail } from '../helpers/log-tail.js';
@@ -36,9 +34,7 @@ dockerSuite('logs and drains (docker runtime)', () => {
 
   beforeAll(async () => {
     paas = await startPaas(dockerTestEnv());
-    const docker = await testDocker();
-    const instance = instanceId(paas.dataDir);
-    onCleanup(() => removeInstance(docker, instance, [APP]));
+    await removeWhenDone(paas, [APP]);
     web = await httpReceiver();
     syslog = await syslogReceiver();
     await createApp(paas, APP);

@@ -36,7 +36,11 @@ dockerSuite('a standalone router across control-plane restarts (docker runtime)'
     let paas: Paas = await startPaas(env, { noRouter: true });
     const docker = await testDocker();
     const instance = instanceId(paas.dataDir);
-    onCleanup(() => removeInstance(docker, instance, [APP]));
+    // The server in use then stops first: one still running would start again a dyno removed under it.
+    onCleanup(async () => {
+      await paas.stop();
+      await removeInstance(docker, instance, [APP]);
+    });
     // Same data dir, token and API port: the address the router was given stays right.
     const again = (): Promise<Paas> => startPaas({ ...env, PAAS_DATA_DIR: paas.dataDir, PAAS_API_TOKEN: paas.token, PORT: new URL(paas.apiUrl).port }, { noRouter: true });
 
