@@ -4,6 +4,7 @@ import { ensureStack } from '../builder/docker/stack.js';
 import { build, type Slug, slugHome } from '../builder/index.js';
 import { resolveNodeVersion } from '../builder/node-versions.js';
 import { LABELS } from './runtime/docker/engine.js';
+import { hostRegistryEnv } from './build-registry.js';
 import type { Deps } from './deps.js';
 import { currentConfig, dynoUser, failureMessage, openRelease, runRelease } from './releases.js';
 import { openOutput, pruneOutputs } from './outputs/store.js';
@@ -102,8 +103,10 @@ async function buildAndRelease(
     if (deps.docker) {
       slug = await buildSlugImage({ app, buildId, commit, source: params.source, config: appConfig, log, signal }, deps.docker, deps);
     } else {
-      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal });
-      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, steps, config: appConfig, log });
+      const registry = config.buildRegistry;
+      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal, registry });
+      const hostNpmEnv = hostRegistryEnv(registry, paths.registry);
+      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, steps, hostNpmEnv, config: appConfig, log });
     }
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });
