@@ -27,6 +27,7 @@ async function buildSlugImage(
 ): Promise<Slug> {
   const { app, log } = params;
   const { stackImage, buildCaFile } = deps.config.docker;
+  const npmEnv = hostRegistryEnv(deps.config.buildRegistry, deps.paths.registry);
   const user = dynoUser(app, deps);
   if (!user) throw new Error(`${app.name} has no uid; restart the server to assign one`);
   const stack = await ensureStack(docker.engine, { image: stackImage, caFile: buildCaFile, log });
@@ -40,13 +41,13 @@ async function buildSlugImage(
     cacheDir: deps.paths.cache,
     stackImage,
     stackNode: stack.node,
-    caFile: buildCaFile,
+    registry: deps.config.buildRegistry,
     user,
     config: params.config,
     labels: { [LABELS.instance]: docker.instance },
     signal: params.signal,
     // engines.node as on the process runtime; a range the stack's Node meets keeps it.
-    nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node || undefined }),
+    nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node || undefined, npmEnv }),
     log,
   });
 }

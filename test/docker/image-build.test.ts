@@ -74,7 +74,8 @@ async function build(files: Record<string, string | { link: string }>, extra: Pa
     docker,
     stackImage: STACK,
     commit: `c0ffee${buildNo}`,
-    caFile,
+    // The host's bundle as the extra CA (PAAS_BUILD_CA_FILE), as the server hands it in.
+    registry: { npmrc: [], sources: [], ignored: [], extraCa: fs.readFileSync(caFile, 'utf8') },
     user: USER,
     ...extra,
   });
