@@ -30,6 +30,9 @@ export interface RegistryMounts {
   yarnEnv: Record<string, string>;
 }
 
+/** One certificate of a PEM bundle. */
+export const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
 export const NPMRC_FILE = 'npmrc';
 export const CA_FILE = 'ca.pem';
 
@@ -130,7 +133,9 @@ function berryEnv(settings: Record<string, unknown>, values: Map<string, string>
  */
 export function registryMounts(settings: RegistrySettings, dir: string): RegistryMounts {
   const values = lastValues(settings.npmrc);
-  const ca = [settings.npmCa, settings.extraCa].filter(Boolean).map((pem) => pem!.trimEnd()).join('\n');
+  // Each certificate once: the host's bundle is often both the npmrc's cafile and the extra CA.
+  const certs = new Set([settings.npmCa, settings.extraCa].flatMap((pem) => pem?.match(PEM_CERTIFICATE) ?? []));
+  const ca = [...certs].join('\n');
   const caPath = `${dir}/${CA_FILE}`;
   const npmrcPath = `${dir}/${NPMRC_FILE}`;
   // npm's cafile replaces its roots: it holds what the npmrc's cafile named, and the extra CA too.

@@ -5,14 +5,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NpmrcError, parseNpmrc } from '../builder/npmrc.js';
-import { passesToBuilds, registryMounts, type RegistrySettings } from '../builder/registry.js';
+import { passesToBuilds, PEM_CERTIFICATE as PEM, registryMounts, type RegistrySettings } from '../builder/registry.js';
 
 /** What to throw: config.ts turns it into its ConfigError (this module cannot import config.ts, which imports it). */
 export class RegistryConfigError extends Error {}
 
 const NPMRC_MAX = 1024 * 1024;
 const CA_MAX = 8 * 1024 * 1024;
-const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 const npmFilesSeen = new Map<string, string[]>();
 

@@ -84,6 +84,8 @@ describe('registryMounts', () => {
     const extra = registryMounts(settings('', { extraCa: `${CERT(2)}\n` }), '/d');
     expect(extra.files).toEqual({ npmrc: '', 'ca.pem': `${CERT(2)}\n` });
     expect(extra.env).toEqual({ npm_config_userconfig: '/d/npmrc', NODE_EXTRA_CA_CERTS: '/d/ca.pem' });
+    // A certificate in both (the host's bundle as cafile and as extra CA) is there once.
+    expect(registryMounts(settings('', { npmCa: `${CERT(2)}\n${CERT(3)}\n`, extraCa: `${CERT(2)}\n` }), '/d').files['ca.pem']).toBe(`${CERT(2)}\n${CERT(3)}\n`);
     const none = registryMounts(settings(''), '/d');
     expect(none).toEqual({ files: { npmrc: '' }, yarnrc: undefined, env: { npm_config_userconfig: '/d/npmrc' }, yarnEnv: {} });
   });

@@ -30,15 +30,23 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** A new CA of the test's own in `dir` (ca.pem, ca.key), and a line from the middle of its PEM, found wherever a copy of it is. */
+export function makeTestCa(dir: string): { caFile: string; marker: string } {
+  openssl(['req', '-x509', ...EC_KEY, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', `/CN=paas test CA ${crypto.randomUUID()}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  const pem = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8').split('\n');
+  return { caFile: path.join(dir, 'ca.pem'), marker: pem[Math.floor(pem.length / 2)] };
+}
+
 /** A CA and a server certificate signed by it for `host` (an IP address) and 127.0.0.1. */
-function certificates(dir: string, host: string): { ca: string; key: string; cert: string } {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', `/CN=paas test CA ${crypto.randomUUID()}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-  openssl(['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=paas test registry'], dir);
+function certificates(dir: string, host: string): { ca: { caFile: string; marker: string }; key: string; cert: string } {
+  const ca = makeTestCa(dir);
+  openssl(['req', '-new', ...EC_KEY, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=paas test registry'], dir);
   const ips = [...new Set([host, '127.0.0.1'])].map((ip) => `IP:${ip}`).join(',');
   fs.writeFileSync(path.join(dir, 'ext.cnf'), `subjectAltName=${ips}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
   openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf'], dir);
-  return { ca: path.join(dir, 'ca.pem'), key: fs.readFileSync(path.join(dir, 'server.key'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'server.pem'), 'utf8') };
+  return { ca, key: fs.readFileSync(path.join(dir, 'server.key'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'server.pem'), 'utf8') };
 }
 
 /** The package's tarball, made by `npm pack` from a package.json and an index.js. */
@@ -85,8 +93,7 @@ export async function startTestRegistry(host = '127.0.0.1'): Promise<TestRegistr
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
   onCleanup(() => new Promise((resolve) => server.close(resolve).closeAllConnections()));
   url = `https://${host}:${(server.address() as AddressInfo).port}/`;
-  const pem = fs.readFileSync(ca, 'utf8').split('\n');
-  return { url, token, caFile: ca, caMarker: pem[Math.floor(pem.length / 2)], requests };
+  return { url, token, caFile: ca.caFile, caMarker: ca.marker, requests };
 }
 
 /** An npmrc naming the registry for the @paas-test scope, its token (as `${ENV_NAME}`, from the server's env) and its CA, plus a setting builds do not get. */
