@@ -124,6 +124,7 @@ function berryEnv(settings: Record<string, unknown>, values: Map<string, string>
   const creds = registry ? credentialsFor(values, registry) : undefined;
   if (creds?.token) env.YARN_NPM_AUTH_TOKEN = creds.token;
   else if (creds?.user) env.YARN_NPM_AUTH_IDENT = `${creds.user}:${creds.password}`;
+  if (creds) env.YARN_NPM_ALWAYS_AUTH = 'true'; // as npm sends them, with every request
   return env;
 }
 

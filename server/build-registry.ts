@@ -44,6 +44,14 @@ function readCapped(file: string, max: number): string {
   return text.toString('utf8');
 }
 
+function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
 const why = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 /** The certificates in a PEM file, or a RegistryConfigError saying which setting named it and what to do. */
@@ -94,7 +102,14 @@ export function loadRegistrySettings(env: NodeJS.ProcessEnv, extraCaFile: { file
       else if (entry.key === 'ca') fileCa.push(entry.value.replaceAll('\\n', '\n'));
       else if (/:(certfile|keyfile)$/.test(entry.key)) {
         throw new RegistryConfigError(`${named} sets ${entry.key}: client certificates are not passed to builds. Remove it, or authenticate with a token (//host/:_authToken).`);
-      } else if (passesToBuilds(entry.key)) settings.npmrc.push(entry);
+      } else if (/^(https-)?proxy$/.test(entry.key) && ['', 'null', 'false'].includes(entry.value)) {
+        // npm's way of saying "no proxy": as if unset.
+      } else if (passesToBuilds(entry.key)) {
+        if (/^(registry|@[^:/]+:registry|proxy|https-proxy)$/.test(entry.key) && !isHttpUrl(entry.value)) {
+          throw new RegistryConfigError(`${named} sets ${entry.key} to "${entry.value.slice(0, 100)}", which is not an http(s) URL. Fix it (for example https://npm.example.com/) and start paas again.`);
+        }
+        settings.npmrc.push(entry);
+      }
       else if (explicit && !settings.ignored.includes(entry.key)) settings.ignored.push(entry.key);
     }
     // A later file's ca replaces an earlier one's, as any setting does.

@@ -133,6 +133,7 @@ describe('registryMounts', () => {
     expect(m.yarnEnv).toEqual({
       YARN_NPM_REGISTRY_SERVER: 'https://mirror.test/npm',
       YARN_NPM_AUTH_TOKEN: 'MIRROR-TOKEN',
+      YARN_NPM_ALWAYS_AUTH: 'true',
       YARN_HTTPS_PROXY: 'http://proxy.test:3128',
       YARN_HTTP_PROXY: 'http://proxy.test:3128',
       YARN_ENABLE_STRICT_SSL: 'false',
@@ -157,7 +158,7 @@ describe('loadRegistrySettings', () => {
   it('reads PAAS_BUILD_NPMRC: registry settings kept, others listed, the CA read here from a path relative to it', () => {
     const dir = tempDir();
     write(dir, 'ca.pem', `junk\n${CERT(1)}\n`);
-    const npmrc = write(dir, 'npmrc', '@acme:registry=https://npm.acme.test/\n//npm.acme.test/:_authToken=${T}\ncafile=ca.pem\nfund=false\nnodedir=/usr\n');
+    const npmrc = write(dir, 'npmrc', '@acme:registry=https://npm.acme.test/\n//npm.acme.test/:_authToken=${T}\ncafile=ca.pem\nfund=false\nnodedir=/usr\nproxy=null\n');
     const extra = write(dir, 'extra.pem', `${CERT(2)}\n`);
     const s = loadRegistrySettings({ PAAS_BUILD_NPMRC: npmrc, T: 'tok' }, { file: extra, namedBy: 'PAAS_BUILD_CA_FILE', required: true });
     expect(s).toEqual({
@@ -186,6 +187,7 @@ describe('loadRegistrySettings', () => {
     const notPem = write(dir, 'not-pem', `cafile=${noCa}\n`);
     expect(fail({ PAAS_BUILD_NPMRC: notPem })).toContain('which holds no PEM certificate');
     expect(fail({ PAAS_BUILD_NPMRC: write(dir, 'cert', '//r/:certfile=/x.pem\n') })).toContain('client certificates are not passed to builds');
+    expect(fail({ PAAS_BUILD_NPMRC: write(dir, 'url', '@acme:registry=npm.acme.test\n') })).toContain('sets @acme:registry to "npm.acme.test", which is not an http(s) URL');
     expect(fail({ PAAS_BUILD_NPMRC: write(dir, 'unset', '//r/:_authToken=${NPM_TOKEN}\n') })).toContain("uses ${NPM_TOKEN}, which is not set in the server's environment");
     expect(fail({}, { file: path.join(dir, 'gone.pem'), namedBy: 'PAAS_BUILD_CA_FILE', required: true })).toContain('PAAS_BUILD_CA_FILE names the CA file');
     // A CA only hinted at by the host's environment (NODE_EXTRA_CA_CERTS) is skipped when missing.
