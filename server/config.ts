@@ -1,6 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
+import type { RegistrySettings } from '../builder/registry.js';
 import { trustedProxiesProblem } from '../router/trusted.js';
+import { loadRegistrySettings, RegistryConfigError } from './build-registry.js';
 
 export type RuntimeName = 'process' | 'docker';
 
@@ -40,6 +42,11 @@ export interface Config {
   /** PAAS_RUNTIME; undefined means: docker if an engine answers at start, else process. */
   runtime: RuntimeName | undefined;
   docker: DockerConfig;
+  /**
+   * The operator's package settings every build gets, on both runtimes (PAAS_BUILD_NPMRC, else the
+   * host npm's own npmrc files, plus PAAS_BUILD_CA_FILE); no dyno sees them.
+   */
+  buildRegistry: RegistrySettings;
   /** How long a new dyno may take to bind its port before the deploy fails. */
   bootTimeoutMs: number;
   /** SIGTERM → SIGKILL grace period when stopping a dyno. */
@@ -164,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
     throw new ConfigError(`PAAS_DOMAIN=${JSON.stringify(domain)} is not a valid domain name (for example "localhost" or "apps.example.com").`);
   }
+  const docker = parseDocker(env);
   return {
     port: parsePort(env, 'PORT', 5100),
     routerPort: parsePort(env, 'PAAS_ROUTER_PORT', 8080),
@@ -186,8 +194,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseEnv: pickBaseEnv(env),
     appEnv: pickAppEnv(env),
     appUids: parseUidRange(env),
-    docker: parseDocker(env),
+    docker,
+    buildRegistry: parseBuildRegistry(env, docker.buildCaFile),
   };
+}
+
+function parseBuildRegistry(env: NodeJS.ProcessEnv, caFile: string | undefined): RegistrySettings {
+  const namedBy = env.PAAS_BUILD_CA_FILE ? 'PAAS_BUILD_CA_FILE' : env.NODE_EXTRA_CA_CERTS ? 'NODE_EXTRA_CA_CERTS' : 'SSL_CERT_FILE';
+  try {
+    return loadRegistrySettings(env, caFile ? { file: caFile, namedBy, required: Boolean(env.PAAS_BUILD_CA_FILE) } : undefined);
+  } catch (err) {
+    if (err instanceof RegistryConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 function parseTrusted(env: NodeJS.ProcessEnv): string {

@@ -4,6 +4,7 @@ import { ensureStack } from '../builder/docker/stack.js';
 import { build, type Slug, slugHome } from '../builder/index.js';
 import { resolveNodeVersion } from '../builder/node-versions.js';
 import { LABELS } from './runtime/docker/engine.js';
+import { hostRegistryEnv } from './build-registry.js';
 import type { Deps } from './deps.js';
 import { currentConfig, dynoUser, failureMessage, openRelease, runRelease } from './releases.js';
 import { openOutput, pruneOutputs } from './outputs/store.js';
@@ -26,6 +27,7 @@ async function buildSlugImage(
 ): Promise<Slug> {
   const { app, log } = params;
   const { stackImage, buildCaFile } = deps.config.docker;
+  const npmEnv = hostRegistryEnv(deps.config.buildRegistry, deps.paths.registry);
   const user = dynoUser(app, deps);
   if (!user) throw new Error(`${app.name} has no uid; restart the server to assign one`);
   const stack = await ensureStack(docker.engine, { image: stackImage, caFile: buildCaFile, log });
@@ -39,13 +41,13 @@ async function buildSlugImage(
     cacheDir: deps.paths.cache,
     stackImage,
     stackNode: stack.node,
-    caFile: buildCaFile,
+    registry: deps.config.buildRegistry,
     user,
     config: params.config,
     labels: { [LABELS.instance]: docker.instance },
     signal: params.signal,
     // engines.node as on the process runtime; a range the stack's Node meets keeps it.
-    nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node || undefined }),
+    nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node || undefined, npmEnv }),
     log,
   });
 }
@@ -102,8 +104,10 @@ async function buildAndRelease(
     if (deps.docker) {
       slug = await buildSlugImage({ app, buildId, commit, source: params.source, config: appConfig, log, signal }, deps.docker, deps);
     } else {
-      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal });
-      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, steps, config: appConfig, log });
+      const registry = config.buildRegistry;
+      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal, registry });
+      const hostNpmEnv = hostRegistryEnv(registry, paths.registry);
+      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, steps, hostNpmEnv, config: appConfig, log });
     }
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });

@@ -39,7 +39,8 @@ import { ProcessRuntime } from './runtime/process.js';
 import { chooseRuntime, recordedRuntime, recordRuntime } from './runtime/select.js';
 import type { Runtime } from './runtime/types.js';
 import { closeInheritedFds } from './sandbox/fds.js';
-import { detectSandbox } from './sandbox/host.js';
+import { detectSandbox, exposedFilesWarning } from './sandbox/host.js';
+import { hostRegistryEnv, writeHostRegistry } from './build-registry.js';
 import { probeOverlay } from './sandbox/spawn.js';
 import { adoptSlugs, clearScratch, prepareDataDir } from './sandbox/data-dir.js';
 import { assignMissingUids, listApps } from './store/apps.js';
@@ -109,6 +110,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const paths = dataPaths(config.dataDir);
   refuseStrandedData(config, paths);
   let sandbox = detectSandbox();
+  // The operator's own npmrc for builds is hidden from every sandbox too, wherever it is.
+  sandbox = { ...sandbox, hiddenFiles: [...new Set([...sandbox.hiddenFiles, ...config.buildRegistry.sources])] };
   fs.mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   // Before anything else is created: a refused store must find the data dir exactly as it was.
   const db = openStore(paths.db, [paths.repos, paths.slugs, paths.cache]);
@@ -117,7 +120,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const fleet = opts.router === false ? undefined : new RouterFleet(config.routerWorkers, log);
   const dataDirWarnings = await prepareDataDir(paths, sandbox);
   sandbox = await probeOverlay(sandbox, paths.scratch);
-  for (const warning of [...sandbox.warnings, ...dataDirWarnings]) log(`warning: ${warning}`);
+  writeHostRegistry(config.buildRegistry, paths.registry);
+  const { ignored } = config.buildRegistry;
+  const registryWarnings = ignored.length ? [`PAAS_BUILD_NPMRC sets ${ignored.join(', ')}, which builds do not get: only registry, credential, TLS and proxy settings reach them.`] : [];
+  for (const warning of [...sandbox.warnings, ...dataDirWarnings, ...registryWarnings, exposedFilesWarning(sandbox) ?? []].flat()) log(`warning: ${warning}`);
   const token = resolveApiToken(config.apiToken, paths.token, (t) =>
     log(`Generated an API token (kept in ${paths.token}); this user's paas CLI and git use it from there, other users log in with: paas login --token ${t}`),
   );
@@ -133,7 +139,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const docker = chosen.docker ? { engine: chosen.docker, instance: instanceId(paths.root) } : undefined;
   const runtime: Runtime = docker
     ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, network: config.docker.network, memoryBytes: config.docker.dynoMemoryBytes, bindAddress: config.docker.bindAddress })
-    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, nodeCacheDir: paths.node });
+    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, nodeCacheDir: paths.node, npmEnv: hostRegistryEnv(config.buildRegistry, paths.registry) });
   const leftover = await takeLeftovers(runtime, takeStaleDynos(db), config.stopGraceMs, log);
   const abandoned = failAbandoned(db);
   if (abandoned.builds || abandoned.releases) {

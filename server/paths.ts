@@ -17,6 +17,8 @@ export interface DataPaths {
   run: string;
   /** The pre-receive hook's callback socket (git/hook-server.ts). */
   hookSocket: string;
+  /** The operator's registry settings as the server's own npm reads them for builds (build-registry.ts), inside run/. */
+  registry: string;
   /** Each app's log history (`<app>.jsonl`), which outlives a restart. */
   logs: string;
   /** Each build's output (`<app>/<build id>.log`), the newest KEPT_RELEASES per app. */
@@ -42,6 +44,7 @@ export function dataPaths(root: string): DataPaths {
     scratch: path.join(root, 'dynos'),
     run: path.join(root, 'run'),
     hookSocket: path.join(root, 'run', 'hooks.sock'),
+    registry: path.join(root, 'run', 'registry'),
     logs: path.join(root, 'logs'),
     builds: path.join(root, 'builds'),
     releaseOutputs: path.join(root, 'releases'),

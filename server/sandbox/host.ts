@@ -25,9 +25,17 @@ export interface SandboxHost {
    * modules are built against it, never against headers a host npmrc names or node-gyp downloads.
    */
   nodeDir: string | undefined;
+  /**
+   * Host files no sandbox may read, shown empty in each (those under the directories it binds): the
+   * npmrc files where operators keep registry credentials. Builds get their settings another way.
+   */
+  hiddenFiles: string[];
   /** Said once at start-up: what this host cannot isolate. */
   warnings: string[];
 }
+
+/** Where npm (of any Node prefix under /usr) and operators keep global npmrc files. */
+const HOST_NPMRC_FILES = ['/etc/npmrc', '/usr/etc/npmrc', '/usr/local/etc/npmrc'];
 
 function which(name: string, pathVar: string): string | undefined {
   for (const dir of pathVar.split(':')) {
@@ -80,7 +88,9 @@ export function detectSandbox(env: NodeJS.ProcessEnv = process.env): SandboxHost
     warnings.push(`paas is not running as root: every app runs under the server's own uid, so ${risk} other apps' files and the data dir. Run paas as root to give each app its own uid.`);
   }
   const nodeDir = fs.existsSync(path.join(prefix, 'include', 'node', 'node.h')) ? prefix : undefined;
-  return { kind, asRoot, overlay: kind === 'bwrap' && asRoot, bwrap: bwrap ?? 'bwrap', setpriv, sharedDirs, systemPath, nodeDir, warnings };
+  // The global npmrc of the Node apps run on sits under its prefix, which sandboxes bind (sharedDirs).
+  const hiddenFiles = [...new Set([...HOST_NPMRC_FILES, path.join(prefix, 'etc', 'npmrc')])];
+  return { kind, asRoot, overlay: kind === 'bwrap' && asRoot, bwrap: bwrap ?? 'bwrap', setpriv, sharedDirs, systemPath, nodeDir, hiddenFiles, warnings };
 }
 
 /**
@@ -90,4 +100,21 @@ export function detectSandbox(env: NodeJS.ProcessEnv = process.env): SandboxHost
  */
 export function sharedDirMode(host: SandboxHost): number {
   return host.kind === 'none' && host.asRoot ? 0o711 : 0o700;
+}
+
+/**
+ * Without bubblewrap nothing can be hidden: a warning naming the hidden files any user can read
+ * (where operators keep registry credentials), or undefined.
+ */
+export function exposedFilesWarning(host: SandboxHost): string | undefined {
+  if (host.kind !== 'none') return undefined;
+  const readable = host.hiddenFiles.filter((file) => {
+    try {
+      return (fs.statSync(file).mode & 0o004) !== 0;
+    } catch {
+      return false;
+    }
+  });
+  if (readable.length === 0) return undefined;
+  return `without bubblewrap, every app can read ${readable.join(', ')}: keep registry credentials out of them (chmod 600), and give builds their settings with PAAS_BUILD_NPMRC, a file only paas's user reads.`;
 }

@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type NodeInstall, nodeHomeSeen } from '../../builder/index.js';
 import { type SandboxHost, sharedDirMode } from './host.js';
+import { isolationArgs, openParents } from './isolation.js';
 import { noUserNamespacesFilter } from './seccomp.js';
 
 const run = promisify(execFile);
@@ -44,6 +44,11 @@ export interface SandboxSpec {
   node?: NodeInstall;
   /** A pipe for the process's stdin (a one-off run's input); else it reads nothing. */
   stdin?: boolean;
+  /**
+   * Files to show read-only inside the sandbox, absolute path → content (a build step's registry
+   * settings): bubblewrap reads them from pipes, so they are never on disk. Bubblewrap only.
+   */
+  files?: Record<string, string>;
 }
 
 export interface Sandboxed {
@@ -69,33 +74,6 @@ const LOAD_ENV = `cd ${APP_ROOT} || exit 126; while IFS= read -r -d "" kv; do ex
 // A fixed script: every value reaches it as a positional argument, never spliced into the text.
 const MOUNT_OVERLAY = 'cd "$1" && mount -t overlay paas-app -o lowerdir=lower,upperdir=upper,workdir=work merged && shift && exec "$@"';
 
-let systemArgs: string[] | undefined;
-
-/** Read-only system directories; on merged-/usr hosts /bin and friends are links into /usr. Read once. */
-function systemMounts(): string[] {
-  if (systemArgs) return systemArgs;
-  const args = ['--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc'];
-  for (const dir of ['/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32']) {
-    let stat: fsSync.Stats | undefined;
-    try {
-      stat = fsSync.lstatSync(dir);
-    } catch {
-      continue;
-    }
-    if (stat.isSymbolicLink()) args.push('--symlink', fsSync.readlinkSync(dir), dir);
-    else if (stat.isDirectory()) args.push('--ro-bind', dir, dir);
-  }
-  return (systemArgs = args);
-}
-
-/**
- * bwrap's namespaces and read-only system directories, the base of every sandbox: an app's
- * processes and an add-on's server (server/addons/process) alike.
- */
-export function isolationArgs(hostname: string): string[] {
-  return ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--hostname', hostname, ...systemMounts()];
-}
-
 /**
  * An engines.node version, read-only, at a path that names no host directory. bwrap would make the
  * directories above it under our umask (077), closed to the app's uid: they are made open first.
@@ -103,10 +81,16 @@ export function isolationArgs(hostname: string): string[] {
 function nodeMount(node: NodeInstall | undefined): string[] {
   if (!node) return [];
   const target = nodeHomeSeen(node, true);
-  const parents: string[] = [];
-  for (let dir = path.posix.dirname(target); dir !== '/'; dir = path.posix.dirname(dir)) parents.unshift(dir);
-  return [...parents.flatMap((dir) => ['--perms', '0755', '--dir', dir]), '--ro-bind', node.home, target];
+  return [...openParents(target), '--ro-bind', node.home, target];
 }
+
+/** The spec's files, each read by bwrap from its own pipe (fds from FIRST_FILE_FD on), readable by the app. */
+function fileMounts(files: string[]): string[] {
+  return files.flatMap((target, i) => [...openParents(target), '--perms', '0444', '--ro-bind-data', String(FIRST_FILE_FD + i), target]);
+}
+
+/** bwrap's fds: 3 its options, 4 the app's env, 5 and 6 passwd and group, 7 the seccomp filter, then the spec's files. */
+const FIRST_FILE_FD = 8;
 
 /** Whether /app is an overlay mounted by us: only root can, and only inside bwrap's namespaces. */
 function usesOverlay(host: SandboxHost): boolean {
@@ -184,7 +168,9 @@ export async function startSandboxed(host: SandboxHost, spec: SandboxSpec): Prom
 }
 
 function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed {
+  const files = Object.entries(spec.files ?? {});
   if (host.kind === 'none') {
+    if (files.length) throw new Error('files can be shown only inside bubblewrap');
     const child = spawn(spec.argv[0], spec.argv.slice(1), {
       cwd: appDir,
       env: withPath(spec, appDir, host),
@@ -196,9 +182,9 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   }
   const filter = noUserNamespacesFilter();
   const inner = [
-    ...isolationArgs('paas'),
-    ...host.sharedDirs.flatMap((d) => ['--ro-bind', d, d]),
+    ...isolationArgs('paas', { shared: host.sharedDirs, hidden: host.hiddenFiles }),
     ...nodeMount(spec.node),
+    ...fileMounts(files.map(([target]) => target)),
     '--proc', '/proc',
     '--dev', '/dev',
     '--tmpfs', '/tmp',
@@ -222,12 +208,12 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   const argv = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir, ...bwrap] : bwrap;
   const child = spawn(argv[0], argv.slice(1), {
     env: { PATH: host.systemPath },
-    stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+    stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...files.map(() => 'pipe' as const)],
     detached: true,
   });
   const env = Object.entries(withPath(spec, APP_ROOT, host)).map(([k, v]) => `${k}=${v}\0`);
   const { passwd, group } = accounts(spec.user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
-  const feeds = [[3, `${inner.join('\0')}\0`], [4, env.join('')], [5, passwd], [6, group], [7, filter ?? '']] as const;
+  const feeds: [number, string | Buffer][] = [[3, `${inner.join('\0')}\0`], [4, env.join('')], [5, passwd], [6, group], [7, filter ?? ''], ...files.map(([, text], i): [number, string] => [FIRST_FILE_FD + i, text])];
   for (const [fd, text] of feeds) {
     const pipe = (child.stdio as unknown as NodeJS.WritableStream[])[fd];
     pipe.on('error', () => undefined);

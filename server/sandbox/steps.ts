@@ -1,10 +1,40 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, type BuildSteps, nodeHomeSeen } from '../../builder/index.js';
 import { superviseStep } from '../../builder/exec.js';
+import { registryMounts, type RegistrySettings } from '../../builder/registry.js';
 import { signalGroup } from '../runtime/process-groups.js';
 import type { SandboxHost } from './host.js';
 import { APP_ROOT, type AppUser, removeScratch, startSandboxed } from './spawn.js';
+
+/** Where a build step's sandbox shows the operator's registry settings (and nothing else does). */
+const REGISTRY_DIR = '/opt/paas/registry';
+/** yarn berry reads the .yarnrc.yml of every directory from /app up: this one counts after the app's own. */
+const ROOT_YARNRC = '/.yarnrc.yml';
+
+/**
+ * The registry settings for one step: in bubblewrap, files shown from pipes at REGISTRY_DIR (and
+ * berry's at /); without it, files in the step's scratch dir that only the app's uid reads, and
+ * berry's settings as env, since the step sees the host's / .
+ */
+async function registryFor(host: SandboxHost, settings: RegistrySettings, scratchDir: string, user: AppUser | undefined): Promise<{ env: Record<string, string>; files?: Record<string, string> }> {
+  if (host.kind === 'bwrap') {
+    const mounts = registryMounts(settings, REGISTRY_DIR);
+    const files = Object.fromEntries(Object.entries(mounts.files).map(([name, text]) => [path.posix.join(REGISTRY_DIR, name), text]));
+    return { env: mounts.env, files: { ...files, ...(mounts.yarnrc ? { [ROOT_YARNRC]: mounts.yarnrc } : {}) } };
+  }
+  const dir = path.join(scratchDir, 'registry');
+  const mounts = registryMounts(settings, dir);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await fs.chmod(scratchDir, 0o711); // the app's uid passes through to its own directory
+  for (const [name, text] of Object.entries(mounts.files)) {
+    await fs.writeFile(path.join(dir, name), text, { mode: 0o400 });
+    if (user) await fs.chown(path.join(dir, name), user.uid, user.gid);
+  }
+  if (user) await fs.chown(dir, user.uid, user.gid);
+  return { env: { ...mounts.env, ...mounts.yarnEnv } };
+}
 
 /**
  * Build steps (npm ci, npm run build, pip install) of one app: each runs in the app's sandbox under
@@ -13,7 +43,7 @@ import { APP_ROOT, type AppUser, removeScratch, startSandboxed } from './spawn.j
  */
 export function sandboxedSteps(
   host: SandboxHost,
-  params: { user?: AppUser; env: Record<string, string>; scratchRoot: string; signal?: AbortSignal },
+  params: { user?: AppUser; env: Record<string, string>; scratchRoot: string; signal?: AbortSignal; registry?: RegistrySettings },
 ): BuildSteps {
   const { signal } = params;
   return {
@@ -23,24 +53,35 @@ export function sandboxedSteps(
       if (signal?.aborted) throw new BuildError(String(signal.reason));
       const scratchDir = path.join(params.scratchRoot, `build-${randomUUID()}`);
       const nodedir = opts.node ? nodeHomeSeen(opts.node, host.kind === 'bwrap') : host.nodeDir;
-      const { child } = await startSandboxed(host, {
-        appDir: opts.tree,
-        writes: 'direct',
-        scratchDir,
-        user: params.user,
-        argv,
-        // Tool caches go to the step's private /tmp, not into the slug. node-gyp takes the headers'
-        // location under its own prefix: as npm_config_nodedir, npm would warn on every build. An
-        // engines.node version brings its own headers, which its native modules must be built against.
-        env: {
-          ...params.env,
-          ...opts.env,
-          npm_config_cache: '/tmp/.npm',
-          XDG_CACHE_HOME: '/tmp/.cache',
-          ...(nodedir ? { npm_package_config_node_gyp_nodedir: nodedir } : {}),
-        },
-        pathPrepend: ['node_modules/.bin'],
-        node: opts.node,
+      const start = async () => {
+        const registry = params.registry ? await registryFor(host, params.registry, scratchDir, params.user) : undefined;
+        return startSandboxed(host, {
+          appDir: opts.tree,
+          writes: 'direct',
+          scratchDir,
+          user: params.user,
+          argv,
+          // Tool caches go to the step's private /tmp, not into the slug. node-gyp takes the headers'
+          // location under its own prefix: as npm_config_nodedir, npm would warn on every build. An
+          // engines.node version brings its own headers, which its native modules must be built against.
+          env: {
+            ...params.env,
+            ...opts.env,
+            npm_config_cache: '/tmp/.npm',
+            XDG_CACHE_HOME: '/tmp/.cache',
+            ...(nodedir ? { npm_package_config_node_gyp_nodedir: nodedir } : {}),
+            // The operator's registry, CA and proxy: every step (install, build script) on any Node.
+            ...registry?.env,
+          },
+          pathPrepend: ['node_modules/.bin'],
+          node: opts.node,
+          files: registry?.files,
+        });
+      };
+      // A sandbox that could not start leaves no settings behind.
+      const { child } = await start().catch(async (err: unknown) => {
+        await removeScratch(scratchDir);
+        throw err;
       });
       const kill = () => child.pid && signalGroup(child.pid, 'SIGKILL');
       signal?.addEventListener('abort', kill);

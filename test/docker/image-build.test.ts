@@ -9,12 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageBuildRequest } from '../../builder/docker/index.js';
 import type { Slug } from '../../builder/index.js';
 import { removeTree } from '../helpers/cleanup.js';
+import { makeTestCa } from '../helpers/registry.js';
 
 /** The one place the base image is named: the lead points it at the real stack. */
 const STACK = process.env.PAAS_STACK_IMAGE || 'paas/stack:bookworm';
 const APP = `imgtest-${process.pid}`;
 const USER = { uid: 23456, gid: 23457 };
-const MARKER = `paas-test-ca-marker-${process.pid}-${Date.now()}`;
+const NAME_SUFFIX = `${process.pid}${Date.now()}`.slice(-8);
+/** A line of the test's own CA (set in beforeAll): found wherever a copy of it is. */
+let MARKER: string;
 
 // The compiled builder (npm test compiles first), as the server runs it: a static slug ships the
 // compiled static server, which exists only beside the compiled builder.
@@ -34,9 +37,11 @@ beforeAll(async () => {
   docker = new DockerClient();
   await docker.getImage(STACK).inspect(); // fails the file with a 404 naming the image when it is missing
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'image-build-'));
-  // The host's bundle (the TLS-intercepting proxy's CA among its roots) plus a line found nowhere else.
+  // The host's bundle (the TLS-intercepting proxy's CA among its roots) plus a CA found nowhere else.
+  const own = makeTestCa(fs.mkdtempSync(path.join(work, 'ca-')));
+  MARKER = own.marker;
   caFile = path.join(work, 'ca.pem');
-  fs.writeFileSync(caFile, `${fs.readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8')}\n# ${MARKER}\n`);
+  fs.writeFileSync(caFile, `${fs.readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8')}\n${fs.readFileSync(own.caFile, 'utf8')}`);
 });
 
 afterAll(async () => {
@@ -74,7 +79,8 @@ async function build(files: Record<string, string | { link: string }>, extra: Pa
     docker,
     stackImage: STACK,
     commit: `c0ffee${buildNo}`,
-    caFile,
+    // The host's bundle as the extra CA (PAAS_BUILD_CA_FILE), as the server hands it in.
+    registry: { npmrc: [], sources: [], ignored: [], extraCa: fs.readFileSync(caFile, 'utf8') },
     user: USER,
     ...extra,
   });
@@ -118,7 +124,7 @@ http.createServer((req, res) => res.end(JSON.stringify({ message: ${JSON.stringi
 `;
 
 function nodeApp(): Record<string, string | { link: string }> {
-  const pkg = { name: `imgtest-${MARKER.slice(-8)}`, version: '1.0.0', dependencies: { 'is-number': '7.0.0' }, scripts: { start: 'node server.js', build: 'id -u' } };
+  const pkg = { name: `imgtest-${NAME_SUFFIX}`, version: '1.0.0', dependencies: { 'is-number': '7.0.0' }, scripts: { start: 'node server.js', build: 'id -u' } };
   const dir = fs.mkdtempSync(path.join(work, 'lock-'));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg));
   execFileSync('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'ignore', env: { ...process.env, TMPDIR: dir } });

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { SandboxHost } from '../../sandbox/host.js';
-import { isolationArgs } from '../../sandbox/spawn.js';
+import { isolationArgs } from '../../sandbox/isolation.js';
 
 /** Where an add-on's own directory appears inside its sandbox: no host path shows to the server. */
 export const ADDON_ROOT = '/addon';
@@ -41,7 +41,7 @@ export function spawnInBox(box: AddonBox, argv: string[], env: Record<string, st
   }
   const drop = user !== undefined ? [host.setpriv, `--reuid=${user}`, `--regid=${user}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'] : [];
   const args = [
-    ...isolationArgs('paas-addon'),
+    ...isolationArgs('paas-addon', { hidden: host.hiddenFiles }),
     // The server looks its own user up (initdb refuses a uid without a name): its own files.
     '--ro-bind', `${box.dir}/etc/passwd`, '/etc/passwd',
     '--ro-bind', `${box.dir}/etc/group`, '/etc/group',
