@@ -39,6 +39,7 @@ async function buildSlugImage(
     cacheDir: deps.paths.cache,
     stackImage,
     stackNode: stack.node,
+    stackNpm: stack.npm || undefined,
     caFile: buildCaFile,
     user,
     config: params.config,
@@ -102,8 +103,17 @@ async function buildAndRelease(
     if (deps.docker) {
       slug = await buildSlugImage({ app, buildId, commit, source: params.source, config: appConfig, log, signal }, deps.docker, deps);
     } else {
-      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal });
-      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, steps, config: appConfig, log });
+      // The build CA (PAAS_BUILD_CA_FILE: a TLS-intercepting proxy's), for the package managers
+      // on any Node, as the Docker runtime's install steps get it. The operator's registry settings
+      // (a server-wide npmrc) are to replace this.
+      const ca = config.docker.buildCaFile;
+      const env = { ...config.appEnv, ...(ca ? { NODE_EXTRA_CA_CERTS: ca, npm_config_cafile: ca } : {}) };
+      const steps = await sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env, scratchRoot: paths.scratch, toolsRoot: paths.tools, signal });
+      try {
+        slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, toolsDir: paths.tools, steps, config: appConfig, log });
+      } finally {
+        await steps.close();
+      }
     }
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });

@@ -587,6 +587,7 @@ export class Reconciler {
       // An app built from its own Dockerfile runs its image's ENTRYPOINT and CMD as its web process.
       command: oneOff ? oneOff.command : release.slug.imageCommand?.includes(type) ? undefined : release.slug.processTypes[type],
       node: release.slug.node,
+      tools: release.slug.tools,
       pathPrepend: release.slug.pathPrepend,
       user: release.user,
       env: { ...this.deps.baseEnv, ...release.env, ...oneOff?.env, DYNO: name },

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type NodeInstall, nodeHomeSeen } from '../../builder/index.js';
+import { TOOLS_SEEN } from '../../builder/tools.js';
 import { type SandboxHost, sharedDirMode } from './host.js';
 import { noUserNamespacesFilter } from './seccomp.js';
 
@@ -42,6 +43,10 @@ export interface SandboxSpec {
   pathPrepend: string[];
   /** The Node.js the app asked for (engines.node), when not the platform's: its bin/ goes on PATH before the system's. */
   node?: NodeInstall;
+  /** Package managers the app builds and runs with: the tools root (read-only, at TOOLS_SEEN) and each tool's directory in it, whose bin/ goes on PATH first. */
+  tools?: { root: string; dirs: string[] };
+  /** Host directories bound writable into the sandbox (a build's package cache); without bubblewrap the caller uses the host path. */
+  binds?: { src: string; dest: string }[];
   /** A pipe for the process's stdin (a one-off run's input); else it reads nothing. */
   stdin?: boolean;
 }
@@ -97,15 +102,19 @@ export function isolationArgs(hostname: string): string[] {
 }
 
 /**
- * An engines.node version, read-only, at a path that names no host directory. bwrap would make the
- * directories above it under our umask (077), closed to the app's uid: they are made open first.
+ * `src` bound at `dest` (read-only unless `writable`). bwrap would make the directories above it
+ * under our umask (077), closed to the app's uid: they are made open first.
  */
-function nodeMount(node: NodeInstall | undefined): string[] {
-  if (!node) return [];
-  const target = nodeHomeSeen(node, true);
+function bindAt(src: string, dest: string, writable = false): string[] {
   const parents: string[] = [];
-  for (let dir = path.posix.dirname(target); dir !== '/'; dir = path.posix.dirname(dir)) parents.unshift(dir);
-  return [...parents.flatMap((dir) => ['--perms', '0755', '--dir', dir]), '--ro-bind', node.home, target];
+  // /tmp is the sandbox's own tmpfs (1777) by the time a bind under it is made.
+  for (let dir = path.posix.dirname(dest); dir !== '/' && dir !== '/tmp'; dir = path.posix.dirname(dir)) parents.unshift(dir);
+  return [...parents.flatMap((dir) => ['--perms', '0755', '--dir', dir]), writable ? '--bind' : '--ro-bind', src, dest];
+}
+
+/** An engines.node version and the package managers, read-only, at paths that name no host directory. */
+function toolMounts(spec: SandboxSpec): string[] {
+  return [...(spec.node ? bindAt(spec.node.home, nodeHomeSeen(spec.node, true)) : []), ...(spec.tools ? bindAt(spec.tools.root, TOOLS_SEEN) : [])];
 }
 
 /** Whether /app is an overlay mounted by us: only root can, and only inside bwrap's namespaces. */
@@ -162,8 +171,10 @@ async function prepareScratch(host: SandboxHost, spec: SandboxSpec): Promise<str
 
 function withPath(spec: SandboxSpec, root: string, host: SandboxHost): Record<string, string> {
   const prepend = spec.pathPrepend.map((p) => path.join(root, p));
-  const node = spec.node ? [path.join(nodeHomeSeen(spec.node, host.kind === 'bwrap'), 'bin')] : [];
-  return { ...spec.env, PATH: [...prepend, ...node, host.systemPath].join(':'), HOME: root };
+  const sandboxed = host.kind === 'bwrap';
+  const node = spec.node ? [path.join(nodeHomeSeen(spec.node, sandboxed), 'bin')] : [];
+  const tools = spec.tools ? spec.tools.dirs.map((d) => path.posix.join(sandboxed ? TOOLS_SEEN : spec.tools!.root, d, 'bin')) : [];
+  return { ...spec.env, PATH: [...prepend, ...tools, ...node, host.systemPath].join(':'), HOME: root };
 }
 
 /**
@@ -198,11 +209,12 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   const inner = [
     ...isolationArgs('paas'),
     ...host.sharedDirs.flatMap((d) => ['--ro-bind', d, d]),
-    ...nodeMount(spec.node),
+    ...toolMounts(spec),
     '--proc', '/proc',
     '--dev', '/dev',
     '--tmpfs', '/tmp',
     '--chmod', '1777', '/tmp',
+    ...(spec.binds ?? []).flatMap((b) => bindAt(b.src, b.dest, true)),
     '--tmpfs', '/var/tmp',
     '--chmod', '1777', '/var/tmp',
     // As root, what runs before setpriv's drop keeps only what the drop needs: no mknod, no mount.
