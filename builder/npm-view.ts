@@ -28,20 +28,30 @@ export function npmReason(err: unknown): string {
   return excerpt(text, 300);
 }
 
+/** How the host's npm reaches the registry: another registry than its configuration names (tests), and the operator's settings as env. */
+export interface NpmAccess {
+  registry?: string;
+  env?: Record<string, string>;
+}
+
 /** `npm view <args> --json`, parsed. */
-export async function npmView(args: string[], registry?: string): Promise<unknown> {
-  const { stdout } = await run('npm', ['view', ...args, '--json', ...(registry ? ['--registry', registry] : [])], {
+export async function npmView(args: string[], access: NpmAccess = {}): Promise<unknown> {
+  const { stdout } = await run('npm', ['view', ...args, '--json', ...(access.registry ? ['--registry', access.registry] : [])], {
     timeout: VIEW_TIMEOUT_MS,
     maxBuffer: 32 * 1024 * 1024,
-    env: npmEnv(),
+    env: npmEnv(access.env),
   });
   return stdout.trim() ? (JSON.parse(stdout) as unknown) : undefined;
 }
 
 const answers = new Map<string, { at: number; value: Promise<unknown> }>();
 
-/** A registry answer kept for LIST_TTL_MS under `key`; a failure is not kept, so the next push asks again. */
-export function remembered<T>(key: string, ask: () => Promise<T>): Promise<T> {
+/**
+ * A registry answer kept for LIST_TTL_MS under `question` (and how it was asked); a failure is not
+ * kept, so the next push asks again.
+ */
+function remembered<T>(question: string, access: NpmAccess, ask: () => Promise<T>): Promise<T> {
+  const key = JSON.stringify([question, access.registry ?? '', access.env ?? {}]);
   const hit = answers.get(key);
   if (hit && Date.now() - hit.at < LIST_TTL_MS) return hit.value as Promise<T>;
   const entry = { at: Date.now(), value: ask() as Promise<unknown> };
@@ -51,9 +61,9 @@ export function remembered<T>(key: string, ask: () => Promise<T>): Promise<T> {
 }
 
 /** The published versions of `pkg` (valid semver only), oldest first. */
-export function registryVersions(pkg: string, registry?: string): Promise<string[]> {
-  return remembered(`versions ${registry ?? ''} ${pkg}`, async () => {
-    const list = await npmView([pkg, 'versions'], registry);
+export function registryVersions(pkg: string, access: NpmAccess = {}): Promise<string[]> {
+  return remembered(`versions ${pkg}`, access, async () => {
+    const list = await npmView([pkg, 'versions'], access);
     const versions = (Array.isArray(list) ? list : [list]).filter((v): v is string => typeof v === 'string' && semver.valid(v) !== null);
     if (versions.length === 0) throw new Error(`the registry lists no versions of ${pkg}`);
     return versions;
@@ -61,9 +71,9 @@ export function registryVersions(pkg: string, registry?: string): Promise<string
 }
 
 /** Each release of `pkg` in `range` with the Node.js range its engines.node accepts (undefined: none given). */
-export function registryEngines(pkg: string, range: string): Promise<{ version: string; node?: string }[]> {
-  return remembered(`engines ${pkg}@${range}`, async () => {
-    const list = await npmView([`${pkg}@${range}`, 'version', 'engines.node']);
+export function registryEngines(pkg: string, range: string, access: NpmAccess = {}): Promise<{ version: string; node?: string }[]> {
+  return remembered(`engines ${pkg}@${range}`, access, async () => {
+    const list = await npmView([`${pkg}@${range}`, 'version', 'engines.node'], access);
     // One matching version comes back as an object, several as an array of them.
     const rows = (Array.isArray(list) ? list : [list]) as { version?: unknown; 'engines.node'?: unknown }[];
     return rows
@@ -73,8 +83,8 @@ export function registryEngines(pkg: string, range: string): Promise<{ version: 
 }
 
 /** The newest stable release of `pkg` whose engines.node accepts `node` (a release without engines.node does not count). */
-export async function newestFor(pkg: string, range: string, node: string): Promise<string | undefined> {
-  const ok = (await registryEngines(pkg, range)).filter((r) => !semver.prerelease(r.version) && r.node && semver.satisfies(node, r.node));
+export async function newestFor(pkg: string, range: string, node: string, access: NpmAccess = {}): Promise<string | undefined> {
+  const ok = (await registryEngines(pkg, range, access)).filter((r) => !semver.prerelease(r.version) && r.node && semver.satisfies(node, r.node));
   return ok.map((r) => r.version).sort(semver.rcompare)[0];
 }
 
@@ -82,9 +92,9 @@ export async function newestFor(pkg: string, range: string, node: string): Promi
  * The registry's sha512 of `pkg@version`'s tarball as hex: pinned into a corepack reference, it
  * makes corepack check the download against the registry's own integrity.
  */
-export function registryIntegrity(pkg: string, version: string): Promise<string> {
-  return remembered(`integrity ${pkg}@${version}`, async () => {
-    const integrity = await npmView([`${pkg}@${version}`, 'dist.integrity']);
+export function registryIntegrity(pkg: string, version: string, access: NpmAccess = {}): Promise<string> {
+  return remembered(`integrity ${pkg}@${version}`, access, async () => {
+    const integrity = await npmView([`${pkg}@${version}`, 'dist.integrity'], access);
     if (typeof integrity !== 'string' || !integrity.startsWith('sha512-')) throw new Error(`the registry gives no sha512 integrity for ${pkg}@${version}`);
     return Buffer.from(integrity.slice('sha512-'.length), 'base64').toString('hex');
   });

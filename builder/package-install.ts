@@ -27,6 +27,8 @@ export interface PackageInstall {
   /** What the pusher reads when the download fails (with npm's reason). */
   failure: (reason: string) => string;
   log?: (line: string) => void;
+  /** Env for the host's npm (the operator's registry settings). */
+  env?: Record<string, string>;
 }
 
 const installing = new Map<string, Promise<string>>();
@@ -64,7 +66,7 @@ async function download(p: PackageInstall): Promise<string> {
       await run('npm', ['pack', p.spec, '--pack-destination', work, '--cache', path.join(work, 'npm-cache'), '--ignore-scripts'], {
         timeout: PACK_TIMEOUT_MS,
         maxBuffer: 16 * 1024 * 1024,
-        env: npmEnv(),
+        env: npmEnv(p.env),
       });
     } catch (err) {
       throw new BuildError(p.failure(npmReason(err)));

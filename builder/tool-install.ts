@@ -22,6 +22,8 @@ export interface ToolInstallArgs {
   version: string;
   reference: string;
   dir: string;
+  /** More env for npm and corepack (the operator's registry settings); a script run gets it from its own env. */
+  env?: Record<string, string>;
 }
 
 /** Whether `home` holds a finished install (its bin/ appears last, with the rename). */
@@ -33,8 +35,8 @@ export async function toolInstalled(home: string): Promise<boolean> {
  * The environment corepack downloads with: corepack reads neither npmrc nor npm's CA settings, so
  * the registry, CA file and proxies npm is configured with (`npm config list`) are handed to it.
  */
-async function corepackEnv(home: string): Promise<NodeJS.ProcessEnv> {
-  const env: NodeJS.ProcessEnv = { ...process.env, COREPACK_HOME: home, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', COREPACK_ENABLE_AUTO_PIN: '0', NODE_DISABLE_COMPILE_CACHE: '1' };
+async function corepackEnv(home: string, extra: Record<string, string> | undefined): Promise<NodeJS.ProcessEnv> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra, COREPACK_HOME: home, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', COREPACK_ENABLE_AUTO_PIN: '0', NODE_DISABLE_COMPILE_CACHE: '1' };
   const { stdout } = await run('npm', ['config', 'list', '--json'], { env, timeout: 60_000, maxBuffer: 4 * 1024 * 1024 });
   const npm = JSON.parse(stdout) as Record<string, unknown>;
   const text = (key: string) => (typeof npm[key] === 'string' && npm[key] ? (npm[key]) : undefined);
@@ -93,7 +95,7 @@ export async function installTool(args: ToolInstallArgs): Promise<string> {
   await fs.chmod(path.dirname(home), 0o755);
   const work = await fs.mkdtemp(path.join(path.dirname(home), `.install-${path.basename(home).slice(0, 40)}-`));
   try {
-    const env = await corepackEnv(path.join(work, 'corepack'));
+    const env = await corepackEnv(path.join(work, 'corepack'), args.env);
     try {
       await run(process.execPath, [args.corepack, 'install', '-g', args.reference], { env, timeout: INSTALL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
     } catch (err) {

@@ -19,6 +19,11 @@ export interface BuildRequest {
   /** How install and build steps run: the server runs each in the app's sandbox, under its uid. */
   steps: BuildSteps;
   /**
+   * The env the server's own npm runs with for this build (engines.node's `npm view` and `npm pack`):
+   * the operator's registry settings, as build steps get them.
+   */
+  hostNpmEnv?: Record<string, string>;
+  /**
    * The app's config vars. Buildpacks honour the few that steer a build (NODE_ENV); build steps do
    * not get them all.
    */
@@ -120,6 +125,8 @@ export interface PlanContext {
   cachePath?: string;
   /** The Node.js side of the executor; without it, engines.node is not honoured and the platform's npm builds. */
   node?: NodeContext;
+  /** Env for the host's npm when the plan asks the registry (the operator's settings, BuildRequest.hostNpmEnv). */
+  npmEnv?: Record<string, string>;
 }
 
 /**

@@ -9,8 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { choosePackageManager } from '../builder/buildpacks/package-manager.js';
 import { BuildError } from '../builder/errors.js';
 import { platformNode } from '../builder/node-versions.js';
-import { cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, tempDir, viaRouter } from './helpers/paas.js';
-import { installed, PNPM, type PmAnswer, pmApp, YARN4 } from './helpers/pm-apps.js';
+import { cli, commitFiles, createApp, gitRepo, type Paas, push, ROOT, startPaas, tempDir, viaRouter } from './helpers/paas.js';
+import { installed, PNPM, type PmAnswer, pmApp, YARN4, yarnRelease } from './helpers/pm-apps.js';
 
 const PREBUILD = "require('fs').writeFileSync('prebuild.txt', 'ran');\n";
 const CLEANUP = "require('fs').writeFileSync('cleanup.json', JSON.stringify({ dev: require('fs').existsSync('node_modules/is-number') }));\n";
@@ -36,13 +36,14 @@ async function deployAll(paas: Paas, apps: Record<string, Record<string, string>
 }
 
 /** A code-only push: it downloads nothing, installs from the app's cache, and still prunes. */
-async function pushedAgainFromCache(paas: Paas, app: string, dir: string): Promise<void> {
+async function pushedAgainFromCache(paas: Paas, app: string, dir: string): Promise<string> {
   await commitFiles(paas, dir, { 'README.md': 'again\n' });
   const again = await push(paas, dir, app);
   expect(again.code, again.stderr).toBe(0);
   expect(again.stderr).not.toMatch(/Downloaded/);
   expect(again.stderr).toContain('-----> Lockfile unchanged: using cached node_modules, skipping install');
   expect((await answer(paas, app)).dev).toBe(false);
+  return again.stderr;
 }
 
 async function refused(paas: Paas, name: string, files: Record<string, string>): Promise<string> {
@@ -80,6 +81,37 @@ describe('choosing the package manager (no registry needed)', () => {
   });
 });
 
+describe('choosing versions from the registry', () => {
+  const pm = async (files: Record<string, string>, pkg: Record<string, unknown>, node = { version: platformNode(), own: true, platformNpm: '11.0.0' }) => {
+    const dir = tempDir('paas-pm-versions-');
+    for (const [name, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      fs.writeFileSync(path.join(dir, name), text);
+    }
+    const { tool, npm, why, warning, berry, pnp } = await choosePackageManager(dir, pkg, node);
+    return { tool: tool && `${tool.name}@${tool.version}`, npm: npm && `npm@${npm.version}`, why, warning, berry, pnp, pinned: tool?.reference.includes('+sha512.') };
+  };
+  const fixture = (name: string) => fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'package-managers', name), 'utf8');
+
+  it('takes engines.pnpm, engines.yarn and engines.npm as ranges, pinning what it installs to the registry\'s sha512', async () => {
+    expect(await pm({ 'pnpm-lock.yaml': fixture('pnpm-lock.yaml') }, { engines: { pnpm: '8.x' } })).toMatchObject({ tool: expect.stringMatching(/^pnpm@8\.\d+\.\d+$/), why: 'engines.pnpm: 8.x', pinned: true });
+    expect(await pm({}, { engines: { yarn: '1.22.x' } })).toMatchObject({ tool: expect.stringMatching(/^yarn@1\.22\.\d+$/), berry: false, pinned: true });
+    expect(await pm({}, { engines: { yarn: '^4.2' } })).toMatchObject({ tool: expect.stringMatching(/^yarn@4\.\d+\.\d+$/), berry: true, pnp: true });
+    expect(await pm({}, { engines: { npm: '10.x' } })).toMatchObject({ tool: expect.stringMatching(/^npm@10\.\d+\.\d+$/), why: 'engines.npm: 10.x' });
+    // The platform's own npm when it fits, on the platform's own Node.
+    expect(await pm({}, { engines: { npm: '11.x' } })).toMatchObject({ tool: undefined, why: 'engines.npm: 11.x' });
+  });
+
+  it('reads a lockfile alone: Yarn 1 for a classic yarn.lock, pnpm by its lockfileVersion (with a warning), a berry lockfile only with its release', async () => {
+    expect(await pm({ 'yarn.lock': fixture('yarn-classic.lock') }, {})).toMatchObject({ tool: expect.stringMatching(/^yarn@1\.22\./), why: 'yarn.lock', berry: false });
+    expect(await pm({ 'pnpm-lock.yaml': fixture('pnpm-lock.yaml') }, {})).toMatchObject({ tool: expect.stringMatching(/^pnpm@9\./), why: 'pnpm-lock.yaml v9.0', warning: expect.stringContaining('package.json names no pnpm version: using pnpm 9.') });
+    // For a yarn app on an installed Node, npm matches that Node too.
+    expect(await pm({ 'yarn.lock': fixture('yarn-classic.lock') }, {}, { version: '18.20.8', own: false, platformNpm: '11.0.0' })).toMatchObject({ npm: expect.stringMatching(/^npm@10\./) });
+    await expect(pm({ 'yarn.lock': fixture('yarn-berry.lock') }, {})).rejects.toThrow('yarn.lock is a Yarn 2+ lockfile, but package.json does not say which Yarn wrote it. Add "packageManager": "yarn@<version>"');
+    expect(await pm({ 'yarn.lock': fixture('yarn-berry.lock'), '.yarnrc.yml': 'nodeLinker: "node-modules"\nyarnPath: .yarn/releases/yarn-3.6.4.cjs\n' }, {})).toMatchObject({ tool: expect.stringMatching(/^yarn@1\.22\./), berry: true, pnp: false });
+  });
+});
+
 describe('package managers on the process runtime', () => {
   let paas: Paas;
   beforeAll(async () => {
@@ -90,7 +122,7 @@ describe('package managers on the process runtime', () => {
 
   it('builds npm apps pinned to Node 18.x, 20.17.x and 22.x with an npm that supports that Node, and runs them on it', async () => {
     const apps = {
-      'pm-node18': await pmApp({ node: '18.x', lock: 'npm', tool: 'npm' }),
+      'pm-node18': await pmApp({ node: '18.x', lock: 'npm', tool: 'npm', extra: { cacheDirectories: ['build-cache'] } }),
       'pm-node20': await pmApp({ node: '20.17.x', lock: 'npm', tool: 'npm' }),
       'pm-node22': await pmApp({
         node: '22.x',
@@ -128,8 +160,12 @@ describe('package managers on the process runtime', () => {
     expect(got22.built.prebuilt).toBe(true);
     expect(got22.cleanup).toEqual({ dev: false });
 
-    // Again, on the same versions: nothing is downloaded, and the install comes from the app's cache.
-    await pushedAgainFromCache(paas, 'pm-node18', out['pm-node18'].dir);
+    // Again, on the same versions: nothing is downloaded, and the install comes from the app's cache;
+    // the build finds what the last one left in its cacheDirectories.
+    expect((await answer(paas, 'pm-node18')).built.builds).toBe(1);
+    const again = await pushedAgainFromCache(paas, 'pm-node18', out['pm-node18'].dir);
+    expect(again).toContain('-----> Restoring cacheDirectories (package.json): build-cache');
+    expect((await answer(paas, 'pm-node18')).built.builds).toBe(2);
 
     // NPM_CONFIG_PRODUCTION=false keeps the devDependencies in the slug.
     expect((await cli(paas, ['config:set', 'NPM_CONFIG_PRODUCTION=false', '-a', 'pm-node18'])).code).toBe(0);
@@ -147,6 +183,8 @@ describe('package managers on the process runtime', () => {
       'pm-yarn4-pnp': await pmApp({ packageManager: YARN4, lock: 'yarn-berry', tool: 'yarn' }),
       'pm-yarn4-nm': await pmApp({ node: '22.x', packageManager: YARN4.split('+')[0], lock: 'yarn-berry', tool: 'yarn', files: { '.yarnrc.yml': 'nodeLinker: node-modules\n' } }),
       'pm-pnpm': await pmApp({ node: '20.17.x', packageManager: PNPM, lock: 'pnpm', tool: 'pnpm', scripts: { 'heroku-postbuild': 'node build.js' } }),
+      // A Yarn 2+ project of the yarn 2/3 era: its release committed at yarnPath, no packageManager.
+      'pm-yarn-path': await pmApp({ lock: 'yarn-berry', tool: 'yarn', files: await yarnRelease('4.9.2') }),
     };
     const started = Date.now();
     const out = await deployAll(paas, apps);
@@ -174,6 +212,13 @@ describe('package managers on the process runtime', () => {
     expect(nm).toContain('-----> Installing yarn 4.9.2 (packageManager: yarn@4.9.2)');
     const n = await answer(paas, 'pm-yarn4-nm');
     expect(n).toMatchObject({ node: expect.stringMatching(/^v22\./), ms: '1m', dev: false, tool: '4.9.2' });
+
+    const yarnPath = out['pm-yarn-path'].output;
+    expect(yarnPath).toMatch(/-----> Installing yarn 1\.22\.\d+ \(yarn\.lock; Yarn 1 runs the release at yarnPath \.yarn\/releases\/yarn-4\.9\.2\.cjs\)/);
+    expect(yarnPath).toContain('-----> Installing dependencies with yarn install --immutable');
+    const yp = await answer(paas, 'pm-yarn-path');
+    expect(yp).toMatchObject({ ms: '1m', dev: false, tool: '4.9.2' });
+    expect(yp.built.agent).toMatch(/^yarn\/4\.9\.2 /);
 
     const pnpm = out['pm-pnpm'].output;
     expect(pnpm).toContain('-----> Installing pnpm 9.15.9 (packageManager: pnpm@9.15.9)');

@@ -43,10 +43,11 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
     config: req.config,
     log: req.log,
     cachePath: req.steps.cache?.path,
+    npmEnv: req.hostNpmEnv,
     node: {
       platform,
       platformNpm: await hostNpmVersion(),
-      resolve: (range) => resolveEnginesNode(range),
+      resolve: (range) => resolveEnginesNode(range, { npmEnv: req.hostNpmEnv }),
       pathOf: (v) => (v === platform ? process.execPath : path.join(nodeHomeSeen({ version: v, home: path.join(req.nodeCacheDir ?? '', v) }, sandboxed), 'bin', 'node')),
     },
   };
@@ -57,7 +58,7 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   if (plan.node) {
     if (!req.nodeCacheDir) throw new BuildError(`package.json engines.node needs Node.js ${plan.node}, but this build cannot install Node versions. Fix engines.node to include ${platform} and push again.`);
     req.log(`-----> Installing node ${plan.node} (${why})`);
-    node = { version: plan.node, home: await installNode(plan.node, req.nodeCacheDir, req.log) };
+    node = { version: plan.node, home: await installNode(plan.node, req.nodeCacheDir, req.log, req.hostNpmEnv) };
   } else if (range !== undefined) {
     req.log(`-----> Using node ${platform} (${why}; the platform's own Node)`);
   }
@@ -65,7 +66,7 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   for (const tool of plan.tools ?? []) {
     if (!req.toolsDir) throw new BuildError(`This app builds with ${tool.name} ${tool.version} (${tool.why}), but this build cannot install package managers. Build it with the platform's npm and push again.`);
     req.log(`-----> Installing ${tool.name} ${tool.version} (${tool.why})`);
-    await installTools([tools.find((t) => t.dir === tool.dir)!], req.toolsDir, plan.corepack!, req.log);
+    await installTools([tools.find((t) => t.dir === tool.dir)!], req.toolsDir, plan.corepack!, req.log, req.hostNpmEnv);
   }
 
   const step = { tree: dir, log: req.log, env: plan.stepEnv, node, tools };
@@ -78,15 +79,14 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   // for one), the package manager and its version, and NODE_ENV.
   const pmId = plan.pm.tool ? `${plan.pm.tool.name}@${plan.pm.tool.version}` : 'npm (platform)';
   const signature = hashKey(`v${node?.version ?? platform}`, pmId, plan.stepEnv.NODE_ENV ?? '');
-  if (plan.cacheDirectories.length > 0 && (await restoreTree(cache, 'dirs', signature, dir, req.steps.owner))) {
-    req.log(`-----> Restoring cacheDirectories (package.json): ${plan.cacheDirectories.join(', ')}`);
-  }
+  const restored = plan.cacheDirectories.length > 0 ? await restoreTree(cache, 'dirs', signature, dir, req.steps.owner) : undefined;
+  if (restored?.length) req.log(`-----> Restoring cacheDirectories (package.json): ${restored.join(', ')}`);
   for (const s of plan.prepare ?? []) await runStep(s);
 
   // No lockfile, no repeatable install to cache; workspaces install into every package: install each time.
   const key = plan.pm.lockfile && plan.keyedBy ? hashKey(await hashTree(dir, plan.keyedBy), signature) : undefined;
   const what = plan.pm.pnp ? "the Yarn Plug'n'Play install" : 'node_modules';
-  if (key && (await restoreTree(cache, 'node', key, dir, req.steps.owner))) {
+  if (key && (await restoreTree(cache, 'node', key, dir, req.steps.owner))?.length) {
     req.log(`-----> Lockfile unchanged: using cached ${what}, skipping install`);
     // Pruning with yarn reads the downloads the install made.
     if (plan.buildUsesCache && req.steps.cache) await cache.restore('pm', signature, req.steps.cache.host);

@@ -101,10 +101,10 @@ async function installInputs(dir: string, lockfile: string | undefined): Promise
   return inputs;
 }
 
-/** Whether the install needs more of the tree than its inputs: workspaces, dependencies in the tree, install scripts. */
+/** Whether the install needs more of the tree than its inputs: dependencies in the tree, install scripts, heroku-prebuild. */
 function needsTree(pkg: PackageJson, prepare: PlanStep[]): boolean {
   const specs = ['dependencies', 'devDependencies', 'optionalDependencies'].flatMap((f) => Object.values((pkg[f] ?? {}) as Record<string, unknown>));
-  return pkg.workspaces !== undefined || prepare.length > 0 || INSTALL_SCRIPTS.some((s) => pkg.scripts?.[s] !== undefined) || specs.some((v) => typeof v === 'string' && LOCAL_SPEC.test(v));
+  return prepare.length > 0 || INSTALL_SCRIPTS.some((s) => pkg.scripts?.[s] !== undefined) || specs.some((v) => typeof v === 'string' && LOCAL_SPEC.test(v));
 }
 
 /** package.json's cacheDirectories: relative paths inside the tree; others are warned about and left out. */
@@ -123,7 +123,7 @@ async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
   const nodeEnv = ctx.config?.NODE_ENV ?? 'production';
   const platform = ctx.node?.platform ?? process.versions.node;
   const version = pkg.engines?.node !== undefined && ctx.node ? await ctx.node.resolve(pkg.engines.node) : platform;
-  const pm = await choosePackageManager(dir, pkg, { version, own: version === platform, platformNpm: ctx.node?.platformNpm });
+  const pm = await choosePackageManager(dir, pkg, { version, own: version === platform, platformNpm: ctx.node?.platformNpm }, ctx.npmEnv);
   if (pm.warning) ctx.log(` !     Warning: ${pm.warning}`);
   const off = pruneOff(ctx.config);
   // The cache keeps the full install; only the slug loses the devDependencies. An app that sets
@@ -141,8 +141,10 @@ async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
   });
   if (steps.note) ctx.log(steps.note);
   const tools = [...(pm.npm ? [{ ...pm.npm, why: `for Node.js ${version}` }] : []), ...(pm.tool ? [{ ...pm.tool, why: pm.why }] : [])];
-  const depsFiles = await installInputs(dir, pm.lockfile);
-  const depsNeedTree = needsTree(pkg, steps.prepare);
+  const depsFiles = zeroInstallFiles(await installInputs(dir, pm.lockfile), pm, await present(path.join(dir, '.yarn', 'cache')));
+  // Workspaces install into every package of the tree, which the install's output alone does not hold.
+  const workspaces = pkg.workspaces !== undefined || /^packages\s*:/m.test(((await readTreeFile(dir, 'pnpm-workspace.yaml')) ?? '').toString());
+  const depsNeedTree = workspaces || needsTree(pkg, steps.prepare);
   const env = processEnv(pkg, { ...ctx, log: () => undefined }, version);
   // Plug'n'Play resolves packages only in processes that load its runtime (yarn run does): every process of the app does.
   if (pm.pnp) env.NODE_OPTIONS = `--require ${path.posix.join(ctx.appPath, '.pnp.cjs')}${pkg.type === 'module' ? ` --experimental-loader ${path.posix.join(ctx.appPath, '.pnp.loader.mjs')}` : ''}`;
@@ -150,9 +152,9 @@ async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
     pkg,
     pm,
     installed: steps.installed,
-    keyedBy: pkg.workspaces !== undefined || depsFiles.includes('pnpm-workspace.yaml') ? undefined : depsNeedTree ? ['.'] : depsFiles,
+    keyedBy: workspaces ? undefined : depsNeedTree ? ['.'] : depsFiles,
     cacheDirectories: cacheDirectories(pkg, ctx.log),
-    depsFiles: zeroInstallFiles(depsFiles, pm, await present(path.join(dir, '.yarn', 'cache'))),
+    depsFiles,
     depsNeedTree,
     prepare: steps.prepare,
     install: steps.install,
@@ -163,7 +165,7 @@ async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
     paasFiles: {},
     node: version === platform ? undefined : version,
     tools,
-    corepack: tools.length > 0 ? await corepackFor(platform) : undefined,
+    corepack: tools.length > 0 ? await corepackFor(platform, ctx.npmEnv) : undefined,
     ...(await processes(dir, pkg)),
     pathPrepend: ['node_modules/.bin'],
     env,

@@ -43,8 +43,10 @@ export interface NodeChoice {
 
 export interface PackageManager {
   name: ToolName;
-  /** Yarn 2 and later. */
+  /** Yarn 2 and later (its own, or a release committed at yarnPath that Yarn 1 hands over to). */
   berry: boolean;
+  /** The major of that Yarn 2+ when known (a release at yarnPath is known by its file name). */
+  berryMajor?: number;
   /** The tool to install; undefined for the platform's own npm. */
   tool?: ToolRef;
   /** npm for the app's Node when the app builds with yarn or pnpm (scripts may run npm), unless it is the platform's. */
@@ -83,10 +85,10 @@ function engine(pkg: PackageFields, name: ToolName): string | undefined {
 }
 
 /** The newest release of `pkg` in `range` (prereleases only when the range names one). */
-async function newest(pkg: string, range: string, what: string): Promise<string | undefined> {
+async function newest(pkg: string, range: string, what: string, npmEnv: Record<string, string> | undefined): Promise<string | undefined> {
   let versions: string[];
   try {
-    versions = await registryVersions(pkg);
+    versions = await registryVersions(pkg, { env: npmEnv });
   } catch (err) {
     throw new BuildError(`paas could not list the versions of ${pkg} on the npm registry (${(err as Error).message.split('\n')[0]}) for ${what}. Push again once the registry answers.`);
   }
@@ -94,8 +96,8 @@ async function newest(pkg: string, range: string, what: string): Promise<string 
 }
 
 /** The newest npm (7 to 11) whose own engines.node accepts `node`; refuses a Node no such npm runs on. */
-export async function npmForNode(node: string): Promise<string> {
-  const rows = await registryEngines('npm', NPM_DEFAULT_RANGE).catch((err: Error) => {
+export async function npmForNode(node: string, npmEnv?: Record<string, string>): Promise<string> {
+  const rows = await registryEngines('npm', NPM_DEFAULT_RANGE, { env: npmEnv }).catch((err: Error) => {
     throw new BuildError(`paas could not list npm's versions on the npm registry (${err.message.split('\n')[0]}) to match Node.js ${node}. Push again once the registry answers.`);
   });
   const fits = rows.filter((r) => !semver.prerelease(r.version) && r.node && semver.satisfies(node, r.node)).map((r) => r.version);
@@ -121,13 +123,20 @@ async function yarnrc(dir: string): Promise<{ linker?: string; yarnPath?: string
 }
 
 /** The yarn or pnpm version the app gets, and why. */
-async function version(name: 'yarn' | 'pnpm', pkg: PackageFields, dir: string, lockfile: string | undefined, berryLock: boolean): Promise<{ version: string; why: string; warning?: string }> {
+async function version(
+  name: 'yarn' | 'pnpm',
+  pkg: PackageFields,
+  dir: string,
+  lock: { file?: string; berry: boolean },
+  npmEnv: Record<string, string> | undefined,
+): Promise<{ version: string; why: string; warning?: string }> {
+  const berryLock = lock.berry;
   const range = engine(pkg, name);
   if (range) {
     // engines.yarn: Yarn 1 from the `yarn` package, Yarn 2+ from @yarnpkg/cli-dist (a berry lockfile looks there first).
     const lists = name === 'pnpm' ? ['pnpm'] : berryLock ? ['@yarnpkg/cli-dist', 'yarn'] : ['yarn', '@yarnpkg/cli-dist'];
     for (const list of lists) {
-      const found = await newest(list, range, `engines.${name}`);
+      const found = await newest(list, range, `engines.${name}`, npmEnv);
       if (found && (list !== 'yarn' || semver.major(found) < 2)) return { version: found, why: `engines.${name}: ${excerpt(range, 40)}` };
     }
     throw bad(`No ${name} release satisfies package.json engines.${name} "${excerpt(range, 40)}"`, `Fix engines.${name}`);
@@ -138,13 +147,13 @@ async function version(name: 'yarn' | 'pnpm', pkg: PackageFields, dir: string, l
       throw bad('yarn.lock is a Yarn 2+ lockfile, but package.json does not say which Yarn wrote it', 'Add "packageManager": "yarn@<version>" to package.json (`corepack use yarn@4` or `yarn set version` writes it), or commit the release with yarnPath in .yarnrc.yml');
     }
     // Yarn 1 runs the release committed at yarnPath, as on Heroku.
-    const found = (await newest('yarn', '1.x', 'yarn.lock'))!;
+    const found = (await newest('yarn', '1.x', 'yarn.lock', npmEnv))!;
     return { version: found, why: yarnPath ? `yarn.lock; Yarn 1 runs the release at yarnPath ${excerpt(yarnPath, 60)}` : 'yarn.lock' };
   }
-  const format = /^lockfileVersion:\s*['"]?([\d.]+)/m.exec(await sniff(dir, lockfile ?? 'pnpm-lock.yaml'))?.[1] ?? '';
+  const format = /^lockfileVersion:\s*['"]?([\d.]+)/m.exec(await sniff(dir, lock.file ?? 'pnpm-lock.yaml'))?.[1] ?? '';
   const major = PNPM_BY_LOCKFILE.find(([re]) => re.test(format))?.[1];
   if (!major) throw bad(`pnpm-lock.yaml (lockfileVersion ${excerpt(format || 'missing', 20)}) does not say which pnpm wrote it`, 'Add "packageManager": "pnpm@<version>" to package.json (`corepack use pnpm@9` writes it)');
-  const found = (await newest('pnpm', `${major}.x`, 'pnpm-lock.yaml'))!;
+  const found = (await newest('pnpm', `${major}.x`, 'pnpm-lock.yaml', npmEnv))!;
   return {
     version: found,
     why: `pnpm-lock.yaml v${format}`,
@@ -153,26 +162,29 @@ async function version(name: 'yarn' | 'pnpm', pkg: PackageFields, dir: string, l
 }
 
 /** The npm to install, or undefined for the platform's own. */
-async function npmTool(pkg: PackageFields, field: ReturnType<typeof parseField>, node: NodeChoice): Promise<{ tool?: ToolRef; why: string }> {
+async function npmTool(pkg: PackageFields, field: ReturnType<typeof parseField>, node: NodeChoice, npmEnv: Record<string, string> | undefined): Promise<{ tool?: ToolRef; why: string }> {
   if (field?.name === 'npm') {
     const why = `packageManager: npm@${field.version}`;
     if (!field.pin && node.own && field.version === node.platformNpm) return { why };
-    return { tool: await toolRef('npm', field.version, field.pin), why };
+    return { tool: await toolRef('npm', field.version, field.pin, npmEnv), why };
   }
   const range = engine(pkg, 'npm');
   if (range) {
     const why = `engines.npm: ${excerpt(range, 40)}`;
     if (node.own && node.platformNpm && semver.satisfies(node.platformNpm, range)) return { why };
-    const found = await newest('npm', range, 'engines.npm');
+    const found = await newest('npm', range, 'engines.npm', npmEnv);
     if (!found) throw bad(`No npm release satisfies package.json engines.npm "${excerpt(range, 40)}"`, 'Fix engines.npm');
-    return { tool: await toolRef('npm', found), why };
+    return { tool: await toolRef('npm', found, undefined, npmEnv), why };
   }
   if (node.own) return { why: 'the platform\'s own' };
-  return { tool: await toolRef('npm', await npmForNode(node.version)), why: `the newest npm for Node.js ${node.version}` };
+  return { tool: await toolRef('npm', await npmForNode(node.version, npmEnv), undefined, npmEnv), why: `the newest npm for Node.js ${node.version}` };
 }
 
-/** Chooses the package manager (and its version) for the tree at `dir`; throws BuildError for what paas cannot build. */
-export async function choosePackageManager(dir: string, pkg: PackageFields, node: NodeChoice): Promise<PackageManager> {
+/**
+ * Chooses the package manager (and its version) for the tree at `dir`, asking the registry with
+ * `npmEnv` (the operator's settings); throws BuildError for what paas cannot build.
+ */
+export async function choosePackageManager(dir: string, pkg: PackageFields, node: NodeChoice, npmEnv?: Record<string, string>): Promise<PackageManager> {
   const found: [string, ToolName][] = [];
   for (const [file, tool] of LOCKFILES) if ((await readTreeFile(dir, file, LOCKFILE_MAX)) !== undefined) found.push([file, tool]);
   const tools = [...new Set(found.map(([, t]) => t))];
@@ -190,23 +202,27 @@ export async function choosePackageManager(dir: string, pkg: PackageFields, node
     const asked = field ? `packageManager names ${field.name}` : `engines.${name} is set`;
     throw bad(`package.json's ${asked}, but the tree's lockfile is ${found[0][0]}`, `Install with ${name} and commit its lockfile (deleting ${found[0][0]}), or remove the field`);
   }
-  const npm = await npmTool(pkg, field, node);
+  const npm = await npmTool(pkg, field, node, npmEnv);
   if (name === 'npm') return { name, berry: false, tool: npm.tool, why: npm.why, lockfile, pnp: false };
 
   const berryLock = lockfile === 'yarn.lock' && /^__metadata:/m.test(await sniff(dir, 'yarn.lock'));
   const chosen = field
     ? { version: field.version, why: `packageManager: ${field.name}@${field.version}` }
-    : await version(name, pkg, dir, lockfile, berryLock);
-  const berry = name === 'yarn' && semver.major(chosen.version) >= 2;
-  const linker = berry ? (await yarnrc(dir)).linker : undefined;
+    : await version(name, pkg, dir, { file: lockfile, berry: berryLock }, npmEnv);
+  const rc = name === 'yarn' ? await yarnrc(dir) : {};
+  const own = name === 'yarn' && semver.major(chosen.version) >= 2;
+  // Yarn 1 hands a project with yarnPath over to that release (Yarn 2+, as its lockfile says).
+  const berry = own || berryLock;
+  const release = rc.yarnPath ? /yarn-(\d+)\.[\w.-]*c?js$/.exec(rc.yarnPath)?.[1] : undefined;
   return {
     name,
     berry,
-    tool: await toolRef(name, chosen.version, field?.name === name ? field.pin : undefined),
+    berryMajor: own ? semver.major(chosen.version) : release ? Number(release) : undefined,
+    tool: await toolRef(name, chosen.version, field?.name === name ? field.pin : undefined, npmEnv),
     npm: npm.tool,
     why: chosen.why,
     lockfile,
-    pnp: berry && linker !== 'node-modules' && linker !== 'pnpm',
+    pnp: berry && rc.linker !== 'node-modules' && rc.linker !== 'pnpm',
     warning: 'warning' in chosen ? chosen.warning : undefined,
   };
 }

@@ -80,8 +80,9 @@ function pruneStep(pm: PackageManager, input: PmStepsInput): PlanStep | string {
   if (pm.name === 'npm') return version && semver.major(version) < 7 ? step(['npm', 'prune', '--production'], 'npm prune --production') : step(['npm', 'prune', '--omit=dev', ...NPM_FLAGS], 'npm prune --omit=dev');
   if (pm.name === 'pnpm') return step(['pnpm', 'prune', '--prod', ...(version && semver.gte(version, '8.15.6') ? ['--ignore-scripts'] : [])], 'pnpm prune --prod');
   if (pm.berry) {
-    if (version && semver.major(version) < 4 && !input.workspaceTools) {
-      return `-----> Not pruning devDependencies: Yarn ${version} prunes only with its workspace-tools plugin (\`yarn plugin import workspace-tools\`), or use Yarn 4`;
+    // Yarn 4 has `workspaces focus` built in; 2 and 3 only with their workspace-tools plugin.
+    if ((pm.berryMajor === undefined || pm.berryMajor < 4) && !input.workspaceTools) {
+      return `-----> Not pruning devDependencies: Yarn ${pm.berryMajor ?? '2 or 3'} prunes only with its workspace-tools plugin (\`yarn plugin import workspace-tools\`); Yarn 4 prunes without`;
     }
     return step(['yarn', 'workspaces', 'focus', '--all', '--production'], 'yarn workspaces focus --all --production');
   }

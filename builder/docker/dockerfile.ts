@@ -51,7 +51,7 @@ function labelArgs(labels: Record<string, string>): string {
 }
 
 /** Where the tools stage unpacks corepack and the tool installer (neither reaches the image). */
-const COREPACK = '/tmp/paas/corepack';
+const COREPACK = '/tmp/paas/package';
 const INSTALLER = '/tmp/paas/install-tool.mjs';
 /** The install's package-manager cache, which steps after it (yarn's pruning) may read: outside /app, never in the image. */
 export const IMAGE_CACHE = '/tmp/paas-cache';
@@ -115,8 +115,7 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
     addCa();
     add(`COPY ${CONTEXT_PAAS}/${CONTEXT_INSTALLER} ${INSTALLER}`);
     run({ heading: '', argv: ['npm', 'pack', '--silent', '--pack-destination', '/tmp/paas', corepack], failure: `Downloading ${corepack} from the npm registry failed` }, 'tools', { ...STEP_ENV, ...caEnv });
-    run({ heading: '', argv: ['install', '-d', COREPACK], failure: 'Unpacking corepack failed' }, 'tools', {});
-    run({ heading: '', argv: ['tar', '-xzf', `/tmp/paas/corepack-${plan.corepack}.tgz`, '-C', COREPACK, '--strip-components=1'], failure: 'Unpacking corepack failed' }, 'tools', {});
+    run({ heading: '', argv: ['tar', '-xzf', `/tmp/paas/corepack-${plan.corepack}.tgz`, '-C', '/tmp/paas'], failure: 'Unpacking corepack failed' }, 'tools', {});
     for (const t of tools) {
       const argv = ['node', INSTALLER, TOOLS_SEEN, `${COREPACK}/dist/corepack.js`, t.name, t.version, t.reference, t.dir];
       run({ heading: `-----> Installing ${t.name} ${t.version} (${t.why})`, argv, failure: `Installing ${t.name} ${t.version} with corepack failed; check the version (and hash) in package.json` }, 'tools', { ...STEP_ENV, ...caEnv });
@@ -130,7 +129,8 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
   add(`LABEL${labelArgs({ [LABELS.managed]: 'true', [LABELS.kind]: 'slug', [LABELS.app]: spec.appName, ...spec.stageLabels })}`);
   add('USER root');
   if (spec.node) add('COPY --from=node /tmp/paas/package/bin/node /usr/local/bin/node');
-  for (const t of tools) add(`COPY --from=tools ${TOOLS_SEEN}/${t.dir} ${TOOLS_SEEN}/${t.dir}`);
+  // The tools stage holds this app's tools and nothing else.
+  if (tools.length) add(`COPY --from=tools ${TOOLS_SEEN}/ ${TOOLS_SEEN}/`);
   // The one root step: /app itself belongs to the app, so its steps can write there.
   add(`RUN ${json(['install', '-d', '-o', String(spec.user.uid), '-g', String(spec.user.gid), '/app', IMAGE_CACHE])}`);
   add('WORKDIR /app');
@@ -171,9 +171,16 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
   return { text: lines.join('\n') + '\n', steps };
 }
 
-/** The install's inputs: files in one COPY; each directory (a trailing /) in its own, to the same place (COPY takes a directory's contents). */
+/**
+ * The install's inputs: files in one COPY; each directory (a trailing /) in its own, to the same
+ * place (COPY takes a directory's contents), under parents made first by the app, so they are its
+ * own (COPY would make them root's).
+ */
 function copyInputs(files: string[], owner: string, add: (line: string) => void): void {
   const plain = files.filter((f) => !f.endsWith('/')).map((f) => path.posix.join(CONTEXT_APP, f));
   if (plain.length) add(`COPY --chown=${owner} ${json([...plain, '/app/'])}`);
-  for (const dir of files.filter((f) => f.endsWith('/'))) add(`COPY --chown=${owner} ${json([path.posix.join(CONTEXT_APP, dir) + '/', path.posix.join('/app', dir) + '/'])}`);
+  const dirs = files.filter((f) => f.endsWith('/'));
+  const parents = [...new Set(dirs.map((d) => path.posix.dirname(d.replace(/\/$/, ''))).filter((p) => p !== '.'))];
+  if (parents.length) add(`RUN ${json(['mkdir', '-p', ...parents.map((p) => path.posix.join('/app', p))])}`);
+  for (const dir of dirs) add(`COPY --chown=${owner} ${json([path.posix.join(CONTEXT_APP, dir), path.posix.join('/app', dir)])}`);
 }

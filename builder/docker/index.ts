@@ -132,6 +132,7 @@ async function generatedImage(req: ImageBuildRequest, home: string, dir: string,
     config: req.config,
     log: req.log,
     cachePath: IMAGE_CACHE,
+    npmEnv: req.hostNpmEnv,
     node: { platform: stack, platformNpm: req.stackNpm, resolve: (range) => nodeFor(req, range, stack), pathOf: () => NODE_PATH },
   });
   await addPaasFiles(dir, plan.paasFiles);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { withLockfile } from './docker.js';
-import { ROOT } from './paas.js';
+import { ROOT, sh, tempDir } from './paas.js';
 
 /** Pins for the fixtures' tools, as `corepack use` writes them (checked by corepack on install). */
 export const PNPM = 'pnpm@9.15.9+sha512.68046141893c66fad01c079231128e9afb89ef87e2691d69e4d40eee228988295fd4682181bae55b58418c3a253bde65a505ec7c5f9403ece5cc3cd37dcf2531';
@@ -23,16 +23,23 @@ export interface PmApp {
   tool: 'npm' | 'yarn' | 'pnpm';
   scripts?: Record<string, string>;
   files?: Record<string, string>;
+  /** More package.json fields (cacheDirectories). */
+  extra?: Record<string, unknown>;
 }
 
+// Counts its runs in build-cache/, which an app lists in cacheDirectories to keep it between builds.
 const BUILD_JS = `
 const { execFileSync } = require('child_process');
 const fs = require('fs');
+fs.mkdirSync('build-cache', { recursive: true });
+const builds = Number(fs.existsSync('build-cache/count') ? fs.readFileSync('build-cache/count', 'utf8') : 0) + 1;
+fs.writeFileSync('build-cache/count', String(builds));
 fs.writeFileSync('build-info.json', JSON.stringify({
   node: process.version,
   agent: process.env.npm_config_user_agent || '',
   npm: execFileSync('npm', ['--version']).toString().trim(),
   prebuilt: fs.existsSync('prebuild.txt'),
+  builds,
 }));
 `;
 
@@ -60,6 +67,7 @@ export async function pmApp(opts: PmApp): Promise<Record<string, string>> {
     scripts: { build: 'node build.js', start: 'node server.js', ...opts.scripts },
     dependencies: { ms: '2.1.3' },
     devDependencies: { 'is-number': '7.0.0' },
+    ...opts.extra,
   };
   const manifest =
     opts.lock === 'npm'
@@ -71,7 +79,7 @@ export async function pmApp(opts: PmApp): Promise<Record<string, string>> {
 /** What an app of pmApp answers. */
 export interface PmAnswer {
   node: string;
-  built: { node: string; agent: string; npm: string; prebuilt: boolean };
+  built: { node: string; agent: string; npm: string; prebuilt: boolean; builds: number };
   cleanup: { dev: boolean } | null;
   ms: string;
   dev: boolean;
@@ -84,4 +92,18 @@ export function installed(output: string, name: string): string {
   const version = new RegExp(`-----> Installing ${name} (\\d+\\.\\d+\\.\\d+) \\(`).exec(output)?.[1];
   expect(version, `no "Installing ${name}" line in:\n${output}`).toBeDefined();
   return version!;
+}
+
+/**
+ * A Yarn release as `yarn set version` commits it at yarnPath (.yarn/releases/yarn-<version>.cjs):
+ * the one file of the registry's @yarnpkg/cli-dist.
+ */
+export async function yarnRelease(version: string): Promise<Record<string, string>> {
+  const dir = tempDir('paas-yarn-release-');
+  const packed = await sh('npm', ['pack', '--silent', `@yarnpkg/cli-dist@${version}`], { cwd: dir, env: { ...process.env, TMPDIR: dir } });
+  if (packed.code !== 0) throw new Error(`npm pack @yarnpkg/cli-dist@${version}: ${packed.stderr}`);
+  const tar = await import('tar');
+  await tar.x({ file: path.join(dir, packed.stdout.trim()), cwd: dir });
+  const file = `.yarn/releases/yarn-${version}.cjs`;
+  return { '.yarnrc.yml': `yarnPath: ${file}\n`, [file]: fs.readFileSync(path.join(dir, 'package', 'bin', 'yarn.js'), 'utf8') };
 }
