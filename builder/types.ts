@@ -41,13 +41,6 @@ export interface BuildSteps {
   ): Promise<void>;
   /** The path at which steps and dynos see `tree` (/app inside a sandbox). */
   pathOf(tree: string): string;
-  /**
-   * The build's package-manager cache (npm cache, yarn cache, pnpm store), kept from one step to the
-   * next: `host` where paas finds it, `path` where steps see it. Steps' own /tmp is gone after each.
-   */
-  cache?: { host: string; path: string };
-  /** Where steps see the tools root (BuildRequest.toolsDir). */
-  toolsPath?: string;
   /** Who the tree belongs to; files paas puts there (the unpacked source, a restored cache) are handed over. */
   owner?: { uid: number; gid: number };
 }
@@ -121,7 +114,7 @@ export interface PlanContext {
   /** The app's config vars (a few steer a build: NODE_ENV). */
   config?: Record<string, string>;
   log: (line: string) => void;
-  /** Where steps see the build's package-manager cache (BuildSteps.cache); /tmp/paas-cache in an image. */
+  /** Where steps see the build's package-manager cache (kept from one step to the next, never in the slug); /tmp/paas-cache in an image. */
   cachePath?: string;
   /** The Node.js side of the executor; without it, engines.node is not honoured and the platform's npm builds. */
   node?: NodeContext;

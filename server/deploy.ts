@@ -108,12 +108,8 @@ async function buildAndRelease(
       // (a server-wide npmrc) are to replace this.
       const ca = config.docker.buildCaFile;
       const env = { ...config.appEnv, ...(ca ? { NODE_EXTRA_CA_CERTS: ca, npm_config_cafile: ca } : {}) };
-      const steps = await sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env, scratchRoot: paths.scratch, toolsRoot: paths.tools, signal });
-      try {
-        slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, toolsDir: paths.tools, steps, config: appConfig, log });
-      } finally {
-        await steps.close();
-      }
+      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env, scratchRoot: paths.scratch, toolsRoot: paths.tools, signal });
+      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, toolsDir: paths.tools, steps, config: appConfig, log });
     }
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });

@@ -15,6 +15,12 @@ import type { BuildRequest, PlanContext, PlanStep, Slug } from '../types.js';
 import type { NodePlan } from './node.js';
 
 const run = promisify(execFile);
+/**
+ * The build's package-manager cache (npm cache, yarn cache, pnpm store), in the tree under paas's
+ * reserved `.paas`, so it lasts from one step to the next (a step's /tmp does not) on the same
+ * filesystem as node_modules; it is removed before the slug is finished.
+ */
+const BUILD_CACHE = '.paas/cache';
 let hostNpm: Promise<string | undefined> | undefined;
 
 /** The version of the npm on the paas host's PATH (the platform's own), asked once. */
@@ -42,7 +48,7 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
     nodePath: process.execPath,
     config: req.config,
     log: req.log,
-    cachePath: req.steps.cache?.path,
+    cachePath: path.posix.join(req.steps.pathOf(dir), BUILD_CACHE),
     npmEnv: req.hostNpmEnv,
     node: {
       platform,
@@ -81,6 +87,10 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   const signature = hashKey(`v${node?.version ?? platform}`, pmId, plan.stepEnv.NODE_ENV ?? '');
   const restored = plan.cacheDirectories.length > 0 ? await restoreTree(cache, 'dirs', signature, dir, req.steps.owner) : undefined;
   if (restored?.length) req.log(`-----> Restoring cacheDirectories (package.json): ${restored.join(', ')}`);
+  // The unpack refused a pushed `.paas` and no app code has run yet: this makes it fresh.
+  await fs.mkdir(path.join(dir, '.paas'));
+  await fs.mkdir(path.join(dir, BUILD_CACHE));
+  if (req.steps.owner) await handOver(path.join(dir, '.paas'), req.steps.owner);
   for (const s of plan.prepare ?? []) await runStep(s);
 
   // No lockfile, no repeatable install to cache; workspaces install into every package: install each time.
@@ -89,9 +99,10 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   if (key && (await restoreTree(cache, 'node', key, dir, req.steps.owner))?.length) {
     req.log(`-----> Lockfile unchanged: using cached ${what}, skipping install`);
     // Pruning with yarn reads the downloads the install made.
-    if (plan.buildUsesCache && req.steps.cache) await cache.restore('pm', signature, req.steps.cache.host);
+    if (plan.buildUsesCache) await restoreTree(cache, 'pm', signature, dir, req.steps.owner);
   } else {
-    if (req.steps.cache) await cache.restore('pm', signature, req.steps.cache.host);
+    // The downloads of the last install: only what changed since comes from the registry.
+    await restoreTree(cache, 'pm', signature, dir, req.steps.owner);
     for (const s of plan.install) await runStep(s);
     // A lockfile with no dependencies installs nothing; cache the empty tree so the next build skips the install too.
     // Not recursive: an existing entry (even a dangling link left by an install script) is never followed.
@@ -100,12 +111,14 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
       if (req.steps.owner) await handOver(path.join(dir, 'node_modules'), req.steps.owner);
     }
     if (key) await saveTree(cache, 'node', key, dir, plan.installed, req.log);
-    if (req.steps.cache) await cache.save('pm', signature, req.steps.cache.host, req.steps.cache.host, req.log).catch(() => undefined);
+    await saveTree(cache, 'pm', signature, dir, [BUILD_CACHE], req.log);
   }
   for (const s of plan.build) await runStep(s);
   // As on Heroku: cacheDirectories are saved after the build, before devDependencies are pruned.
   if (plan.cacheDirectories.length > 0) await saveTree(cache, 'dirs', signature, dir, plan.cacheDirectories, req.log);
   for (const s of plan.finish ?? []) await runStep(s);
+  // Not into the slug. rm never follows a link: one that app code left at `.paas` goes, not its target.
+  await fs.rm(path.join(dir, '.paas'), { recursive: true, force: true });
 
   return { ...(await helpers.final(dir, plan, ctx)), pathPrepend: plan.pathPrepend, node: node?.version, tools: tools.length ? tools : undefined };
 }

@@ -45,8 +45,6 @@ export interface SandboxSpec {
   node?: NodeInstall;
   /** Package managers the app builds and runs with: the tools root (read-only, at TOOLS_SEEN) and each tool's directory in it, whose bin/ goes on PATH first. */
   tools?: { root: string; dirs: string[] };
-  /** Host directories bound writable into the sandbox (a build's package cache); without bubblewrap the caller uses the host path. */
-  binds?: { src: string; dest: string }[];
   /** A pipe for the process's stdin (a one-off run's input); else it reads nothing. */
   stdin?: boolean;
 }
@@ -102,14 +100,13 @@ export function isolationArgs(hostname: string): string[] {
 }
 
 /**
- * `src` bound at `dest` (read-only unless `writable`). bwrap would make the directories above it
- * under our umask (077), closed to the app's uid: they are made open first.
+ * `src` bound read-only at `dest`. bwrap would make the directories above it under our umask
+ * (077), closed to the app's uid: they are made open first.
  */
-function bindAt(src: string, dest: string, writable = false): string[] {
+function bindAt(src: string, dest: string): string[] {
   const parents: string[] = [];
-  // /tmp is the sandbox's own tmpfs (1777) by the time a bind under it is made.
-  for (let dir = path.posix.dirname(dest); dir !== '/' && dir !== '/tmp'; dir = path.posix.dirname(dir)) parents.unshift(dir);
-  return [...parents.flatMap((dir) => ['--perms', '0755', '--dir', dir]), writable ? '--bind' : '--ro-bind', src, dest];
+  for (let dir = path.posix.dirname(dest); dir !== '/'; dir = path.posix.dirname(dir)) parents.unshift(dir);
+  return [...parents.flatMap((dir) => ['--perms', '0755', '--dir', dir]), '--ro-bind', src, dest];
 }
 
 /** An engines.node version and the package managers, read-only, at paths that name no host directory. */
@@ -214,7 +211,6 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     '--dev', '/dev',
     '--tmpfs', '/tmp',
     '--chmod', '1777', '/tmp',
-    ...(spec.binds ?? []).flatMap((b) => bindAt(b.src, b.dest, true)),
     '--tmpfs', '/var/tmp',
     '--chmod', '1777', '/var/tmp',
     // As root, what runs before setpriv's drop keeps only what the drop needs: no mknod, no mount.

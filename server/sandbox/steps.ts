@@ -1,44 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, type BuildSteps, nodeHomeSeen } from '../../builder/index.js';
 import { superviseStep } from '../../builder/exec.js';
-import { TOOLS_SEEN } from '../../builder/tools.js';
 import { signalGroup } from '../runtime/process-groups.js';
 import type { SandboxHost } from './host.js';
 import { APP_ROOT, type AppUser, removeScratch, startSandboxed } from './spawn.js';
-
-/** Where a sandboxed step sees the build's package-manager cache (the rest of its /tmp is gone after each step), as in an image build. */
-const CACHE_SEEN = '/tmp/paas-cache';
-
-/** BuildSteps that also remove what they made once the build is over. */
-export type ClosableSteps = BuildSteps & { close(): Promise<void> };
 
 /**
  * Build steps (npm ci, npm run build, pip install) of one app: each runs in the app's sandbox under
  * its uid, with the tree being built at /app. What a step leaves running dies with it, and a step
  * still running when `signal` aborts (shutdown, the pusher gone) is killed and fails with its reason.
- * The build's package-manager cache (`<scratchRoot>/build-cache-<id>`, the app's) lasts until close().
  */
-export async function sandboxedSteps(
+export function sandboxedSteps(
   host: SandboxHost,
   params: { user?: AppUser; env: Record<string, string>; scratchRoot: string; toolsRoot?: string; signal?: AbortSignal },
-): Promise<ClosableSteps> {
+): BuildSteps {
   const { signal } = params;
-  const sandboxed = host.kind === 'bwrap';
-  const cacheDir = path.join(params.scratchRoot, `build-cache-${randomUUID()}`);
-  await fs.mkdir(cacheDir, { mode: 0o700 });
-  if (params.user) await fs.chown(cacheDir, params.user.uid, params.user.gid);
   return {
     owner: params.user,
-    pathOf: (tree) => (sandboxed ? APP_ROOT : tree),
-    cache: { host: cacheDir, path: sandboxed ? CACHE_SEEN : cacheDir },
-    toolsPath: params.toolsRoot && (sandboxed ? TOOLS_SEEN : params.toolsRoot),
-    close: () => fs.rm(cacheDir, { recursive: true, force: true }),
+    pathOf: (tree) => (host.kind === 'bwrap' ? APP_ROOT : tree),
     async run(argv, opts) {
       if (signal?.aborted) throw new BuildError(String(signal.reason));
       const scratchDir = path.join(params.scratchRoot, `build-${randomUUID()}`);
-      const nodedir = opts.node ? nodeHomeSeen(opts.node, sandboxed) : host.nodeDir;
+      const nodedir = opts.node ? nodeHomeSeen(opts.node, host.kind === 'bwrap') : host.nodeDir;
       const { child } = await startSandboxed(host, {
         appDir: opts.tree,
         writes: 'direct',
@@ -46,7 +30,7 @@ export async function sandboxedSteps(
         user: params.user,
         argv,
         // Tool caches go to the step's private /tmp, not into the slug, unless the plan names the
-        // build's cache. node-gyp takes the headers' location under its own prefix: as
+        // build's own cache. node-gyp takes the headers' location under its own prefix: as
         // npm_config_nodedir, npm would warn on every build. An engines.node version brings its
         // own headers, which its native modules must be built against.
         env: {
@@ -59,7 +43,6 @@ export async function sandboxedSteps(
         pathPrepend: ['node_modules/.bin'],
         node: opts.node,
         tools: opts.tools?.length && params.toolsRoot ? { root: params.toolsRoot, dirs: opts.tools.map((t) => t.dir) } : undefined,
-        binds: [{ src: cacheDir, dest: CACHE_SEEN }],
       });
       const kill = () => child.pid && signalGroup(child.pid, 'SIGKILL');
       signal?.addEventListener('abort', kill);
