@@ -92,6 +92,19 @@ export interface NodePlan extends BuildPlan {
   keyedBy?: string[];
   /** package.json's cacheDirectories, checked: kept between builds and restored before the install. */
   cacheDirectories: string[];
+  /** What every process of the app needs from its package manager (in `env` too). */
+  pmEnv: Record<string, string>;
+}
+
+/** The environment the app's processes need for its package manager to work at run time. */
+function pmEnv(pm: PackageManager, pkg: PackageJson, appPath: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  // Plug'n'Play resolves packages only in processes that load its runtime (yarn run does): every process of the app does.
+  if (pm.pnp) env.NODE_OPTIONS = `--require ${path.posix.join(appPath, '.pnp.cjs')}${pkg.type === 'module' ? ` --experimental-loader ${path.posix.join(appPath, '.pnp.loader.mjs')}` : ''}`;
+  // pnpm 11 checks node_modules before `pnpm run`/`pnpm start` against the paths of the install, and
+  // a dyno that runs a copy of the slug elsewhere would reinstall: a warning, as on Heroku.
+  if (pm.name === 'pnpm' && pm.tool && Number(pm.tool.version.split('.')[0]) >= 11) env.pnpm_config_verify_deps_before_run = 'warn';
+  return env;
 }
 
 /** What the install reads: package.json, the lockfile and the package manager's settings present in the tree. */
@@ -145,15 +158,14 @@ async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
   // Workspaces install into every package of the tree, which the install's output alone does not hold.
   const workspaces = pkg.workspaces !== undefined || /^packages\s*:/m.test(((await readTreeFile(dir, 'pnpm-workspace.yaml')) ?? '').toString());
   const depsNeedTree = workspaces || needsTree(pkg, steps.prepare);
-  const env = processEnv(pkg, { ...ctx, log: () => undefined }, version);
-  // Plug'n'Play resolves packages only in processes that load its runtime (yarn run does): every process of the app does.
-  if (pm.pnp) env.NODE_OPTIONS = `--require ${path.posix.join(ctx.appPath, '.pnp.cjs')}${pkg.type === 'module' ? ` --experimental-loader ${path.posix.join(ctx.appPath, '.pnp.loader.mjs')}` : ''}`;
+  const runEnv = pmEnv(pm, pkg, ctx.appPath);
   return {
     pkg,
     pm,
     installed: steps.installed,
     keyedBy: workspaces ? undefined : depsNeedTree ? ['.'] : depsFiles,
     cacheDirectories: cacheDirectories(pkg, ctx.log),
+    pmEnv: runEnv,
     depsFiles,
     depsNeedTree,
     prepare: steps.prepare,
@@ -168,7 +180,7 @@ async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
     corepack: tools.length > 0 ? await corepackFor(platform, ctx.npmEnv) : undefined,
     ...(await processes(dir, pkg)),
     pathPrepend: ['node_modules/.bin'],
-    env,
+    env: { ...processEnv(pkg, { ...ctx, log: () => undefined }, version), ...runEnv },
   };
 }
 
@@ -188,7 +200,7 @@ export const nodeBuildpack: Buildpack = {
       async final(tree, plan, ctx) {
         // What `npm start` would read: package.json as the build left it (a build that removed it leaves the pushed one).
         const pkg = (await present(path.join(tree, 'package.json'))) ? await readPackageJson(tree) : plan.pkg;
-        const env = { ...processEnv(pkg, ctx, plan.node ?? ctx.node!.platform), ...(plan.env?.NODE_OPTIONS ? { NODE_OPTIONS: plan.env.NODE_OPTIONS } : {}) };
+        const env = { ...processEnv(pkg, ctx, plan.node ?? ctx.node!.platform), ...plan.pmEnv };
         return { ...(await processes(tree, pkg)), env };
       },
     }),
