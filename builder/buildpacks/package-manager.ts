@@ -84,7 +84,10 @@ function engine(pkg: PackageFields, name: ToolName): string | undefined {
   return value;
 }
 
-/** The newest release of `pkg` in `range` (prereleases only when the range names one). */
+/**
+ * The newest release of `pkg` in `range` (prereleases only when the range names one). The `yarn`
+ * package is Yarn 1 only: the few 2.x it also holds are @yarnpkg/cli-dist's to give.
+ */
 async function newest(pkg: string, range: string, what: string, npmEnv: Record<string, string> | undefined): Promise<string | undefined> {
   let versions: string[];
   try {
@@ -92,7 +95,7 @@ async function newest(pkg: string, range: string, what: string, npmEnv: Record<s
   } catch (err) {
     throw new BuildError(`paas could not list the versions of ${pkg} on the npm registry (${(err as Error).message.split('\n')[0]}) for ${what}. Push again once the registry answers.`);
   }
-  return semver.maxSatisfying(versions, range) ?? undefined;
+  return semver.maxSatisfying(pkg === 'yarn' ? versions.filter((v) => semver.major(v) < 2) : versions, range) ?? undefined;
 }
 
 /** The newest npm (7 to 11) whose own engines.node accepts `node`; refuses a Node no such npm runs on. */
@@ -130,20 +133,19 @@ async function version(
   lock: { file?: string; berry: boolean },
   npmEnv: Record<string, string> | undefined,
 ): Promise<{ version: string; why: string; warning?: string }> {
-  const berryLock = lock.berry;
   const range = engine(pkg, name);
   if (range) {
     // engines.yarn: Yarn 1 from the `yarn` package, Yarn 2+ from @yarnpkg/cli-dist (a berry lockfile looks there first).
-    const lists = name === 'pnpm' ? ['pnpm'] : berryLock ? ['@yarnpkg/cli-dist', 'yarn'] : ['yarn', '@yarnpkg/cli-dist'];
+    const lists = name === 'pnpm' ? ['pnpm'] : lock.berry ? ['@yarnpkg/cli-dist', 'yarn'] : ['yarn', '@yarnpkg/cli-dist'];
     for (const list of lists) {
       const found = await newest(list, range, `engines.${name}`, npmEnv);
-      if (found && (list !== 'yarn' || semver.major(found) < 2)) return { version: found, why: `engines.${name}: ${excerpt(range, 40)}` };
+      if (found) return { version: found, why: `engines.${name}: ${excerpt(range, 40)}` };
     }
     throw bad(`No ${name} release satisfies package.json engines.${name} "${excerpt(range, 40)}"`, `Fix engines.${name}`);
   }
   if (name === 'yarn') {
-    const yarnPath = berryLock ? (await yarnrc(dir)).yarnPath : undefined;
-    if (berryLock && !yarnPath) {
+    const yarnPath = lock.berry ? (await yarnrc(dir)).yarnPath : undefined;
+    if (lock.berry && !yarnPath) {
       throw bad('yarn.lock is a Yarn 2+ lockfile, but package.json does not say which Yarn wrote it', 'Add "packageManager": "yarn@<version>" to package.json (`corepack use yarn@4` or `yarn set version` writes it), or commit the release with yarnPath in .yarnrc.yml');
     }
     // Yarn 1 runs the release committed at yarnPath, as on Heroku.
