@@ -51,16 +51,28 @@ export class DepCache {
     if ((await entryKind(src)) !== 'dir') {
       throw new BuildError(`${path.basename(src)} is not a directory after the install (a build step replaced it); paas caches only a real directory. Leave it in place and push again.`);
     }
+    await this.saveMany(kind, key, [{ src, rel: '' }], origin, log);
+  }
+
+  /**
+   * Saves several paths (each `src`, a real file or directory, at `rel` inside the entry) as one
+   * entry, replacing older entries of the same kind.
+   */
+  async saveMany(kind: string, key: string, parts: { src: string; rel: string }[], origin: string, log: (line: string) => void = () => undefined): Promise<void> {
     await fs.mkdir(this.root, { recursive: true });
     const dest = this.entry(kind, key);
     const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
     try {
-      await fs.cp(src, tmp, { recursive: true, verbatimSymlinks: true });
+      await fs.mkdir(tmp);
+      for (const { src, rel } of parts) {
+        await fs.mkdir(path.dirname(path.join(tmp, rel)), { recursive: true });
+        await fs.cp(src, path.join(tmp, rel), { recursive: true, verbatimSymlinks: true });
+      }
     } catch (err) {
       // What app code installed may hold what cannot be copied (a fifo, a socket): the build is
       // fine, it only goes uncached, and no partial copy is left behind.
       await fs.rm(tmp, { recursive: true, force: true });
-      log(`-----> Not caching ${path.basename(src)}: ${(err as NodeJS.ErrnoException).code ?? 'it could not be copied'} (it holds a fifo, socket or device). The next build installs again.`);
+      log(`-----> Not caching ${parts.map((p) => p.rel || path.basename(p.src)).join(', ')}: ${(err as NodeJS.ErrnoException).code ?? 'it could not be copied'} (it holds a fifo, socket or device). The next build installs again.`);
       return;
     }
     for (const name of await fs.readdir(this.root)) {
@@ -70,5 +82,74 @@ export class DepCache {
     // comes last, and restore counts an entry without one as missing.
     await fs.rename(tmp, dest);
     await fs.writeFile(`${dest}.origin`, origin);
+  }
+}
+
+/**
+ * `rel` under `tree`, with each directory on the way a real one (with `make`, made when missing,
+ * for its owner): app code ran before and may have put a link there, which paas must never follow.
+ * Undefined when one is not. Call it only while no process of the app runs.
+ */
+export async function treePath(tree: string, rel: string, make?: { owner?: { uid: number; gid: number } }): Promise<string | undefined> {
+  const parts = rel.split('/').filter((p) => p && p !== '.');
+  if (parts.length === 0 || parts.some((p) => p === '..')) return undefined;
+  let dir = tree;
+  for (const part of parts.slice(0, -1)) {
+    dir = path.join(dir, part);
+    const kind = await entryKind(dir);
+    if (kind === undefined && make) {
+      await fs.mkdir(dir);
+      if (make.owner) await fs.lchown(dir, make.owner.uid, make.owner.gid);
+    } else if (kind !== 'dir') return undefined;
+  }
+  return path.join(dir, parts.at(-1)!);
+}
+
+/** sha256 over the files at `rels` under `tree` (a directory: every file in it), links by their target, none followed. */
+export async function hashTree(tree: string, rels: string[]): Promise<string> {
+  const h = createHash('sha256');
+  const walk = async (rel: string): Promise<void> => {
+    const file = path.join(tree, rel);
+    const kind = await entryKind(file);
+    h.update(`${rel}\0${kind ?? 'none'}\0`);
+    if (kind === 'link') h.update(await fs.readlink(file));
+    else if (kind === 'file') h.update(await fs.readFile(file));
+    else if (kind === 'dir') for (const name of (await fs.readdir(file)).sort()) await walk(path.posix.join(rel, name));
+  };
+  for (const rel of rels) await walk(rel.replace(/\/$/, '') || '.');
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Saves the paths `rels` of `tree` that are there (files or directories, never links, reached
+ * through real directories only) as the entry `kind`/`key`, replacing older ones.
+ */
+export async function saveTree(cache: DepCache, kind: string, key: string, tree: string, rels: string[], log: (line: string) => void): Promise<void> {
+  const parts: { src: string; rel: string }[] = [];
+  for (const rel of rels) {
+    const src = await treePath(tree, rel);
+    const found = src ? await entryKind(src) : undefined;
+    if (src && (found === 'dir' || found === 'file')) parts.push({ src, rel });
+  }
+  if (parts.length > 0) await cache.saveMany(kind, key, parts, JSON.stringify(parts.map((p) => p.rel)), log);
+}
+
+/** Puts the entry `kind`/`key` that saveTree made back into `tree`, replacing what is there; returns what it restored, undefined when there is no entry. */
+export async function restoreTree(cache: DepCache, kind: string, key: string, tree: string, owner?: { uid: number; gid: number }): Promise<string[] | undefined> {
+  const work = await fs.mkdtemp(path.join(tree, '..', `.restore-${kind}-`));
+  try {
+    const saved = await cache.restore(kind, key, work);
+    if (saved === undefined) return undefined;
+    const rels = JSON.parse(saved) as string[];
+    for (const rel of rels) {
+      const dest = await treePath(tree, rel, { owner });
+      if (!dest) return undefined;
+      // rm never follows a link at `dest` itself: it removes the link.
+      await fs.rm(dest, { recursive: true, force: true });
+      await fs.rename(path.join(work, rel), dest);
+    }
+    return rels;
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
   }
 }

@@ -1,8 +1,16 @@
 import type { ChildProcess } from 'node:child_process';
 import { BuildError } from './errors.js';
 import { eachLine } from './lines.js';
+import type { StepHint } from './types.js';
 
 const STEP_TIMEOUT_MS = 15 * 60_000;
+/** How many of a step's last lines are searched for a hint. */
+const HINT_LINES = 400;
+
+/** The message of the first hint whose text appears in `output`. */
+export function matchHint(hints: StepHint[] | undefined, output: string[]): string | undefined {
+  return hints?.find((h) => output.some((line) => line.includes(h.match)))?.message;
+}
 
 /**
  * Follows a started build step: streams its output, indented, to `log`, and fails the build with
@@ -11,12 +19,18 @@ const STEP_TIMEOUT_MS = 15 * 60_000;
 export function superviseStep(
   child: ChildProcess,
   argv: string[],
-  opts: { log: (line: string) => void; failure: string; kill: () => void },
+  opts: { log: (line: string) => void; failure: string; hints?: StepHint[]; kill: () => void },
 ): Promise<void> {
+  const output: string[] = [];
   return new Promise((resolve, reject) => {
     for (const stream of [child.stdout!, child.stderr!]) {
       eachLine(stream, (line) => {
-        if (line.trim()) opts.log(`       ${line}`);
+        if (!line.trim()) return;
+        opts.log(`       ${line}`);
+        if (opts.hints) {
+          output.push(line);
+          if (output.length > HINT_LINES) output.shift();
+        }
       });
     }
     const timer = setTimeout(opts.kill, STEP_TIMEOUT_MS);
@@ -28,7 +42,7 @@ export function superviseStep(
       clearTimeout(timer);
       if (code === 0) return resolve();
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      reject(new BuildError(`${opts.failure}: \`${argv.join(' ')}\` ${how}. See the output above.`));
+      reject(new BuildError(matchHint(opts.hints, output) ?? `${opts.failure}: \`${argv.join(' ')}\` ${how}. See the output above.`));
     });
   });
 }

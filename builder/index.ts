@@ -11,6 +11,7 @@ export { handOver } from './safe-fs.js';
 export { slugHome } from './slug.js';
 export type { BuildRequest, BuildSteps, Slug } from './types.js';
 export { installNode, type NodeInstall, nodeHomeSeen } from './node-versions.js';
+export { ensureTools, type ToolRef } from './tools.js';
 
 /** Where slugs made before the metadata moved out of the tree keep it. */
 const OLD_SLUG_META = path.join('.paas', 'slug.json');

@@ -1,5 +1,6 @@
 import type { HealthCheck } from './app-json.js';
 import type { NodeInstall } from './node-versions.js';
+import type { ToolRef } from './tools.js';
 
 /** What the builder needs from its caller. The builder knows nothing of apps, stores or HTTP. */
 export interface BuildRequest {
@@ -13,6 +14,8 @@ export interface BuildRequest {
   cacheDir: string;
   /** Node.js versions that engines.node asks for are installed under `<nodeCacheDir>/<version>`; without it, only the platform's Node. */
   nodeCacheDir?: string;
+  /** Package managers (npm, yarn, pnpm) are installed under `<toolsDir>/<name>/<version>`; without it, only the platform's npm. */
+  toolsDir?: string;
   /** How install and build steps run: the server runs each in the app's sandbox, under its uid. */
   steps: BuildSteps;
   /**
@@ -32,7 +35,10 @@ export interface BuildRequest {
 /** Runs the app's own build steps (npm ci, pip install, npm run build) and says how they see the tree. */
 export interface BuildSteps {
   /** Runs one step (argv, never a shell string) with `tree` as its working directory. */
-  run(argv: string[], opts: { tree: string; log: (line: string) => void; failure: string; env?: Record<string, string>; node?: NodeInstall }): Promise<void>;
+  run(
+    argv: string[],
+    opts: { tree: string; log: (line: string) => void; failure: string; hints?: StepHint[]; env?: Record<string, string>; node?: NodeInstall; tools?: ToolRef[] },
+  ): Promise<void>;
   /** The path at which steps and dynos see `tree` (/app inside a sandbox). */
   pathOf(tree: string): string;
   /** Who the tree belongs to; files paas puts there (the unpacked source, a restored cache) are handed over. */
@@ -56,6 +62,8 @@ export interface Slug {
   imageCommand?: string[];
   /** The exact Node.js version the slug runs (engines.node), when it is not the stack's. */
   node?: string;
+  /** The package managers it was built with, first on its processes' PATH (the platform's npm is not listed). */
+  tools?: ToolRef[];
   buildpack: string;
   /** Process type → shell command, as in a Procfile. */
   processTypes: Record<string, string>;
@@ -70,6 +78,12 @@ export interface Slug {
   healthchecks?: Record<string, HealthCheck[]>;
 }
 
+/** What a failed step's error says instead of its `failure` when its output holds `match` (an out-of-sync lockfile). */
+export interface StepHint {
+  match: string;
+  message: string;
+}
+
 /** One step of a build plan: an argv run in the app's tree (never a shell string). */
 export interface PlanStep {
   /** The build output heading before it ("-----> Installing dependencies with npm ci"). */
@@ -77,6 +91,18 @@ export interface PlanStep {
   argv: string[];
   /** What the build error says when it fails ("npm ci failed"). */
   failure: string;
+  hints?: StepHint[];
+}
+
+/** What the Node buildpack needs to know of the Node an executor runs steps on. */
+export interface NodeContext {
+  /** The platform's (the stack's) own Node.js version and, when known, its npm's. */
+  platform: string;
+  platformNpm?: string;
+  /** Resolves engines.node to an exact version (the platform's when it satisfies the range); throws BuildError. */
+  resolve(range: unknown): Promise<string>;
+  /** Where steps and dynos find the node binary of `version` (the platform's or an installed one). */
+  pathOf(version: string): string;
 }
 
 /** Where a plan is carried out: the host's sandbox (directory slugs) or an image build. */
@@ -88,6 +114,12 @@ export interface PlanContext {
   /** The app's config vars (a few steer a build: NODE_ENV). */
   config?: Record<string, string>;
   log: (line: string) => void;
+  /** Where steps see the build's package-manager cache (kept from one step to the next, never in the slug); /tmp/paas-cache in an image. */
+  cachePath?: string;
+  /** The Node.js side of the executor; without it, engines.node is not honoured and the platform's npm builds. */
+  node?: NodeContext;
+  /** Env for the host's npm when the plan asks the registry (the operator's settings, BuildRequest.hostNpmEnv). */
+  npmEnv?: Record<string, string>;
 }
 
 /**
@@ -100,16 +132,27 @@ export interface BuildPlan {
    * the tree, so the image layer it makes is keyed by them alone.
    */
   depsFiles: string[];
+  /** Steps over the whole tree before the install (heroku-prebuild): the install then sees the whole tree. */
+  prepare?: PlanStep[];
   /** Dependency install steps (their output is what a cache keeps). */
   install: PlanStep[];
-  /** Steps over the whole tree once dependencies are in: the build script, then pruning. */
+  /** Steps over the whole tree once dependencies are in: the build script. */
   build: PlanStep[];
+  /** After the build: pruning devDependencies, heroku-cleanup. */
+  finish?: PlanStep[];
+  /** Whether the install needs the whole tree (workspaces, `file:` dependencies, heroku-prebuild), not only depsFiles. */
+  depsNeedTree?: boolean;
+  /** Whether the steps after the install read the package cache it filled (yarn prunes from it). */
+  buildUsesCache?: boolean;
   /** The environment of install and build steps. */
   stepEnv: Record<string, string>;
   /** Files paas adds to the tree under `.paas/` (name → source path on the host). */
   paasFiles: Record<string, string>;
-  /** The package's engines.node as written (any type), for the image build to resolve. */
-  enginesNode?: unknown;
+  /** The exact Node.js version to install, when not the platform's (engines.node). */
+  node?: string;
+  /** Package managers to install, each with why (for the build output), and the corepack version that installs them. */
+  tools?: (ToolRef & { why: string })[];
+  corepack?: string;
   /** Default process types (a Procfile overrides them), from the tree as pushed. */
   processTypes: Record<string, string>;
   pathPrepend: string[];
@@ -131,5 +174,5 @@ export interface Buildpack {
    * types (a Procfile overrides them), with a line of build output about how a default runs
    * (`notes`, by type), shown unless a Procfile replaces that type.
    */
-  compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend' | 'env' | 'node'> & { notes?: Record<string, string> }>;
+  compile(dir: string, req: BuildRequest): Promise<Pick<Slug, 'processTypes' | 'pathPrepend' | 'env' | 'node' | 'tools'> & { notes?: Record<string, string> }>;
 }

@@ -42,6 +42,8 @@ async function buildSlugImage(
     stackImage,
     stackNode: stack.node,
     registry: deps.config.buildRegistry,
+    hostNpmEnv: npmEnv,
+    stackNpm: stack.npm || undefined,
     user,
     config: params.config,
     labels: { [LABELS.instance]: docker.instance },
@@ -105,9 +107,9 @@ async function buildAndRelease(
       slug = await buildSlugImage({ app, buildId, commit, source: params.source, config: appConfig, log, signal }, deps.docker, deps);
     } else {
       const registry = config.buildRegistry;
-      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, signal, registry });
+      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, toolsRoot: paths.tools, signal, registry });
       const hostNpmEnv = hostRegistryEnv(registry, paths.registry);
-      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, steps, hostNpmEnv, config: appConfig, log });
+      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, toolsDir: paths.tools, steps, hostNpmEnv, config: appConfig, log });
     }
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });

@@ -139,7 +139,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const docker = chosen.docker ? { engine: chosen.docker, instance: instanceId(paths.root) } : undefined;
   const runtime: Runtime = docker
     ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, network: config.docker.network, memoryBytes: config.docker.dynoMemoryBytes, bindAddress: config.docker.bindAddress })
-    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, nodeCacheDir: paths.node, npmEnv: hostRegistryEnv(config.buildRegistry, paths.registry) });
+    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, nodeCacheDir: paths.node, toolsDir: paths.tools, npmEnv: hostRegistryEnv(config.buildRegistry, paths.registry) });
   const leftover = await takeLeftovers(runtime, takeStaleDynos(db), config.stopGraceMs, log);
   const abandoned = failAbandoned(db);
   if (abandoned.builds || abandoned.releases) {

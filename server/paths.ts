@@ -10,6 +10,8 @@ export interface DataPaths {
   cache: string;
   /** Node.js versions apps ask for (engines.node), one directory each, read-only to apps. */
   node: string;
+  /** Package managers (npm, yarn, pnpm) apps build with, one directory per version, and corepack, read-only to apps. */
+  tools: string;
   hooks: string;
   /** Each running dyno's scratch layer (what it writes under /app), removed when it stops. */
   scratch: string;
@@ -40,6 +42,7 @@ export function dataPaths(root: string): DataPaths {
     slugs: path.join(root, 'slugs'),
     cache: path.join(root, 'cache'),
     node: path.join(root, 'node'),
+    tools: path.join(root, 'tools'),
     hooks: path.join(root, 'git-hooks'),
     scratch: path.join(root, 'dynos'),
     run: path.join(root, 'run'),

@@ -1,22 +1,19 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DepCache, hashKey } from '../cache.js';
 import { BuildError } from '../errors.js';
 import { parseJsonFile } from '../json-file.js';
-import { engineNode, nodeHomeSeen } from '../node-versions.js';
-import { excerpt, handOver, present, readTreeFile } from '../safe-fs.js';
+import { excerpt, present, readTreeFile } from '../safe-fs.js';
+import { corepackFor } from '../tools.js';
 import type { BuildPlan, Buildpack, PlanContext, PlanStep } from '../types.js';
+import { compileNode } from './node-compile.js';
 import { packageEnv, startCommand } from './npm-start.js';
-
-const LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json'];
-/** Lockfiles of big apps run to megabytes; they are only hashed, never shown. */
-const LOCKFILE_MAX = 64 * 1024 * 1024;
+import { choosePackageManager, type PackageManager } from './package-manager.js';
+import { pmSteps } from './pm-steps.js';
 
 /** The parts of package.json the buildpack reads; anything may be missing or of another type. */
 interface PackageJson {
   [field: string]: unknown;
   scripts?: Record<string, unknown>;
-  engines?: { node?: unknown };
+  engines?: Record<string, unknown>;
   devDependencies?: Record<string, string>;
 }
 
@@ -48,7 +45,7 @@ function webProcess(pkg: PackageJson): { command: string; note?: string } | unde
 }
 
 /** The npm_package_* and other variables every process of the app gets, from package.json as `npm start` would read it. */
-function processEnv(pkg: PackageJson, ctx: Pick<PlanContext, 'appPath' | 'nodePath' | 'log'>): Record<string, string> {
+function processEnv(pkg: PackageJson, ctx: Pick<PlanContext, 'appPath' | 'nodePath' | 'node' | 'log'>, node: string): Record<string, string> {
   // The npm_package_* variables npm gives a script go to every process of the app; npm itself
   // sets the same, so a Procfile `npm run …` sees no difference.
   const npm = packageEnv(pkg);
@@ -56,7 +53,8 @@ function processEnv(pkg: PackageJson, ctx: Pick<PlanContext, 'appPath' | 'nodePa
     const names = npm.skipped.slice(0, 3).join(', ') + (npm.skipped.length > 3 ? ` and ${npm.skipped.length - 3} more` : '');
     ctx.log(` !     Warning: some package.json fields do not become npm_package_* variables of the app (a NUL, nested too deep, or over 64 KiB in all): ${excerpt(names, 200)}.`);
   }
-  return { NODE_ENV: 'production', ...npm.env, npm_package_json: path.posix.join(ctx.appPath, 'package.json'), npm_node_execpath: ctx.nodePath };
+  const execPath = ctx.node ? ctx.node.pathOf(node) : ctx.nodePath;
+  return { NODE_ENV: 'production', ...npm.env, npm_package_json: path.posix.join(ctx.appPath, 'package.json'), npm_node_execpath: execPath };
 }
 
 /** Default process types, and notes on how they run, from package.json and the tree. */
@@ -68,44 +66,122 @@ async function processes(dir: string, pkg: PackageJson): Promise<Pick<BuildPlan,
   return { processTypes, notes: web?.note ? { web: web.note } : undefined };
 }
 
-const NPM_FLAGS = ['--no-audit', '--no-fund', '--no-progress'];
+/** Files at the root that decide what an install makes, besides package.json and the lockfile (a trailing / marks a directory). */
+const INSTALL_INPUTS = ['.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs', 'pnpm-workspace.yaml', '.yarn/releases/', '.yarn/plugins/', '.yarn/patches/', 'patches/'];
+/** Root scripts a package manager runs during the install: they may read any file of the tree. */
+const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare', 'prepublish', 'pnpm:devPreinstall'];
+/** Dependency specs that point into the tree. */
+const LOCAL_SPEC = /^(file|link|portal|workspace):/;
 
-/** The Node.js plan, plus what the host executor needs to key its dependency cache. */
-async function nodePlan(dir: string, ctx: PlanContext): Promise<BuildPlan & { pkg: PackageJson; lockfile?: string }> {
+/** A config var that turns devDependency pruning off, as on Heroku ("false", any case). */
+function pruneOff(config: Record<string, string> | undefined): string | undefined {
+  return ['NPM_CONFIG_PRODUCTION', 'YARN_PRODUCTION'].find((k) => config?.[k]?.toLowerCase() === 'false');
+}
+
+/** The Node.js plan, plus what the host executor needs: the package manager, and what the install makes (for the cache). */
+export interface NodePlan extends BuildPlan {
+  pkg: PackageJson;
+  pm: PackageManager;
+  installed: string[];
+  /** Files and directories (a trailing /) the dependency cache is keyed by; undefined: never cached (workspaces). */
+  keyedBy?: string[];
+  /** package.json's cacheDirectories, checked: kept between builds and restored before the install. */
+  cacheDirectories: string[];
+  /** What every process of the app needs from its package manager (in `env` too). */
+  pmEnv: Record<string, string>;
+}
+
+/** The environment the app's processes need for its package manager to work at run time. */
+function pmEnv(pm: PackageManager, pkg: PackageJson, appPath: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  // Plug'n'Play resolves packages only in processes that load its runtime (yarn run does): every process of the app does.
+  if (pm.pnp) env.NODE_OPTIONS = `--require ${path.posix.join(appPath, '.pnp.cjs')}${pkg.type === 'module' ? ` --experimental-loader ${path.posix.join(appPath, '.pnp.loader.mjs')}` : ''}`;
+  // pnpm 11 checks node_modules before `pnpm run`/`pnpm start` against the paths of the install, and
+  // a dyno that runs a copy of the slug elsewhere would reinstall: a warning, as on Heroku.
+  if (pm.name === 'pnpm' && pm.tool && Number(pm.tool.version.split('.')[0]) >= 11) env.pnpm_config_verify_deps_before_run = 'warn';
+  return env;
+}
+
+/** What the install reads: package.json, the lockfile and the package manager's settings present in the tree. */
+async function installInputs(dir: string, lockfile: string | undefined): Promise<string[]> {
+  const inputs = ['package.json', ...(lockfile ? [lockfile] : [])];
+  for (const entry of INSTALL_INPUTS) if (await present(path.join(dir, entry))) inputs.push(entry);
+  return inputs;
+}
+
+/** Whether the install needs more of the tree than its inputs: dependencies in the tree, install scripts, heroku-prebuild. */
+function needsTree(pkg: PackageJson, prepare: PlanStep[]): boolean {
+  const specs = ['dependencies', 'devDependencies', 'optionalDependencies'].flatMap((f) => Object.values((pkg[f] ?? {}) as Record<string, unknown>));
+  return prepare.length > 0 || INSTALL_SCRIPTS.some((s) => pkg.scripts?.[s] !== undefined) || specs.some((v) => typeof v === 'string' && LOCAL_SPEC.test(v));
+}
+
+/** package.json's cacheDirectories: relative paths inside the tree; others are warned about and left out. */
+function cacheDirectories(pkg: PackageJson, log: (line: string) => void): string[] {
+  const listed = pkg.cacheDirectories ?? pkg.cache_directories;
+  if (listed === undefined) return [];
+  const ok = (Array.isArray(listed) ? listed : [listed]).filter((d): d is string => typeof d === 'string' && d !== '' && !path.isAbsolute(d) && !d.split('/').some((p) => p === '..' || p === '.paas'));
+  if (!Array.isArray(listed) || ok.length !== listed.length) log(' !     Warning: package.json cacheDirectories must list paths inside the app (such as "node_modules" or ".next/cache"); the others are left out.');
+  return [...new Set(ok.map((d) => path.posix.normalize(d).replace(/\/$/, '')))].filter((d) => d !== '.').slice(0, 20);
+}
+
+/** The Node.js plan: which Node and package manager, and the steps Heroku's Node buildpack runs. */
+async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
   const pkg = await readPackageJson(dir);
-  const lockfile = LOCKFILES[(await Promise.all(LOCKFILES.map((f) => present(path.join(dir, f))))).findIndex(Boolean)];
   // As on Heroku, build steps and the app run with NODE_ENV=production unless the app's config says otherwise.
   const nodeEnv = ctx.config?.NODE_ENV ?? 'production';
-  // Under NODE_ENV=production npm would skip devDependencies, which a build script needs (a
-  // compiler, a bundler): install them all, and prune them once the build is done.
-  const installFlags = [...NPM_FLAGS, '--include=dev'];
-  const install = lockfile
-    ? { heading: '-----> Installing dependencies with npm ci', argv: ['npm', 'ci', ...installFlags], failure: 'npm ci failed' }
-    : {
-        heading: '-----> Installing dependencies with npm install (no lockfile; commit package-lock.json for cached, repeatable installs)',
-        argv: ['npm', 'install', ...installFlags],
-        failure: 'npm install failed',
-      };
-  const build = [];
-  if (pkg.scripts?.build) build.push({ heading: '-----> Running build script', argv: ['npm', 'run', 'build'], failure: 'npm run build failed' });
+  const platform = ctx.node?.platform ?? process.versions.node;
+  const version = pkg.engines?.node !== undefined && ctx.node ? await ctx.node.resolve(pkg.engines.node) : platform;
+  const pm = await choosePackageManager(dir, pkg, { version, own: version === platform, platformNpm: ctx.node?.platformNpm }, ctx.npmEnv);
+  if (pm.warning) ctx.log(` !     Warning: ${pm.warning}`);
+  const off = pruneOff(ctx.config);
   // The cache keeps the full install; only the slug loses the devDependencies. An app that sets
   // another NODE_ENV asked for a development setup and keeps them.
-  if (nodeEnv === 'production' && Object.keys(pkg.devDependencies ?? {}).length > 0) {
-    build.push({ heading: '-----> Pruning devDependencies', argv: ['npm', 'prune', '--omit=dev', ...NPM_FLAGS], failure: 'npm prune failed' });
-  }
+  const devDeps = Object.keys(pkg.devDependencies ?? {}).length > 0;
+  if (off && devDeps && nodeEnv === 'production') ctx.log(`-----> Keeping devDependencies in the slug (${off}=false)`);
+  const yarnrc = pm.berry ? ((await readTreeFile(dir, '.yarnrc.yml')) ?? Buffer.alloc(0)).toString('utf8') : '';
+  const steps = pmSteps({
+    pm,
+    scripts: pkg.scripts ?? {},
+    prune: nodeEnv === 'production' && !off && devDeps,
+    cachePath: ctx.cachePath ?? '/tmp/paas-cache',
+    zeroInstall: await present(path.join(dir, '.yarn', 'cache')),
+    workspaceTools: /plugin-workspace-tools/.test(yarnrc),
+  });
+  if (steps.note) ctx.log(steps.note);
+  const tools = [...(pm.npm ? [{ ...pm.npm, why: `for Node.js ${version}` }] : []), ...(pm.tool ? [{ ...pm.tool, why: pm.why }] : [])];
+  const depsFiles = zeroInstallFiles(await installInputs(dir, pm.lockfile), pm, await present(path.join(dir, '.yarn', 'cache')));
+  // Workspaces install into every package of the tree, which the install's output alone does not hold.
+  const workspaces = pkg.workspaces !== undefined || /^packages\s*:/m.test(((await readTreeFile(dir, 'pnpm-workspace.yaml')) ?? '').toString());
+  const depsNeedTree = workspaces || needsTree(pkg, steps.prepare);
+  const runEnv = pmEnv(pm, pkg, ctx.appPath);
   return {
     pkg,
-    lockfile,
-    depsFiles: ['package.json', ...(lockfile ? [lockfile] : [])],
-    install: [install],
-    build,
-    stepEnv: { NODE_ENV: nodeEnv },
+    pm,
+    installed: steps.installed,
+    keyedBy: workspaces ? undefined : depsNeedTree ? ['.'] : depsFiles,
+    cacheDirectories: cacheDirectories(pkg, ctx.log),
+    pmEnv: runEnv,
+    depsFiles,
+    depsNeedTree,
+    prepare: steps.prepare,
+    install: steps.install,
+    build: steps.build,
+    finish: steps.finish,
+    buildUsesCache: steps.buildUsesCache,
+    stepEnv: { NODE_ENV: nodeEnv, ...steps.stepEnv },
     paasFiles: {},
-    enginesNode: pkg.engines?.node,
+    node: version === platform ? undefined : version,
+    tools,
+    corepack: tools.length > 0 ? await corepackFor(platform, ctx.npmEnv) : undefined,
     ...(await processes(dir, pkg)),
     pathPrepend: ['node_modules/.bin'],
-    env: processEnv(pkg, { ...ctx, log: () => undefined }),
+    env: { ...processEnv(pkg, { ...ctx, log: () => undefined }, version), ...runEnv },
   };
+}
+
+/** A Yarn 2+ install that checks a committed cache (zero-install) needs that cache too. */
+function zeroInstallFiles(files: string[], pm: PackageManager, cache: boolean): string[] {
+  return pm.berry && cache ? [...files, '.yarn/cache/'] : files;
 }
 
 export const nodeBuildpack: Buildpack = {
@@ -113,43 +189,14 @@ export const nodeBuildpack: Buildpack = {
   detect: (files) => files.has('package.json'),
   webFrom: ['a `start` script to package.json', 'a `server.js` file'],
   plan: nodePlan,
-  async compile(dir, req) {
-    const pkg = await readPackageJson(dir);
-    // engines.node, as on Heroku: build steps and dynos run on that Node, installed if not the platform's.
-    const node = await engineNode(pkg.engines?.node, req);
-    const nodePath = node ? path.join(nodeHomeSeen(node, req.steps.pathOf(dir) !== dir), 'bin', 'node') : process.execPath;
-    const ctx = { appPath: req.steps.pathOf(dir), nodePath, config: req.config, log: req.log };
-    const plan = await nodePlan(dir, ctx);
-    const step = { tree: dir, log: req.log, env: plan.stepEnv, node };
-    const run = async (s: PlanStep) => {
-      req.log(s.heading);
-      await req.steps.run(s.argv, { ...step, failure: s.failure });
-    };
-    const cache = new DepCache(path.join(req.cacheDir, req.appName), req.steps.owner);
-
-    if (plan.lockfile) {
-      const lock = (await readTreeFile(dir, plan.lockfile, LOCKFILE_MAX))!;
-      // Native modules are built for one Node: the key names the one they were built with.
-      const key = hashKey(lock, node ? `v${node.version}` : process.version);
-      if (await cache.restore('node', key, path.join(dir, 'node_modules'))) {
-        req.log('-----> Lockfile unchanged: using cached node_modules, skipping install');
-      } else {
-        for (const s of plan.install) await run(s);
-        // A lockfile with no dependencies installs nothing; cache the empty tree so the next build skips npm too.
-        // Not recursive: an existing entry (even a dangling link left by an install script) is never followed.
-        if (!(await present(path.join(dir, 'node_modules')))) {
-          await fs.mkdir(path.join(dir, 'node_modules'));
-          if (req.steps.owner) await handOver(path.join(dir, 'node_modules'), req.steps.owner);
-        }
-        await cache.save('node', key, path.join(dir, 'node_modules'), undefined, req.log);
-      }
-    } else {
-      for (const s of plan.install) await run(s);
-    }
-    for (const s of plan.build) await run(s);
-
-    // What `npm start` would read: package.json as the build left it (a build that removed it leaves the pushed one).
-    const final = (await present(path.join(dir, 'package.json'))) ? await readPackageJson(dir) : plan.pkg;
-    return { ...(await processes(dir, final)), pathPrepend: plan.pathPrepend, env: processEnv(final, ctx), node: node?.version };
-  },
+  compile: (dir, req) =>
+    compileNode(dir, req, {
+      plan: nodePlan,
+      async final(tree, plan, ctx) {
+        // What `npm start` would read: package.json as the build left it (a build that removed it leaves the pushed one).
+        const pkg = (await present(path.join(tree, 'package.json'))) ? await readPackageJson(tree) : plan.pkg;
+        const env = { ...processEnv(pkg, ctx, plan.node ?? ctx.node!.platform), ...plan.pmEnv };
+        return { ...(await processes(tree, pkg)), env };
+      },
+    }),
 };

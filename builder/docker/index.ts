@@ -4,14 +4,16 @@
 import type Docker from 'dockerode';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import semver from 'semver';
 import { addPaasFiles } from '../buildpacks/static.js';
 import { BuildError } from '../errors.js';
+import { matchHint } from '../exec.js';
 import { entryKind, excerpt, readTreeFile } from '../safe-fs.js';
 import { buildFailed, type Compiled, detect, finishSlug, slugHome, unpack } from '../slug.js';
 import type { BuildRequest, Slug } from '../types.js';
 import type { RegistrySettings } from '../registry.js';
-import { CONTEXT_APP, CONTEXT_PAAS, CONTEXT_REGISTRY, generateDockerfile, registryContext } from './dockerfile.js';
+import { CONTEXT_APP, CONTEXT_INSTALLER, CONTEXT_PAAS, CONTEXT_REGISTRY, generateDockerfile, IMAGE_CACHE, registryContext } from './dockerfile.js';
 import { LABELS, imageTag } from './labels.js';
 import { stackNodeVersion } from './node.js';
 import { imageCommand, requireLocalImages } from './own.js';
@@ -26,6 +28,8 @@ export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {
   stackImage: string;
   /** The stack's Node.js version when its labels say (a stack paas built); else it is asked of the image. */
   stackNode?: string;
+  /** The stack's npm version, when its labels say. */
+  stackNpm?: string;
   /** The pushed commit, recorded as the image's paas.commit label. */
   commit: string;
   /** The operator's registry settings (npmrc, CA, proxy) the dependency installs get; they stay out of the image. */
@@ -122,8 +126,16 @@ async function ownImage(req: ImageBuildRequest, dir: string, tag: string, labels
 async function generatedImage(req: ImageBuildRequest, home: string, dir: string, tag: string, labels: Record<string, string>): Promise<Compiled> {
   const pack = detect(new Set(await fs.readdir(dir)));
   req.log(`-----> ${pack.name} app detected`);
-  const plan = await pack.plan(dir, { appPath: APP_PATH, nodePath: NODE_PATH, config: req.config, log: req.log });
-  const node = plan.enginesNode === undefined ? undefined : await nodeFor(req, plan.enginesNode);
+  const stack = pack.name === 'Node.js' ? req.stackNode || (await stackNodeVersion(req.docker, req.stackImage)) : '';
+  const plan = await pack.plan(dir, {
+    appPath: APP_PATH,
+    nodePath: NODE_PATH,
+    config: req.config,
+    log: req.log,
+    cachePath: IMAGE_CACHE,
+    npmEnv: req.hostNpmEnv,
+    node: { platform: stack, platformNpm: req.stackNpm, resolve: (range) => nodeFor(req, range, stack), pathOf: () => NODE_PATH },
+  });
   await addPaasFiles(dir, plan.paasFiles);
   const paas = path.join(home, CONTEXT_PAAS);
   await fs.mkdir(paas);
@@ -132,9 +144,13 @@ async function generatedImage(req: ImageBuildRequest, home: string, dir: string,
     await fs.mkdir(path.join(paas, CONTEXT_REGISTRY));
     for (const [name, text] of Object.entries(registry)) await fs.writeFile(path.join(paas, CONTEXT_REGISTRY, name), text);
   }
+  if (plan.tools?.length) await fs.copyFile(fileURLToPath(new URL('../tool-install.js', import.meta.url)), path.join(paas, CONTEXT_INSTALLER));
+  if ((plan as { cacheDirectories?: string[] }).cacheDirectories?.length) {
+    req.log('       cacheDirectories (package.json): on the Docker runtime only the dependency install is cached (its image layer); these directories start empty each build.');
+  }
   // The static server listens on loopback on the host; in a container it must take the published port.
   const env = Object.keys(plan.paasFiles).includes('static-server.mjs') ? { PAAS_STATIC_HOST: '0.0.0.0' } : undefined;
-  const dockerfile = generateDockerfile({ appName: req.appName, stackImage: req.stackImage, plan, user: req.user, registry: registry && Object.keys(registry), node, env, labels, stageLabels: req.labels });
+  const dockerfile = generateDockerfile({ appName: req.appName, stackImage: req.stackImage, plan, user: req.user, registry: registry && Object.keys(registry), node: plan.node, env, labels, stageLabels: req.labels });
   await fs.writeFile(path.join(paas, 'Dockerfile'), dockerfile.text);
   req.log(`-----> Building image ${tag}`);
   await runBuild(req.docker, await tarOf(home, [CONTEXT_APP, CONTEXT_PAAS]), {
@@ -144,23 +160,35 @@ async function generatedImage(req: ImageBuildRequest, home: string, dir: string,
     signal: req.signal,
     heading: (n) => dockerfile.steps.get(n)?.heading || undefined,
     explain: (n) => dockerfile.steps.get(n)?.failure,
+    hint: (n, output) => matchHint(dockerfile.steps.get(n)?.hints, output),
   });
-  return { dir, image: tag, buildpack: pack.name, ...(node ? { node } : {}), processTypes: plan.processTypes, pathPrepend: plan.pathPrepend, env: plan.env ?? {}, notes: plan.notes, webFrom: pack.webFrom ?? [] };
+  const tools = plan.tools?.map(({ why: _, ...tool }) => tool);
+  return {
+    dir,
+    image: tag,
+    buildpack: pack.name,
+    ...(plan.node ? { node: plan.node } : {}),
+    ...(tools?.length ? { tools } : {}),
+    processTypes: plan.processTypes,
+    pathPrepend: plan.pathPrepend,
+    env: plan.env ?? {},
+    notes: plan.notes,
+    webFrom: pack.webFrom ?? [],
+  };
 }
 
-/** The exact Node.js version to install for engines.node, or undefined for the stack's own. */
-async function nodeFor(req: ImageBuildRequest, range: unknown): Promise<string | undefined> {
-  const stack = req.stackNode || (await stackNodeVersion(req.docker, req.stackImage));
+/** The exact Node.js version for engines.node: the stack's own when it fits (or when no resolver is given, with a warning). */
+async function nodeFor(req: ImageBuildRequest, range: unknown, stack: string): Promise<string> {
   // With a resolver, engines.node is honoured as on the process runtime: a bad range fails the build there.
   if (req.nodeVersion) {
     const version = await req.nodeVersion(typeof range === 'string' ? range : JSON.stringify(range) ?? String(range));
     req.log(`-----> Using Node.js ${version} (engines.node "${excerpt(String(range), 60)}")`);
-    return version === stack ? undefined : version;
+    return version;
   }
   if (typeof range !== 'string' || semver.validRange(range) === null) {
     req.log(` !     Warning: package.json engines.node (${excerpt(JSON.stringify(range) ?? String(range), 60)}) is not a version range. This app will run on the stack's Node ${stack}; set engines.node to a range such as ">=22".`);
-    return undefined;
+    return stack;
   }
   if (!semver.satisfies(stack, range)) req.log(` !     Warning: package.json engines.node asks for "${excerpt(range, 60)}", but this app will run on the stack's Node ${stack}, so it may not work.`);
-  return undefined;
+  return stack;
 }

@@ -28,6 +28,8 @@ export interface RunBuildOptions {
    * own Dockerfile gets undefined (its step is quoted as written).
    */
   explain?: (step: number) => string | undefined;
+  /** The whole error when step N's output says why it failed in a way paas knows (an out-of-sync lockfile). */
+  hint?: (step: number, output: string[]) => string | undefined;
   /** Stops the build (the pusher hung up, the server is shutting down): the engine cancels it when its client goes. */
   signal?: AbortSignal;
 }
@@ -102,6 +104,8 @@ export async function runBuild(docker: Docker, context: NodeJS.ReadableStream, o
   if (failure) {
     const error = failure.errorDetail?.message ?? failure.error ?? 'unknown error';
     opts.log(` !     ${error}`);
+    const hint = opts.hint?.(step, stepOutput);
+    if (hint) throw new BuildError(hint);
     const what = opts.explain?.(step);
     const code = failure.errorDetail?.code ?? /returned a non-zero code: (\d+)/.exec(error)?.[1];
     const quoted = telling(stepOutput);

@@ -589,6 +589,7 @@ export class Reconciler {
       // Heroku's runtime contract (.profile.d) holds for buildpack apps; a Dockerfile's image is run as built.
       profile: release.slug.buildpack !== 'Dockerfile',
       node: release.slug.node,
+      tools: release.slug.tools,
       pathPrepend: release.slug.pathPrepend,
       user: release.user,
       env: { ...this.deps.baseEnv, ...release.env, ...oneOff?.env, DYNO: name },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { eachLine, installNode, type NodeInstall } from '../../builder/index.js';
+import { eachLine, ensureTools, installNode, type NodeInstall } from '../../builder/index.js';
 import type { SandboxHost } from '../sandbox/host.js';
 import { removeScratch, startSandboxed } from '../sandbox/spawn.js';
 import { allEnded, atMost, DRAIN_MS, exitStatus } from './exit-status.js';
@@ -25,6 +25,8 @@ export interface ProcessRuntimeOptions {
   nodeCacheDir?: string;
   /** Env for the host's npm when a Node must be installed again: the operator's registry settings (build-registry.ts). */
   npmEnv?: Record<string, string>;
+  /** Where package managers are installed (builder's installTools); needed for a spec with `tools`. */
+  toolsDir?: string;
 }
 
 /**
@@ -46,6 +48,14 @@ export class ProcessRuntime implements Runtime {
     return { version: spec.node, home: await installNode(spec.node, this.opts.nodeCacheDir, (l) => spec.onLine('stderr', l.trim()), this.opts.npmEnv) };
   }
 
+  /** The slug's package managers: the build installed them; a tools dir emptied since is filled again. */
+  private async tools(spec: DynoSpec): Promise<{ root: string; dirs: string[] } | undefined> {
+    if (!spec.tools?.length) return undefined;
+    if (!this.opts.toolsDir) throw new Error(`${spec.app} ${spec.name}: its slug runs with ${spec.tools.map((t) => t.name).join(', ')}, but this runtime has no tools dir`);
+    await ensureTools(spec.tools, this.opts.toolsDir, (l) => spec.onLine('stderr', l.trim()), this.opts.npmEnv);
+    return { root: this.opts.toolsDir, dirs: spec.tools.map((t) => t.dir) };
+  }
+
   async start(spec: DynoSpec): Promise<RunningDyno> {
     if (spec.command === undefined) throw new Error(`${spec.app} ${spec.name}: the process runtime runs Procfile commands only, not an image's own command`);
     const port = await freePort();
@@ -64,6 +74,7 @@ export class ProcessRuntime implements Runtime {
       env: { ...spec.env, PORT: String(port) },
       pathPrepend: spec.pathPrepend,
       node: await this.node(spec),
+      tools: await this.tools(spec),
     });
     const outputEnded = allEnded(child.stdout!, child.stderr!);
     const flow = (on: boolean) => {

@@ -1,3 +1,4 @@
+import type { ToolRef } from '../../builder/tools.js';
 /**
  * The runtime runs dynos. Two implementations share this interface: `process` (child processes in
  * sandboxes) and `docker` (containers). The reconciler never knows which one it has; one contract
@@ -22,6 +23,8 @@ export interface DynoSpec {
   profile?: boolean;
   /** The exact Node.js version the slug was built for, when not the stack's (the process runtime puts it first on PATH). */
   node?: string;
+  /** The package managers the slug was built with (the process runtime puts them first on PATH; an image has them). */
+  tools?: ToolRef[];
   /** The app's config and dyno variables; the runtime adds PORT, PATH and HOME. */
   env: Record<string, string>;
   /** Slug directories, relative to its root, that go first on PATH. */

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type NodeInstall, nodeHomeSeen } from '../../builder/index.js';
+import { TOOLS_SEEN } from '../../builder/tools.js';
 import { type SandboxHost, sharedDirMode } from './host.js';
 import { isolationArgs, openParents } from './isolation.js';
 import { noUserNamespacesFilter } from './seccomp.js';
@@ -42,6 +43,8 @@ export interface SandboxSpec {
   pathPrepend: string[];
   /** The Node.js the app asked for (engines.node), when not the platform's: its bin/ goes on PATH before the system's. */
   node?: NodeInstall;
+  /** Package managers the app builds and runs with: the tools root (read-only, at TOOLS_SEEN) and each tool's directory in it, whose bin/ goes on PATH first. */
+  tools?: { root: string; dirs: string[] };
   /** A pipe for the process's stdin (a one-off run's input); else it reads nothing. */
   stdin?: boolean;
   /**
@@ -75,13 +78,16 @@ const LOAD_ENV = `cd ${APP_ROOT} || exit 126; while IFS= read -r -d "" kv; do ex
 const MOUNT_OVERLAY = 'cd "$1" && mount -t overlay paas-app -o lowerdir=lower,upperdir=upper,workdir=work merged && shift && exec "$@"';
 
 /**
- * An engines.node version, read-only, at a path that names no host directory. bwrap would make the
- * directories above it under our umask (077), closed to the app's uid: they are made open first.
+ * `src` bound read-only at `dest`. bwrap would make the directories above it under our umask
+ * (077), closed to the app's uid: they are made open first.
  */
-function nodeMount(node: NodeInstall | undefined): string[] {
-  if (!node) return [];
-  const target = nodeHomeSeen(node, true);
-  return [...openParents(target), '--ro-bind', node.home, target];
+function bindAt(src: string, dest: string): string[] {
+  return [...openParents(dest), '--ro-bind', src, dest];
+}
+
+/** An engines.node version and the package managers, read-only, at paths that name no host directory. */
+function toolMounts(spec: SandboxSpec): string[] {
+  return [...(spec.node ? bindAt(spec.node.home, nodeHomeSeen(spec.node, true)) : []), ...(spec.tools ? bindAt(spec.tools.root, TOOLS_SEEN) : [])];
 }
 
 /** The spec's files, each read by bwrap from its own pipe (fds from FIRST_FILE_FD on), readable by the app. */
@@ -146,8 +152,10 @@ async function prepareScratch(host: SandboxHost, spec: SandboxSpec): Promise<str
 
 function withPath(spec: SandboxSpec, root: string, host: SandboxHost): Record<string, string> {
   const prepend = spec.pathPrepend.map((p) => path.join(root, p));
-  const node = spec.node ? [path.join(nodeHomeSeen(spec.node, host.kind === 'bwrap'), 'bin')] : [];
-  return { ...spec.env, PATH: [...prepend, ...node, host.systemPath].join(':'), HOME: root };
+  const sandboxed = host.kind === 'bwrap';
+  const node = spec.node ? [path.join(nodeHomeSeen(spec.node, sandboxed), 'bin')] : [];
+  const tools = spec.tools ? spec.tools.dirs.map((d) => path.posix.join(sandboxed ? TOOLS_SEEN : spec.tools!.root, d, 'bin')) : [];
+  return { ...spec.env, PATH: [...prepend, ...tools, ...node, host.systemPath].join(':'), HOME: root };
 }
 
 /**
@@ -183,7 +191,7 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   const filter = noUserNamespacesFilter();
   const inner = [
     ...isolationArgs('paas', { shared: host.sharedDirs, hidden: host.hiddenFiles }),
-    ...nodeMount(spec.node),
+    ...toolMounts(spec),
     ...fileMounts(files.map(([target]) => target)),
     '--proc', '/proc',
     '--dev', '/dev',

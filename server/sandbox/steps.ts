@@ -43,7 +43,7 @@ async function registryFor(host: SandboxHost, settings: RegistrySettings, scratc
  */
 export function sandboxedSteps(
   host: SandboxHost,
-  params: { user?: AppUser; env: Record<string, string>; scratchRoot: string; signal?: AbortSignal; registry?: RegistrySettings },
+  params: { user?: AppUser; env: Record<string, string>; scratchRoot: string; toolsRoot?: string; signal?: AbortSignal; registry?: RegistrySettings },
 ): BuildSteps {
   const { signal } = params;
   return {
@@ -61,20 +61,22 @@ export function sandboxedSteps(
           scratchDir,
           user: params.user,
           argv,
-          // Tool caches go to the step's private /tmp, not into the slug. node-gyp takes the headers'
-          // location under its own prefix: as npm_config_nodedir, npm would warn on every build. An
-          // engines.node version brings its own headers, which its native modules must be built against.
+          // Tool caches go to the step's private /tmp, not into the slug, unless the plan names the
+          // build's own cache. node-gyp takes the headers' location under its own prefix: as
+          // npm_config_nodedir, npm would warn on every build. An engines.node version brings its
+          // own headers, which its native modules must be built against.
           env: {
             ...params.env,
-            ...opts.env,
             npm_config_cache: '/tmp/.npm',
             XDG_CACHE_HOME: '/tmp/.cache',
+            ...opts.env,
             ...(nodedir ? { npm_package_config_node_gyp_nodedir: nodedir } : {}),
             // The operator's registry, CA and proxy: every step (install, build script) on any Node.
             ...registry?.env,
           },
           pathPrepend: ['node_modules/.bin'],
           node: opts.node,
+          tools: opts.tools?.length && params.toolsRoot ? { root: params.toolsRoot, dirs: opts.tools.map((t) => t.dir) } : undefined,
           files: registry?.files,
         });
       };

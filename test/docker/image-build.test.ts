@@ -49,7 +49,11 @@ afterAll(async () => {
   for (const c of await docker.listContainers({ all: true, filters: { label } })) await docker.getContainer(c.Id).remove({ force: true });
   // Tagged slugs first, then the untagged stage images (deps, node) the builds labelled.
   for (const i of await docker.listImages({ filters: { label } })) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
-  for (const i of await docker.listImages({ filters: { label: ['paas.managed=true', 'paas.kind=node'], dangling: ['true'] } })) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
+  // Only the stage images of builds like these, with no server's paas.instance: a server's own go with it.
+  for (const kind of ['node', 'tools']) {
+    const stages = await docker.listImages({ filters: { label: ['paas.managed=true', `paas.kind=${kind}`], dangling: ['true'] } });
+    for (const i of stages.filter((img) => !img.Labels?.['paas.instance'])) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
+  }
   if (work) removeTree(work);
 });
 

@@ -142,7 +142,7 @@ describe('what app code does to its tree during the build', () => {
     const outside = outsideDir();
     const app = buildScriptApp(
       `fs.rmSync('Procfile', { force: true }); fs.symlinkSync('/proc/self/environ', 'Procfile');\n` +
-        `fs.symlinkSync(${JSON.stringify(outside)}, '.paas');`,
+        `fs.rmSync('.paas', { recursive: true, force: true }); fs.symlinkSync(${JSON.stringify(outside)}, '.paas');`,
     );
     const r = await push(paas, await gitRepo(paas, { ...app, Procfile: 'web: node server.js\n' }), 'swap-procfile');
     expect(r.code).not.toBe(0);
@@ -154,7 +154,8 @@ describe('what app code does to its tree during the build', () => {
   it('a .paas link made by a build script is never written through', async () => {
     await createApp(paas, 'swap-paas');
     const outside = outsideDir();
-    const app = buildScriptApp(`fs.symlinkSync(${JSON.stringify(outside)}, '.paas');`);
+    // paas keeps the build's package cache in .paas: the build script swaps it for a link out.
+    const app = buildScriptApp(`fs.rmSync('.paas', { recursive: true, force: true }); fs.symlinkSync(${JSON.stringify(outside)}, '.paas');`);
     const r = await push(paas, await gitRepo(paas, app), 'swap-paas');
     expect(r.code, r.stderr).toBe(0);
     expect(fs.readdirSync(outside)).toEqual([]);

@@ -1,0 +1,124 @@
+// Carries out the Node.js plan on the host (directory slugs): installs the app's Node and package
+// managers, runs the steps through the app's sandbox, and keeps the per-app caches: the dependency
+// install (keyed by everything that decides it), the package manager's downloads, cacheDirectories.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { DepCache, hashKey, hashTree, restoreTree, saveTree } from '../cache.js';
+import { BuildError } from '../errors.js';
+import { installNode, type NodeInstall, nodeHomeSeen, platformNode, resolveEnginesNode } from '../node-versions.js';
+import { npmEnv } from '../npm-view.js';
+import { excerpt, handOver, present } from '../safe-fs.js';
+import { installTools, type ToolRef } from '../tools.js';
+import type { BuildRequest, PlanContext, PlanStep, Slug } from '../types.js';
+import type { NodePlan } from './node.js';
+
+const run = promisify(execFile);
+/**
+ * The build's package-manager cache (npm cache, yarn cache, pnpm store), in the tree under paas's
+ * reserved `.paas`, so it lasts from one step to the next (a step's /tmp does not) on the same
+ * filesystem as node_modules; it is removed before the slug is finished.
+ */
+const BUILD_CACHE = '.paas/cache';
+let hostNpm: Promise<string | undefined> | undefined;
+
+/** The version of the npm on the paas host's PATH (the platform's own), asked once. */
+function hostNpmVersion(): Promise<string | undefined> {
+  hostNpm ??= run('npm', ['--version'], { env: npmEnv(), timeout: 30_000 }).then(
+    (r) => r.stdout.trim() || undefined,
+    () => undefined,
+  );
+  return hostNpm;
+}
+
+/** What the buildpack's plan and the tree after the build give the slug: its processes and their environment. */
+export interface NodeHelpers {
+  plan: (dir: string, ctx: PlanContext) => Promise<NodePlan>;
+  /** Process types, notes and environment from package.json as the build left it. */
+  final: (dir: string, plan: NodePlan, ctx: PlanContext) => Promise<Pick<Slug, 'processTypes' | 'env'> & { notes?: Record<string, string> }>;
+}
+
+/** The Node.js buildpack's compile on the host: see the file's head. */
+export async function compileNode(dir: string, req: BuildRequest, helpers: NodeHelpers): Promise<Pick<Slug, 'processTypes' | 'pathPrepend' | 'env' | 'node' | 'tools'> & { notes?: Record<string, string> }> {
+  const sandboxed = req.steps.pathOf(dir) !== dir;
+  const platform = platformNode();
+  const ctx: PlanContext = {
+    appPath: req.steps.pathOf(dir),
+    nodePath: process.execPath,
+    config: req.config,
+    log: req.log,
+    cachePath: path.posix.join(req.steps.pathOf(dir), BUILD_CACHE),
+    npmEnv: req.hostNpmEnv,
+    node: {
+      platform,
+      platformNpm: await hostNpmVersion(),
+      resolve: (range) => resolveEnginesNode(range, { npmEnv: req.hostNpmEnv }),
+      pathOf: (v) => (v === platform ? process.execPath : path.join(nodeHomeSeen({ version: v, home: path.join(req.nodeCacheDir ?? '', v) }, sandboxed), 'bin', 'node')),
+    },
+  };
+  const plan = await helpers.plan(dir, ctx);
+  const range = plan.pkg.engines?.node;
+  const why = `engines.node: ${excerpt(String(range), 60)}`;
+  let node: NodeInstall | undefined;
+  if (plan.node) {
+    if (!req.nodeCacheDir) throw new BuildError(`package.json engines.node needs Node.js ${plan.node}, but this build cannot install Node versions. Fix engines.node to include ${platform} and push again.`);
+    req.log(`-----> Installing node ${plan.node} (${why})`);
+    node = { version: plan.node, home: await installNode(plan.node, req.nodeCacheDir, req.log, req.hostNpmEnv) };
+  } else if (range !== undefined) {
+    req.log(`-----> Using node ${platform} (${why}; the platform's own Node)`);
+  }
+  const tools: ToolRef[] = (plan.tools ?? []).map(({ why: _, ...tool }) => tool);
+  for (const tool of plan.tools ?? []) {
+    if (!req.toolsDir) throw new BuildError(`This app builds with ${tool.name} ${tool.version} (${tool.why}), but this build cannot install package managers. Build it with the platform's npm and push again.`);
+    req.log(`-----> Installing ${tool.name} ${tool.version} (${tool.why})`);
+    await installTools([tools.find((t) => t.dir === tool.dir)!], req.toolsDir, plan.corepack!, req.log, req.hostNpmEnv);
+  }
+
+  const step = { tree: dir, log: req.log, env: plan.stepEnv, node, tools };
+  const runStep = async (s: PlanStep) => {
+    req.log(s.heading);
+    await req.steps.run(s.argv, { ...step, failure: s.failure, hints: s.hints });
+  };
+  const cache = new DepCache(path.join(req.cacheDir, req.appName), req.steps.owner);
+  // What every cache entry also depends on: the Node the install ran on (native modules are built
+  // for one), the package manager and its version, and NODE_ENV.
+  const pmId = plan.pm.tool ? `${plan.pm.tool.name}@${plan.pm.tool.version}` : 'npm (platform)';
+  const signature = hashKey(`v${node?.version ?? platform}`, pmId, plan.stepEnv.NODE_ENV ?? '');
+  const restored = plan.cacheDirectories.length > 0 ? await restoreTree(cache, 'dirs', signature, dir, req.steps.owner) : undefined;
+  if (restored?.length) req.log(`-----> Restoring cacheDirectories (package.json): ${restored.join(', ')}`);
+  // The unpack refused a pushed `.paas` and no app code has run yet: this makes it fresh.
+  await fs.mkdir(path.join(dir, '.paas'));
+  await fs.mkdir(path.join(dir, BUILD_CACHE));
+  if (req.steps.owner) await handOver(path.join(dir, '.paas'), req.steps.owner);
+  for (const s of plan.prepare ?? []) await runStep(s);
+
+  // No lockfile, no repeatable install to cache; workspaces install into every package: install each time.
+  const key = plan.pm.lockfile && plan.keyedBy ? hashKey(await hashTree(dir, plan.keyedBy), signature) : undefined;
+  const what = plan.pm.pnp ? "the Yarn Plug'n'Play install" : 'node_modules';
+  if (key && (await restoreTree(cache, 'node', key, dir, req.steps.owner))?.length) {
+    req.log(`-----> Lockfile unchanged: using cached ${what}, skipping install`);
+    // Pruning with yarn reads the downloads the install made.
+    if (plan.buildUsesCache) await restoreTree(cache, 'pm', signature, dir, req.steps.owner);
+  } else {
+    // The downloads of the last install: only what changed since comes from the registry.
+    await restoreTree(cache, 'pm', signature, dir, req.steps.owner);
+    for (const s of plan.install) await runStep(s);
+    // A lockfile with no dependencies installs nothing; cache the empty tree so the next build skips the install too.
+    // Not recursive: an existing entry (even a dangling link left by an install script) is never followed.
+    if (!plan.pm.pnp && !(await present(path.join(dir, 'node_modules')))) {
+      await fs.mkdir(path.join(dir, 'node_modules'));
+      if (req.steps.owner) await handOver(path.join(dir, 'node_modules'), req.steps.owner);
+    }
+    if (key) await saveTree(cache, 'node', key, dir, plan.installed, req.log);
+    await saveTree(cache, 'pm', signature, dir, [BUILD_CACHE], req.log);
+  }
+  for (const s of plan.build) await runStep(s);
+  // As on Heroku: cacheDirectories are saved after the build, before devDependencies are pruned.
+  if (plan.cacheDirectories.length > 0) await saveTree(cache, 'dirs', signature, dir, plan.cacheDirectories, req.log);
+  for (const s of plan.finish ?? []) await runStep(s);
+  // Not into the slug. rm never follows a link: one that app code left at `.paas` goes, not its target.
+  await fs.rm(path.join(dir, '.paas'), { recursive: true, force: true });
+
+  return { ...(await helpers.final(dir, plan, ctx)), pathPrepend: plan.pathPrepend, node: node?.version, tools: tools.length ? tools : undefined };
+}

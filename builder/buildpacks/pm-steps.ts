@@ -1,0 +1,139 @@
+// The build steps of a Node app for its package manager, as Heroku's Node buildpack runs them:
+// `heroku-prebuild`, the install from the lockfile (devDependencies included), `heroku-postbuild`
+// or `build`, pruning devDependencies, then `heroku-cleanup`.
+import path from 'node:path';
+import semver from 'semver';
+import type { PlanStep } from '../types.js';
+import type { PackageManager } from './package-manager.js';
+
+const NPM_FLAGS = ['--no-audit', '--no-fund', '--no-progress'];
+const YARN1_FLAGS = ['--ignore-engines', '--non-interactive', '--no-progress'];
+
+export interface PmStepsInput {
+  pm: PackageManager;
+  scripts: Record<string, unknown>;
+  /** Whether devDependencies are pruned after the build (NODE_ENV=production, not turned off, some to prune). */
+  prune: boolean;
+  /** Where steps see the build's package-manager cache (npm cache, yarn cache, pnpm store). */
+  cachePath: string;
+  /** Yarn 2+: the tree holds its cache (zero-install) / a workspace-tools plugin. */
+  zeroInstall: boolean;
+  workspaceTools: boolean;
+}
+
+export interface PmSteps {
+  /** Before the install, over the whole tree: heroku-prebuild. */
+  prepare: PlanStep[];
+  install: PlanStep[];
+  build: PlanStep[];
+  /** Pruning and heroku-cleanup. */
+  finish: PlanStep[];
+  stepEnv: Record<string, string>;
+  /** What the install makes in the tree, which the dependency cache keeps. */
+  installed: string[];
+  /** Whether later steps (pruning) read the package cache the install filled. */
+  buildUsesCache: boolean;
+  /** A line of build output about a step paas leaves out. */
+  note?: string;
+}
+
+/** The step that runs a package.json script with the app's package manager. */
+function script(pm: PackageManager, name: string, heading: string): PlanStep {
+  return { heading, argv: [pm.name, 'run', name], failure: `${pm.name} run ${name} failed` };
+}
+
+/** The error for an install that stopped because the lockfile no longer matches package.json. */
+function outOfSync(lockfile: string, match: string, fix: string): NonNullable<PlanStep['hints']>[number] {
+  return { match, message: `${lockfile} is out of sync with package.json: it does not list what package.json asks for, and paas installs only from the lockfile. Run \`${fix}\` locally, commit ${lockfile}, and push again.` };
+}
+
+function installStep(pm: PackageManager, input: PmStepsInput): PlanStep {
+  const lock = pm.lockfile;
+  const version = pm.tool?.version;
+  if (pm.name === 'npm') {
+    // npm 6 (engines.npm) knows no --include; under NODE_ENV=production it needs --production=false.
+    const dev = version && semver.major(version) < 7 ? '--production=false' : '--include=dev';
+    const argv = lock ? ['npm', 'ci', dev, ...NPM_FLAGS] : ['npm', 'install', dev, ...NPM_FLAGS];
+    return lock
+      ? { heading: '-----> Installing dependencies with npm ci', argv, failure: 'npm ci failed', hints: [outOfSync(lock, 'can only install packages when your package.json and', 'npm install')] }
+      : { heading: '-----> Installing dependencies with npm install (no lockfile; commit package-lock.json for cached, repeatable installs)', argv, failure: 'npm install failed' };
+  }
+  if (pm.name === 'pnpm') {
+    const argv = ['pnpm', 'install', ...(lock ? ['--frozen-lockfile'] : []), '--no-prod'];
+    const heading = `-----> Installing dependencies with pnpm install${lock ? ' --frozen-lockfile' : ' (no lockfile; commit pnpm-lock.yaml for cached, repeatable installs)'}`;
+    return { heading, argv, failure: 'pnpm install failed', hints: lock ? [outOfSync(lock, 'ERR_PNPM_OUTDATED_LOCKFILE', 'pnpm install')] : undefined };
+  }
+  if (pm.berry) {
+    const immutable = lock ? ['--immutable', ...(input.zeroInstall && pm.pnp ? ['--immutable-cache'] : [])] : [];
+    const heading = `-----> Installing dependencies with yarn install${immutable.length ? ` ${immutable.join(' ')}` : ' (no lockfile; commit yarn.lock for cached, repeatable installs)'}`;
+    return { heading, argv: ['yarn', 'install', ...immutable], failure: 'yarn install failed', hints: lock ? [outOfSync(lock, 'YN0028', 'yarn install')] : undefined };
+  }
+  const frozen = lock ? ['--frozen-lockfile'] : [];
+  const heading = `-----> Installing dependencies with yarn install${lock ? ' --frozen-lockfile' : ' (no lockfile; commit yarn.lock for cached, repeatable installs)'}`;
+  return { heading, argv: ['yarn', 'install', ...frozen, '--production=false', ...YARN1_FLAGS], failure: 'yarn install failed', hints: lock ? [outOfSync(lock, 'Your lockfile needs to be updated', 'yarn install')] : undefined };
+}
+
+/** The prune step, or a note on why there is none (Yarn 2 and 3 without the workspace-tools plugin). */
+function pruneStep(pm: PackageManager, input: PmStepsInput): PlanStep | string {
+  const step = (argv: string[], shown: string): PlanStep => ({ heading: `-----> Pruning devDependencies with ${shown}`, argv, failure: 'Pruning devDependencies failed' });
+  const version = pm.tool?.version;
+  if (pm.name === 'npm') return version && semver.major(version) < 7 ? step(['npm', 'prune', '--production'], 'npm prune --production') : step(['npm', 'prune', '--omit=dev', ...NPM_FLAGS], 'npm prune --omit=dev');
+  if (pm.name === 'pnpm') return step(['pnpm', 'prune', '--prod', ...(version && semver.gte(version, '8.15.6') ? ['--ignore-scripts'] : [])], 'pnpm prune --prod');
+  if (pm.berry) {
+    // Yarn 4 has `workspaces focus` built in; 2 and 3 only with their workspace-tools plugin.
+    if ((pm.berryMajor === undefined || pm.berryMajor < 4) && !input.workspaceTools) {
+      return `-----> Not pruning devDependencies: Yarn ${pm.berryMajor ?? '2 or 3'} prunes only with its workspace-tools plugin (\`yarn plugin import workspace-tools\`); Yarn 4 prunes without`;
+    }
+    return step(['yarn', 'workspaces', 'focus', '--all', '--production'], 'yarn workspaces focus --all --production');
+  }
+  // Yarn 1 prunes by installing again for production, from the downloads the install left in the cache.
+  return step(['yarn', 'install', ...(pm.lockfile ? ['--frozen-lockfile'] : []), '--production=true', '--ignore-scripts', '--prefer-offline', ...YARN1_FLAGS], 'yarn install --production=true');
+}
+
+/** What each package manager is told: its caches go to `cachePath` (never into the slug), and no telemetry or update checks. */
+function stepEnv(pm: PackageManager, cachePath: string): Record<string, string> {
+  const env: Record<string, string> = { npm_config_cache: path.posix.join(cachePath, 'npm'), npm_config_update_notifier: 'false' };
+  if (pm.name === 'pnpm') {
+    // pnpm before 11 reads npm_config_*, pnpm 11 pnpm_config_*. Pruning must see the store path the install used.
+    const store = path.posix.join(cachePath, 'pnpm-store');
+    Object.assign(env, { npm_config_store_dir: store, pnpm_config_store_dir: store });
+  } else if (pm.berry) {
+    Object.assign(env, { YARN_ENABLE_TELEMETRY: '0', YARN_GLOBAL_FOLDER: path.posix.join(cachePath, 'yarn-berry'), YARN_ENABLE_PROGRESS_BARS: 'false' });
+    // Plug'n'Play loads packages from the cache at run time: it must be the project's, in the slug.
+    if (pm.pnp) env.YARN_ENABLE_GLOBAL_CACHE = 'false';
+  } else if (pm.name === 'yarn') {
+    Object.assign(env, { YARN_CACHE_FOLDER: path.posix.join(cachePath, 'yarn'), YARN_DISABLE_SELF_UPDATE_CHECK: 'true' });
+  }
+  return env;
+}
+
+/** The steps and environment of a Node app's build with its package manager. */
+export function pmSteps(input: PmStepsInput): PmSteps {
+  const { pm, scripts } = input;
+  const has = (name: string) => typeof scripts[name] === 'string' && (scripts[name]).trim() !== '';
+  const prepare = has('heroku-prebuild') ? [script(pm, 'heroku-prebuild', '-----> Running heroku-prebuild script')] : [];
+  const build = has('heroku-postbuild')
+    ? [script(pm, 'heroku-postbuild', `-----> Running heroku-postbuild script${has('build') ? ' (instead of the build script)' : ''}`)]
+    : has('build')
+      ? [script(pm, 'build', '-----> Running build script')]
+      : [];
+  const finish: PlanStep[] = [];
+  let note: string | undefined;
+  if (input.prune) {
+    const prune = pruneStep(pm, input);
+    if (typeof prune === 'string') note = prune;
+    else finish.push(prune);
+  }
+  if (has('heroku-cleanup')) finish.push(script(pm, 'heroku-cleanup', '-----> Running heroku-cleanup script'));
+  const installed = pm.pnp ? ['.pnp.cjs', '.pnp.loader.mjs', '.pnp.data.json', '.yarn/cache', '.yarn/unplugged', '.yarn/install-state.gz'] : pm.berry ? ['node_modules', '.yarn/install-state.gz'] : ['node_modules'];
+  return {
+    prepare,
+    install: [installStep(pm, input)],
+    build,
+    finish,
+    stepEnv: stepEnv(pm, input.cachePath),
+    installed,
+    buildUsesCache: pm.name === 'yarn' && !pm.pnp,
+    note,
+  };
+}
