@@ -13,7 +13,7 @@ import path from 'node:path';
 import { addonApp } from '../test/helpers/addon-app.js';
 import { dockerTestEnv, removeInstance } from '../test/helpers/docker.js';
 import { cli, createApp, gitRepo, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../test/helpers/paas.js';
-import { connectDocker, instanceId } from '../server/runtime/docker/engine.js';
+import { connectDocker, instanceId } from '../server/docker/engine.js';
 
 const ROUNDS = Math.max(1, Math.min(10, Number(process.env.BENCH_ROUNDS) || 3));
 const LIMIT_MS = 60_000;

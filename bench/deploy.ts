@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connectDocker, instanceId } from '../server/runtime/docker/engine.js';
+import { connectDocker, instanceId } from '../server/docker/engine.js';
 import { removeInstance, withLockfile } from '../test/helpers/docker.js';
 import { commitFiles, createApp, gitRepo, type Paas, push, sh, startPaas, tempDir, viaRouter } from '../test/helpers/paas.js';
 

@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { WebSocket } from 'ws';
-import { connectDocker, instanceId } from '../server/runtime/docker/engine.js';
+import { connectDocker, instanceId } from '../server/docker/engine.js';
 import { dockerTestEnv, removeInstance } from '../test/helpers/docker.js';
 import { apiCall, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from '../test/helpers/paas.js';
 

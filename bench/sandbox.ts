@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ProcessRuntime } from '../server/runtime/process.js';
-import { groupMembers } from '../server/runtime/process-groups.js';
+import { ProcessRuntime } from '../server/runtime/process/runtime.js';
+import { groupMembers } from '../server/sandbox/process-groups.js';
 import type { RunningDyno } from '../server/runtime/types.js';
 import { waitUntilUp } from '../server/runtime/wait-port.js';
 import { detectSandbox, type SandboxHost } from '../server/sandbox/host.js';

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { BuildError } from './errors.js';
-import { eachLine } from './lines.js';
+import { eachLine } from '../lib/lines.js';
 import type { StepHint } from './types.js';
 
 const STEP_TIMEOUT_MS = 15 * 60_000;

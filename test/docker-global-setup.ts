@@ -4,7 +4,7 @@ import type { TestProject } from 'vitest/node';
 
 // The type of what it provides is declared beside its reader, test/helpers/docker.ts.
 export default async function setup(project: TestProject): Promise<void> {
-  const { connectDocker, probeDocker } = await import('../server/runtime/docker/engine.js');
+  const { connectDocker, probeDocker } = await import('../server/docker/engine.js');
   const probe = await probeDocker(await connectDocker(), 5000);
   const where = process.env.DOCKER_HOST || 'the default socket (/var/run/docker.sock)';
   if (!probe.ok && process.env.PAAS_TEST_DOCKER === '1') {

@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { nodeApp } from './helpers/fixtures.js';
 import { BIN, createApp, gitRepo, type Paas, push, ROOT, sh, spawnChild, tempDir, viaRouter } from './helpers/paas.js';
 import { descendants } from './helpers/procs.js';
-import { dataPaths } from '../server/paths.js';
+import { dataPaths } from '../server/store/paths.js';
 import { prepareDataDir } from '../server/sandbox/data-dir.js';
 import { detectSandbox } from '../server/sandbox/host.js';
 

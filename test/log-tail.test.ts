@@ -4,10 +4,10 @@
 import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { NotFoundError } from '../server/errors.js';
+import { NotFoundError } from '../lib/errors.js';
 import { AppLogs } from '../server/logs/pipeline.js';
-import { LogTails, TAIL_PATH } from '../server/logs/tail.js';
-import { upgradeDispatcher } from '../server/upgrades.js';
+import { LogTails, TAIL_PATH } from '../server/http/log-tail.js';
+import { upgradeDispatcher } from '../server/http/upgrades.js';
 import { refusal } from './helpers/ws.js';
 
 const TOKEN = 'tail-test-token';

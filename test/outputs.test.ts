@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OutputFile, readOutput } from '../server/outputs/file.js';
 import { openOutput, outputPath, pruneOutputs, readKeptOutput } from '../server/outputs/store.js';
-import { dataPaths } from '../server/paths.js';
+import { dataPaths } from '../server/store/paths.js';
 import { tempDir } from './helpers/paas.js';
 
 const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}`);

@@ -7,8 +7,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type ServerMessage, STREAM_PATH } from '../router/protocol.js';
 import { RouteTable } from '../router/route-table.js';
-import { RouteStream } from '../server/route-stream.js';
-import { Routes } from '../server/routes.js';
+import { RouteStream } from '../server/http/route-stream.js';
+import { Routes } from '../server/dynos/routes.js';
 import { refusal } from './helpers/ws.js';
 
 const TOKEN = 'stream-test-token';

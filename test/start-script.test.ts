@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageEnv, startCommand } from '../builder/buildpacks/npm-start.js';
-import { hasEnv } from '../server/runtime/process-groups.js';
+import { hasEnv } from '../server/sandbox/process-groups.js';
 import { cli, createApp, gitRepo, type Paas, push, sh, startPaas, viaRouter } from './helpers/paas.js';
 import { descendants, type ProcessInfo, rssKiB } from './helpers/procs.js';
 

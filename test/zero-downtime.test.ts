@@ -4,7 +4,7 @@
 // they stop accepting on SIGTERM and finish what they have in flight (server.close).
 // The same test runs on both runtimes: the reconciler does not know which one it has.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { instanceId } from '../server/runtime/docker/engine.js';
+import { instanceId } from '../server/docker/engine.js';
 import { dockerSuite, dockerTestEnv, removeInstance, testDocker } from './helpers/docker.js';
 import { startLoad } from './helpers/load.js';
 import { cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas } from './helpers/paas.js';

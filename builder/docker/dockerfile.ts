@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CA_FILE, registryMounts, type RegistrySettings } from '../registry.js';
 import { TOOLS_SEEN } from '../tools.js';
 import type { BuildPlan, PlanStep } from '../types.js';
-import { LABELS } from './labels.js';
+import { LABELS } from '../../lib/docker/labels.js';
 
 /** Where the build context keeps the app's tree and paas's own files (the Dockerfile, the registry settings). */
 export const CONTEXT_APP = 'app';

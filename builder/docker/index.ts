@@ -14,12 +14,12 @@ import { buildFailed, type Compiled, detect, finishSlug, slugHome, unpack } from
 import type { BuildRequest, Slug } from '../types.js';
 import type { RegistrySettings } from '../registry.js';
 import { CONTEXT_APP, CONTEXT_INSTALLER, CONTEXT_PAAS, CONTEXT_REGISTRY, generateDockerfile, IMAGE_CACHE, registryContext } from './dockerfile.js';
-import { LABELS, imageTag } from './labels.js';
+import { LABELS, imageTag } from '../../lib/docker/labels.js';
 import { stackNodeVersion } from './node.js';
 import { imageCommand, requireLocalImages } from './own.js';
 import { runBuild } from './run.js';
 
-export { imageTag, LABELS } from './labels.js';
+export { imageTag, LABELS } from '../../lib/docker/labels.js';
 
 /** What an image build needs: a directory build's request without its host steps, plus the engine's side. */
 export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {

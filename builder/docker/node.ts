@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
-import { LABELS } from './labels.js';
-import { runInImage } from './run-in-image.js';
+import { LABELS } from '../../lib/docker/labels.js';
+import { runInImage } from '../../lib/docker/run-in-image.js';
 
 /** The stack's own Node.js version per image id: asked once per image and server run. */
 const known = new Map<string, Promise<string>>();

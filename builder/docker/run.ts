@@ -3,7 +3,7 @@
 import type Docker from 'dockerode';
 import { BuildError } from '../errors.js';
 import { excerpt } from '../safe-fs.js';
-import { MAX_LINE } from '../lines.js';
+import { MAX_LINE } from '../../lib/lines.js';
 
 /** One object of the engine's build stream. */
 interface BuildMessage {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { BuildError } from '../errors.js';
-import { eachLine } from '../lines.js';
+import { eachLine } from '../../lib/lines.js';
 
 /** Where debootstrap fetches packages unless PAAS_DEBIAN_MIRROR names another mirror. */
 export const DEFAULT_DEBIAN_MIRROR = 'http://deb.debian.org/debian';

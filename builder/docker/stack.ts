@@ -12,7 +12,7 @@ import type Docker from 'dockerode';
 import { BuildError } from '../errors.js';
 import { type NodeVersions, layOutNode, npmEnv, resolveNodeVersions } from './stack-node.js';
 import { REGISTRY_BASE, type StackBase, buildFromBase, checkMirror, pullRegistryBase } from './stack-image.js';
-import { LABELS } from './labels.js';
+import { LABELS } from '../../lib/docker/labels.js';
 import { DEFAULT_DEBIAN_MIRROR, debootstrap, findDebootstrap, importRootfs, slimRootfs } from './stack-rootfs.js';
 
 

@@ -9,7 +9,7 @@ export default function register(program: Command): void {
       // Like `paas server`, this runs the package's own code; other commands only speak HTTP.
       const { loadRouterConfig, RouterConfigError } = await import('../../router/config.js');
       const { startFleet } = await import('../../router/fleet.js');
-      const { bannerUrl } = await import('../../server/listen.js');
+      const { bannerUrl } = await import('../../server/http/listen.js');
       const { localServerToken } = await import('../local-server.js');
       let config;
       try {

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import WebSocket from 'ws';
-import { CHANNEL, type ClientControl, type ServerControl, shellExitCode } from '../../server/api/run-protocol.js';
+import { CHANNEL, type ClientControl, type ServerControl, shellExitCode } from '../../lib/run-protocol.js';
 import { api } from '../api.js';
 import { apiUrl, requireToken } from '../auth.js';
 import { CliError, parseCount } from '../errors.js';

@@ -45,7 +45,7 @@ export default function register(program: Command): void {
       // The server is this package's own entry point; the CLI's other commands only speak HTTP to it.
       const { loadConfig, ConfigError } = await import('../../server/config.js');
       const { startServer } = await import('../../server/main.js');
-      const { PaasError } = await import('../../server/errors.js');
+      const { PaasError } = await import('../../lib/errors.js');
       let server: Awaited<ReturnType<typeof startServer>> | undefined;
       let pending: Parameters<Stop> | undefined;
       let stopping = false;

@@ -1,6 +1,6 @@
-import type { Deps } from '../deps.js';
+import type { Deps } from '../control/deps.js';
 import { failPendingBackups, findAddon, setAddonState } from '../store/addons.js';
-import { scrub } from './addons.js';
+import { scrub } from '../control/addons.js';
 import { DockerAddons } from './docker/addons.js';
 import type { AddonEvents, AddonServices } from './types.js';
 import { ProcessAddons } from './process/index.js';

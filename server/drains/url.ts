@@ -1,4 +1,4 @@
-import { InvalidParamsError } from '../errors.js';
+import { InvalidParamsError } from '../../lib/errors.js';
 
 /** Longer than any real drain URL; keeps a pasted blob out of the store and the listing. */
 export const MAX_DRAIN_URL = 2048;

@@ -1,15 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Slug } from '../../builder/index.js';
-import { bootFailure, noWebNotice, OutputTail, reportBootProgress } from '../boot-report.js';
+import { bootFailure, noWebNotice, OutputTail, reportBootProgress } from './boot-report.js';
 import type { AppLogs } from '../logs/pipeline.js';
-import type { Routes } from '../routes.js';
+import type { Routes } from './routes.js';
 import type { DynoSpec, RunningDyno, Runtime, TtySize } from '../runtime/types.js';
 import { waitUntilUp } from '../runtime/wait-port.js';
 import type { AppUser } from '../sandbox/spawn.js';
 import type { Db } from '../store/db.js';
 import { deleteDyno, type DynoState, insertDyno, setDynoRestarts, setDynoState, type StaleDyno } from '../store/dynos.js';
 import { formationFor, getFormation } from '../store/formation.js';
-import { restartDelay, STABLE_AFTER_MS } from './backoff.js';
+import { restartDelay, STABLE_AFTER_MS } from '../../lib/backoff.js';
 import { runChecks, startupChecks } from './health.js';
 
 /** A release the reconciler can bring up: the slug plus the environment its dynos get. */

@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
-import { deployCommit, isUserFailure } from '../deploy.js';
-import { failureMessage } from '../releases.js';
-import { boundedLines } from '../bounded-output.js';
-import type { Deps } from '../deps.js';
+import { deployCommit, isUserFailure } from '../control/deploy.js';
+import { failureMessage } from '../control/releases.js';
+import { boundedLines } from '../http/bounded-output.js';
+import type { Deps } from '../control/deps.js';
 import { RESULT_MARKER, type HookResult } from './hook-protocol.js';
 import { PUSH_CANCELLED, type Pushes } from './pushes.js';
 

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
-import { errorHandler, notFound } from '../api/errors.js';
+import { errorHandler, notFound } from '../http/error-handler.js';
 import { ConfigError } from '../config.js';
-import type { Deps } from '../deps.js';
+import type { Deps } from '../control/deps.js';
 import { hookEndpoint } from './hook-endpoint.js';
 import type { Pushes } from './pushes.js';
 

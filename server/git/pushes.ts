@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { tokenMatches } from '../api/auth.js';
+import { tokenMatches } from '../http/auth.js';
 import type { AppRow } from '../store/apps.js';
 
 /** Why a push's deploy stops short of going live when git or the pusher goes away. */

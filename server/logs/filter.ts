@@ -1,4 +1,4 @@
-import { InvalidParamsError } from '../errors.js';
+import { InvalidParamsError } from '../../lib/errors.js';
 import type { LogLine } from './pipeline.js';
 
 /** Which lines a reader wants: `--ps`, `--source` and, for a tail reconnecting, `since`. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DataPaths } from '../paths.js';
+import type { DataPaths } from '../store/paths.js';
 import { OutputFile, readOutput } from './file.js';
 
 /** A build's id as the store makes it (randomUUID); anything else never names a file. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { type Config, ConfigError, type RuntimeName } from '../config.js';
-import { connectDocker, probeDocker } from './docker/engine.js';
+import { connectDocker, probeDocker } from '../docker/engine.js';
 
 export interface RuntimeChoice {
   name: RuntimeName;

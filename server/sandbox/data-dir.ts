@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../config.js';
-import type { DataPaths } from '../paths.js';
+import type { DataPaths } from '../store/paths.js';
 import type { AppRow } from '../store/apps.js';
 import type { Db } from '../store/db.js';
 import { listSlugDirs } from '../store/releases.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BuildError, type BuildSteps, nodeHomeSeen } from '../../builder/index.js';
 import { superviseStep } from '../../builder/exec.js';
 import { registryMounts, type RegistrySettings } from '../../builder/registry.js';
-import { signalGroup } from '../runtime/process-groups.js';
+import { signalGroup } from './process-groups.js';
 import type { SandboxHost } from './host.js';
 import { APP_ROOT, type AppUser, removeScratch, startSandboxed } from './spawn.js';
 

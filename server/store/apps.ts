@@ -1,4 +1,4 @@
-import { ConflictError } from '../errors.js';
+import { ConflictError } from '../../lib/errors.js';
 import type { Db } from './db.js';
 
 export interface AppRow {

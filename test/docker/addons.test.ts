@@ -11,7 +11,7 @@ import { DockerAddons } from '../../server/addons/docker/addons.js';
 import { objectName, publishedPort } from '../../server/addons/docker/containers.js';
 import type { AddonInstance, AddonState } from '../../server/addons/types.js';
 import { onCleanup } from '../helpers/cleanup.js';
-import { demux } from '../../builder/docker/run-in-image.js';
+import { demux } from '../../lib/docker/run-in-image.js';
 import { dockerSuite, dockerTestEnv, removeInstance, STACK_IMAGE, testDocker } from '../helpers/docker.js';
 import { BIN, sh, tempDir } from '../helpers/paas.js';
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { beforeAll, expect, it, vi } from 'vitest';
-import { instanceId, LABELS } from '../../server/runtime/docker/engine.js';
+import { instanceId, LABELS } from '../../server/docker/engine.js';
 import { dockerSuite, dockerTestEnv, removeInstance, STACK_IMAGE, testDocker, withLockfile } from '../helpers/docker.js';
 import { cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
 

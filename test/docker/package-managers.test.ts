@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import semver from 'semver';
 import { beforeAll, expect, it } from 'vitest';
-import { instanceId } from '../../server/runtime/docker/engine.js';
+import { instanceId } from '../../server/docker/engine.js';
 import { dockerSuite, dockerTestEnv, removeInstance, testDocker } from '../helpers/docker.js';
 import { commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
 import { installed, PNPM, type PmAnswer, pmApp, YARN4, yarnRelease } from '../helpers/pm-apps.js';

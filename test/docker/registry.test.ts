@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { beforeAll, expect, it } from 'vitest';
-import { instanceId, LABELS } from '../../server/runtime/docker/engine.js';
+import { instanceId, LABELS } from '../../server/docker/engine.js';
 import { dockerSuite, dockerTestEnv, removeInstance, testDocker } from '../helpers/docker.js';
 import { createApp, gitRepo, type Paas, push, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 import { expectNothingOf, PRIVATE_PACKAGE, privateApp, registryNpmrc, startTestRegistry, type TestRegistry } from '../helpers/registry.js';

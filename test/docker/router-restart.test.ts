@@ -5,7 +5,7 @@
 // table meanwhile, and not one request may fail. A push made after the restarts must reach it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it, vi } from 'vitest';
-import { instanceId } from '../../server/runtime/docker/engine.js';
+import { instanceId } from '../../server/docker/engine.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { dockerSuite, dockerTestEnv, removeInstance, testDocker } from '../helpers/docker.js';
 import { startLoad } from '../helpers/load.js';

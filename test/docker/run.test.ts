@@ -1,7 +1,7 @@
 // `paas run` on the docker runtime: one-off dynos are labelled containers of the slug image with
 // the memory limit, attached over the run websocket, and removed when the client goes away.
 import { beforeAll, expect, it, vi } from 'vitest';
-import { LABELS } from '../../server/runtime/docker/engine.js';
+import { LABELS } from '../../server/docker/engine.js';
 import { dockerPaasWithApp, dockerSuite, testDocker } from '../helpers/docker.js';
 import { nodeApp } from '../helpers/fixtures.js';
 import { cli, type Paas } from '../helpers/paas.js';

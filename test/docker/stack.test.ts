@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type Docker from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LABELS } from '../../builder/docker/labels.js';
+import { LABELS } from '../../lib/docker/labels.js';
 import { type StackImage, buildStack, ensureStack, stackRecipe } from '../../builder/docker/stack.js';
 import { BuildError } from '../../builder/errors.js';
 import { onCleanup } from '../helpers/cleanup.js';

@@ -2,12 +2,12 @@
 // per run, and fails the run when PAAS_TEST_DOCKER=1 and none does), and skip otherwise.
 import type Docker from 'dockerode';
 import { describe, expect, inject } from 'vitest';
-import { runInImage as run, type RunResult } from '../../builder/docker/run-in-image.js';
+import { runInImage as run, type RunResult } from '../../lib/docker/run-in-image.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { onCleanup } from './cleanup.js';
 import { createApp, gitRepo, type Paas, push, sh, startPaas, tempDir } from './paas.js';
-import { instanceId } from '../../server/runtime/docker/engine.js';
+import { instanceId } from '../../server/docker/engine.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,11 +28,11 @@ let client: Promise<Docker> | undefined;
 
 /** The engine client for the Docker suites (DOCKER_HOST or the default socket). */
 export function testDocker(): Promise<Docker> {
-  client ??= import('../../server/runtime/docker/engine.js').then((m) => m.connectDocker());
+  client ??= import('../../server/docker/engine.js').then((m) => m.connectDocker());
   return client;
 }
 
-export type { RunResult } from '../../builder/docker/run-in-image.js';
+export type { RunResult } from '../../lib/docker/run-in-image.js';
 
 /**
  * `docker run --rm image argv…` in a test: a labelled container, removed when it ends (or, should the

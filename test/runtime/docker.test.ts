@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll } from 'vitest';
-import { connectDocker, LABELS, probeDocker } from '../../server/runtime/docker/engine.js';
+import { connectDocker, LABELS, probeDocker } from '../../server/docker/engine.js';
 import { DockerRuntime } from '../../server/runtime/docker/runtime.js';
 import type { DynoSpec, RecordedDyno, Runtime, RunningDyno } from '../../server/runtime/types.js';
 import { tempDir } from '../helpers/paas.js';

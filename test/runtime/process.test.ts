@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ProcessRuntime } from '../../server/runtime/process.js';
+import { ProcessRuntime } from '../../server/runtime/process/runtime.js';
 import { detectSandbox } from '../../server/sandbox/host.js';
 import { probeOverlay } from '../../server/sandbox/spawn.js';
 import { tempDir } from '../helpers/paas.js';

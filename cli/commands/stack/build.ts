@@ -11,7 +11,7 @@ export default function register(program: Command): void {
       const { loadConfig, ConfigError } = await import('../../../server/config.js');
       const { BuildError } = await import('../../../builder/errors.js');
       const { buildStack } = await import('../../../builder/docker/stack.js');
-      const { connectDocker } = await import('../../../server/runtime/docker/engine.js');
+      const { connectDocker } = await import('../../../server/docker/engine.js');
       const { buildAddonImages } = await import('../../../server/addons/docker/images.js');
       try {
         const { docker: settings } = loadConfig(process.env);

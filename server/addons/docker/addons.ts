@@ -4,10 +4,10 @@
 // Docker's restart policy is off, so the backoff and the state are paas's, as for dynos.
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { demux } from '../../../builder/docker/run-in-image.js';
-import { restartDelay, STABLE_AFTER_MS } from '../../dynos/backoff.js';
-import { ensureNetwork } from '../../runtime/docker/engine.js';
-import { idempotent, statusOf } from '../../runtime/docker/streams.js';
+import { demux } from '../../../lib/docker/run-in-image.js';
+import { restartDelay, STABLE_AFTER_MS } from '../../../lib/backoff.js';
+import { ensureNetwork } from '../../docker/engine.js';
+import { idempotent, statusOf } from '../../docker/streams.js';
 import type { AddonEvents, AddonInstance, AddonServices, ProvisionSpec } from '../types.js';
 import { capture, restore } from './backup.js';
 import { addonLabels, createServer, inspectContainer, isOurs, objectName, publishedPort, runInit, SERVICE_PORTS, STOP_TIMEOUT_S } from './containers.js';

@@ -3,8 +3,8 @@
 // name, and paas touches no object without them.
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { LABELS } from '../../runtime/docker/engine.js';
-import { statusOf } from '../../runtime/docker/streams.js';
+import { LABELS } from '../../docker/engine.js';
+import { statusOf } from '../../docker/streams.js';
 import type { AddonInstance, AddonService } from '../types.js';
 import { ADDON_IMAGES } from './images.js';
 import { DATA, PG_ENV, SCRIPTS } from './scripts.js';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { BuildError } from '../../../builder/errors.js';
-import { LABELS } from '../../../builder/docker/labels.js';
+import { LABELS } from '../../../lib/docker/labels.js';
 import { checkMirror } from '../../../builder/docker/stack-image.js';
 import { type DockerEvent, followDocker } from '../../../builder/docker/stack-rootfs.js';
 import { ADDON_SERVICES, type AddonService } from '../types.js';

@@ -2,7 +2,7 @@
 // being asked to, with the dynos' backoff: at once, then 1 s, 2 s, 4 s …, from zero again once it
 // stayed up a minute. The same container each time, so its volume, name and URL stay.
 import type Docker from 'dockerode';
-import { idempotent, statusOf } from '../../runtime/docker/streams.js';
+import { idempotent, statusOf } from '../../docker/streams.js';
 import type { AddonEvents } from '../types.js';
 
 export interface SupervisorOptions {

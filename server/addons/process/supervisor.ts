@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { eachLine } from '../../../builder/index.js';
-import { restartDelay, STABLE_AFTER_MS } from '../../dynos/backoff.js';
-import { groupMembers, signalGroup } from '../../runtime/process-groups.js';
+import { restartDelay, STABLE_AFTER_MS } from '../../../lib/backoff.js';
+import { groupMembers, signalGroup } from '../../sandbox/process-groups.js';
 import type { AddonEvents, RunningAddon } from '../types.js';
 
 /** How one kind of server is started, checked and stopped cleanly. */

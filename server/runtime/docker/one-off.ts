@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { launcher } from '../launcher.js';
-import { pipeInput } from '../pty.js';
+import { pipeInput } from '../process/pty.js';
 import type { DynoSpec, RunningDyno, TtySize } from '../types.js';
 
 // Sets the terminal's size from inside before the command runs: a resize through the engine can only

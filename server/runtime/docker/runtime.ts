@@ -5,10 +5,10 @@ import { atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
 import { freePort } from '../free-port.js';
 import { listenerUids, namespaceListenPorts } from '../listeners.js';
 import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '../types.js';
-import { runInImage } from '../../../builder/docker/run-in-image.js';
-import { ensureNetwork, LABELS, ourFilter } from './engine.js';
+import { runInImage } from '../../../lib/docker/run-in-image.js';
+import { ensureNetwork, LABELS, ourFilter } from '../../docker/engine.js';
 import { entrypoint, oneOffInput, oneOffOptions } from './one-off.js';
-import { followOutput, idempotent, rawOutput, statusOf } from './streams.js';
+import { followOutput, idempotent, rawOutput, statusOf } from '../../docker/streams.js';
 
 export interface DockerRuntimeOptions {
   docker: Docker;

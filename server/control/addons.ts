@@ -1,0 +1,161 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { APP_NAME_RULE, generateAddonName, requireApp } from './apps.js';
+import type { Deps } from './deps.js';
+import { ConflictError, InvalidParamsError, NotFoundError, PaasError } from '../../lib/errors.js';
+import type { ReleaseRow } from '../store/releases.js';
+import { type AddonRow, appAttachments, attachmentsOf, deleteAddon, findAddon, insertAddon, listAddons as listAddonRows, recordInstance } from '../store/addons.js';
+import { attach, detach, refuseAttachment } from './attachments.js';
+import { ADDON_SERVICES, type AddonInstance, type AddonService, type AddonState } from '../addons/types.js';
+
+/** An add-on as the API shows it: never its password nor its URL. Every field is pinned. */
+export interface AddonView {
+  name: string;
+  service: AddonService;
+  version: string;
+  state: AddonState;
+  /** Where it is attached: the app, and the var prefix (`DATABASE` for DATABASE_URL). */
+  attachments: { app: string; as: string }[];
+  created_at: string;
+}
+
+/** The var prefix an attachment uses: `--as`, upper-cased and checked, else the service's default. */
+export const AS_RULE = /^[A-Z][A-Z0-9_]{0,29}$/;
+const DEFAULT_AS: Record<AddonService, string> = { postgresql: 'DATABASE', redis: 'REDIS' };
+
+export function view(row: AddonRow, deps: Pick<Deps, 'db'>): AddonView {
+  return {
+    name: row.name,
+    service: row.service,
+    version: row.version,
+    state: row.state,
+    attachments: attachmentsOf(deps.db, row.id).map((a) => ({ app: a.app, as: a.as_name })),
+    created_at: row.created_at,
+  };
+}
+
+/** What the runtime needs of a row (the store keeps the instance's fields as its columns). */
+export function instanceOf(row: AddonRow): AddonInstance {
+  const { name, service, version, uid, user, database, password, port, handle } = row;
+  return { name, service, version, uid, user, database, password, port, handle };
+}
+
+/** `postgresql` or `redis` (`postgres` is taken for `postgresql`); a 422 naming both otherwise. */
+export function parseService(raw: unknown): AddonService {
+  const name = raw === 'postgres' ? 'postgresql' : raw;
+  if (typeof name !== 'string' || !ADDON_SERVICES.includes(name as AddonService)) {
+    throw new InvalidParamsError(`Unknown add-on service ${JSON.stringify(raw)}: paas provides ${ADDON_SERVICES.join(' and ')}, for example \`paas addons:create postgresql -a APP\`.`);
+  }
+  return name as AddonService;
+}
+
+/** The attachment's var prefix: `as` upper-cased (a 422 stating the rule if it breaks it), else the service's default. */
+export function parseAs(raw: unknown, service: AddonService): string {
+  if (raw === undefined || raw === null || raw === '') return DEFAULT_AS[service];
+  const as = typeof raw === 'string' ? raw.toUpperCase() : raw;
+  if (typeof as !== 'string' || !AS_RULE.test(as)) {
+    throw new InvalidParamsError(`Invalid attachment name ${JSON.stringify(raw)}: use letters, digits and underscores, starting with a letter, at most 30 (the var is NAME_URL).`);
+  }
+  return as;
+}
+
+/** A message from a runtime with the add-on's password, should it hold it, masked. */
+export function scrub(message: string, password: string): string {
+  return password ? message.replaceAll(password, '********') : message;
+}
+
+export function requireAddon(deps: Pick<Deps, 'db'>, name: string): AddonRow {
+  const row = APP_NAME_RULE.test(name) ? findAddon(deps.db, name) : undefined;
+  if (!row) throw new NotFoundError(`Couldn't find that add-on: ${JSON.stringify(name)}. Run \`paas addons --all\` to list the add-ons.`);
+  return row;
+}
+
+/** Every add-on, or those attached to `app`. */
+export function listAddons(params: { app?: string }, deps: Pick<Deps, 'db'>): AddonView[] {
+  if (params.app === undefined) return listAddonRows(deps.db).map((r) => view(r, deps));
+  const app = requireApp(deps, params.app);
+  const ids = new Set(appAttachments(deps.db, app.id).map((a) => a.addon_id));
+  return listAddonRows(deps.db).filter((r) => ids.has(r.id)).map((r) => view(r, deps));
+}
+
+/** Where an add-on's backups are kept: `<data>/backups/<addon>/`. */
+export function backupsDir(deps: Pick<Deps, 'paths'>, addon: string): string {
+  return path.join(deps.paths.backups, addon);
+}
+
+/**
+ * Provisions a new add-on and attaches it to the app (a new release): the row is inserted as
+ * `provisioning`, the server made and recorded, then attached. On any failure the server and the
+ * row are removed, so nothing is left.
+ */
+export async function createAddon(params: { app: string; service: unknown; as?: unknown; actor: string }, deps: Deps): Promise<{ addon: AddonView; release: ReleaseRow }> {
+  const app = requireApp(deps, params.app);
+  const service = parseService(params.service);
+  const as = parseAs(params.as, service);
+  // Checked again under the app's lock when attaching; here so a conflict costs no provisioning.
+  refuseAttachment(app, as, undefined, deps);
+  let name: string;
+  do name = generateAddonName(service);
+  while (findAddon(deps.db, name));
+  const row = insertAddon(deps.db, { name, service, now: new Date().toISOString(), uids: deps.config.appUids });
+  let instance: AddonInstance | undefined;
+  try {
+    instance = await deps.addons.provision({ name, service, uid: row.uid });
+    recordInstance(deps.db, row.id, instance);
+    const release = await attach({ addon: name, app: app.name, as, actor: params.actor }, deps);
+    return { addon: view(findAddon(deps.db, name)!, deps), release };
+  } catch (err) {
+    if (instance) await deps.addons.destroy(instance).catch((e: Error) => console.error(`paas: could not remove add-on ${name} after a failed create: ${e.message}`));
+    deleteAddon(deps.db, row.id);
+    if (err instanceof PaasError) throw err;
+    const password = instance?.password ?? '';
+    console.error(`paas: provisioning ${name} failed: ${scrub(String((err as Error).stack ?? err), password)}`);
+    throw new PaasError('provision_failed', 500, `Could not provision ${service} for ${app.name}: ${scrub((err as Error).message.split('\n')[0], password)}. Nothing was created; the paas server log has the details.`);
+  }
+}
+
+/**
+ * Destroys an add-on and its data (and backups). Refused while attached unless `force`, which
+ * detaches it from each app first (a release each).
+ */
+export async function destroyAddon(params: { addon: string; force: boolean; actor: string }, deps: Deps): Promise<AddonView> {
+  const row = requireAddon(deps, params.addon);
+  if (row.state === 'provisioning') throw new ConflictError('addon_provisioning', `${row.name} is still being provisioned. Wait for \`paas addons:create\` to finish, then destroy it.`);
+  const attached = attachmentsOf(deps.db, row.id);
+  if (attached.length && !params.force) {
+    const apps = attached.map((a) => a.app);
+    throw new ConflictError(
+      'addon_attached',
+      `${row.name} is attached to ${apps.join(', ')}. Detach it first (paas addons:detach ${row.name} -a ${apps[0]}), or destroy it anyway with --force.`,
+    );
+  }
+  for (const a of attached) await detach({ addon: row.name, app: a.app, actor: params.actor }, deps);
+  const shown = view(row, deps);
+  await deps.addons.destroy(instanceOf(row));
+  deleteAddon(deps.db, row.id);
+  await fs.promises.rm(backupsDir(deps, row.name), { recursive: true, force: true });
+  return shown;
+}
+
+/**
+ * At start-up, before any app comes back (apps need their database): starts every provisioned
+ * add-on, and removes those a killed server left half-provisioned.
+ */
+export async function restoreAddons(deps: Pick<Deps, 'db' | 'addons'>, log: (line: string) => void): Promise<void> {
+  const rows = listAddonRows(deps.db);
+  await Promise.all(
+    rows.map(async (row) => {
+      try {
+        if (row.state === 'provisioning') {
+          log(`Removing add-on ${row.name}: a previous paas server stopped while provisioning it`);
+          await deps.addons.destroy(instanceOf(row)).catch(() => undefined);
+          deleteAddon(deps.db, row.id);
+        } else {
+          await deps.addons.start(instanceOf(row));
+        }
+      } catch (err) {
+        log(`Could not start add-on ${row.name}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }),
+  );
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { buildImage } from '../../builder/docker/index.js';
+import { ensureStack } from '../../builder/docker/stack.js';
+import { build, type Slug, slugHome } from '../../builder/index.js';
+import { resolveNodeVersion } from '../../builder/node-versions.js';
+import { LABELS } from '../docker/engine.js';
+import { hostRegistryEnv } from '../build-registry.js';
+import type { Deps } from './deps.js';
+import { currentConfig, dynoUser, failureMessage, openRelease, runRelease } from './releases.js';
+import { openOutput, pruneOutputs } from '../outputs/store.js';
+import { KEPT_RELEASES } from '../docker/images.js';
+import { appUser } from '../sandbox/spawn.js';
+import { sandboxedSteps } from '../sandbox/steps.js';
+import type { AppRow } from '../store/apps.js';
+import { finishBuild, insertBuild, listBuilds, type ReleaseRow } from '../store/releases.js';
+
+export { isUserFailure } from './releases.js';
+
+/**
+ * The docker runtime's build: the slug image, FROM the stack image (built first, with its progress
+ * in the push, when this host has none), as the app's own uid, labelled as this server's.
+ */
+async function buildSlugImage(
+  params: { app: AppRow; buildId: string; commit: string; source: NodeJS.ReadableStream; config: Record<string, string>; log: (line: string) => void; signal: AbortSignal },
+  docker: NonNullable<Deps['docker']>,
+  deps: Deps,
+): Promise<Slug> {
+  const { app, log } = params;
+  const { stackImage, buildCaFile } = deps.config.docker;
+  const npmEnv = hostRegistryEnv(deps.config.buildRegistry, deps.paths.registry);
+  const user = dynoUser(app, deps);
+  if (!user) throw new Error(`${app.name} has no uid; restart the server to assign one`);
+  const stack = await ensureStack(docker.engine, { image: stackImage, caFile: buildCaFile, log });
+  return buildImage({
+    docker: docker.engine,
+    appName: app.name,
+    buildId: params.buildId,
+    commit: params.commit,
+    source: params.source,
+    slugsDir: deps.paths.slugs,
+    cacheDir: deps.paths.cache,
+    stackImage,
+    stackNode: stack.node,
+    registry: deps.config.buildRegistry,
+    hostNpmEnv: npmEnv,
+    stackNpm: stack.npm || undefined,
+    user,
+    config: params.config,
+    labels: { [LABELS.instance]: docker.instance },
+    signal: params.signal,
+    // engines.node as on the process runtime; a range the stack's Node meets keeps it.
+    nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node || undefined, npmEnv }),
+    log,
+  });
+}
+
+/**
+ * Builds a pushed commit, records the build, and releases it with the current config. Throws
+ * (BuildError or DeployError) when the build, the release phase or the boot fails; the live
+ * release is then untouched. Everything it logs, and the failure as the pusher sees it, is kept
+ * as the build's output (`<data>/builds`). The caller holds the app's lock.
+ */
+export async function deployCommit(
+  params: { app: AppRow; commit: string; source: NodeJS.ReadableStream; log: (line: string) => void; createdBy: string; signal?: AbortSignal },
+  deps: Deps,
+): Promise<ReleaseRow> {
+  const { app, commit } = params;
+  const { db, paths } = deps;
+  const buildId = randomUUID();
+  insertBuild(db, { id: buildId, app_id: app.id, commit_sha: commit, created_at: new Date().toISOString() });
+  const output = openOutput(paths, 'build', app.name, buildId);
+  const log = (line: string) => {
+    output.write(line);
+    params.log(line);
+  };
+  try {
+    const release = await buildAndRelease({ ...params, log, buildId }, deps);
+    log(`-----> Released v${release.version}`);
+    log(`       ${deps.webUrl(app.name)} deployed to paas`);
+    return release;
+  } catch (err) {
+    // As the pre-receive hook prints it, so the kept output ends the way the push did.
+    output.write('');
+    for (const line of `Push rejected: ${failureMessage(err)}`.split('\n')) output.write(` !     ${line}`);
+    throw err;
+  } finally {
+    await output.close();
+    await pruneOutputs(paths, 'build', app.name, listBuilds(db, app.id, KEPT_RELEASES).map((b) => b.id)).catch((err: Error) =>
+      console.error(`paas: could not remove old build outputs of ${app.name}: ${err.message}`),
+    );
+  }
+}
+
+async function buildAndRelease(
+  params: { app: AppRow; commit: string; source: NodeJS.ReadableStream; log: (line: string) => void; createdBy: string; signal?: AbortSignal; buildId: string },
+  deps: Deps,
+): Promise<ReleaseRow> {
+  const { app, commit, log, buildId } = params;
+  const { db, paths, config } = deps;
+  // The pusher hanging up and the server shutting down both stop the build where it is.
+  const signal = params.signal ? AbortSignal.any([params.signal, deps.lifecycle.signal]) : deps.lifecycle.signal;
+  // The config the release will get; the app's lock keeps it from changing while the build runs.
+  const appConfig = currentConfig(app, deps);
+  let slug;
+  try {
+    if (deps.docker) {
+      slug = await buildSlugImage({ app, buildId, commit, source: params.source, config: appConfig, log, signal }, deps.docker, deps);
+    } else {
+      const registry = config.buildRegistry;
+      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, toolsRoot: paths.tools, signal, registry });
+      const hostNpmEnv = hostRegistryEnv(registry, paths.registry);
+      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, toolsDir: paths.tools, steps, hostNpmEnv, config: appConfig, log });
+    }
+  } catch (err) {
+    finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });
+    throw err;
+  }
+  finishBuild(db, buildId, { status: 'succeeded', buildpack: slug.buildpack, processTypes: slug.processTypes, slugDir: slugHome(paths.slugs, buildId), now: new Date().toISOString() });
+  const release = openRelease(
+    { app, buildId, config: appConfig, description: `Deploy ${commit.slice(0, 7)}`, createdBy: params.createdBy },
+    deps,
+  );
+  // runRelease adds shutdown's signal itself, as for every release.
+  return runRelease(app, release, log, deps, params.signal);
+}

@@ -1,0 +1,43 @@
+import type Docker from 'dockerode';
+import type { Config, RuntimeName } from '../config.js';
+import type { Drains } from '../drains/manager.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { AppLocks } from './locks.js';
+import type { AppLogs } from '../logs/pipeline.js';
+import type { DataPaths } from '../store/paths.js';
+import type { ReleaseOutputs } from './release-output.js';
+import type { Routes } from '../dynos/routes.js';
+import type { OneOffs } from './one-offs.js';
+import type { Reconciler } from '../dynos/reconciler.js';
+import type { SandboxHost } from '../sandbox/host.js';
+import type { Db } from '../store/db.js';
+import type { AddonServices } from '../addons/types.js';
+
+/** Everything the control plane's plain functions need, passed explicitly (no singletons). */
+export interface Deps {
+  config: Config;
+  paths: DataPaths;
+  db: Db;
+  routes: Routes;
+  runner: Reconciler;
+  /** One-off dynos (`paas run`). */
+  runs: OneOffs;
+  /** The add-ons' servers (PostgreSQL, Redis) on this runtime: the control plane reaches them only through this. */
+  addons: AddonServices;
+  logs: AppLogs;
+  /** Delivery to the apps' log drains: started and stopped as drains and apps come and go. */
+  drains: Drains;
+  locks: AppLocks;
+  /** Draining and stopping on shutdown: refuses new work, aborts work that outlives the timeout. */
+  lifecycle: Lifecycle;
+  /** Which runtime runs dynos: it decides whether builds make slug directories or slug images. */
+  runtimeName: RuntimeName;
+  /** With the docker runtime: the engine (builds, images, retention) and this server's instance label. */
+  docker?: { engine: Docker; instance: string };
+  /** How app processes are isolated on this host, found at start-up. */
+  sandbox: SandboxHost;
+  /** Output of releases made through the API, for their output_stream_url. */
+  outputs: ReleaseOutputs;
+  /** The URL an app answers at, from the router's actual port. */
+  webUrl(app: string): string;
+}

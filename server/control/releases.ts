@@ -1,0 +1,176 @@
+import { BuildError, readSlug } from '../../builder/index.js';
+import { addonVars } from './attachments.js';
+import { openOutput, pruneOutputs } from '../outputs/store.js';
+import type { ConfigVars } from './config-vars.js';
+import type { Deps } from './deps.js';
+import { DeployError, type ReleaseToRun } from '../dynos/reconciler.js';
+import { appUser, type AppUser } from '../sandbox/spawn.js';
+import { type AppRow, setCurrentRelease } from '../store/apps.js';
+import type { StaleDyno } from '../store/dynos.js';
+import { followProcessTypes } from '../store/formation.js';
+import { findBuild, findReleaseById, insertRelease, listReleases, type ReleaseRow, setReleaseStatus, succeededBuilds } from '../store/releases.js';
+import { KEPT_RELEASES, pruneAppImages } from '../docker/images.js';
+
+/** A failure the pusher caused and can fix; shown as the push's error, never as a stack trace. */
+export function isUserFailure(err: unknown): err is BuildError | DeployError {
+  return err instanceof BuildError || err instanceof DeployError;
+}
+
+/** What a deploy's or release's failure tells the user: its own message, or where the details are. */
+export function failureMessage(err: unknown): string {
+  return isUserFailure(err) ? err.message : 'Internal error; the paas server log has the details.';
+}
+
+/** The config of the release that is live now (empty before the first release). */
+export function currentConfig(app: AppRow, deps: Pick<Deps, 'db'>): ConfigVars {
+  const current = currentRelease(app, deps);
+  return current ? (JSON.parse(current.config) as ConfigVars) : {};
+}
+
+export function currentRelease(app: AppRow, deps: Pick<Deps, 'db'>): ReleaseRow | undefined {
+  return app.current_release_id ? findReleaseById(deps.db, app.current_release_id) : undefined;
+}
+
+/** Records release vN as pending. The version is allocated in the insert's own transaction. */
+export function openRelease(
+  params: { app: AppRow; buildId: string | null; config: ConfigVars; description: string; createdBy: string },
+  deps: Pick<Deps, 'db'>,
+): ReleaseRow {
+  return insertRelease(deps.db, {
+    app_id: params.app.id,
+    build_id: params.buildId,
+    status: 'pending',
+    description: params.description,
+    created_at: new Date().toISOString(),
+    config: JSON.stringify(params.config),
+    created_by: params.createdBy,
+  });
+}
+
+/**
+ * The uid and gid an app's processes run as: always the app's own in a container (never root), and
+ * on the process runtime when paas runs as root and can switch to it.
+ */
+export function dynoUser(app: AppRow, deps: Pick<Deps, 'sandbox' | 'runtimeName'>): AppUser | undefined {
+  if (deps.runtimeName === 'docker' && app.uid !== null) return { uid: app.uid, gid: app.uid };
+  return appUser(app, deps.sandbox);
+}
+
+/**
+ * What the runner needs to run a release: its slug, and its config plus the vars of the add-ons
+ * attached now (a rollback keeps them) plus the dyno metadata.
+ */
+export async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | 'sandbox' | 'runtimeName' | 'addons'>): Promise<ReleaseToRun | undefined> {
+  const build = release.build_id ? findBuild(deps.db, release.build_id) : undefined;
+  if (!build?.slug_dir) return undefined;
+  const config = JSON.parse(release.config) as ConfigVars;
+  const slug = await readSlug(build.slug_dir);
+  return {
+    app: app.name,
+    appId: app.id,
+    releaseId: release.id,
+    version: release.version,
+    slug,
+    user: dynoUser(app, deps),
+    env: {
+      // The buildpack's defaults (NODE_ENV=production) give way to the app's own config.
+      ...slug.env,
+      ...config,
+      ...addonVars(app, deps),
+      PAAS_APP_NAME: app.name,
+      PAAS_RELEASE_VERSION: `v${release.version}`,
+      PAAS_SLUG_COMMIT: build.commit_sha,
+    },
+  };
+}
+
+/**
+ * Takes a pending release live: runs the Procfile `release` command (if any) in a one-off dyno,
+ * rolls the web dynos onto the release, then marks it succeeded and current. On any failure the
+ * release is marked failed, the error is rethrown, and the current release keeps serving. So it is
+ * when `signal` is aborted before the switch. What it logs, and its failure, is kept as the
+ * release's output (`<data>/releases`). The caller holds the app's lock.
+ */
+export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: string) => void, deps: Deps, cancel?: AbortSignal): Promise<ReleaseRow> {
+  const output = openOutput(deps.paths, 'release', app.name, release.version);
+  try {
+    return await takeLive(app, release, (line) => {
+      output.write(line);
+      log(line);
+    }, deps, cancel);
+  } catch (err) {
+    // Only into the kept output: the caller tells its own audience in its own words.
+    for (const line of failureMessage(err).split('\n')) output.write(` !     ${line}`);
+    throw err;
+  } finally {
+    await output.close();
+    await pruneOutputs(deps.paths, 'release', app.name, listReleases(deps.db, app.id, KEPT_RELEASES).map((r) => r.version)).catch((err: Error) =>
+      console.error(`paas: could not remove old release outputs of ${app.name}: ${err.message}`),
+    );
+  }
+}
+
+async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) => void, deps: Deps, cancel?: AbortSignal): Promise<ReleaseRow> {
+  // Shutdown stops every release in flight, whoever started it; `cancel` is the pusher's own.
+  const signal = cancel ? AbortSignal.any([cancel, deps.lifecycle.signal]) : deps.lifecycle.signal;
+  let run: ReleaseToRun | undefined;
+  try {
+    if (signal.aborted) throw new DeployError(String(signal.reason));
+    run = await toRun(app, release, deps);
+    if (run?.slug.processTypes.release) {
+      log(`-----> Running release command: ${run.slug.processTypes.release}`);
+      await deps.runner.runOnce(run, 'release', { timeoutMs: deps.config.releaseTimeoutMs, log, signal });
+    }
+    if (run) await deps.runner.deploy(run, log, signal);
+  } catch (cause) {
+    // When shutdown stopped the release, its dynos died of it: say so rather than how they died.
+    const err = signal.aborted ? new DeployError(String(signal.reason)) : cause;
+    setReleaseStatus(deps.db, release.id, 'failed');
+    deps.logs.append(app.name, 'paas[api]', `Release v${release.version} failed: ${(err as Error).message.split('\n')[0]}`);
+    throw err;
+  }
+  deps.db.transaction(() => {
+    setReleaseStatus(deps.db, release.id, 'succeeded');
+    setCurrentRelease(deps.db, app.id, release.id);
+    if (run) followProcessTypes(deps.db, app.id, run.slug.processTypes);
+  })();
+  deps.logs.append(app.name, 'paas[api]', `Release v${release.version} created: ${release.description}`);
+  if (deps.docker) await pruneImages(app, deps.docker, deps);
+  return { ...release, status: 'succeeded' };
+}
+
+/**
+ * Keeps the slug images of the app's last KEPT_RELEASES succeeded releases and removes older ones. It runs
+ * under the app's lock, so no build of the app is under way whose image it could take.
+ */
+async function pruneImages(app: AppRow, docker: NonNullable<Deps['docker']>, deps: Pick<Deps, 'db' | 'logs'>): Promise<void> {
+  // What a rollback may pick, the release just made current first; failed releases do not count.
+  const keep = new Set(succeededBuilds(deps.db, app.id, KEPT_RELEASES));
+  try {
+    await pruneAppImages(docker.engine, { instance: docker.instance, app: app.name }, keep);
+  } catch (err) {
+    // The release is live either way; the next one tries again.
+    deps.logs.append(app.name, 'paas[api]', `Could not remove old slug images: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Brings an app's current release back up after the server restarted, adopting the dynos in
+ * `running` that a persistent runtime kept. It holds the app's lock, so
+ * a push or config change that arrives meanwhile cannot be overtaken by the older release.
+ */
+export async function restoreCurrentRelease(app: AppRow, deps: Deps, running: StaleDyno[] = []): Promise<void> {
+  const unlock = await deps.locks.acquire(app.name);
+  try {
+    const release = currentRelease(app, deps);
+    const run = release ? await toRun(app, release, deps) : undefined;
+    const log = (line: string) => deps.logs.append(app.name, 'paas[restore]', line.trim());
+    // Dynos that outlived the previous server (Docker) are taken back as they are; the rest go.
+    if (running.length && !run) await deps.runner.forget(running);
+    if (run && running.length) await deps.runner.adopt(run, running, log, deps.lifecycle.signal);
+    // No settle window: there is no older release to hand the traffic back to, nor anyone to tell.
+    else if (run) await deps.runner.deploy(run, log, deps.lifecycle.signal, { settle: false });
+  } finally {
+    unlock();
+  }
+}

@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+
+import { LABELS } from '../../lib/docker/labels.js';
+import { statusOf } from './streams.js';
+
+export { LABELS };
+
+/**
+ * The id of the paas server of a data dir, for the `paas.instance` label: random, made on its first
+ * start and kept in `<data dir>/instance`, so two servers whose data dirs have the same path (one
+ * per host under compose, say) sharing an engine never take each other's objects for their own.
+ */
+export function instanceId(dataDir: string): string {
+  const file = path.join(dataDir, 'instance');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  try {
+    fs.writeFileSync(file, `${randomBytes(6).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile: read theirs
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/** The label filter that selects paas's own objects (optionally of one app), for list calls. */
+export function ourFilter(scope: { instance?: string; app?: string } = {}, extra: string[] = []): { label: string[] } {
+  const { instance, app } = scope;
+  return { label: [`${LABELS.managed}=true`, ...(instance ? [`${LABELS.instance}=${instance}`] : []), ...(app ? [`${LABELS.app}=${app}`] : []), ...extra] };
+}
+
+/**
+ * A client for the engine at DOCKER_HOST (or the default socket). dockerode is loaded on first use,
+ * not at import, so the process runtime never pays for it.
+ */
+export async function connectDocker(): Promise<Docker> {
+  const { default: DockerClient } = await import('dockerode');
+  return new DockerClient();
+}
+
+/** Whether an engine answers a ping within `timeoutMs`, and if not, why (for the start-up line). */
+export async function probeDocker(docker: Docker, timeoutMs = 2000): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+    const version = await Promise.race([docker.version(), timeout]);
+    return { ok: true, version: version.Version };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Makes sure the user-defined network dynos and add-ons share exists (made on first use, labelled);
+ * refuses a network of that name that is not paas's.
+ */
+export async function ensureNetwork(docker: Docker, network: string): Promise<void> {
+  const found = await docker.getNetwork(network).inspect().catch((err: unknown) => (statusOf(err) === 404 ? undefined : Promise.reject(err)));
+  if (found) {
+    if (found.Labels?.[LABELS.managed] !== 'true') {
+      throw new Error(`A Docker network named ${network} exists and is not paas's (no ${LABELS.managed} label). Remove it or set PAAS_DOCKER_NETWORK to another name.`);
+    }
+    return;
+  }
+  await docker.createNetwork({ Name: network, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.managed]: 'true' } }).catch((err: unknown) => {
+    if (statusOf(err) !== 409) throw err; // made meanwhile by another server
+  });
+}

@@ -1,0 +1,27 @@
+import type { NextFunction, Request, Response } from 'express';
+import { NotFoundError, PaasError } from '../../lib/errors.js';
+
+export function notFound(req: Request, _res: Response, next: NextFunction): void {
+  next(new NotFoundError(`No route for ${req.method} ${req.path}. See the README for the API.`));
+}
+
+/** Every error leaves as `{ id, message }` with its status; unexpected ones are logged, not shown. */
+export function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  if (res.headersSent) return next(err);
+  if (err instanceof PaasError) {
+    res.status(err.status).json({ id: err.id, message: err.message });
+    return;
+  }
+  // body-parser errors carry a status and a type; they are the client's fault.
+  const e = err as { status?: number; type?: string; message?: string };
+  if (e.type === 'entity.parse.failed') {
+    res.status(400).json({ id: 'bad_request', message: 'The request body is not valid JSON.' });
+    return;
+  }
+  if (e.status === 413) {
+    res.status(413).json({ id: 'payload_too_large', message: 'The request body is too large.' });
+    return;
+  }
+  console.error('internal error:', err);
+  res.status(500).json({ id: 'internal_error', message: 'Something went wrong inside paas; the server log has the details.' });
+}

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { eachLine, ensureTools, installNode, type NodeInstall } from '../../../builder/index.js';
+import type { SandboxHost } from '../../sandbox/host.js';
+import { removeScratch, startSandboxed } from '../../sandbox/spawn.js';
+import { allEnded, atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
+import { freePort } from '../free-port.js';
+import { launcher } from '../launcher.js';
+import { listenerUids, processListenPorts } from '../listeners.js';
+import { pipeInput, ptyArgv, ptyInput } from './pty.js';
+import { groupMembers, hasEnv, terminateGroup } from '../../sandbox/process-groups.js';
+import type { DynoSpec, ExitStatus, Runtime, RunningDyno } from '../types.js';
+
+interface Group {
+  pgid: number;
+  /** bwrap's monitor: spared by SIGTERM so the app can drain, killed with the rest after the grace. */
+  spare?: number;
+}
+
+export interface ProcessRuntimeOptions {
+  sandbox: SandboxHost;
+  /** Where each dyno's scratch layer lives while it runs (only paas can enter it). */
+  scratchRoot: string;
+  /** Where the Node.js versions of engines.node are installed (builder's installNode); needed for a spec with `node`. */
+  nodeCacheDir?: string;
+  /** Env for the host's npm when a Node must be installed again: the operator's registry settings (build-registry.ts). */
+  npmEnv?: Record<string, string>;
+  /** Where package managers are installed (builder's installTools); needed for a spec with `tools`. */
+  toolsDir?: string;
+}
+
+/**
+ * Dynos as local child processes, each in its own sandbox and process group, bound to 127.0.0.1.
+ * Procfile commands run under bash, as on Heroku; bash also execs a lone command.
+ */
+export class ProcessRuntime implements Runtime {
+  readonly name = 'process';
+  readonly persistent = false;
+  /** A group can outlive its leader, so it is kept until stop(). */
+  private readonly groups = new Map<string, Group>();
+
+  constructor(private readonly opts: ProcessRuntimeOptions) {}
+
+  /** The slug's Node: the build installed it; a cache emptied since is filled again. */
+  private async node(spec: DynoSpec): Promise<NodeInstall | undefined> {
+    if (!spec.node) return undefined;
+    if (!this.opts.nodeCacheDir) throw new Error(`${spec.app} ${spec.name}: its slug runs on Node.js ${spec.node}, but this runtime has no Node cache`);
+    return { version: spec.node, home: await installNode(spec.node, this.opts.nodeCacheDir, (l) => spec.onLine('stderr', l.trim()), this.opts.npmEnv) };
+  }
+
+  /** The slug's package managers: the build installed them; a tools dir emptied since is filled again. */
+  private async tools(spec: DynoSpec): Promise<{ root: string; dirs: string[] } | undefined> {
+    if (!spec.tools?.length) return undefined;
+    if (!this.opts.toolsDir) throw new Error(`${spec.app} ${spec.name}: its slug runs with ${spec.tools.map((t) => t.name).join(', ')}, but this runtime has no tools dir`);
+    await ensureTools(spec.tools, this.opts.toolsDir, (l) => spec.onLine('stderr', l.trim()), this.opts.npmEnv);
+    return { root: this.opts.toolsDir, dirs: spec.tools.map((t) => t.dir) };
+  }
+
+  async start(spec: DynoSpec): Promise<RunningDyno> {
+    if (spec.command === undefined) throw new Error(`${spec.app} ${spec.name}: the process runtime runs Procfile commands only, not an image's own command`);
+    const port = await freePort();
+    const id = randomUUID();
+    const scratchDir = path.join(this.opts.scratchRoot, id);
+    // The Procfile command is the app's own shell command; no paas value is spliced into it (PORT and
+    // the rest arrive through the environment). It goes to the launcher as an argument.
+    const argv = [...launcher(spec.profile ?? false), spec.command];
+    const { child, monitorPid, mapsSignals } = await startSandboxed(this.opts.sandbox, {
+      appDir: spec.slugDir,
+      writes: 'layer',
+      scratchDir,
+      user: spec.user,
+      argv: spec.tty ? ptyArgv(spec.tty, argv) : argv,
+      stdin: spec.stdin || spec.tty !== undefined,
+      env: { ...spec.env, PORT: String(port) },
+      pathPrepend: spec.pathPrepend,
+      node: await this.node(spec),
+      tools: await this.tools(spec),
+    });
+    const outputEnded = allEnded(child.stdout!, child.stderr!);
+    const flow = (on: boolean) => {
+      for (const s of [child.stdout!, child.stderr!]) {
+        if (on) s.resume();
+        else s.pause();
+      }
+    };
+    const exited = new Promise<ExitStatus>((resolve) => {
+      child.on('error', (err) => {
+        spec.onLine('stderr', `failed to start: ${err.message}`);
+        resolve({ code: null, signal: null });
+      });
+      child.on('exit', (code, signal) => resolve(exitStatus(code, signal, mapsSignals)));
+    }).then(async (status) => {
+      // 'exit' can come before the last lines are read, and those are often the error the dyno died
+      // of: whoever awaits `exited` (a boot failure report) must have seen them. Output held for a
+      // slow reader (flow) is read now: no more than the pipes hold, and then it is all there.
+      flow(true);
+      await atMost(outputEnded, DRAIN_MS);
+      await removeScratch(scratchDir).catch(() => undefined);
+      return status;
+    });
+    const { onOutput } = spec;
+    if (onOutput) {
+      child.stdout!.on('data', (chunk: Buffer) => onOutput('stdout', chunk));
+      child.stderr!.on('data', (chunk: Buffer) => onOutput('stderr', chunk));
+    } else {
+      eachLine(child.stdout!, (l) => spec.onLine('stdout', l));
+      eachLine(child.stderr!, (l) => spec.onLine('stderr', l));
+    }
+    if (child.pid !== undefined) this.groups.set(id, { pgid: child.pid, spare: monitorPid });
+    // Apps share the loopback network; only their uids tell their listeners apart. No listener at
+    // all is not ours either: a squatter that answered the probe may have let go for a moment.
+    const user = spec.user;
+    const ownsPort = user
+      ? () => {
+          const uids = listenerUids(port, '/proc/net');
+          return uids.length > 0 && uids.every((uid) => uid === user.uid);
+        }
+      : undefined;
+    const input = child.stdin ? (spec.tty ? ptyInput(child.stdin) : { stdin: pipeInput(child.stdin) }) : {};
+    // The dyno's processes are its process group: the sockets they hold tell its listeners from others'.
+    const pgid = child.pid;
+    const listenPorts = pgid === undefined ? undefined : () => processListenPorts(groupMembers(pgid));
+    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, listenPorts, ...input, ...(onOutput ? { flow } : {}) };
+  }
+
+  async stop(dyno: RunningDyno, graceMs: number): Promise<void> {
+    const group = this.groups.get(dyno.id);
+    if (group === undefined) return void (await dyno.exited);
+    await terminateGroup(group.pgid, graceMs, group.spare);
+    await dyno.exited;
+    this.groups.delete(dyno.id);
+  }
+
+  async reap(stale: { app: string; handle: string | null }[], graceMs: number): Promise<number> {
+    // A pid may have been reused since; a group counts as ours only while a member still carries
+    // the app name paas gave every dyno of that app.
+    const ours = stale
+      .map((d) => ({ app: d.app, pgid: Number(d.handle) }))
+      .filter(({ app, pgid }) => Number.isInteger(pgid) && pgid > 1 && groupMembers(pgid).some((pid) => hasEnv(pid, 'PAAS_APP_NAME', app)));
+    // The leader of a sandboxed group is bwrap's monitor; sparing it lets the app drain first.
+    const bwrap = this.opts.sandbox.kind === 'bwrap';
+    await Promise.all(ours.map(({ pgid }) => terminateGroup(pgid, graceMs, bwrap ? pgid : undefined)));
+    return ours.length;
+  }
+}
