@@ -6,7 +6,6 @@ import { type BuildRequest, type Slug } from './types.js';
 
 export { CHECK_DEFAULTS, type HealthCheck } from './app-json.js';
 export { BuildError } from './errors.js';
-export { eachLine } from '../lib/lines.js';
 export { handOver } from './safe-fs.js';
 export { slugHome } from './slug.js';
 export type { BuildRequest, BuildSteps, Slug } from './types.js';

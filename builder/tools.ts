@@ -9,21 +9,12 @@ import { BuildError } from './errors.js';
 import { installPackage, openDir } from './package-install.js';
 import { newestFor, registryIntegrity } from './npm-view.js';
 import { installTool, toolInstalled } from './tool-install.js';
+import type { ToolName, ToolRef } from '../lib/tool-ref.js';
+
+export type { ToolName, ToolRef } from '../lib/tool-ref.js';
 
 /** Where build steps, dynos and images see the tools root. */
 export const TOOLS_SEEN = '/opt/paas/tools';
-
-export type ToolName = 'npm' | 'yarn' | 'pnpm';
-
-/** A package manager as an app's slug records it: enough to install it again. */
-export interface ToolRef {
-  name: ToolName;
-  version: string;
-  /** What corepack installs: `name@version`, pinned to a hash (the app's, or the registry's sha512 of the tarball). */
-  reference: string;
-  /** Its directory under the tools root: `<name>/<version>`, or with the app's own pin `<name>/<version>+<algo>.<hex>`. */
-  dir: string;
-}
 
 /** The npm package a tool version comes from (Yarn 2+ is published as @yarnpkg/cli-dist). */
 export function toolPackage(name: ToolName, version: string): string {

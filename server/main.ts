@@ -4,13 +4,15 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import { RouterFleet } from '../router/fleet.js';
+import { installNode } from '../builder/node-versions.js';
+import { ensureTools } from '../builder/tools.js';
 import { appsRoutes } from './http/routes/apps.js';
 import { releasesRoutes } from './http/routes/releases.js';
 import { formationRoutes } from './http/routes/formation.js';
 import { requireToken } from './http/auth.js';
 import { errorHandler, notFound } from './http/error-handler.js';
 import { type Config, ConfigError } from './config.js';
-import type { Deps } from './control/deps.js';
+import type { ApiDeps } from './http/deps.js';
 import { startHookServer } from './git/hook-server.js';
 import { Pushes } from './git/pushes.js';
 import { gitRoutes, installHooks } from './git/receiver.js';
@@ -27,7 +29,6 @@ import { LogTails, TAIL_PATH } from './http/log-tail.js';
 import { refuseUpgrade, upgradeDispatcher } from './http/upgrades.js';
 import { NotFoundError } from '../lib/errors.js';
 import { STREAM_PATH } from '../router/protocol.js';
-import { requireApp } from './control/apps.js';
 import { Reconciler } from './dynos/reconciler.js';
 import { OneOffs } from './control/one-offs.js';
 import { RUN_PATH, runUpgrade } from './http/run-socket.js';
@@ -51,6 +52,7 @@ import { addonsRoutes } from './http/routes/addons.js';
 import { restoreAddons } from './control/addons.js';
 import { addonServices, closeAddons } from './addons/services.js';
 import { resolveApiToken } from './http/token.js';
+import { requireApp } from './control/queries.js';
 
 export interface RunningServer {
   apiUrl: string;
@@ -137,9 +139,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   recordRuntime(paths.root, chosen.name);
   log(chosen.reason);
   const docker = chosen.docker ? { engine: chosen.docker, instance: instanceId(paths.root) } : undefined;
+  // A Node or package manager emptied from the data dir since the build is installed again with the
+  // operator's registry settings; the process runtime gets the builder's installers from here.
+  const npmEnv = hostRegistryEnv(config.buildRegistry, paths.registry);
   const runtime: Runtime = docker
     ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, network: config.docker.network, memoryBytes: config.docker.dynoMemoryBytes, bindAddress: config.docker.bindAddress })
-    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, nodeCacheDir: paths.node, toolsDir: paths.tools, npmEnv: hostRegistryEnv(config.buildRegistry, paths.registry) });
+    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, installNode: (version, log) => installNode(version, paths.node, log, npmEnv), ensureTools: (tools, log) => ensureTools(tools, paths.tools, log, npmEnv).then(() => paths.tools) });
   const leftover = await takeLeftovers(runtime, takeStaleDynos(db), config.stopGraceMs, log);
   const abandoned = failAbandoned(db);
   if (abandoned.builds || abandoned.releases) {
@@ -170,7 +175,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const addons = addonServices({ config, docker, db, paths, sandbox, log });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
-  const deps: Deps = {
+  const deps: ApiDeps = {
     lifecycle,
     config,
     paths,

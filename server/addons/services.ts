@@ -1,6 +1,10 @@
-import type { Deps } from '../control/deps.js';
+import type { Config } from '../config.js';
+import type { DockerHost } from '../docker/engine.js';
+import type { SandboxHost } from '../sandbox/host.js';
+import type { Db } from '../store/db.js';
+import type { DataPaths } from '../store/paths.js';
 import { failPendingBackups, findAddon, setAddonState } from '../store/addons.js';
-import { scrub } from '../control/addons.js';
+import { scrub } from './scrub.js';
 import { DockerAddons } from './docker/addons.js';
 import type { AddonEvents, AddonServices } from './types.js';
 import { ProcessAddons } from './process/index.js';
@@ -10,7 +14,7 @@ import { ProcessAddons } from './process/index.js';
  * Docker), their state changes recorded in the store and their lines in the server's log. Backups
  * a killed server left pending are marked failed first.
  */
-export function addonServices(params: Pick<Deps, 'config' | 'docker' | 'db' | 'paths' | 'sandbox'> & { log: (line: string) => void }): AddonServices {
+export function addonServices(params: { config: Config; docker?: DockerHost; db: Db; paths: DataPaths; sandbox: SandboxHost; log: (line: string) => void }): AddonServices {
   const { config, docker, db, log } = params;
   if (failPendingBackups(db)) log('Marked the PostgreSQL backups a previous paas server left unfinished failed');
   const events: AddonEvents = {

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { APP_NAME_RULE, generateAddonName, requireApp } from './apps.js';
+import { generateAddonName } from './apps.js';
 import type { Deps } from './deps.js';
-import { ConflictError, InvalidParamsError, NotFoundError, PaasError } from '../../lib/errors.js';
+import { ConflictError, InvalidParamsError, PaasError } from '../../lib/errors.js';
 import type { ReleaseRow } from '../store/releases.js';
 import { type AddonRow, appAttachments, attachmentsOf, deleteAddon, findAddon, insertAddon, listAddons as listAddonRows, recordInstance } from '../store/addons.js';
 import { attach, detach, refuseAttachment } from './attachments.js';
+import { scrub } from '../addons/scrub.js';
 import { ADDON_SERVICES, type AddonInstance, type AddonService, type AddonState } from '../addons/types.js';
+import { backupsDir, instanceOf, parseAs, requireAddon, requireApp } from './queries.js';
 
 /** An add-on as the API shows it: never its password nor its URL. Every field is pinned. */
 export interface AddonView {
@@ -19,9 +20,6 @@ export interface AddonView {
   created_at: string;
 }
 
-/** The var prefix an attachment uses: `--as`, upper-cased and checked, else the service's default. */
-export const AS_RULE = /^[A-Z][A-Z0-9_]{0,29}$/;
-const DEFAULT_AS: Record<AddonService, string> = { postgresql: 'DATABASE', redis: 'REDIS' };
 
 export function view(row: AddonRow, deps: Pick<Deps, 'db'>): AddonView {
   return {
@@ -34,12 +32,6 @@ export function view(row: AddonRow, deps: Pick<Deps, 'db'>): AddonView {
   };
 }
 
-/** What the runtime needs of a row (the store keeps the instance's fields as its columns). */
-export function instanceOf(row: AddonRow): AddonInstance {
-  const { name, service, version, uid, user, database, password, port, handle } = row;
-  return { name, service, version, uid, user, database, password, port, handle };
-}
-
 /** `postgresql` or `redis` (`postgres` is taken for `postgresql`); a 422 naming both otherwise. */
 export function parseService(raw: unknown): AddonService {
   const name = raw === 'postgres' ? 'postgresql' : raw;
@@ -49,38 +41,12 @@ export function parseService(raw: unknown): AddonService {
   return name as AddonService;
 }
 
-/** The attachment's var prefix: `as` upper-cased (a 422 stating the rule if it breaks it), else the service's default. */
-export function parseAs(raw: unknown, service: AddonService): string {
-  if (raw === undefined || raw === null || raw === '') return DEFAULT_AS[service];
-  const as = typeof raw === 'string' ? raw.toUpperCase() : raw;
-  if (typeof as !== 'string' || !AS_RULE.test(as)) {
-    throw new InvalidParamsError(`Invalid attachment name ${JSON.stringify(raw)}: use letters, digits and underscores, starting with a letter, at most 30 (the var is NAME_URL).`);
-  }
-  return as;
-}
-
-/** A message from a runtime with the add-on's password, should it hold it, masked. */
-export function scrub(message: string, password: string): string {
-  return password ? message.replaceAll(password, '********') : message;
-}
-
-export function requireAddon(deps: Pick<Deps, 'db'>, name: string): AddonRow {
-  const row = APP_NAME_RULE.test(name) ? findAddon(deps.db, name) : undefined;
-  if (!row) throw new NotFoundError(`Couldn't find that add-on: ${JSON.stringify(name)}. Run \`paas addons --all\` to list the add-ons.`);
-  return row;
-}
-
 /** Every add-on, or those attached to `app`. */
 export function listAddons(params: { app?: string }, deps: Pick<Deps, 'db'>): AddonView[] {
   if (params.app === undefined) return listAddonRows(deps.db).map((r) => view(r, deps));
   const app = requireApp(deps, params.app);
   const ids = new Set(appAttachments(deps.db, app.id).map((a) => a.addon_id));
   return listAddonRows(deps.db).filter((r) => ids.has(r.id)).map((r) => view(r, deps));
-}
-
-/** Where an add-on's backups are kept: `<data>/backups/<addon>/`. */
-export function backupsDir(deps: Pick<Deps, 'paths'>, addon: string): string {
-  return path.join(deps.paths.backups, addon);
 }
 
 /**

@@ -3,16 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { releaseAppAddons } from './attachments.js';
 import type { Deps } from './deps.js';
-import { ConflictError, InvalidParamsError, NotFoundError } from '../../lib/errors.js';
+import { ConflictError, InvalidParamsError } from '../../lib/errors.js';
 import { removeAppOutputs } from '../outputs/store.js';
 import { repoDir } from '../store/paths.js';
 import { type AppRow, deleteApp, findApp, insertApp, listApps as listAppRows, setMaintenance } from '../store/apps.js';
 import { listDynos } from '../store/dynos.js';
-import { currentRelease } from './releases.js';
 import { listSlugDirs } from '../store/releases.js';
 import { removeAppObjects } from '../docker/images.js';
-
-export const APP_NAME_RULE = /^[a-z][a-z0-9-]{1,29}$/;
+import { APP_NAME_RULE, currentRelease, requireApp } from './queries.js';
 
 /** The app as the API shows it. */
 export interface AppView {
@@ -49,12 +47,6 @@ export function generateAppName(): string {
 /** An add-on's name, as Heroku's: `postgresql-shiny-12345`. */
 export function generateAddonName(service: string): string {
   return `${service}-${pick(ADJECTIVES)}-${randomInt(10000, 100000)}`;
-}
-
-export function requireApp(deps: Pick<Deps, 'db'>, name: string): AppRow {
-  const app = APP_NAME_RULE.test(name) ? findApp(deps.db, name) : undefined;
-  if (!app) throw new NotFoundError(`Couldn't find that app: ${JSON.stringify(name)}. Run \`paas apps\` to list your apps.`);
-  return app;
 }
 
 export function viewApp(app: AppRow, deps: Deps, gitBase: string): AppView {

@@ -1,41 +1,11 @@
 import fs from 'node:fs';
-import { requireApp } from './apps.js';
 import { attachmentRelease } from './changes.js';
-import type { ConfigChange, ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
 import { ConflictError, NotFoundError } from '../../lib/errors.js';
-import { currentConfig } from './releases.js';
 import type { AppRow } from '../store/apps.js';
 import { appAttachments, attachmentsOf, deleteAddon, deleteAttachment, findAddon, findAddonById, insertAttachment } from '../store/addons.js';
 import type { ReleaseRow } from '../store/releases.js';
-import { backupsDir, instanceOf, parseAs, requireAddon } from './addons.js';
-
-/**
- * The vars the app's add-ons give its dynos (`DATABASE_URL`, …), merged after its own config: they
- * are no part of any release's config, so a rollback keeps the add-ons attached now.
- */
-export function addonVars(app: AppRow, deps: Pick<Deps, 'db' | 'addons'>): ConfigVars {
-  const vars: ConfigVars = {};
-  for (const a of appAttachments(deps.db, app.id)) {
-    const row = findAddonById(deps.db, a.addon_id);
-    if (row && row.state !== 'provisioning') vars[`${a.as_name}_URL`] = deps.addons.url(instanceOf(row));
-  }
-  return vars;
-}
-
-/** Refuses a config change of a var an add-on owns: the platform set it, so only a detach removes it. */
-export function refuseOwnedVars(app: AppRow, change: ConfigChange, deps: Pick<Deps, 'db'>): void {
-  const keys = new Set([...Object.keys(change.set), ...change.unset]);
-  for (const a of appAttachments(deps.db, app.id)) {
-    const key = `${a.as_name}_URL`;
-    if (keys.has(key)) {
-      throw new ConflictError(
-        'addon_config_var',
-        `${key} of ${app.name} is set by the add-on ${a.addon}. To change or remove it, detach the add-on: paas addons:detach ${a.addon} -a ${app.name}`,
-      );
-    }
-  }
-}
+import { backupsDir, currentConfig, instanceOf, parseAs, requireAddon, requireApp } from './queries.js';
 
 /**
  * Refuses an attachment of the add-on (`addonId`; undefined for one not made yet) to the app as

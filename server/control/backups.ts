@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { requireApp } from './apps.js';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError, PaasError } from '../../lib/errors.js';
 import { type AddonRow, appAttachments, type BackupRow, findAddonById, findBackup, finishBackup, insertBackup, listBackups as listBackupRows } from '../store/addons.js';
-import { backupsDir, instanceOf, parseAs, scrub } from './addons.js';
+import { scrub } from '../addons/scrub.js';
+import { backupsDir, instanceOf, parseAs, requireApp } from './queries.js';
 
 /** A backup as the API shows it (`paas pg:backups --json`); every field is pinned. */
 export interface BackupView {

@@ -1,11 +1,11 @@
-import { refuseOwnedVars } from './attachments.js';
 import { applyChange, type ConfigChange, describeChange } from './config-vars.js';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError } from '../../lib/errors.js';
-import { currentConfig, currentRelease, failureMessage, isUserFailure, openRelease, runRelease } from './releases.js';
+import { failureMessage, isUserFailure, openRelease, runRelease } from './releases.js';
 import { findApp } from '../store/apps.js';
 import { findRelease, previousSucceeded, type ReleaseRow } from '../store/releases.js';
 import type { AppRow } from '../store/apps.js';
+import { currentConfig, currentRelease, refuseOwnedVars } from './queries.js';
 
 /**
  * Queues behind the app's lock, then opens a release with `prepare` and takes it live in the

@@ -6,13 +6,13 @@ import { resolveNodeVersion } from '../../builder/node-versions.js';
 import { LABELS } from '../docker/engine.js';
 import { hostRegistryEnv } from '../build-registry.js';
 import type { Deps } from './deps.js';
-import { currentConfig, dynoUser, failureMessage, openRelease, runRelease } from './releases.js';
-import { openOutput, pruneOutputs } from '../outputs/store.js';
-import { KEPT_RELEASES } from '../docker/images.js';
+import { dynoUser, failureMessage, openRelease, runRelease } from './releases.js';
+import { KEPT_RELEASES, openOutput, pruneOutputs } from '../outputs/store.js';
 import { appUser } from '../sandbox/spawn.js';
 import { sandboxedSteps } from '../sandbox/steps.js';
 import type { AppRow } from '../store/apps.js';
 import { finishBuild, insertBuild, listBuilds, type ReleaseRow } from '../store/releases.js';
+import { currentConfig } from './queries.js';
 
 export { isUserFailure } from './releases.js';
 

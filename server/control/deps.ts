@@ -1,4 +1,3 @@
-import type Docker from 'dockerode';
 import type { Config, RuntimeName } from '../config.js';
 import type { Drains } from '../drains/manager.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -7,11 +6,11 @@ import type { AppLogs } from '../logs/pipeline.js';
 import type { DataPaths } from '../store/paths.js';
 import type { ReleaseOutputs } from './release-output.js';
 import type { Routes } from '../dynos/routes.js';
-import type { OneOffs } from './one-offs.js';
 import type { Reconciler } from '../dynos/reconciler.js';
 import type { SandboxHost } from '../sandbox/host.js';
 import type { Db } from '../store/db.js';
 import type { AddonServices } from '../addons/types.js';
+import type { DockerHost } from '../docker/engine.js';
 
 /** Everything the control plane's plain functions need, passed explicitly (no singletons). */
 export interface Deps {
@@ -20,8 +19,6 @@ export interface Deps {
   db: Db;
   routes: Routes;
   runner: Reconciler;
-  /** One-off dynos (`paas run`). */
-  runs: OneOffs;
   /** The add-ons' servers (PostgreSQL, Redis) on this runtime: the control plane reaches them only through this. */
   addons: AddonServices;
   logs: AppLogs;
@@ -33,7 +30,7 @@ export interface Deps {
   /** Which runtime runs dynos: it decides whether builds make slug directories or slug images. */
   runtimeName: RuntimeName;
   /** With the docker runtime: the engine (builds, images, retention) and this server's instance label. */
-  docker?: { engine: Docker; instance: string };
+  docker?: DockerHost;
   /** How app processes are isolated on this host, found at start-up. */
   sandbox: SandboxHost;
   /** Output of releases made through the API, for their output_stream_url. */

@@ -1,10 +1,10 @@
-import { requireApp } from './apps.js';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError } from '../../lib/errors.js';
 import { normalizeHostname, parseHostname } from './hostnames.js';
 import { type AppRow, findAppById } from '../store/apps.js';
 import type { Db } from '../store/db.js';
 import { claimDomain, deleteDomain, findDomain, listDomains as listDomainRows } from '../store/domains.js';
+import { requireApp } from './queries.js';
 
 /** A domain as the API shows it: the app's default `<app>.<PAAS_DOMAIN>` or a custom one. */
 export interface DomainView {

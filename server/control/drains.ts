@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { requireApp } from './apps.js';
 import type { Deps } from './deps.js';
 import { NotFoundError } from '../../lib/errors.js';
 import { deleteDrain, type DrainRow, findDrain, insertDrain, listDrains as listDrainRows } from '../store/drains.js';
 import { parseDrainUrl } from '../drains/url.js';
+import { requireApp } from './queries.js';
 
 /** A drain as the API shows it (Heroku's log-drain: `id`, `url`, `token`, and when it was added). */
 export interface DrainView {

@@ -1,11 +1,10 @@
-import { requireApp } from './apps.js';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError, PaasError } from '../../lib/errors.js';
-import { currentRelease } from './releases.js';
 import { listDynos } from '../store/dynos.js';
 import { findBuild } from '../store/releases.js';
 import { type Formation, getFormation, setQuantities } from '../store/formation.js';
 import { DeployError } from '../dynos/reconciler.js';
+import { currentRelease, requireApp } from './queries.js';
 
 /** One process type of the formation as the API shows it. */
 export interface FormationView {

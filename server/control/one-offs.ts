@@ -1,9 +1,9 @@
-import { requireApp } from './apps.js';
 import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, PaasError } from '../../lib/errors.js';
-import { currentRelease, toRun } from './releases.js';
+import { toRun } from './releases.js';
 import type { DynoSpec, RunningDyno, TtySize } from '../runtime/types.js';
 import { listDynos } from '../store/dynos.js';
+import { currentRelease, requireApp } from './queries.js';
 
 /** A `paas run`, checked: its words, the env it adds, a terminal, and its time limit. */
 export interface RunRequest {

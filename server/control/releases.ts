@@ -1,6 +1,5 @@
 import { BuildError, readSlug } from '../../builder/index.js';
-import { addonVars } from './attachments.js';
-import { openOutput, pruneOutputs } from '../outputs/store.js';
+import { KEPT_RELEASES, openOutput, pruneOutputs } from '../outputs/store.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
 import { DeployError, type ReleaseToRun } from '../dynos/reconciler.js';
@@ -8,8 +7,9 @@ import { appUser, type AppUser } from '../sandbox/spawn.js';
 import { type AppRow, setCurrentRelease } from '../store/apps.js';
 import type { StaleDyno } from '../store/dynos.js';
 import { followProcessTypes } from '../store/formation.js';
-import { findBuild, findReleaseById, insertRelease, listReleases, type ReleaseRow, setReleaseStatus, succeededBuilds } from '../store/releases.js';
-import { KEPT_RELEASES, pruneAppImages } from '../docker/images.js';
+import { findBuild, insertRelease, listReleases, type ReleaseRow, setReleaseStatus, succeededBuilds } from '../store/releases.js';
+import { pruneAppImages } from '../docker/images.js';
+import { addonVars, currentRelease } from './queries.js';
 
 /** A failure the pusher caused and can fix; shown as the push's error, never as a stack trace. */
 export function isUserFailure(err: unknown): err is BuildError | DeployError {
@@ -19,16 +19,6 @@ export function isUserFailure(err: unknown): err is BuildError | DeployError {
 /** What a deploy's or release's failure tells the user: its own message, or where the details are. */
 export function failureMessage(err: unknown): string {
   return isUserFailure(err) ? err.message : 'Internal error; the paas server log has the details.';
-}
-
-/** The config of the release that is live now (empty before the first release). */
-export function currentConfig(app: AppRow, deps: Pick<Deps, 'db'>): ConfigVars {
-  const current = currentRelease(app, deps);
-  return current ? (JSON.parse(current.config) as ConfigVars) : {};
-}
-
-export function currentRelease(app: AppRow, deps: Pick<Deps, 'db'>): ReleaseRow | undefined {
-  return app.current_release_id ? findReleaseById(deps.db, app.current_release_id) : undefined;
 }
 
 /** Records release vN as pending. The version is allocated in the insert's own transaction. */

@@ -8,6 +8,12 @@ import { statusOf } from './streams.js';
 
 export { LABELS };
 
+/** The engine this server runs builds, dynos and add-ons on, and its instance label (`instanceId`). */
+export interface DockerHost {
+  engine: Docker;
+  instance: string;
+}
+
 /**
  * The id of the paas server of a data dir, for the `paas.instance` label: random, made on its first
  * start and kept in `<data dir>/instance`, so two servers whose data dirs have the same path (one

@@ -2,9 +2,6 @@ import type Docker from 'dockerode';
 import { LABELS, ourFilter } from './engine.js';
 import { idempotent } from './streams.js';
 
-/** How many of an app's latest releases keep their slug images, so a rollback among them never rebuilds. */
-export const KEPT_RELEASES = 10;
-
 /**
  * Removes the app's slug images whose build is not in `keep`, then its dangling build images but
  * the newest install stage (the dependency cache). Layers still shared with a kept image stay.

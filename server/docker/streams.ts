@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { eachLine } from '../../builder/index.js';
+import { eachLine } from '../../lib/lines.js';
 import { allEnded } from '../runtime/exit-status.js';
 import type { DynoSpec } from '../runtime/types.js';
 

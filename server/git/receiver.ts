@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import express, { type Response } from 'express';
-import { requireApp } from '../control/apps.js';
 import { tokenFromRequest, tokenMatches, userFromRequest } from '../http/auth.js';
 import type { Deps } from '../control/deps.js';
 import { PaasError } from '../../lib/errors.js';
@@ -13,6 +12,7 @@ import { repoDir } from '../store/paths.js';
 import type { AppRow } from '../store/apps.js';
 import { type Push, type Pushes, PUSH_CANCELLED } from './pushes.js';
 import { FLUSH, readHead } from './request-head.js';
+import { requireApp } from '../control/queries.js';
 
 const SERVICES = new Set(['git-receive-pack', 'git-upload-pack']);
 const GIT_PATH = /^\/([a-z][a-z0-9-]{1,29})\.git\/(info\/refs|git-receive-pack|git-upload-pack)$/;

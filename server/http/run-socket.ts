@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import type { Deps } from '../control/deps.js';
+import type { ApiDeps } from './deps.js';
 import { type OneOff, runRequest } from '../control/one-offs.js';
 import { PaasError, UnauthorizedError } from '../../lib/errors.js';
 import { SHUTTING_DOWN } from '../control/lifecycle.js';
@@ -32,7 +32,7 @@ function envParams(values: string[]): Record<string, string | undefined> {
  * its path (and answers true) and leaves the rest to the next one. The dyno starts before the
  * upgrade, so a run that cannot start gets a plain HTTP error; it stops when the client goes away.
  */
-export function runUpgrade(deps: Deps, token: string): (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean {
+export function runUpgrade(deps: ApiDeps, token: string): (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });
   return (req, socket, head) => {
     // No throw may leave an upgrade listener: it would end the server.
@@ -54,7 +54,7 @@ export function runUpgrade(deps: Deps, token: string): (req: IncomingMessage, so
   };
 }
 
-function refusalOf(req: IncomingMessage, deps: Deps, token: string): PaasError | undefined {
+function refusalOf(req: IncomingMessage, deps: ApiDeps, token: string): PaasError | undefined {
   // The CLI sends no Origin; a browser does, and must not run commands with credentials it cached.
   if (req.headers.origin !== undefined) return new PaasError('forbidden', 403, 'paas run is for the paas CLI, not browsers.');
   if (!tokenMatches(tokenFromRequest(req), token)) return new UnauthorizedError();
@@ -62,7 +62,7 @@ function refusalOf(req: IncomingMessage, deps: Deps, token: string): PaasError |
   return undefined;
 }
 
-async function attach(deps: Deps, wss: WebSocketServer, c: { req: IncomingMessage; socket: Duplex; head: Buffer; app: string; url: URL }): Promise<void> {
+async function attach(deps: ApiDeps, wss: WebSocketServer, c: { req: IncomingMessage; socket: Duplex; head: Buffer; app: string; url: URL }): Promise<void> {
   let ws: WebSocket | undefined;
   // Output from before the upgrade is done waits here.
   const early: Buffer[] = [];

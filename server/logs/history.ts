@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LogLine } from './pipeline.js';
+import type { LogLine } from './line.js';
 
 /**
  * The last `limit` lines of each app, in memory and on disk (`<data>/logs/<app>.jsonl`, one JSON

@@ -1,4 +1,4 @@
-import type { LogEvent } from './pipeline.js';
+import type { LogEvent } from './line.js';
 
 /**
  * One consumer of an app's log stream (a tail, a drain): a bounded queue between the pipeline, which

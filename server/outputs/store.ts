@@ -6,6 +6,12 @@ import { OutputFile, readOutput } from './file.js';
 /** A build's id as the store makes it (randomUUID); anything else never names a file. */
 export const BUILD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * How many of an app's latest builds and releases keep their outputs and, on Docker, their slug
+ * images, so a rollback among them never rebuilds.
+ */
+export const KEPT_RELEASES = 10;
+
 export type OutputKind = 'build' | 'release';
 
 /**

@@ -1,4 +1,4 @@
-import type { ToolRef } from '../../builder/tools.js';
+import type { ToolRef } from '../../lib/tool-ref.js';
 /**
  * The runtime runs dynos. Two implementations share this interface: `process` (child processes in
  * sandboxes) and `docker` (containers). The reconciler never knows which one it has; one contract

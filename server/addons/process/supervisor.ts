@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { eachLine } from '../../../builder/index.js';
+import { eachLine } from '../../../lib/lines.js';
 import { restartDelay, STABLE_AFTER_MS } from '../../../lib/backoff.js';
 import { groupMembers, signalGroup } from '../../sandbox/process-groups.js';
 import type { AddonEvents, RunningAddon } from '../types.js';

@@ -1,11 +1,12 @@
 import express, { type Request, type Response } from 'express';
-import { createAddon, destroyAddon, listAddons, requireAddon, view } from '../../control/addons.js';
+import { createAddon, destroyAddon, listAddons, view } from '../../control/addons.js';
 import { attach, detach } from '../../control/attachments.js';
 import { captureBackup, listBackups, restoreBackup } from '../../control/backups.js';
 import type { Deps } from '../../control/deps.js';
 import { InvalidParamsError } from '../../../lib/errors.js';
-import type { ReleaseRow } from '../../store/releases.js';
+import type { ReleaseRow } from '../../control/history.js';
 import { plainName } from '../auth.js';
+import { requireAddon } from '../../control/queries.js';
 
 function actor(req: Request): string {
   return plainName(req.get('x-paas-actor')) ?? 'api';

@@ -1,11 +1,12 @@
 import express, { type Request } from 'express';
-import { createApp, destroyApp, listApps, requireApp, updateApp, viewApp } from '../../control/apps.js';
+import { createApp, destroyApp, listApps, updateApp, viewApp } from '../../control/apps.js';
 import type { Deps } from '../../control/deps.js';
 import { InvalidParamsError } from '../../../lib/errors.js';
 import { buildsRoutes } from './builds.js';
 import { domainsRoutes } from './domains.js';
 import { lastMatching, parseLogFilter } from '../../logs/filter.js';
 import { drainsRoutes } from './drains.js';
+import { requireApp } from '../../control/queries.js';
 
 /** The base URL git should push to, as the client reached us. */
 function gitBase(req: Request): string {

@@ -1,10 +1,10 @@
 import express from 'express';
-import type { Deps } from '../../control/deps.js';
+import type { ApiDeps } from '../deps.js';
 import { DETACHED_TIMEOUT_S, runRequest } from '../../control/one-offs.js';
 import { restartDynos, scaleFormation, stopDyno, viewDynos, viewFormation } from '../../control/formation.js';
 
 /** Formation and dynos (ps, ps:scale, ps:restart, ps:stop): thin handlers over ../dynos/formation.ts. */
-export function formationRoutes(deps: Deps): express.Router {
+export function formationRoutes(deps: ApiDeps): express.Router {
   const r = express.Router();
   r.get('/apps/:name/formation', (req, res) => {
     res.json(viewFormation({ app: req.params.name }, deps));

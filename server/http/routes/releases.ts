@@ -1,18 +1,14 @@
 import express, { type Request } from 'express';
-import { addonVars } from '../../control/attachments.js';
-import { requireApp } from '../../control/apps.js';
 import { plainName } from '../auth.js';
 import { changeConfig, rollback } from '../../control/changes.js';
 import { parseConfigChange } from '../../control/config-vars.js';
 import type { Deps } from '../../control/deps.js';
 import { InvalidParamsError, NotFoundError } from '../../../lib/errors.js';
-import { currentConfig, currentRelease } from '../../control/releases.js';
-import type { AppRow } from '../../store/apps.js';
-import { findBuild, findRelease, listReleases, type ReleaseRow } from '../../store/releases.js';
+import { type AppRow, appReleases, buildOf, type ReleaseRow, requireRelease } from '../../control/history.js';
 import { boundedLines } from '../bounded-output.js';
-import { readKeptOutput } from '../../outputs/store.js';
-import { KEPT_RELEASES } from '../../docker/images.js';
+import { KEPT_RELEASES, readKeptOutput } from '../../outputs/store.js';
 import { sendOutput } from './builds.js';
+import { addonVars, currentConfig, currentRelease, requireApp } from '../../control/queries.js';
 
 /** A release as the API shows it; `version`, `description`, `status`, `current` and `created_at` are pinned. */
 export interface ReleaseView {
@@ -27,7 +23,7 @@ export interface ReleaseView {
 }
 
 function view(r: ReleaseRow, app: AppRow, deps: Deps, req: Request): ReleaseView {
-  const build = r.build_id ? findBuild(deps.db, r.build_id) : undefined;
+  const build = buildOf(deps, r);
   return {
     version: r.version,
     description: r.description,
@@ -51,12 +47,6 @@ function actor(req: Request): string {
   return plainName(req.get('x-paas-actor')) ?? 'api';
 }
 
-function requireRelease(deps: Deps, app: AppRow, version: number): ReleaseRow {
-  const r = findRelease(deps.db, app.id, version);
-  if (!r) throw new NotFoundError(`${app.name} has no release v${version}. Run \`paas releases\` to see its releases.`);
-  return r;
-}
-
 /** Config vars and releases: thin handlers over ../changes.ts and ../releases.ts. */
 export function releasesRoutes(deps: Deps): express.Router {
   const r = express.Router();
@@ -78,7 +68,7 @@ export function releasesRoutes(deps: Deps): express.Router {
     const app = requireApp(deps, req.params.name);
     const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidParamsError('limit must be an integer from 1 to 1000.');
-    res.json(listReleases(deps.db, app.id, limit).map((rel) => view(rel, app, deps, req)));
+    res.json(appReleases(deps, app, limit).map((rel) => view(rel, app, deps, req)));
   });
 
   r.get('/apps/:name/releases/:version', (req, res) => {

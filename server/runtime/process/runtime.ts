@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { eachLine, ensureTools, installNode, type NodeInstall } from '../../../builder/index.js';
+import { eachLine } from '../../../lib/lines.js';
+import type { ToolRef } from '../../../lib/tool-ref.js';
 import type { SandboxHost } from '../../sandbox/host.js';
 import { removeScratch, startSandboxed } from '../../sandbox/spawn.js';
 import { allEnded, atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
@@ -21,12 +22,16 @@ export interface ProcessRuntimeOptions {
   sandbox: SandboxHost;
   /** Where each dyno's scratch layer lives while it runs (only paas can enter it). */
   scratchRoot: string;
-  /** Where the Node.js versions of engines.node are installed (builder's installNode); needed for a spec with `node`. */
-  nodeCacheDir?: string;
-  /** Env for the host's npm when a Node must be installed again: the operator's registry settings (build-registry.ts). */
-  npmEnv?: Record<string, string>;
-  /** Where package managers are installed (builder's installTools); needed for a spec with `tools`. */
-  toolsDir?: string;
+  /**
+   * Installs (or finds in its cache) an exact Node.js version and returns its home: the builder's
+   * installNode, handed in by the wiring, since a runtime knows nothing of builds. Needed for a spec with `node`.
+   */
+  installNode?: (version: string, log: (line: string) => void) => Promise<string>;
+  /**
+   * Installs again (or finds) the package managers a slug runs with and returns the tools root they
+   * live under: the builder's ensureTools, handed in by the wiring. Needed for a spec with `tools`.
+   */
+  ensureTools?: (tools: ToolRef[], log: (line: string) => void) => Promise<string>;
 }
 
 /**
@@ -42,18 +47,18 @@ export class ProcessRuntime implements Runtime {
   constructor(private readonly opts: ProcessRuntimeOptions) {}
 
   /** The slug's Node: the build installed it; a cache emptied since is filled again. */
-  private async node(spec: DynoSpec): Promise<NodeInstall | undefined> {
+  private async node(spec: DynoSpec): Promise<{ version: string; home: string } | undefined> {
     if (!spec.node) return undefined;
-    if (!this.opts.nodeCacheDir) throw new Error(`${spec.app} ${spec.name}: its slug runs on Node.js ${spec.node}, but this runtime has no Node cache`);
-    return { version: spec.node, home: await installNode(spec.node, this.opts.nodeCacheDir, (l) => spec.onLine('stderr', l.trim()), this.opts.npmEnv) };
+    if (!this.opts.installNode) throw new Error(`${spec.app} ${spec.name}: its slug runs on Node.js ${spec.node}, but this runtime has no Node cache`);
+    return { version: spec.node, home: await this.opts.installNode(spec.node, (l) => spec.onLine('stderr', l.trim())) };
   }
 
   /** The slug's package managers: the build installed them; a tools dir emptied since is filled again. */
   private async tools(spec: DynoSpec): Promise<{ root: string; dirs: string[] } | undefined> {
     if (!spec.tools?.length) return undefined;
-    if (!this.opts.toolsDir) throw new Error(`${spec.app} ${spec.name}: its slug runs with ${spec.tools.map((t) => t.name).join(', ')}, but this runtime has no tools dir`);
-    await ensureTools(spec.tools, this.opts.toolsDir, (l) => spec.onLine('stderr', l.trim()), this.opts.npmEnv);
-    return { root: this.opts.toolsDir, dirs: spec.tools.map((t) => t.dir) };
+    if (!this.opts.ensureTools) throw new Error(`${spec.app} ${spec.name}: its slug runs with ${spec.tools.map((t) => t.name).join(', ')}, but this runtime has no tools dir`);
+    const root = await this.opts.ensureTools(spec.tools, (l) => spec.onLine('stderr', l.trim()));
+    return { root, dirs: spec.tools.map((t) => t.dir) };
   }
 
   async start(spec: DynoSpec): Promise<RunningDyno> {
