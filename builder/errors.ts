@@ -1,4 +1,2 @@
-/** A build failed because of the app's source or its dependencies; the message is shown to the pusher. */
-export class BuildError extends Error {
-  readonly id = 'build_failed';
-}
+// BuildError lives with the other errors in lib/errors.ts; builder files import it from here.
+export { BuildError } from '../lib/errors.js';

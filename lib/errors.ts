@@ -49,3 +49,19 @@ export class StoreError extends PaasError {
     super('store_unusable', 500, message);
   }
 }
+
+/**
+ * A build failed because of the app's source or its dependencies; the message is shown to the pusher.
+ * Not an API error: it ends a push (or a stack build), so it carries no HTTP status.
+ */
+export class BuildError extends Error {
+  readonly id = 'build_failed';
+}
+
+/** A release did not go live (its release phase failed, a dyno did not boot or died while settling); the message is shown to the pusher. */
+export class DeployError extends Error {
+  readonly id = 'deploy_failed';
+}
+
+/** A setting in the environment paas cannot use; start-up stops with this message. */
+export class ConfigError extends Error {}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { RegistrySettings } from '../builder/registry.js';
 import { trustedProxiesProblem } from '../router/trusted.js';
 import { loadRegistrySettings, RegistryConfigError } from './build-registry.js';
+import { ConfigError } from '../lib/errors.js';
 
 export type RuntimeName = 'process' | 'docker';
 
@@ -75,7 +76,7 @@ export interface Config {
   appUids: { first: number; last: number };
 }
 
-export class ConfigError extends Error {}
+export { ConfigError };
 
 function parsePort(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];

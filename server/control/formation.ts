@@ -3,7 +3,7 @@ import { ConflictError, InvalidParamsError, NotFoundError, PaasError } from '../
 import { listDynos } from '../store/dynos.js';
 import { findBuild } from '../store/releases.js';
 import { type Formation, getFormation, setQuantities } from '../store/formation.js';
-import { DeployError } from '../dynos/reconciler.js';
+import { DeployError } from '../../lib/errors.js';
 import { currentRelease, requireApp } from './queries.js';
 
 /** One process type of the formation as the API shows it. */

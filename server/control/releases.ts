@@ -1,8 +1,9 @@
-import { BuildError, readSlug } from '../../builder/index.js';
+import { readSlug } from '../../builder/index.js';
+import { BuildError, DeployError } from '../../lib/errors.js';
 import { KEPT_RELEASES, openOutput, pruneOutputs } from '../outputs/store.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
-import { DeployError, type ReleaseToRun } from '../dynos/reconciler.js';
+import type { ReleaseToRun } from '../dynos/reconciler.js';
 import { appUser, type AppUser } from '../sandbox/spawn.js';
 import { type AppRow, setCurrentRelease } from '../store/apps.js';
 import type { StaleDyno } from '../store/dynos.js';

@@ -1,0 +1,148 @@
+// Rollouts and scaling: new web dynos boot beside the old, the routes switch in one step, the
+// settle window watches them, then the old ones drain; other types are replaced after.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeployError } from '../../lib/errors.js';
+import { formationFor } from '../store/formation.js';
+import { noWebNotice } from './boot-report.js';
+import { bootMany, publish, stopMany, stopOne } from './dyno.js';
+import { scheduleRevive, watch } from './revive.js';
+import { type AppState, type Ctx, type Dyno, formationTypes, range, type ReleaseToRun } from './types.js';
+
+/**
+ * Rolls the app onto `release` (Reconciler.deploy): the new web dynos boot and pass their checks, the
+ * routes switch in one step, and with `settle` the old ones wait out the settle window before they drain.
+ */
+export async function rollout(ctx: Ctx, release: ReleaseToRun, log: (line: string) => void, signal: AbortSignal | undefined, settle: boolean): Promise<void> {
+  if (signal?.aborted) throw new DeployError(String(signal.reason));
+  const s = ctx.state(release.app);
+  // A restore (no settle) brings back the release that is current whatever happens: should its boot
+  // fail, scale and restart still know what to run.
+  if (!settle) s.release = release;
+  // The formation this release will have: it is stored only once the release succeeds.
+  const formation = formationFor(ctx.deps.db, release.appId, release.slug.processTypes);
+  const webWanted = release.slug.processTypes.web ? (formation.web ?? 0) : 0;
+  if (!release.slug.processTypes.web) for (const line of noWebNotice(release.slug.processTypes)) log(line);
+  if (webWanted > 0) log(`-----> Launching ${range(1, webWanted).map((i) => `web.${i}`).join(', ')}`);
+  const fresh = await bootMany(ctx, release, 'web', range(1, webWanted), log);
+  const old = s.dynos.filter((d) => d.type === 'web');
+  const revert = async (why: string): Promise<never> => {
+    s.dynos = [...s.dynos.filter((d) => !fresh.includes(d) && !old.includes(d)), ...old];
+    for (const d of old) d.routed = true;
+    publish(ctx, release.app);
+    await stopMany(ctx, fresh);
+    throw new DeployError(why);
+  };
+  if (signal?.aborted) await revert(String(signal.reason));
+  // The switch: one route table update, from all old web dynos to all new ones.
+  for (const d of old) d.routed = false;
+  for (const d of fresh) d.routed = true;
+  s.dynos = [...s.dynos.filter((d) => d.type !== 'web'), ...fresh];
+  publish(ctx, release.app);
+  const died = settle ? await settleWindow(ctx, fresh) : undefined;
+  if (died) await revert(died);
+  if (signal?.aborted) await revert(String(signal.reason));
+  s.release = release;
+  for (const d of fresh) watch(ctx, d);
+  // The release is live: the old web dynos drain in the background (tracked for shutdown), so the
+  // next push need not wait for their grace periods. Nothing below may fail the release.
+  stopMany(ctx, old).catch((err: unknown) => console.error(`paas: draining the old web dynos of ${release.app} failed:`, err));
+  // Other types: the old release's dynos go, the formation's quantity of the new one starts.
+  for (const type of new Set([...s.dynos.map((d) => d.type), ...formationTypes(release)])) {
+    if (type === 'web') continue;
+    await stopMany(ctx, s.dynos.filter((d) => d.type === type));
+    s.dynos = s.dynos.filter((d) => d.type !== type);
+    if (!release.slug.processTypes[type]) continue;
+    await scaleType(ctx, s, release, type, formation[type] ?? 0, log).catch((err: unknown) => {
+      log(`-----> ${type} dynos did not start: ${(err as Error).message.split('\n')[0]}`);
+    });
+  }
+}
+
+/**
+ * Waits the settle window for a newly routed dyno to die. Returns why the release must fail, with
+ * the dyno's last output, or undefined when all stayed up.
+ */
+export async function settleWindow(ctx: Ctx, fresh: Dyno[]): Promise<string | undefined> {
+  if (fresh.length === 0 || ctx.deps.settleMs <= 0) return undefined;
+  const windowEnd = new AbortController();
+  const window = sleep(ctx.deps.settleMs, undefined, { signal: windowEnd.signal }).catch(() => undefined);
+  const exits = fresh.map((d) => d.running.exited.then((status) => ({ d, status })));
+  const first = await Promise.race([window, ...exits]);
+  windowEnd.abort();
+  if (!first) return undefined;
+  const how = first.status.code !== null ? `exited with code ${first.status.code}` : `was killed by ${first.status.signal}`;
+  const secs = Math.round(ctx.deps.settleMs / 1000);
+  ctx.deps.logs.append(first.d.release.app, `paas[${first.d.name}]`, `Process ${how} within ${secs} s of going live; the previous release keeps the traffic`);
+  return `${first.d.name} ${how} within ${secs} s of going live, so the previous release keeps serving. ${first.d.tail.quote()}`;
+}
+
+/** Starts or stops dynos of one type until `want` of the release run; web dynos boot before they are routed. */
+export async function scaleType(ctx: Ctx, s: AppState, release: ReleaseToRun, type: string, want: number, log: (line: string) => void): Promise<void> {
+  const have = s.dynos.filter((d) => d.type === type && !d.retired).sort((a, b) => a.index - b.index);
+  // A scale starts every crash streak over: a crashed dyno waiting out its backoff is tried now.
+  for (const d of have) {
+    d.streak = 0;
+    if (d.state === 'crashed' && d.reviveTimer) {
+      clearTimeout(d.reviveTimer);
+      scheduleRevive(ctx, d, 1);
+    }
+  }
+  if (have.length > want) {
+    const surplus = have.slice(want);
+    for (const d of surplus) d.routed = false;
+    s.dynos = s.dynos.filter((d) => !surplus.includes(d));
+    publish(ctx, release.app);
+    await stopMany(ctx, surplus);
+    return;
+  }
+  const used = new Set(have.map((d) => d.index));
+  const missing = range(1, want).filter((i) => !used.has(i));
+  if (missing.length === 0) return;
+  log(`-----> Starting ${missing.map((i) => `${type}.${i}`).join(', ')}`);
+  const fresh = await bootMany(ctx, release, type, missing, log);
+  for (const d of fresh) d.routed = type === 'web';
+  s.dynos.push(...fresh);
+  publish(ctx, release.app);
+  for (const d of fresh) watch(ctx, d);
+}
+
+/**
+ * Replaces one dyno. `rolling` (web) boots the successor first, routes it, then drains the old one,
+ * so the app keeps its capacity; if the successor fails, the old one stays. `stop-first` (other
+ * types, ps:stop) stops the old one, then starts its successor.
+ */
+export async function replace(ctx: Ctx, s: AppState, old: Dyno, how: 'rolling' | 'stop-first'): Promise<void> {
+  const app = old.release.app;
+  const release = s.release ?? old.release;
+  if (how === 'stop-first' || old.type !== 'web') {
+    s.dynos = s.dynos.filter((d) => d !== old);
+    publish(ctx, app);
+    await stopOne(ctx, old);
+    let fresh: Dyno;
+    try {
+      [fresh] = await bootMany(ctx, release, old.type, [old.index], () => undefined);
+    } catch (err) {
+      // The formation still wants this slot: it comes back like a crashed dyno, with backoff.
+      placeholder(ctx, s, old, release);
+      throw err;
+    }
+    fresh.routed = fresh.type === 'web';
+    s.dynos.push(fresh);
+    publish(ctx, app);
+    return watch(ctx, fresh);
+  }
+  const [fresh] = await bootMany(ctx, release, old.type, [old.index], () => undefined);
+  fresh.routed = true;
+  old.routed = false;
+  s.dynos = [...s.dynos.filter((d) => d !== old), fresh];
+  publish(ctx, app);
+  watch(ctx, fresh);
+  await stopOne(ctx, old);
+}
+
+/** Keeps an empty slot of the formation as a crashed dyno, so the crash restarts bring it back. */
+export function placeholder(ctx: Ctx, s: AppState, gone: Dyno, release: ReleaseToRun): void {
+  const slot: Dyno = { ...gone, release, state: 'crashed', routed: false, retired: false, stopped: undefined, reviveTimer: undefined, restarts: gone.restarts + 1 };
+  s.dynos.push(slot);
+  scheduleRevive(ctx, slot, 2);
+}
