@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { apiUrl } from './auth.js';
-import { CliError } from './errors.js';
 
 export const REMOTE = 'paas';
 
@@ -18,19 +17,11 @@ async function inCheckout(): Promise<boolean> {
   }
 }
 
-async function remoteUrl(): Promise<string | undefined> {
+/** The push URL of the checkout's `paas` remote; undefined outside a checkout or without one. */
+export async function remoteUrl(): Promise<string | undefined> {
   if (!(await inCheckout())) return undefined;
   const remotes = await (await simpleGit()).getRemotes(true);
   return remotes.find((r) => r.name === REMOTE)?.refs.push;
-}
-
-/** The app named by `-a`, else by the `paas` git remote of the checkout we run in. */
-export async function resolveApp(flag: string | undefined): Promise<string> {
-  if (flag) return flag;
-  const url = await remoteUrl();
-  const m = url ? /\/([a-z][a-z0-9-]*)\.git\/?$/.exec(url) : null;
-  if (m) return m[1];
-  throw new CliError('No app specified. Pass -a APP, or run this inside a git checkout with a `paas` remote (see `paas apps:create`).');
 }
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;

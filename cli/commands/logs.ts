@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { api } from '../api.js';
 import { CliError, parseCount } from '../errors.js';
-import { resolveApp } from '../git.js';
+import { appOption, resolveApp } from '../app-option.js';
 import { tailLogs } from '../log-tail.js';
 import type { LogLine } from '../types.js';
 
@@ -29,7 +29,7 @@ export default function register(program: Command): void {
   program
     .command('logs')
     .description("show an app's recent log lines (dyno output, platform events, router requests); -t follows them")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('-n, --num <lines>', 'number of lines to show (at most the history the server keeps: PAAS_LOG_HISTORY, 1500 by default)', '100')
     .option('-t, --tail', 'keep showing new lines as they come, until Ctrl-C')
     .option('--ps <dyno>', 'only lines of a dyno (web.1) or of every dyno of a process type (web)')

@@ -5,7 +5,7 @@ import { CHANNEL, type ClientControl, type ServerControl, shellExitCode } from '
 import { api } from '../api.js';
 import { apiUrl, requireToken } from '../auth.js';
 import { CliError, parseCount } from '../errors.js';
-import { resolveApp } from '../git.js';
+import { appOption, resolveApp } from '../app-option.js';
 import { out } from '../output.js';
 
 /** Input sent but not yet taken by the server beyond which we stop reading stdin. */
@@ -38,7 +38,7 @@ export default function register(program: Command): void {
     .command('run')
     .description('run a command in a one-off dyno of the current release, with its config (a terminal when stdin is one)')
     .argument('<command...>', 'the command and its arguments, or a Procfile process type (its command runs, the arguments appended); paas run options go before it (or end them with --)')
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('-e, --env <KEY=VALUE>', 'a variable for this run only (repeatable)', collect)
     .option('--detach', 'run in the background; its output goes to the logs (paas logs)')
     .option('--timeout <seconds>', 'stop it after this long (default: none attached, 3600 detached)')

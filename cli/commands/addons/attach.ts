@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { apiWithHeaders } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { out, progress } from '../../output.js';
 import { waitForAttachment } from '../../release-wait.js';
 import type { Addon } from '../../types.js';
@@ -9,7 +9,7 @@ export default function register(program: Command): void {
   program
     .command('addons:attach <addon>')
     .description("attach an existing add-on to the app (one database shared by two apps): its URL in the app's config, in a new release")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('--as <name>', 'attach as NAME_URL instead of DATABASE_URL / REDIS_URL')
     .action(async (name: string, opts: { app?: string; as?: string }) => {
       const app = await resolveApp(opts.app);

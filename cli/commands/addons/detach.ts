@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { apiWithHeaders } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { out, progress } from '../../output.js';
 import { waitForAttachment } from '../../release-wait.js';
 import type { Addon } from '../../types.js';
@@ -9,7 +9,7 @@ export default function register(program: Command): void {
   program
     .command('addons:detach <addon>')
     .description("detach an add-on from the app: its var leaves the app's config in a new release; the add-on and its data stay")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .action(async (name: string, opts: { app?: string }) => {
       const app = await resolveApp(opts.app);
       progress(`Detaching ${name} from ${app} and restarting it...\n`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { json, out } from '../../output.js';
 import type { Addon } from '../../types.js';
 
@@ -13,7 +13,7 @@ export default function register(program: Command): void {
   program
     .command('addons')
     .description("list the app's add-ons (PostgreSQL and Redis servers it is attached to), or every add-on with --all")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('--all', 'list every add-on, attached or not')
     .option('--json', 'output as JSON')
     .action(async (opts: { app?: string; all?: boolean; json?: boolean }) => {

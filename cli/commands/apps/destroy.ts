@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { CliError } from '../../errors.js';
-import { removeRemoteFor, resolveApp } from '../../git.js';
+import { removeRemoteFor } from '../../git.js';
 import { out } from '../../output.js';
 
 export default function register(program: Command): void {
   program
     .command('apps:destroy [name]')
     .description('permanently destroy an app: its dynos, code, releases and logs')
-    .option('-a, --app <name>', 'app to destroy')
+    .addOption(appOption('app to destroy'))
     .option('--confirm <name>', 'the app name again, to confirm')
     .option('--destroy-addons', 'also destroy its add-ons and their data (those attached to no other app); by default they are detached and kept')
     .action(async (name: string | undefined, opts: { app?: string; confirm?: string; destroyAddons?: boolean }) => {

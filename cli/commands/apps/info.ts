@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { json, keyValues, out } from '../../output.js';
 import type { App } from '../../types.js';
 
@@ -8,7 +8,7 @@ export default function register(program: Command): void {
   program
     .command('apps:info')
     .description('show an app')
-    .option('-a, --app <name>', 'app to show (default: from the `paas` git remote)')
+    .addOption(appOption('app to show (default: from the `paas` git remote)'))
     .option('--json', 'output as JSON')
     .action(async (opts: { app?: string; json?: boolean }) => {
       const name = await resolveApp(opts.app);

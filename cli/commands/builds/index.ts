@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
 import { parseCount } from '../../errors.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { json, out } from '../../output.js';
 import type { Build } from '../../types.js';
 
@@ -9,7 +9,7 @@ export default function register(program: Command): void {
   program
     .command('builds')
     .description("list an app's builds, newest first")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('-n, --num <count>', 'how many builds (1 to 1000)', '15')
     .option('--json', 'output as JSON')
     .action(async (opts: { app?: string; num: string; json?: boolean }) => {

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { api, apiText } from '../../api.js';
 import { CliError } from '../../errors.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import type { Build } from '../../types.js';
 
 export default function register(program: Command): void {
   program
     .command('builds:output [id]')
     .description('show the full output of a build, as the pusher saw it (default: the latest build)')
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .action(async (id: string | undefined, opts: { app?: string }) => {
       const app = await resolveApp(opts.app);
       const base = `/v1/apps/${encodeURIComponent(app)}/builds`;

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 
 export default function register(program: Command): void {
   program
     .command('config:get <key>')
     .description('print the value of one config var (nothing if it is not set)')
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .action(async (key: string, opts: { app?: string }) => {
       const app = await resolveApp(opts.app);
       const config = await api<Record<string, string>>('GET', `/v1/apps/${encodeURIComponent(app)}/config`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { json, keyValues, out } from '../../output.js';
 
 /** Single-quotes a value for POSIX shells: the only special character inside '' is ' itself. */
@@ -12,7 +12,7 @@ export default function register(program: Command): void {
   program
     .command('config')
     .description("show an app's config vars")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('--json', 'output as one JSON object')
     .option('--shell', 'output as KEY=value lines for a shell (values quoted)')
     .action(async (opts: { app?: string; json?: boolean; shell?: boolean }) => {

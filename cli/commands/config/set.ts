@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
 import { CliError } from '../../errors.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { progress } from '../../output.js';
 import { waitForRelease } from '../../release-wait.js';
 import type { Release } from '../../types.js';
@@ -10,7 +10,7 @@ export default function register(program: Command): void {
   program
     .command('config:set <pairs...>')
     .description('set config vars (KEY=value ...) in one new release, and restart the dynos on it')
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .action(async (pairs: string[], opts: { app?: string }) => {
       const body: Record<string, string> = {};
       for (const pair of pairs) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { progress } from '../../output.js';
 import { waitForRelease } from '../../release-wait.js';
 import type { Release } from '../../types.js';
@@ -9,7 +9,7 @@ export default function register(program: Command): void {
   program
     .command('config:unset <keys...>')
     .description('remove config vars in one new release, and restart the dynos on it')
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .action(async (keys: string[], opts: { app?: string }) => {
       const app = await resolveApp(opts.app);
       progress(`Unsetting ${keys.join(', ')} and restarting ${app}...\n`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { json, out } from '../../output.js';
 import type { Domain } from '../../types.js';
 
@@ -8,7 +8,7 @@ export default function register(program: Command): void {
   program
     .command('domains')
     .description("list the hostnames an app answers at: its default <app>.<domain>, then its custom domains")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('--json', 'output as JSON')
     .action(async (opts: { app?: string; json?: boolean }) => {
       const app = await resolveApp(opts.app);

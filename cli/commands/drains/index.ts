@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { json, out } from '../../output.js';
 import type { Drain } from '../../types.js';
 
@@ -8,7 +8,7 @@ export default function register(program: Command): void {
   program
     .command('drains')
     .description("list the app's log drains: where its log lines are sent (syslog or HTTPS), with each drain's token")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('--json', 'output as JSON')
     .action(async (opts: { app?: string; json?: boolean }) => {
       const app = await resolveApp(opts.app);

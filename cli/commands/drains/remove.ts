@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { out } from '../../output.js';
 import type { Drain } from '../../types.js';
 
@@ -8,7 +8,7 @@ export default function register(program: Command): void {
   program
     .command('drains:remove <url>')
     .description('stop sending the app\'s log lines to a drain (its URL, as `paas drains` lists it, or its token)')
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .action(async (url: string, opts: { app?: string }) => {
       const app = await resolveApp(opts.app);
       const drain = await api<Drain>('DELETE', `/v1/apps/${encodeURIComponent(app)}/drains/${encodeURIComponent(url)}`);

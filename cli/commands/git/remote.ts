@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { CliError } from '../../errors.js';
-import { resolveApp, setRemote } from '../../git.js';
+import { setRemote } from '../../git.js';
 import { out } from '../../output.js';
 import type { App } from '../../types.js';
 
@@ -9,7 +10,7 @@ export default function register(program: Command): void {
   program
     .command('git:remote')
     .description('add or update the `paas` git remote of this checkout, with git push authenticated by paas')
-    .option('-a, --app <name>', 'app to push to (default: the one the `paas` remote names already)')
+    .addOption(appOption('app to push to (default: the one the `paas` remote names already)'))
     .action(async (opts: { app?: string }) => {
       const name = await resolveApp(opts.app);
       const app = await api<App>('GET', `/v1/apps/${encodeURIComponent(name)}`);

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { json, out, progress } from '../../output.js';
 import type { App } from '../../types.js';
-
-const appOption = ['-a, --app <name>', 'app (default: from the `paas` git remote)'] as const;
 
 /** Registers `maintenance:on` or `maintenance:off`, which differ only in the value they set. */
 export function registerSwitch(program: Command, on: boolean): void {
@@ -15,7 +13,7 @@ export function registerSwitch(program: Command, on: boolean): void {
         ? 'answer every request to the app with a 503 maintenance page, at once; its dynos keep running'
         : 'route requests to the app again, at once',
     )
-    .option(...appOption)
+    .addOption(appOption())
     .action(async (opts: { app?: string }) => {
       const app = await resolveApp(opts.app);
       progress(`${on ? 'Enabling' : 'Disabling'} maintenance mode for ${app}...\n`);
@@ -28,7 +26,7 @@ export default function register(program: Command): void {
   program
     .command('maintenance')
     .description("show whether the app is in maintenance mode: on or off")
-    .option(...appOption)
+    .addOption(appOption())
     .option('--json', 'output as JSON: {"maintenance": true|false}')
     .action(async (opts: { app?: string; json?: boolean }) => {
       const app = await resolveApp(opts.app);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { json, out } from '../../output.js';
 import type { Backup } from '../../types.js';
 
@@ -13,7 +13,7 @@ export default function register(program: Command): void {
   program
     .command('pg:backups')
     .description("list the backups of the app's PostgreSQL add-on")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('--as <name>', 'the add-on attached as NAME, when the app has several')
     .option('--json', 'output as JSON')
     .action(async (opts: { app?: string; as?: string; json?: boolean }) => {

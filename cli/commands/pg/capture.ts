@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { out, progress } from '../../output.js';
 import type { Backup } from '../../types.js';
 import { asQuery } from './backups.js';
@@ -9,7 +9,7 @@ export default function register(program: Command): void {
   program
     .command('pg:backups:capture')
     .description("capture a backup (pg_dump) of the app's PostgreSQL add-on, kept in the paas data dir; prints its id")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('--as <name>', 'the add-on attached as NAME, when the app has several')
     .action(async (opts: { app?: string; as?: string }) => {
       const app = await resolveApp(opts.app);

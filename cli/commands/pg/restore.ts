@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
 import { CliError } from '../../errors.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { out, progress } from '../../output.js';
 import type { Backup } from '../../types.js';
 import { asQuery } from './backups.js';
@@ -10,7 +10,7 @@ export default function register(program: Command): void {
   program
     .command('pg:backups:restore <id>')
     .description("restore a backup into the app's PostgreSQL add-on (pg_restore --clean): what was written since is lost")
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('--as <name>', 'the add-on attached as NAME, when the app has several')
     .option('--confirm <app>', 'the app name again, to confirm')
     .action(async (id: string, opts: { app?: string; as?: string; confirm?: string }) => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { out, progress } from '../../output.js';
 
 export default function register(program: Command): void {
@@ -8,7 +8,7 @@ export default function register(program: Command): void {
     .command('ps:restart [target]')
     .alias('restart')
     .description('restart all dynos, one process type (web) or one dyno (web.2); web dynos roll with no dropped request')
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .action(async (target: string | undefined, opts: { app?: string }) => {
       const app = await resolveApp(opts.app);
       const what = target ?? 'all dynos';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
 import { CliError } from '../../errors.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { json, out, progress } from '../../output.js';
 import type { FormationEntry } from '../../types.js';
 
@@ -19,7 +19,7 @@ export default function register(program: Command): void {
   program
     .command('ps:scale [changes...]')
     .description('scale process types (web=3 worker=2, web+1, web-1); with no argument, print the formation')
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('--json', 'output as JSON')
     .action(async (changes: string[], opts: { app?: string; json?: boolean }) => {
       const updates = changes.map(parseUpdate);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { api } from '../../api.js';
-import { resolveApp } from '../../git.js';
+import { appOption, resolveApp } from '../../app-option.js';
 import { json, keyValues, out } from '../../output.js';
 import type { Release } from '../../types.js';
 
@@ -8,7 +8,7 @@ export default function register(program: Command): void {
   program
     .command('releases:info [version]')
     .description('show one release (default: the current one)')
-    .option('-a, --app <name>', 'app (default: from the `paas` git remote)')
+    .addOption(appOption())
     .option('--json', 'output as JSON')
     .action(async (version: string | undefined, opts: { app?: string; json?: boolean }) => {
       const app = await resolveApp(opts.app);
