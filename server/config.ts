@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { RegistrySettings } from '../builder/registry.js';
 import { trustedProxiesProblem } from '../router/trusted.js';
-import { loadRegistrySettings, RegistryConfigError } from './build-registry.js';
+import { loadRegistrySettings, RegistryConfigError } from './slug-builder/registry.js';
 import { ConfigError } from '../lib/errors.js';
 
 export type RuntimeName = 'process' | 'docker';

@@ -39,9 +39,12 @@ import { DockerRuntime } from './runtime/docker/runtime.js';
 import { ProcessRuntime } from './runtime/process/runtime.js';
 import { chooseRuntime, recordedRuntime, recordRuntime } from './runtime/select.js';
 import type { Runtime } from './runtime/types.js';
+import { SlugDirBuilder } from './slug-builder/directory.js';
+import { SlugImageBuilder } from './slug-builder/image.js';
+import type { SlugBuilder } from './slug-builder/types.js';
 import { closeInheritedFds } from './sandbox/fds.js';
 import { detectSandbox, exposedFilesWarning } from './sandbox/host.js';
-import { hostRegistryEnv, writeHostRegistry } from './build-registry.js';
+import { hostRegistryEnv, writeHostRegistry } from './slug-builder/registry.js';
 import { probeOverlay } from './sandbox/spawn.js';
 import { adoptSlugs, clearScratch, prepareDataDir } from './sandbox/data-dir.js';
 import { assignMissingUids, listApps } from './store/apps.js';
@@ -145,6 +148,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const runtime: Runtime = docker
     ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, network: config.docker.network, memoryBytes: config.docker.dynoMemoryBytes, bindAddress: config.docker.bindAddress })
     : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, installNode: (version, log) => installNode(version, paths.node, log, npmEnv), ensureTools: (tools, log) => ensureTools(tools, paths.tools, log, npmEnv).then(() => paths.tools) });
+  // Slugs as that runtime runs them: directories built in the sandbox, or images.
+  const builder: SlugBuilder = docker
+    ? new SlugImageBuilder({ docker, paths, stackImage: config.docker.stackImage, caFile: config.docker.buildCaFile, registry: config.buildRegistry })
+    : new SlugDirBuilder({ sandbox, paths, appEnv: config.appEnv, registry: config.buildRegistry });
   const leftover = await takeLeftovers(runtime, takeStaleDynos(db), config.stopGraceMs, log);
   const abandoned = failAbandoned(db);
   if (abandoned.builds || abandoned.releases) {
@@ -187,9 +194,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     logs,
     drains,
     locks: new AppLocks(),
-    sandbox,
-    runtimeName: chosen.name,
-    docker,
+    builder,
     outputs: new ReleaseOutputs(),
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };

@@ -13,6 +13,8 @@ const SHIPPED = ['server', 'builder', 'router', 'cli', 'lib'];
 const MAX_LINES = 300;
 /** The only files at server/'s root: the wiring (main.ts) and the settings it reads (config.ts). */
 const SERVER_ROOT = ['main.ts', 'config.ts'];
+/** What only one runtime uses: main.ts picks among them, the code above it sees their interfaces (`types.ts`). */
+const RUNTIME_SPECIFIC = ['server/docker/', 'server/sandbox/', 'server/runtime/process/', 'server/runtime/docker/', 'server/addons/process/', 'server/addons/docker/', 'builder/docker/'];
 /** CLI commands that run server or router code in this process (`paas server`, `paas router`, `paas stack:build`), loaded only when run. */
 const LAUNCHERS = ['cli/commands/server.ts', 'cli/commands/router.ts', 'cli/commands/stack/build.ts'];
 
@@ -95,6 +97,12 @@ describe('the import graph', () => {
   it('points into server/control only from above it: http, git and the wiring', () => {
     const above = (f: string) => ['server/control/', 'server/http/', 'server/git/'].some((d) => f.startsWith(d)) || /^server\/[^/]+\.ts$/.test(f);
     expect(offending((f) => !above(f), under('server/control'))).toEqual([]);
+  });
+
+  it('keeps control, http and git blind to the runtime: runtimes, slug builders and add-on drivers only through their interfaces', () => {
+    const specific = (f: string) => RUNTIME_SPECIFIC.some((d) => f.startsWith(d)) || (f.startsWith('server/slug-builder/') && f !== 'server/slug-builder/types.ts');
+    const above = (f: string) => ['server/control/', 'server/http/', 'server/git/'].some((d) => f.startsWith(d));
+    expect(offending(above, specific)).toEqual([]);
   });
 
   it('keeps server/http out of the store: handlers call control functions', () => {

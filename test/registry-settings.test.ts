@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatNpmrc, nerfDart, NpmrcError, parseNpmrc } from '../builder/npmrc.js';
 import { passesToBuilds, registryMounts, type RegistrySettings } from '../builder/registry.js';
-import { loadRegistrySettings, RegistryConfigError } from '../server/build-registry.js';
+import { loadRegistrySettings, RegistryConfigError } from '../server/slug-builder/registry.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { tempDir } from './helpers/paas.js';
 

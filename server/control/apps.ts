@@ -9,7 +9,6 @@ import { repoDir } from '../store/paths.js';
 import { type AppRow, deleteApp, findApp, insertApp, listApps as listAppRows, setMaintenance } from '../store/apps.js';
 import { listDynos } from '../store/dynos.js';
 import { listSlugDirs } from '../store/releases.js';
-import { removeAppObjects } from '../docker/images.js';
 import { APP_NAME_RULE, currentRelease, requireApp } from './queries.js';
 
 /** The app as the API shows it. */
@@ -149,7 +148,7 @@ export async function destroyApp(params: { name: string; destroyAddons?: boolean
   if (!release) throw new ConflictError('deploy_in_progress', `A deploy of ${app.name} is in progress. Wait for it to finish, then destroy the app.`);
   try {
     await deps.runner.stopApp(app.name);
-    if (deps.docker) await removeAppObjects(deps.docker.engine, { instance: deps.docker.instance, app: app.name });
+    await deps.builder.removeApp(app);
     const addons = await releaseAppAddons(app, params.destroyAddons === true, deps);
     const slugs = listSlugDirs(deps.db, app.id);
     deleteApp(deps.db, app.id);

@@ -1,58 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { buildImage } from '../../builder/docker/index.js';
-import { ensureStack } from '../../builder/docker/stack.js';
-import { build, type Slug, slugHome } from '../../builder/index.js';
-import { resolveNodeVersion } from '../../builder/node-versions.js';
-import { LABELS } from '../docker/engine.js';
-import { hostRegistryEnv } from '../build-registry.js';
+import { slugHome } from '../../builder/index.js';
 import type { Deps } from './deps.js';
-import { dynoUser, failureMessage, openRelease, runRelease } from './releases.js';
+import { failureMessage, openRelease, runRelease } from './releases.js';
 import { KEPT_RELEASES, openOutput, pruneOutputs } from '../outputs/store.js';
-import { appUser } from '../sandbox/spawn.js';
-import { sandboxedSteps } from '../sandbox/steps.js';
 import type { AppRow } from '../store/apps.js';
 import { finishBuild, insertBuild, listBuilds, type ReleaseRow } from '../store/releases.js';
 import { currentConfig } from './queries.js';
 
 export { isUserFailure } from './releases.js';
-
-/**
- * The docker runtime's build: the slug image, FROM the stack image (built first, with its progress
- * in the push, when this host has none), as the app's own uid, labelled as this server's.
- */
-async function buildSlugImage(
-  params: { app: AppRow; buildId: string; commit: string; source: NodeJS.ReadableStream; config: Record<string, string>; log: (line: string) => void; signal: AbortSignal },
-  docker: NonNullable<Deps['docker']>,
-  deps: Deps,
-): Promise<Slug> {
-  const { app, log } = params;
-  const { stackImage, buildCaFile } = deps.config.docker;
-  const npmEnv = hostRegistryEnv(deps.config.buildRegistry, deps.paths.registry);
-  const user = dynoUser(app, deps);
-  if (!user) throw new Error(`${app.name} has no uid; restart the server to assign one`);
-  const stack = await ensureStack(docker.engine, { image: stackImage, caFile: buildCaFile, log });
-  return buildImage({
-    docker: docker.engine,
-    appName: app.name,
-    buildId: params.buildId,
-    commit: params.commit,
-    source: params.source,
-    slugsDir: deps.paths.slugs,
-    cacheDir: deps.paths.cache,
-    stackImage,
-    stackNode: stack.node,
-    registry: deps.config.buildRegistry,
-    hostNpmEnv: npmEnv,
-    stackNpm: stack.npm || undefined,
-    user,
-    config: params.config,
-    labels: { [LABELS.instance]: docker.instance },
-    signal: params.signal,
-    // engines.node as on the process runtime; a range the stack's Node meets keeps it.
-    nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node || undefined, npmEnv }),
-    log,
-  });
-}
 
 /**
  * Builds a pushed commit, records the build, and releases it with the current config. Throws
@@ -96,21 +51,14 @@ async function buildAndRelease(
   deps: Deps,
 ): Promise<ReleaseRow> {
   const { app, commit, log, buildId } = params;
-  const { db, paths, config } = deps;
+  const { db, paths } = deps;
   // The pusher hanging up and the server shutting down both stop the build where it is.
   const signal = params.signal ? AbortSignal.any([params.signal, deps.lifecycle.signal]) : deps.lifecycle.signal;
   // The config the release will get; the app's lock keeps it from changing while the build runs.
   const appConfig = currentConfig(app, deps);
   let slug;
   try {
-    if (deps.docker) {
-      slug = await buildSlugImage({ app, buildId, commit, source: params.source, config: appConfig, log, signal }, deps.docker, deps);
-    } else {
-      const registry = config.buildRegistry;
-      const steps = sandboxedSteps(deps.sandbox, { user: appUser(app, deps.sandbox), env: config.appEnv, scratchRoot: paths.scratch, toolsRoot: paths.tools, signal, registry });
-      const hostNpmEnv = hostRegistryEnv(registry, paths.registry);
-      slug = await build({ appName: app.name, buildId, source: params.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, toolsDir: paths.tools, steps, hostNpmEnv, config: appConfig, log });
-    }
+    slug = await deps.builder.build({ app, buildId, commit, source: params.source, config: appConfig, log, signal });
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });
     throw err;

@@ -1,4 +1,4 @@
-import type { Config, RuntimeName } from '../config.js';
+import type { Config } from '../config.js';
 import type { Drains } from '../drains/manager.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { AppLocks } from './locks.js';
@@ -7,10 +7,9 @@ import type { DataPaths } from '../store/paths.js';
 import type { ReleaseOutputs } from './release-output.js';
 import type { Routes } from '../dynos/routes.js';
 import type { Reconciler } from '../dynos/reconciler.js';
-import type { SandboxHost } from '../sandbox/host.js';
 import type { Db } from '../store/db.js';
 import type { AddonServices } from '../addons/types.js';
-import type { DockerHost } from '../docker/engine.js';
+import type { SlugBuilder } from '../slug-builder/types.js';
 
 /** Everything the control plane's plain functions need, passed explicitly (no singletons). */
 export interface Deps {
@@ -27,12 +26,8 @@ export interface Deps {
   locks: AppLocks;
   /** Draining and stopping on shutdown: refuses new work, aborts work that outlives the timeout. */
   lifecycle: Lifecycle;
-  /** Which runtime runs dynos: it decides whether builds make slug directories or slug images. */
-  runtimeName: RuntimeName;
-  /** With the docker runtime: the engine (builds, images, retention) and this server's instance label. */
-  docker?: DockerHost;
-  /** How app processes are isolated on this host, found at start-up. */
-  sandbox: SandboxHost;
+  /** Builds and keeps slugs as the runtime runs them (directories or images), and says whose uid dynos run as. */
+  builder: SlugBuilder;
   /** Output of releases made through the API, for their output_stream_url. */
   outputs: ReleaseOutputs;
   /** The URL an app answers at, from the router's actual port. */

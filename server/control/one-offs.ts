@@ -87,7 +87,7 @@ export class OneOffs {
    * Starts run.N of the app's current release and config (plus the request's env). Attached
    * (`onOutput`), it reads stdin and its output goes there; detached, its lines go to the logs.
    */
-  async start(req: RunRequest, deps: Pick<Deps, 'db' | 'runner' | 'logs' | 'sandbox' | 'runtimeName' | 'addons'>, onOutput?: DynoSpec['onOutput']): Promise<OneOff> {
+  async start(req: RunRequest, deps: Pick<Deps, 'db' | 'runner' | 'logs' | 'builder' | 'addons'>, onOutput?: DynoSpec['onOutput']): Promise<OneOff> {
     const app = requireApp(deps, req.app);
     const current = currentRelease(app, deps);
     const release = current && (await toRun(app, current, deps));

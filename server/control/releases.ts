@@ -4,12 +4,10 @@ import { KEPT_RELEASES, openOutput, pruneOutputs } from '../outputs/store.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
 import type { ReleaseToRun } from '../dynos/reconciler.js';
-import { appUser, type AppUser } from '../sandbox/spawn.js';
 import { type AppRow, setCurrentRelease } from '../store/apps.js';
 import type { StaleDyno } from '../store/dynos.js';
 import { followProcessTypes } from '../store/formation.js';
 import { findBuild, insertRelease, listReleases, type ReleaseRow, setReleaseStatus, succeededBuilds } from '../store/releases.js';
-import { pruneAppImages } from '../docker/images.js';
 import { addonVars, currentRelease } from './queries.js';
 
 /** A failure the pusher caused and can fix; shown as the push's error, never as a stack trace. */
@@ -39,19 +37,10 @@ export function openRelease(
 }
 
 /**
- * The uid and gid an app's processes run as: always the app's own in a container (never root), and
- * on the process runtime when paas runs as root and can switch to it.
- */
-export function dynoUser(app: AppRow, deps: Pick<Deps, 'sandbox' | 'runtimeName'>): AppUser | undefined {
-  if (deps.runtimeName === 'docker' && app.uid !== null) return { uid: app.uid, gid: app.uid };
-  return appUser(app, deps.sandbox);
-}
-
-/**
  * What the runner needs to run a release: its slug, and its config plus the vars of the add-ons
  * attached now (a rollback keeps them) plus the dyno metadata.
  */
-export async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | 'sandbox' | 'runtimeName' | 'addons'>): Promise<ReleaseToRun | undefined> {
+export async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, 'db' | 'builder' | 'addons'>): Promise<ReleaseToRun | undefined> {
   const build = release.build_id ? findBuild(deps.db, release.build_id) : undefined;
   if (!build?.slug_dir) return undefined;
   const config = JSON.parse(release.config) as ConfigVars;
@@ -62,7 +51,7 @@ export async function toRun(app: AppRow, release: ReleaseRow, deps: Pick<Deps, '
     releaseId: release.id,
     version: release.version,
     slug,
-    user: dynoUser(app, deps),
+    user: deps.builder.dynoUser(app),
     env: {
       // The buildpack's defaults (NODE_ENV=production) give way to the app's own config.
       ...slug.env,
@@ -126,19 +115,20 @@ async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) =>
     if (run) followProcessTypes(deps.db, app.id, run.slug.processTypes);
   })();
   deps.logs.append(app.name, 'paas[api]', `Release v${release.version} created: ${release.description}`);
-  if (deps.docker) await pruneImages(app, deps.docker, deps);
+  await pruneSlugs(app, deps);
   return { ...release, status: 'succeeded' };
 }
 
 /**
- * Keeps the slug images of the app's last KEPT_RELEASES succeeded releases and removes older ones. It runs
- * under the app's lock, so no build of the app is under way whose image it could take.
+ * Keeps the slug images of the app's last KEPT_RELEASES succeeded releases and removes older ones
+ * (the builder's prune: slug directories have none to remove). It runs under the app's lock, so no
+ * build of the app is under way whose image it could take.
  */
-async function pruneImages(app: AppRow, docker: NonNullable<Deps['docker']>, deps: Pick<Deps, 'db' | 'logs'>): Promise<void> {
+async function pruneSlugs(app: AppRow, deps: Pick<Deps, 'db' | 'logs' | 'builder'>): Promise<void> {
   // What a rollback may pick, the release just made current first; failed releases do not count.
   const keep = new Set(succeededBuilds(deps.db, app.id, KEPT_RELEASES));
   try {
-    await pruneAppImages(docker.engine, { instance: docker.instance, app: app.name }, keep);
+    await deps.builder.prune(app, keep);
   } catch (err) {
     // The release is live either way; the next one tries again.
     deps.logs.append(app.name, 'paas[api]', `Could not remove old slug images: ${(err as Error).message}`);

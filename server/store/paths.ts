@@ -19,7 +19,7 @@ export interface DataPaths {
   run: string;
   /** The pre-receive hook's callback socket (git/hook-server.ts). */
   hookSocket: string;
-  /** The operator's registry settings as the server's own npm reads them for builds (build-registry.ts), inside run/. */
+  /** The operator's registry settings as the server's own npm reads them for builds (slug-builder/registry.ts), inside run/. */
   registry: string;
   /** Each app's log history (`<app>.jsonl`), which outlives a restart. */
   logs: string;

@@ -4,8 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { NpmrcError, parseNpmrc } from '../builder/npmrc.js';
-import { passesToBuilds, PEM_CERTIFICATE as PEM, registryMounts, type RegistrySettings } from '../builder/registry.js';
+import { NpmrcError, parseNpmrc } from '../../builder/npmrc.js';
+import { passesToBuilds, PEM_CERTIFICATE as PEM, registryMounts, type RegistrySettings } from '../../builder/registry.js';
 
 /** What to throw: config.ts turns it into its ConfigError (this module cannot import config.ts, which imports it). */
 export class RegistryConfigError extends Error {}
