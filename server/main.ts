@@ -1,23 +1,17 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import express from 'express';
 import { RouterFleet } from '../router/fleet.js';
 import { installNode } from '../builder/node-versions.js';
 import { ensureTools } from '../builder/tools.js';
-import { appsRoutes } from './http/routes/apps.js';
-import { releasesRoutes } from './http/routes/releases.js';
-import { formationRoutes } from './http/routes/formation.js';
-import { requireToken } from './http/auth.js';
-import { errorHandler, notFound } from './http/error-handler.js';
+import { createApiServer } from './http/api-server.js';
 import { type Config, ConfigError } from './config.js';
 import type { ApiDeps } from './http/deps.js';
 import { startHookServer } from './git/hook-server.js';
 import { Pushes } from './git/pushes.js';
 import { gitRoutes, installHooks } from './git/receiver.js';
 import { bannerUrl, listen, localUrl } from './http/listen.js';
-import { Lifecycle, refuseWhileDraining } from './control/lifecycle.js';
+import { Lifecycle } from './control/lifecycle.js';
 import { AppLocks } from './control/locks.js';
 import { AppLogs } from './logs/pipeline.js';
 import { Drains } from './drains/manager.js';
@@ -25,13 +19,9 @@ import { type DataPaths, dataPaths } from './store/paths.js';
 import { Routes } from './dynos/routes.js';
 import { routeState } from './control/domains.js';
 import { RouteStream } from './http/route-stream.js';
-import { LogTails, TAIL_PATH } from './http/log-tail.js';
-import { refuseUpgrade, upgradeDispatcher } from './http/upgrades.js';
-import { NotFoundError } from '../lib/errors.js';
-import { STREAM_PATH } from '../router/protocol.js';
+import { LogTails } from './http/log-tail.js';
 import { Reconciler } from './dynos/reconciler.js';
 import { OneOffs } from './control/one-offs.js';
-import { RUN_PATH, runUpgrade } from './http/run-socket.js';
 import { ReleaseOutputs } from './control/release-output.js';
 import { restoreCurrentRelease } from './control/releases.js';
 import { instanceId } from './docker/engine.js';
@@ -51,7 +41,6 @@ import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
 import { adoptable, type StaleDyno, takeStaleDynos } from './store/dynos.js';
 import { failAbandoned } from './store/releases.js';
-import { addonsRoutes } from './http/routes/addons.js';
 import { restoreAddons } from './control/addons.js';
 import { addonServices, closeAddons } from './addons/services.js';
 import { resolveApiToken } from './http/token.js';
@@ -201,30 +190,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
 
   const pushes = new Pushes();
   const hookServer = await startHookServer(deps, pushes);
-  const api = express();
-  api.disable('x-powered-by');
-  api.use(gitRoutes(deps, pushes));
-  api.use('/v1', refuseWhileDraining(lifecycle), requireToken(token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps));
-  api.use(notFound);
-  api.use(errorHandler);
-
-  const apiServer = http.createServer(api);
   const tails = new LogTails({ logs, token, requireApp: (name) => requireApp(deps, name).name });
-  const runSocket = runUpgrade(deps, token);
-  apiServer.on(
-    'upgrade',
-    upgradeDispatcher([
-      { path: new RegExp(`^${STREAM_PATH}$`), handle: routeStream.handleUpgrade },
-      { path: TAIL_PATH, handle: tails.handleUpgrade },
-      {
-        path: RUN_PATH,
-        handle: (req, socket, head) => {
-          // runSocket declines what is not its own (another method, a name that does not decode).
-          if (!runSocket(req, socket, head)) refuseUpgrade(socket, new NotFoundError(`No route for ${req.method} ${req.url ?? ''}. See the README for the API.`));
-        },
-      },
-    ]),
-  );
+  const apiServer = createApiServer(deps, { token, git: gitRoutes(deps, pushes), routeStream, tails });
   const apiBound = await listen(apiServer, config.port, config.host);
   const apiLocalUrl = localUrl(apiBound);
   log(`paas data dir: ${paths.root}`);

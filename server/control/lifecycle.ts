@@ -1,5 +1,3 @@
-import type { RequestHandler } from 'express';
-
 /** What a deploy that shutdown stopped fails with: shown to the pusher and kept on the failed release. */
 export const STOPPED_BY_SHUTDOWN = 'The paas server shut down before this deploy finished, so it was stopped and did not go live. Push or run the command again once paas is back.';
 
@@ -33,14 +31,3 @@ export class Lifecycle {
   }
 }
 
-/**
- * Once draining, answers requests that would start work with 503 and SHUTTING_DOWN. Reads still
- * work, so a CLI waiting on a release it started hears how it ended. `Connection: close` lets
- * kept-alive clients go.
- */
-export function refuseWhileDraining(lifecycle: Lifecycle): RequestHandler {
-  return (req, res, next) => {
-    if (!lifecycle.draining || req.method === 'GET' || req.method === 'HEAD') return next();
-    res.set('connection', 'close').status(503).json({ id: 'unavailable', message: SHUTTING_DOWN });
-  };
-}

@@ -1,0 +1,60 @@
+import http from 'node:http';
+import express, { type RequestHandler } from 'express';
+import { NotFoundError } from '../../lib/errors.js';
+import { STREAM_PATH } from '../../router/protocol.js';
+import { type Lifecycle, SHUTTING_DOWN } from '../control/lifecycle.js';
+import { requireToken } from './auth.js';
+import type { ApiDeps } from './deps.js';
+import { errorHandler, notFound } from './error-handler.js';
+import { type LogTails, TAIL_PATH } from './log-tail.js';
+import type { RouteStream } from './route-stream.js';
+import { addonsRoutes } from './routes/addons.js';
+import { appsRoutes } from './routes/apps.js';
+import { formationRoutes } from './routes/formation.js';
+import { releasesRoutes } from './routes/releases.js';
+import { RUN_PATH, runUpgrade } from './run-socket.js';
+import { refuseUpgrade, upgradeDispatcher } from './upgrades.js';
+
+/**
+ * Once draining, answers requests that would start work with 503 and SHUTTING_DOWN. Reads still
+ * work, so a CLI waiting on a release it started hears how it ended. `Connection: close` lets
+ * kept-alive clients go.
+ */
+function refuseWhileDraining(lifecycle: Lifecycle): RequestHandler {
+  return (req, res, next) => {
+    if (!lifecycle.draining || req.method === 'GET' || req.method === 'HEAD') return next();
+    res.set('connection', 'close').status(503).json({ id: 'unavailable', message: SHUTTING_DOWN });
+  };
+}
+
+/**
+ * The API's HTTP server, not yet listening: git's smart HTTP (`git`, mounted first, with its own
+ * auth), the token-guarded `/v1` routes, and the websocket upgrades (route stream, log tail,
+ * `paas run`).
+ */
+export function createApiServer(deps: ApiDeps, opts: { token: string; git: express.Router; routeStream: RouteStream; tails: LogTails }): http.Server {
+  const api = express();
+  api.disable('x-powered-by');
+  api.use(opts.git);
+  api.use('/v1', refuseWhileDraining(deps.lifecycle), requireToken(opts.token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps));
+  api.use(notFound);
+  api.use(errorHandler);
+
+  const server = http.createServer(api);
+  const runSocket = runUpgrade(deps, opts.token);
+  server.on(
+    'upgrade',
+    upgradeDispatcher([
+      { path: new RegExp(`^${STREAM_PATH}$`), handle: opts.routeStream.handleUpgrade },
+      { path: TAIL_PATH, handle: opts.tails.handleUpgrade },
+      {
+        path: RUN_PATH,
+        handle: (req, socket, head) => {
+          // runSocket declines what is not its own (another method, a name that does not decode).
+          if (!runSocket(req, socket, head)) refuseUpgrade(socket, new NotFoundError(`No route for ${req.method} ${req.url ?? ''}. See the README for the API.`));
+        },
+      },
+    ]),
+  );
+  return server;
+}
