@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { InvalidParamsError, PaasError } from '../../lib/errors.js';
 import { deployCommit, isUserFailure } from '../control/deploy.js';
 import { failureMessage } from '../control/releases.js';
 import { boundedLines } from '../http/bounded-output.js';
@@ -14,16 +15,11 @@ import { PUSH_CANCELLED, type Pushes } from './pushes.js';
 export function hookEndpoint(deps: Deps, pushes: Pushes) {
   return async (req: Request, res: Response): Promise<void> => {
     const commit = String(req.query.commit ?? '');
-    if (!/^[0-9a-f]{40,64}$/.test(commit)) {
-      res.status(422).json({ id: 'invalid_params', message: 'commit must be a full hex object id.' });
-      return;
-    }
+    // Thrown errors leave through the hook server's error handler, as `{ id, message }`.
+    if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new InvalidParamsError('commit must be a full hex object id.');
     // Checked after the commit, so a malformed call cannot use up the push's only claim.
     const push = pushes.claim(String(req.params.app), String(req.params.id), req.get('x-paas-hook-secret'));
-    if (!push) {
-      res.status(403).json({ id: 'forbidden', message: 'Unknown or used push, or a secret that does not match it: push again.' });
-      return;
-    }
+    if (!push) throw new PaasError('forbidden', 403, 'Unknown or used push, or a secret that does not match it: push again.');
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
     const log = boundedLines(res);
     const finish = (result: HookResult) => res.end(`${RESULT_MARKER}${JSON.stringify(result)}\n`);

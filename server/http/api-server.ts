@@ -1,6 +1,6 @@
 import http from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { NotFoundError } from '../../lib/errors.js';
+import { NotFoundError, PaasError } from '../../lib/errors.js';
 import { STREAM_PATH } from '../../router/protocol.js';
 import { type Lifecycle, SHUTTING_DOWN } from '../control/lifecycle.js';
 import { requireToken } from './auth.js';
@@ -23,7 +23,8 @@ import { refuseUpgrade, upgradeDispatcher } from './upgrades.js';
 function refuseWhileDraining(lifecycle: Lifecycle): RequestHandler {
   return (req, res, next) => {
     if (!lifecycle.draining || req.method === 'GET' || req.method === 'HEAD') return next();
-    res.set('connection', 'close').status(503).json({ id: 'unavailable', message: SHUTTING_DOWN });
+    res.set('connection', 'close');
+    next(new PaasError('unavailable', 503, SHUTTING_DOWN));
   };
 }
 

@@ -161,6 +161,8 @@ describe('the pre-receive callback', () => {
     ];
     expect(refused.map((r) => r.status)).toEqual([403, 403, 403]);
     for (const r of refused) expect(JSON.parse(r.body).id).toBe('forbidden');
+    const malformed = await hookCall(socket, `${hookPath}?commit=HEAD`, secret);
+    expect([malformed.status, JSON.parse(malformed.body).id]).toEqual([422, 'invalid_params']);
 
     await new Promise<void>((resolve) => gate.listen(gatePort, '127.0.0.1', resolve));
     const r = await pushing;
