@@ -12,7 +12,7 @@ import { npmEnv } from '../npm-view.js';
 import { excerpt, handOver, present } from '../safe-fs.js';
 import { installTools, type ToolRef } from '../tools.js';
 import type { BuildRequest, PlanContext, PlanStep, Slug } from '../types.js';
-import type { NodePlan } from './node.js';
+import type { NodePlan } from './node-plan.js';
 
 const run = promisify(execFile);
 /**

@@ -4,18 +4,11 @@ import { parseJsonFile } from '../json-file.js';
 import { excerpt, present, readTreeFile } from '../safe-fs.js';
 import { corepackFor } from '../tools.js';
 import type { BuildPlan, Buildpack, PlanContext, PlanStep } from '../types.js';
+import type { NodePlan, PackageJson } from './node-plan.js';
 import { compileNode } from './node-compile.js';
 import { packageEnv, startCommand } from './npm-start.js';
 import { choosePackageManager, type PackageManager } from './package-manager.js';
 import { pmSteps } from './pm-steps.js';
-
-/** The parts of package.json the buildpack reads; anything may be missing or of another type. */
-interface PackageJson {
-  [field: string]: unknown;
-  scripts?: Record<string, unknown>;
-  engines?: Record<string, unknown>;
-  devDependencies?: Record<string, string>;
-}
 
 async function readPackageJson(dir: string): Promise<PackageJson> {
   const text = (await readTreeFile(dir, 'package.json'))!.toString('utf8');
@@ -76,19 +69,6 @@ const LOCAL_SPEC = /^(file|link|portal|workspace):/;
 /** A config var that turns devDependency pruning off, as on Heroku ("false", any case). */
 function pruneOff(config: Record<string, string> | undefined): string | undefined {
   return ['NPM_CONFIG_PRODUCTION', 'YARN_PRODUCTION'].find((k) => config?.[k]?.toLowerCase() === 'false');
-}
-
-/** The Node.js plan, plus what the host executor needs: the package manager, and what the install makes (for the cache). */
-export interface NodePlan extends BuildPlan {
-  pkg: PackageJson;
-  pm: PackageManager;
-  installed: string[];
-  /** Files and directories (a trailing /) the dependency cache is keyed by; undefined: never cached (workspaces). */
-  keyedBy?: string[];
-  /** package.json's cacheDirectories, checked: kept between builds and restored before the install. */
-  cacheDirectories: string[];
-  /** What every process of the app needs from its package manager (in `env` too). */
-  pmEnv: Record<string, string>;
 }
 
 /** The environment the app's processes need for its package manager to work at run time. */
