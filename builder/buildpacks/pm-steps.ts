@@ -8,6 +8,9 @@ import type { PackageManager } from './package-manager.js';
 
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--no-progress'];
 const YARN1_FLAGS = ['--ignore-engines', '--non-interactive', '--no-progress'];
+/** The first pnpm whose `prune` takes --ignore-scripts; earlier ones run these root scripts while pruning. */
+const PNPM_PRUNE_IGNORES_SCRIPTS = '8.15.6';
+const PNPM_PRUNE_HOOKS = ['pnpm:devPreinstall', 'preinstall', 'install', 'postinstall', 'prepare'];
 
 export interface PmStepsInput {
   pm: PackageManager;
@@ -78,7 +81,16 @@ function pruneStep(pm: PackageManager, input: PmStepsInput): PlanStep | string {
   const step = (argv: string[], shown: string): PlanStep => ({ heading: `-----> Pruning devDependencies with ${shown}`, argv, failure: 'Pruning devDependencies failed' });
   const version = pm.tool?.version;
   if (pm.name === 'npm') return version && semver.major(version) < 7 ? step(['npm', 'prune', '--production'], 'npm prune --production') : step(['npm', 'prune', '--omit=dev', ...NPM_FLAGS], 'npm prune --omit=dev');
-  if (pm.name === 'pnpm') return step(['pnpm', 'prune', '--prod', ...(version && semver.gte(version, '8.15.6') ? ['--ignore-scripts'] : [])], 'pnpm prune --prod');
+  if (pm.name === 'pnpm') {
+    if (!version || semver.gte(version, PNPM_PRUNE_IGNORES_SCRIPTS)) return step(['pnpm', 'prune', '--prod', '--ignore-scripts'], 'pnpm prune --prod');
+    // Older pnpm runs the root's install scripts while pruning, once their devDependencies are
+    // gone (`nuxt prepare` with nuxt pruned): Heroku skips pruning then, and so does paas.
+    const hooks = PNPM_PRUNE_HOOKS.filter((s) => typeof input.scripts[s] === 'string');
+    if (hooks.length) {
+      return `-----> Not pruning devDependencies: pnpm ${version} runs package.json's ${hooks.join(' and ')} script while pruning, without the devDependencies it may need; pnpm ${PNPM_PRUNE_IGNORES_SCRIPTS} and later prune without running it (set "packageManager": "pnpm@${PNPM_PRUNE_IGNORES_SCRIPTS}" or later)`;
+    }
+    return step(['pnpm', 'prune', '--prod'], 'pnpm prune --prod');
+  }
   if (pm.berry) {
     // Yarn 4 has `workspaces focus` built in; 2 and 3 only with their workspace-tools plugin.
     if ((pm.berryMajor === undefined || pm.berryMajor < 4) && !input.workspaceTools) {

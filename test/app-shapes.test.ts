@@ -1,0 +1,77 @@
+// Shapes of third-party Node apps that failed here while they deploy on Heroku (found by trying real
+// apps, issue 21), each reproduced by a small app of its own, on the process runtime against the
+// real npm registry: a Nuxt-style pnpm 8 app whose postinstall needs a devDependency.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
+
+/** pnpm 8 lockfile (v6.0) for ms (a dependency) and is-number (a devDependency), as `pnpm install` wrote it. */
+const PNPM8_LOCK = `lockfileVersion: '6.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+dependencies:
+  ms:
+    specifier: 2.1.3
+    version: 2.1.3
+
+devDependencies:
+  is-number:
+    specifier: 7.0.0
+    version: 7.0.0
+
+packages:
+
+  /is-number@7.0.0:
+    resolution: {integrity: sha512-41Cifkg6e8TylSpdtTpeLVMqvSBEVzTttHvERD741+pnZ8ANv0004MRL43QKPDlK9cGvNp6NZWZUBlbGXYxxng==}
+    engines: {node: '>=0.12.0'}
+    dev: true
+
+  /ms@2.1.3:
+    resolution: {integrity: sha512-6FlzubTLZG3J2a/NVCAleEhjzq5oxgHyaCU9yYXvcLsvoVaHJq/s5xXI6/XXP6tz7R9xAOtHnSO/tXtF3WRTlA==}
+    dev: false
+`;
+
+/** A pnpm 8.11 app whose postinstall needs its devDependency, as Nuxt's `nuxt prepare` needs nuxt. */
+const pnpmPostinstallApp = {
+  'package.json': JSON.stringify({
+    name: 'postinstall-app',
+    version: '1.0.0',
+    private: true,
+    packageManager: 'pnpm@8.11.0',
+    scripts: { postinstall: "node -e \"require('is-number')\"", start: 'node server.js' },
+    dependencies: { ms: '2.1.3' },
+    devDependencies: { 'is-number': '7.0.0' },
+  }),
+  'pnpm-lock.yaml': PNPM8_LOCK,
+  'server.js': "require('http').createServer((q, s) => s.end(require('ms')(60000))).listen(process.env.PORT, '0.0.0.0');\n",
+};
+
+describe('third-party app shapes on the process runtime', () => {
+  let paas: Paas;
+  beforeAll(async () => {
+    // The TLS-intercepting proxy's CA (where the tests run behind one), as an operator gives it to builds.
+    const ca = process.env.PAAS_BUILD_CA_FILE || process.env.NODE_EXTRA_CA_CERTS || process.env.SSL_CERT_FILE;
+    paas = await startPaas({ PAAS_BOOT_TIMEOUT_MS: '20000', ...(ca ? { PAAS_BUILD_CA_FILE: ca } : {}) });
+  });
+
+  async function deploy(name: string, files: Record<string, string>): Promise<string> {
+    await createApp(paas, name);
+    const pushed = await push(paas, await gitRepo(paas, files), name);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    return pushed.stderr;
+  }
+
+  it('skips pruning, as Heroku does, where a pnpm older than 8.15.6 would run an install script without its devDependencies', async () => {
+    const output = await deploy('shape-pnpm-postinstall', pnpmPostinstallApp);
+    expect(output).toContain('-----> Installing pnpm 8.11.0 (packageManager: pnpm@8.11.0)');
+    expect(output).toContain(
+      "-----> Not pruning devDependencies: pnpm 8.11.0 runs package.json's postinstall script while pruning, without the devDependencies it may need; pnpm 8.15.6 and later prune without running it",
+    );
+    expect(output).not.toContain('Pruning devDependencies with');
+    const res = await viaRouter(paas, 'shape-pnpm-postinstall.localhost');
+    expect(res.status, res.body).toBe(200);
+    expect(res.body).toBe('1m');
+  });
+});
