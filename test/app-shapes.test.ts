@@ -1,7 +1,9 @@
 // Shapes of third-party Node apps that failed here while they deploy on Heroku (found by trying real
 // apps, issue 21), each reproduced by a small app of its own, on the process runtime against the
-// real npm registry: a Nuxt-style pnpm 8 app whose postinstall needs a devDependency.
+// real npm registry: a Nuxt-style pnpm 8 app whose postinstall needs a devDependency, and a pnpm app
+// with a native module (bcrypt-style) that must compile offline.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { abiModule } from './helpers/native-module.js';
 import { createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
 
 /** pnpm 8 lockfile (v6.0) for ms (a dependency) and is-number (a devDependency), as `pnpm install` wrote it. */
@@ -48,6 +50,39 @@ const pnpmPostinstallApp = {
   'server.js': "require('http').createServer((q, s) => s.end(require('ms')(60000))).listen(process.env.PORT, '0.0.0.0');\n",
 };
 
+/** A pnpm 9 app with a native dependency in its tree, built by its install script (node-gyp), as bcrypt is when no prebuilt binary can be downloaded. */
+const pnpmNativeApp = {
+  'package.json': JSON.stringify({ name: 'native-pnpm', version: '1.0.0', private: true, packageManager: 'pnpm@9.15.9', scripts: { start: 'node server.js' }, dependencies: { abi: 'file:abi' } }),
+  'pnpm-lock.yaml': `lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+importers:
+
+  .:
+    dependencies:
+      abi:
+        specifier: file:abi
+        version: file:abi
+
+packages:
+
+  abi@file:abi:
+    resolution: {directory: abi, type: directory}
+
+snapshots:
+
+  abi@file:abi: {}
+`,
+  'abi/package.json': JSON.stringify({ name: 'abi', version: '1.0.0', scripts: { install: 'node-gyp rebuild' } }),
+  ...abiModule('abi'),
+  'server.js': `const { abi } = require('abi/build/Release/abi.node');
+require('http').createServer((q, s) => s.end(JSON.stringify({ compiled: String(abi()), runs: process.versions.modules }))).listen(process.env.PORT, '0.0.0.0');
+`,
+};
+
 describe('third-party app shapes on the process runtime', () => {
   let paas: Paas;
   beforeAll(async () => {
@@ -73,5 +108,12 @@ describe('third-party app shapes on the process runtime', () => {
     const res = await viaRouter(paas, 'shape-pnpm-postinstall.localhost');
     expect(res.status, res.body).toBe(200);
     expect(res.body).toBe('1m');
+  });
+
+  it("compiles a pnpm app's native dependency offline, against the headers of the Node that runs it", async () => {
+    await deploy('shape-pnpm-native', pnpmNativeApp);
+    const res = await viaRouter(paas, 'shape-pnpm-native.localhost');
+    expect(res.status, res.body).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ compiled: process.versions.modules, runs: process.versions.modules });
   });
 });
