@@ -50,17 +50,14 @@ dockerSuite('registry settings on the docker runtime', () => {
     const npmrc = path.join(tempDir(), 'npmrc');
     fs.writeFileSync(npmrc, registryNpmrc(registry, 'PAAS_TEST_REGISTRY_TOKEN'));
     paas = await startPaas({ ...dockerTestEnv(), PAAS_BUILD_NPMRC: npmrc, PAAS_TEST_REGISTRY_TOKEN: registry.token, PAAS_BUILD_CA_FILE: HOST_CA, PAAS_DYNO_MEMORY: '256m' });
-    // Docker dynos outlive their server: it stops first, then what it made goes. So does the
-    // engines.node stage it built (shared by apps, so unlabelled by app): its layer holds this
-    // run's settings, so no later run would reuse it.
+    // Docker dynos outlive their server: it stops first, then what it made goes, the engines.node
+    // stage it built included (its layer holds this run's settings, so no later run would reuse
+    // it): that stage carries the server's paas.instance, so only this server's goes, never one a
+    // build of another server on the same engine is using.
     const dataDir = paas.dataDir;
-    const started = Math.floor(Date.now() / 1000);
     return async () => {
       await paas.stop();
       await removeInstance(docker, instanceId(dataDir), APPS);
-      for (const image of await docker.listImages({ filters: { label: [`${LABELS.managed}=true`, 'paas.kind=node'], dangling: ['true'] } })) {
-        if (image.Created >= started) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
-      }
     };
   });
 
