@@ -1,7 +1,8 @@
-// Shapes of third-party Node apps that failed here while they deploy on Heroku (found by trying real
-// apps, issue 21), each reproduced by a small app of its own, on the process runtime against the
-// real npm registry: a Nuxt-style pnpm 8 app whose postinstall needs a devDependency, and a pnpm app
-// with a native module (bcrypt-style) that must compile offline.
+// Shapes of third-party Node apps found by trying real ones (issue 21), each reproduced by a small
+// app of its own, on the process runtime against the real npm registry: a Nuxt-style pnpm 8 app
+// whose postinstall needs a devDependency, a pnpm app with a native module (bcrypt-style) that must
+// compile offline, and a webpack 4-style build on today's Node, which fails (as on Heroku) but
+// says what to do.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { abiModule } from './helpers/native-module.js';
 import { createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
@@ -83,6 +84,12 @@ require('http').createServer((q, s) => s.end(JSON.stringify({ compiled: String(a
 `,
 };
 
+/** A build that needs a hash OpenSSL 3 dropped, as webpack 4 (create-react-app 4) does on Node.js 17 and later. */
+const md4BuildApp = {
+  'package.json': JSON.stringify({ name: 'md4-build', version: '1.0.0', scripts: { build: "node -e \"require('crypto').createHash('md4')\"", start: 'node server.js' } }),
+  'server.js': "require('http').createServer((q, s) => s.end('built')).listen(process.env.PORT, '0.0.0.0');\n",
+};
+
 describe('third-party app shapes on the process runtime', () => {
   let paas: Paas;
   beforeAll(async () => {
@@ -108,6 +115,14 @@ describe('third-party app shapes on the process runtime', () => {
     const res = await viaRouter(paas, 'shape-pnpm-postinstall.localhost');
     expect(res.status, res.body).toBe(200);
     expect(res.body).toBe('1m');
+  });
+
+  it('names the fix when a build stops on a hash OpenSSL 3 dropped (ERR_OSSL_EVP_UNSUPPORTED), as Heroku does', async () => {
+    await createApp(paas, 'shape-md4');
+    const pushed = await push(paas, await gitRepo(paas, md4BuildApp), 'shape-md4');
+    expect(pushed.code).not.toBe(0);
+    expect(pushed.stderr).toContain('Push rejected: The build script failed with ERR_OSSL_EVP_UNSUPPORTED: it uses a hash that Node.js 17 and later (OpenSSL 3) no longer offer');
+    expect(pushed.stderr).toContain('or set engines.node to "16.x" in package.json, and push again.');
   });
 
   it("compiles a pnpm app's native dependency offline, against the headers of the Node that runs it", async () => {

@@ -3,7 +3,7 @@
 // or `build`, pruning devDependencies, then `heroku-cleanup`.
 import path from 'node:path';
 import semver from 'semver';
-import type { PlanStep } from '../types.js';
+import type { PlanStep, StepHint } from '../types.js';
 import type { PackageManager } from './package-manager.js';
 
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--no-progress'];
@@ -40,9 +40,20 @@ export interface PmSteps {
   note?: string;
 }
 
+/**
+ * A build script that stops on a hash OpenSSL 3 dropped (md4: webpack 4's default, so
+ * create-react-app 4 and older): Node.js 17 and later have only OpenSSL 3. Heroku names it too.
+ */
+const OPENSSL_LEGACY: StepHint = {
+  match: 'ERR_OSSL_EVP_UNSUPPORTED',
+  message:
+    'The build script failed with ERR_OSSL_EVP_UNSUPPORTED: it uses a hash that Node.js 17 and later (OpenSSL 3) no longer offer, as webpack 4 does ' +
+    '(create-react-app 4 and older). Upgrade the tool that uses it (webpack 5.54+, react-scripts 5), or set engines.node to "16.x" in package.json, and push again.',
+};
+
 /** The step that runs a package.json script with the app's package manager. */
-function script(pm: PackageManager, name: string, heading: string): PlanStep {
-  return { heading, argv: [pm.name, 'run', name], failure: `${pm.name} run ${name} failed` };
+function script(pm: PackageManager, name: string, heading: string, hints?: StepHint[]): PlanStep {
+  return { heading, argv: [pm.name, 'run', name], failure: `${pm.name} run ${name} failed`, hints };
 }
 
 /** The error for an install that stopped because the lockfile no longer matches package.json. */
@@ -125,9 +136,9 @@ export function pmSteps(input: PmStepsInput): PmSteps {
   const has = (name: string) => typeof scripts[name] === 'string' && (scripts[name]).trim() !== '';
   const prepare = has('heroku-prebuild') ? [script(pm, 'heroku-prebuild', '-----> Running heroku-prebuild script')] : [];
   const build = has('heroku-postbuild')
-    ? [script(pm, 'heroku-postbuild', `-----> Running heroku-postbuild script${has('build') ? ' (instead of the build script)' : ''}`)]
+    ? [script(pm, 'heroku-postbuild', `-----> Running heroku-postbuild script${has('build') ? ' (instead of the build script)' : ''}`, [OPENSSL_LEGACY])]
     : has('build')
-      ? [script(pm, 'build', '-----> Running build script')]
+      ? [script(pm, 'build', '-----> Running build script', [OPENSSL_LEGACY])]
       : [];
   const finish: PlanStep[] = [];
   let note: string | undefined;
