@@ -1,26 +1,12 @@
 // Native modules in an app are compiled during the build, in the sandbox, with no network: against
 // the headers of the Node that will load them, whatever nodedir the host's own npm config names.
 import { describe, expect, it } from 'vitest';
+import { abiModule } from './helpers/native-module.js';
 import { createApp, gitRepo, push, startPaas, viaRouter } from './helpers/paas.js';
 
 const nativeApp: Record<string, string> = {
   'package.json': JSON.stringify({ name: 'native', version: '1.0.0', scripts: { build: 'node-gyp rebuild', start: 'node server.js' } }),
-  'binding.gyp': JSON.stringify({ targets: [{ target_name: 'abi', sources: ['abi.c'] }] }),
-  // Reports the NODE_MODULE_VERSION of the headers it was compiled against.
-  'abi.c': `#include <node_api.h>
-#include <node_version.h>
-static napi_value Abi(napi_env env, napi_callback_info info) {
-  napi_value v;
-  napi_create_int32(env, NODE_MODULE_VERSION, &v);
-  return v;
-}
-NAPI_MODULE_INIT() {
-  napi_value fn;
-  napi_create_function(env, "abi", NAPI_AUTO_LENGTH, Abi, NULL, &fn);
-  napi_set_named_property(env, exports, "abi", fn);
-  return exports;
-}
-`,
+  ...abiModule(),
   'server.js': `const { abi } = require('./build/Release/abi.node');
 require('http').createServer((req, res) => res.end(JSON.stringify({ compiled: String(abi()), runs: process.versions.modules }))).listen(process.env.PORT);
 `,

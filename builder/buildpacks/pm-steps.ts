@@ -3,11 +3,14 @@
 // or `build`, pruning devDependencies, then `heroku-cleanup`.
 import path from 'node:path';
 import semver from 'semver';
-import type { PlanStep } from '../types.js';
+import type { PlanStep, StepHint } from '../types.js';
 import type { PackageManager } from './package-manager.js';
 
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--no-progress'];
 const YARN1_FLAGS = ['--ignore-engines', '--non-interactive', '--no-progress'];
+/** The first pnpm whose `prune` takes --ignore-scripts; earlier ones run these root scripts while pruning. */
+const PNPM_PRUNE_IGNORES_SCRIPTS = '8.15.6';
+const PNPM_PRUNE_HOOKS = ['pnpm:devPreinstall', 'preinstall', 'install', 'postinstall', 'prepare'];
 
 export interface PmStepsInput {
   pm: PackageManager;
@@ -37,9 +40,20 @@ export interface PmSteps {
   note?: string;
 }
 
+/**
+ * A build script that stops on a hash OpenSSL 3 dropped (md4: webpack 4's default, so
+ * create-react-app 4 and older): Node.js 17 and later have only OpenSSL 3. Heroku names it too.
+ */
+const OPENSSL_LEGACY: StepHint = {
+  match: 'ERR_OSSL_EVP_UNSUPPORTED',
+  message:
+    'The build script failed with ERR_OSSL_EVP_UNSUPPORTED: it uses a hash that Node.js 17 and later (OpenSSL 3) no longer offer, as webpack 4 does ' +
+    '(create-react-app 4 and older). Upgrade the tool that uses it (webpack 5.54+, react-scripts 5), or set engines.node to "16.x" in package.json, and push again.',
+};
+
 /** The step that runs a package.json script with the app's package manager. */
-function script(pm: PackageManager, name: string, heading: string): PlanStep {
-  return { heading, argv: [pm.name, 'run', name], failure: `${pm.name} run ${name} failed` };
+function script(pm: PackageManager, name: string, heading: string, hints?: StepHint[]): PlanStep {
+  return { heading, argv: [pm.name, 'run', name], failure: `${pm.name} run ${name} failed`, hints };
 }
 
 /** The error for an install that stopped because the lockfile no longer matches package.json. */
@@ -78,7 +92,16 @@ function pruneStep(pm: PackageManager, input: PmStepsInput): PlanStep | string {
   const step = (argv: string[], shown: string): PlanStep => ({ heading: `-----> Pruning devDependencies with ${shown}`, argv, failure: 'Pruning devDependencies failed' });
   const version = pm.tool?.version;
   if (pm.name === 'npm') return version && semver.major(version) < 7 ? step(['npm', 'prune', '--production'], 'npm prune --production') : step(['npm', 'prune', '--omit=dev', ...NPM_FLAGS], 'npm prune --omit=dev');
-  if (pm.name === 'pnpm') return step(['pnpm', 'prune', '--prod', ...(version && semver.gte(version, '8.15.6') ? ['--ignore-scripts'] : [])], 'pnpm prune --prod');
+  if (pm.name === 'pnpm') {
+    if (!version || semver.gte(version, PNPM_PRUNE_IGNORES_SCRIPTS)) return step(['pnpm', 'prune', '--prod', '--ignore-scripts'], 'pnpm prune --prod');
+    // Older pnpm runs the root's install scripts while pruning, once their devDependencies are
+    // gone (`nuxt prepare` with nuxt pruned): Heroku skips pruning then, and so does paas.
+    const hooks = PNPM_PRUNE_HOOKS.filter((s) => typeof input.scripts[s] === 'string');
+    if (hooks.length) {
+      return `-----> Not pruning devDependencies: pnpm ${version} runs package.json's ${hooks.join(' and ')} script while pruning, without the devDependencies it may need; pnpm ${PNPM_PRUNE_IGNORES_SCRIPTS} and later prune without running it (set "packageManager": "pnpm@${PNPM_PRUNE_IGNORES_SCRIPTS}" or later)`;
+    }
+    return step(['pnpm', 'prune', '--prod'], 'pnpm prune --prod');
+  }
   if (pm.berry) {
     // Yarn 4 has `workspaces focus` built in; 2 and 3 only with their workspace-tools plugin.
     if ((pm.berryMajor === undefined || pm.berryMajor < 4) && !input.workspaceTools) {
@@ -113,9 +136,9 @@ export function pmSteps(input: PmStepsInput): PmSteps {
   const has = (name: string) => typeof scripts[name] === 'string' && (scripts[name]).trim() !== '';
   const prepare = has('heroku-prebuild') ? [script(pm, 'heroku-prebuild', '-----> Running heroku-prebuild script')] : [];
   const build = has('heroku-postbuild')
-    ? [script(pm, 'heroku-postbuild', `-----> Running heroku-postbuild script${has('build') ? ' (instead of the build script)' : ''}`)]
+    ? [script(pm, 'heroku-postbuild', `-----> Running heroku-postbuild script${has('build') ? ' (instead of the build script)' : ''}`, [OPENSSL_LEGACY])]
     : has('build')
-      ? [script(pm, 'build', '-----> Running build script')]
+      ? [script(pm, 'build', '-----> Running build script', [OPENSSL_LEGACY])]
       : [];
   const finish: PlanStep[] = [];
   let note: string | undefined;

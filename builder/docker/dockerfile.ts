@@ -61,8 +61,8 @@ const INSTALLER = '/tmp/paas/install-tool.mjs';
 export const IMAGE_CACHE = '/tmp/paas-cache';
 
 /**
- * The files of the context's `paas/registry/` for the install stages (undefined without settings):
- * the npmrc and CA, berry's rc, and the env every install step loads.
+ * The files of the context's `paas/registry/` for the stages that fetch packages (undefined
+ * without settings): the npmrc and CA, berry's rc, and the env each of their steps loads.
  */
 export function registryContext(settings: RegistrySettings): Record<string, string> | undefined {
   if (settings.npmrc.length === 0 && !settings.npmCa && !settings.extraCa) return undefined;
@@ -78,10 +78,10 @@ export function registryContext(settings: RegistrySettings): Record<string, stri
  * from the npm registry, cached per version), `tools` (only when the app builds with another
  * package manager than the stack's npm: corepack installs each under TOOLS_SEEN, cached per
  * version), `base` (the stack, that node and those tools, /app owned by the app), `deps` (only
- * the install's inputs, then the install: the layer a code-only push reuses; with `node` and
- * `tools` the only stages that see the registry settings), `build` (the installed dependencies,
- * the tree, the build scripts and pruning, as the app's uid:gid), then the image: base and the
- * built /app in one layer, so nothing pruned or cached along the way ships in it.
+ * the install's inputs, then the install: the layer a code-only push reuses), `build` (the
+ * installed dependencies, the tree, the build scripts and pruning, as the app's uid:gid), then the
+ * image: base and the built /app in one layer, so nothing pruned or cached along the way ships in
+ * it. Every stage but the last sees the registry settings, which stay outside /app.
  */
 export function generateDockerfile(spec: DockerfileSpec): Generated {
   const lines: string[] = [];
@@ -93,8 +93,9 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
   };
   const owner = `${spec.user.uid}:${spec.user.gid}`;
   const registry = new Set(spec.registry ?? []);
-  // The settings go in only where dependencies are installed: the `node` and `deps` stages, whose
-  // layers the final image never copies. berry reads the rc at / after the app's own; the CA also
+  // The settings go in only where packages are fetched: the `node`, `tools`, `deps` and `build`
+  // stages (a build script may install too: `cd client && npm install`), whose layers the final
+  // image never copies. berry reads the rc at / after the app's own; the CA also
   // comes as a bundle of the image's roots plus it (pip's cert and git's cainfo replace the roots).
   const addRegistry = () => {
     if (!registry.size) return;
@@ -170,14 +171,15 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
     for (const s of [...(plan.prepare ?? []), ...plan.install]) run(s, 'deps', stepEnv, true);
   }
   add('');
-  add('# The build: dependencies from the deps stage (without the registry settings), the tree, the build scripts and pruning.');
+  add('# The build: dependencies from the deps stage, the tree, the build scripts and pruning (which may fetch packages too).');
   add('FROM base AS build');
+  addRegistry();
   add(`USER ${owner}`);
   if (spec.env && Object.keys(spec.env).length) add(envLine(spec.env));
   if (deps) add(`COPY --from=deps --chown=${owner} /app/ /app/`);
   if (deps && plan.buildUsesCache) add(`COPY --from=deps --chown=${owner} ${IMAGE_CACHE}/ ${IMAGE_CACHE}/`);
   add(`COPY --chown=${owner} ${CONTEXT_APP}/ /app/`);
-  for (const s of [...plan.build, ...(plan.finish ?? [])]) run(s, 'build', stepEnv);
+  for (const s of [...plan.build, ...(plan.finish ?? [])]) run(s, 'build', stepEnv, true);
   add('');
   add('# The image: the stack and the built /app, one layer.');
   add('FROM base');

@@ -32,7 +32,7 @@ export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {
   stackNpm?: string;
   /** The pushed commit, recorded as the image's paas.commit label. */
   commit: string;
-  /** The operator's registry settings (npmrc, CA, proxy) the dependency installs get; they stay out of the image. */
+  /** The operator's registry settings (npmrc, CA, proxy) the build steps get; they stay out of the image. */
   registry?: RegistrySettings;
   /** The app's own uid and gid: build steps and the image's processes run as them. */
   user: { uid: number; gid: number };

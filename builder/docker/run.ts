@@ -34,6 +34,13 @@ export interface RunBuildOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The colour codes the classic builder wraps a RUN's stderr in (ESC[91m … ESC[0m): they would show
+ * as `?[91m` in the pusher's terminal once git has escaped them, and as noise in the error quoted.
+ */
+// eslint-disable-next-line no-control-regex -- ESC is exactly what this matches
+const BUILDER_COLOUR = /\x1b\[[\d;]*m/g;
+
 /** The lines of the failing step's output worth quoting in the error: errors first, else the last ones. */
 function telling(lines: string[]): string[] {
   const errors = lines.filter((l) => /\b(error|ERR!|fatal)\b/i.test(l));
@@ -71,7 +78,7 @@ export async function runBuild(docker: Docker, context: NodeJS.ReadableStream, o
     if (typeof msg.stream === 'string') {
       const parts = (partial + msg.stream).split('\n');
       partial = parts.pop() ?? '';
-      for (const p of parts) onLine(p.replace(/\r$/, ''));
+      for (const p of parts) onLine(p.replace(/\r$/, '').replace(BUILDER_COLOUR, ''));
     }
     if (msg.aux?.ID) id = msg.aux.ID;
     if (msg.error) failure = msg;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { BuildError, type BuildSteps, nodeHomeSeen } from '../../builder/index.js';
 import { superviseStep } from '../../builder/exec.js';
 import { registryMounts, type RegistrySettings } from '../../builder/registry.js';
+import type { ToolRef } from '../../lib/tool-ref.js';
 import { signalGroup } from './process-groups.js';
 import type { SandboxHost } from './host.js';
 import { APP_ROOT, type AppUser, removeScratch, startSandboxed } from './spawn.js';
@@ -37,6 +38,16 @@ async function registryFor(host: SandboxHost, settings: RegistrySettings, scratc
 }
 
 /**
+ * Where node-gyp finds the headers, so native modules build offline. npm and yarn hand
+ * npm_package_config_node_gyp_nodedir on to install scripts (as npm_config_nodedir, some npm 11
+ * releases warn on every build). pnpm drops every npm_* variable from its scripts' env and sets
+ * its own config there instead: it gets the directory as that config, npm_config_nodedir.
+ */
+function nodeGypDir(dir: string, tools: ToolRef[] | undefined): Record<string, string> {
+  return { npm_package_config_node_gyp_nodedir: dir, ...(tools?.some((t) => t.name === 'pnpm') ? { npm_config_nodedir: dir } : {}) };
+}
+
+/**
  * Build steps (npm ci, npm run build, pip install) of one app: each runs in the app's sandbox under
  * its uid, with the tree being built at /app. What a step leaves running dies with it, and a step
  * still running when `signal` aborts (shutdown, the pusher gone) is killed and fails with its reason.
@@ -62,15 +73,14 @@ export function sandboxedSteps(
           user: params.user,
           argv,
           // Tool caches go to the step's private /tmp, not into the slug, unless the plan names the
-          // build's own cache. node-gyp takes the headers' location under its own prefix: as
-          // npm_config_nodedir, npm would warn on every build. An engines.node version brings its
-          // own headers, which its native modules must be built against.
+          // build's own cache. An engines.node version brings its own headers, which its native
+          // modules must be built against (see nodeGypDir).
           env: {
             ...params.env,
             npm_config_cache: '/tmp/.npm',
             XDG_CACHE_HOME: '/tmp/.cache',
             ...opts.env,
-            ...(nodedir ? { npm_package_config_node_gyp_nodedir: nodedir } : {}),
+            ...(nodedir ? nodeGypDir(nodedir, opts.tools) : {}),
             // The operator's registry, CA and proxy: every step (install, build script) on any Node.
             ...registry?.env,
           },

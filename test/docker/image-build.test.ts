@@ -194,6 +194,9 @@ describe('image slugs', () => {
     const err = await build(files).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BuildError);
     expect((err as Error).message).toMatch(/^npm install failed \(exit code 1\)\. It said:\n.*npm error 404/s);
+    // Quoted without the colour codes the classic builder wraps stderr in.
+    expect((err as Error).message).not.toContain('\u001b');
+    expect((err as Error).message).not.toMatch(/\[\d+m/);
     expect(fs.readdirSync(path.join(work, 'slugs')).filter((id) => id.startsWith(`b${buildNo}-`))).toEqual([]);
     expect((await docker.listImages({ filters: { label: [`paas.app=${APP}`] } })).filter((i) => i.Labels['paas.build']?.startsWith(`b${buildNo}-`))).toEqual([]);
   });
