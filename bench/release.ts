@@ -27,10 +27,16 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
 async function timeUntilServed(paas: Paas, app: string, marker: string, start: () => Promise<number>): Promise<number> {
   const t0 = performance.now();
   let exit: number | undefined;
-  void start().then((code) => (exit = code));
+  const done = start().then((code) => (exit = code));
   while (performance.now() - t0 < DEADLINE_MS) {
     const res = await viaRouter(paas, `${app}.localhost`).catch(() => undefined);
-    if (res?.status === 200 && JSON.parse(res.body).message === marker) return performance.now() - t0;
+    if (res?.status === 200 && JSON.parse(res.body).message === marker) {
+      const served = performance.now() - t0;
+      // The command still holds the app's deploy lock through the settle window: the next push or
+      // rollback of this app would be refused until it exits.
+      if ((await done) !== 0) throw new Error(`command failed (exit ${exit}) after ${app} served ${marker}`);
+      return served;
+    }
     if (exit !== undefined && exit !== 0) throw new Error(`command failed (exit ${exit}) while timing ${app}`);
     await new Promise((r) => setTimeout(r, 10));
   }
