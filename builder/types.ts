@@ -142,7 +142,7 @@ export interface BuildPlan {
   finish?: PlanStep[];
   /** Whether the install needs the whole tree (workspaces, `file:` dependencies, heroku-prebuild), not only depsFiles. */
   depsNeedTree?: boolean;
-  /** Whether the steps after the install read the package cache it filled (yarn prunes from it). */
+  /** Whether the steps after the install read the package cache it filled (yarn 1 and pnpm prune from it). */
   buildUsesCache?: boolean;
   /** The environment of install and build steps. */
   stepEnv: Record<string, string>;

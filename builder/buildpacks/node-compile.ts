@@ -98,7 +98,7 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   const what = plan.pm.pnp ? "the Yarn Plug'n'Play install" : 'node_modules';
   if (key && (await restoreTree(cache, 'node', key, dir, req.steps.owner))?.length) {
     req.log(`-----> Lockfile unchanged: using cached ${what}, skipping install`);
-    // Pruning with yarn reads the downloads the install made.
+    // Pruning reads the downloads the install made (yarn 1) or the store it filled (pnpm).
     if (plan.buildUsesCache) await restoreTree(cache, 'pm', signature, dir, req.steps.owner);
   } else {
     // The downloads of the last install: only what changed since comes from the registry.

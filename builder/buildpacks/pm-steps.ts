@@ -156,7 +156,8 @@ export function pmSteps(input: PmStepsInput): PmSteps {
     finish,
     stepEnv: stepEnv(pm, input.cachePath),
     installed,
-    buildUsesCache: pm.name === 'yarn' && !pm.pnp,
+    // Yarn 1 prunes from the downloads the install made, pnpm from the store it filled.
+    buildUsesCache: (pm.name === 'yarn' && !pm.pnp) || pm.name === 'pnpm',
     note,
   };
 }
