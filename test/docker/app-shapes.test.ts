@@ -65,5 +65,5 @@ dockerSuite('third-party app shapes on the docker runtime', () => {
     // Only that it answers: pnpm prune may leave a workspace root's devDependencies (Heroku
     // reinstalls each project with --prod instead).
     expect(JSON.parse(res.body)).toMatchObject({ ms: '1m' });
-  }, 150_000);
+  }, 300_000);
 });

@@ -109,7 +109,7 @@ dockerSuite('package managers on the docker runtime', () => {
       expect(again.stderr.split('\n')[at + 1], argv).toContain('Using cache');
     }
     // Seven image builds, three Node versions and four package managers downloaded: more than a test's usual two minutes.
-  }, 300_000);
+  }, 600_000);
 
   it('refuses an out-of-sync lockfile, naming the fix', async () => {
     const files = await pmApp({ lock: 'npm', tool: 'npm' });
