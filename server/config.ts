@@ -4,6 +4,8 @@ import type { RegistrySettings } from '../builder/registry.js';
 import { trustedProxiesProblem } from '../router/trusted.js';
 import { loadRegistrySettings, RegistryConfigError } from './slug-builder/registry.js';
 import { ConfigError } from '../lib/errors.js';
+import { DEFAULT_APP_NETWORK_CIDR, parseRange } from './netns/cidr.js';
+import type { AppNetworkConfig } from './netns/setup.js';
 
 export type RuntimeName = 'process' | 'docker';
 
@@ -74,6 +76,8 @@ export interface Config {
   appEnv: Record<string, string>;
   /** The uids (each also a gid) given to apps, one per app, when paas runs as root. */
   appUids: { first: number; last: number };
+  /** A network namespace per app and add-on server on the process runtime as root (PAAS_APP_NETWORKS, PAAS_APP_NETWORK_CIDR). */
+  appNetworks: AppNetworkConfig;
 }
 
 export { ConfigError };
@@ -195,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseEnv: pickBaseEnv(env),
     appEnv: pickAppEnv(env),
     appUids: parseUidRange(env),
+    appNetworks: parseAppNetworks(env),
     docker,
     buildRegistry: parseBuildRegistry(env, docker.buildCaFile),
   };
@@ -208,6 +213,14 @@ function parseBuildRegistry(env: NodeJS.ProcessEnv, caFile: string | undefined):
     if (err instanceof RegistryConfigError) throw new ConfigError(err.message);
     throw err;
   }
+}
+
+function parseAppNetworks(env: NodeJS.ProcessEnv): AppNetworkConfig {
+  const mode = env.PAAS_APP_NETWORKS || 'auto';
+  if (mode !== 'auto' && mode !== 'off') throw new ConfigError(`PAAS_APP_NETWORKS=${JSON.stringify(mode)} is not a setting. Use "auto" (a network per app when paas runs as root) or "off".`);
+  const range = parseRange(env.PAAS_APP_NETWORK_CIDR || DEFAULT_APP_NETWORK_CIDR);
+  if (typeof range === 'string') throw new ConfigError(`PAAS_APP_NETWORK_CIDR=${JSON.stringify(env.PAAS_APP_NETWORK_CIDR)} ${range}.`);
+  return { mode, range };
 }
 
 function parseTrusted(env: NodeJS.ProcessEnv): string {

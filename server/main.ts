@@ -45,6 +45,7 @@ import { restoreAddons } from './control/addons.js';
 import { addonServices, closeAddons } from './addons/services.js';
 import { resolveApiToken } from './http/token.js';
 import { requireApp } from './control/queries.js';
+import { startAppNetworks } from './netns/setup.js';
 
 export interface RunningServer {
   apiUrl: string;
@@ -134,13 +135,17 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   // A Node or package manager emptied from the data dir since the build is installed again with the
   // operator's registry settings; the process runtime gets the builder's installers from here.
   const npmEnv = hostRegistryEnv(config.buildRegistry, paths.registry);
+  // On the process runtime as root, each app and add-on server gets a network of its own (netns/).
+  const net = docker ? {} : await startAppNetworks({ config: config.appNetworks, sandbox, db, instance: instanceId(paths.root), log });
+  if (net.warning) log(`warning: ${net.warning}`);
+  const { networks } = net;
   const runtime: Runtime = docker
     ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, network: config.docker.network, memoryBytes: config.docker.dynoMemoryBytes, bindAddress: config.docker.bindAddress })
-    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, installNode: (version, log) => installNode(version, paths.node, log, npmEnv), ensureTools: (tools, log) => ensureTools(tools, paths.tools, log, npmEnv).then(() => paths.tools) });
+    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, networks, installNode: (version, log) => installNode(version, paths.node, log, npmEnv), ensureTools: (tools, log) => ensureTools(tools, paths.tools, log, npmEnv).then(() => paths.tools) });
   // Slugs as that runtime runs them: directories built in the sandbox, or images.
   const builder: SlugBuilder = docker
     ? new SlugImageBuilder({ docker, paths, stackImage: config.docker.stackImage, caFile: config.docker.buildCaFile, registry: config.buildRegistry })
-    : new SlugDirBuilder({ sandbox, paths, appEnv: config.appEnv, registry: config.buildRegistry });
+    : new SlugDirBuilder({ sandbox, paths, appEnv: config.appEnv, registry: config.buildRegistry, networks });
   const leftover = await takeLeftovers(runtime, takeStaleDynos(db), config.stopGraceMs, log);
   const abandoned = failAbandoned(db);
   if (abandoned.builds || abandoned.releases) {
@@ -168,7 +173,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     baseEnv: config.appEnv,
     drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
-  const addons = addonServices({ config, docker, db, paths, sandbox, log });
+  const addons = addonServices({ config, docker, db, paths, sandbox, networks, log });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const deps: ApiDeps = {
@@ -257,6 +262,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await routeStream.close();
     await runner.close();
     await closeAddons(addons, log);
+    // After every dyno and add-on server: their namespaces, veths and rules go.
+    await networks?.close();
     // After the dynos: a tail sees their last lines; the CLI reconnects once the server is back.
     await tails.close();
     await hookServer.close();

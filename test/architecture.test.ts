@@ -14,7 +14,7 @@ const MAX_LINES = 300;
 /** The only files at server/'s root: the wiring (main.ts) and the settings it reads (config.ts). */
 const SERVER_ROOT = ['main.ts', 'config.ts'];
 /** What only one runtime uses: main.ts picks among them, the code above it sees their interfaces (`types.ts`). */
-const RUNTIME_SPECIFIC = ['server/docker/', 'server/sandbox/', 'server/runtime/process/', 'server/runtime/docker/', 'server/addons/process/', 'server/addons/docker/', 'builder/docker/'];
+const RUNTIME_SPECIFIC = ['server/docker/', 'server/sandbox/', 'server/runtime/process/', 'server/runtime/docker/', 'server/addons/process/', 'server/addons/docker/', 'builder/docker/', 'server/netns/'];
 /** CLI commands that run server or router code in this process (`paas server`, `paas router`, `paas stack:build`), loaded only when run. */
 const LAUNCHERS = ['cli/commands/server.ts', 'cli/commands/router.ts', 'cli/commands/stack/build.ts'];
 

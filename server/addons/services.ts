@@ -3,6 +3,7 @@ import type { DockerHost } from '../docker/engine.js';
 import type { SandboxHost } from '../sandbox/host.js';
 import type { Db } from '../store/db.js';
 import type { DataPaths } from '../store/paths.js';
+import type { AppNetworks } from '../netns/networks.js';
 import { failPendingBackups, findAddon, setAddonState } from '../store/addons.js';
 import { scrub } from './scrub.js';
 import { DockerAddons } from './docker/addons.js';
@@ -14,7 +15,7 @@ import { ProcessAddons } from './process/index.js';
  * Docker), their state changes recorded in the store and their lines in the server's log. Backups
  * a killed server left pending are marked failed first.
  */
-export function addonServices(params: { config: Config; docker?: DockerHost; db: Db; paths: DataPaths; sandbox: SandboxHost; log: (line: string) => void }): AddonServices {
+export function addonServices(params: { config: Config; docker?: DockerHost; db: Db; paths: DataPaths; sandbox: SandboxHost; networks?: AppNetworks; log: (line: string) => void }): AddonServices {
   const { config, docker, db, log } = params;
   if (failPendingBackups(db)) log('Marked the PostgreSQL backups a previous paas server left unfinished failed');
   const events: AddonEvents = {
@@ -26,7 +27,7 @@ export function addonServices(params: { config: Config; docker?: DockerHost; db:
     const images = { stackImage: config.docker.stackImage, caFile: config.docker.buildCaFile, log };
     return new DockerAddons({ docker: docker.engine, instance: docker.instance, network: config.docker.network, images, events });
   }
-  return new ProcessAddons({ dir: params.paths.addons, sandbox: params.sandbox, events });
+  return new ProcessAddons({ dir: params.paths.addons, sandbox: params.sandbox, events, networks: params.networks });
 }
 
 /**

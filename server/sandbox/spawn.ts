@@ -52,6 +52,8 @@ export interface SandboxSpec {
    * settings): bubblewrap reads them from pipes, so they are never on disk. Bubblewrap only.
    */
   files?: Record<string, string>;
+  /** The app's network namespace (`/run/netns/…`), entered before anything else runs; bubblewrap only. */
+  netns?: string;
 }
 
 export interface Sandboxed {
@@ -178,7 +180,7 @@ export async function startSandboxed(host: SandboxHost, spec: SandboxSpec): Prom
 function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed {
   const files = Object.entries(spec.files ?? {});
   if (host.kind === 'none') {
-    if (files.length) throw new Error('files can be shown only inside bubblewrap');
+    if (files.length || spec.netns) throw new Error('files and networks can be given only inside bubblewrap');
     const child = spawn(spec.argv[0], spec.argv.slice(1), {
       cwd: appDir,
       env: withPath(spec, appDir, host),
@@ -213,7 +215,9 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     : [];
   // Mount options go through fd 3, so /proc/1/cmdline inside the sandbox names no host path.
   const bwrap = [host.bwrap, '--args', '3', '--', ...drop, '/bin/bash', '-c', LOAD_ENV, 'paas-env', ...spec.argv];
-  const argv = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir, ...bwrap] : bwrap;
+  const sandboxed = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir, ...bwrap] : bwrap;
+  // nsenter execs what follows in the app's network namespace: same pid, so the process group is unchanged.
+  const argv = spec.netns ? ['nsenter', `--net=${spec.netns}`, '--', ...sandboxed] : sandboxed;
   const child = spawn(argv[0], argv.slice(1), {
     env: { PATH: host.systemPath },
     stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...files.map(() => 'pipe' as const)],

@@ -54,7 +54,7 @@ function nodeGypDir(dir: string, tools: ToolRef[] | undefined): Record<string, s
  */
 export function sandboxedSteps(
   host: SandboxHost,
-  params: { user?: AppUser; env: Record<string, string>; scratchRoot: string; toolsRoot?: string; signal?: AbortSignal; registry?: RegistrySettings },
+  params: { user?: AppUser; env: Record<string, string>; scratchRoot: string; toolsRoot?: string; signal?: AbortSignal; registry?: RegistrySettings; netns?: string },
 ): BuildSteps {
   const { signal } = params;
   return {
@@ -88,6 +88,8 @@ export function sandboxedSteps(
           node: opts.node,
           tools: opts.tools?.length && params.toolsRoot ? { root: params.toolsRoot, dirs: opts.tools.map((t) => t.dir) } : undefined,
           files: registry?.files,
+          // The app's own network: a build reaches the registry and the world, not the host.
+          netns: params.netns,
         });
       };
       // A sandbox that could not start leaves no settings behind.

@@ -159,4 +159,14 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (addon_id, id)
   );
   `,
+  // 9: app networks (issue 22): on the process runtime as root, each app and each add-on server has a
+  // network namespace of its own on a /30 of PAAS_APP_NETWORK_CIDR, numbered by `slot`. Kept so a
+  // restarted server claims the same one again (add-on URLs name its address); `owner` is
+  // `app:<name>` or `addon:<name>`. Removed with the app or add-on.
+  `
+  CREATE TABLE networks (
+    owner TEXT PRIMARY KEY,
+    slot INTEGER NOT NULL UNIQUE
+  );
+  `,
 ];

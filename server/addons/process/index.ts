@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { SandboxHost } from '../../sandbox/host.js';
 import { freePort } from '../../runtime/free-port.js';
 import type { AddonEvents, AddonInstance, AddonServices, ProvisionSpec } from '../types.js';
-import { capture, initCluster, launchPostgres, pgBin, pgVersion, type PgTarget, restore, waitPostgres } from './postgres.js';
+import type { AppNetworks } from '../../netns/networks.js';
+import { capture, initCluster, launchPostgres, pgBin, pgVersion, type PgTarget, restore, waitPostgres, writeHba } from './postgres.js';
 import { launchRedis, redisConfig, redisVersion, shutdownRedis, waitRedis } from './redis.js';
 import { accountFiles, type AddonBox, serverPid } from './sandbox.js';
 import { type ServerControl, Supervised } from './supervisor.js';
@@ -14,6 +15,8 @@ export interface ProcessAddonsOptions {
   dir: string;
   sandbox: SandboxHost;
   events: AddonEvents;
+  /** A network namespace per server (as root, PAAS_APP_NETWORKS=auto), which only its attached apps reach. */
+  networks?: AppNetworks;
 }
 
 async function hasAccount(uid: number): Promise<boolean> {
@@ -28,8 +31,8 @@ function newPassword(): string {
 
 /**
  * Add-ons on the process runtime: each PostgreSQL or Redis server is a child process of paas, in a
- * bubblewrap sandbox under the add-on's own uid, seeing only its own directory, listening on a
- * loopback port, supervised like a dyno. `<dir>/<name>/` (the add-on's uid, 0700) holds `data/`
+ * bubblewrap sandbox under the add-on's own uid, seeing only its own directory, listening on a port
+ * of its own network namespace's address (or, without app networks, of loopback), supervised like a dyno. `<dir>/<name>/` (the add-on's uid, 0700) holds `data/`
  * (the cluster, or Redis's AOF and RDB), `run/` (PostgreSQL's socket), `etc/` (the sandbox's
  * passwd and group) and, for Redis, `redis.conf` (0600, with the password). `<dir>/.pg-template-<major>`
  * is paas's own (a fresh cluster to copy). The PostgreSQL superuser has no password: it is reached
@@ -86,6 +89,7 @@ export class ProcessAddons implements AddonServices {
       return instance;
     } catch (err) {
       await this.stop(spec.name).catch(() => undefined);
+      await this.opts.networks?.remove('addon', spec.name).catch(() => undefined);
       await fs.rm(box.dir, { recursive: true, force: true });
       throw err;
     }
@@ -122,14 +126,24 @@ export class ProcessAddons implements AddonServices {
     return { ...base, version, user: 'default', database: '' };
   }
 
+  /** Where the add-on listens: its network's address once that is up, else loopback. */
+  private address(name: string): string {
+    return this.opts.networks?.addonAddress(name) ?? '127.0.0.1';
+  }
+
   private async control(instance: AddonInstance): Promise<ServerControl> {
-    const box = this.box(instance);
+    const network = await this.opts.networks?.forAddon(instance.name);
+    const box = { ...this.box(instance), netns: network?.netns };
     const { port, password } = instance;
+    const address = network?.address ?? '127.0.0.1';
     if (instance.service === 'postgresql') {
       const bin = await this.pgBin();
+      await writeHba(box, instance, async (file) => {
+        if (box.uid !== undefined) await fs.chown(file, box.uid, box.uid);
+      });
       return {
-        launch: () => launchPostgres(box, bin, port),
-        ready: (exited, deadline) => waitPostgres(bin, port, exited, deadline),
+        launch: () => launchPostgres(box, bin, port, address),
+        ready: (exited, deadline) => waitPostgres(bin, address, port, exited, deadline),
         // SIGINT to the postmaster: PostgreSQL's `fast` shutdown (a checkpoint, no recovery next time).
         shutdown: (child) => {
           const pid = serverPid(child, box.host);
@@ -139,9 +153,9 @@ export class ProcessAddons implements AddonServices {
       };
     }
     return {
-      launch: () => launchRedis(box, port),
-      ready: (exited, deadline) => waitRedis(port, password, exited, deadline),
-      shutdown: () => shutdownRedis(port, password),
+      launch: () => launchRedis(box, port, address),
+      ready: (exited, deadline) => waitRedis(address, port, password, exited, deadline),
+      shutdown: () => shutdownRedis(address, port, password),
     };
   }
 
@@ -169,13 +183,15 @@ export class ProcessAddons implements AddonServices {
 
   async destroy(instance: AddonInstance): Promise<void> {
     await this.stop(instance.name);
+    await this.opts.networks?.remove('addon', instance.name);
     await fs.rm(this.box(instance).dir, { recursive: true, force: true });
   }
 
   url(instance: AddonInstance): string {
     const pw = encodeURIComponent(instance.password);
-    if (instance.service === 'postgresql') return `postgres://${instance.user}:${pw}@127.0.0.1:${instance.port}/${instance.database}`;
-    return `redis://default:${pw}@127.0.0.1:${instance.port}`;
+    const host = this.address(instance.name);
+    if (instance.service === 'postgresql') return `postgres://${instance.user}:${pw}@${host}:${instance.port}/${instance.database}`;
+    return `redis://default:${pw}@${host}:${instance.port}`;
   }
 
   async stopAll(): Promise<void> {
@@ -185,7 +201,7 @@ export class ProcessAddons implements AddonServices {
   private async target(instance: AddonInstance): Promise<PgTarget> {
     if (instance.service !== 'postgresql') throw new Error(`${instance.name} is a ${instance.service} add-on: backups are for PostgreSQL add-ons only`);
     const { port, user, database, password, name } = instance;
-    return { bin: await this.pgBin(), port, user, database, password, name };
+    return { bin: await this.pgBin(), address: this.address(name), port, user, database, password, name };
   }
 
   async capture(instance: AddonInstance, file: string): Promise<void> {

@@ -128,6 +128,22 @@ async function freshCluster(box: AddonBox, init: PgInit, template: string): Prom
 }
 
 /**
+ * Who may log in: the superuser only over the socket in the add-on's own directory, the app's role
+ * only over TCP with a password, from any address that reaches the server: its loopback listener,
+ * or in its own network the apps attached to it, which nftables alone lets in. Written again at
+ * each start, so clusters made before app networks (127.0.0.1 only) accept their apps.
+ */
+export async function writeHba(box: AddonBox, role: Pick<PgInit, 'user' | 'database'>, chown: (file: string) => Promise<void>): Promise<void> {
+  const file = path.join(box.dir, 'data', 'pg_hba.conf');
+  const hba = `# paas: the superuser only over the socket in the add-on's own directory, the app's role only over TCP with a password
+local all postgres peer
+host ${role.database} ${role.user} 0.0.0.0/0 scram-sha-256
+`;
+  await fs.writeFile(file, hba, { mode: 0o600 });
+  await chown(file);
+}
+
+/**
  * Makes the cluster in `<dir>/data`: initdb (superuser `postgres`, reachable only by peer auth on
  * the unix socket inside the add-on's own 0700 directory, so it needs no password), then, before
  * any network is up, `postgres --single` makes the app's LOGIN role (no superuser) and a database
@@ -138,12 +154,7 @@ export async function initCluster(box: AddonBox, init: PgInit, template: string,
   await freshCluster(box, init, template);
   const hostData = path.join(box.dir, 'data');
   await fs.appendFile(path.join(hostData, 'postgresql.conf'), TUNING);
-  const hba = `# paas: the superuser only over the socket in the add-on's own directory, the app's role only over TCP with a password
-local all postgres peer
-host ${init.database} ${init.user} 127.0.0.1/32 scram-sha-256
-`;
-  await fs.writeFile(path.join(hostData, 'pg_hba.conf'), hba, { mode: 0o600 });
-  await chown(path.join(hostData, 'pg_hba.conf'));
+  await writeHba(box, init, chown);
   // Each statement is one line in single-user mode. The password reaches postgres through stdin
   // only, and is stored as a SCRAM verifier (password_encryption).
   const sql = [
@@ -162,24 +173,24 @@ host ${init.database} ${init.user} 127.0.0.1/32 scram-sha-256
   await run('sync', ['-f', path.join(box.dir, 'data')]);
 }
 
-/** The server itself, under supervision: `postgres -D`, listening on loopback only. */
-export function launchPostgres(box: AddonBox, bin: string, port: number): ChildProcess {
+/** The server itself, under supervision: `postgres -D`, listening on `address` only (its network's, or loopback). */
+export function launchPostgres(box: AddonBox, bin: string, port: number, address: string): ChildProcess {
   const root = seen(box);
   return spawnInBox(box, [
     path.join(bin, 'postgres'),
     '-D', path.posix.join(root, 'data'),
     '-c', `port=${port}`,
-    '-c', 'listen_addresses=127.0.0.1',
+    '-c', `listen_addresses=${address}`,
     '-c', `unix_socket_directories=${path.posix.join(root, 'run')}`,
   ]);
 }
 
 /** Polls pg_isready (a real protocol exchange) until the server accepts connections. */
-export async function waitPostgres(bin: string, port: number, exited: () => boolean, deadline: number): Promise<void> {
+export async function waitPostgres(bin: string, address: string, port: number, exited: () => boolean, deadline: number): Promise<void> {
   for (;;) {
     if (exited()) throw new Error('PostgreSQL exited while starting: see its log lines above');
     const ok = await new Promise<boolean>((resolve) => {
-      const c = spawn(path.join(bin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port), '-t', '1'], { stdio: 'ignore' });
+      const c = spawn(path.join(bin, 'pg_isready'), ['-q', '-h', address, '-p', String(port), '-t', '1'], { stdio: 'ignore' });
       c.on('error', () => resolve(false));
       c.on('exit', (code) => resolve(code === 0));
     });
@@ -191,6 +202,8 @@ export async function waitPostgres(bin: string, port: number, exited: () => bool
 
 export interface PgTarget {
   bin: string;
+  /** The address the server listens on: its network's, or loopback. */
+  address: string;
   port: number;
   user: string;
   database: string;
@@ -204,7 +217,7 @@ function clientEnv(t: PgTarget): NodeJS.ProcessEnv {
 }
 
 function connArgs(t: PgTarget): string[] {
-  return ['-h', '127.0.0.1', '-p', String(t.port), '-U', t.user, '-d', t.database];
+  return ['-h', t.address, '-p', String(t.port), '-U', t.user, '-d', t.database];
 }
 
 /** `pg_dump -Fc` of the add-on's database into `file`, atomically (a temp file, fsynced, renamed). */

@@ -41,17 +41,20 @@ export function redisConfig(box: AddonBox, password: string): string {
   ].join('\n');
 }
 
-/** The server under supervision, reading the config from its own directory. */
-export function launchRedis(box: AddonBox, port: number): ChildProcess {
-  return spawnInBox(box, [REDIS_SERVER, path.posix.join(seen(box), 'redis.conf'), '--port', String(port)]);
+/**
+ * The server under supervision, reading the config from its own directory, listening on `address`
+ * (its network's own address, or loopback): given here, so configs written before app networks follow.
+ */
+export function launchRedis(box: AddonBox, port: number, address: string): ChildProcess {
+  return spawnInBox(box, [REDIS_SERVER, path.posix.join(seen(box), 'redis.conf'), '--port', String(port), '--bind', address]);
 }
 
 /** Polls AUTH + PING (the real protocol, with the real password) until it answers PONG. */
-export async function waitRedis(port: number, password: string, exited: () => boolean, deadline: number): Promise<void> {
+export async function waitRedis(address: string, port: number, password: string, exited: () => boolean, deadline: number): Promise<void> {
   for (;;) {
     if (exited()) throw new Error('Redis exited while starting: see its log lines above');
     try {
-      const replies = await redisCommands(port, [['AUTH', password], ['PING']], 1000);
+      const replies = await redisCommands(port, [['AUTH', password], ['PING']], 1000, address);
       if (replies[1] === 'PONG') return;
     } catch {
       // Not listening yet.
@@ -62,8 +65,8 @@ export async function waitRedis(port: number, password: string, exited: () => bo
 }
 
 /** A clean stop: SHUTDOWN SAVE over the protocol (it writes its data, then exits). */
-export async function shutdownRedis(port: number, password: string): Promise<void> {
-  const replies = await redisCommands(port, [['AUTH', password], ['SHUTDOWN', 'SAVE']], 15_000);
+export async function shutdownRedis(address: string, port: number, password: string): Promise<void> {
+  const replies = await redisCommands(port, [['AUTH', password], ['SHUTDOWN', 'SAVE']], 15_000, address);
   // SHUTDOWN answers only when it fails (then with an error); success closes the connection.
   const err = replies.find((r) => r instanceof Error);
   if (err) throw new Error(`Redis refused to shut down: ${err.message}`);

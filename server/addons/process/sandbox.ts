@@ -13,6 +13,8 @@ export interface AddonBox {
   dir: string;
   /** Its uid (and gid); undefined when paas does not run as root (the server runs as paas). */
   uid: number | undefined;
+  /** The server's network namespace (`/run/netns/…`) when it has one of its own; bubblewrap only. */
+  netns?: string;
 }
 
 /** The add-on's directory as the server sees it: /addon in a sandbox, the host path without one. */
@@ -56,7 +58,9 @@ export function spawnInBox(box: AddonBox, argv: string[], env: Record<string, st
     ...drop,
     ...argv,
   ];
-  return spawn(host.bwrap, args, { env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  // nsenter execs bwrap in the add-on's network: the same pid, so serverPid's walk is unchanged.
+  const argv0 = box.netns ? ['nsenter', `--net=${box.netns}`, '--', host.bwrap] : [host.bwrap];
+  return spawn(argv0[0], [...argv0.slice(1), ...args], { env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
 }
 
 /** The passwd and group files an add-on's sandbox shows: root, nobody and the server's own user. */

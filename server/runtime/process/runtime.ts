@@ -11,6 +11,7 @@ import { listenerUids, processListenPorts } from '../listeners.js';
 import { pipeInput, ptyArgv, ptyInput } from './pty.js';
 import { groupMembers, hasEnv, terminateGroup } from '../../sandbox/process-groups.js';
 import type { DynoSpec, ExitStatus, Runtime, RunningDyno } from '../types.js';
+import type { AppNetworks } from '../../netns/networks.js';
 
 interface Group {
   pgid: number;
@@ -32,10 +33,13 @@ export interface ProcessRuntimeOptions {
    * live under: the builder's ensureTools, handed in by the wiring. Needed for a spec with `tools`.
    */
   ensureTools?: (tools: ToolRef[], log: (line: string) => void) => Promise<string>;
+  /** A network namespace per app (as root, PAAS_APP_NETWORKS=auto): every dyno of the app joins its app's. */
+  networks?: AppNetworks;
 }
 
 /**
- * Dynos as local child processes, each in its own sandbox and process group, bound to 127.0.0.1.
+ * Dynos as local child processes, each in its own sandbox and process group, listening in their
+ * app's network namespace (as root, PAAS_APP_NETWORKS=auto), else on the host's network.
  * Procfile commands run under bash, as on Heroku; bash also execs a lone command.
  */
 export class ProcessRuntime implements Runtime {
@@ -43,6 +47,8 @@ export class ProcessRuntime implements Runtime {
   readonly persistent = false;
   /** A group can outlive its leader, so it is kept until stop(). */
   private readonly groups = new Map<string, Group>();
+  /** Per app, the ports its running dynos were given: in an app's own network only its dynos can hold one. */
+  private readonly ports = new Map<string, Set<number>>();
 
   constructor(private readonly opts: ProcessRuntimeOptions) {}
 
@@ -63,7 +69,8 @@ export class ProcessRuntime implements Runtime {
 
   async start(spec: DynoSpec): Promise<RunningDyno> {
     if (spec.command === undefined) throw new Error(`${spec.app} ${spec.name}: the process runtime runs Procfile commands only, not an image's own command`);
-    const port = await freePort();
+    const network = await this.opts.networks?.forApp(spec.app);
+    const port = await this.port(spec.app);
     const id = randomUUID();
     const scratchDir = path.join(this.opts.scratchRoot, id);
     // The Procfile command is the app's own shell command; no paas value is spliced into it (PORT and
@@ -80,6 +87,10 @@ export class ProcessRuntime implements Runtime {
       pathPrepend: spec.pathPrepend,
       node: await this.node(spec),
       tools: await this.tools(spec),
+      netns: network?.netns,
+    }).catch((err: unknown) => {
+      this.ports.get(spec.app)?.delete(port);
+      throw err;
     });
     const outputEnded = allEnded(child.stdout!, child.stderr!);
     const flow = (on: boolean) => {
@@ -101,6 +112,7 @@ export class ProcessRuntime implements Runtime {
       flow(true);
       await atMost(outputEnded, DRAIN_MS);
       await removeScratch(scratchDir).catch(() => undefined);
+      this.ports.get(spec.app)?.delete(port);
       return status;
     });
     const { onOutput } = spec;
@@ -112,12 +124,15 @@ export class ProcessRuntime implements Runtime {
       eachLine(child.stderr!, (l) => spec.onLine('stderr', l));
     }
     if (child.pid !== undefined) this.groups.set(id, { pgid: child.pid, spare: monitorPid });
-    // Apps share the loopback network; only their uids tell their listeners apart. No listener at
-    // all is not ours either: a squatter that answered the probe may have let go for a moment.
+    // Without app networks apps share the loopback network; only their uids tell their listeners
+    // apart. In the app's own network only the app's processes can listen, and its sockets are in
+    // that namespace's table (any member's /proc/<pid>/net). No listener at all is not ours either:
+    // a squatter that answered the probe may have let go for a moment.
     const user = spec.user;
+    const netDir = network && child.pid !== undefined ? `/proc/${child.pid}/net` : '/proc/net';
     const ownsPort = user
       ? () => {
-          const uids = listenerUids(port, '/proc/net');
+          const uids = listenerUids(port, netDir);
           return uids.length > 0 && uids.every((uid) => uid === user.uid);
         }
       : undefined;
@@ -125,7 +140,20 @@ export class ProcessRuntime implements Runtime {
     // The dyno's processes are its process group: the sockets they hold tell its listeners from others'.
     const pgid = child.pid;
     const listenPorts = pgid === undefined ? undefined : () => processListenPorts(groupMembers(pgid));
-    return { id, name: spec.name, host: '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, listenPorts, ...input, ...(onOutput ? { flow } : {}) };
+    return { id, name: spec.name, host: network?.address ?? '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, listenPorts, ...input, ...(onOutput ? { flow } : {}) };
+  }
+
+  /**
+   * A port for a new dyno: free on the host's loopback (where the dyno listens without app networks)
+   * and not given to another running dyno of the app (which shares its network namespace).
+   */
+  private async port(app: string): Promise<number> {
+    const used = this.ports.get(app) ?? new Set<number>();
+    this.ports.set(app, used);
+    let port = await freePort();
+    while (used.has(port)) port = await freePort();
+    used.add(port);
+    return port;
   }
 
   async stop(dyno: RunningDyno, graceMs: number): Promise<void> {

@@ -1,0 +1,125 @@
+// Issue 22: every app and add-on server on the process runtime has a network of its own (as root).
+// A hostile app, deployed with a real push beside a victim, each with a Redis add-on, probes with
+// TCP connects from its web dyno: its own add-on answers, nothing of the host's or the victim's does.
+// Needs root, bubblewrap, iproute2 and nftables (.ci/run installs them and runs as root).
+import fs from 'node:fs';
+import os from 'node:os';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { detectSandbox } from '../../server/sandbox/host.js';
+import { withLockfile } from '../helpers/docker.js';
+import { nodeApp } from '../helpers/fixtures.js';
+import { cli, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
+
+const host = detectSandbox();
+const canIsolate = host.asRoot && host.kind === 'bwrap' && fs.existsSync('/usr/sbin/nft');
+
+// Its web dyno answers /probe?t=<JSON [host, port][]> with what a TCP connect to each got: `connected`,
+// or the error (refused, timed out: a dropped packet). Its build installs a package from the registry.
+const PROBE_SERVER = `
+const http = require('http');
+const net = require('net');
+const pad = require('left-pad');
+function connect([host, port]) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (r) => { s.destroy(); resolve(r); };
+    s.setTimeout(1500, () => done('timeout'));
+    s.on('connect', () => done('connected'));
+    s.on('error', (e) => done(e.code || e.message));
+  });
+}
+http.createServer(async (req, res) => {
+  const u = new URL(req.url, 'http://x');
+  if (u.pathname !== '/probe') return res.end(pad('ok', 4));
+  const targets = JSON.parse(u.searchParams.get('t'));
+  res.end(JSON.stringify(await Promise.all(targets.map(connect))));
+}).listen(process.env.PORT);
+`;
+
+function hostAddresses(): string[] {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === 'IPv4' && !a.internal && !a.address.startsWith('10.213.'))
+    .map((a) => a!.address);
+}
+
+describe.runIf(canIsolate)('app networks on the process runtime (root)', () => {
+  let paas: Paas;
+  let hostileRedis: URL;
+  let victimRedis: URL;
+  let victimDyno: { host: string; port: number };
+  let hostileDyno: { host: string; port: number };
+
+  const ok = async (args: string[]) => {
+    const r = await cli(paas, args);
+    expect(r.code, `${args.join(' ')}:\n${r.stdout}${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+
+  async function probe(targets: [string, number][]): Promise<string[]> {
+    const r = await viaRouter(paas, 'hostile.localhost', `/probe?t=${encodeURIComponent(JSON.stringify(targets))}`);
+    expect(r.status, r.body).toBe(200);
+    return JSON.parse(r.body) as string[];
+  }
+
+  beforeAll(async () => {
+    paas = await startPaas({ PAAS_BOOT_TIMEOUT_MS: '30000' });
+    const hostileFiles = { ...(await withLockfile({ name: 'hostile', version: '1.0.0', private: true, scripts: { start: 'node server.js' }, dependencies: { 'left-pad': '1.3.0' } })), 'server.js': PROBE_SERVER };
+    for (const app of ['hostile', 'victim']) await ok(['apps:create', app]);
+    await ok(['addons:create', 'redis', '-a', 'victim']);
+    await ok(['addons:create', 'redis', '-a', 'hostile']);
+    const [hostilePush, victimPush] = await Promise.all([push(paas, await gitRepo(paas, hostileFiles), 'hostile'), push(paas, await gitRepo(paas, nodeApp('victim')), 'victim')]);
+    expect(hostilePush.code, hostilePush.stderr).toBe(0);
+    expect(victimPush.code, victimPush.stderr).toBe(0);
+    hostileRedis = new URL((await ok(['config:get', 'REDIS_URL', '-a', 'hostile'])).trim());
+    victimRedis = new URL((await ok(['config:get', 'REDIS_URL', '-a', 'victim'])).trim());
+    const db = new Database(`${paas.dataDir}/paas.db`, { readonly: true, fileMustExist: true });
+    try {
+      const web = db.prepare("SELECT dynos.host, dynos.port FROM dynos JOIN apps ON apps.id = dynos.app_id WHERE apps.name = ? AND dynos.process_type = 'web'");
+      victimDyno = web.get('victim') as { host: string; port: number };
+      hostileDyno = web.get('hostile') as { host: string; port: number };
+    } finally {
+      db.close();
+    }
+  }, 300_000);
+
+  it('gives each app and add-on server an address of its own, and the build reached the registry from there', async () => {
+    for (const address of [hostileRedis.hostname, victimRedis.hostname, victimDyno.host]) expect(address).toMatch(/^10\.213\./);
+    expect(new Set([hostileRedis.hostname, victimRedis.hostname, victimDyno.host]).size).toBe(3);
+    // left-pad came from the npm registry during the build, in the app's namespace, and the dyno uses it.
+    expect((await viaRouter(paas, 'hostile.localhost', '/')).body).toBe('  ok');
+    expect((await viaRouter(paas, 'victim.localhost', '/')).body).toContain('victim');
+    expect(paas.output()).not.toContain('warning: app networks');
+  });
+
+  it('lets an app reach its own add-on and nothing else: not the victim, its add-on, the API or the router', async () => {
+    const api = Number(new URL(paas.apiUrl).port);
+    const router = paas.routerPort;
+    // The host's end of a namespace's veth: the /30's first address, one below the namespace's.
+    const hostEnd = (address: string) => address.replace(/\.(\d+)$/, (_, d: string) => `.${Number(d) - 1}`);
+    const targets: [string, number][] = [
+      [hostileRedis.hostname, Number(hostileRedis.port)],
+      [victimRedis.hostname, Number(victimRedis.port)],
+      [victimDyno.host, victimDyno.port],
+      ['127.0.0.1', api],
+      ['127.0.0.1', router],
+      ...hostAddresses().flatMap((a): [string, number][] => [[a, api], [a, router]]),
+      [hostEnd(hostileDyno.host), api],
+      [hostEnd(hostileDyno.host), router],
+      [hostEnd(victimDyno.host), api],
+    ];
+    const results = await probe(targets);
+    expect(results[0], 'its own add-on').toBe('connected');
+    results.slice(1).forEach((r, i) => expect(r, `${targets[i + 1].join(':')}`).not.toBe('connected'));
+    // From the host, paas's own uid reaches the victim's dyno: that is how the router gets there.
+    expect((await viaRouter(paas, 'victim.localhost', '/')).status).toBe(200);
+  });
+
+  it('takes the namespaces, veths and rules away when the server stops', async () => {
+    const instance = fs.readFileSync(`${paas.dataDir}/instance`, 'utf8').trim();
+    expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`paas-${instance}-`)).length).toBeGreaterThanOrEqual(4);
+    await paas.stop();
+    expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`paas-${instance}-`))).toEqual([]);
+  });
+});
