@@ -3,6 +3,9 @@
 // the time from start() until the dyno accepts a connection, and the memory of the processes the
 // sandbox adds (bwrap's monitor and its PID 1), read from /proc. Needs root for the per-app uid and
 // the overlay; without root both columns run as the current user. Loopback only; bounded rounds.
+// As root it also measures the app network (issue 22), side by side with the host network: a dyno's
+// start in its app's namespace, the namespace's set-up (once per app), and router throughput to a
+// dyno with and without it (bench/lib/app-network.ts; BENCH_SECONDS per wrk run, default 5).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,8 +16,11 @@ import { waitUntilUp } from '../server/runtime/wait-port.js';
 import { detectSandbox, type SandboxHost } from '../server/sandbox/host.js';
 import { tempDir } from '../test/helpers/paas.js';
 import { rssKiB } from '../test/helpers/procs.js';
+import type { AppNetworks } from '../server/netns/networks.js';
+import { benchNetworks, routerThroughput } from './lib/app-network.js';
 
 const ROUNDS = Math.max(1, Math.min(100, Number(process.env.BENCH_ROUNDS) || 20));
+const SECONDS = Math.max(1, Math.min(60, Number(process.env.BENCH_SECONDS) || 5));
 const USER = process.getuid?.() === 0 ? { uid: 399_990, gid: 399_990 } : undefined;
 const SERVER = "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n";
 
@@ -38,8 +44,8 @@ function overheadKiB(dyno: RunningDyno): number {
   return pids.filter((p) => !isNode(p)).reduce((sum, p) => sum + rssKiB(p), 0);
 }
 
-async function once(host: SandboxHost, scratchRoot: string, dir: string): Promise<{ ms: number; kib: number }> {
-  const rt = new ProcessRuntime({ sandbox: host, scratchRoot });
+async function once(host: SandboxHost, scratchRoot: string, dir: string, networks?: AppNetworks): Promise<{ ms: number; kib: number }> {
+  const rt = new ProcessRuntime({ sandbox: host, scratchRoot, networks });
   const t0 = performance.now();
   const dyno = await rt.start({ app: 'bench', name: 'web.1', slugDir: dir, command: 'node server.js', pathPrepend: [], user: USER, env: { DYNO: 'web.1' }, onLine: () => undefined });
   const up = await waitUntilUp(dyno, 10_000);
@@ -51,6 +57,37 @@ async function once(host: SandboxHost, scratchRoot: string, dir: string): Promis
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** As root: dyno start with and without the app network, the namespace's set-up, router throughput. */
+async function appNetwork(sandboxed: SandboxHost, scratch: string, dir: string): Promise<void> {
+  const { networks, close } = await benchNetworks();
+  const runs = { net: [] as number[], host: [] as number[], setup: [] as number[] };
+  try {
+    await networks.forApp('bench'); // the app's namespace exists before its dynos start, as after its first build
+    for (let i = 0; i < ROUNDS; i++) {
+      runs.net.push((await once(sandboxed, scratch, dir, networks)).ms);
+      runs.host.push((await once(sandboxed, scratch, dir)).ms);
+      const t0 = performance.now();
+      await networks.forApp(`fresh-${i}`);
+      runs.setup.push(performance.now() - t0);
+      await networks.remove('app', `fresh-${i}`);
+    }
+  } finally {
+    await close();
+  }
+  const [net, host, setup] = [median(runs.net), median(runs.host), median(runs.setup)];
+  console.log('\n| sandboxed dyno | start → listening, median ms |');
+  console.log('| --- | ---: |');
+  console.log(`| in its app's network namespace | ${net.toFixed(1)} |`);
+  console.log(`| on the host's network | ${host.toFixed(1)} |`);
+  console.log(`app network: +${(net - host).toFixed(1)} ms per dyno start (goal ≤ 50 ms); making an app's namespace (once per app, before its first build) ${setup.toFixed(1)} ms`);
+  const rows = await routerThroughput(Math.min(ROUNDS, 5), SECONDS, 32);
+  console.log(`\n| router → dyno, wrk 1 thread, 32 connections, ${SECONDS} s × ${rows[0].rps.length} rounds | requests/s, median | p99 ms, median |`);
+  console.log('| --- | ---: | ---: |');
+  for (const r of rows) console.log(`| ${r.label} | ${median(r.rps).toFixed(0)} | ${median(r.p99).toFixed(2)} |`);
+  const cost = 1 - median(rows[0].rps) / median(rows[1].rps);
+  console.log(`app network: ${(cost * 100).toFixed(1)} % of router throughput (goal ≤ 15 %)`);
+}
 
 async function main(): Promise<void> {
   const sandboxed = detectSandbox();
@@ -76,6 +113,8 @@ async function main(): Promise<void> {
   console.log(`| sandboxed (bubblewrap) | ${b.ms.toFixed(1)} | ${b.mib.toFixed(2)} |`);
   console.log(`| uid only (no bubblewrap) | ${n.ms.toFixed(1)} | ${n.mib.toFixed(2)} |`);
   console.log(`start-up ratio sandboxed / uid only (medians) = ${(b.ms / n.ms).toFixed(2)}; the sandbox adds ${(b.mib - n.mib).toFixed(2)} MiB per dyno`);
+  if (USER) await appNetwork(sandboxed, scratch, dir);
+  else console.log('not root: no app network to measure (it needs root)');
 }
 
 main().catch((err) => {

@@ -43,8 +43,12 @@ export function parseRange(raw: string): NetworkRange | string {
   return { cidr: `${toDotted(base)}/${prefix}`, base, slots: size / 4 };
 }
 
-/** The two ends of a slot's /30: the host's (the namespace's gateway) and the namespace's own. */
-export function slotAddresses(range: NetworkRange, slot: number): { host: string; inside: string } {
+/**
+ * A slot's /30: the host's end (the namespace's gateway), the namespace's own address, and the name
+ * of the host end's veth, which spells the /30 (`paas0ad50004` for 10.213.0.4/30), so servers whose
+ * ranges overlap claim a /30 by making that veth: only one can.
+ */
+export function slotAddresses(range: NetworkRange, slot: number): { host: string; inside: string; ifname: string } {
   const net = range.base + slot * 4;
-  return { host: toDotted(net + 1), inside: toDotted(net + 2) };
+  return { host: toDotted(net + 1), inside: toDotted(net + 2), ifname: `paas${net.toString(16).padStart(8, '0')}` };
 }

@@ -39,8 +39,8 @@ const NETNS_DIR = '/run/netns';
  * each a /30 with a veth to the host, filtered by this server's nftables table (rules.ts). Made
  * when first needed, removed with the app or add-on and when the server stops.
  *
- * A slot is claimed on the host by creating its veth `paasn<slot>`, which fails when any server
- * holds it: servers sharing a host and a range never get the same one.
+ * A slot is claimed on the host by creating its veth (named after its /30, cidr.ts), which fails
+ * when any server holds it: servers sharing a host never get the same addresses.
  */
 export class AppNetworks {
   private readonly claims = new Map<string, Promise<Claimed>>();
@@ -155,7 +155,7 @@ export class AppNetworks {
   /** Makes the slot's namespace and veth; false when another server holds the slot. */
   private async tryClaim(owner: string, slot: number): Promise<Claimed | undefined> {
     const name = `${this.prefix}${slot}`;
-    const ifname = `paasn${slot}`;
+    const { host, inside, ifname } = slotAddresses(this.opts.range, slot);
     await netTool(['ip', 'netns', 'delete', name]).catch(() => undefined);
     await netTool(['ip', 'netns', 'add', name]);
     try {
@@ -166,7 +166,6 @@ export class AppNetworks {
       throw err;
     }
     try {
-      const { host, inside } = slotAddresses(this.opts.range, slot);
       await netTool(['ip', '-batch', '-'], `address add ${host}/30 dev ${ifname}\nlink set dev ${ifname} alias ${this.alias(owner)}\nlink set dev ${ifname} up\n`);
       await netTool(['ip', '-n', name, '-batch', '-'], `link set dev lo up\naddress add ${inside}/30 dev eth0\nlink set dev eth0 up\nroute add default via ${host}\n`);
       await this.nft(elements(this.opts.instance, 'add', owner.startsWith('app:') ? 'apps' : 'addons', [`"${ifname}"`]));

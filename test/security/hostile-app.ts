@@ -40,7 +40,7 @@ function scanProc() {
     try { seen += fs.readlinkSync('/proc/' + pid + '/cwd') + '\n'; } catch {}
   }
   try { seen += fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch {}
-  // Named sockets of the whole host (the network namespace is shared), and what this process's fds
+  // Named sockets of its network namespace (the whole host's without app networks), and what this process's fds
   // open. Unnamed sockets say nothing and, counted by the host's load, could push the probe's line
   // past the 10,000 characters paas keeps of a line.
   try { seen += fs.readFileSync('/proc/net/unix', 'utf8').split('\n').filter((l) => l.trim().split(/\s+/).length > 7).join('\n') + '\n'; } catch {}

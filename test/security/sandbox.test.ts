@@ -164,7 +164,10 @@ describe.runIf(canSandbox)('a hostile app cannot reach the platform or other app
     expect(fs.statSync(targets.hookSocket).isSocket()).toBe(true);
     const res = JSON.parse((await viaRouter(paas, 'hostile.localhost', '/hook')).body);
     expect(res.socket).toMatchObject({ ok: false, error: 'ENOENT' });
-    expect(res.api).toMatchObject({ ok: false, status: 404 });
+    // In its own network (issue 22) the API is out of reach altogether (ECONNREFUSED: nothing
+    // listens on the namespace's loopback); on the host's it has no such route (404).
+    expect(res.api).toMatchObject({ ok: false });
+    expect(res.api.status === 404 || res.api.error === 'ECONNREFUSED', JSON.stringify(res.api)).toBe(true);
   });
 
   it('finds a fresh /app after a restart: what a dyno wrote there is gone, the slug unchanged', async () => {
