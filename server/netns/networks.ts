@@ -80,12 +80,12 @@ export class AppNetworks {
       fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
       notes.push('turned on IPv4 forwarding (net.ipv4.ip_forward=1) for the apps\' outbound traffic');
     }
-    if (await netTool(['iptables', '-n', '-L', 'DOCKER-USER']).then(() => true, () => false)) {
+    if (await netTool(['iptables', '-w', '-n', '-L', 'DOCKER-USER']).then(() => true, () => false)) {
       // Shared by every paas server on this range, so never removed: it only stops Docker's chain
       // from dropping what this table already filtered.
       for (const side of ['-s', '-d']) {
         const rule = ['DOCKER-USER', side, this.opts.range.cidr, '-m', 'comment', '--comment', 'paas app networks', '-j', 'ACCEPT'];
-        if (!(await netTool(['iptables', '-C', ...rule]).then(() => true, () => false))) await netTool(['iptables', '-I', ...rule]);
+        if (!(await netTool(['iptables', '-w', '-C', ...rule]).then(() => true, () => false))) await netTool(['iptables', '-w', '-I', ...rule]);
       }
     }
     return notes;

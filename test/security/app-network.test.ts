@@ -2,10 +2,11 @@
 // A hostile app, deployed with a real push beside a victim, each with a Redis add-on, probes with
 // TCP connects from its web dyno: its own add-on answers, nothing of the host's or the victim's does.
 // Needs root, bubblewrap, iproute2 and nftables (.ci/run installs them and runs as root).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { detectSandbox } from '../../server/sandbox/host.js';
 import { withLockfile } from '../helpers/docker.js';
 import { nodeApp } from '../helpers/fixtures.js';
@@ -116,10 +117,31 @@ describe.runIf(canIsolate)('app networks on the process runtime (root)', () => {
     expect((await viaRouter(paas, 'victim.localhost', '/')).status).toBe(200);
   });
 
+  it('puts a one-off run in the same network: its add-on answers, the API does not', async () => {
+    const api = Number(new URL(paas.apiUrl).port);
+    const script = `const net = require('net'); const c = (h, p) => new Promise((r) => { const s = net.connect({ host: h, port: p }); s.setTimeout(1500, () => (s.destroy(), r('timeout'))); s.on('connect', () => (s.destroy(), r('connected'))); s.on('error', (e) => r(e.code)); });
+Promise.all([c(${JSON.stringify(hostileRedis.hostname)}, ${hostileRedis.port}), c('127.0.0.1', ${api}), c(${JSON.stringify(victimDyno.host)}, ${victimDyno.port})]).then((r) => console.log('RUN ' + r.join(' ')));`;
+    const r = await cli(paas, ['run', '-a', 'hostile', 'node', '-e', script]);
+    const line = `${r.stdout}`.split('\n').find((l) => l.startsWith('RUN '));
+    expect(line, `${r.stdout}${r.stderr}`).toBeDefined();
+    const [own, apiResult, victim] = line!.slice(4).trim().split(' ');
+    expect(own).toBe('connected');
+    expect(apiResult).not.toBe('connected');
+    expect(victim).not.toBe('connected');
+  });
+
   it('takes the namespaces, veths and rules away when the server stops', async () => {
     const instance = fs.readFileSync(`${paas.dataDir}/instance`, 'utf8').trim();
     expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`paas-${instance}-`)).length).toBeGreaterThanOrEqual(4);
     await paas.stop();
     expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`paas-${instance}-`))).toEqual([]);
+    expect(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })).not.toContain(`paas_${instance}`);
   });
+
+  it('gives the add-on the same address after a restart, so its attached app reaches it as before', async () => {
+    paas = await startPaas({ PAAS_DATA_DIR: paas.dataDir, PAAS_API_TOKEN: paas.token, PAAS_BOOT_TIMEOUT_MS: '30000' });
+    await vi.waitFor(async () => expect((await viaRouter(paas, 'hostile.localhost', '/')).status).toBe(200), { timeout: 60_000, interval: 250 });
+    expect((await ok(['config:get', 'REDIS_URL', '-a', 'hostile'])).trim()).toBe(hostileRedis.href.replace(/\/$/, ''));
+    expect((await probe([[hostileRedis.hostname, Number(hostileRedis.port)]]))[0]).toBe('connected');
+  }, 120_000);
 });
