@@ -77,7 +77,8 @@ const server = http.createServer((req, res) => {
 
 // Loopback only on the host: the router is the one way in, never another interface of the host.
 // Inside a container (PAAS_STATIC_HOST=0.0.0.0, set by the image build) loopback is the container's
-// own, so it listens on every interface there and Docker publishes the port on the host's loopback.
+// own, so it listens on every interface there and Docker publishes the port on the host's loopback;
+// likewise in an app's own network namespace on the process runtime, which the runtime says the same way.
 const host = process.env.PAAS_STATIC_HOST || '127.0.0.1';
 // PORT=0 is honoured (an ephemeral port, which the log line reports); only a missing one means 5000.
 const port = /^\d+$/.test(process.env.PORT ?? '') ? Number(process.env.PORT) : 5000;

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { nodeApp } from './helpers/fixtures.js';
 import { apiCall, gitRepo, push, startPaas, tempDir, viaRouter } from './helpers/paas.js';
+import { webDynoAddress } from './helpers/store.js';
 import { detectSandbox } from '../server/sandbox/host.js';
 
 /** How long a restarted server may take to bring an app's dyno back up. */
@@ -30,10 +31,11 @@ describe('server lifecycle', () => {
     await apiCall(paas, 'POST', '/v1/apps', { name: 'survivor' });
     const dir = await gitRepo(paas, nodeApp('still here'));
     expect((await push(paas, dir, 'survivor')).code).toBe(0);
-    const { port } = JSON.parse((await viaRouter(paas, 'survivor.localhost')).body);
+    const dyno = webDynoAddress(dataDir, 'survivor');
+    expect((await fetch(`http://${dyno}/`)).status).toBe(200);
     expect(await paas.stop('SIGTERM')).toBe(0);
     // The dyno went with the server.
-    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    await expect(fetch(`http://${dyno}/`)).rejects.toThrow();
 
     const again = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: paas.token });
     await expect.poll(async () => (await viaRouter(again, 'survivor.localhost')).body, UP).toContain('still here');
@@ -45,23 +47,24 @@ describe('server lifecycle', () => {
     await apiCall(paas, 'POST', '/v1/apps', { name: 'orphaned' });
     const dir = await gitRepo(paas, nodeApp('orphan'));
     expect((await push(paas, dir, 'orphaned')).code).toBe(0);
-    const { port } = JSON.parse((await viaRouter(paas, 'orphaned.localhost')).body);
+    const dyno = webDynoAddress(dataDir, 'orphaned');
+    expect((await fetch(`http://${dyno}/`)).status).toBe(200);
     await paas.stop('SIGKILL');
     if (detectSandbox().kind === 'bwrap') {
       // bwrap --die-with-parent: the kernel kills the sandbox when the server dies.
-      await expect.poll(() => fetch(`http://127.0.0.1:${port}/`).then(() => 'answers', () => 'gone'), { timeout: 5000, interval: 100 }).toBe('gone');
+      await expect.poll(() => fetch(`http://${dyno}/`).then(() => 'answers', () => 'gone'), { timeout: 5000, interval: 100 }).toBe('gone');
     } else {
       // Killed outright, the server could not stop its dyno: it still answers on its own port.
-      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+      expect((await fetch(`http://${dyno}/`)).status).toBe(200);
     }
 
     const again = await startPaas({ PAAS_DATA_DIR: dataDir, PAAS_API_TOKEN: paas.token });
     if (detectSandbox().kind !== 'bwrap') expect(again.output()).toContain('Stopped 1 dyno(s) left running by a previous paas server');
-    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    await expect(fetch(`http://${dyno}/`)).rejects.toThrow();
     await expect.poll(async () => (await viaRouter(again, 'orphaned.localhost')).status, UP).toBe(200);
     const res = await viaRouter(again, 'orphaned.localhost');
     expect(JSON.parse(res.body)).toMatchObject({ message: 'orphan' });
-    expect(JSON.parse(res.body).port).not.toBe(port);
+    expect(JSON.parse(res.body).port).not.toBe(Number(dyno.split(":").pop()));
   });
 
   it('refuses to start on a corrupt store and leaves it unchanged', async () => {

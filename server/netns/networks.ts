@@ -76,6 +76,9 @@ export class AppNetworks {
     for (const link of links) if (link.ifalias?.startsWith(this.alias(''))) await netTool(['ip', 'link', 'delete', link.ifname]).catch(() => undefined);
     await netTool(['nft', 'delete', 'table', 'inet', tableName(this.opts.instance)]).catch(() => undefined);
     await this.nft(tableRules(this.opts.instance, this.opts.range, process.getuid?.() ?? 0));
+    // Namespace addresses stay on this host: one of a namespace that is gone is unreachable, never
+    // sent to the default gateway. Shared by the servers on the range (each /30's own route wins).
+    await netTool(['ip', 'route', 'add', 'unreachable', this.opts.range.cidr]).catch(() => undefined);
     if (fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '0') {
       fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
       notes.push('turned on IPv4 forwarding (net.ipv4.ip_forward=1) for the apps\' outbound traffic');

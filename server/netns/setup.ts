@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { SandboxHost } from '../sandbox/host.js';
 import type { Db } from '../store/db.js';
 import type { NetworkRange } from './cidr.js';
@@ -32,5 +33,21 @@ export async function startAppNetworks(params: { config: AppNetworkConfig; sandb
     await networks.close().catch(() => undefined);
     return { warning: `app networks could not be set up (${(err as Error).message.split('\n')[0]}), so ${SHARED}. Set PAAS_APP_NETWORKS=off to silence this.` };
   }
-  return { networks };
+  return { networks, warning: loopbackResolverWarning() };
+}
+
+/**
+ * Apps resolve names with the host's /etc/resolv.conf, from their namespace: a resolver on the
+ * host's loopback (systemd-resolved's 127.0.0.53) is out of their reach, so their lookups would fail.
+ */
+function loopbackResolverWarning(): string | undefined {
+  let conf: string;
+  try {
+    conf = fs.readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const local = [...conf.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]).filter((ns) => ns.startsWith('127.') || ns === '::1');
+  if (local.length === 0) return undefined;
+  return `/etc/resolv.conf names a resolver on this host's loopback (${local.join(', ')}), which apps in their own networks cannot reach: their name lookups will fail. Point it at resolvers apps can reach (systemd-resolved: /run/systemd/resolve/resolv.conf), or set PAAS_APP_NETWORKS=off.`;
 }

@@ -36,7 +36,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 print("python listening", flush=True)
-HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
 `,
 };
 

@@ -28,3 +28,12 @@ export function dynoRows(dataDir: string): string[] {
       .sort(),
   );
 }
+
+/** Where the app's web dyno listens, `host:port` (its app network's address, or 127.0.0.1). */
+export function webDynoAddress(dataDir: string, app: string): string {
+  return read(dataDir, (db) => {
+    const row = db.prepare("SELECT dynos.host, dynos.port FROM dynos JOIN apps ON apps.id = dynos.app_id WHERE apps.name = ? AND dynos.process_type = 'web' ORDER BY dynos.started_at DESC").get(app) as { host: string; port: number } | undefined;
+    if (!row) throw new Error(`${app} has no web dyno in the store`);
+    return `${row.host}:${row.port}`;
+  });
+}

@@ -83,7 +83,9 @@ export class ProcessRuntime implements Runtime {
       user: spec.user,
       argv: spec.tty ? ptyArgv(spec.tty, argv) : argv,
       stdin: spec.stdin || spec.tty !== undefined,
-      env: { ...spec.env, PORT: String(port) },
+      // In its app's network the router comes in on the namespace's address, not its loopback: the
+      // built-in static server (builder/static-server.ts) listens on every interface there, as in a container.
+      env: { ...spec.env, PORT: String(port), ...(network ? { PAAS_STATIC_HOST: '0.0.0.0' } : {}) },
       pathPrepend: spec.pathPrepend,
       node: await this.node(spec),
       tools: await this.tools(spec),
