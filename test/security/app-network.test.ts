@@ -130,9 +130,33 @@ Promise.all([c(${JSON.stringify(hostileRedis.hostname)}, ${hostileRedis.port}), 
     expect(victim).not.toBe('connected');
   });
 
-  it('takes the namespaces, veths and rules away when the server stops', async () => {
+  it('lets an app reach an add-on only while it is attached', async () => {
+    const addon = (await ok(['addons', '-a', 'hostile'])).match(/redis-[a-z0-9-]+/)?.[0];
+    expect(addon).toBeDefined();
+    const target: [string, number] = [hostileRedis.hostname, Number(hostileRedis.port)];
+    await ok(['addons:detach', addon!, '-a', 'hostile']);
+    await vi.waitFor(async () => expect((await probe([target]))[0]).not.toBe('connected'), { timeout: 30_000, interval: 500 });
+    await ok(['addons:attach', addon!, '-a', 'hostile']);
+    await vi.waitFor(async () => expect((await probe([target]))[0]).toBe('connected'), { timeout: 30_000, interval: 500 });
+  }, 90_000);
+
+  it('takes the namespaces, veths and rules away when an app is destroyed and when the server stops', async () => {
     const instance = fs.readFileSync(`${paas.dataDir}/instance`, 'utf8').trim();
-    expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`paas-${instance}-`)).length).toBeGreaterThanOrEqual(4);
+    const ours = () => fs.readdirSync('/run/netns').filter((n) => n.startsWith(`paas-${instance}-`));
+    const owners = () => {
+      const db = new Database(`${paas.dataDir}/paas.db`, { readonly: true, fileMustExist: true });
+      try {
+        return (db.prepare('SELECT owner FROM networks ORDER BY owner').all() as { owner: string }[]).map((r) => r.owner);
+      } finally {
+        db.close();
+      }
+    };
+    expect(ours()).toHaveLength(4);
+    expect(owners()).toContain('app:victim');
+    // Destroying an app (and its add-on) takes its networks away at once.
+    await ok(['apps:destroy', 'victim', '--confirm', 'victim', '--destroy-addons']);
+    expect(ours()).toHaveLength(2);
+    expect(owners().filter((o) => o === 'app:victim' || o.startsWith('addon:redis'))).toHaveLength(1);
     await paas.stop();
     expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`paas-${instance}-`))).toEqual([]);
     expect(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })).not.toContain(`paas_${instance}`);
