@@ -61,6 +61,17 @@ describe.runIf(canRun)('app network allocation across paas servers on one host',
     expect(namespaces(idB)).toHaveLength(1);
   });
 
+  it('gives two apps of one server claiming at once different /30s, and one app claiming twice the same', async () => {
+    const range = tinyRange();
+    const id = randomBytes(6).toString('hex');
+    const { networks } = server(id, range);
+    await networks.start();
+    const [a, b, a2] = await Promise.all([networks.forApp('a'), networks.forApp('b'), networks.forApp('a')]);
+    expect(a.address).not.toBe(b.address);
+    expect(a2).toEqual(a);
+    expect(namespaces(id)).toHaveLength(2);
+  });
+
   it("clears what a killed server of the same instance left at the next start, and nothing of another's", async () => {
     const range = tinyRange();
     const [id, other] = [randomBytes(6).toString('hex'), randomBytes(6).toString('hex')];

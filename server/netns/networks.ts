@@ -47,6 +47,8 @@ export class AppNetworks {
   private readonly known = new Map<string, Claimed>();
   /** Per app owner: the `app . add-on` address pairs in the table now. */
   private readonly pairs = new Map<string, Set<string>>();
+  /** Slots a claim of this server is trying now: another claim of ours must not touch them. */
+  private readonly trying = new Set<number>();
   /** nft changes one at a time, so the sets stay as this object believes. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -56,10 +58,15 @@ export class AppNetworks {
     return `paas-${this.opts.instance}-`;
   }
 
-  private nft(script: string): Promise<void> {
-    const next = this.queue.then(() => (script ? netTool(['nft', '-f', '-'], script) : ''));
+  /** Runs `fn` after every change queued before it: the sets change one at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn);
     this.queue = next.catch(() => undefined);
-    return next.then(() => undefined);
+    return next;
+  }
+
+  private nft(script: string): Promise<void> {
+    return this.serial(async () => void (script ? await netTool(['nft', '-f', '-'], script) : undefined));
   }
 
   /**
@@ -101,18 +108,20 @@ export class AppNetworks {
   /** The app's network (made on first use), with its attached add-ons' servers let in and no others. */
   async forApp(app: string): Promise<JoinedNetwork> {
     const net = await this.ensure(`app:${app}`);
-    const want = new Set<string>();
-    for (const addon of attachedAddonNames(this.opts.db, app)) {
-      const server = this.known.get(`addon:${addon}`);
-      if (server) want.add(`${net.address} . ${server.address}`);
-    }
-    const have = this.pairs.get(net.owner) ?? new Set<string>();
-    const add = [...want].filter((p) => !have.has(p));
-    const drop = [...have].filter((p) => !want.has(p));
-    if (add.length || drop.length) {
-      await this.nft(elements(this.opts.instance, 'delete', 'pairs', drop) + elements(this.opts.instance, 'add', 'pairs', add));
+    // Read and changed in turn, so two of the app's processes starting at once agree on the set.
+    await this.serial(async () => {
+      const want = new Set<string>();
+      for (const addon of attachedAddonNames(this.opts.db, app)) {
+        const server = this.known.get(`addon:${addon}`);
+        if (server) want.add(`${net.address} . ${server.address}`);
+      }
+      const have = this.pairs.get(net.owner) ?? new Set<string>();
+      const add = [...want].filter((p) => !have.has(p));
+      const drop = [...have].filter((p) => !want.has(p));
+      if (add.length === 0 && drop.length === 0) return;
+      await netTool(['nft', '-f', '-'], elements(this.opts.instance, 'delete', 'pairs', drop) + elements(this.opts.instance, 'add', 'pairs', add));
       this.pairs.set(net.owner, want);
-    }
+    });
     return net;
   }
 
@@ -131,9 +140,11 @@ export class AppNetworks {
     if (!claim) {
       claim = this.claim(owner);
       this.claims.set(owner, claim);
+      const mine = claim;
+      // Unless removed meanwhile (remove() takes the network down once the claim settles).
       claim.then(
-        (c) => this.known.set(owner, c),
-        () => this.claims.delete(owner),
+        (c) => this.claims.get(owner) === mine && this.known.set(owner, c),
+        () => this.claims.get(owner) === mine && this.claims.delete(owner),
       );
     }
     return claim;
@@ -146,11 +157,16 @@ export class AppNetworks {
     const first = recorded ?? randomInt(range.slots);
     for (let i = 0; i < Math.min(MAX_TRIES, range.slots); i++) {
       const slot = (first + i) % range.slots;
-      if (taken.has(slot)) continue;
-      const claimed = await this.tryClaim(owner, slot);
-      if (!claimed) continue;
-      recordSlot(db, owner, slot);
-      return claimed;
+      if (taken.has(slot) || this.trying.has(slot)) continue;
+      this.trying.add(slot);
+      try {
+        const claimed = await this.tryClaim(owner, slot);
+        if (!claimed) continue;
+        recordSlot(db, owner, slot);
+        return claimed;
+      } finally {
+        this.trying.delete(slot);
+      }
     }
     throw new Error(`no free network for ${owner} in PAAS_APP_NETWORK_CIDR=${range.cidr} after ${MAX_TRIES} tries: other servers hold them; give this server a range of its own`);
   }
@@ -159,8 +175,13 @@ export class AppNetworks {
   private async tryClaim(owner: string, slot: number): Promise<Claimed | undefined> {
     const name = `${this.prefix}${slot}`;
     const { host, inside, ifname } = slotAddresses(this.opts.range, slot);
-    await netTool(['ip', 'netns', 'delete', name]).catch(() => undefined);
-    await netTool(['ip', 'netns', 'add', name]);
+    // start() removed this instance's leftovers: a namespace of that name is another claim's.
+    try {
+      await netTool(['ip', 'netns', 'add', name]);
+    } catch (err) {
+      if (err instanceof NetCommandError && /exists/i.test(err.stderr)) return undefined;
+      throw err;
+    }
     try {
       await netTool(['ip', 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', name]);
     } catch (err) {
