@@ -7,6 +7,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeApp, staticSite } from '../helpers/fixtures.js';
 import { apiCall, commitFiles, createApp, gitRepo, type Paas, push, ROOT, type Result, spawnChild, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
+import { webDynoAddress } from '../helpers/store.js';
 
 let paas: Paas;
 // Stopped when the file ends, pass or fail: startPaas registers that itself.
@@ -94,12 +95,14 @@ describe('a pushed tree is checked at unpack', () => {
       const res = await viaRouter(paas, 'inside.localhost', p);
       expect([p, res.status, res.body]).toEqual([p, 200, '<p>the page</p>\n']);
     }
-    // The dyno listens where the router reaches it (127.0.0.1), not on every address of the host:
-    // a wildcard bind would also accept on 127.0.0.2.
-    const { json } = await apiCall(paas, 'GET', '/v1/apps/inside');
-    const port = json.dynos[0].port as number;
-    expect(await connects('127.0.0.1', port)).toBe(true);
+    // The dyno listens where the router reaches it (127.0.0.1, or its app network's address), not on
+    // every address of the host: a wildcard bind on the host would also accept on 127.0.0.2.
+    const address = webDynoAddress(paas.dataDir, 'inside');
+    const host = address.slice(0, address.lastIndexOf(':'));
+    const port = Number(address.slice(address.lastIndexOf(':') + 1));
+    expect(await connects(host, port)).toBe(true);
     expect(await connects('127.0.0.2', port)).toBe(false);
+    if (host !== '127.0.0.1') expect(await connects('127.0.0.1', port)).toBe(false);
   });
 
   it('refuses a pushed .paas, as a link out or in, and writes nothing outside', async () => {
