@@ -32,7 +32,7 @@ export async function runOnce(ctx: Ctx, release: ReleaseToRun, type: string, opt
   if (signal?.aborted) throw new DeployError(String(signal.reason));
   if (timedOut) throw new DeployError(`The release command ran longer than ${Math.round(opts.timeoutMs / 1000)} s and was stopped; the release failed.`);
   if (status.code !== 0) {
-    throw new DeployError(`The release command failed (${status.signal ?? `exit code ${status.code}`}); the release failed and the current release keeps running.`);
+    throw new DeployError(`The release command failed (${status.signal ?? `exit code ${status.code}`}${status.reason ? `: ${status.reason}` : ''}); the release failed and the current release keeps running.`);
   }
 }
 

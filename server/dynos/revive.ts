@@ -16,6 +16,7 @@ export function watch(ctx: Ctx, d: Dyno): void {
     setDynoState(ctx.deps.db, d.running.id, 'crashed');
     // Reap whatever the dyno's shell left behind, so nothing keeps holding its port.
     void ctx.deps.runtime.stop(d.running, 0);
+    if (status.reason) ctx.deps.logs.append(app, `paas[${d.name}]`, status.reason);
     ctx.deps.logs.append(app, `paas[${d.name}]`, `Process exited (${status.signal ?? `code ${status.code}`}); state changed from up to crashed`);
     const streak = Date.now() - d.startedAt > STABLE_AFTER_MS ? 1 : d.streak + 1;
     scheduleRevive(ctx, d, streak);

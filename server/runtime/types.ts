@@ -58,6 +58,11 @@ export interface DynoInput {
 export interface ExitStatus {
   code: number | null;
   signal: string | null;
+  /**
+   * The platform's line saying which limit stopped the dyno, when one did (`Error R15 (Memory quota
+   * vastly exceeded)`); the crash path logs it.
+   */
+  reason?: string;
 }
 
 export interface RunningDyno {
@@ -129,6 +134,11 @@ export interface Runtime {
   adopt?(dyno: RecordedDyno, onLine: DynoSpec['onLine']): Promise<RunningDyno | undefined>;
   /** Stops every dyno of ours that is not in `keep` (handles), rows or not: what no release wants. */
   sweep?(keep: Set<string>, graceMs: number): Promise<number>;
+  /**
+   * Removes what the runtime keeps for an app besides its dynos (Docker: its network), once they are
+   * all gone (apps:destroy).
+   */
+  removeApp?(app: string): Promise<void>;
   /** Lets go of running dynos without stopping them (persistent runtimes), so the server can exit. */
   detach?(): void;
 }

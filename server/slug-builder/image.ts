@@ -3,6 +3,7 @@ import { ensureStack } from '../../builder/docker/stack.js';
 import type { Slug } from '../../builder/index.js';
 import { resolveNodeVersion } from '../../builder/node-versions.js';
 import type { RegistrySettings } from '../../builder/registry.js';
+import type { BuildLimits } from '../../lib/dyno-limits.js';
 import { type DockerHost, LABELS } from '../docker/engine.js';
 import { pruneAppImages, removeAppObjects } from '../docker/images.js';
 import type { AppUser } from '../sandbox/spawn.js';
@@ -15,7 +16,7 @@ import type { SlugApp, SlugBuilder, SlugRequest } from './types.js';
  * push, when this host has none), owned by the app's own uid, labelled as this server's.
  */
 export class SlugImageBuilder implements SlugBuilder {
-  constructor(private readonly opts: { docker: DockerHost; paths: DataPaths; stackImage: string; caFile?: string; registry: RegistrySettings }) {}
+  constructor(private readonly opts: { docker: DockerHost; paths: DataPaths; stackImage: string; caFile?: string; registry: RegistrySettings; limits?: BuildLimits }) {}
 
   async build(req: SlugRequest): Promise<Slug> {
     const { app, log } = req;
@@ -41,6 +42,7 @@ export class SlugImageBuilder implements SlugBuilder {
       config: req.config,
       labels: { [LABELS.instance]: docker.instance },
       signal: req.signal,
+      limits: this.opts.limits,
       // engines.node as on the process runtime; a range the stack's Node meets keeps it.
       nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node || undefined, npmEnv }),
       log,
