@@ -26,6 +26,7 @@ import { ReleaseOutputs } from './control/release-output.js';
 import { restoreCurrentRelease } from './control/releases.js';
 import { instanceId } from './docker/engine.js';
 import { guardHost } from './docker/host-guard.js';
+import { BuildCgroups } from './docker/build-cgroup.js';
 import { AppNetworks } from './docker/networks.js';
 import { DockerRuntime } from './runtime/docker/runtime.js';
 import { ProcessRuntime } from './runtime/process/runtime.js';
@@ -146,7 +147,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, installNode: (version, log) => installNode(version, paths.node, log, npmEnv), ensureTools: (tools, log) => ensureTools(tools, paths.tools, log, npmEnv).then(() => paths.tools) });
   // Slugs as that runtime runs them: directories built in the sandbox, or images.
   const builder: SlugBuilder = docker
-    ? new SlugImageBuilder({ docker, paths, stackImage: config.docker.stackImage, caFile: config.docker.buildCaFile, registry: config.buildRegistry, limits: config.limits.build })
+    ? new SlugImageBuilder({ docker, paths, stackImage: config.docker.stackImage, caFile: config.docker.buildCaFile, registry: config.buildRegistry, limits: config.limits.build, cgroups: new BuildCgroups(docker.engine, (line) => log(`warning: ${line}`)) })
     : new SlugDirBuilder({ sandbox, paths, appEnv: config.appEnv, registry: config.buildRegistry });
   const leftover = await takeLeftovers(runtime, takeStaleDynos(db), config.stopGraceMs, log);
   const abandoned = failAbandoned(db);

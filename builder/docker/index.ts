@@ -45,6 +45,8 @@ export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {
   signal?: AbortSignal;
   /** What each build step may use (PAAS_BUILD_MEMORY). */
   limits?: BuildLimits;
+  /** The cgroup the build's step containers go under (PAAS_BUILD_PIDS), when the server made one. */
+  cgroupParent?: string;
 }
 
 /** Where the app lives in a generated image, and the node that runs it. */
@@ -109,7 +111,7 @@ async function ownImage(req: ImageBuildRequest, dir: string, tag: string, labels
   if ((await entryKind(path.join(dir, 'Dockerfile'))) !== 'file') throw new BuildError('Dockerfile must be a regular file, not a link or a directory. Fix it and push again.');
   const text = (await readTreeFile(dir, 'Dockerfile'))!.toString('utf8');
   await requireLocalImages(req.docker, text, req.stackImage);
-  await runBuild(req.docker, await tarOf(dir, await fs.readdir(dir)), { dockerfile: 'Dockerfile', tag, labels, log: req.log, signal: req.signal, limits: req.limits });
+  await runBuild(req.docker, await tarOf(dir, await fs.readdir(dir)), { dockerfile: 'Dockerfile', tag, labels, log: req.log, signal: req.signal, limits: req.limits, cgroupParent: req.cgroupParent });
   const image = await imageCommand(req.docker, tag);
   if (await readTreeFile(dir, 'Procfile')) req.log('       Procfile commands run in the image as `bash -c <command>` (the image needs bash), in its WORKDIR, as its USER.');
   if (/^(root|0)(:|$)/.test(image.user)) req.log('       The Dockerfile sets USER root: dynos run as the app\'s own user instead.');
@@ -162,6 +164,7 @@ async function generatedImage(req: ImageBuildRequest, home: string, dir: string,
     log: req.log,
     signal: req.signal,
     limits: req.limits,
+    cgroupParent: req.cgroupParent,
     heading: (n) => dockerfile.steps.get(n)?.heading || undefined,
     explain: (n) => dockerfile.steps.get(n)?.failure,
     hint: (n, output) => matchHint(dockerfile.steps.get(n)?.hints, output),

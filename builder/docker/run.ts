@@ -35,9 +35,11 @@ export interface RunBuildOptions {
   signal?: AbortSignal;
   /**
    * Each step's memory (swap included) limit (PAAS_BUILD_MEMORY). The engine's build API has no
-   * process limit: PAAS_BUILD_PIDS does not reach Docker builds (docs/security.md).
+   * process limit: PAAS_BUILD_PIDS reaches builds through `cgroupParent`.
    */
   limits?: BuildLimits;
+  /** A cgroup (made by the server, with pids.max) every step container goes under: the build's process limit. */
+  cgroupParent?: string;
 }
 
 /**
@@ -59,8 +61,9 @@ function telling(lines: string[]): string[] {
  */
 export async function runBuild(docker: Docker, context: NodeJS.ReadableStream, opts: RunBuildOptions): Promise<string> {
   const memory = opts.limits ? { memory: opts.limits.memoryBytes, memswap: opts.limits.memoryBytes } : {};
+  const cgroup = opts.cgroupParent ? { cgroupparent: opts.cgroupParent } : {};
   // Steps run on Docker's default bridge (networkmode unset): never on the host's network nor an app's.
-  const stream = await docker.buildImage(context, { t: opts.tag, labels: opts.labels, dockerfile: opts.dockerfile, rm: true, forcerm: true, ...memory });
+  const stream = await docker.buildImage(context, { t: opts.tag, labels: opts.labels, dockerfile: opts.dockerfile, rm: true, forcerm: true, ...memory, ...cgroup });
   let step = 0;
   let stepLine = '';
   let stepOutput: string[] = [];
