@@ -9,7 +9,7 @@ import type Docker from 'dockerode';
 import { beforeAll, expect, it, vi } from 'vitest';
 import { DockerAddons } from '../../server/addons/docker/addons.js';
 import { AppNetworks } from '../../server/docker/networks.js';
-import { objectName, publishedPort } from '../../server/addons/docker/containers.js';
+import { createServer, objectName, publishedPort } from '../../server/addons/docker/containers.js';
 import type { AddonInstance, AddonState } from '../../server/addons/types.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { demux } from '../../lib/docker/run-in-image.js';
@@ -220,6 +220,24 @@ dockerSuite('add-ons (docker runtime)', () => {
     expect(after.State.StartedAt).toBe(before.State.StartedAt);
     services = next;
     expect(await psql(docker, pg, 'SELECT count(*) FROM t')).toBe('2');
+  });
+
+  it('makes again, on the same volume, the container a paas from before per-app networks put on the network all shared', async () => {
+    const legacy = `paas-test-legacy-${INSTANCE}`;
+    await docker.createNetwork({ Name: legacy, Labels: { 'paas.managed': 'true', 'paas.instance': INSTANCE } });
+    services.detach();
+    const name = objectName(pg.name, INSTANCE);
+    await docker.getContainer(name).remove({ force: true });
+    await (await createServer(docker, { instance: pg, server: INSTANCE, network: legacy })).start();
+    const next = addons(docker, seen);
+    onCleanup(() => next.detach());
+    await next.start(pg);
+    services = next;
+    const info = await docker.getContainer(name).inspect();
+    expect(info.HostConfig.NetworkMode).toBe(`paas-test-${INSTANCE}`);
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([`paas-test-${INSTANCE}`]);
+    expect(await psql(docker, pg, 'SELECT count(*) FROM t')).toBe('2');
+    expect(seen.logs.join('\n')).toContain(`${pg.name}: moving it off the network every app shared`);
   });
 
   it('captures a pg_dump and restores it', async () => {
