@@ -185,7 +185,8 @@ dockerSuite('apps apart and dynos at their limits (docker runtime)', () => {
 
   it('stops a fork bomb in a build at the build\'s process limit, and leaves no cgroup behind', async () => {
     await createApp(paas, BOMB);
-    const dockerfile = `FROM ${STACK_IMAGE}\nRUN n=0; for i in $(seq 5000); do (sleep 30 &) 2>/dev/null && n=$((n+1)) || break; done; echo "forked $n"\nRUN exit 1\n`;
+    // The step fails, so it leaves no layer behind to be taken from the cache next time.
+    const dockerfile = `FROM ${STACK_IMAGE}\nRUN n=0; for i in $(seq 5000); do (sleep 30 &) 2>/dev/null && n=$((n+1)) || break; done; echo "forked $n"; exit 1\n`;
     const pushed = await push(paas, await gitRepo(paas, { Dockerfile: dockerfile }), BOMB);
     expect(pushed.code).not.toBe(0);
     const forked = Number(/forked (\d+)/.exec(pushed.stderr)?.[1]);
@@ -202,4 +203,24 @@ dockerSuite('apps apart and dynos at their limits (docker runtime)', () => {
     expect(left.map((n) => n.Name).sort()).toEqual([`paas-${instance}`, `paas-${instance}-${HOSTILE}`].sort());
     expect(Object.keys((await docker.getContainer(redis).inspect()).NetworkSettings.Networks)).toEqual([`paas-${instance}`]);
   });
+  it('at start puts each add-on back on the networks of its apps and removes the networks of apps that are gone', async () => {
+    const network = `paas-${instance}-${HOSTILE}`;
+    const redis = new URL((await config(HOSTILE)).REDIS_URL).hostname;
+    const dyno = (await web(HOSTILE)).Id;
+    await paas.stop();
+    // What a server that died mid-change may leave: an add-on off its app's network, the network of an app destroyed meanwhile.
+    await docker.getNetwork(network).disconnect({ Container: redis, Force: true });
+    const gone = `paas-${instance}-iso-gone`;
+    await docker.createNetwork({ Name: gone, Labels: { [LABELS.managed]: 'true', [LABELS.instance]: instance, [LABELS.kind]: 'network', [LABELS.app]: 'iso-gone' } });
+    const again = await startPaas({ ...dockerTestEnv(), PAAS_DATA_DIR: paas.dataDir, PAAS_API_TOKEN: paas.token });
+    await removeWhenDone(again, [HOSTILE]);
+    paas = again;
+    await vi.waitFor(async () => expect(Object.keys((await docker.getContainer(redis).inspect()).NetworkSettings.Networks).sort()).toEqual([`paas-${instance}`, network].sort()), { timeout: 30_000 });
+    await vi.waitFor(async () => expect((await docker.listNetworks({ filters: { name: [gone] } })).filter((n) => n.Name === gone)).toEqual([]), { timeout: 30_000 });
+    // The dyno on its own network is adopted as it is, and reaches its add-on again.
+    await vi.waitFor(() => answers(HOSTILE), { timeout: 30_000 });
+    expect((await web(HOSTILE)).Id).toBe(dyno);
+    const own = new URL((await config(HOSTILE)).REDIS_URL);
+    expect(await probe(own.hostname, own.port)).toBe('connected');
+  }, 120_000);
 });
