@@ -174,6 +174,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     stopGraceMs: config.stopGraceMs,
     settleMs: config.settleMs,
     baseEnv: config.appEnv,
+    dynoLimits: config.limits.dyno,
     drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
   const addons = addonServices({ config, docker, networks, db, paths, sandbox, log });

@@ -1,3 +1,4 @@
+import type { DynoLimits } from '../../lib/dyno-limits.js';
 import type { ToolRef } from '../../lib/tool-ref.js';
 /**
  * The runtime runs dynos. Two implementations share this interface: `process` (child processes in
@@ -39,6 +40,8 @@ export interface DynoSpec {
   stdin?: boolean;
   /** A one-off run on a pseudo-terminal of this size; its output (stdout only) is the terminal's. */
   tty?: TtySize;
+  /** What the dyno may use (the server's defaults and the app's overrides); none: what the host has. */
+  limits?: DynoLimits;
 }
 
 export interface TtySize {
@@ -56,13 +59,15 @@ export interface DynoInput {
 }
 
 export interface ExitStatus {
-  code: number | null;
-  signal: string | null;
   /**
-   * The platform's line saying which limit stopped the dyno, when one did (`Error R15 (Memory quota
-   * vastly exceeded)`); the crash path logs it.
+   * The platform's line saying which limit of the runtime's own stopped the dyno (Docker's watch on
+   * its writes), when one did; the crash path logs it.
    */
   reason?: string;
+  code: number | null;
+  signal: string | null;
+  /** The kernel killed it for going over its memory limit (Heroku's R15). */
+  outOfMemory?: boolean;
 }
 
 export interface RunningDyno {

@@ -2,14 +2,12 @@
 // and threads, a CPU weight, /tmp as a tmpfs of the disk limit (its pages count as the dyno's
 // memory), and its other writes (/app, /var/tmp) capped by the storage driver where it can
 // (overlay2 on xfs with pquota, btrfs, zfs), else watched: a dyno whose writes pass the limit is
-// stopped with a line that says so. Which limit stopped a dyno is its exit's `reason`.
+// stopped with a line that says so. Which limit stopped a dyno is in its exit status.
 import type Docker from 'dockerode';
 import type { DynoLimits } from '../../../lib/dyno-limits.js';
 import { LABELS } from '../../docker/engine.js';
 import { idempotent } from '../../docker/streams.js';
-
-/** Heroku's words for a dyno killed over its memory. */
-export const R15 = 'Error R15 (Memory quota vastly exceeded)';
+import type { ExitStatus } from '../types.js';
 
 /** How often a dyno's writes are measured where the storage driver cannot cap them. */
 export const DISK_POLL_MS = 5000;
@@ -84,10 +82,10 @@ export function watchDisk(container: Docker.Container, limitBytes: number, pollM
   };
 }
 
-/** Why an exited dyno was killed by a limit: R15 when the kernel killed it for memory. */
-export async function exitReason(container: Docker.Container, disk?: () => string | undefined): Promise<string | undefined> {
-  const byDisk = disk?.();
-  if (byDisk) return byDisk;
+/** Which limit killed an exited dyno: its memory (the kernel's OOM killer, R15), or its writes (the watch). */
+export async function exitCause(container: Docker.Container, disk?: () => string | undefined): Promise<Pick<ExitStatus, 'outOfMemory' | 'reason'>> {
+  const reason = disk?.();
+  if (reason) return { reason };
   const info = await container.inspect().catch(() => undefined);
-  return info?.State.OOMKilled ? R15 : undefined;
+  return info?.State.OOMKilled ? { outOfMemory: true } : {};
 }

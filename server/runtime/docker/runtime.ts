@@ -8,16 +8,16 @@ import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '.
 import { runInImage } from '../../../lib/docker/run-in-image.js';
 import { LABELS, ourFilter } from '../../docker/engine.js';
 import type { AppNetworks } from '../../docker/networks.js';
-import { type DynoLimits, dynoLimitsFor } from '../../../lib/dyno-limits.js';
+import type { DynoLimits } from '../../../lib/dyno-limits.js';
 import { entrypoint, oneOffInput, oneOffOptions } from './one-off.js';
-import { exitReason, limitOptions, storageQuota, watchDisk } from './limits.js';
+import { exitCause, limitOptions, storageQuota, watchDisk } from './limits.js';
 import { followOutput, idempotent, rawOutput, statusOf } from '../../docker/streams.js';
 
 export interface DockerRuntimeOptions {
   docker: Docker;
   /** The app networks: a dyno joins its app's, and no other. */
   networks: AppNetworks;
-  /** The server's dyno limits; an app's config vars of the same names override them. */
+  /** The dyno limits of a spec that brings none (the reconciler gives each its app's). */
   limits: DynoLimits;
   /** Where dyno ports are published on the host: 127.0.0.1 unless set otherwise. */
   bindAddress: string;
@@ -63,7 +63,7 @@ export class DockerRuntime implements Runtime {
     if (!spec.image) throw new Error(`${spec.app} ${spec.name}: the docker runtime runs slug images, and this release has none; push again to build one`);
     const network = await this.opts.networks.ensure(spec.app);
     const image = await this.imageFacts(spec.image);
-    const limits = dynoLimitsFor(this.opts.limits, spec.env);
+    const limits = spec.limits ?? this.opts.limits;
     const quota = await (this.quota ??= storageQuota(this.opts.docker, spec.image, { [LABELS.managed]: 'true', [LABELS.instance]: this.opts.instance }));
     for (let attempt = 1; ; attempt++) {
       const port = await freePort(this.opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.opts.bindAddress);
@@ -197,11 +197,11 @@ export class DockerRuntime implements Runtime {
     const disk = known.diskBytes === undefined ? undefined : watchDisk(container, known.diskBytes);
     const exited = this.waitExit(container).then(async (status) => {
       disk?.stop();
-      const reason = status.code !== 0 ? await exitReason(container, disk?.reason) : undefined;
+      const cause = status.code !== 0 ? await exitCause(container, disk?.reason) : {};
       output.atExit?.();
       // The lines printed before the exit are often what it died of: deliver them first.
       await atMost(output.ended, DRAIN_MS);
-      return reason ? { ...status, reason } : status;
+      return { ...status, ...cause };
     });
     const host = this.opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.opts.bindAddress;
     // Docker's proxy accepts on the published port before the app listens: look inside the
