@@ -27,7 +27,7 @@ import { restoreCurrentRelease } from './control/releases.js';
 import { instanceId } from './docker/engine.js';
 import { guardHost } from './docker/host-guard.js';
 import { BuildCgroups } from './docker/build-cgroup.js';
-import { AppNetworks } from './docker/networks.js';
+import { DockerNetworks } from './docker/networks.js';
 import { DockerRuntime } from './runtime/docker/runtime.js';
 import { ProcessRuntime } from './runtime/process/runtime.js';
 import { chooseRuntime, recordedRuntime, recordRuntime } from './runtime/select.js';
@@ -137,13 +137,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   // A Node or package manager emptied from the data dir since the build is installed again with the
   // operator's registry settings; the process runtime gets the builder's installers from here.
   const npmEnv = hostRegistryEnv(config.buildRegistry, paths.registry);
-  const networks = docker && new AppNetworks({ docker: docker.engine, instance: docker.instance, prefix: config.docker.network });
-  if (networks) {
-    const warning = await guardHost(networks.bridgePrefix, docker.instance);
+  const dockerNetworks = docker && new DockerNetworks({ docker: docker.engine, instance: docker.instance, prefix: config.docker.network });
+  if (dockerNetworks) {
+    const warning = await guardHost(dockerNetworks.bridgePrefix, docker.instance);
     if (warning) log(`warning: ${warning}`);
   }
-  const runtime: Runtime = docker && networks
-    ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, networks, limits: config.limits.dyno, bindAddress: config.docker.bindAddress })
+  const runtime: Runtime = docker && dockerNetworks
+    ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, networks: dockerNetworks, limits: config.limits.dyno, bindAddress: config.docker.bindAddress })
     : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, installNode: (version, log) => installNode(version, paths.node, log, npmEnv), ensureTools: (tools, log) => ensureTools(tools, paths.tools, log, npmEnv).then(() => paths.tools) });
   // Slugs as that runtime runs them: directories built in the sandbox, or images.
   const builder: SlugBuilder = docker
@@ -177,7 +177,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     dynoLimits: config.limits.dyno,
     drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
-  const addons = addonServices({ config, docker, networks, db, paths, sandbox, log });
+  const addons = addonServices({ config, docker, dockerNetworks, db, paths, sandbox, log });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const deps: ApiDeps = {
@@ -225,7 +225,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   // Before any app comes back: apps need their database.
   await restoreAddons(deps, log);
   // Networks of apps destroyed while no server ran, now that no add-on is left on them.
-  await networks?.prune(new Set(apps.map((a) => a.name))).catch((err: Error) => log(`Could not remove the networks of destroyed apps: ${err.message}`));
+  await dockerNetworks?.prune(new Set(apps.map((a) => a.name))).catch((err: Error) => log(`Could not remove the networks of destroyed apps: ${err.message}`));
   for (const app of apps) {
     restoreCurrentRelease(app, deps, leftover.get(app.id))
       .catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`))

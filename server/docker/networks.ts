@@ -9,7 +9,7 @@ import type Docker from 'dockerode';
 import { LABELS, ourFilter } from './engine.js';
 import { idempotent, statusOf } from './streams.js';
 
-export interface AppNetworksOptions {
+export interface DockerNetworksOptions {
   docker: Docker;
   /** This server's `paas.instance` label. */
   instance: string;
@@ -26,10 +26,10 @@ function hex(text: string, length: number): string {
 }
 
 /** The networks of one paas server: one per app, plus the add-ons' home network. */
-export class AppNetworks {
+export class DockerNetworks {
   private readonly made = new Map<string, Promise<string>>();
 
-  constructor(private readonly opts: AppNetworksOptions) {}
+  constructor(private readonly opts: DockerNetworksOptions) {}
 
   /**
    * The first characters of every bridge interface of this server's networks (Linux allows 15 in

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { beforeAll, expect, it, vi } from 'vitest';
 import { DockerAddons } from '../../server/addons/docker/addons.js';
-import { AppNetworks } from '../../server/docker/networks.js';
+import { DockerNetworks } from '../../server/docker/networks.js';
 import { createServer, objectName, publishedPort } from '../../server/addons/docker/containers.js';
 import type { AddonInstance, AddonState } from '../../server/addons/types.js';
 import { onCleanup } from '../helpers/cleanup.js';
@@ -27,7 +27,7 @@ function addons(docker: Docker, seen: { states: [string, AddonState][]; logs: st
   return new DockerAddons({
     docker,
     instance: INSTANCE,
-    networks: new AppNetworks({ docker, instance: INSTANCE, prefix: 'paas-test' }),
+    networks: new DockerNetworks({ docker, instance: INSTANCE, prefix: 'paas-test' }),
     images: { stackImage: STACK_IMAGE, caFile: dockerTestEnv().PAAS_BUILD_CA_FILE, log: () => undefined },
     events: { log: (name, line) => seen.logs.push(`${name}: ${line}`), state: (name, state) => seen.states.push([name, state]) },
   });

@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll } from 'vitest';
 import { connectDocker, LABELS, probeDocker } from '../../server/docker/engine.js';
 import { DockerRuntime } from '../../server/runtime/docker/runtime.js';
-import { AppNetworks } from '../../server/docker/networks.js';
+import { DockerNetworks } from '../../server/docker/networks.js';
 import { DEFAULT_LIMITS } from '../../lib/dyno-limits.js';
 import type { DynoSpec, RecordedDyno, Runtime, RunningDyno } from '../../server/runtime/types.js';
 import { tempDir } from '../helpers/paas.js';
@@ -60,7 +60,7 @@ class ImageAdapter implements Runtime {
 }
 
 const instance = `contract-${process.pid}`;
-const networks = new AppNetworks({ docker, instance, prefix: 'paas' });
+const networks = new DockerNetworks({ docker, instance, prefix: 'paas' });
 const limits = { ...DEFAULT_LIMITS.dyno, memoryBytes: 256 * 1024 ** 2 };
 const make = () => new ImageAdapter(new DockerRuntime({ docker, networks, limits, bindAddress: '127.0.0.1', instance }));
 

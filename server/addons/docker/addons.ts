@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { demux } from '../../../lib/docker/run-in-image.js';
 import { restartDelay, STABLE_AFTER_MS } from '../../../lib/backoff.js';
-import type { AppNetworks } from '../../docker/networks.js';
+import type { DockerNetworks } from '../../docker/networks.js';
 import { idempotent, statusOf } from '../../docker/streams.js';
 import type { AddonEvents, AddonInstance, AddonServices, ProvisionSpec } from '../types.js';
 import { capture, restore } from './backup.js';
@@ -21,7 +21,7 @@ export interface DockerAddonsOptions {
   /** This server's `paas.instance` label: it touches only its own add-ons' containers and volumes. */
   instance: string;
   /** The app networks: an add-on joins those of the apps it is attached to. */
-  networks: AppNetworks;
+  networks: DockerNetworks;
   /** What the images are built from: the stack, the build CA, the Debian mirror. */
   images: Omit<AddonImageOptions, 'force'>;
   events: AddonEvents;

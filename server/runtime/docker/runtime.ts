@@ -7,7 +7,7 @@ import { listenerUids, namespaceListenPorts } from '../listeners.js';
 import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '../types.js';
 import { runInImage } from '../../../lib/docker/run-in-image.js';
 import { LABELS, ourFilter } from '../../docker/engine.js';
-import type { AppNetworks } from '../../docker/networks.js';
+import type { DockerNetworks } from '../../docker/networks.js';
 import type { DynoLimits } from '../../../lib/dyno-limits.js';
 import { entrypoint, oneOffInput, oneOffOptions } from './one-off.js';
 import { exitCause, limitOptions, storageQuota, watchDisk } from './limits.js';
@@ -16,7 +16,7 @@ import { followOutput, idempotent, rawOutput, statusOf } from '../../docker/stre
 export interface DockerRuntimeOptions {
   docker: Docker;
   /** The app networks: a dyno joins its app's, and no other. */
-  networks: AppNetworks;
+  networks: DockerNetworks;
   /** The dyno limits of a spec that brings none (the reconciler gives each its app's). */
   limits: DynoLimits;
   /** Where dyno ports are published on the host: 127.0.0.1 unless set otherwise. */
