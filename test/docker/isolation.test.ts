@@ -50,7 +50,8 @@ http.createServer(async (req, res) => {
   if (u.pathname === '/fill-app') {
     res.end('filling');
     const fd = fs.openSync('/app/fill', 'w'), chunk = Buffer.alloc(1024 * 1024, 1);
-    for (let i = 0; i < 2048; i++) { fs.writeSync(fd, chunk); if (i % 16 === 0) await new Promise((r) => setImmediate(r)); }
+    // Synced as it goes: unwritten page cache counts as the dyno's memory, and a loaded disk would let the memory limit stop it first.
+    for (let i = 0; i < 2048; i++) { fs.writeSync(fd, chunk); fs.fsyncSync(fd); if (i % 16 === 0) await new Promise((r) => setImmediate(r)); }
     return;
   }
   res.end(JSON.stringify({ dyno: process.env.DYNO }));
