@@ -25,6 +25,9 @@ import { OneOffs } from './control/one-offs.js';
 import { ReleaseOutputs } from './control/release-output.js';
 import { restoreCurrentRelease } from './control/releases.js';
 import { instanceId } from './docker/engine.js';
+import { guardHost } from './docker/host-guard.js';
+import { BuildCgroups } from './docker/build-cgroup.js';
+import { DockerNetworks } from './docker/networks.js';
 import { DockerRuntime } from './runtime/docker/runtime.js';
 import { ProcessRuntime } from './runtime/process/runtime.js';
 import { chooseRuntime, recordedRuntime, recordRuntime } from './runtime/select.js';
@@ -135,16 +138,22 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   // A Node or package manager emptied from the data dir since the build is installed again with the
   // operator's registry settings; the process runtime gets the builder's installers from here.
   const npmEnv = hostRegistryEnv(config.buildRegistry, paths.registry);
-  // On the process runtime as root, each app and add-on server gets a network of its own (netns/).
+  // On the process runtime as root, each app and add-on server gets a network of its own (netns/);
+  // on Docker, each app a labelled network of its own (docker/networks.ts).
   const net = docker ? {} : await startAppNetworks({ config: config.appNetworks, sandbox, db, instance: instanceId(paths.root), log });
   if (net.warning) log(`warning: ${net.warning}`);
   const { networks } = net;
-  const runtime: Runtime = docker
-    ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, network: config.docker.network, memoryBytes: config.docker.dynoMemoryBytes, bindAddress: config.docker.bindAddress })
+  const dockerNetworks = docker && new DockerNetworks({ docker: docker.engine, instance: docker.instance, prefix: config.docker.network });
+  if (dockerNetworks) {
+    const warning = await guardHost(dockerNetworks.bridgePrefix, docker.instance);
+    if (warning) log(`warning: ${warning}`);
+  }
+  const runtime: Runtime = docker && dockerNetworks
+    ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, networks: dockerNetworks, limits: config.limits.dyno, bindAddress: config.docker.bindAddress })
     : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, networks, installNode: (version, log) => installNode(version, paths.node, log, npmEnv), ensureTools: (tools, log) => ensureTools(tools, paths.tools, log, npmEnv).then(() => paths.tools) });
   // Slugs as that runtime runs them: directories built in the sandbox, or images.
   const builder: SlugBuilder = docker
-    ? new SlugImageBuilder({ docker, paths, stackImage: config.docker.stackImage, caFile: config.docker.buildCaFile, registry: config.buildRegistry })
+    ? new SlugImageBuilder({ docker, paths, stackImage: config.docker.stackImage, caFile: config.docker.buildCaFile, registry: config.buildRegistry, limits: config.limits.build, cgroups: new BuildCgroups(docker.engine, (line) => log(`warning: ${line}`)) })
     : new SlugDirBuilder({ sandbox, paths, appEnv: config.appEnv, registry: config.buildRegistry, networks });
   const leftover = await takeLeftovers(runtime, takeStaleDynos(db), config.stopGraceMs, log);
   const abandoned = failAbandoned(db);
@@ -171,9 +180,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     stopGraceMs: config.stopGraceMs,
     settleMs: config.settleMs,
     baseEnv: config.appEnv,
+    dynoLimits: config.limits.dyno,
     drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
-  const addons = addonServices({ config, docker, db, paths, sandbox, networks, log });
+  const addons = addonServices({ config, docker, dockerNetworks, db, paths, sandbox, networks, log });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const deps: ApiDeps = {
@@ -220,6 +230,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
 
   // Before any app comes back: apps need their database.
   await restoreAddons(deps, log);
+  // Networks of apps destroyed while no server ran, now that no add-on is left on them.
+  await dockerNetworks?.prune(new Set(apps.map((a) => a.name))).catch((err: Error) => log(`Could not remove the networks of destroyed apps: ${err.message}`));
   for (const app of apps) {
     restoreCurrentRelease(app, deps, leftover.get(app.id))
       .catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`))

@@ -13,6 +13,7 @@ import { entryKind, excerpt, readTreeFile } from '../safe-fs.js';
 import { buildFailed, type Compiled, detect, finishSlug, slugHome, unpack } from '../slug.js';
 import type { BuildRequest, Slug } from '../types.js';
 import type { RegistrySettings } from '../registry.js';
+import type { BuildLimits } from '../../lib/dyno-limits.js';
 import { CONTEXT_APP, CONTEXT_INSTALLER, CONTEXT_PAAS, CONTEXT_REGISTRY, generateDockerfile, IMAGE_CACHE, registryContext } from './dockerfile.js';
 import { LABELS, imageTag } from '../../lib/docker/labels.js';
 import { stackNodeVersion } from './node.js';
@@ -42,6 +43,10 @@ export interface ImageBuildRequest extends Omit<BuildRequest, 'steps'> {
   labels?: Record<string, string>;
   /** Stops the build where it is (the pusher hung up, shutdown). */
   signal?: AbortSignal;
+  /** What each build step may use (PAAS_BUILD_MEMORY). */
+  limits?: BuildLimits;
+  /** The cgroup the build's step containers go under (PAAS_BUILD_PIDS), when the server made one. */
+  cgroupParent?: string;
 }
 
 /** Where the app lives in a generated image, and the node that runs it. */
@@ -106,7 +111,7 @@ async function ownImage(req: ImageBuildRequest, dir: string, tag: string, labels
   if ((await entryKind(path.join(dir, 'Dockerfile'))) !== 'file') throw new BuildError('Dockerfile must be a regular file, not a link or a directory. Fix it and push again.');
   const text = (await readTreeFile(dir, 'Dockerfile'))!.toString('utf8');
   await requireLocalImages(req.docker, text, req.stackImage);
-  await runBuild(req.docker, await tarOf(dir, await fs.readdir(dir)), { dockerfile: 'Dockerfile', tag, labels, log: req.log, signal: req.signal });
+  await runBuild(req.docker, await tarOf(dir, await fs.readdir(dir)), { dockerfile: 'Dockerfile', tag, labels, log: req.log, signal: req.signal, limits: req.limits, cgroupParent: req.cgroupParent });
   const image = await imageCommand(req.docker, tag);
   if (await readTreeFile(dir, 'Procfile')) req.log('       Procfile commands run in the image as `bash -c <command>` (the image needs bash), in its WORKDIR, as its USER.');
   if (/^(root|0)(:|$)/.test(image.user)) req.log('       The Dockerfile sets USER root: dynos run as the app\'s own user instead.');
@@ -158,6 +163,8 @@ async function generatedImage(req: ImageBuildRequest, home: string, dir: string,
     tag,
     log: req.log,
     signal: req.signal,
+    limits: req.limits,
+    cgroupParent: req.cgroupParent,
     heading: (n) => dockerfile.steps.get(n)?.heading || undefined,
     explain: (n) => dockerfile.steps.get(n)?.failure,
     hint: (n, output) => matchHint(dockerfile.steps.get(n)?.hints, output),

@@ -1,6 +1,7 @@
 // Runs one image build on the engine (classic builder) and turns its JSON stream into Heroku-style
 // build output and, on failure, a BuildError that names the failing step.
 import type Docker from 'dockerode';
+import type { BuildLimits } from '../../lib/dyno-limits.js';
 import { BuildError } from '../errors.js';
 import { excerpt } from '../safe-fs.js';
 import { MAX_LINE } from '../../lib/lines.js';
@@ -32,6 +33,13 @@ export interface RunBuildOptions {
   hint?: (step: number, output: string[]) => string | undefined;
   /** Stops the build (the pusher hung up, the server is shutting down): the engine cancels it when its client goes. */
   signal?: AbortSignal;
+  /**
+   * Each step's memory (swap included) limit (PAAS_BUILD_MEMORY). The engine's build API has no
+   * process limit: PAAS_BUILD_PIDS reaches builds through `cgroupParent`.
+   */
+  limits?: BuildLimits;
+  /** A cgroup (made by the server, with pids.max) every step container goes under: the build's process limit. */
+  cgroupParent?: string;
 }
 
 /**
@@ -52,7 +60,10 @@ function telling(lines: string[]): string[] {
  * indented; intermediate containers are removed whether the build succeeds or not.
  */
 export async function runBuild(docker: Docker, context: NodeJS.ReadableStream, opts: RunBuildOptions): Promise<string> {
-  const stream = await docker.buildImage(context, { t: opts.tag, labels: opts.labels, dockerfile: opts.dockerfile, rm: true, forcerm: true });
+  const memory = opts.limits ? { memory: opts.limits.memoryBytes, memswap: opts.limits.memoryBytes } : {};
+  const cgroup = opts.cgroupParent ? { cgroupparent: opts.cgroupParent } : {};
+  // Steps run on Docker's default bridge (networkmode unset): never on the host's network nor an app's.
+  const stream = await docker.buildImage(context, { t: opts.tag, labels: opts.labels, dockerfile: opts.dockerfile, rm: true, forcerm: true, ...memory, ...cgroup });
   let step = 0;
   let stepLine = '';
   let stepOutput: string[] = [];

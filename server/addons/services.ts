@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { DockerHost } from '../docker/engine.js';
+import type { DockerNetworks } from '../docker/networks.js';
 import type { SandboxHost } from '../sandbox/host.js';
 import type { Db } from '../store/db.js';
 import type { DataPaths } from '../store/paths.js';
@@ -15,17 +16,17 @@ import { ProcessAddons } from './process/index.js';
  * Docker), their state changes recorded in the store and their lines in the server's log. Backups
  * a killed server left pending are marked failed first.
  */
-export function addonServices(params: { config: Config; docker?: DockerHost; db: Db; paths: DataPaths; sandbox: SandboxHost; networks?: AppNetworks; log: (line: string) => void }): AddonServices {
-  const { config, docker, db, log } = params;
+export function addonServices(params: { config: Config; docker?: DockerHost; dockerNetworks?: DockerNetworks; db: Db; paths: DataPaths; sandbox: SandboxHost; networks?: AppNetworks; log: (line: string) => void }): AddonServices {
+  const { config, docker, dockerNetworks, db, log } = params;
   if (failPendingBackups(db)) log('Marked the PostgreSQL backups a previous paas server left unfinished failed');
   const events: AddonEvents = {
     // Masked should a server ever print its password: it must not reach our log.
     log: (name, line) => log(`addon[${name}] ${scrub(line, findAddon(db, name)?.password ?? '')}`),
     state: (name, state) => setAddonState(db, name, state),
   };
-  if (docker) {
+  if (docker && dockerNetworks) {
     const images = { stackImage: config.docker.stackImage, caFile: config.docker.buildCaFile, log };
-    return new DockerAddons({ docker: docker.engine, instance: docker.instance, network: config.docker.network, images, events });
+    return new DockerAddons({ docker: docker.engine, instance: docker.instance, networks: dockerNetworks, images, events });
   }
   return new ProcessAddons({ dir: params.paths.addons, sandbox: params.sandbox, events, networks: params.networks });
 }

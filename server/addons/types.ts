@@ -61,6 +61,11 @@ export interface AddonServices {
   stop(name: string): Promise<void>;
   /** Stops it and deletes its data for good. */
   destroy(instance: AddonInstance): Promise<void>;
+  /**
+   * Makes the add-on reachable from the dynos of exactly these apps, the ones it is attached to
+   * (Docker: the app networks it is on); idempotent. Runtimes whose add-ons every app reaches leave it out.
+   */
+  reach?(instance: AddonInstance, apps: string[]): Promise<void>;
   /** The URL an app's dynos use to reach it, on this runtime (holds the password). */
   url(instance: AddonInstance): string;
   /** Stops every add-on cleanly (server shutdown). */

@@ -4,7 +4,7 @@ import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, PaasError } from '../../lib/errors.js';
 import type { ReleaseRow } from '../store/releases.js';
 import { type AddonRow, appAttachments, attachmentsOf, deleteAddon, findAddon, insertAddon, listAddons as listAddonRows, recordInstance } from '../store/addons.js';
-import { attach, detach, refuseAttachment } from './attachments.js';
+import { attach, detach, reachAttached, refuseAttachment } from './attachments.js';
 import { scrub } from '../addons/scrub.js';
 import { ADDON_SERVICES, type AddonInstance, type AddonService, type AddonState } from '../addons/types.js';
 import { backupsDir, instanceOf, parseAs, requireAddon, requireApp } from './queries.js';
@@ -118,6 +118,8 @@ export async function restoreAddons(deps: Pick<Deps, 'db' | 'addons'>, log: (lin
           deleteAddon(deps.db, row.id);
         } else {
           await deps.addons.start(instanceOf(row));
+          // What the attachments say, whatever a previous server left (one that died mid-attach).
+          await reachAttached(row, deps);
         }
       } catch (err) {
         log(`Could not start add-on ${row.name}: ${(err as Error).message.split('\n')[0]}`);

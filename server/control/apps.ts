@@ -150,6 +150,7 @@ export async function destroyApp(params: { name: string; destroyAddons?: boolean
     await deps.runner.stopApp(app.name);
     await deps.builder.removeApp(app);
     const addons = await releaseAppAddons(app, params.destroyAddons === true, deps);
+    await deps.runner.removeApp(app.name);
     const slugs = listSlugDirs(deps.db, app.id);
     deleteApp(deps.db, app.id);
     deps.routes.removeApp(app.name);

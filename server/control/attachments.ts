@@ -3,7 +3,7 @@ import { attachmentRelease } from './changes.js';
 import type { Deps } from './deps.js';
 import { ConflictError, NotFoundError } from '../../lib/errors.js';
 import type { AppRow } from '../store/apps.js';
-import { appAttachments, attachmentsOf, deleteAddon, deleteAttachment, findAddon, findAddonById, insertAttachment } from '../store/addons.js';
+import { type AddonRow, appAttachments, attachmentsOf, deleteAddon, deleteAttachment, findAddon, findAddonById, insertAttachment } from '../store/addons.js';
 import type { ReleaseRow } from '../store/releases.js';
 import { backupsDir, currentConfig, instanceOf, parseAs, requireAddon, requireApp } from './queries.js';
 
@@ -27,6 +27,17 @@ export function refuseAttachment(app: AppRow, as: string, addonId: number | unde
   }
 }
 
+/**
+ * Makes the add-on reachable from the dynos of exactly the apps it is attached to (and `joining`,
+ * about to be): on Docker, the app networks it is on.
+ */
+export async function reachAttached(addon: AddonRow, deps: Pick<Deps, 'db' | 'addons'>, joining?: string): Promise<void> {
+  if (!deps.addons.reach || addon.state === 'provisioning') return;
+  const apps = new Set(attachmentsOf(deps.db, addon.id).map((a) => a.app));
+  if (joining) apps.add(joining);
+  await deps.addons.reach(instanceOf(addon), [...apps]);
+}
+
 /** Under the app's lock: the checks an attachment must pass, then the row. */
 function insertChecked(addonName: string, app: AppRow, as: string, deps: Pick<Deps, 'db'>): void {
   const addon = findAddon(deps.db, addonName);
@@ -43,10 +54,17 @@ export async function attach(params: { addon: string; app: string; as?: unknown;
   const addon = requireAddon(deps, params.addon);
   const app = requireApp(deps, params.app);
   const as = parseAs(params.as, addon.service);
-  return attachmentRelease(
-    { app: app.name, description: `Attach ${as} (${addon.name})`, actor: params.actor, change: (now) => insertChecked(addon.name, now, as, deps) },
-    deps,
-  );
+  // Before the release: its dynos find the add-on's host name from their first line.
+  await reachAttached(addon, deps, app.name);
+  try {
+    return await attachmentRelease(
+      { app: app.name, description: `Attach ${as} (${addon.name})`, actor: params.actor, change: (now) => insertChecked(addon.name, now, as, deps) },
+      deps,
+    );
+  } catch (err) {
+    await reachAttached(addon, deps).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Detaches an add-on from an app in a new release, which drops its var; the add-on and its data stay. */
@@ -55,7 +73,7 @@ export async function detach(params: { addon: string; app: string; actor: string
   const app = requireApp(deps, params.app);
   const attached = attachmentsOf(deps.db, addon.id).find((a) => a.app_id === app.id);
   if (!attached) throw new NotFoundError(`${addon.name} is not attached to ${app.name}. Run \`paas addons -a ${app.name}\` to list its add-ons.`);
-  return attachmentRelease(
+  const release = await attachmentRelease(
     {
       app: app.name,
       description: `Detach ${attached.as_name} (${addon.name})`,
@@ -66,6 +84,9 @@ export async function detach(params: { addon: string; app: string; actor: string
     },
     deps,
   );
+  // The app's dynos lose their way to it now, not at their next restart.
+  await reachAttached(addon, deps);
+  return release;
 }
 
 /**

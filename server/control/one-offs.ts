@@ -114,6 +114,8 @@ export class OneOffs {
     timer?.unref();
     void dyno.exited.then((status) => {
       clearTimeout(timer);
+      if (status.outOfMemory) log('Error R15 (Memory quota vastly exceeded)');
+      if (status.reason) log(status.reason);
       log(`Process exited with ${status.signal ? `signal ${status.signal}` : `status ${status.code}`}`);
       // Reaps what the command left running, and the row.
       return stop();

@@ -4,7 +4,6 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 
 import { LABELS } from '../../lib/docker/labels.js';
-import { statusOf } from './streams.js';
 
 export { LABELS };
 
@@ -61,21 +60,4 @@ export async function probeDocker(docker: Docker, timeoutMs = 2000): Promise<{ o
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * Makes sure the user-defined network dynos and add-ons share exists (made on first use, labelled);
- * refuses a network of that name that is not paas's.
- */
-export async function ensureNetwork(docker: Docker, network: string): Promise<void> {
-  const found = await docker.getNetwork(network).inspect().catch((err: unknown) => (statusOf(err) === 404 ? undefined : Promise.reject(err)));
-  if (found) {
-    if (found.Labels?.[LABELS.managed] !== 'true') {
-      throw new Error(`A Docker network named ${network} exists and is not paas's (no ${LABELS.managed} label). Remove it or set PAAS_DOCKER_NETWORK to another name.`);
-    }
-    return;
-  }
-  await docker.createNetwork({ Name: network, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.managed]: 'true' } }).catch((err: unknown) => {
-    if (statusOf(err) !== 409) throw err; // made meanwhile by another server
-  });
 }

@@ -174,6 +174,11 @@ export class Reconciler {
     });
   }
 
+  /** Once the app's dynos and containers are gone (apps:destroy): what the runtime kept for it. */
+  async removeApp(app: string): Promise<void> {
+    await this.ctx.deps.runtime.removeApp?.(app);
+  }
+
   /**
    * Stops every dyno this reconciler started: the formations, and dynos still booting or running a
    * release phase (their deploys then fail). Used on shutdown.

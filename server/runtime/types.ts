@@ -1,3 +1,4 @@
+import type { DynoLimits } from '../../lib/dyno-limits.js';
 import type { ToolRef } from '../../lib/tool-ref.js';
 /**
  * The runtime runs dynos. Two implementations share this interface: `process` (child processes in
@@ -39,6 +40,8 @@ export interface DynoSpec {
   stdin?: boolean;
   /** A one-off run on a pseudo-terminal of this size; its output (stdout only) is the terminal's. */
   tty?: TtySize;
+  /** What the dyno may use (the server's defaults and the app's overrides); none: what the host has. */
+  limits?: DynoLimits;
 }
 
 export interface TtySize {
@@ -56,8 +59,15 @@ export interface DynoInput {
 }
 
 export interface ExitStatus {
+  /**
+   * The platform's line saying which limit of the runtime's own stopped the dyno (Docker's watch on
+   * its writes), when one did; the crash path logs it.
+   */
+  reason?: string;
   code: number | null;
   signal: string | null;
+  /** The kernel killed it for going over its memory limit (Heroku's R15). */
+  outOfMemory?: boolean;
 }
 
 export interface RunningDyno {
@@ -129,6 +139,11 @@ export interface Runtime {
   adopt?(dyno: RecordedDyno, onLine: DynoSpec['onLine']): Promise<RunningDyno | undefined>;
   /** Stops every dyno of ours that is not in `keep` (handles), rows or not: what no release wants. */
   sweep?(keep: Set<string>, graceMs: number): Promise<number>;
+  /**
+   * Removes what the runtime keeps for an app besides its dynos (Docker: its network), once they are
+   * all gone (apps:destroy).
+   */
+  removeApp?(app: string): Promise<void>;
   /** Lets go of running dynos without stopping them (persistent runtimes), so the server can exit. */
   detach?(): void;
 }

@@ -1,6 +1,6 @@
 // PostgreSQL and Redis add-ons on the docker runtime, against the real engine: labelled containers
-// of images built from Debian's packages, a labelled volume each, reachable from a dyno on the
-// shared network by the URL's host and from paas on a loopback port; supervised, adopted, backed
+// of images built from Debian's packages, a labelled volume each, reachable by the URL's host from
+// a dyno on the network of an app it is attached to (and from no other) and from paas on a loopback port; supervised, adopted, backed
 // up and restored, and destroyed with their data.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -8,7 +8,8 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { beforeAll, expect, it, vi } from 'vitest';
 import { DockerAddons } from '../../server/addons/docker/addons.js';
-import { objectName, publishedPort } from '../../server/addons/docker/containers.js';
+import { DockerNetworks } from '../../server/docker/networks.js';
+import { createServer, objectName, publishedPort } from '../../server/addons/docker/containers.js';
 import type { AddonInstance, AddonState } from '../../server/addons/types.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { demux } from '../../lib/docker/run-in-image.js';
@@ -16,19 +17,17 @@ import { dockerSuite, dockerTestEnv, removeInstance, STACK_IMAGE, testDocker } f
 import { BIN, sh, tempDir } from '../helpers/paas.js';
 
 const INSTANCE = `t${randomBytes(5).toString('hex')}`;
-const NETWORK = `paas-test-${INSTANCE}`;
 
-/** Every object the suite made: containers and volumes labelled with its instance, and its network. */
+/** Every object the suite made: containers, volumes and networks labelled with its instance. */
 async function removeAll(docker: Docker): Promise<void> {
   await removeInstance(docker, INSTANCE);
-  await docker.getNetwork(NETWORK).remove().catch(() => undefined);
 }
 
 function addons(docker: Docker, seen: { states: [string, AddonState][]; logs: string[] }): DockerAddons {
   return new DockerAddons({
     docker,
     instance: INSTANCE,
-    network: NETWORK,
+    networks: new DockerNetworks({ docker, instance: INSTANCE, prefix: 'paas-test' }),
     images: { stackImage: STACK_IMAGE, caFile: dockerTestEnv().PAAS_BUILD_CA_FILE, log: () => undefined },
     events: { log: (name, line) => seen.logs.push(`${name}: ${line}`), state: (name, state) => seen.states.push([name, state]) },
   });
@@ -65,7 +64,6 @@ dockerSuite('add-ons (docker runtime)', () => {
   beforeAll(async () => {
     docker = await testDocker();
     onCleanup(() => removeAll(docker));
-    await docker.createNetwork({ Name: NETWORK, Driver: 'bridge', Labels: { 'paas.managed': 'true', 'paas.instance': INSTANCE } });
     services = addons(docker, seen);
     onCleanup(() => services.detach());
     // The images are built once per recipe (`paas stack:build` makes them in CI); timed apart from provisioning.
@@ -110,7 +108,8 @@ dockerSuite('add-ons (docker runtime)', () => {
       expect(info.Config.User).toBe(`${addon.uid}:${addon.uid}`);
       const bindings = Object.values(info.NetworkSettings.Ports ?? {}).flat() as { HostIp: string }[];
       expect(bindings.map((b) => b.HostIp)).toEqual(['127.0.0.1']);
-      expect(Object.keys(info.NetworkSettings.Networks)).toEqual([NETWORK]);
+      // Its home network only, until it is attached to an app.
+      expect(Object.keys(info.NetworkSettings.Networks)).toEqual([`paas-test-${INSTANCE}`]);
       const visible = JSON.stringify([info.Config.Cmd, info.Args, info.Path, info.Config.Env, info.Config.Entrypoint, info.HostConfig]);
       expect(visible).not.toContain(addon.password);
       const volume = await docker.getVolume(objectName(addon.name, INSTANCE)).inspect();
@@ -121,22 +120,23 @@ dockerSuite('add-ons (docker runtime)', () => {
     expect(new Set(top.Processes.filter((p: string[]) => p[2] !== 'docker-init').map((p: string[]) => p[1]))).toEqual(new Set(['350001']));
   });
 
-  it('is reached from a dyno on the same network by the URL host', async () => {
+  it('is reached by the URL host from a dyno of an app it is attached to, and from no other app', async () => {
     const probe = `
       const net = require('node:net');
       const u = new URL(process.env.URL);
       const s = net.connect({ host: u.hostname, port: Number(u.port) }, () => s.write(Buffer.from(process.env.SEND, 'base64')));
       s.on('data', (d) => { process.stdout.write(d.toString('latin1').slice(0, 20)); s.destroy(); });
-      s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
+      s.on('error', (e) => { console.error(e.message); process.exit(1); });
+      s.setTimeout(5000, () => { console.error('no answer'); process.exit(2); });`;
     const resp = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${x.length}\r\n${x}\r\n`).join('')}`;
-    const run = async (url: string, send: string) => {
+    const run = async (url: string, send: string, app = 'one') => {
       const container = await docker.createContainer({
         Image: STACK_IMAGE,
         Entrypoint: ['node', '-e', probe],
         Env: [`URL=${url}`, `SEND=${Buffer.from(send, 'latin1').toString('base64')}`],
         User: '1000:1000',
         Labels: { 'paas.managed': 'true', 'paas.instance': INSTANCE, 'paas.kind': 'test' },
-        HostConfig: { NetworkMode: NETWORK },
+        HostConfig: { NetworkMode: `paas-test-${INSTANCE}-${app}` },
       });
       onCleanup(() => container.remove({ force: true }).catch(() => undefined));
       await container.start();
@@ -144,6 +144,8 @@ dockerSuite('add-ons (docker runtime)', () => {
       const { stdout, stderr } = demux(await container.logs({ stdout: true, stderr: true }));
       return { code: StatusCode, out: stdout + stderr };
     };
+    await services.reach(cache, ['one']);
+    await services.reach(pg, ['one', 'two']);
     const r = await run(services.url(cache), resp('AUTH', 'default', cache.password) + resp('GET', 'counter'));
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('+OK\r\n$1\r\n1');
@@ -155,6 +157,18 @@ dockerSuite('add-ons (docker runtime)', () => {
     const p = await run(services.url(pg), Buffer.concat([head, user]).toString('latin1'));
     expect(p.code, p.out).toBe(0);
     expect(p.out).toMatch(/R/);
+    expect((await run(services.url(pg), Buffer.concat([head, user]).toString('latin1'), 'two')).code).toBe(0);
+    // Redis is not attached to app two: neither its name nor its address answers there.
+    const redisIp = (await docker.getContainer(objectName(cache.name, INSTANCE)).inspect()).NetworkSettings.Networks[`paas-test-${INSTANCE}-one`].IPAddress;
+    const byName = await run(services.url(cache), resp('PING'), 'two');
+    expect(byName.code).not.toBe(0);
+    expect(byName.out).toMatch(/ENOTFOUND|EAI_AGAIN/);
+    const byIp = await run(`redis://${redisIp}:6379`, resp('PING'), 'two');
+    expect(byIp.code, byIp.out).not.toBe(0);
+    // Detached from app one: gone from its network too.
+    await services.reach(cache, []);
+    expect((await run(services.url(cache), resp('PING'))).out).toMatch(/ENOTFOUND|EAI_AGAIN/);
+    expect(Object.keys((await docker.getContainer(objectName(cache.name, INSTANCE)).inspect()).NetworkSettings.Networks)).toEqual([`paas-test-${INSTANCE}`]);
   });
 
   it('keeps its data through a stop and start, and comes back when killed from outside', async () => {
@@ -206,6 +220,24 @@ dockerSuite('add-ons (docker runtime)', () => {
     expect(after.State.StartedAt).toBe(before.State.StartedAt);
     services = next;
     expect(await psql(docker, pg, 'SELECT count(*) FROM t')).toBe('2');
+  });
+
+  it('makes again, on the same volume, the container a paas from before per-app networks put on the network all shared', async () => {
+    const legacy = `paas-test-legacy-${INSTANCE}`;
+    await docker.createNetwork({ Name: legacy, Labels: { 'paas.managed': 'true', 'paas.instance': INSTANCE } });
+    services.detach();
+    const name = objectName(pg.name, INSTANCE);
+    await docker.getContainer(name).remove({ force: true });
+    await (await createServer(docker, { instance: pg, server: INSTANCE, network: legacy })).start();
+    const next = addons(docker, seen);
+    onCleanup(() => next.detach());
+    await next.start(pg);
+    services = next;
+    const info = await docker.getContainer(name).inspect();
+    expect(info.HostConfig.NetworkMode).toBe(`paas-test-${INSTANCE}`);
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([`paas-test-${INSTANCE}`]);
+    expect(await psql(docker, pg, 'SELECT count(*) FROM t')).toBe('2');
+    expect(seen.logs.join('\n')).toContain(`${pg.name}: moving it off the network every app shared`);
   });
 
   it('captures a pg_dump and restores it', async () => {

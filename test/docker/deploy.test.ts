@@ -93,7 +93,7 @@ dockerSuite('the docker runtime, end to end', () => {
     expect(c.Config.User).toBe(`${body.uid}:${body.uid}`);
     expect(c.HostConfig.Memory).toBe(256 * 1024 ** 2);
     expect(c.HostConfig.Init).toBe(true);
-    expect(c.HostConfig.PidsLimit).toBe(4096);
+    expect(c.HostConfig.PidsLimit).toBe(1024);
     expect(c.HostConfig.CapDrop).toEqual(['ALL']);
     expect(Object.values(c.HostConfig.PortBindings ?? {}).flat()).toEqual([expect.objectContaining({ HostIp: '127.0.0.1' })]);
     expect(c.HostConfig.Binds ?? []).toEqual([]);

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { onCleanup } from './cleanup.js';
 import { createApp, gitRepo, type Paas, push, sh, startPaas, tempDir } from './paas.js';
 import { instanceId } from '../../server/docker/engine.js';
+import { unguardHost } from '../../server/docker/host-guard.js';
+import { DockerNetworks } from '../../server/docker/networks.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -67,6 +69,9 @@ export function dockerTestEnv(): Record<string, string> {
 export async function removeInstance(docker: Docker, instance: string, apps: string[] = []): Promise<void> {
   const filters = { label: ['paas.managed=true', `paas.instance=${instance}`] };
   for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  // Its networks (one per app and the add-ons' home) once their containers are gone, and its firewall rule.
+  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  await unguardHost(new DockerNetworks({ docker, instance, prefix: 'paas' }).bridgePrefix, instance);
   for (const img of await docker.listImages({ filters })) await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
   // Add-ons' data volumes (once their containers are gone).
   const { Volumes } = await docker.listVolumes({ filters });

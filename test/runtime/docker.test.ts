@@ -4,6 +4,8 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll } from 'vitest';
 import { connectDocker, LABELS, probeDocker } from '../../server/docker/engine.js';
 import { DockerRuntime } from '../../server/runtime/docker/runtime.js';
+import { DockerNetworks } from '../../server/docker/networks.js';
+import { DEFAULT_LIMITS } from '../../lib/dyno-limits.js';
 import type { DynoSpec, RecordedDyno, Runtime, RunningDyno } from '../../server/runtime/types.js';
 import { tempDir } from '../helpers/paas.js';
 import { runtimeContract } from './contract.js';
@@ -57,8 +59,10 @@ class ImageAdapter implements Runtime {
   }
 }
 
-const network = `paas-contract-${process.pid}`;
-const make = () => new ImageAdapter(new DockerRuntime({ docker, network, memoryBytes: 256 * 1024 ** 2, bindAddress: '127.0.0.1', instance: `contract-${process.pid}` }));
+const instance = `contract-${process.pid}`;
+const networks = new DockerNetworks({ docker, instance, prefix: 'paas' });
+const limits = { ...DEFAULT_LIMITS.dyno, memoryBytes: 256 * 1024 ** 2 };
+const make = () => new ImageAdapter(new DockerRuntime({ docker, networks, limits, bindAddress: '127.0.0.1', instance }));
 
 if (!engine.ok) {
   console.log(`docker: no engine answers (${engine.reason}); the docker runtime contract is skipped`);
@@ -68,7 +72,7 @@ if (!engine.ok) {
   });
   afterAll(async () => {
     for (const tag of await Promise.all(images.values())) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
-    await docker.getNetwork(network).remove().catch(() => undefined);
+    await networks.prune(new Set());
   });
   runtimeContract('docker', { make, user: USER, isolated: true, sharedNetwork: false, engineEnv: ['HOSTNAME', 'LANG'], umask: '0022', ownPasswd: false });
 }

@@ -1,12 +1,13 @@
 // Add-ons on the Docker runtime: each a labelled container of its service's image, with a labelled
-// named volume for its data, on the network the app's dynos share (its container name is its host
-// name there), published on a loopback port for paas's own checks. paas supervises them itself:
+// named volume for its data, on the networks of the apps it is attached to (its container name is
+// its host name there) and on this server's add-on home network (no traffic between containers),
+// where it is published on a loopback port for paas's own checks. paas supervises them itself:
 // Docker's restart policy is off, so the backoff and the state are paas's, as for dynos.
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { demux } from '../../../lib/docker/run-in-image.js';
 import { restartDelay, STABLE_AFTER_MS } from '../../../lib/backoff.js';
-import { ensureNetwork } from '../../docker/engine.js';
+import type { DockerNetworks } from '../../docker/networks.js';
 import { idempotent, statusOf } from '../../docker/streams.js';
 import type { AddonEvents, AddonInstance, AddonServices, ProvisionSpec } from '../types.js';
 import { capture, restore } from './backup.js';
@@ -19,8 +20,8 @@ export interface DockerAddonsOptions {
   docker: Docker;
   /** This server's `paas.instance` label: it touches only its own add-ons' containers and volumes. */
   instance: string;
-  /** The labelled user-defined network the dynos join (config.docker.network). */
-  network: string;
+  /** The app networks: an add-on joins those of the apps it is attached to. */
+  networks: DockerNetworks;
   /** What the images are built from: the stack, the build CA, the Debian mirror. */
   images: Omit<AddonImageOptions, 'force'>;
   events: AddonEvents;
@@ -34,7 +35,6 @@ const READY_POLL_MS = 25;
 /** PostgreSQL and Redis add-ons as labelled containers (server/addons/types.ts). */
 export class DockerAddons implements AddonServices {
   private readonly supervisors = new Map<string, Supervisor>();
-  private network?: Promise<void>;
 
   constructor(private readonly opts: DockerAddonsOptions) {}
 
@@ -43,7 +43,7 @@ export class DockerAddons implements AddonServices {
     if (!NAME_RULE.test(spec.name)) throw new Error(`Invalid add-on name ${JSON.stringify(spec.name)}`);
     if (!Number.isInteger(spec.uid) || spec.uid <= 0) throw new Error(`${spec.name}: an add-on runs as its own uid, never root`);
     await ensureAddonImage(docker, spec.service, this.opts.images);
-    await (this.network ??= ensureNetwork(docker, this.opts.network));
+    const network = await this.opts.networks.ensure();
     const name = objectName(spec.name, server);
     const labels = addonLabels(spec.name, server);
     const user = `u${randomBytes(6).toString('hex')}`;
@@ -58,7 +58,7 @@ export class DockerAddons implements AddonServices {
       const output = await runInit(docker, spec.service, name, labels, argv, password);
       const version = /(\d+\.\d+(\.\d+)?)/.exec(output.split('\n').filter(Boolean).pop() ?? '')?.[1] ?? '';
       const addon: AddonInstance = { name: spec.name, service: spec.service, version, uid: spec.uid, user, database, password, port: SERVICE_PORTS[spec.service], handle: '' };
-      const container = await createServer(docker, { instance: addon, server, network: this.opts.network });
+      const container = await createServer(docker, { instance: addon, server, network });
       addon.handle = container.id;
       await this.startSupervised(addon, container.id);
       return addon;
@@ -77,12 +77,19 @@ export class DockerAddons implements AddonServices {
     const name = objectName(addon.name, server);
     let info = await inspectContainer(docker, name);
     if (info && !isOurs(info.Config.Labels, addon.name, server)) throw new Error(`${addon.name}: the container ${name} is not this paas server's`);
+    const home = await this.opts.networks.ensure();
+    if (info && info.HostConfig.NetworkMode !== home) {
+      // Made by a paas whose dynos and add-ons all shared one network: made again on its own (same volume, same data).
+      this.opts.events.log(addon.name, 'moving it off the network every app shared: its container is made again');
+      await idempotent(() => docker.getContainer(info!.Id).stop({ t: STOP_TIMEOUT_S }));
+      await idempotent(() => docker.getContainer(info!.Id).remove({ force: true }));
+      info = undefined;
+    }
     if (!info) {
       // Its container is gone (removed by hand): a new one on the same volume has the same data.
       const volume = await docker.getVolume(name).inspect().catch(() => undefined);
       if (!volume || !isOurs(volume.Labels, addon.name, server)) throw new Error(`${addon.name}: its data volume ${name} is gone`);
-      await (this.network ??= ensureNetwork(docker, this.opts.network));
-      const created = await createServer(docker, { instance: addon, server, network: this.opts.network });
+      const created = await createServer(docker, { instance: addon, server, network: home });
       info = await created.inspect();
     }
     if (info.State.Running) this.opts.events.log(addon.name, `adopting its running container ${info.Id.slice(0, 12)}`);
@@ -118,6 +125,21 @@ export class DockerAddons implements AddonServices {
     const volume = await docker.getVolume(name).inspect().catch(() => undefined);
     if (volume && isOurs(volume.Labels, addon.name, server)) await idempotent(() => docker.getVolume(name).remove());
     this.opts.events.state(addon.name, 'stopped');
+  }
+
+  /**
+   * Puts the add-on on the networks of exactly `apps` (and its home network): connected to the new
+   * ones, disconnected from the others of this server.
+   */
+  async reach(addon: AddonInstance, apps: string[]): Promise<void> {
+    const { docker, instance: server, networks } = this.opts;
+    const name = objectName(addon.name, server);
+    const info = await inspectContainer(docker, name);
+    if (!info || !isOurs(info.Config.Labels, addon.name, server)) return;
+    const wanted = new Set([networks.name(), ...apps.map((app) => networks.name(app))]);
+    const current = networks.ourNetworksOf(info);
+    for (const app of apps) if (!current.includes(networks.name(app))) await networks.connect(info.Id, app, [name]);
+    for (const network of current) if (!wanted.has(network)) await networks.disconnect(info.Id, network);
   }
 
   url(addon: AddonInstance): string {

@@ -6,16 +6,19 @@ import { freePort } from '../free-port.js';
 import { listenerUids, namespaceListenPorts } from '../listeners.js';
 import type { DynoSpec, ExitStatus, RecordedDyno, Runtime, RunningDyno } from '../types.js';
 import { runInImage } from '../../../lib/docker/run-in-image.js';
-import { ensureNetwork, LABELS, ourFilter } from '../../docker/engine.js';
+import { LABELS, ourFilter } from '../../docker/engine.js';
+import type { DockerNetworks } from '../../docker/networks.js';
+import type { DynoLimits } from '../../../lib/dyno-limits.js';
 import { entrypoint, oneOffInput, oneOffOptions } from './one-off.js';
+import { exitCause, limitOptions, storageQuota, watchDisk } from './limits.js';
 import { followOutput, idempotent, rawOutput, statusOf } from '../../docker/streams.js';
 
 export interface DockerRuntimeOptions {
   docker: Docker;
-  /** The labelled user-defined network every dyno joins (made on first use). */
-  network: string;
-  /** Each dyno's memory limit, in bytes. */
-  memoryBytes: number;
+  /** The app networks: a dyno joins its app's, and no other. */
+  networks: DockerNetworks;
+  /** The dyno limits of a spec that brings none (the reconciler gives each its app's). */
+  limits: DynoLimits;
   /** Where dyno ports are published on the host: 127.0.0.1 unless set otherwise. */
   bindAddress: string;
   /** This server's `paas.instance` label (engine.ts instanceId): it adopts and sweeps only its own dynos. */
@@ -29,8 +32,6 @@ interface ImageFacts {
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** The most processes and threads one dyno may have. */
-const DYNO_PIDS = 4096;
 /** How often a dyno whose port was taken by something else at start is retried on another. */
 const PORT_TRIES = 3;
 
@@ -41,7 +42,7 @@ function isRoot(user: string): boolean {
 
 /**
  * Dynos as containers of the slug image. Each is labelled as ours, runs as the app's uid with an
- * init (signals, zombies), a memory limit and no capability, joins paas's network, and has its
+ * init (signals, zombies), its limits (limits.ts) and no capability, joins its app's network only, and has its
  * PORT published on the bind address (loopback) at the same number, so the app's own "listening
  * on" line names the port the router uses. Containers outlive paas: a restarted server adopts them.
  * paas restarts crashed dynos itself (no Docker restart policy), so it owns the backoff.
@@ -50,7 +51,8 @@ export class DockerRuntime implements Runtime {
   readonly name = 'docker';
   readonly persistent = true;
   private readonly images = new Map<string, Promise<ImageFacts>>();
-  private network?: Promise<void>;
+  /** Whether the storage driver caps a container's writes (else they are watched). */
+  private quota?: Promise<boolean>;
   /** Set by detach(): engine calls that fail from now on are the server letting go, not dyno exits. */
   private detached = false;
   private readonly streams = new Set<NodeJS.ReadableStream>();
@@ -59,11 +61,13 @@ export class DockerRuntime implements Runtime {
 
   async start(spec: DynoSpec): Promise<RunningDyno> {
     if (!spec.image) throw new Error(`${spec.app} ${spec.name}: the docker runtime runs slug images, and this release has none; push again to build one`);
-    await (this.network ??= ensureNetwork(this.opts.docker, this.opts.network));
+    const network = await this.opts.networks.ensure(spec.app);
     const image = await this.imageFacts(spec.image);
+    const limits = spec.limits ?? this.opts.limits;
+    const quota = await (this.quota ??= storageQuota(this.opts.docker, spec.image, { [LABELS.managed]: 'true', [LABELS.instance]: this.opts.instance }));
     for (let attempt = 1; ; attempt++) {
       const port = await freePort(this.opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.opts.bindAddress);
-      const container = await this.create(spec, image, port);
+      const container = await this.create(spec, image, port, { network, limits, quota });
       // Attached before start, so not even the first line is missed.
       const input = spec.stdin || spec.tty !== undefined;
       // With stdin, the attach is hijacked: one raw connection carries input one way and output the other.
@@ -79,7 +83,7 @@ export class DockerRuntime implements Runtime {
         throw err;
       }
       // Output held for a slow reader (flow) is read once the container exits: then it is all there.
-      const running = await this.running(container, spec.name, port, { ...output, atExit: () => void stream.resume() });
+      const running = await this.running(container, spec.name, port, { ...output, atExit: () => void stream.resume() }, { diskBytes: quota ? undefined : limits.diskBytes });
       return input ? { ...running, ...oneOffInput(container, stream, spec) } : running;
     }
   }
@@ -115,12 +119,18 @@ export class DockerRuntime implements Runtime {
     const container = this.opts.docker.getContainer(dyno.handle);
     const info = await container.inspect().catch(() => undefined);
     if (!info?.State.Running || !this.owns(info.Config.Labels, dyno.app)) return undefined;
+    // A dyno on any other network than its app's alone (a paas before per-app networks) is replaced, not kept.
+    const networks = Object.keys(info.NetworkSettings.Networks ?? {});
+    if (networks.length !== 1 || networks[0] !== this.opts.networks.name(dyno.app)) return undefined;
     const binding = Object.values(info.HostConfig.PortBindings ?? {})[0] as { HostPort?: string }[] | undefined;
     const port = Number(binding?.[0]?.HostPort);
     if (!Number.isInteger(port) || port <= 0) return undefined;
     // Only what it prints from now on: the lines before were logged by the server that started it.
     const stream = await container.logs({ follow: true, stdout: true, stderr: true, since: Math.floor(Date.now() / 1000) });
-    return this.running(container, dyno.name, port, this.follow(stream, { onLine }), info.State.Pid);
+    // Its limits are the ones it was started with; the disk watch needs only the size.
+    const quota = Boolean(info.HostConfig.StorageOpt?.size);
+    const disk = Number(/size=(\d+)/.exec(info.HostConfig.Tmpfs?.['/tmp'] ?? '')?.[1]);
+    return this.running(container, dyno.name, port, this.follow(stream, { onLine }), { pid: info.State.Pid, diskBytes: quota || !disk ? undefined : disk });
   }
 
   async sweep(keep: Set<string>, graceMs: number): Promise<number> {
@@ -130,12 +140,16 @@ export class DockerRuntime implements Runtime {
     return gone.length;
   }
 
+  removeApp(app: string): Promise<void> {
+    return this.opts.networks.remove(app);
+  }
+
   detach(): void {
     this.detached = true;
     for (const stream of this.streams) (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
   }
 
-  private async create(spec: DynoSpec, image: ImageFacts, port: number): Promise<Docker.Container> {
+  private async create(spec: DynoSpec, image: ImageFacts, port: number, on: { network: string; limits: DynoLimits; quota: boolean }): Promise<Docker.Container> {
     const suffix = randomBytes(3).toString('hex');
     const version = spec.release === undefined ? '' : `-v${spec.release}`;
     const prepend = spec.pathPrepend.map((p) => `/app/${p}`);
@@ -166,27 +180,28 @@ export class DockerRuntime implements Runtime {
       ...oneOffOptions(spec),
       HostConfig: {
         Init: true,
-        Memory: this.opts.memoryBytes,
-        MemorySwap: this.opts.memoryBytes,
-        NetworkMode: this.opts.network,
+        ...limitOptions(on.limits, on.quota),
+        NetworkMode: on.network,
         PortBindings: { [`${port}/tcp`]: [{ HostIp: this.opts.bindAddress, HostPort: String(port) }] },
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
-        // A fork bomb stops at the dyno's own limit instead of the host's.
-        PidsLimit: DYNO_PIDS,
         RestartPolicy: { Name: 'no' },
       },
     });
   }
 
   /** The RunningDyno of a started (or adopted) container. */
-  private async running(container: Docker.Container, name: string, port: number, output: { ended: Promise<void>; atExit?: () => void }, knownPid?: number): Promise<RunningDyno> {
-    const pid = knownPid ?? (await container.inspect()).State.Pid;
+  private async running(container: Docker.Container, name: string, port: number, output: { ended: Promise<void>; atExit?: () => void }, known: { pid?: number; diskBytes?: number }): Promise<RunningDyno> {
+    const pid = known.pid ?? (await container.inspect()).State.Pid;
+    // Writes the storage driver does not cap are measured, and stop the dyno past its limit.
+    const disk = known.diskBytes === undefined ? undefined : watchDisk(container, known.diskBytes);
     const exited = this.waitExit(container).then(async (status) => {
+      disk?.stop();
+      const cause = status.code !== 0 ? await exitCause(container, disk?.reason) : {};
       output.atExit?.();
       // The lines printed before the exit are often what it died of: deliver them first.
       await atMost(output.ended, DRAIN_MS);
-      return status;
+      return { ...status, ...cause };
     });
     const host = this.opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : this.opts.bindAddress;
     // Docker's proxy accepts on the published port before the app listens: look inside the
