@@ -4,6 +4,7 @@ import type { RegistrySettings } from '../builder/registry.js';
 import { trustedProxiesProblem } from '../router/trusted.js';
 import { loadRegistrySettings, RegistryConfigError } from './slug-builder/registry.js';
 import { ConfigError } from '../lib/errors.js';
+import { parseServerLimits, type ServerLimits } from '../lib/dyno-limits.js';
 
 export type RuntimeName = 'process' | 'docker';
 
@@ -74,6 +75,8 @@ export interface Config {
   appEnv: Record<string, string>;
   /** The uids (each also a gid) given to apps, one per app, when paas runs as root. */
   appUids: { first: number; last: number };
+  /** Dyno and build limits (PAAS_DYNO_*, PAAS_BUILD_MEMORY/PIDS) and the push size cap (PAAS_MAX_PUSH_SIZE), on both runtimes. */
+  limits: ServerLimits;
 }
 
 export { ConfigError };
@@ -172,7 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
     throw new ConfigError(`PAAS_DOMAIN=${JSON.stringify(domain)} is not a valid domain name (for example "localhost" or "apps.example.com").`);
   }
-  const docker = parseDocker(env);
+  const limits = parseServerLimits(env);
+  const docker = parseDocker(env, limits);
   return {
     port: parsePort(env, 'PORT', 5100),
     routerPort: parsePort(env, 'PAAS_ROUTER_PORT', 8080),
@@ -196,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     appEnv: pickAppEnv(env),
     appUids: parseUidRange(env),
     docker,
+    limits,
     buildRegistry: parseBuildRegistry(env, docker.buildCaFile),
   };
 }
@@ -217,22 +222,9 @@ function parseTrusted(env: NodeJS.ProcessEnv): string {
   return raw;
 }
 
-const MEMORY_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-
-/** Parses a memory size in Docker's format (`512m`, `1g`, `1073741824`). */
-export function parseMemory(raw: string): number | undefined {
-  const m = /^(\d+)([bkmg]?)$/i.exec(raw.trim());
-  if (!m) return undefined;
-  const bytes = Number(m[1]) * MEMORY_UNITS[m[2].toLowerCase()];
-  return bytes >= 6 * 1024 ** 2 ? bytes : undefined; // Docker's own minimum is 6 MB
-}
-
-function parseDocker(env: NodeJS.ProcessEnv): DockerConfig {
+function parseDocker(env: NodeJS.ProcessEnv, limits: ServerLimits): DockerConfig {
   const dynoMemory = env.PAAS_DYNO_MEMORY || '512m';
-  const dynoMemoryBytes = parseMemory(dynoMemory);
-  if (dynoMemoryBytes === undefined) {
-    throw new ConfigError(`PAAS_DYNO_MEMORY=${JSON.stringify(dynoMemory)} is not a memory size. Use Docker's format, for example 512m or 1g (at least 6m).`);
-  }
+  const dynoMemoryBytes = limits.dyno.memoryBytes;
   const stackImage = env.PAAS_STACK_IMAGE || 'paas/stack:bookworm';
   if (!/^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/.test(stackImage)) {
     throw new ConfigError(`PAAS_STACK_IMAGE=${JSON.stringify(stackImage)} is not an image name. Use name:tag, for example paas/stack:bookworm.`);

@@ -1,3 +1,4 @@
+import { dynoLimitProblem } from '../../lib/dyno-limits.js';
 import { InvalidParamsError } from '../../lib/errors.js';
 
 export const CONFIG_KEY_RULE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -38,6 +39,7 @@ export function parseConfigChange(body: unknown): ConfigChange {
     // An environment string ends at a NUL byte: no value can hold one.
     else if (value.includes('\0')) throw new InvalidParamsError(`The value of ${key} holds a NUL character, which no environment variable can carry. Remove it.`);
     else if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw new InvalidParamsError(`The value of ${key} is ${Buffer.byteLength(value)} bytes; the limit is ${MAX_VALUE_BYTES} (32 KiB).`);
+    else if (dynoLimitProblem(key, value)) throw new InvalidParamsError(`${dynoLimitProblem(key, value)} It overrides the server's dyno limit for this app; unset it to use the server's.`);
     else change.set[key] = value;
   }
   return change;
