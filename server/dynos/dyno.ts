@@ -1,4 +1,5 @@
 // One dyno's life in the reconciler: start, boot (listen, health checks), record, publish, stop.
+import { dynoLimitsFor } from '../../lib/dyno-limits.js';
 import { DeployError } from '../../lib/errors.js';
 import type { RunningDyno } from '../runtime/types.js';
 import { waitUntilUp } from '../runtime/wait-port.js';
@@ -76,6 +77,9 @@ export function record(ctx: Ctx, release: ReleaseToRun, running: RunningDyno, ty
 /** Starts one dyno of the release; each output line goes to the app's logs and to `onLine`. */
 export async function startDyno(ctx: Ctx, release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void, oneOff?: OneOffRun): Promise<RunningDyno> {
   if (ctx.closed) throw new DeployError('The paas server is shutting down: no new dyno starts.');
+  const limits = ctx.deps.dynoLimits && dynoLimitsFor(ctx.deps.dynoLimits, release.env);
+  // As Heroku tells buildpacks (its Node buildpack sizes WEB_CONCURRENCY by it): the dyno's memory, in MB.
+  const memory: Record<string, string> = limits ? { MEMORY_AVAILABLE: String(Math.floor(limits.memoryBytes / 1024 ** 2)) } : {};
   const dyno = await ctx.deps.runtime
     .start({
     app: release.app,
@@ -91,7 +95,8 @@ export async function startDyno(ctx: Ctx, release: ReleaseToRun, type: string, n
     tools: release.slug.tools,
     pathPrepend: release.slug.pathPrepend,
     user: release.user,
-    env: { ...ctx.deps.baseEnv, ...release.env, ...oneOff?.env, DYNO: name },
+    env: { ...ctx.deps.baseEnv, ...memory, ...release.env, ...oneOff?.env, DYNO: name },
+    limits,
     onLine: lineSink(ctx, release, name, onLine),
     stdin: oneOff?.stdin,
     tty: oneOff?.tty,

@@ -31,6 +31,9 @@ export async function runOnce(ctx: Ctx, release: ReleaseToRun, type: string, opt
   deleteDyno(ctx.deps.db, dyno.id);
   if (signal?.aborted) throw new DeployError(String(signal.reason));
   if (timedOut) throw new DeployError(`The release command ran longer than ${Math.round(opts.timeoutMs / 1000)} s and was stopped; the release failed.`);
+  if (status.outOfMemory) {
+    throw new DeployError('The release command went over its memory limit and was killed (Error R15, Memory quota vastly exceeded); the release failed. Raise PAAS_DYNO_MEMORY for this app with `paas config:set`.');
+  }
   if (status.code !== 0) {
     throw new DeployError(`The release command failed (${status.signal ?? `exit code ${status.code}`}); the release failed and the current release keeps running.`);
   }

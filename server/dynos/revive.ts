@@ -16,6 +16,8 @@ export function watch(ctx: Ctx, d: Dyno): void {
     setDynoState(ctx.deps.db, d.running.id, 'crashed');
     // Reap whatever the dyno's shell left behind, so nothing keeps holding its port.
     void ctx.deps.runtime.stop(d.running, 0);
+    // Heroku's words for a dyno its memory limit killed.
+    if (status.outOfMemory) ctx.deps.logs.append(app, `paas[${d.name}]`, 'Error R15 (Memory quota vastly exceeded)');
     ctx.deps.logs.append(app, `paas[${d.name}]`, `Process exited (${status.signal ?? `code ${status.code}`}); state changed from up to crashed`);
     const streak = Date.now() - d.startedAt > STABLE_AFTER_MS ? 1 : d.streak + 1;
     scheduleRevive(ctx, d, streak);

@@ -1,6 +1,7 @@
 // The reconciler's model: a release to run, its dynos, and the state it keeps per app.
 import type { Slug } from '../../builder/index.js';
 import type { AppLogs } from '../logs/pipeline.js';
+import type { DynoLimits } from '../../lib/dyno-limits.js';
 import type { DynoSpec, RunningDyno, Runtime, TtySize } from '../runtime/types.js';
 import type { AppUser } from '../sandbox/spawn.js';
 import type { Db } from '../store/db.js';
@@ -44,6 +45,8 @@ export interface ReconcilerDeps {
   settleMs: number;
   /** Host variables every dyno gets (LANG, TZ): never a paas setting or secret. */
   baseEnv: Record<string, string>;
+  /** The server's dyno limits (PAAS_DYNO_*), which an app's config vars of the same names override. */
+  dynoLimits?: DynoLimits;
   /**
    * The router's drain (router/router.ts): for a web dyno out of the routes, waits for the requests
    * sent to it to finish (at most `timeoutMs`) and closes the router's connections to it. Resolves

@@ -1,3 +1,4 @@
+import type { DynoLimits } from '../../lib/dyno-limits.js';
 import type { ToolRef } from '../../lib/tool-ref.js';
 /**
  * The runtime runs dynos. Two implementations share this interface: `process` (child processes in
@@ -39,6 +40,8 @@ export interface DynoSpec {
   stdin?: boolean;
   /** A one-off run on a pseudo-terminal of this size; its output (stdout only) is the terminal's. */
   tty?: TtySize;
+  /** What the dyno may use (the server's defaults and the app's overrides); none: what the host has. */
+  limits?: DynoLimits;
 }
 
 export interface TtySize {
@@ -58,6 +61,8 @@ export interface DynoInput {
 export interface ExitStatus {
   code: number | null;
   signal: string | null;
+  /** The kernel killed it for going over its memory limit (Heroku's R15). */
+  outOfMemory?: boolean;
 }
 
 export interface RunningDyno {
