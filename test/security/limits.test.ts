@@ -1,10 +1,12 @@
 // Resource limits on the process runtime (root, bubblewrap, cgroups): a hostile dyno forks, allocates
 // and writes without end, and is stopped at its limits each time, while the API and another app keep
 // answering. Small limits on the test server keep it quick. Latency belongs to `npm run bench:limits`.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { detectSandbox } from '../../server/sandbox/host.js';
-import { apiCall, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
+import { apiCall, createApp, gitRepo, type Paas, push, sh, startPaas, viaRouter } from '../helpers/paas.js';
 import { envApp } from '../helpers/fixtures.js';
 import { hogApp } from './hog-app.js';
 
@@ -114,5 +116,27 @@ describe.runIf(withCgroups)('a dyno is stopped at its limits (root, bubblewrap, 
     const r = await fork();
     expect(r.started as number).toBeGreaterThan(200);
     expect(r.started as number).toBeLessThan(300);
+  });
+});
+
+describe('the push size cap (PAAS_MAX_PUSH_SIZE)', () => {
+  it('refuses a bigger pack with a message the pusher sees, and stores nothing of it', async () => {
+    const paas = await startPaas({ PAAS_MAX_PUSH_SIZE: '1m' });
+    await createApp(paas, 'big');
+    const dir = await gitRepo(paas, { ...envApp('big'), 'blob.bin': randomBytes(2 * MB).toString('base64') });
+    const r = await push(paas, dir, 'big');
+    expect(r.code).not.toBe(0);
+    // git's own words, through its protocol: "remote: fatal: pack exceeds maximum allowed size", then "[remote rejected] main -> main (unpacker error)".
+    expect(r.stderr).toContain('remote: fatal: pack exceeds maximum allowed size');
+    expect(r.stderr).toContain('[remote rejected] main -> main');
+    const repo = path.join(paas.dataDir, 'repos', 'big.git');
+    const objects = (await sh('git', ['count-objects', '-v'], { cwd: repo })).stdout;
+    expect(objects).toMatch(/^count: 0$/m);
+    expect(objects).toMatch(/^packs: 0$/m);
+    expect((await apiCall(paas, 'GET', '/v1/apps/big/releases')).json).toEqual([]);
+    // Under the cap, the same app deploys.
+    const small = await gitRepo(paas, envApp('big'));
+    const ok = await push(paas, small, 'big');
+    expect(ok.code, ok.stderr).toBe(0);
   });
 });
