@@ -261,7 +261,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await routeStream.close();
     await runner.close();
     await closeAddons(addons, log);
-    await limits.cgroups?.close();
+    limits.cgroups?.close();
     // After the dynos: a tail sees their last lines; the CLI reconnects once the server is back.
     await tails.close();
     await hookServer.close();

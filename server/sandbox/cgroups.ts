@@ -145,9 +145,15 @@ export class Cgroups {
     return group;
   }
 
-  /** Removes our directories (at shutdown, once every group is gone). */
-  async close(): Promise<void> {
-    for (const dir of this.unique()) await removeDir(dir).catch(() => undefined);
+  /** Removes our directories (at shutdown, once every group is gone; one left behind keeps them for the next start to clear). */
+  close(): void {
+    for (const dir of this.unique()) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // Still holds a group: the next server of this instance removes it.
+      }
+    }
   }
 }
 

@@ -11,8 +11,8 @@ export interface SandboxLimits {
 
 /**
  * The server lowers its own oom_score_adj (paas must never be what the OOM killer picks); an app's
- * processes must not inherit that, so they raise theirs before they run. As root the raise also
- * sets the floor: the app cannot lower it again.
+ * processes must not inherit that, so they raise theirs before they run. Where root holds
+ * CAP_SYS_RESOURCE the raise also sets the floor: the app cannot lower it again.
  */
 export const APP_OOM_SCORE_ADJ = 500;
 export const SERVER_OOM_SCORE_ADJ = -500;

@@ -38,7 +38,10 @@ function fork() {
 const hold = [];
 http.createServer((req, res) => {
   if (req.url === '/info') return res.end(JSON.stringify({ oomScoreAdj: fs.readFileSync('/proc/self/oom_score_adj', 'utf8').trim(), memoryAvailable: process.env.MEMORY_AVAILABLE }));
-  if (req.url === '/fork') return res.end(JSON.stringify((forked = undefined, fork(), 'started')));
+  if (req.url === '/fork') {
+    forked = undefined;
+    return res.end(JSON.stringify('started'), () => setImmediate(fork));
+  }
   if (req.url === '/forked') return res.end(JSON.stringify(forked ?? 'pending'));
   if (req.url === '/fill-tmp') return fill('/tmp/fill', res);
   if (req.url === '/fill-app') return fill('/app/fill', res);

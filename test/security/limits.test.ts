@@ -14,7 +14,7 @@ const host = detectSandbox();
 const withCgroups = host.asRoot && host.kind === 'bwrap' && fs.existsSync('/sys/fs/cgroup');
 const MB = 1024 ** 2;
 /** Enough for node (about 50 MB) and a full /tmp or /app (32 MB): the disk cap, not memory, stops those. */
-export const LIMITS = { PAAS_DYNO_MEMORY: '128m', PAAS_DYNO_PIDS: '64', PAAS_DYNO_DISK: '32m' };
+const LIMITS = { PAAS_DYNO_MEMORY: '128m', PAAS_DYNO_PIDS: '64', PAAS_DYNO_DISK: '32m' };
 
 /** Whether this process holds CAP_SYS_RESOURCE (bit 24), which lowering an OOM score takes. */
 function canLowerScores(): boolean {
@@ -119,8 +119,18 @@ describe.runIf(withCgroups)('a dyno is stopped at its limits (root, bubblewrap, 
   });
 });
 
-describe('the push size cap (PAAS_MAX_PUSH_SIZE)', () => {
-  it('refuses a bigger pack with a message the pusher sees, and stores nothing of it', async () => {
+describe('pushes and builds', () => {
+  it.runIf(withCgroups)('stops a build step at PAAS_BUILD_MEMORY and tells the pusher', async () => {
+    const paas = await startPaas({ PAAS_BUILD_MEMORY: '160m' });
+    await createApp(paas, 'greedy');
+    const build = "node -e 'const h = []; for (let i = 0; i < 1024; i++) h.push(Buffer.alloc(1 << 20, 1))'";
+    const files = { ...envApp('greedy'), 'package.json': JSON.stringify({ name: 'env-app', version: '1.0.0', scripts: { build } }) };
+    const r = await push(paas, await gitRepo(paas, files), 'greedy');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("went over the build's memory limit (PAAS_BUILD_MEMORY, 160 MB) and was killed");
+  });
+
+  it('refuses a pack over PAAS_MAX_PUSH_SIZE with a message the pusher sees, and stores nothing of it', async () => {
     const paas = await startPaas({ PAAS_MAX_PUSH_SIZE: '1m' });
     await createApp(paas, 'big');
     const dir = await gitRepo(paas, { ...envApp('big'), 'blob.bin': randomBytes(2 * MB).toString('base64') });

@@ -72,6 +72,7 @@ export class ProcessRuntime implements Runtime {
     // The Procfile command is the app's own shell command; no paas value is spliced into it (PORT and
     // the rest arrive through the environment). It goes to the launcher as an argument.
     const argv = [...launcher(spec.profile ?? false), spec.command];
+    const [node, tools] = [await this.node(spec), await this.tools(spec)];
     const group = spec.limits && this.opts.cgroups?.create(`dyno-${id}`, spec.limits);
     const sandboxed = await startSandboxed(this.opts.sandbox, {
       appDir: spec.slugDir,
@@ -82,8 +83,8 @@ export class ProcessRuntime implements Runtime {
       stdin: spec.stdin || spec.tty !== undefined,
       env: { ...spec.env, PORT: String(port) },
       pathPrepend: spec.pathPrepend,
-      node: await this.node(spec),
-      tools: await this.tools(spec),
+      node,
+      tools,
       limits: spec.limits && { cgroupProcs: group?.procsFiles ?? [], diskBytes: spec.limits.diskBytes },
     }).catch(async (err: unknown) => {
       await group?.remove();
