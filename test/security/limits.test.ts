@@ -119,6 +119,20 @@ describe.runIf(withCgroups)('a dyno is stopped at its limits (root, bubblewrap, 
   });
 });
 
+describe.runIf(withCgroups)('what a dyno keeps in /tmp', () => {
+  it('counts against its memory: with more disk than memory, filling /tmp ends in R15, not ENOSPC', async () => {
+    const paas = await startPaas({ PAAS_DYNO_MEMORY: '96m', PAAS_DYNO_DISK: '1g', PAAS_DYNO_PIDS: '64' });
+    await createApp(paas, 'hog');
+    const r = await push(paas, await gitRepo(paas, hogApp), 'hog');
+    expect(r.code, r.stderr).toBe(0);
+    const answer = await viaRouter(paas, 'hog.localhost', '/fill-tmp').catch((err: Error) => ({ status: 0, body: err.message }));
+    // The dyno dies before it can answer: the router reports the connection cut (502/503), never ENOSPC.
+    expect(answer.body).not.toContain('ENOSPC');
+    const logs = async () => ((await apiCall(paas, 'GET', '/v1/apps/hog/logs?lines=1500')).json as LogLine[]).map((l) => `${l.source}: ${l.line}`);
+    await vi.waitFor(async () => expect(await logs()).toContain('paas[web.1]: Error R15 (Memory quota vastly exceeded)'), { timeout: 30_000, interval: 200 });
+  });
+});
+
 describe('pushes and builds', () => {
   it.runIf(withCgroups)('stops a build step at PAAS_BUILD_MEMORY and tells the pusher', async () => {
     const paas = await startPaas({ PAAS_BUILD_MEMORY: '160m' });
