@@ -109,25 +109,32 @@ export class Cgroups {
   }
 
   /**
-   * Makes our directories and removes the empty groups a previous server of this instance left
-   * (only under our instance's directory: nothing else is ours). On v2 the controllers must be
-   * enabled for our children; that fails where the cgroup we run in holds processes itself.
+   * Checks that we can make our directories, and removes the groups a previous server of this
+   * instance left (only under our instance's directory: nothing else is ours). On v2 the
+   * controllers must be enabled for our children; that fails where the cgroup we run in holds
+   * processes itself. The directories go again until a group needs them, so a server that fails
+   * to start leaves nothing behind.
    */
   async prepare(): Promise<void> {
     for (const dir of this.unique()) {
-      fs.mkdirSync(dir, { recursive: true });
-      if (this.layout.version === 2) {
-        write(path.join(path.dirname(dir), 'cgroup.subtree_control'), '+memory +pids +cpu');
-        write(path.join(dir, 'cgroup.subtree_control'), '+memory +pids +cpu');
-      }
+      this.makeDir(dir);
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) await removeDir(path.join(dir, e.name));
     }
+    this.close();
+  }
+
+  private makeDir(dir: string): void {
+    if (fs.existsSync(dir)) return;
+    if (this.layout.version === 2) write(path.join(path.dirname(dir), 'cgroup.subtree_control'), '+memory +pids +cpu');
+    fs.mkdirSync(dir, { recursive: true });
+    if (this.layout.version === 2) write(path.join(dir, 'cgroup.subtree_control'), '+memory +pids +cpu');
   }
 
   /** A new group named `name` (unique within this server) with `limits`. */
   create(name: string, limits: GroupLimits): Cgroup {
     const { dirs, version } = this.layout;
     const dir = (c: Controller) => path.join(dirs[c], name);
+    for (const d of this.unique()) this.makeDir(d);
     for (const d of new Set(CONTROLLERS.map(dir))) fs.mkdirSync(d);
     const group: Cgroup = {
       procsFiles: [...new Set(CONTROLLERS.map((c) => path.join(dir(c), 'cgroup.procs')))],

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { cgroupLayout } from '../../server/sandbox/cgroups.js';
 import { detectSandbox } from '../../server/sandbox/host.js';
 import { apiCall, createApp, gitRepo, type Paas, push, sh, startPaas, viaRouter } from '../helpers/paas.js';
 import { envApp } from '../helpers/fixtures.js';
@@ -130,6 +131,34 @@ describe.runIf(withCgroups)('what a dyno keeps in /tmp', () => {
     expect(answer.body).not.toContain('ENOSPC');
     const logs = async () => ((await apiCall(paas, 'GET', '/v1/apps/hog/logs?lines=1500')).json as LogLine[]).map((l) => `${l.source}: ${l.line}`);
     await vi.waitFor(async () => expect(await logs()).toContain('paas[web.1]: Error R15 (Memory quota vastly exceeded)'), { timeout: 30_000, interval: 200 });
+  });
+});
+
+describe.runIf(withCgroups)("a server's cgroups", () => {
+  /** This server's group directory for the pids controller, where this test process's cgroup is (the server's too). */
+  const groupsOf = (paas: Paas) => {
+    const instance = fs.readFileSync(path.join(paas.dataDir, 'instance'), 'utf8').trim();
+    const unified = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+    return cgroupLayout(fs.readFileSync('/proc/self/cgroup', 'utf8'), '/sys/fs/cgroup', unified, instance)!.dirs.pids;
+  };
+  const children = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : []);
+
+  it('are one per dyno, cleared by the next start after a SIGKILL, and all gone after a clean stop', async () => {
+    const first = await startPaas(LIMITS);
+    await createApp(first, 'app');
+    expect((await push(first, await gitRepo(first, envApp('app')), 'app')).code).toBe(0);
+    const dir = groupsOf(first);
+    const before = children(dir);
+    expect(before).toEqual([expect.stringMatching(/^dyno-/)]);
+    await first.stop('SIGKILL');
+    // The dyno died with the server (--die-with-parent); its empty group is left for the next start.
+    const second = await startPaas({ ...LIMITS, PAAS_DATA_DIR: first.dataDir, PAAS_API_TOKEN: first.token });
+    await vi.waitFor(async () => expect((await viaRouter(second, 'app.localhost')).status).toBe(200), { timeout: 30_000, interval: 200 });
+    const after = children(dir);
+    expect(after).toHaveLength(1);
+    expect(after).not.toContain(before[0]);
+    await second.stop();
+    expect(fs.existsSync(dir)).toBe(false);
   });
 });
 
