@@ -39,6 +39,7 @@ import { closeInheritedFds } from './sandbox/fds.js';
 import { detectSandbox, exposedFilesWarning } from './sandbox/host.js';
 import { hostRegistryEnv, writeHostRegistry } from './slug-builder/registry.js';
 import { probeOverlay } from './sandbox/spawn.js';
+import { setUpLimits } from './sandbox/cgroups.js';
 import { adoptSlugs, clearScratch, prepareDataDir } from './sandbox/data-dir.js';
 import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
@@ -135,6 +136,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   recordRuntime(paths.root, chosen.name);
   log(chosen.reason);
   const docker = chosen.docker ? { engine: chosen.docker, instance: instanceId(paths.root) } : undefined;
+  const limits = await setUpLimits(instanceId(paths.root), sandbox, !docker);
+  for (const warning of limits.warnings) log(`warning: ${warning}`);
   // A Node or package manager emptied from the data dir since the build is installed again with the
   // operator's registry settings; the process runtime gets the builder's installers from here.
   const npmEnv = hostRegistryEnv(config.buildRegistry, paths.registry);
@@ -150,11 +153,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   }
   const runtime: Runtime = docker && dockerNetworks
     ? new DockerRuntime({ docker: docker.engine, instance: docker.instance, networks: dockerNetworks, limits: config.limits.dyno, bindAddress: config.docker.bindAddress })
-    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, networks, installNode: (version, log) => installNode(version, paths.node, log, npmEnv), ensureTools: (tools, log) => ensureTools(tools, paths.tools, log, npmEnv).then(() => paths.tools) });
+    : new ProcessRuntime({ sandbox, scratchRoot: paths.scratch, networks, cgroups: limits.cgroups, installNode: (version, log) => installNode(version, paths.node, log, npmEnv), ensureTools: (tools, log) => ensureTools(tools, paths.tools, log, npmEnv).then(() => paths.tools) });
   // Slugs as that runtime runs them: directories built in the sandbox, or images.
   const builder: SlugBuilder = docker
     ? new SlugImageBuilder({ docker, paths, stackImage: config.docker.stackImage, caFile: config.docker.buildCaFile, registry: config.buildRegistry, limits: config.limits.build, cgroups: new BuildCgroups(docker.engine, (line) => log(`warning: ${line}`)) })
-    : new SlugDirBuilder({ sandbox, paths, appEnv: config.appEnv, registry: config.buildRegistry, networks });
+    : new SlugDirBuilder({ sandbox, paths, appEnv: config.appEnv, registry: config.buildRegistry, networks, limits: { ...config.limits.build, cgroups: limits.cgroups } });
   const leftover = await takeLeftovers(runtime, takeStaleDynos(db), config.stopGraceMs, log);
   const abandoned = failAbandoned(db);
   if (abandoned.builds || abandoned.releases) {
@@ -274,8 +277,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await routeStream.close();
     await runner.close();
     await closeAddons(addons, log);
-    // After every dyno and add-on server: their namespaces, veths and rules go.
+    // After every dyno and add-on server: their namespaces, veths, rules and cgroups go.
     await networks?.close();
+    limits.cgroups?.close();
     // After the dynos: a tail sees their last lines; the CLI reconnects once the server is back.
     await tails.close();
     await hookServer.close();

@@ -140,7 +140,9 @@ function runService({ service, app, actor, body, head, ended, res }: ServiceRun,
     }
   }
   const cmd = service.slice('git-'.length);
-  const args = ['-c', `core.hooksPath=${deps.paths.hooks}`, cmd, '--stateless-rpc', repoDir(deps.paths, app.name)];
+  // git's own cap on the pack (PAAS_MAX_PUSH_SIZE): a bigger one is refused while it arrives, the
+  // pusher reads why in git's own words, and the quarantine it was unpacked into is thrown away.
+  const args = ['-c', `core.hooksPath=${deps.paths.hooks}`, '-c', `receive.maxInputSize=${deps.config.limits.maxPushBytes}`, cmd, '--stateless-rpc', repoDir(deps.paths, app.name)];
   const child = spawn('git', args, { env });
   let settled = false;
   // The lock is free before the response ends, so the pusher's next push never finds it still held.

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { type NodeInstall, nodeHomeSeen } from '../../builder/index.js';
 import { TOOLS_SEEN } from '../../builder/tools.js';
+import { confined, MOUNT_SIZED_OVERLAY, type SandboxLimits, sizedTmpfs } from './confine.js';
 import { type SandboxHost, sharedDirMode } from './host.js';
 import { isolationArgs, openParents } from './isolation.js';
 import { noUserNamespacesFilter } from './seccomp.js';
@@ -54,6 +55,8 @@ export interface SandboxSpec {
   files?: Record<string, string>;
   /** The app's network namespace (`/run/netns/…`), entered before anything else runs; bubblewrap only. */
   netns?: string;
+  /** Its cgroup and disk size (bubblewrap only): without, it may use all the host has. */
+  limits?: SandboxLimits;
 }
 
 export interface Sandboxed {
@@ -105,6 +108,11 @@ function usesOverlay(host: SandboxHost): boolean {
   return host.kind === 'bwrap' && host.overlay;
 }
 
+/** Whether a dyno's /app writes go to a tmpfs of its disk size (an overlay with a size to keep to). */
+function sizedLayer(spec: SandboxSpec): boolean {
+  return spec.writes === 'layer' && spec.limits?.diskBytes !== undefined;
+}
+
 /**
  * Mounts a throwaway overlay in `scratchRoot`, as every sandbox will. Some filesystems cannot hold
  * an overlay's upper layer (overlayfs itself, inside a container; NFS): there each dyno gets a copy
@@ -137,6 +145,12 @@ async function prepareScratch(host: SandboxHost, spec: SandboxSpec): Promise<str
   // Without namespaces the app's uid must be able to pass through to its copy.
   await fs.mkdir(scratch, { recursive: true, mode: sharedDirMode(host) });
   if (usesOverlay(host)) {
+    if (sizedLayer(spec)) {
+      // The layer and its work dir are made on the tmpfs, inside the mount namespace (confine.ts).
+      for (const d of ['layer', 'merged']) await fs.mkdir(path.join(scratch, d), { mode: 0o700 });
+      await fs.symlink(spec.appDir, path.join(scratch, 'lower'));
+      return path.join(scratch, 'merged');
+    }
     for (const d of ['work', 'merged']) await fs.mkdir(path.join(scratch, d), { mode: 0o700 });
     const [own, shared] = spec.writes === 'layer' ? ['upper', 'lower'] : ['lower', 'upper'];
     await fs.mkdir(path.join(scratch, own), { mode: 0o700 });
@@ -181,7 +195,9 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
   const files = Object.entries(spec.files ?? {});
   if (host.kind === 'none') {
     if (files.length || spec.netns) throw new Error('files and networks can be given only inside bubblewrap');
-    const child = spawn(spec.argv[0], spec.argv.slice(1), {
+    // Only the OOM score: no cgroup can be joined once the process runs as the app.
+    const argv = confined(undefined, spec.argv);
+    const child = spawn(argv[0], argv.slice(1), {
       cwd: appDir,
       env: withPath(spec, appDir, host),
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
@@ -197,9 +213,9 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     ...fileMounts(files.map(([target]) => target)),
     '--proc', '/proc',
     '--dev', '/dev',
-    '--tmpfs', '/tmp',
+    ...sizedTmpfs(spec.limits, '/tmp'),
     '--chmod', '1777', '/tmp',
-    '--tmpfs', '/var/tmp',
+    ...sizedTmpfs(spec.limits, '/var/tmp'),
     '--chmod', '1777', '/var/tmp',
     // As root, what runs before setpriv's drop keeps only what the drop needs: no mknod, no mount.
     ...(host.asRoot ? ['--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP'] : []),
@@ -215,9 +231,13 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     : [];
   // Mount options go through fd 3, so /proc/1/cmdline inside the sandbox names no host path.
   const bwrap = [host.bwrap, '--args', '3', '--', ...drop, '/bin/bash', '-c', LOAD_ENV, 'paas-env', ...spec.argv];
-  const sandboxed = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir, ...bwrap] : bwrap;
-  // nsenter execs what follows in the app's network namespace: same pid, so the process group is unchanged.
-  const argv = spec.netns ? ['nsenter', `--net=${spec.netns}`, '--', ...sandboxed] : sandboxed;
+  const mount = sizedLayer(spec)
+    ? [MOUNT_SIZED_OVERLAY, 'paas-sandbox', spec.scratchDir, String(spec.limits!.diskBytes), `${spec.user?.uid ?? 0}:${spec.user?.gid ?? 0}`]
+    : [MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir];
+  const sandboxed = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', ...mount, ...bwrap] : bwrap;
+  // nsenter execs what follows in the app's network namespace: same pid, so the process group is
+  // unchanged; the cgroup wrapper (confined) runs first, so nothing runs outside the limits.
+  const argv = confined(spec.limits, spec.netns ? ['nsenter', `--net=${spec.netns}`, '--', ...sandboxed] : sandboxed);
   const child = spawn(argv[0], argv.slice(1), {
     env: { PATH: host.systemPath },
     stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...files.map(() => 'pipe' as const)],

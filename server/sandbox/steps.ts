@@ -4,7 +4,9 @@ import path from 'node:path';
 import { BuildError, type BuildSteps, nodeHomeSeen } from '../../builder/index.js';
 import { superviseStep } from '../../builder/exec.js';
 import { registryMounts, type RegistrySettings } from '../../builder/registry.js';
+import type { BuildLimits } from '../../lib/dyno-limits.js';
 import type { ToolRef } from '../../lib/tool-ref.js';
+import type { Cgroups } from './cgroups.js';
 import { signalGroup } from './process-groups.js';
 import type { SandboxHost } from './host.js';
 import { APP_ROOT, type AppUser, removeScratch, startSandboxed } from './spawn.js';
@@ -47,6 +49,9 @@ function nodeGypDir(dir: string, tools: ToolRef[] | undefined): Record<string, s
   return { npm_package_config_node_gyp_nodedir: dir, ...(tools?.some((t) => t.name === 'pnpm') ? { npm_config_nodedir: dir } : {}) };
 }
 
+/** What each build step may use (PAAS_BUILD_MEMORY, PAAS_BUILD_PIDS), and where its cgroup is made (as root, with cgroups). */
+export type StepLimits = BuildLimits & { cgroups?: Cgroups };
+
 /**
  * Build steps (npm ci, npm run build, pip install) of one app: each runs in the app's sandbox under
  * its uid, with the tree being built at /app. What a step leaves running dies with it, and a step
@@ -54,7 +59,7 @@ function nodeGypDir(dir: string, tools: ToolRef[] | undefined): Record<string, s
  */
 export function sandboxedSteps(
   host: SandboxHost,
-  params: { user?: AppUser; env: Record<string, string>; scratchRoot: string; toolsRoot?: string; signal?: AbortSignal; registry?: RegistrySettings; netns?: string },
+  params: { user?: AppUser; env: Record<string, string>; scratchRoot: string; toolsRoot?: string; signal?: AbortSignal; registry?: RegistrySettings; netns?: string; limits?: StepLimits },
 ): BuildSteps {
   const { signal } = params;
   return {
@@ -62,8 +67,11 @@ export function sandboxedSteps(
     pathOf: (tree) => (host.kind === 'bwrap' ? APP_ROOT : tree),
     async run(argv, opts) {
       if (signal?.aborted) throw new BuildError(String(signal.reason));
-      const scratchDir = path.join(params.scratchRoot, `build-${randomUUID()}`);
+      const id = randomUUID();
+      const scratchDir = path.join(params.scratchRoot, `build-${id}`);
       const nodedir = opts.node ? nodeHomeSeen(opts.node, host.kind === 'bwrap') : host.nodeDir;
+      const limits = params.limits;
+      const group = limits?.cgroups?.create(`build-${id}`, { memoryBytes: limits.memoryBytes, pids: limits.pids });
       const start = async () => {
         const registry = params.registry ? await registryFor(host, params.registry, scratchDir, params.user) : undefined;
         return startSandboxed(host, {
@@ -90,11 +98,13 @@ export function sandboxedSteps(
           files: registry?.files,
           // The app's own network: a build reaches the registry and the world, not the host.
           netns: params.netns,
+          limits: group && { cgroupProcs: group.procsFiles },
         });
       };
       // A sandbox that could not start leaves no settings behind.
       const { child } = await start().catch(async (err: unknown) => {
         await removeScratch(scratchDir);
+        await group?.remove();
         throw err;
       });
       const kill = () => child.pid && signalGroup(child.pid, 'SIGKILL');
@@ -104,12 +114,15 @@ export function sandboxedSteps(
       try {
         await superviseStep(child, argv, { ...opts, kill });
       } catch (err) {
-        throw signal?.aborted ? new BuildError(String(signal.reason)) : err;
+        if (signal?.aborted) throw new BuildError(String(signal.reason));
+        if (group?.outOfMemory()) throw new BuildError(`\`${argv.join(' ')}\` went over the build's memory limit (PAAS_BUILD_MEMORY, ${Math.round(limits!.memoryBytes / 1024 ** 2)} MB) and was killed.`);
+        throw err;
       } finally {
         signal?.removeEventListener('abort', kill);
         // Without namespaces, a step's background processes would outlive it in its process group.
         kill();
         await removeScratch(scratchDir);
+        await group?.remove().catch(() => undefined);
       }
     },
   };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { eachLine } from '../../../lib/lines.js';
 import type { ToolRef } from '../../../lib/tool-ref.js';
+import type { Cgroup, Cgroups } from '../../sandbox/cgroups.js';
 import type { SandboxHost } from '../../sandbox/host.js';
 import { removeScratch, startSandboxed } from '../../sandbox/spawn.js';
 import { allEnded, atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
@@ -23,6 +24,8 @@ export interface ProcessRuntimeOptions {
   sandbox: SandboxHost;
   /** Where each dyno's scratch layer lives while it runs (only paas can enter it). */
   scratchRoot: string;
+  /** Where each dyno's cgroup is made (as root, where the host has cgroups): without, DynoSpec.limits caps only its disk. */
+  cgroups?: Cgroups;
   /**
    * Installs (or finds in its cache) an exact Node.js version and returns its home: the builder's
    * installNode, handed in by the wiring, since a runtime knows nothing of builds. Needed for a spec with `node`.
@@ -76,7 +79,9 @@ export class ProcessRuntime implements Runtime {
     // The Procfile command is the app's own shell command; no paas value is spliced into it (PORT and
     // the rest arrive through the environment). It goes to the launcher as an argument.
     const argv = [...launcher(spec.profile ?? false), spec.command];
-    const { child, monitorPid, mapsSignals } = await startSandboxed(this.opts.sandbox, {
+    const [node, tools] = [await this.node(spec), await this.tools(spec)];
+    const group = spec.limits && this.opts.cgroups?.create(`dyno-${id}`, spec.limits);
+    const sandboxed = await startSandboxed(this.opts.sandbox, {
       appDir: spec.slugDir,
       writes: 'layer',
       scratchDir,
@@ -87,13 +92,16 @@ export class ProcessRuntime implements Runtime {
       // built-in static server (builder/static-server.ts) listens on every interface there, as in a container.
       env: { ...spec.env, PORT: String(port), ...(network ? { PAAS_STATIC_HOST: '0.0.0.0' } : {}) },
       pathPrepend: spec.pathPrepend,
-      node: await this.node(spec),
-      tools: await this.tools(spec),
+      node,
+      tools,
       netns: network?.netns,
-    }).catch((err: unknown) => {
+      limits: spec.limits && { cgroupProcs: group?.procsFiles ?? [], diskBytes: spec.limits.diskBytes },
+    }).catch(async (err: unknown) => {
       this.ports.get(spec.app)?.delete(port);
+      await group?.remove();
       throw err;
     });
+    const { child, monitorPid, mapsSignals } = sandboxed;
     const outputEnded = allEnded(child.stdout!, child.stderr!);
     const flow = (on: boolean) => {
       for (const s of [child.stdout!, child.stderr!]) {
@@ -115,7 +123,7 @@ export class ProcessRuntime implements Runtime {
       await atMost(outputEnded, DRAIN_MS);
       await removeScratch(scratchDir).catch(() => undefined);
       this.ports.get(spec.app)?.delete(port);
-      return status;
+      return group ? { ...status, ...(await leaveGroup(group)) } : status;
     });
     const { onOutput } = spec;
     if (onOutput) {
@@ -177,4 +185,11 @@ export class ProcessRuntime implements Runtime {
     await Promise.all(ours.map(({ pgid }) => terminateGroup(pgid, graceMs, bwrap ? pgid : undefined)));
     return ours.length;
   }
+}
+
+/** Whether the kernel killed the dyno for memory, read before its group (and the count) goes. */
+async function leaveGroup(group: Cgroup): Promise<{ outOfMemory?: true }> {
+  const outOfMemory = group.outOfMemory();
+  await group.remove().catch(() => undefined);
+  return outOfMemory ? { outOfMemory } : {};
 }
