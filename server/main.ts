@@ -41,8 +41,9 @@ import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
 import { adoptable, type StaleDyno, takeStaleDynos } from './store/dynos.js';
 import { failAbandoned } from './store/releases.js';
-import { restoreAddons } from './control/addons.js';
+import { handOutNewUrl, reportSquat, restoreAddons } from './control/addons.js';
 import { addonServices, closeAddons } from './addons/services.js';
+import type { SquatReport } from './addons/types.js';
 import { resolveApiToken } from './http/token.js';
 import { requireApp } from './control/queries.js';
 
@@ -168,7 +169,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     baseEnv: config.appEnv,
     drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
-  const addons = addonServices({ config, docker, db, paths, sandbox, log });
+  // A squatted add-on's report and new URL go through the control plane (deps, made just below).
+  const squats = {
+    squatted: (report: SquatReport) => reportSquat(report, deps),
+    rotated: (name: string) => void handOutNewUrl(name, deps).catch((err: Error) => log(`Could not give the apps of add-on ${name} its new URL: ${err.message}`)),
+  };
+  const addons = addonServices({ config, docker, db, paths, sandbox, log, squats });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const deps: ApiDeps = {

@@ -4,9 +4,10 @@ import path from 'node:path';
 import type { SandboxHost } from '../../sandbox/host.js';
 import { freePort } from '../../runtime/free-port.js';
 import type { AddonEvents, AddonInstance, AddonServices, ProvisionSpec } from '../types.js';
-import { capture, initCluster, launchPostgres, pgBin, pgVersion, type PgTarget, restore, waitPostgres } from './postgres.js';
-import { launchRedis, redisConfig, redisVersion, shutdownRedis, waitRedis } from './redis.js';
+import { capture, initCluster, launchPostgres, pgBin, pgVersion, type PgTarget, restore, rotatePostgres, waitPostgres } from './postgres.js';
+import { launchRedis, redisConfig, redisVersion, rotateRedis, shutdownRedis, waitRedis } from './redis.js';
 import { accountFiles, type AddonBox, serverPid } from './sandbox.js';
+import { clearSquatters } from './squatters.js';
 import { type ServerControl, Supervised } from './supervisor.js';
 
 export interface ProcessAddonsOptions {
@@ -14,6 +15,8 @@ export interface ProcessAddonsOptions {
   dir: string;
   sandbox: SandboxHost;
   events: AddonEvents;
+  /** The app whose uid `uid` is, if any: a squatter of an add-on's port is stopped only if it is an app's. */
+  appOf?: (uid: number) => string | undefined;
 }
 
 async function hasAccount(uid: number): Promise<boolean> {
@@ -37,6 +40,8 @@ function newPassword(): string {
  */
 export class ProcessAddons implements AddonServices {
   private readonly running = new Map<string, Supervised>();
+  /** The instances started, kept current: a password replaced after a squat is the one to use next. */
+  private readonly instances = new Map<string, AddonInstance>();
   private bin: string | undefined;
 
   constructor(private readonly opts: ProcessAddonsOptions) {}
@@ -124,12 +129,28 @@ export class ProcessAddons implements AddonServices {
 
   private async control(instance: AddonInstance): Promise<ServerControl> {
     const box = this.box(instance);
-    const { port, password } = instance;
+    const { port, name } = instance;
+    const current = () => this.instances.get(name) ?? instance;
+    let squatted = false;
+    const guard: Pick<ServerControl, 'beforeLaunch' | 'afterRestart'> = {
+      beforeLaunch: async (again) => {
+        const reports = await clearSquatters(name, port, box.uid ?? process.getuid?.() ?? 0, (uid) => this.opts.appOf?.(uid));
+        for (const report of reports) this.opts.events.squatted?.(report);
+        // Only a server that had been up (so its apps had its URL) has a password to replace.
+        if (reports.length && again) squatted = true;
+      },
+      afterRestart: async () => {
+        if (!squatted) return;
+        await this.rotate(current());
+        squatted = false;
+      },
+    };
     if (instance.service === 'postgresql') {
       const bin = await this.pgBin();
       return {
+        ...guard,
         launch: () => launchPostgres(box, bin, port),
-        ready: (exited, deadline) => waitPostgres(bin, port, exited, deadline),
+        ready: (exited, deadline) => waitPostgres(box, port, exited, deadline),
         // SIGINT to the postmaster: PostgreSQL's `fast` shutdown (a checkpoint, no recovery next time).
         shutdown: (child) => {
           const pid = serverPid(child, box.host);
@@ -139,14 +160,26 @@ export class ProcessAddons implements AddonServices {
       };
     }
     return {
+      ...guard,
       launch: () => launchRedis(box, port),
-      ready: (exited, deadline) => waitRedis(port, password, exited, deadline),
-      shutdown: () => shutdownRedis(port, password),
+      ready: (exited, deadline) => waitRedis(box, port, current().password, exited, deadline),
+      shutdown: () => shutdownRedis(box, current().password),
     };
+  }
+
+  /** A new password for the add-on, in the running server; the store and the apps hear of it through `rotated`. */
+  private async rotate(instance: AddonInstance): Promise<void> {
+    const password = newPassword();
+    if (instance.service === 'postgresql') await rotatePostgres({ ...(await this.target(instance)) }, password);
+    else await rotateRedis(this.box(instance), instance.password, password);
+    this.instances.set(instance.name, { ...instance, password });
+    this.opts.events.log(instance.name, 'its password was replaced: the attached apps get the new URL in a new release');
+    this.opts.events.rotated?.(instance.name, password);
   }
 
   async start(instance: AddonInstance): Promise<void> {
     if (this.running.has(instance.name)) return;
+    this.instances.set(instance.name, instance);
     const server = new Supervised(instance.name, await this.control(instance), this.opts.events);
     this.running.set(instance.name, server);
     void server.stopped.then(() => {
@@ -169,6 +202,7 @@ export class ProcessAddons implements AddonServices {
 
   async destroy(instance: AddonInstance): Promise<void> {
     await this.stop(instance.name);
+    this.instances.delete(instance.name);
     await fs.rm(this.box(instance).dir, { recursive: true, force: true });
   }
 
@@ -185,7 +219,7 @@ export class ProcessAddons implements AddonServices {
   private async target(instance: AddonInstance): Promise<PgTarget> {
     if (instance.service !== 'postgresql') throw new Error(`${instance.name} is a ${instance.service} add-on: backups are for PostgreSQL add-ons only`);
     const { port, user, database, password, name } = instance;
-    return { bin: await this.pgBin(), port, user, database, password, name };
+    return { box: this.box(instance), bin: await this.pgBin(), port, user, database, password, name };
   }
 
   async capture(instance: AddonInstance, file: string): Promise<void> {

@@ -1,7 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { listenerUids } from '../../runtime/listeners.js';
+import { connectLocal, postgresAccepts } from './local-socket.js';
 import { type AddonBox, seen, spawnInBox } from './sandbox.js';
 
 const run = promisify(execFile);
@@ -174,22 +178,21 @@ export function launchPostgres(box: AddonBox, bin: string, port: number): ChildP
   ]);
 }
 
-/** Polls pg_isready (a real protocol exchange) until the server accepts connections. */
-export async function waitPostgres(bin: string, port: number, exited: () => boolean, deadline: number): Promise<void> {
+/**
+ * Polls the server (a startup message, as pg_isready sends, and no password) on its own unix
+ * socket in the add-on's run/ directory until it accepts connections.
+ */
+export async function waitPostgres(box: AddonBox, port: number, exited: () => boolean, deadline: number): Promise<void> {
   for (;;) {
     if (exited()) throw new Error('PostgreSQL exited while starting: see its log lines above');
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = spawn(path.join(bin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port), '-t', '1'], { stdio: 'ignore' });
-      c.on('error', () => resolve(false));
-      c.on('exit', (code) => resolve(code === 0));
-    });
-    if (ok) return;
+    if (await postgresAccepts(connectLocal(path.join(box.dir, 'run'), `.s.PGSQL.${port}`), 'postgres', 'postgres')) return;
     if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections on port ${port} in time: see its log lines above`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 export interface PgTarget {
+  box: AddonBox;
   bin: string;
   port: number;
   user: string;
@@ -198,20 +201,54 @@ export interface PgTarget {
   name: string;
 }
 
-function clientEnv(t: PgTarget): NodeJS.ProcessEnv {
+/**
+ * How pg_dump and pg_restore reach the server. In bubblewrap (the sandbox names the add-on's uid
+ * `postgres`): inside the add-on's own sandbox, as the superuser by peer authentication on its
+ * socket in run/, so no password is sent at all; `--role` makes them act as the app's role, as
+ * before. Without bubblewrap the uid has no such name, so they log in over TCP as the app's role
+ * with its password, but only once the listener on the port is seen to be the add-on's own uid
+ * (`expectUid`): never to a program that took the port while the add-on was down.
+ */
+function client(t: PgTarget, tool: string, args: string[]): { argv: string[]; env: Record<string, string>; inBox: boolean } {
+  if (t.box.host.kind === 'bwrap') {
+    // psql has no --role: it runs as the superuser (only paas's own fixed statements go through it).
+    const role = tool === 'psql' ? [] : [`--role=${t.user}`];
+    return { argv: [path.join(t.bin, tool), ...args, '-h', path.posix.join(seen(t.box), 'run'), '-p', String(t.port), '-U', 'postgres', ...role, '-d', t.database], env: {}, inBox: true };
+  }
   // The password goes through the environment only: argv is world-readable in /proc.
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: t.password, PGCONNECT_TIMEOUT: '10' };
+  return { argv: [path.join(t.bin, tool), ...args, '-h', '127.0.0.1', '-p', String(t.port), '-U', t.user, '-d', t.database], env: { PGPASSWORD: t.password, PGCONNECT_TIMEOUT: '10' }, inBox: false };
 }
 
-function connArgs(t: PgTarget): string[] {
-  return ['-h', '127.0.0.1', '-p', String(t.port), '-U', t.user, '-d', t.database];
+/** Refuses to go on unless every listener on the add-on's port is its own uid's (the server paas started). */
+export function expectOwnListener(port: number, uid: number): void {
+  const uids = listenerUids(port, '/proc/net');
+  if (uids.length === 0 || uids.some((u) => u !== uid)) throw new Error(`its port ${port} is not held by the add-on itself (is it running? paas addons:info)`);
+}
+
+/** Runs pg_dump, pg_restore or psql (see client) with the file `input` or `text` on its stdin and its stdout into `output`; rejects with its stderr. */
+async function runClient(t: PgTarget, tool: string, args: string[], io: { input?: string; text?: string; output?: string }): Promise<void> {
+  const c = client(t, tool, args);
+  if (!c.inBox) expectOwnListener(t.port, t.box.uid ?? process.getuid?.() ?? 0);
+  const child = spawnInBox(t.box, c.argv, c.env);
+  let err = '';
+  child.stderr!.on('data', (chunk: Buffer) => err.length < 8192 && (err += chunk.toString()));
+  const closed = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+  const streams = [
+    io.output ? pipeline(child.stdout!, createWriteStream(io.output, { mode: 0o600 })) : (child.stdout!.resume(), Promise.resolve()),
+    io.input ? pipeline(createReadStream(io.input), child.stdin!) : (child.stdin!.end(io.text ?? ''), Promise.resolve()),
+  ];
+  const [code] = await Promise.all([closed, ...streams.map((p) => p.catch(() => undefined))]);
+  if (code !== 0) throw Object.assign(new Error(`${tool} exited with ${code}`), { stderr: err });
 }
 
 /** `pg_dump -Fc` of the add-on's database into `file`, atomically (a temp file, fsynced, renamed). */
 export async function capture(t: PgTarget, file: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
-    await run(path.join(t.bin, 'pg_dump'), ['-Fc', '--no-owner', '-f', tmp, ...connArgs(t)], { env: clientEnv(t), maxBuffer: 4 << 20 });
+    await runClient(t, 'pg_dump', ['-Fc', '--no-owner'], { output: tmp });
     const fh = await fs.open(tmp, 'r');
     await fh.sync();
     await fh.close();
@@ -233,8 +270,25 @@ export async function restore(t: PgTarget, file: string): Promise<void> {
     throw new Error(`No backup at ${path.basename(file)}: list them with paas pg:backups`);
   }
   try {
-    await run(path.join(t.bin, 'pg_restore'), ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', ...connArgs(t), file], { env: clientEnv(t), maxBuffer: 4 << 20 });
+    await runClient(t, 'pg_restore', ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error'], { input: file });
   } catch (err) {
     throw failure(`Restoring ${t.name} (nothing was changed: the restore runs in one transaction)`, err, t.password);
+  }
+}
+
+/**
+ * Gives the app's role a new password and ends its sessions (one may be a stranger's who logged in
+ * with the old one). The password reaches psql on stdin only, in a statement of paas's own.
+ */
+export async function rotatePostgres(t: PgTarget, password: string): Promise<void> {
+  const sql = [
+    `ALTER ROLE "${t.user}" PASSWORD '${password}';`,
+    `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '${t.user}' AND pid <> pg_backend_pid();`,
+    '',
+  ].join('\n');
+  try {
+    await runClient(t, 'psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1'], { text: sql });
+  } catch (err) {
+    throw failure(`Replacing the password of ${t.name}`, err, password);
   }
 }
