@@ -33,7 +33,7 @@ function newPassword(): string {
  * Add-ons on the process runtime: each PostgreSQL or Redis server is a child process of paas, in a
  * bubblewrap sandbox under the add-on's own uid, seeing only its own directory, listening on a
  * loopback port, supervised like a dyno. `<dir>/<name>/` (the add-on's uid, 0700) holds `data/`
- * (the cluster, or Redis's AOF and RDB), `run/` (PostgreSQL's socket), `etc/` (the sandbox's
+ * (the cluster, or Redis's AOF and RDB), `run/` (the servers' unix sockets, the only way paas itself talks to them), `etc/` (the sandbox's
  * passwd and group) and, for Redis, `redis.conf` (0600, with the password). `<dir>/.pg-template-<major>`
  * is paas's own (a fresh cluster to copy). The PostgreSQL superuser has no password: it is reached
  * only by peer auth on the socket in `run/`, which no one but the add-on's uid can enter.
