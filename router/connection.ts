@@ -6,10 +6,13 @@ import { CLIENT_IDLE, type ConnectionContext, Exchange } from './exchange.js';
 import { forwardedFor, type Peer, requestIdOf, upstreamHead } from './forwarding.js';
 import { routerError } from './pages.js';
 import type { RouteTarget } from './protocol.js';
+import type { Address } from './pool.js';
 
 /** Pipelined requests the router buffers while one is in flight, before it stops reading. */
 const MAX_PENDING = 64 * 1024;
 const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** How long a request waits before it goes again to a dyno port whose connection just closed unanswered. */
+export const RECHECK_MS = 250;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /**
@@ -17,6 +20,16 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * over a pooled connection, and streams the response back (exchange.ts), rewriting only the heads.
  * Bodies pass through as bytes; their framing is tracked only to know where each message ends.
  */
+/** What the router tells a connection about dyno ports that may have changed hands (see recheck). */
+export interface RecheckContext {
+  /** Whether the app's route still lists `target` (a dyno the control plane has not withdrawn). */
+  listed(app: string, target: Address): boolean;
+  /** Marks a dyno port whose connection closed unanswered: no request goes there for RECHECK_MS. */
+  suspect(target: Address): void;
+  /** How long requests must still keep away from `target` (0: not suspect). */
+  suspectFor(target: Address): number;
+}
+
 export class ClientConnection extends Exchange {
   /** How much of `pending` was searched for a head's end already (a head arriving in pieces). */
   private scanned = 0;
@@ -24,7 +37,11 @@ export class ClientConnection extends Exchange {
   private reused = false;
   private attempt = 0;
 
-  constructor(socket: net.Socket, ctx: ConnectionContext) {
+  constructor(
+    socket: net.Socket,
+    ctx: ConnectionContext,
+    private readonly ports: RecheckContext,
+  ) {
     super(socket, ctx);
     this.peer = { address: socket.remoteAddress ?? '', port: socket.localPort ?? 0, trusted: ctx.trusted(socket.remoteAddress) };
     socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
@@ -174,6 +191,8 @@ export class ClientConnection extends Exchange {
       return;
     }
     this.app = found.app;
+    const wait = this.ports.suspectFor(found.target);
+    if (wait > 0) return this.recheck(found.target, wait);
     this.dispatch(found.target, false);
   }
 
@@ -225,11 +244,34 @@ export class ClientConnection extends Exchange {
     if (mayRetry) {
       const failed = this.target!;
       const next = this.ctx.retryTarget(this.app, failed) ?? (this.reused ? failed : undefined);
+      this.ports.suspect(failed);
+      if (next === failed) {
+        this.attempt++;
+        return this.recheck(failed, RECHECK_MS);
+      }
       if (next) {
         this.attempt++;
         return this.dispatch(next, true);
       }
     }
     this.fail(never ? 'H10' : 'H13');
+  }
+
+  /**
+   * A dyno's connection closed before any answer (its keep-alive timeout, or the dyno died): if it
+   * died, another program may bind its port at once, so no request goes to that port again for
+   * RECHECK_MS (`ctx.suspect`), and then only if the route table still lists it (the control plane
+   * withdraws a dyno as soon as it exits). A request with a body still coming cannot wait here.
+   */
+  private recheck(target: RouteTarget, ms: number): void {
+    if (!this.reqBody.done) return this.fail('H10');
+    this.stage = 'waiting';
+    this.deadline = Date.now() + ms + this.ctx.timeoutMs;
+    setTimeout(() => {
+      if (this.stage !== 'waiting' || this.upstream) return;
+      const next = this.ports.listed(this.app, target) ? target : this.ctx.retryTarget(this.app, target);
+      if (next) this.dispatch(next, true);
+      else this.fail('H10');
+    }, ms).unref();
   }
 }

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { ClientConnection } from './connection.js';
+import { ClientConnection, RECHECK_MS, type RecheckContext } from './connection.js';
 import type { ConnectionContext } from './exchange.js';
 import { AUTHORITY, type HeadError, type RequestHead } from './http1/head.js';
 import { formatRouterLine, type RequestRecord } from './log-line.js';
@@ -54,6 +54,8 @@ export function createRouter(opts: RouterOptions): Router {
   const pool = new UpstreamPool(UPSTREAM_IDLE_MS);
   const connections = new Set<ClientConnection>();
   const turn = new Map<string, number>();
+  /** Dyno ports whose connection closed unanswered, until when requests keep away (connection.ts recheck). */
+  const suspects = new Map<string, number>();
   const log = opts.log;
 
   function pick(app: string, targets: readonly RouteTarget[], avoid?: Address): RouteTarget | undefined {
@@ -104,8 +106,20 @@ export function createRouter(opts: RouterOptions): Router {
     log: log ? (app: string, record: RequestRecord, time: number) => log(app, formatRouterLine(record), time) : () => undefined,
   };
 
+  const ports: RecheckContext = {
+    listed: (app: string, target: Address) => opts.routes.targets(app).some((t) => t.host === target.host && t.port === target.port),
+    suspect: (target: Address) => void suspects.set(`${target.host}:${target.port}`, Date.now() + RECHECK_MS),
+    suspectFor(target: Address) {
+      if (suspects.size === 0) return 0;
+      const key = `${target.host}:${target.port}`;
+      const left = (suspects.get(key) ?? 0) - Date.now();
+      if (left <= 0) suspects.delete(key);
+      return Math.max(0, left);
+    },
+  };
+
   const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
-    const conn = new ClientConnection(socket, ctx);
+    const conn = new ClientConnection(socket, ctx, ports);
     connections.add(conn);
     socket.once('close', () => connections.delete(conn));
     if (stopping) conn.closeSoon();
@@ -119,6 +133,7 @@ export function createRouter(opts: RouterOptions): Router {
     const now = Date.now();
     for (const conn of connections) if (conn.deadline <= now) conn.expire();
     pool.sweep(now);
+    for (const [key, until] of suspects) if (until <= now) suspects.delete(key);
   }, sweepMs);
   sweeper.unref();
 

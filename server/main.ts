@@ -45,8 +45,9 @@ import { assignMissingUids, listApps } from './store/apps.js';
 import { openStore } from './store/db.js';
 import { adoptable, type StaleDyno, takeStaleDynos } from './store/dynos.js';
 import { failAbandoned } from './store/releases.js';
-import { restoreAddons } from './control/addons.js';
+import { handOutNewUrl, reportSquat, restoreAddons } from './control/addons.js';
 import { addonServices, closeAddons } from './addons/services.js';
+import type { SquatReport } from './addons/types.js';
 import { resolveApiToken } from './http/token.js';
 import { requireApp } from './control/queries.js';
 import { startAppNetworks } from './netns/setup.js';
@@ -186,7 +187,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     dynoLimits: config.limits.dyno,
     drain: (target, timeoutMs) => routeStream.drain(target, timeoutMs),
   });
-  const addons = addonServices({ config, docker, dockerNetworks, db, paths, sandbox, networks, log });
+  // A squatted add-on's report and new URL go through the control plane (deps, made just below).
+  const squats = {
+    squatted: (report: SquatReport) => reportSquat(report, deps),
+    rotated: (name: string) => void handOutNewUrl(name, deps).catch((err: Error) => log(`Could not give the apps of add-on ${name} its new URL: ${err.message}`)),
+  };
+  const addons = addonServices({ config, docker, dockerNetworks, db, paths, sandbox, networks, log, squats });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const deps: ApiDeps = {

@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
+import { escapeControls } from '../lib/control-chars.js';
 import { interrupt, tail } from './helpers/log-tail.js';
 import { cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, viaRouter } from './helpers/paas.js';
 
@@ -26,6 +27,8 @@ function print(text) {
   }
 }
 require('http').createServer((q, s) => {
+  // /escapes prints a line full of terminal controls: ESC sequences, BEL, CR, DEL, a C1 CSI, and a tab.
+  if (q.url === '/escapes') { console.log('ctl \\x1b[2J\\x1b]0;owned\\x07 cr\\r del\\x7f c1\\u009b31m tab\\tend'); return s.end('ok'); }
   const n = Number(new URL(q.url, 'http://x').searchParams.get('n') || 0);
   for (let i = 0; i < n; i += 100) print(Array.from({ length: 100 }, (_, j) => 'flood ' + (i + j) + ' ' + 'x'.repeat(1000) + '\\n').join(''));
   s.end(String(n));
@@ -114,6 +117,23 @@ describe('paas logs --tail', () => {
     // Caught up, it gets new lines again.
     await vi.waitFor(() => expect(got.at(-1)).toMatch(/ tick \d+ /), { timeout: 20_000 });
     ws.close();
+  });
+
+  it('shows control characters in app output escaped, on the CLI and the server stdout, and keeps them in --json', async () => {
+    expect((await viaRouter(paas, `${APP}.localhost`, '/escapes')).status).toBe(200);
+    const raw = 'ctl \x1b[2J\x1b]0;owned\x07 cr\r del\x7f c1\u009b31m tab\tend';
+    const shown = 'ctl \\x1b[2J\\x1b]0;owned\\x07 cr\\x0d del\\x7f c1\\x9b31m tab\tend';
+    await vi.waitFor(async () => {
+      const r = await cli(paas, ['logs', '-a', APP, '--ps', 'web.1', '-n', '300']);
+      expect(r.stdout).toContain(shown);
+    }, { timeout: 10_000, interval: 200 });
+    const text = (await cli(paas, ['logs', '-a', APP, '-n', '300'])).stdout;
+    expect(escapeControls(text.replaceAll('\n', ''))).toBe(text.replaceAll('\n', ''));
+    const json = (await cli(paas, ['logs', '-a', APP, '-n', '300', '--json'])).stdout;
+    expect(escapeControls(json.replaceAll('\n', ''))).toBe(json.replaceAll('\n', ''));
+    expect(lines(json).map((l) => JSON.parse(l).line)).toContain(raw);
+    expect(paas.output()).toContain(`app[web.1]: ${shown}`);
+    expect(paas.output()).not.toContain('\x1b[2J');
   });
 
   it('refuses a bad filter with a message that says what fits', async () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { escapeControls, terminalSafeJson } from '../../lib/control-chars.js';
 import { api } from '../api.js';
 import { CliError, parseCount } from '../errors.js';
 import { appOption, resolveApp } from '../app-option.js';
@@ -16,11 +17,15 @@ interface LogsOptions {
 
 const SOURCES = ['app', 'paas', 'router'];
 
-/** Lines as text (or JSON, one object a line), in one write. */
+/**
+ * Lines as text (or JSON, one object a line), in one write. The app's output reaches a terminal
+ * here: its control characters are shown as `\xNN`, never acted on (the server keeps them as the
+ * app wrote them, for drains and --json).
+ */
 function printer(asJson: boolean): (lines: LogLine[]) => void {
   return (lines) => {
     let text = '';
-    for (const l of lines) text += asJson ? `${JSON.stringify({ time: l.time, source: l.source, line: l.line })}\n` : `${l.time} ${l.source}: ${l.line}\n`;
+    for (const l of lines) text += asJson ? `${terminalSafeJson({ time: l.time, source: l.source, line: l.line })}\n` : `${l.time} ${escapeControls(l.source)}: ${escapeControls(l.line)}\n`;
     process.stdout.write(text);
   };
 }

@@ -41,11 +41,30 @@ export interface RunningAddon {
   readonly stopped: Promise<void>;
 }
 
+/** What paas found holding an add-on's port before a start (process runtime; see process/squatters.ts). */
+export interface SquatReport {
+  addon: string;
+  port: number;
+  /** The uid that owns the listening socket, and the app that uid is, if any. */
+  uid: number;
+  app: string | undefined;
+  /** The processes that held it, and whether paas stopped them (only an app's). */
+  pids: number[];
+  stopped: boolean;
+}
+
 export interface AddonEvents {
   /** A line about the add-on for the server's log (never holding its password). */
   log(name: string, line: string): void;
   /** The supervisor's view changed: crashed (restarting with backoff), running again, stopped. */
   state(name: string, state: AddonState): void;
+  /** Another program held the add-on's port when it was to start again: who, and what paas did. */
+  squatted?(report: SquatReport): void;
+  /**
+   * The add-on's password was replaced (after a squat: the attached apps' clients may have sent
+   * the old one to the squatter). The old one no longer works; the attached apps need the new URL.
+   */
+  rotated?(name: string, password: string): void;
 }
 
 export interface AddonServices {

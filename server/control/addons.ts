@@ -5,8 +5,9 @@ import { ConflictError, InvalidParamsError, PaasError } from '../../lib/errors.j
 import type { ReleaseRow } from '../store/releases.js';
 import { type AddonRow, appAttachments, attachmentsOf, deleteAddon, findAddon, insertAddon, listAddons as listAddonRows, recordInstance } from '../store/addons.js';
 import { attach, detach, reachAttached, refuseAttachment } from './attachments.js';
+import { attachmentRelease } from './changes.js';
 import { scrub } from '../addons/scrub.js';
-import { ADDON_SERVICES, type AddonInstance, type AddonService, type AddonState } from '../addons/types.js';
+import { ADDON_SERVICES, type AddonInstance, type AddonService, type AddonState, type SquatReport } from '../addons/types.js';
 import { backupsDir, instanceOf, parseAs, requireAddon, requireApp } from './queries.js';
 
 /** An add-on as the API shows it: never its password nor its URL. Every field is pinned. */
@@ -126,4 +127,25 @@ export async function restoreAddons(deps: Pick<Deps, 'db' | 'addons'>, log: (lin
       }
     }),
   );
+}
+
+/** Tells the app whose process held an add-on's port, in its own log, what that was and what paas did. */
+export function reportSquat(report: SquatReport, deps: Pick<Deps, 'logs'>): void {
+  if (!report.app) return;
+  const done = report.stopped ? 'paas stopped it (its process group)' : 'paas could not stop it';
+  deps.logs.append(report.app, 'paas', `Error: process ${report.pids.join(', ')} of this app held port ${report.port}, the port of the add-on ${report.addon}, while it restarted; ${done}`);
+}
+
+/**
+ * After an add-on's password was replaced (its port was squatted, so the apps' clients may have
+ * given the old one to the squatter): every app it is attached to gets the new URL in a new
+ * release, as a config change does, and its dynos restart with it.
+ */
+export async function handOutNewUrl(name: string, deps: Deps): Promise<void> {
+  const addon = findAddon(deps.db, name);
+  if (!addon) return;
+  for (const a of attachmentsOf(deps.db, addon.id)) {
+    const description = `Renew ${a.as_name}_URL (${name}): its password may have reached another program`;
+    await attachmentRelease({ app: a.app, description, actor: 'paas', change: () => undefined }, deps);
+  }
 }

@@ -7,6 +7,13 @@ import type { Ctx, Dyno } from './types.js';
 
 /** Restarts a dyno that exits on its own, after its backoff, unless it was replaced meanwhile. */
 export function watch(ctx: Ctx, d: Dyno): void {
+  // Out of the routes the moment its process is gone: on a shared loopback another app may bind the
+  // port as soon as it is free, and must get none of this dyno's requests.
+  void d.running.ended?.then(() => {
+    if (d.retired || !d.routed) return;
+    d.routed = false;
+    publish(ctx, d.release.app);
+  });
   void d.running.exited.then((status) => {
     if (d.retired) return;
     const app = d.release.app;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import express, { type Response } from 'express';
-import { tokenFromRequest, tokenMatches, userFromRequest } from '../http/auth.js';
+import { gitToken, tokenMatches, userFromRequest } from '../http/auth.js';
 import type { Deps } from '../control/deps.js';
 import { PaasError } from '../../lib/errors.js';
 import { SHUTTING_DOWN } from '../control/lifecycle.js';
@@ -66,7 +66,7 @@ export function gitRoutes(deps: Deps, pushes: Pushes): express.Router {
       if (action === 'info/refs') return gitErrPacket(res, String(req.query.service ?? ''), SHUTTING_DOWN);
       return gitError(res, 503, SHUTTING_DOWN);
     }
-    if (!tokenMatches(tokenFromRequest(req), deps.config.apiToken!)) {
+    if (!tokenMatches(gitToken(req), deps.config.apiToken!)) {
       return gitError(res, 401, 'Invalid credentials: use the paas API token as the password (run `paas git:remote -a <app>` in the checkout, or `paas login`).');
     }
     const service = action === 'info/refs' ? String(req.query.service ?? '') : action;

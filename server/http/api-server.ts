@@ -3,7 +3,7 @@ import express, { type RequestHandler } from 'express';
 import { NotFoundError, PaasError } from '../../lib/errors.js';
 import { STREAM_PATH } from '../../router/protocol.js';
 import { type Lifecycle, SHUTTING_DOWN } from '../control/lifecycle.js';
-import { requireToken } from './auth.js';
+import { refuseCrossSite, requireToken } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { type LogTails, TAIL_PATH } from './log-tail.js';
@@ -37,7 +37,7 @@ export function createApiServer(deps: ApiDeps, opts: { token: string; git: expre
   const api = express();
   api.disable('x-powered-by');
   api.use(opts.git);
-  api.use('/v1', refuseWhileDraining(deps.lifecycle), requireToken(opts.token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps));
+  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), requireToken(opts.token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps));
   api.use(notFound);
   api.use(errorHandler);
 

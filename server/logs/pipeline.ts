@@ -1,3 +1,4 @@
+import { escapeControls } from '../../lib/control-chars.js';
 import { LogHistory } from './history.js';
 import { Subscription } from './subscription.js';
 import type { LogEvent, LogLine } from './line.js';
@@ -123,12 +124,13 @@ export class AppLogs {
   }
 
   // One object per line, shared by the history and every subscription: under a flood, a copy per
-  // consumer was garbage the collector paid for.
+  // consumer was garbage the collector paid for. The line is kept as the app wrote it (drains and
+  // `paas logs --json` get its bytes); only our stdout, often a terminal, gets its controls escaped.
   private keep(event: LogEvent): string {
     this.history.add(event.app, event);
     const subs = this.subs.get(event.app);
     if (subs?.size) for (const sub of subs) sub.push(event);
-    return `${event.time} ${event.app} ${event.source}: ${event.line}\n`;
+    return `${event.time} ${event.app} ${event.source}: ${escapeControls(event.line)}\n`;
   }
 }
 

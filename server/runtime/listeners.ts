@@ -41,6 +41,19 @@ export function listenerUids(port: number, netDir: string): number[] {
   return tcpListeners(netDir).filter((l) => l.port === port).map((l) => l.uid);
 }
 
+/** The sockets listening on a TCP port of a network namespace, with their owners' uids and inodes. */
+export function portListeners(port: number, netDir: string): { uid: number; inode: string }[] {
+  return tcpListeners(netDir)
+    .filter((l) => l.port === port)
+    .map(({ uid, inode }) => ({ uid, inode }));
+}
+
+/** The processes (of all /proc shows) that hold the socket `inode` open: who a listener is. */
+export function socketHolders(inode: string): number[] {
+  const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  return pids.filter((pid) => socketInodes([pid]).has(inode));
+}
+
 /** The inodes of the sockets the processes `pids` hold open (those /proc lets us read). */
 function socketInodes(pids: number[]): Set<string> {
   const inodes = new Set<string>();

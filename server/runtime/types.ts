@@ -85,6 +85,11 @@ export interface RunningDyno {
    */
   exited: Promise<ExitStatus>;
   /**
+   * Settles as soon as the dyno's process has exited, before `exited` (which waits for its last
+   * output and cleans up): its port is free for anyone to bind from then on, so its route must go now.
+   */
+  ended?: Promise<void>;
+  /**
    * True when what listens on `port` is this dyno. Runtimes whose dynos share a network with other
    * apps' (the process runtime) must give it, so a squatter on a dyno's port never gets its traffic.
    */

@@ -57,6 +57,11 @@ export function recordInstance(db: Db, id: number, instance: AddonInstance): voi
   );
 }
 
+/** Records a replaced password (after a squat); the apps' releases read it from here. */
+export function setAddonPassword(db: Db, name: string, password: string): void {
+  db.prepare('UPDATE addons SET password = ? WHERE name = ?').run(password, name);
+}
+
 export function setAddonState(db: Db, name: string, state: AddonState): void {
   db.prepare("UPDATE addons SET state = ? WHERE name = ? AND state <> 'provisioning'").run(state, name);
 }

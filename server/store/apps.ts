@@ -53,6 +53,11 @@ export function findApp(db: Db, name: string): AppRow | undefined {
   return db.prepare('SELECT * FROM apps WHERE name = ?').get(name) as AppRow | undefined;
 }
 
+/** The app whose processes run as `uid`, if any. */
+export function findAppByUid(db: Db, uid: number): AppRow | undefined {
+  return db.prepare('SELECT * FROM apps WHERE uid = ?').get(uid) as AppRow | undefined;
+}
+
 export function findAppById(db: Db, id: number): AppRow | undefined {
   return db.prepare('SELECT * FROM apps WHERE id = ?').get(id) as AppRow | undefined;
 }

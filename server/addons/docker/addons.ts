@@ -1,7 +1,7 @@
 // Add-ons on the Docker runtime: each a labelled container of its service's image, with a labelled
 // named volume for its data, on the networks of the apps it is attached to (its container name is
-// its host name there) and on this server's add-on home network (no traffic between containers),
-// where it is published on a loopback port for paas's own checks. paas supervises them itself:
+// its host name there) and on this server's add-on home network (no traffic between containers).
+// paas's own checks and backups run inside the container. paas supervises them itself:
 // Docker's restart policy is off, so the backoff and the state are paas's, as for dynos.
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
@@ -11,9 +11,9 @@ import type { DockerNetworks } from '../../docker/networks.js';
 import { idempotent, statusOf } from '../../docker/streams.js';
 import type { AddonEvents, AddonInstance, AddonServices, ProvisionSpec } from '../types.js';
 import { capture, restore } from './backup.js';
-import { addonLabels, createServer, inspectContainer, isOurs, objectName, publishedPort, runInit, SERVICE_PORTS, STOP_TIMEOUT_S } from './containers.js';
+import { addonLabels, createServer, inspectContainer, isOurs, objectName, runInit, SERVICE_PORTS, STOP_TIMEOUT_S } from './containers.js';
 import { type AddonImageOptions, ensureAddonImage } from './images.js';
-import { postgresReady, redisReady } from './ready.js';
+import { serverAnswers } from './ready.js';
 import { Supervisor } from './supervisor.js';
 
 export interface DockerAddonsOptions {
@@ -198,8 +198,7 @@ export class DockerAddons implements AddonServices {
     for (;;) {
       const info = await container.inspect();
       if (!info.State.Running) throw new Error(`${addon.name} exited while starting (code ${info.State.ExitCode}): ${await lastLines(container)}`);
-      const port = publishedPort(info, addon.service);
-      if (port && (addon.service === 'postgresql' ? await postgresReady(port, addon.user, addon.database) : await redisReady(port, addon.password))) return;
+      if (await serverAnswers(this.opts.docker, id, addon)) return;
       if (Date.now() > deadline) throw new Error(`${addon.name} did not answer within ${Math.round((this.opts.readyTimeoutMs ?? 60_000) / 1000)} s: ${await lastLines(container)}`);
       await new Promise((r) => setTimeout(r, READY_POLL_MS));
     }

@@ -4,14 +4,19 @@
 // authentication, so no password is handled at all. The dump streams out through the exec's
 // output into the file, and back in through its stdin.
 import fs from 'node:fs';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import type { AddonInstance } from '../types.js';
 
-async function execIn(docker: Docker, container: string, addon: AddonInstance, argv: string[], io: { input?: string; output?: NodeJS.WritableStream }): Promise<void> {
-  const exec = await docker.getContainer(container).exec({ Cmd: argv, User: `${addon.uid}:${addon.uid}`, AttachStdin: io.input !== undefined, AttachStdout: true, AttachStderr: true });
-  const stream = (await exec.start({ hijack: true, stdin: io.input !== undefined })) as NodeJS.ReadWriteStream;
+/**
+ * Runs `argv` in the add-on's container as its uid: the file `input` or the `text` on its stdin,
+ * its stdout into `output`. Rejects, with the end of its stderr, unless it exits 0.
+ */
+export async function execIn(docker: Docker, container: string, addon: AddonInstance, argv: string[], io: { input?: string; text?: string; output?: NodeJS.WritableStream }): Promise<void> {
+  const stdin = io.input !== undefined || io.text !== undefined;
+  const exec = await docker.getContainer(container).exec({ Cmd: argv, User: `${addon.uid}:${addon.uid}`, AttachStdin: stdin, AttachStdout: true, AttachStderr: true });
+  const stream = (await exec.start({ hijack: true, stdin })) as NodeJS.ReadWriteStream;
   const stdout = io.output ? new PassThrough() : new PassThrough().resume();
   const stderr = new PassThrough();
   const errors: Buffer[] = [];
@@ -23,9 +28,10 @@ async function execIn(docker: Docker, container: string, addon: AddonInstance, a
     stream.once('error', resolve);
   }).then(() => stdout.end());
   const written = io.output ? pipeline(stdout, io.output) : Promise.resolve();
-  if (io.input !== undefined) {
+  if (stdin) {
     stream.on('error', () => undefined);
-    await pipeline(fs.createReadStream(io.input), stream, { end: true }).catch(() => undefined);
+    const source = io.input !== undefined ? fs.createReadStream(io.input) : Readable.from([io.text ?? '']);
+    await pipeline(source, stream, { end: true }).catch(() => undefined);
   }
   await ended;
   await written;

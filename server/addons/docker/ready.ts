@@ -1,51 +1,28 @@
-// Readiness by the servers' own protocols over the loopback port Docker publishes: Docker's proxy
-// accepts there before the server listens, so a connect alone proves nothing.
-import net from 'node:net';
+// Readiness checked inside the add-on's own container (docker exec), never through the port
+// Docker publishes on the host's loopback: whatever holds that port is not proven to be the
+// add-on, and the Redis check sends the password. In the container's own network namespace,
+// 127.0.0.1:6379 and PostgreSQL's socket in /tmp are the server's and nobody else's.
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import type { AddonInstance } from '../types.js';
+import { execIn } from './backup.js';
 
-const PROBE_MS = 2000;
-
-/** Opens a connection to 127.0.0.1:`port`, sends `request` and resolves with all it answers until `done` says so or it closes. */
-function exchange(port: number, request: Buffer, done: (answer: Buffer) => boolean): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    let answer = Buffer.alloc(0);
-    const finish = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(answer);
-    };
-    const timer = setTimeout(finish, PROBE_MS);
-    socket.on('connect', () => socket.write(request));
-    socket.on('data', (chunk: Buffer) => {
-      answer = Buffer.concat([answer, chunk]);
-      if (done(answer)) finish();
-    });
-    socket.on('error', finish);
-    socket.on('close', finish);
-  });
-}
+// The password comes on stdin and reaches redis-cli through its environment (REDISCLI_AUTH), never argv.
+const REDIS_PING = 'IFS= read -r password; REDISCLI_AUTH="$password" exec redis-cli --no-auth-warning -h 127.0.0.1 -p 6379 PING';
 
 /**
- * Whether PostgreSQL accepts connections: a startup message for the add-on's role and database
- * gets an authentication request ('R') from a server that is up, and an error ('E': "the database
- * system is starting up") or nothing before. As `pg_isready` does, it stops there, sending no password.
+ * Whether the server in `container` answers: PostgreSQL accepts connections (pg_isready on its
+ * socket, no password), Redis answers PING after AUTH (`-LOADING` while it replays its AOF).
  */
-export async function postgresReady(port: number, user: string, database: string): Promise<boolean> {
-  const params = Buffer.from(`user\0${user}\0database\0${database}\0\0`);
-  const head = Buffer.alloc(8);
-  head.writeInt32BE(8 + params.length, 0);
-  head.writeInt32BE(196608, 4); // protocol 3.0
-  const answer = await exchange(port, Buffer.concat([head, params]), (a) => a.length > 0);
-  return answer[0] === 0x52;
-}
-
-/** A RESP command (an array of bulk strings). */
-export function resp(...args: string[]): Buffer {
-  return Buffer.from(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
-}
-
-/** Whether Redis answers PING after AUTH: `-LOADING` while it replays its append-only file. */
-export async function redisReady(port: number, password: string): Promise<boolean> {
-  const answer = await exchange(port, Buffer.concat([resp('AUTH', 'default', password), resp('PING')]), (a) => a.toString().split('\r\n').length > 2);
-  return answer.toString().startsWith('+OK\r\n+PONG\r\n');
+export async function serverAnswers(docker: Docker, container: string, addon: AddonInstance): Promise<boolean> {
+  const out = new PassThrough();
+  let answer = '';
+  out.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+  try {
+    if (addon.service === 'postgresql') await execIn(docker, container, addon, ['pg_isready', '-q', '-h', '/tmp', '-p', '5432', '-t', '1'], {});
+    else await execIn(docker, container, addon, ['sh', '-c', REDIS_PING], { text: `${addon.password}\n`, output: out });
+  } catch {
+    return false;
+  }
+  return addon.service === 'postgresql' || answer.trim() === 'PONG';
 }

@@ -5,9 +5,11 @@ import type { SandboxHost } from '../../sandbox/host.js';
 import { freePort } from '../../runtime/free-port.js';
 import type { AddonEvents, AddonInstance, AddonServices, ProvisionSpec } from '../types.js';
 import type { AppNetworks } from '../../netns/networks.js';
-import { capture, initCluster, launchPostgres, pgBin, pgVersion, type PgTarget, restore, waitPostgres, writeHba } from './postgres.js';
-import { launchRedis, redisConfig, redisVersion, shutdownRedis, waitRedis } from './redis.js';
+import { capture, initCluster, launchPostgres, pgBin, pgVersion, restore, rotatePostgres, waitPostgres, writeHba } from './postgres.js';
+import type { PgTarget } from './pg-client.js';
+import { launchRedis, redisConfig, redisVersion, rotateRedis, shutdownRedis, waitRedis } from './redis.js';
 import { accountFiles, type AddonBox, serverPid } from './sandbox.js';
+import { clearSquatters } from './squatters.js';
 import { type ServerControl, Supervised } from './supervisor.js';
 
 export interface ProcessAddonsOptions {
@@ -17,6 +19,8 @@ export interface ProcessAddonsOptions {
   events: AddonEvents;
   /** A network namespace per server (as root, PAAS_APP_NETWORKS=auto), which only its attached apps reach. */
   networks?: AppNetworks;
+  /** The app whose uid `uid` is, if any: a squatter of an add-on's port is stopped only if it is an app's. */
+  appOf?: (uid: number) => string | undefined;
 }
 
 async function hasAccount(uid: number): Promise<boolean> {
@@ -32,14 +36,17 @@ function newPassword(): string {
 /**
  * Add-ons on the process runtime: each PostgreSQL or Redis server is a child process of paas, in a
  * bubblewrap sandbox under the add-on's own uid, seeing only its own directory, listening on a port
- * of its own network namespace's address (or, without app networks, of loopback), supervised like a dyno. `<dir>/<name>/` (the add-on's uid, 0700) holds `data/`
- * (the cluster, or Redis's AOF and RDB), `run/` (PostgreSQL's socket), `etc/` (the sandbox's
+ * of its own network namespace's address (or, without app networks, of loopback), supervised like a
+ * dyno. `<dir>/<name>/` (the add-on's uid, 0700) holds `data/`
+ * (the cluster, or Redis's AOF and RDB), `run/` (the servers' unix sockets, the only way paas itself talks to them), `etc/` (the sandbox's
  * passwd and group) and, for Redis, `redis.conf` (0600, with the password). `<dir>/.pg-template-<major>`
  * is paas's own (a fresh cluster to copy). The PostgreSQL superuser has no password: it is reached
  * only by peer auth on the socket in `run/`, which no one but the add-on's uid can enter.
  */
 export class ProcessAddons implements AddonServices {
   private readonly running = new Map<string, Supervised>();
+  /** The instances started, kept current: a password replaced after a squat is the one to use next. */
+  private readonly instances = new Map<string, AddonInstance>();
   private bin: string | undefined;
 
   constructor(private readonly opts: ProcessAddonsOptions) {}
@@ -134,16 +141,32 @@ export class ProcessAddons implements AddonServices {
   private async control(instance: AddonInstance): Promise<ServerControl> {
     const network = await this.opts.networks?.forAddon(instance.name);
     const box = { ...this.box(instance), netns: network?.netns };
-    const { port, password } = instance;
+    const { port, name } = instance;
     const address = network?.address ?? '127.0.0.1';
+    const current = () => this.instances.get(name) ?? instance;
+    let squatted = false;
+    const guard: Pick<ServerControl, 'beforeLaunch' | 'afterRestart'> = {
+      beforeLaunch: async (again) => {
+        const reports = await clearSquatters(name, port, box.uid ?? process.getuid?.() ?? 0, (uid) => this.opts.appOf?.(uid));
+        for (const report of reports) this.opts.events.squatted?.(report);
+        // Only a server that had been up (so its apps had its URL) has a password to replace.
+        if (reports.length && again) squatted = true;
+      },
+      afterRestart: async () => {
+        if (!squatted) return;
+        await this.rotate(current());
+        squatted = false;
+      },
+    };
     if (instance.service === 'postgresql') {
       const bin = await this.pgBin();
       await writeHba(box, instance, async (file) => {
         if (box.uid !== undefined) await fs.chown(file, box.uid, box.uid);
       });
       return {
+        ...guard,
         launch: () => launchPostgres(box, bin, port, address),
-        ready: (exited, deadline) => waitPostgres(bin, address, port, exited, deadline),
+        ready: (exited, deadline) => waitPostgres(box, port, exited, deadline),
         // SIGINT to the postmaster: PostgreSQL's `fast` shutdown (a checkpoint, no recovery next time).
         shutdown: (child) => {
           const pid = serverPid(child, box.host);
@@ -153,14 +176,26 @@ export class ProcessAddons implements AddonServices {
       };
     }
     return {
+      ...guard,
       launch: () => launchRedis(box, port, address),
-      ready: (exited, deadline) => waitRedis(address, port, password, exited, deadline),
-      shutdown: () => shutdownRedis(address, port, password),
+      ready: (exited, deadline) => waitRedis(box, port, current().password, exited, deadline),
+      shutdown: () => shutdownRedis(box, current().password),
     };
+  }
+
+  /** A new password for the add-on, in the running server; the store and the apps hear of it through `rotated`. */
+  private async rotate(instance: AddonInstance): Promise<void> {
+    const password = newPassword();
+    if (instance.service === 'postgresql') await rotatePostgres({ ...(await this.target(instance)) }, password);
+    else await rotateRedis(this.box(instance), instance.password, password);
+    this.instances.set(instance.name, { ...instance, password });
+    this.opts.events.log(instance.name, 'its password was replaced: the attached apps get the new URL in a new release');
+    this.opts.events.rotated?.(instance.name, password);
   }
 
   async start(instance: AddonInstance): Promise<void> {
     if (this.running.has(instance.name)) return;
+    this.instances.set(instance.name, instance);
     const server = new Supervised(instance.name, await this.control(instance), this.opts.events);
     this.running.set(instance.name, server);
     void server.stopped.then(() => {
@@ -184,6 +219,7 @@ export class ProcessAddons implements AddonServices {
   async destroy(instance: AddonInstance): Promise<void> {
     await this.stop(instance.name);
     await this.opts.networks?.remove('addon', instance.name);
+    this.instances.delete(instance.name);
     await fs.rm(this.box(instance).dir, { recursive: true, force: true });
   }
 
@@ -201,7 +237,7 @@ export class ProcessAddons implements AddonServices {
   private async target(instance: AddonInstance): Promise<PgTarget> {
     if (instance.service !== 'postgresql') throw new Error(`${instance.name} is a ${instance.service} add-on: backups are for PostgreSQL add-ons only`);
     const { port, user, database, password, name } = instance;
-    return { bin: await this.pgBin(), address: this.address(name), port, user, database, password, name };
+    return { box: this.box(instance), bin: await this.pgBin(), address: this.address(name), port, user, database, password, name };
   }
 
   async capture(instance: AddonInstance, file: string): Promise<void> {

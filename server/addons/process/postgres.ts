@@ -1,7 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { connectLocal, postgresAccepts } from './local-socket.js';
+import { type PgTarget, runClient } from './pg-client.js';
 import { type AddonBox, seen, spawnInBox } from './sandbox.js';
 
 const run = promisify(execFile);
@@ -185,46 +187,24 @@ export function launchPostgres(box: AddonBox, bin: string, port: number, address
   ]);
 }
 
-/** Polls pg_isready (a real protocol exchange) until the server accepts connections. */
-export async function waitPostgres(bin: string, address: string, port: number, exited: () => boolean, deadline: number): Promise<void> {
+/**
+ * Polls the server (a startup message, as pg_isready sends, and no password) on its own unix
+ * socket in the add-on's run/ directory until it accepts connections.
+ */
+export async function waitPostgres(box: AddonBox, port: number, exited: () => boolean, deadline: number): Promise<void> {
   for (;;) {
     if (exited()) throw new Error('PostgreSQL exited while starting: see its log lines above');
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = spawn(path.join(bin, 'pg_isready'), ['-q', '-h', address, '-p', String(port), '-t', '1'], { stdio: 'ignore' });
-      c.on('error', () => resolve(false));
-      c.on('exit', (code) => resolve(code === 0));
-    });
-    if (ok) return;
+    if (await postgresAccepts(connectLocal(path.join(box.dir, 'run'), `.s.PGSQL.${port}`), 'postgres', 'postgres')) return;
     if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections on port ${port} in time: see its log lines above`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-export interface PgTarget {
-  bin: string;
-  /** The address the server listens on: its network's, or loopback. */
-  address: string;
-  port: number;
-  user: string;
-  database: string;
-  password: string;
-  name: string;
-}
-
-function clientEnv(t: PgTarget): NodeJS.ProcessEnv {
-  // The password goes through the environment only: argv is world-readable in /proc.
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: t.password, PGCONNECT_TIMEOUT: '10' };
-}
-
-function connArgs(t: PgTarget): string[] {
-  return ['-h', t.address, '-p', String(t.port), '-U', t.user, '-d', t.database];
 }
 
 /** `pg_dump -Fc` of the add-on's database into `file`, atomically (a temp file, fsynced, renamed). */
 export async function capture(t: PgTarget, file: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
-    await run(path.join(t.bin, 'pg_dump'), ['-Fc', '--no-owner', '-f', tmp, ...connArgs(t)], { env: clientEnv(t), maxBuffer: 4 << 20 });
+    await runClient(t, 'pg_dump', ['-Fc', '--no-owner'], { output: tmp });
     const fh = await fs.open(tmp, 'r');
     await fh.sync();
     await fh.close();
@@ -246,8 +226,25 @@ export async function restore(t: PgTarget, file: string): Promise<void> {
     throw new Error(`No backup at ${path.basename(file)}: list them with paas pg:backups`);
   }
   try {
-    await run(path.join(t.bin, 'pg_restore'), ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', ...connArgs(t), file], { env: clientEnv(t), maxBuffer: 4 << 20 });
+    await runClient(t, 'pg_restore', ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error'], { input: file });
   } catch (err) {
     throw failure(`Restoring ${t.name} (nothing was changed: the restore runs in one transaction)`, err, t.password);
+  }
+}
+
+/**
+ * Gives the app's role a new password and ends its sessions (one may be a stranger's who logged in
+ * with the old one). The password reaches psql on stdin only, in a statement of paas's own.
+ */
+export async function rotatePostgres(t: PgTarget, password: string): Promise<void> {
+  const sql = [
+    `ALTER ROLE "${t.user}" PASSWORD '${password}';`,
+    `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '${t.user}' AND pid <> pg_backend_pid();`,
+    '',
+  ].join('\n');
+  try {
+    await runClient(t, 'psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1'], { text: sql });
+  } catch (err) {
+    throw failure(`Replacing the password of ${t.name}`, err, password);
   }
 }

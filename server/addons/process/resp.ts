@@ -46,13 +46,14 @@ function parse(buf: Buffer, at: number): { value: RespValue; end: number } | und
 }
 
 /**
- * Sends `commands` to a Redis server in one go and resolves with one reply per command (an error
+ * Sends `commands` to a Redis server (on a loopback port, or the socket `target` opens) in one go and resolves with one reply per command (an error
  * reply is an Error value, not a rejection). A tiny client, so paas needs no Redis package. The
  * connection closing early resolves with the replies so far (SHUTDOWN closes it, by design).
  */
-export function redisCommands(port: number, commands: string[][], timeoutMs = 2000, host = '127.0.0.1'): Promise<RespValue[]> {
+export function redisCommands(target: number | (() => net.Socket), commands: string[][], timeoutMs = 2000, host = '127.0.0.1'): Promise<RespValue[]> {
+  const where = typeof target === 'number' ? `${host}:${target}` : 'its socket';
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port });
+    const sock = typeof target === 'number' ? net.connect({ host, port: target }) : target();
     let buf = Buffer.alloc(0);
     const replies: RespValue[] = [];
     const done = (err?: Error) => {
@@ -60,7 +61,7 @@ export function redisCommands(port: number, commands: string[][], timeoutMs = 20
       if (err) reject(err);
       else resolve(replies);
     };
-    sock.setTimeout(timeoutMs, () => done(new Error(`redis at ${host}:${port} did not answer within ${timeoutMs} ms`)));
+    sock.setTimeout(timeoutMs, () => done(new Error(`redis at ${where} did not answer within ${timeoutMs} ms`)));
     sock.on('connect', () => sock.write(Buffer.concat(commands.map(encode))));
     sock.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);

@@ -11,6 +11,10 @@ export interface ServerControl {
   ready(exited: () => boolean, deadline: number): Promise<void>;
   /** Asks it to stop cleanly (PostgreSQL: SIGINT; Redis: SHUTDOWN SAVE); it should exit soon. */
   shutdown(child: ChildProcess): Promise<void> | void;
+  /** Before each launch: clears its port of squatters (`again`: a restart after a crash). */
+  beforeLaunch?(again: boolean): Promise<void>;
+  /** Once it answers again after a crash: what the squatter check found still to do. */
+  afterRestart?(): Promise<void>;
 }
 
 export const READY_TIMEOUT_MS = 30_000;
@@ -39,6 +43,7 @@ export class Supervised implements RunningAddon {
 
   /** Starts it and resolves once it answers; rejects (and stops it) if it never does. */
   async start(): Promise<void> {
+    await this.control.beforeLaunch?.(false);
     const exited = this.run();
     let gone = false;
     void exited.then(() => (gone = true));
@@ -81,12 +86,19 @@ export class Supervised implements RunningAddon {
   private async restart(): Promise<void> {
     this.timer = undefined;
     if (this.stopping) return;
+    try {
+      await this.control.beforeLaunch?.(true);
+    } catch (err) {
+      this.events.log(this.name, `could not clear its port: ${(err as Error).message}`);
+    }
+    if (this.stopping) return;
     const exited = this.run();
     let gone = false;
     void exited.then(() => (gone = true));
     try {
       await this.control.ready(() => gone, Date.now() + READY_TIMEOUT_MS);
       if (!this.stopping) this.events.state(this.name, 'running');
+      await this.control.afterRestart?.().catch((err: Error) => this.events.log(this.name, `could not replace its password: ${err.message}`));
     } catch {
       // Still down: its exit (or the stop below) schedules the next try.
       if (!gone && this.child) signalGroup(this.child.pid!, 'SIGKILL');

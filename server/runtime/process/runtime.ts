@@ -109,6 +109,10 @@ export class ProcessRuntime implements Runtime {
         else s.pause();
       }
     };
+    const ended = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
     const exited = new Promise<ExitStatus>((resolve) => {
       child.on('error', (err) => {
         spec.onLine('stderr', `failed to start: ${err.message}`);
@@ -150,7 +154,7 @@ export class ProcessRuntime implements Runtime {
     // The dyno's processes are its process group: the sockets they hold tell its listeners from others'.
     const pgid = child.pid;
     const listenPorts = pgid === undefined ? undefined : () => processListenPorts(groupMembers(pgid));
-    return { id, name: spec.name, host: network?.address ?? '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ownsPort, listenPorts, ...input, ...(onOutput ? { flow } : {}) };
+    return { id, name: spec.name, host: network?.address ?? '127.0.0.1', port, handle: String(child.pid ?? ''), exited, ended, ownsPort, listenPorts, ...input, ...(onOutput ? { flow } : {}) };
   }
 
   /**
