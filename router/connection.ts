@@ -22,8 +22,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  */
 /** What the router tells a connection about dyno ports that may have changed hands (see recheck). */
 export interface RecheckContext {
-  /** Whether the app's route still lists `target` (a dyno the control plane has not withdrawn). */
-  listed(app: string, target: Address): boolean;
+  /** Whether the app's route still lists `target`, the same dyno that has not been withdrawn since. */
+  listed(app: string, target: RouteTarget): boolean;
   /** Marks a dyno port whose connection closed unanswered: no request goes there for RECHECK_MS. */
   suspect(target: Address): void;
   /** How long requests must still keep away from `target` (0: not suspect). */

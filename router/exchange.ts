@@ -4,7 +4,7 @@ import { type Framing, type HeadError, headEnd, parseResponseHead, type RequestH
 import { downstreamHead } from './forwarding.js';
 import type { RequestRecord } from './log-line.js';
 import { routerError, type RouterErrorCode } from './pages.js';
-import type { Address, Upstream, UpstreamPool, UpstreamUser } from './pool.js';
+import type { Upstream, UpstreamPool, UpstreamUser } from './pool.js';
 import type { RouteTarget } from './protocol.js';
 
 /** What a client connection needs from the router around it. */
@@ -12,8 +12,8 @@ export interface ConnectionContext {
   pool: UpstreamPool;
   /** The route for a request, or an answer the router gives itself. */
   route(head: RequestHead, host: string): { app: string; target: RouteTarget } | { answer: string; app?: string; code?: RouterErrorCode; close?: boolean };
-  /** Another dyno of the app for a retry, passing over `failed`; undefined if there is none. */
-  retryTarget(app: string, failed: Address): RouteTarget | undefined;
+  /** Another dyno of the app for a retry, passing over `failed` (its port, and the dyno restarted under its name); undefined if there is none. */
+  retryTarget(app: string, failed: RouteTarget): RouteTarget | undefined;
   /** A complete error response for `code` (page included unless `head`). */
   errorPage(code: RouterErrorCode, app: string, requestId: string, head: boolean, close: boolean): string;
   /** A bare response for a refused request head (400, 414, 431, 501, 505), connection closed after. */

@@ -27,8 +27,18 @@ export function hostName(header: string): string {
  * ones, adopted), while its maintenance and domains are the control plane's current ones.
  */
 function keepTargets(route: AppRoute, previous: AppRoute | undefined): AppRoute {
-  if (!route.restoring || !previous) return route;
-  return { ...route, targets: previous.targets, unavailable: previous.unavailable };
+  if (!previous) return route;
+  if (route.restoring) return { ...route, targets: previous.targets, unavailable: previous.unavailable };
+  return { ...route, targets: route.targets.map((t) => previous.targets.find((p) => sameTarget(p, t)) ?? t) };
+}
+
+/**
+ * A target listed in one message and the next is the same object, so a router can tell a dyno that
+ * stayed listed from one withdrawn and then listed again at the same port (a restart): a request
+ * that was cut by the first must not be sent again to the second, which it may kill in turn.
+ */
+function sameTarget(a: RouteTarget, b: RouteTarget): boolean {
+  return a.host === b.host && a.port === b.port && a.dyno === b.dyno;
 }
 
 /**

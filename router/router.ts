@@ -58,12 +58,14 @@ export function createRouter(opts: RouterOptions): Router {
   const suspects = new Map<string, number>();
   const log = opts.log;
 
-  function pick(app: string, targets: readonly RouteTarget[], avoid?: Address): RouteTarget | undefined {
+  function pick(app: string, targets: readonly RouteTarget[], avoid?: RouteTarget): RouteTarget | undefined {
     for (let tries = 0; tries < targets.length; tries++) {
       const n = turn.get(app) ?? 0;
       turn.set(app, n + 1);
       const t = targets[n % targets.length];
-      if (!avoid || t.host !== avoid.host || t.port !== avoid.port) return t;
+      // A request a dyno closed unanswered may have killed it: neither its port nor the dyno
+      // restarted under its name (at another port) gets it again.
+      if (!avoid || ((t.host !== avoid.host || t.port !== avoid.port) && t.dyno !== avoid.dyno)) return t;
     }
     return undefined;
   }
@@ -107,7 +109,8 @@ export function createRouter(opts: RouterOptions): Router {
   };
 
   const ports: RecheckContext = {
-    listed: (app: string, target: Address) => opts.routes.targets(app).some((t) => t.host === target.host && t.port === target.port),
+    // The same object, not the same address: a dyno withdrawn and listed again (restarted) is another.
+    listed: (app: string, target: RouteTarget) => opts.routes.targets(app).includes(target),
     suspect: (target: Address) => void suspects.set(`${target.host}:${target.port}`, Date.now() + RECHECK_MS),
     suspectFor(target: Address) {
       if (suspects.size === 0) return 0;

@@ -11,12 +11,13 @@ interface Sent {
   body?: string;
   /** The client's agent; by default a connection of its own. */
   agent?: http.Agent;
+  path?: string;
 }
 
 /** Sends a request through the router; rejects if the response is cut off. */
 function request(port: number, host: string, opts: Sent = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', headers: { host }, agent: opts.agent ?? false }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path: opts.path ?? '/', method: opts.method ?? 'GET', headers: { host }, agent: opts.agent ?? false }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode!, body }));
@@ -197,6 +198,50 @@ describe('router retries', () => {
     expect((await request(port, 'silent.localhost', { method: 'POST' })).status).toBe(503);
     expect([headers.requests(), body.requests(), silent.requests()]).toEqual([1, 1, 1]);
     expect(alive.seen).toEqual([]);
+  });
+
+  it('sends a request cut by a dying dyno to its port again only if that dyno stayed listed, never to its restart at any port', async () => {
+    const port = await router();
+    // A dyno that dies on `/die` (its connection closes unanswered), as one killed at its memory limit.
+    const seen: string[] = [];
+    const dyno = await backend((req, res) => {
+      seen.push(req.url!);
+      if (req.url === '/die') req.socket.destroy();
+      else res.end('ok');
+    });
+    /** Routes `app` to the dyno and leaves a kept-alive connection to it, which the next request reuses. */
+    const warm = async (app: string) => {
+      table.set(app, { kind: 'ok', targets: [dyno] });
+      expect((await get(port, `${app}.localhost`)).status).toBe(200);
+    };
+    await warm('restarted');
+    // While the router waits to send it again, the dyno is withdrawn and listed again (restarted):
+    // another dyno now, which the same request could kill in turn. It is not sent.
+    setTimeout(() => {
+      table.set('restarted', { kind: 'unavailable' });
+      table.set('restarted', { kind: 'ok', targets: [dyno] });
+    }, 50);
+    seen.length = 0;
+    expect((await request(port, 'restarted.localhost', { path: '/die' })).status).toBe(503);
+    expect(seen).toEqual(['/die']);
+    // Restarted under its name at another port while the router waits: not sent there either.
+    const restart: string[] = [];
+    const again = await backend((req, res) => {
+      restart.push(req.url!);
+      res.end('ok');
+    });
+    await warm('moved');
+    setTimeout(() => table.set('moved', { kind: 'ok', targets: [again] }), 50);
+    seen.length = 0;
+    expect((await request(port, 'moved.localhost', { path: '/die' })).status).toBe(503);
+    expect(seen).toEqual(['/die']);
+    expect(restart).toEqual([]);
+    // The route set again with the same dyno listed throughout (another change to the app): sent again.
+    await warm('listed');
+    setTimeout(() => table.set('listed', { kind: 'ok', targets: [dyno] }), 50);
+    seen.length = 0;
+    expect((await request(port, 'listed.localhost', { path: '/die' })).status).toBe(503);
+    expect(seen).toEqual(['/die', '/die']);
   });
 
   it('does not send a request that timed out to another dyno', async () => {
