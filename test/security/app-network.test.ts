@@ -2,12 +2,14 @@
 // A hostile app, deployed with a real push beside a victim, each with a Redis add-on, probes with
 // TCP connects from its web dyno: its own add-on answers, nothing of the host's or the victim's does.
 // Needs root, bubblewrap, iproute2 and nftables (.ci/run installs them and runs as root).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { portListeners, socketHolders } from '../../server/runtime/listeners.js';
 import { detectSandbox } from '../../server/sandbox/host.js';
+import { onCleanup } from '../helpers/cleanup.js';
 import { withLockfile } from '../helpers/docker.js';
 import { nodeApp } from '../helpers/fixtures.js';
 import { cli, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
@@ -139,6 +141,37 @@ Promise.all([c(${JSON.stringify(hostileRedis.hostname)}, ${hostileRedis.port}), 
     await ok(['addons:attach', addon!, '-a', 'hostile']);
     await vi.waitFor(async () => expect((await probe([target]))[0]).toBe('connected'), { timeout: 30_000, interval: 500 });
   }, 90_000);
+
+  it('takes no host program on its port number for a squatter when the add-on restarts: its port is in its own network', async () => {
+    const port = Number(hostileRedis.port);
+    // A program of no app's holds the same port number on the host's loopback, where it harms no one.
+    const script = `require('net').createServer((c) => c.on('data', (d) => console.log(d.toString('base64')))).listen(${port}, '127.0.0.1', () => console.log('bound'));`;
+    const other = spawn(process.execPath, ['-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+    onCleanup(() => void other.kill('SIGKILL'));
+    let heard = '';
+    other.stdout.on('data', (c: Buffer) => (heard += c.toString()));
+    await vi.waitFor(() => expect(heard).toContain('bound'), { timeout: 5000 });
+    // The hostile app's Redis crashes (found by its listener in its own namespace's view of the
+    // port) and comes back as another process, which the app reaches as before.
+    const redis = () =>
+      fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'redis-server' && portListeners(port, `/proc/${pid}/net`).some((l) => socketHolders(l.inode).includes(pid));
+        } catch {
+          return false;
+        }
+      });
+    const [crashed] = redis();
+    expect(crashed).toBeGreaterThan(0);
+    process.kill(crashed, 'SIGKILL');
+    await vi.waitFor(() => expect(redis().filter((pid) => pid !== crashed)).toHaveLength(1), { timeout: 30_000, interval: 250 });
+    await vi.waitFor(async () => expect((await probe([[hostileRedis.hostname, port]]))[0]).toBe('connected'), { timeout: 30_000, interval: 250 });
+    // Nothing reported, the password kept, the host program left alone and sent nothing.
+    expect(paas.output()).not.toMatch(/was held by a program/);
+    expect((await ok(['config:get', 'REDIS_URL', '-a', 'hostile'])).trim()).toBe(hostileRedis.href.replace(/\/$/, ''));
+    expect(other.exitCode).toBeNull();
+    expect(heard.trim()).toBe('bound');
+  }, 60_000);
 
   it('takes the namespaces, veths and rules away when an app is destroyed and when the server stops', async () => {
     const instance = fs.readFileSync(`${paas.dataDir}/instance`, 'utf8').trim();

@@ -147,6 +147,9 @@ export class ProcessAddons implements AddonServices {
     let squatted = false;
     const guard: Pick<ServerControl, 'beforeLaunch' | 'afterRestart'> = {
       beforeLaunch: async (again) => {
+        // In a network of its own nothing else can hold its port; a listener on the same number in
+        // the host's namespace is no squatter (and renewing the password for it would be a false alarm).
+        if (network) return;
         const reports = await clearSquatters(name, port, box.uid ?? process.getuid?.() ?? 0, (uid) => this.opts.appOf?.(uid));
         for (const report of reports) this.opts.events.squatted?.(report);
         // Only a server that had been up (so its apps had its URL) has a password to replace.
