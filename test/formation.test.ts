@@ -142,18 +142,27 @@ describe('crashes', () => {
 });
 
 describe('a release whose new web dyno dies right after going live', () => {
-  it('fails, hands the traffic back to the previous release, and says why', async () => {
+  it('is put back after the push returned: the previous release serves again, and releases and logs say why', async () => {
     await createApp(paas, 'flaky');
     const dir = await gitRepo(paas, formationApp('stable'));
     expect((await push(paas, dir, 'flaky')).code).toBe(0);
     await commitFiles(paas, dir, {
-      'server.js': "require('http').createServer((q, s) => s.end('flaky')).listen(process.env.PORT, () => { console.error('about to fall over'); setTimeout(() => process.exit(7), 300); });\n",
+      'server.js': "require('http').createServer((q, s) => s.end('flaky')).listen(process.env.PORT, () => { console.error('about to fall over'); setTimeout(() => process.exit(7), 800); });\n",
     });
+    // The push ends once the new dyno is routed, and says what stands by and where a revert shows.
     const r = await push(paas, dir, 'flaky');
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('web.1 exited with code 7 within 2 s of going live, so the previous release keeps serving');
-    expect(r.stderr).toContain('about to fall over');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('v1 stands by for 1.5 s: should a new dyno die by then, it serves again (shown by `paas releases` and `paas logs`)');
+    const releases = async () => (await apiCall(paas, 'GET', '/v1/apps/flaky/releases')).json as { version: number; status: string; current: boolean }[];
+    await vi.waitFor(async () => expect((await releases()).find((x) => x.version === 2)).toMatchObject({ status: 'failed', current: false }), { timeout: 10_000, interval: 100 });
+    expect((await releases()).find((x) => x.version === 1)).toMatchObject({ status: 'succeeded', current: true });
+    const logs = (await cli(paas, ['logs', '-a', 'flaky', '-n', '200'])).stdout;
+    expect(logs).toContain('Release v2 put back: web.1 exited with code 7 within 2 s of going live, so v1 serves again.');
+    expect(logs).toContain('about to fall over');
     for (let i = 0; i < 5; i++) expect(JSON.parse((await viaRouter(paas, 'flaky.localhost')).body)).toMatchObject({ message: 'stable' });
+    // v1 is the app's release again: a restart brings back v1, not v2.
+    expect((await cli(paas, ['ps:restart', '-a', 'flaky'])).code).toBe(0);
+    expect(JSON.parse((await viaRouter(paas, 'flaky.localhost')).body)).toMatchObject({ message: 'stable' });
   });
 });
 

@@ -4,7 +4,7 @@ import { KEPT_RELEASES, openOutput, pruneOutputs } from '../outputs/store.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
 import type { ReleaseToRun } from '../dynos/reconciler.js';
-import { type AppRow, setCurrentRelease } from '../store/apps.js';
+import { type AppRow, revertCurrentRelease, setCurrentRelease } from '../store/apps.js';
 import type { StaleDyno } from '../store/dynos.js';
 import { followProcessTypes } from '../store/formation.js';
 import { findBuild, insertRelease, listReleases, type ReleaseRow, setReleaseStatus, succeededBuilds } from '../store/releases.js';
@@ -94,6 +94,14 @@ async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) =>
   // Shutdown stops every release in flight, whoever started it; `cancel` is the pusher's own.
   const signal = cancel ? AbortSignal.any([cancel, deps.lifecycle.signal]) : deps.lifecycle.signal;
   let run: ReleaseToRun | undefined;
+  // A new dyno may die in the settle window after this returns (the release is then put back), or
+  // just before: then the release fails here.
+  let live = false;
+  let reverted: string | undefined;
+  const onRevert = (why: string, back: ReleaseToRun) => {
+    reverted = why;
+    if (live) putBack(app, release, back, why, deps);
+  };
   try {
     if (signal.aborted) throw new DeployError(String(signal.reason));
     run = await toRun(app, release, deps);
@@ -101,7 +109,8 @@ async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) =>
       log(`-----> Running release command: ${run.slug.processTypes.release}`);
       await deps.runner.runOnce(run, 'release', { timeoutMs: deps.config.releaseTimeoutMs, log, signal });
     }
-    if (run) await deps.runner.deploy(run, log, signal);
+    if (run) await deps.runner.deploy(run, log, signal, { onRevert });
+    if (reverted) throw new DeployError(reverted);
   } catch (cause) {
     // When shutdown stopped the release, its dynos died of it: say so rather than how they died.
     const err = signal.aborted ? new DeployError(String(signal.reason)) : cause;
@@ -114,9 +123,29 @@ async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) =>
     setCurrentRelease(deps.db, app.id, release.id);
     if (run) followProcessTypes(deps.db, app.id, run.slug.processTypes);
   })();
+  live = true;
   deps.logs.append(app.name, 'paas[api]', `Release v${release.version} created: ${release.description}`);
   await pruneSlugs(app, deps);
   return { ...release, status: 'succeeded' };
+}
+
+/** A release whose new dyno died in its settle window: failed, and the one before current again. */
+function putBack(app: AppRow, release: ReleaseRow, back: ReleaseToRun, why: string, deps: Pick<Deps, 'db' | 'logs'>): void {
+  deps.db.transaction(() => {
+    setReleaseStatus(deps.db, release.id, 'failed');
+    revertCurrentRelease(deps.db, app.id, release.id, back.releaseId);
+  })();
+  for (const [i, line] of why.split('\n').entries()) deps.logs.append(app.name, 'paas[api]', i === 0 ? `Release v${release.version} put back: ${line}` : line);
+}
+
+/**
+ * What a change that went live says about its settle window (trial.ts): until when the release
+ * before it stands by, and where a revert shows. Nothing when there is no release before it.
+ */
+export function trialNotice(previousVersion: number | undefined, deps: Pick<Deps, 'config'>): string | undefined {
+  if (previousVersion === undefined || deps.config.settleMs <= 0) return undefined;
+  const secs = Math.round(deps.config.settleMs / 10) / 100;
+  return `v${previousVersion} stands by for ${secs} s: should a new dyno die by then, it serves again (shown by \`paas releases\` and \`paas logs\`)`;
 }
 
 /**

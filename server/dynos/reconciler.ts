@@ -7,6 +7,7 @@ import { lineSink, publish, record, stopMany, stopOne, track } from './dyno.js';
 import { runOnce, startOneOff, stopOneOff } from './one-offs.js';
 import { watch } from './revive.js';
 import { replace, rollout, scaleType } from './rollout.js';
+import { acceptTrial, type RevertHandler } from './trial.js';
 import { type AppState, type Ctx, type Dyno, formationTypes, type OneOffRun, type ReconcilerDeps, type ReleaseToRun } from './types.js';
 
 export type { OneOffRun, ReconcilerDeps, ReleaseToRun } from './types.js';
@@ -15,7 +16,7 @@ export type { OneOffRun, ReconcilerDeps, ReleaseToRun } from './types.js';
  * Owns the gap between what should run (the current release × the formation in the store) and what
  * runs. Every change comes through here and runs in order per app: rollouts, scaling, restarts and
  * crash restarts. Web dynos are routed only once healthy, and old ones stop only after the new ones
- * have stayed up through the settle window.
+ * have stayed up through the settle window (or the app changed again).
  */
 export class Reconciler {
   private readonly ctx: Ctx;
@@ -38,7 +39,12 @@ export class Reconciler {
       state,
       serial: (app, fn) => {
         const s = state(app);
-        const run = s.queue.then(fn, fn);
+        // A later change to the app keeps the release on trial: the user has moved on from it.
+        const next = () => {
+          acceptTrial(this.ctx, s);
+          return fn();
+        };
+        const run = s.queue.then(next, next);
         s.queue = run.catch(() => undefined);
         return run;
       },
@@ -47,12 +53,13 @@ export class Reconciler {
 
   /**
    * Rolls the app onto `release`: new web dynos start beside the old ones and must all become
-   * healthy, then the routes switch in one step; if a new one dies within the settle window the old
-   * ones get the traffic back and this throws. Other types are replaced after. When `signal` aborts
-   * before the release is settled (the pusher hung up, shutdown), the new dynos are stopped instead.
+   * healthy, then the routes switch in one step and it returns (throwing if a boot failed or `signal`
+   * aborted first, the old dynos untouched). With `settle` the old web dynos then keep running out
+   * of the routes for the settle window: if a new one dies they take the traffic back and `onRevert`
+   * hears why (trial.ts). Other types are replaced after the switch.
    */
-  deploy(release: ReleaseToRun, log: (line: string) => void, signal?: AbortSignal, opts: { settle?: boolean } = {}): Promise<void> {
-    return this.ctx.serial(release.app, () => rollout(this.ctx, release, log, signal, opts.settle ?? true));
+  deploy(release: ReleaseToRun, log: (line: string) => void, signal?: AbortSignal, opts: { settle?: boolean; onRevert?: RevertHandler } = {}): Promise<void> {
+    return this.ctx.serial(release.app, () => rollout(this.ctx, release, log, signal, opts.settle ?? true, opts.onRevert));
   }
 
   /** Brings the number of dynos of each type to the formation in the store. Throws if a web dyno fails to boot. */
@@ -184,6 +191,8 @@ export class Reconciler {
    * release phase (their deploys then fail). Used on shutdown.
    */
   async stopAll(): Promise<void> {
+    // Releases on trial are kept: their old web dynos drain (tracked in ctx.stops).
+    for (const s of this.ctx.apps.values()) acceptTrial(this.ctx, s);
     if (this.ctx.deps.runtime.persistent) return this.stopUnsettled();
     for (const s of this.ctx.apps.values()) for (const d of s.dynos) d.retired = true;
     // No drain: they are all still routed, and the router is closing.

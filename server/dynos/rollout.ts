@@ -1,20 +1,23 @@
-// Rollouts and scaling: new web dynos boot beside the old, the routes switch in one step, the
-// settle window watches them, then the old ones drain; other types are replaced after.
-import { setTimeout as sleep } from 'node:timers/promises';
+// Rollouts and scaling: new web dynos boot beside the old, the routes switch in one step, other
+// types are replaced after; the old web dynos drain, once the release's trial (trial.ts) is over.
 import { DeployError } from '../../lib/errors.js';
 import { formationFor } from '../store/formation.js';
 import { noWebNotice } from './boot-report.js';
 import { bootMany, publish, stopMany, stopOne } from './dyno.js';
 import { scheduleRevive, watch } from './revive.js';
+import { type RevertHandler, startTrial } from './trial.js';
 import { type AppState, type Ctx, type Dyno, formationTypes, range, type ReleaseToRun } from './types.js';
 
 /**
  * Rolls the app onto `release` (Reconciler.deploy): the new web dynos boot and pass their checks, the
- * routes switch in one step, and with `settle` the old ones wait out the settle window before they drain.
+ * routes switch in one step, other process types are replaced, and it returns. With `settle` (and a
+ * release before it) the release then goes on trial for the settle window (trial.ts): the old web
+ * dynos keep running out of the routes, and `onRevert` hears if a new one dies and they take over.
  */
-export async function rollout(ctx: Ctx, release: ReleaseToRun, log: (line: string) => void, signal: AbortSignal | undefined, settle: boolean): Promise<void> {
+export async function rollout(ctx: Ctx, release: ReleaseToRun, log: (line: string) => void, signal: AbortSignal | undefined, settle: boolean, onRevert?: RevertHandler): Promise<void> {
   if (signal?.aborted) throw new DeployError(String(signal.reason));
   const s = ctx.state(release.app);
+  const previous = s.release;
   // A restore (no settle) brings back the release that is current whatever happens: should its boot
   // fail, scale and restart still know what to run.
   if (!settle) s.release = release;
@@ -25,32 +28,35 @@ export async function rollout(ctx: Ctx, release: ReleaseToRun, log: (line: strin
   if (webWanted > 0) log(`-----> Launching ${range(1, webWanted).map((i) => `web.${i}`).join(', ')}`);
   const fresh = await bootMany(ctx, release, 'web', range(1, webWanted), log);
   const old = s.dynos.filter((d) => d.type === 'web');
-  const revert = async (why: string): Promise<never> => {
-    s.dynos = [...s.dynos.filter((d) => !fresh.includes(d) && !old.includes(d)), ...old];
-    for (const d of old) d.routed = true;
-    publish(ctx, release.app);
+  if (signal?.aborted) {
     await stopMany(ctx, fresh);
-    throw new DeployError(why);
-  };
-  if (signal?.aborted) await revert(String(signal.reason));
+    throw new DeployError(String(signal.reason));
+  }
   // The switch: one route table update, from all old web dynos to all new ones.
   for (const d of old) d.routed = false;
   for (const d of fresh) d.routed = true;
   s.dynos = [...s.dynos.filter((d) => d.type !== 'web'), ...fresh];
-  publish(ctx, release.app);
-  const died = settle ? await settleWindow(ctx, fresh) : undefined;
-  if (died) await revert(died);
-  if (signal?.aborted) await revert(String(signal.reason));
   s.release = release;
-  for (const d of fresh) watch(ctx, d);
-  // The release is live: the old web dynos drain in the background (tracked for shutdown), so the
-  // next push need not wait for their grace periods. Nothing below may fail the release.
-  stopMany(ctx, old).catch((err: unknown) => console.error(`paas: draining the old web dynos of ${release.app} failed:`, err));
-  // Other types: the old release's dynos go, the formation's quantity of the new one starts.
+  publish(ctx, release.app);
+  if (settle && previous && fresh.length > 0 && ctx.deps.settleMs > 0) {
+    startTrial(ctx, s, { release, previous, fresh, old, onRevert, restoreOthers: () => replaceOtherTypes(ctx, s, previous, appLog(ctx, release.app)) });
+  } else {
+    for (const d of fresh) watch(ctx, d);
+    // The release is live: the old web dynos drain in the background (tracked for shutdown), so the
+    // next push need not wait for their grace periods.
+    stopMany(ctx, old).catch((err: unknown) => console.error(`paas: draining the old web dynos of ${release.app} failed:`, err));
+  }
+  // Nothing below may fail the release.
+  await replaceOtherTypes(ctx, s, release, log);
+}
+
+/** Other types: the dynos not on `release` go, the formation's quantity of `release` starts. */
+async function replaceOtherTypes(ctx: Ctx, s: AppState, release: ReleaseToRun, log: (line: string) => void): Promise<void> {
+  const formation = formationFor(ctx.deps.db, release.appId, release.slug.processTypes);
   for (const type of new Set([...s.dynos.map((d) => d.type), ...formationTypes(release)])) {
     if (type === 'web') continue;
-    await stopMany(ctx, s.dynos.filter((d) => d.type === type));
-    s.dynos = s.dynos.filter((d) => d.type !== type);
+    await stopMany(ctx, s.dynos.filter((d) => d.type === type && d.release !== release));
+    s.dynos = s.dynos.filter((d) => d.type !== type || d.release === release);
     if (!release.slug.processTypes[type]) continue;
     await scaleType(ctx, s, release, type, formation[type] ?? 0, log).catch((err: unknown) => {
       log(`-----> ${type} dynos did not start: ${(err as Error).message.split('\n')[0]}`);
@@ -58,22 +64,9 @@ export async function rollout(ctx: Ctx, release: ReleaseToRun, log: (line: strin
   }
 }
 
-/**
- * Waits the settle window for a newly routed dyno to die. Returns why the release must fail, with
- * the dyno's last output, or undefined when all stayed up.
- */
-export async function settleWindow(ctx: Ctx, fresh: Dyno[]): Promise<string | undefined> {
-  if (fresh.length === 0 || ctx.deps.settleMs <= 0) return undefined;
-  const windowEnd = new AbortController();
-  const window = sleep(ctx.deps.settleMs, undefined, { signal: windowEnd.signal }).catch(() => undefined);
-  const exits = fresh.map((d) => d.running.exited.then((status) => ({ d, status })));
-  const first = await Promise.race([window, ...exits]);
-  windowEnd.abort();
-  if (!first) return undefined;
-  const how = first.status.code !== null ? `exited with code ${first.status.code}` : `was killed by ${first.status.signal}`;
-  const secs = Math.round(ctx.deps.settleMs / 1000);
-  ctx.deps.logs.append(first.d.release.app, `paas[${first.d.name}]`, `Process ${how} within ${secs} s of going live; the previous release keeps the traffic`);
-  return `${first.d.name} ${how} within ${secs} s of going live, so the previous release keeps serving. ${first.d.tail.quote()}`;
+/** Where what happens after the pusher has gone is said: the app's log. */
+function appLog(ctx: Ctx, app: string): (line: string) => void {
+  return (line) => ctx.deps.logs.append(app, 'paas[api]', line.replace(/^-----> /, '').trim());
 }
 
 /** Starts or stops dynos of one type until `want` of the release run; web dynos boot before they are routed. */

@@ -8,6 +8,7 @@ import type { Db } from '../store/db.js';
 import type { DynoState } from '../store/dynos.js';
 import type { OutputTail } from './boot-report.js';
 import type { Routes } from './routes.js';
+import type { Trial } from './trial.js';
 /** A release the reconciler can bring up: the slug plus the environment its dynos get. */
 export interface ReleaseToRun {
   app: string;
@@ -41,7 +42,7 @@ export interface ReconcilerDeps {
   logs: AppLogs;
   bootTimeoutMs: number;
   stopGraceMs: number;
-  /** How long new web dynos must stay up after the route switch before the old ones are stopped. */
+  /** How long new web dynos must stay up after the route switch before the release is kept (its trial). */
   settleMs: number;
   /** Host variables every dyno gets (LANG, TZ): never a paas setting or secret. */
   baseEnv: Record<string, string>;
@@ -83,6 +84,8 @@ export interface AppState {
   /** The release the app's dynos should run: the last one rolled out. */
   release?: ReleaseToRun;
   dynos: Dyno[];
+  /** The release in its settle window, whose old web dynos still run (trial.ts). */
+  trial?: Trial;
   /** Every change to one app runs after the one before it (serial); apps run in parallel. */
   queue: Promise<unknown>;
 }
@@ -109,7 +112,7 @@ export interface Ctx {
   closed: boolean;
   /** The app's state, made on first use. */
   state(app: string): AppState;
-  /** Runs `fn` after every change to the app queued before it (apps run in parallel). */
+  /** Runs `fn` after every change to the app queued before it (apps run in parallel), ending its trial first. */
   serial<T>(app: string, fn: () => Promise<T>): Promise<T>;
 }
 

@@ -74,6 +74,11 @@ export function setMaintenance(db: Db, appId: number, on: boolean): void {
   db.prepare('UPDATE apps SET maintenance = ? WHERE id = ?').run(on ? 1 : 0, appId);
 }
 
+/** Makes `to` current again if `from` still is (a release put back after its trial); false if not. */
+export function revertCurrentRelease(db: Db, appId: number, from: number, to: number): boolean {
+  return db.prepare('UPDATE apps SET current_release_id = ? WHERE id = ? AND current_release_id = ?').run(to, appId, from).changes > 0;
+}
+
 export function setCurrentRelease(db: Db, appId: number, releaseId: number): void {
   db.prepare('UPDATE apps SET current_release_id = ? WHERE id = ?').run(releaseId, appId);
 }

@@ -77,6 +77,11 @@ class FakeRuntime implements Runtime {
     found.exit({ code: 1, signal: null });
   }
 
+  /** Every running dyno as `web.1@v2`, sorted: old and new dynos of one slot both show. */
+  versions(): string[] {
+    return [...this.live.values()].map((l) => `${l.spec.name}@v${l.spec.release}`).sort();
+  }
+
   /** Which release each running dyno is on, by name: `{ 'web.1': 2 }`. */
   running(): Record<string, number | undefined> {
     return Object.fromEntries([...this.live.values()].map((l) => [l.spec.name, l.spec.release]));
@@ -138,13 +143,47 @@ describe('Reconciler', () => {
     expect(rows()).toEqual(['web.1@v1:up']);
   });
 
-  it('routes back to the old release when a new dyno dies in the settle window', async () => {
-    const { runtime, reconciler, release, routed, rows } = setup({ settleMs: 1000, behaviour: (spec) => (spec.release === 2 ? { crashAfterMs: 20 } : {}) });
+  it('returns once the new dyno is routed, and routes back to the old release when it dies in the settle window', async () => {
+    const { runtime, reconciler, release, routed, rows } = setup({ settleMs: 1000, behaviour: (spec) => (spec.release === 2 ? { crashAfterMs: 100 } : {}) });
     await reconciler.deploy(release(), quiet, undefined, { settle: false });
-    await expect(reconciler.deploy(release(), quiet)).rejects.toThrow('web.1 exited with code 3 within 1 s of going live, so the previous release keeps serving.');
+    const reverts: [string, number][] = [];
+    // The deploy does not wait out the window: the new dyno serves, the old one stands by.
+    await reconciler.deploy(release(), quiet, undefined, { onRevert: (why, back) => reverts.push([why, back.version]) });
+    expect(routed()).toEqual({ 'web.1': 2 });
+    expect(runtime.versions()).toEqual(['web.1@v1', 'web.1@v2']);
+    await vi.waitFor(() => expect(reverts).toHaveLength(1));
+    expect(reverts[0][0]).toContain('web.1 exited with code 3 within 1 s of going live, so v1 serves again.');
+    expect(reverts[0][1]).toBe(1);
     expect(routed()).toEqual({ 'web.1': 1 });
-    expect(runtime.running()).toEqual({ 'web.1': 1 });
-    expect(rows()).toEqual(['web.1@v1:up']);
+    await vi.waitFor(() => expect(runtime.versions()).toEqual(['web.1@v1']));
+    await vi.waitFor(() => expect(rows()).toEqual(['web.1@v1:up']));
+    // v1 is what the app runs again: its dyno's crash restarts it on v1.
+    runtime.crash('web.1');
+    await vi.waitFor(() => expect(runtime.starts).toBe(3));
+    await vi.waitFor(() => expect(routed()).toEqual({ 'web.1': 1 }));
+  });
+
+  it('keeps a release whose new dynos outlive the settle window, or that the next change follows, and drains the old ones then', async () => {
+    const { runtime, reconciler, release, routed, rows } = setup({ settleMs: 300 });
+    await reconciler.deploy(release(), quiet);
+    const reverts: string[] = [];
+    const onRevert = (why: string) => void reverts.push(why);
+    await reconciler.deploy(release(), quiet, undefined, { onRevert });
+    expect(runtime.versions()).toEqual(['web.1@v1', 'web.1@v2']);
+    await vi.waitFor(() => expect(runtime.versions()).toEqual(['web.1@v2']));
+    // Past the window a crash is a crash: the dyno restarts on its own release.
+    runtime.crash('web.1');
+    await vi.waitFor(() => expect(runtime.starts).toBe(3));
+    await vi.waitFor(() => expect(routed()).toEqual({ 'web.1': 2 }));
+    // The next change within the window (here a deploy) keeps the release on trial; its old dyno drains.
+    await reconciler.deploy(release(), quiet, undefined, { onRevert });
+    await reconciler.deploy(release(), quiet, undefined, { onRevert });
+    expect(routed()).toEqual({ 'web.1': 4 });
+    await vi.waitFor(() => expect(runtime.versions()).toEqual(['web.1@v3', 'web.1@v4']));
+    // v3, kept when v4 came (its own old dyno drained then), stands by through v4's window, then drains.
+    await vi.waitFor(() => expect(runtime.versions()).toEqual(['web.1@v4']));
+    expect(reverts).toEqual([]);
+    await vi.waitFor(() => expect(rows()).toEqual(['web.1@v4:up']));
   });
 
   it('restarts a crashed dyno at once, and after a backoff when it crashes again soon', async () => {

@@ -1,0 +1,70 @@
+// The settle window, kept without making anyone wait for it: a rollout returns as soon as the new
+// web dynos are healthy and routed, and the release goes on trial. The old web dynos stay running,
+// out of the routes, for `settleMs`. If a new one dies meanwhile, the old ones get the traffic back
+// at once (no request is lost: they never stopped) and the control plane is told (`onRevert`), so
+// the previous release is current again and `paas releases` and `paas logs` say why. The window's
+// end, or any later change to the app (a push, a scale, a restart: Ctx.serial), accepts the release:
+// its new dynos are watched like any (a crash then restarts them) and the old ones drain.
+import type { ExitStatus } from '../runtime/types.js';
+import { publish, stopMany } from './dyno.js';
+import { watch } from './revive.js';
+import type { AppState, Ctx, Dyno, ReleaseToRun } from './types.js';
+
+/** Hears that a release on trial was put back: why (the dyno that died, how, its last output), and what serves again. */
+export type RevertHandler = (why: string, back: ReleaseToRun) => void;
+
+/** A release on trial: what to hand the traffic back to, and to whom to say so. */
+export interface Trial {
+  release: ReleaseToRun;
+  /** The release that serves again if a new dyno dies. */
+  previous: ReleaseToRun;
+  fresh: Dyno[];
+  old: Dyno[];
+  onRevert?: RevertHandler;
+  /** After a revert: brings the other process types back onto `previous` (rollout.ts knows how). */
+  restoreOthers: () => Promise<void>;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/** Puts `trial` on the app for the settle window; every fresh dyno's exit before its end reverts it. */
+export function startTrial(ctx: Ctx, s: AppState, trial: Trial): void {
+  s.trial = trial;
+  trial.timer = setTimeout(() => acceptTrial(ctx, s), ctx.deps.settleMs);
+  trial.timer.unref();
+  for (const d of trial.fresh) void d.running.exited.then((status) => s.trial === trial && revert(ctx, s, trial, d, status));
+}
+
+/** Ends the app's trial, if any, in the release's favour: its dynos are watched, the old ones drain. */
+export function acceptTrial(ctx: Ctx, s: AppState): void {
+  const trial = s.trial;
+  if (!trial) return;
+  s.trial = undefined;
+  clearTimeout(trial.timer);
+  // A fresh dyno that exited just now is seen by watch as a crash, and restarted.
+  for (const d of trial.fresh) watch(ctx, d);
+  stopMany(ctx, trial.old).catch((err: unknown) => console.error(`paas: draining the old web dynos of ${trial.release.app} failed:`, err));
+}
+
+function revert(ctx: Ctx, s: AppState, trial: Trial, died: Dyno, status: ExitStatus): void {
+  s.trial = undefined;
+  clearTimeout(trial.timer);
+  const app = trial.release.app;
+  // The switch back, in one route update and before anything awaits.
+  for (const d of trial.fresh) d.routed = false;
+  for (const d of trial.old) d.routed = true;
+  s.dynos = [...s.dynos.filter((d) => d.type !== 'web'), ...trial.old];
+  s.release = trial.previous;
+  publish(ctx, app);
+  const how = status.code !== null ? `exited with code ${status.code}` : `was killed by ${status.signal}`;
+  const secs = Math.round(ctx.deps.settleMs / 1000);
+  const back = `v${trial.previous.version}`;
+  ctx.deps.logs.append(app, `paas[${died.name}]`, `Process ${how} within ${secs} s of going live; ${back} takes the traffic back`);
+  trial.onRevert?.(`${died.name} ${how} within ${secs} s of going live, so ${back} serves again. ${died.tail.quote()}`, trial.previous);
+  // The rest in order with the app's other changes: the new dynos go, other types follow back.
+  void ctx
+    .serial(app, async () => {
+      await stopMany(ctx, trial.fresh);
+      await trial.restoreOthers();
+    })
+    .catch((err: unknown) => console.error(`paas: putting ${app} back on ${back} failed:`, err));
+}
