@@ -185,7 +185,7 @@ function setLimits(version: 1 | 2, dir: (c: Controller) => string, limits: Group
 /** The cgroup filesystem's usual mount point. */
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
-const NO_LIMITS = 'dynos and builds run without memory, process and CPU limits (their /tmp and /app writes are still capped by size)';
+const NO_LIMITS = 'dynos and builds run without memory, process and CPU limits';
 
 /**
  * Lowers the server's own OOM score, so that the kernel's OOM killer never picks paas (its app
@@ -212,8 +212,8 @@ function lowerOomScore(): string[] {
 }
 
 async function setUpCgroups(instance: string, host: SandboxHost): Promise<{ cgroups?: Cgroups; warnings: string[] }> {
-  if (!host.asRoot) return { warnings: [`paas is not running as root: ${NO_LIMITS}. Run paas as root to limit each dyno.`] };
-  if (host.kind !== 'bwrap') return { warnings: [`without bubblewrap, ${NO_LIMITS}.`] };
+  if (!host.asRoot) return { warnings: [`paas is not running as root: ${NO_LIMITS}${host.kind === 'bwrap' ? ' (their /tmp writes are still capped by size, /app writes are not)' : ', nor caps on their /tmp and /app writes'}. Run paas as root to limit each dyno.`] };
+  if (host.kind !== 'bwrap') return { warnings: [`without bubblewrap, ${NO_LIMITS}, nor caps on their /tmp and /app writes. Install bubblewrap (apt-get install bubblewrap) to limit each dyno.`] };
   const unified = fs.existsSync(path.join(CGROUP_ROOT, 'cgroup.controllers'));
   let layout: CgroupLayout | undefined;
   try {
@@ -221,7 +221,7 @@ async function setUpCgroups(instance: string, host: SandboxHost): Promise<{ cgro
   } catch {
     layout = undefined;
   }
-  if (!layout) return { warnings: [`no cgroup ${unified ? 'v2' : 'v1 memory, pids and cpu'} hierarchy found under ${CGROUP_ROOT}: ${NO_LIMITS}.`] };
+  if (!layout) return { warnings: [`no cgroup ${unified ? 'v2' : 'v1 memory, pids and cpu'} hierarchy found under ${CGROUP_ROOT}: ${NO_LIMITS} (their /tmp and /app writes are still capped by size).`] };
   const cgroups = new Cgroups(layout);
   try {
     await cgroups.prepare();
@@ -229,6 +229,6 @@ async function setUpCgroups(instance: string, host: SandboxHost): Promise<{ cgro
   } catch (err) {
     const why = (err as Error).message.split('\n')[0];
     const hint = layout.version === 2 ? ' On cgroup v2, run paas in a cgroup of its own with the memory, pids and cpu controllers delegated (systemd: Delegate=yes).' : '';
-    return { warnings: [`cannot make cgroups under ${layout.dirs.memory} (${why}): ${NO_LIMITS}.${hint}`] };
+    return { warnings: [`cannot make cgroups under ${layout.dirs.memory} (${why}): ${NO_LIMITS} (their /tmp and /app writes are still capped by size).${hint}`] };
   }
 }
