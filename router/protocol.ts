@@ -16,6 +16,12 @@ export interface RouteTarget {
   port: number;
   /** `web.1`: named in router log lines. */
   dyno: string;
+  /**
+   * The release it runs (7 for v7): with `dyno`, which slot generation it is. A retry never goes to
+   * the same slot of the same release (the failed dyno restarted), but may go to another release's
+   * `web.1` (the old dynos a revert routes back to).
+   */
+  release?: number;
 }
 
 /** Why an app with no target answers 503: its web dynos crashed or are starting (H10), or it has none (H14). */

@@ -38,7 +38,7 @@ function keepTargets(route: AppRoute, previous: AppRoute | undefined): AppRoute 
  * that was cut by the first must not be sent again to the second, which it may kill in turn.
  */
 function sameTarget(a: RouteTarget, b: RouteTarget): boolean {
-  return a.host === b.host && a.port === b.port && a.dyno === b.dyno;
+  return a.host === b.host && a.port === b.port && a.dyno === b.dyno && a.release === b.release;
 }
 
 /**

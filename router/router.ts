@@ -64,8 +64,8 @@ export function createRouter(opts: RouterOptions): Router {
       turn.set(app, n + 1);
       const t = targets[n % targets.length];
       // A request a dyno closed unanswered may have killed it: neither its port nor the dyno
-      // restarted under its name (at another port) gets it again.
-      if (!avoid || ((t.host !== avoid.host || t.port !== avoid.port) && t.dyno !== avoid.dyno)) return t;
+      // restarted in its slot (same name and release, at another port) gets it again.
+      if (!avoid || ((t.host !== avoid.host || t.port !== avoid.port) && (t.dyno !== avoid.dyno || t.release !== avoid.release))) return t;
     }
     return undefined;
   }

@@ -244,6 +244,25 @@ describe('router retries', () => {
     expect(seen).toEqual(['/die', '/die']);
   });
 
+  it('sends a GET cut by a dying new dyno to the old release\'s dyno of the same name that a revert routes back', async () => {
+    const port = await router();
+    const oldSeen: string[] = [];
+    const old = await backend((req, res) => {
+      oldSeen.push(req.url!);
+      res.end('old');
+    });
+    const fresh = await backend((req, res) => {
+      if (req.url === '/die') req.socket.destroy();
+      else res.end('new');
+    });
+    // v2's web.1 serves, with a kept-alive connection; it dies on `/die` while the revert routes v1's web.1 back.
+    table.set('revert', { kind: 'ok', targets: [{ ...fresh, release: 2 }] });
+    expect((await get(port, 'revert.localhost')).body).toBe('new');
+    setTimeout(() => table.set('revert', { kind: 'ok', targets: [{ ...old, release: 1 }] }), 50);
+    expect(await request(port, 'revert.localhost', { path: '/die' })).toMatchObject({ status: 200, body: 'old' });
+    expect(oldSeen).toEqual(['/die']);
+  });
+
   it('does not send a request that timed out to another dyno', async () => {
     const port = await router(300);
     let hung = 0;

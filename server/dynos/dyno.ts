@@ -178,5 +178,5 @@ export function publish(ctx: Ctx, app: string): void {
   const up = (s?.dynos ?? []).filter((d) => d.type === 'web' && d.routed && d.state === 'up');
   // With none up, routers answer H10 (crashed or starting) if the formation wants web dynos, else H14.
   const wantsWeb = s?.release !== undefined && (getFormation(ctx.deps.db, s.release.appId).web ?? 0) > 0;
-  ctx.deps.routes.setTargets(app, up.map((d) => ({ host: d.running.host, port: d.running.port, dyno: d.name })), wantsWeb ? 'H10' : 'H14');
+  ctx.deps.routes.setTargets(app, up.map((d) => ({ host: d.running.host, port: d.running.port, dyno: d.name, release: d.release.version })), wantsWeb ? 'H10' : 'H14');
 }

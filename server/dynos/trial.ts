@@ -8,23 +8,9 @@
 import type { ExitStatus } from '../runtime/types.js';
 import { publish, stopMany } from './dyno.js';
 import { watch } from './revive.js';
-import type { AppState, Ctx, Dyno, ReleaseToRun } from './types.js';
+import type { AppState, Ctx, Dyno, Trial } from './types.js';
 
-/** Hears that a release on trial was put back: why (the dyno that died, how, its last output), and what serves again. */
-export type RevertHandler = (why: string, back: ReleaseToRun) => void;
-
-/** A release on trial: what to hand the traffic back to, and to whom to say so. */
-export interface Trial {
-  release: ReleaseToRun;
-  /** The release that serves again if a new dyno dies. */
-  previous: ReleaseToRun;
-  fresh: Dyno[];
-  old: Dyno[];
-  onRevert?: RevertHandler;
-  /** After a revert: brings the other process types back onto `previous` (rollout.ts knows how). */
-  restoreOthers: () => Promise<void>;
-  timer?: ReturnType<typeof setTimeout>;
-}
+export type { RevertHandler, Trial } from './types.js';
 
 /** Puts `trial` on the app for the settle window; every fresh dyno's exit before its end reverts it. */
 export function startTrial(ctx: Ctx, s: AppState, trial: Trial): void {

@@ -8,7 +8,6 @@ import type { Db } from '../store/db.js';
 import type { DynoState } from '../store/dynos.js';
 import type { OutputTail } from './boot-report.js';
 import type { Routes } from './routes.js';
-import type { Trial } from './trial.js';
 /** A release the reconciler can bring up: the slug plus the environment its dynos get. */
 export interface ReleaseToRun {
   app: string;
@@ -88,6 +87,22 @@ export interface AppState {
   trial?: Trial;
   /** Every change to one app runs after the one before it (serial); apps run in parallel. */
   queue: Promise<unknown>;
+}
+
+/** Hears that a release on trial was put back: why (the dyno that died, how, its last output), and what serves again. */
+export type RevertHandler = (why: string, back: ReleaseToRun) => void;
+
+/** A release on trial (trial.ts): what to hand the traffic back to, and to whom to say so. */
+export interface Trial {
+  release: ReleaseToRun;
+  /** The release that serves again if a new dyno dies. */
+  previous: ReleaseToRun;
+  fresh: Dyno[];
+  old: Dyno[];
+  onRevert?: RevertHandler;
+  /** After a revert: brings the other process types back onto `previous` (rollout.ts knows how). */
+  restoreOthers: () => Promise<void>;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** The whole numbers from `from` to `to`: the indices of a formation's slots. */

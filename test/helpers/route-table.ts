@@ -5,6 +5,8 @@ import { RouteTable } from '../../router/route-table.js';
 export interface Target {
   host: string;
   port: number;
+  /** The release its dyno runs; the dyno is named `web.<its index + 1>`. */
+  release?: number;
 }
 
 /** What a test says an app routes to: its dynos, or none (503). */
