@@ -1,6 +1,7 @@
 // bench:deploy's table: per runtime and operation, the medians of the floor by hand, of the command
 // returning and of the new state first served, their ratios to the floor, and issue 23's goal
 // for the row with whether this run met it.
+import os from 'node:os';
 import type { Runtime, Timing } from './deploy-paas.js';
 
 /** What one runtime's rounds measured (ms), one entry per round. */
@@ -56,9 +57,10 @@ function rows(runtime: Runtime, f: Figures): Row[] {
   });
 }
 
-/** The heading line: rounds, machine, Node, settle window, date. */
+/** The heading line: rounds, machine, its load at the end (other work skews a floor of 0.1 s), Node, settle window, date. */
 export function heading(rounds: number, cpus: string, settle: string): string {
-  return `bench:deploy: median of ${rounds} rounds, ${cpus}, node ${process.version}, PAAS_SETTLE_MS ${settle}, ${new Date().toISOString()}`;
+  const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  return `bench:deploy: median of ${rounds} rounds, ${cpus}, load average ${load}, node ${process.version}, PAAS_SETTLE_MS ${settle}, ${new Date().toISOString()}`;
 }
 
 /** The table (Markdown) for the runtimes measured, and a line per runtime skipped with its reason. */
