@@ -173,6 +173,9 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
   add('');
   add('# The build: dependencies from the deps stage, the tree, the build scripts and pruning (which may fetch packages too).');
   add('FROM base AS build');
+  // Marks this stage's (untagged) image too: image retention keeps the newest, so the next code-only
+  // push finds its steps up to `COPY --from=deps` cached, and redoes only the tree's COPY onwards.
+  add(`LABEL${labelArgs({ [LABELS.stage]: 'build' })}`);
   addRegistry();
   add(`USER ${owner}`);
   if (spec.env && Object.keys(spec.env).length) add(envLine(spec.env));

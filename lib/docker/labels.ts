@@ -13,7 +13,10 @@ export const LABELS = {
   build: 'paas.build',
   commit: 'paas.commit',
   kind: 'paas.kind',
-  /** `deps` on a slug build's install stage: the dependency cache that image retention keeps. */
+  /**
+   * `deps` on a slug build's install stage and `build` on its build stage: the caches of the next
+   * push, of which image retention keeps the newest of each.
+   */
   stage: 'paas.stage',
   /** Which paas server (data dir) made it: servers sharing an engine never touch each other's objects. */
   instance: 'paas.instance',

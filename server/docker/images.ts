@@ -4,19 +4,20 @@ import { idempotent } from './streams.js';
 
 /**
  * Removes the app's slug images whose build is not in `keep`, then its dangling build images but
- * the newest install stage (the dependency cache). Layers still shared with a kept image stay.
+ * the newest install stage (the dependency cache) and the newest build stage (whose steps up to
+ * the tree's COPY a code-only push reuses). Layers still shared with a kept image stay.
  * Returns how many slug images went.
  */
-export async function pruneAppImages(docker: Docker, scope: { instance: string; app: string }, keep: Set<string>, opts: { keepInstallCache?: boolean } = {}): Promise<number> {
+export async function pruneAppImages(docker: Docker, scope: { instance: string; app: string }, keep: Set<string>, opts: { keepCaches?: boolean } = {}): Promise<number> {
   const images = await docker.listImages({ filters: ourFilter(scope, [LABELS.build]) });
   const old = images.filter((img) => !keep.has(img.Labels?.[LABELS.build] ?? ''));
   for (const img of old) await idempotent(() => docker.getImage(img.Id).remove({ force: true }));
-  // Untagged images of the app: the install stage of each build whose lockfile changed (the newest
-  // is the cache the next push reuses), and what failed builds left.
+  // Untagged images of the app: the install and build stages of each build (the newest of each is
+  // the cache the next push reuses), and what failed builds left.
   const dangling = await docker.listImages({ filters: { dangling: ['true'], ...ourFilter(scope) } });
-  const installs = dangling.filter((img) => img.Labels?.[LABELS.stage] === 'deps').sort((a, b) => b.Created - a.Created);
-  const cache = opts.keepInstallCache === false ? undefined : installs[0];
-  for (const img of dangling) if (img !== cache) await idempotent(() => docker.getImage(img.Id).remove());
+  const newest = (stage: string) => dangling.filter((img) => img.Labels?.[LABELS.stage] === stage).sort((a, b) => b.Created - a.Created)[0];
+  const caches = opts.keepCaches === false ? [] : [newest('deps'), newest('build')];
+  for (const img of dangling) if (!caches.includes(img)) await idempotent(() => docker.getImage(img.Id).remove());
   return old.length;
 }
 
@@ -24,5 +25,5 @@ export async function pruneAppImages(docker: Docker, scope: { instance: string; 
 export async function removeAppObjects(docker: Docker, scope: { instance: string; app: string }): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: ourFilter(scope) });
   for (const c of containers) await idempotent(() => docker.getContainer(c.Id).remove({ force: true }));
-  await pruneAppImages(docker, scope, new Set(), { keepInstallCache: false });
+  await pruneAppImages(docker, scope, new Set(), { keepCaches: false });
 }

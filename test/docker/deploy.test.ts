@@ -103,6 +103,11 @@ dockerSuite('the docker runtime, end to end', () => {
     const again = await push(paas, dir, 'dock-node');
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/Using cache/);
+    // So do the build stage's steps up to the tree's COPY: image retention kept that stage (issue 23).
+    const lines = again.stderr.split('\n');
+    const fromDeps = lines.findIndex((l) => /Step \d+\/\d+ : COPY --from=deps /.test(l));
+    expect(fromDeps, again.stderr).toBeGreaterThan(0);
+    expect(lines[fromDeps + 1]).toMatch(/---> Using cache/);
     expect(JSON.parse((await viaRouter(paas, 'dock-node.localhost')).body).message).toBe('second');
   });
 
