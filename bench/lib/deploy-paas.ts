@@ -15,6 +15,8 @@ export type Runtime = 'process' | 'docker';
 export interface Timing {
   returned: number;
   served: number;
+  /** Whether the first request sent once the command returned got the new state ("serving by then"). */
+  atReturn: boolean;
 }
 
 /** An app on the server, deployed once, that knows which state it serves now. */
@@ -57,7 +59,10 @@ async function timed(paas: Paas, app: string, what: string, want: AppState, comm
   const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} of ${app} did not return within ${LIMIT_MS / 1000} s`)), LIMIT_MS)));
   await Promise.race([done, late]).finally(() => clearTimeout(timer));
   if (result!.code !== 0) throw failed();
-  return { returned: returned!, served };
+  // The poll above may see the new state a few ms after the return only because it polls every
+  // 10 ms: what counts is what a request sent right after the return gets.
+  const after = await viaRouter(paas, `${app}.localhost`).catch(() => undefined);
+  return { returned: returned!, served, atReturn: after?.status === 200 && serves(after.body, want) };
 }
 
 /**

@@ -30,7 +30,7 @@ interface Row {
 }
 
 /** The goal of issue 23 for a row, and whether the medians meet it. */
-function goal(runtime: Runtime, op: 'nodeps' | 'express' | 'rollback' | 'config', floor: number, returned: number, served: number): string {
+function goal(runtime: Runtime, op: 'nodeps' | 'express' | 'rollback' | 'config', floor: number, returned: number, served: number, atReturn: boolean): string {
   if (runtime === 'docker') {
     // Issue 11/23's Docker goal was measured to the first 200 from the new code (docs/benchmarks.md).
     if (op === 'nodeps' || op === 'express') return `new code served ≤ 1.3× floor: ${verdict(served <= 1.3 * floor)}`;
@@ -38,7 +38,7 @@ function goal(runtime: Runtime, op: 'nodeps' | 'express' | 'rollback' | 'config'
   }
   if (op === 'nodeps') return `returned ≤ 3× and served ≤ 2× floor: ${verdict(returned <= 3 * floor && served <= 2 * floor)}`;
   if (op === 'express') return `push returned ≤ 4× floor: ${verdict(returned <= 4 * floor)}`;
-  return `returned ≤ 0.60 s, serving by then: ${verdict(returned <= 600 && served <= returned)}`;
+  return `returned ≤ 0.60 s, serving by then: ${verdict(returned <= 600 && atReturn)}`;
 }
 
 function rows(runtime: Runtime, f: Figures): Row[] {
@@ -53,7 +53,7 @@ function rows(runtime: Runtime, f: Figures): Row[] {
   return ops.map(([key, op, floor, timings]) => {
     const returned = median(timings.map((t) => t.returned));
     const served = median(timings.map((t) => t.served));
-    return { op, floor, returned, served, goal: goal(runtime, key, floor, returned, served) };
+    return { op, floor, returned, served, goal: goal(runtime, key, floor, returned, served, timings.every((t) => t.atReturn)) };
   });
 }
 

@@ -26,6 +26,9 @@ function tryConnect(host: string, port: number): Promise<boolean> {
 }
 
 const POLL_MS = 25;
+/** Most apps listen within a second of starting: until then the port is tried every few ms (issue 23). */
+const FAST_POLL_MS = 4;
+const FAST_FOR_MS = 1000;
 /** How often the dyno's own listeners are read (a walk of its processes' descriptors). */
 const PORTS_EVERY_MS = 250;
 /**
@@ -46,7 +49,8 @@ async function waitForPort(
 ): Promise<BootResult> {
   let status: ExitStatus | undefined;
   void opts.exited.then((s) => (status = s));
-  const deadline = Date.now() + opts.timeoutMs;
+  const started = Date.now();
+  const deadline = started + opts.timeoutMs;
   let portsReadAt = 0;
   /** Since when the dyno has listened only on other ports than its own. */
   let elsewhereSince: number | undefined;
@@ -62,7 +66,7 @@ async function waitForPort(
     }
     // A refused connect on loopback costs microseconds; polling often is what makes a deploy or
     // rollback go live the moment the app binds, instead of up to a backoff step later.
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => setTimeout(r, Date.now() - started < FAST_FOR_MS ? FAST_POLL_MS : POLL_MS));
   }
   return { ok: false, reason: 'timeout' };
 }
