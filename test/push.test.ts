@@ -35,7 +35,8 @@ describe('git push deploys through the router', () => {
 
     const info = await apiCall(paas, 'GET', '/v1/apps/node-app');
     expect(info.json.release.version).toBe(2);
-    expect(info.json.dynos).toEqual([expect.objectContaining({ name: 'web.1', state: 'up' })]);
+    // The old dyno drains after the push returned (listed as `stopping` until it is gone).
+    await vi.waitFor(async () => expect((await apiCall(paas, 'GET', '/v1/apps/node-app')).json.dynos).toEqual([expect.objectContaining({ name: 'web.1', state: 'up' })]), { timeout: 15_000, interval: 100 });
   });
 
   it('deploys a Python app in a virtualenv', async () => {

@@ -73,8 +73,9 @@ dockerSuite('the docker runtime, end to end', () => {
     };
   });
 
+  /** This server's containers of `app` (another checkout's test run may use the same names on the engine). */
   async function containers(app: string): Promise<Docker.ContainerInspectInfo[]> {
-    const list = await docker.listContainers({ filters: { label: [`${LABELS.managed}=true`, `${LABELS.app}=${app}`] } });
+    const list = await docker.listContainers({ filters: { label: [`${LABELS.managed}=true`, `${LABELS.app}=${app}`, `${LABELS.instance}=${instanceId(paas.dataDir)}`] } });
     return Promise.all(list.map((c) => docker.getContainer(c.Id).inspect()));
   }
 
