@@ -42,9 +42,9 @@ function timedPush(paas: Paas, dir: string, app: string): Promise<Timed> {
       const at = (re: RegExp) => lines.find((l) => re.test(l.text))?.at ?? NaN;
       const first = lines.findIndex((l) => /remote: -----> /.test(l.text));
       // The dependency step ends where the next heading after it begins.
-      const deps = lines.findIndex((l) => /Dependencies unchanged|Installing dependencies with/.test(l.text));
+      const deps = lines.findIndex((l) => /Dependencies unchanged|Lockfile unchanged|Installing dependencies with/.test(l.text));
       const after = lines.slice(deps + 1).find((l) => /remote: -----> /.test(l.text) && !/^remote: -----> Installing dependencies/.test(l.text));
-      resolve({ firstLine: lines[first]?.at ?? NaN, depsDone: after?.at ?? NaN, released: at(/Released v\d+/), returned, skipped: /Dependencies unchanged/.test(all) });
+      resolve({ firstLine: lines[first]?.at ?? NaN, depsDone: after?.at ?? NaN, released: at(/Released v\d+/), returned, skipped: /Dependencies unchanged|Lockfile unchanged/.test(all) });
     });
   });
 }

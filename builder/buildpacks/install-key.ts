@@ -5,8 +5,10 @@
 // skipped (see installCache).
 import fs from 'node:fs/promises';
 import { hashKey, hashTree } from '../cache.js';
-import type { PackageJson } from './node-plan.js';
 import type { PackageManager } from './package-manager.js';
+
+/** package.json as the key reads it (node-plan.ts's PackageJson, which imports this file's types). */
+type PackageJson = Record<string, unknown> & { scripts?: Record<string, unknown> };
 
 /**
  * Root scripts a package manager runs during the install (npm ci runs the first seven, npm 7+ runs
