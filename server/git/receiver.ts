@@ -21,7 +21,7 @@ const HOOK_SCRIPT = `#!/bin/sh
 # Written by paas at start-up. Runs the pre-receive hook of the paas server that spawned this git.
 exec "$PAAS_HOOK_NODE" "$PAAS_HOOK_SCRIPT"
 `;
-const HOOK_SCRIPT_PATH = fileURLToPath(new URL('./pre-receive.js', import.meta.url));
+const HOOK_SCRIPT_PATH = fileURLToPath(new URL('./pre-receive.cjs', import.meta.url));
 
 /** Writes the hooks directory every receive-pack runs with (core.hooksPath). */
 export function installHooks(hooksDir: string): void {
