@@ -102,6 +102,13 @@ describe('skipping an install whose inputs did not change', () => {
     const locks = slugTrees(paas).map((t) => path.join(t, 'package-lock.json')).filter((f) => fs.existsSync(f) && fs.readFileSync(f, 'utf8').includes('"bare"'));
     expect(locks).toHaveLength(2);
     expect(fs.readFileSync(locks[0], 'utf8')).toBe(fs.readFileSync(locks[1], 'utf8'));
+
+    // A node_modules in the tree is an input too: npm install keeps what it does not manage there.
+    await commitFiles(paas, dir, { 'node_modules/.kept/note.txt': 'one' });
+    expect(await pushed(paas, dir, 'bare-app')).toContain('-----> Dependencies changed since the last build (node_modules): installing');
+    await commitFiles(paas, dir, { 'node_modules/.kept/note.txt': 'two' });
+    expect(await pushed(paas, dir, 'bare-app')).toContain('-----> Dependencies changed since the last build (node_modules): installing');
+    expect(fs.readFileSync(path.join(slugTrees(paas).at(-1)!, 'node_modules', '.kept', 'note.txt'), 'utf8')).toBe('two');
   });
 
   it('installs every time when a root install script may read or write any file, and says so', async () => {

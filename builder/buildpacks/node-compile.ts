@@ -5,11 +5,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DepCache, hashKey, restoreTree, saveTree } from '../cache.js';
+import { DepCache, hashKey, restoreTree, saveTree, treePath } from '../cache.js';
 import { BuildError } from '../errors.js';
 import { installNode, type NodeInstall, nodeHomeSeen, platformNode, resolveEnginesNode } from '../node-versions.js';
 import { npmEnv } from '../npm-view.js';
-import { excerpt, handOver, present } from '../safe-fs.js';
+import { entryKind, excerpt, handOver, present } from '../safe-fs.js';
 import { installTools, type ToolRef } from '../tools.js';
 import type { BuildRequest, PlanContext, PlanStep, Slug } from '../types.js';
 import { changedInputs, coveredBy, type InstallKey, installKey } from './install-key.js';
@@ -43,10 +43,18 @@ export interface NodeHelpers {
 /** The key of the plan's install (install-key.ts), undefined when it runs on every build. */
 async function cacheKey(dir: string, plan: NodePlan, on: { node: string; npm?: string; config?: Record<string, string>; hostNpmEnv?: Record<string, string> }): Promise<InstallKey | undefined> {
   if (!('files' in plan.installCache)) return undefined;
+  // What the install makes may already be in the tree (a committed node_modules, one heroku-prebuild
+  // made): npm install, yarn and pnpm keep parts of it, so it is an input too. Usually absent: free.
+  const there: string[] = [];
+  for (const rel of plan.installed) {
+    // Reached through real directories only: app code (heroku-prebuild) ran, and may have left a link.
+    const file = await treePath(dir, rel);
+    if (file && (await entryKind(file))) there.push(rel);
+  }
   return installKey({
     dir,
     pkg: plan.pkg,
-    files: plan.installCache.files,
+    files: [...plan.installCache.files, ...there],
     node: on.node,
     pm: { name: plan.pm.name, version: plan.pm.tool?.version ?? on.npm ?? 'the platform\'s' },
     argv: plan.install.map((s) => s.argv),
