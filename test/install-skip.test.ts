@@ -126,6 +126,20 @@ describe('skipping an install whose inputs did not change', () => {
     expect(again).toContain('-----> The install runs on every build: package.json has a postinstall script, which runs with the install and may read or write any file');
     expect(again).toContain('-----> Installing dependencies with npm ci');
     expect((await viaRouter(paas, 'hooked-app.localhost')).body).toBe('two');
+
+    // The same script, added by heroku-prebuild: the install reads package.json as the prebuild left it.
+    const prebuilt = (marker: string) => {
+      const { 'package-lock.json': lock, 'hook.js': hook, 'server.js': serverJs } = files(marker);
+      const add = "const p = require('./package.json'); p.scripts.postinstall = 'node hook.js'; require('fs').writeFileSync('package.json', JSON.stringify(p));";
+      const pkg = { name: 'hooked', version: '1.0.0', scripts: { start: 'node server.js', 'heroku-prebuild': 'node add.js' } };
+      return { 'package.json': JSON.stringify(pkg), 'package-lock.json': lock, 'hook.js': hook, 'server.js': serverJs, 'add.js': add };
+    };
+    await createApp(paas, 'prebuilt-app');
+    const pdir = await gitRepo(paas, prebuilt('one'));
+    await pushed(paas, pdir, 'prebuilt-app');
+    await commitFiles(paas, pdir, prebuilt('two'));
+    expect(await pushed(paas, pdir, 'prebuilt-app')).toContain('-----> The install runs on every build: package.json has a postinstall script');
+    expect((await viaRouter(paas, 'prebuilt-app.localhost')).body).toBe('two');
   });
 });
 

@@ -9,10 +9,10 @@ import { DepCache, hashKey, restoreTree, saveTree, treePath } from '../cache.js'
 import { BuildError } from '../errors.js';
 import { installNode, type NodeInstall, nodeHomeSeen, platformNode, resolveEnginesNode } from '../node-versions.js';
 import { npmEnv } from '../npm-view.js';
-import { entryKind, excerpt, handOver, present } from '../safe-fs.js';
+import { entryKind, excerpt, handOver, present, readTreeFile } from '../safe-fs.js';
 import { installTools, type ToolRef } from '../tools.js';
 import type { BuildRequest, PlanContext, PlanStep, Slug } from '../types.js';
-import { changedInputs, coveredBy, type InstallKey, installKey } from './install-key.js';
+import { changedInputs, coveredBy, installCache, type InstallKey, installKey } from './install-key.js';
 import type { NodePlan } from './node-plan.js';
 
 const run = promisify(execFile);
@@ -40,9 +40,23 @@ export interface NodeHelpers {
   final: (dir: string, plan: NodePlan, ctx: PlanContext) => Promise<Pick<Slug, 'processTypes' | 'env'> & { notes?: Record<string, string> }>;
 }
 
-/** The key of the plan's install (install-key.ts), undefined when it runs on every build. */
-async function cacheKey(dir: string, plan: NodePlan, on: { node: string; npm?: string; config?: Record<string, string>; hostNpmEnv?: Record<string, string> }): Promise<InstallKey | undefined> {
-  if (!('files' in plan.installCache)) return undefined;
+/** package.json as heroku-prebuild left it; undefined when it is no JSON object any more (the install then says why). */
+async function prebuiltPackageJson(dir: string): Promise<NodePlan['pkg'] | undefined> {
+  try {
+    const pkg: unknown = JSON.parse(((await readTreeFile(dir, 'package.json')) ?? '').toString('utf8'));
+    return pkg && typeof pkg === 'object' && !Array.isArray(pkg) ? (pkg as NodePlan['pkg']) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key of the plan's install (install-key.ts), or why it runs on every build. */
+async function cacheKey(dir: string, plan: NodePlan, on: { node: string; npm?: string; config?: Record<string, string>; hostNpmEnv?: Record<string, string> }): Promise<InstallKey | { why: string }> {
+  // heroku-prebuild ran before the install and may have rewritten package.json: the install reads it as it is now.
+  const pkg = plan.prepare?.length ? await prebuiltPackageJson(dir) : plan.pkg;
+  if (!pkg) return { why: 'heroku-prebuild left no package.json object' };
+  const cacheable = pkg === plan.pkg || !('files' in plan.installCache) ? plan.installCache : installCache(pkg, plan.pm, plan.depsFiles, false);
+  if (!('files' in cacheable)) return cacheable;
   // What the install makes may already be in the tree (a committed node_modules, one heroku-prebuild
   // made): npm install, yarn and pnpm keep parts of it, so it is an input too. Usually absent: free.
   const there: string[] = [];
@@ -53,8 +67,8 @@ async function cacheKey(dir: string, plan: NodePlan, on: { node: string; npm?: s
   }
   return installKey({
     dir,
-    pkg: plan.pkg,
-    files: [...plan.installCache.files, ...there],
+    pkg,
+    files: [...cacheable.files, ...there],
     node: on.node,
     pm: { name: plan.pm.name, version: plan.pm.tool?.version ?? on.npm ?? 'the platform\'s' },
     argv: plan.install.map((s) => s.argv),
@@ -120,16 +134,17 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   for (const s of plan.prepare ?? []) await runStep(s);
 
   const what = plan.pm.pnp ? "the Yarn Plug'n'Play install" : 'node_modules';
-  const key = await cacheKey(dir, plan, { node: node?.version ?? platform, npm: ctx.node?.platformNpm, config: req.config, hostNpmEnv: req.hostNpmEnv });
+  const keyed = await cacheKey(dir, plan, { node: node?.version ?? platform, npm: ctx.node?.platformNpm, config: req.config, hostNpmEnv: req.hostNpmEnv });
+  const key = 'key' in keyed ? keyed : undefined;
   const last = await cache.note('node').then((t) => (t ? (JSON.parse(t) as Record<string, string>) : undefined)).catch(() => undefined);
   if (key && (await restoreTree(cache, 'node', key.key, dir, req.steps.owner))?.length) {
     req.log(`-----> Dependencies unchanged since the last build (${coveredBy(key.inputs)}): reusing ${what}`);
     // Pruning reads the downloads the install made (yarn 1) or the store it filled (pnpm).
     if (plan.buildUsesCache) await restoreTree(cache, 'pm', signature, dir, req.steps.owner);
   } else {
-    if (!key) req.log(`-----> The install runs on every build: ${(plan.installCache as { why: string }).why}`);
+    if ('why' in keyed) req.log(`-----> The install runs on every build: ${keyed.why}`);
     else if (last) {
-      const changed = changedInputs(last, key.inputs);
+      const changed = changedInputs(last, keyed.inputs);
       req.log(changed.length > 0 ? `-----> Dependencies changed since the last build (${changed.join(', ')}): installing` : `-----> The last build's ${what} is no longer in the cache: installing`);
     }
     // The downloads of the last install: only what changed since comes from the registry.
