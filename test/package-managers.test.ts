@@ -41,7 +41,7 @@ async function pushedAgainFromCache(paas: Paas, app: string, dir: string): Promi
   const again = await push(paas, dir, app);
   expect(again.code, again.stderr).toBe(0);
   expect(again.stderr).not.toMatch(/Downloaded/);
-  expect(again.stderr).toContain('-----> Lockfile unchanged: using cached node_modules, skipping install');
+  expect(again.stderr).toMatch(/-----> Dependencies unchanged since the last build \(package\.json, [^)]*\): reusing node_modules/);
   expect((await answer(paas, app)).dev).toBe(false);
   return again.stderr;
 }

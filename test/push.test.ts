@@ -29,7 +29,7 @@ describe('git push deploys through the router', () => {
     await commitFiles(paas, dir, { 'server.js': nodeApp('second')['server.js'] });
     const second = await push(paas, dir, 'node-app');
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toContain('using cached node_modules');
+    expect(second.stderr).toMatch(/Dependencies unchanged since the last build \(package\.json, package-lock\.json, node [^)]*\): reusing node_modules/);
     expect(second.stderr).toMatch(/Released v2/);
     expect(JSON.parse((await viaRouter(paas, 'node-app.localhost')).body).message).toBe('second');
 
@@ -150,6 +150,22 @@ describe('git push deploys through the router', () => {
     const firstResult = await first;
     expect(firstResult.code, firstResult.stderr).toBe(0);
     expect((await viaRouter(paas, 'busy-app.localhost')).body).toBe('slow one');
+  });
+
+  it("tidies the app's repository (git gc --auto) once the push has been answered", async () => {
+    await createApp(paas, 'tidy-app');
+    const repo = path.join(paas.dataDir, 'repos', 'tidy-app.git');
+    const { sh } = await import('./helpers/paas.js');
+    // Each push kept as a pack of its own, and gc --auto due as soon as there are two.
+    for (const [key, value] of [['receive.unpackLimit', '1'], ['gc.autoPackLimit', '1']]) expect((await sh('git', ['config', key, value], { cwd: repo })).code).toBe(0);
+    const packs = () => fs.readdirSync(path.join(repo, 'objects', 'pack')).filter((f) => f.endsWith('.pack'));
+    const dir = await gitRepo(paas, staticSite);
+    expect((await push(paas, dir, 'tidy-app')).code).toBe(0);
+    expect(packs()).toHaveLength(1);
+    await commitFiles(paas, dir, { 'index.html': '<h1>again</h1>' });
+    const r = await push(paas, dir, 'tidy-app');
+    expect(r.code, r.stderr).toBe(0);
+    await vi.waitFor(() => expect(packs()).toHaveLength(1), { timeout: 10_000, interval: 50 });
   });
 
   it('answers 401 to git with a wrong token', async () => {

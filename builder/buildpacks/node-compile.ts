@@ -5,13 +5,14 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DepCache, hashKey, hashTree, restoreTree, saveTree } from '../cache.js';
+import { DepCache, hashKey, restoreTree, saveTree, treePath } from '../cache.js';
 import { BuildError } from '../errors.js';
 import { installNode, type NodeInstall, nodeHomeSeen, platformNode, resolveEnginesNode } from '../node-versions.js';
 import { npmEnv } from '../npm-view.js';
-import { excerpt, handOver, present } from '../safe-fs.js';
+import { entryKind, excerpt, handOver, present, readTreeFile } from '../safe-fs.js';
 import { installTools, type ToolRef } from '../tools.js';
 import type { BuildRequest, PlanContext, PlanStep, Slug } from '../types.js';
+import { changedInputs, coveredBy, installCache, type InstallKey, installKey } from './install-key.js';
 import type { NodePlan } from './node-plan.js';
 
 const run = promisify(execFile);
@@ -37,6 +38,44 @@ export interface NodeHelpers {
   plan: (dir: string, ctx: PlanContext) => Promise<NodePlan>;
   /** Process types, notes and environment from package.json as the build left it. */
   final: (dir: string, plan: NodePlan, ctx: PlanContext) => Promise<Pick<Slug, 'processTypes' | 'env'> & { notes?: Record<string, string> }>;
+}
+
+/** package.json as heroku-prebuild left it; undefined when it is no JSON object any more (the install then says why). */
+async function prebuiltPackageJson(dir: string): Promise<NodePlan['pkg'] | undefined> {
+  try {
+    const pkg: unknown = JSON.parse(((await readTreeFile(dir, 'package.json')) ?? '').toString('utf8'));
+    return pkg && typeof pkg === 'object' && !Array.isArray(pkg) ? (pkg as NodePlan['pkg']) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key of the plan's install (install-key.ts), or why it runs on every build. */
+async function cacheKey(dir: string, plan: NodePlan, on: { node: string; npm?: string; config?: Record<string, string>; hostNpmEnv?: Record<string, string> }): Promise<InstallKey | { why: string }> {
+  // heroku-prebuild ran before the install and may have rewritten package.json: the install reads it as it is now.
+  const pkg = plan.prepare?.length ? await prebuiltPackageJson(dir) : plan.pkg;
+  if (!pkg) return { why: 'heroku-prebuild left no package.json object' };
+  const cacheable = pkg === plan.pkg || !('files' in plan.installCache) ? plan.installCache : installCache(pkg, plan.pm, plan.depsFiles, false);
+  if (!('files' in cacheable)) return cacheable;
+  // What the install makes may already be in the tree (a committed node_modules, one heroku-prebuild
+  // made): npm install, yarn and pnpm keep parts of it, so it is an input too. Usually absent: free.
+  const there: string[] = [];
+  for (const rel of plan.installed) {
+    // Reached through real directories only: app code (heroku-prebuild) ran, and may have left a link.
+    const file = await treePath(dir, rel);
+    if (file && (await entryKind(file))) there.push(rel);
+  }
+  return installKey({
+    dir,
+    pkg,
+    files: [...cacheable.files, ...there],
+    node: on.node,
+    pm: { name: plan.pm.name, version: plan.pm.tool?.version ?? on.npm ?? 'the platform\'s' },
+    argv: plan.install.map((s) => s.argv),
+    nodeEnv: plan.stepEnv.NODE_ENV ?? '',
+    config: on.config,
+    hostNpmEnv: on.hostNpmEnv,
+  });
 }
 
 /** The Node.js buildpack's compile on the host: see the file's head. */
@@ -81,8 +120,9 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
     await req.steps.run(s.argv, { ...step, failure: s.failure, hints: s.hints });
   };
   const cache = new DepCache(path.join(req.cacheDir, req.appName), req.steps.owner);
-  // What every cache entry also depends on: the Node the install ran on (native modules are built
-  // for one), the package manager and its version, and NODE_ENV.
+  // What the package manager's downloads and cacheDirectories depend on: the Node (native modules
+  // are built for one), the package manager and its version, and NODE_ENV. The install's own key
+  // (install-key.ts) covers these and every other input of the install.
   const pmId = plan.pm.tool ? `${plan.pm.tool.name}@${plan.pm.tool.version}` : 'npm (platform)';
   const signature = hashKey(`v${node?.version ?? platform}`, pmId, plan.stepEnv.NODE_ENV ?? '');
   const restored = plan.cacheDirectories.length > 0 ? await restoreTree(cache, 'dirs', signature, dir, req.steps.owner) : undefined;
@@ -93,14 +133,20 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   if (req.steps.owner) await handOver(path.join(dir, '.paas'), req.steps.owner);
   for (const s of plan.prepare ?? []) await runStep(s);
 
-  // No lockfile, no repeatable install to cache; workspaces install into every package: install each time.
-  const key = plan.pm.lockfile && plan.keyedBy ? hashKey(await hashTree(dir, plan.keyedBy), signature) : undefined;
   const what = plan.pm.pnp ? "the Yarn Plug'n'Play install" : 'node_modules';
-  if (key && (await restoreTree(cache, 'node', key, dir, req.steps.owner))?.length) {
-    req.log(`-----> Lockfile unchanged: using cached ${what}, skipping install`);
+  const keyed = await cacheKey(dir, plan, { node: node?.version ?? platform, npm: ctx.node?.platformNpm, config: req.config, hostNpmEnv: req.hostNpmEnv });
+  const key = 'key' in keyed ? keyed : undefined;
+  const last = await cache.note('node').then((t) => (t ? (JSON.parse(t) as Record<string, string>) : undefined)).catch(() => undefined);
+  if (key && (await restoreTree(cache, 'node', key.key, dir, req.steps.owner))?.length) {
+    req.log(`-----> Dependencies unchanged since the last build (${coveredBy(key.inputs)}): reusing ${what}`);
     // Pruning reads the downloads the install made (yarn 1) or the store it filled (pnpm).
     if (plan.buildUsesCache) await restoreTree(cache, 'pm', signature, dir, req.steps.owner);
   } else {
+    if ('why' in keyed) req.log(`-----> The install runs on every build: ${keyed.why}`);
+    else if (last) {
+      const changed = changedInputs(last, keyed.inputs);
+      req.log(changed.length > 0 ? `-----> Dependencies changed since the last build (${changed.join(', ')}): installing` : `-----> The last build's ${what} is no longer in the cache: installing`);
+    }
     // The downloads of the last install: only what changed since comes from the registry.
     await restoreTree(cache, 'pm', signature, dir, req.steps.owner);
     for (const s of plan.install) await runStep(s);
@@ -110,7 +156,8 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
       await fs.mkdir(path.join(dir, 'node_modules'));
       if (req.steps.owner) await handOver(path.join(dir, 'node_modules'), req.steps.owner);
     }
-    if (key) await saveTree(cache, 'node', key, dir, plan.installed, req.log);
+    // Saved before the build scripts run: the entry is what the install made, as a fresh install makes it.
+    if (key && (await saveTree(cache, 'node', key.key, dir, plan.installed, req.log))) await cache.setNote('node', JSON.stringify(key.inputs));
     await saveTree(cache, 'pm', signature, dir, [BUILD_CACHE], req.log);
   }
   for (const s of plan.build) await runStep(s);

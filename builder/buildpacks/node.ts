@@ -6,6 +6,7 @@ import { corepackFor } from '../tools.js';
 import type { BuildPlan, Buildpack, PlanContext, PlanStep } from '../types.js';
 import type { NodePlan, PackageJson } from './node-plan.js';
 import { compileNode } from './node-compile.js';
+import { installCache, INSTALL_SCRIPTS, LOCAL_SPEC, writtenLockfile } from './install-key.js';
 import { packageEnv, startCommand } from './npm-start.js';
 import { choosePackageManager, type PackageManager } from './package-manager.js';
 import { pmSteps } from './pm-steps.js';
@@ -61,10 +62,6 @@ async function processes(dir: string, pkg: PackageJson): Promise<Pick<BuildPlan,
 
 /** Files at the root that decide what an install makes, besides package.json and the lockfile (a trailing / marks a directory). */
 const INSTALL_INPUTS = ['.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs', 'pnpm-workspace.yaml', '.yarn/releases/', '.yarn/plugins/', '.yarn/patches/', 'patches/'];
-/** Root scripts a package manager runs during the install: they may read any file of the tree. */
-const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare', 'prepublish', 'pnpm:devPreinstall'];
-/** Dependency specs that point into the tree. */
-const LOCAL_SPEC = /^(file|link|portal|workspace):/;
 
 /** A config var that turns devDependency pruning off, as on Heroku ("false", any case). */
 function pruneOff(config: Record<string, string> | undefined): string | undefined {
@@ -137,8 +134,8 @@ async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
   return {
     pkg,
     pm,
-    installed: steps.installed,
-    keyedBy: workspaces ? undefined : depsNeedTree ? ['.'] : depsFiles,
+    installed: [...steps.installed, ...writtenLockfile(pm)],
+    installCache: installCache(pkg, pm, depsFiles, workspaces),
     cacheDirectories: cacheDirectories(pkg, ctx.log),
     pmEnv: runEnv,
     depsFiles,

@@ -4,7 +4,7 @@ import { deployCommit, isUserFailure } from '../control/deploy.js';
 import { failureMessage } from '../control/releases.js';
 import { boundedLines } from '../http/bounded-output.js';
 import type { Deps } from '../control/deps.js';
-import { RESULT_MARKER, type HookResult } from './hook-protocol.js';
+import { RESULT_MARKER, type HookResult } from './hook-protocol.cjs';
 import { PUSH_CANCELLED, type Pushes } from './pushes.js';
 
 /**

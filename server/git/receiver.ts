@@ -21,7 +21,7 @@ const HOOK_SCRIPT = `#!/bin/sh
 # Written by paas at start-up. Runs the pre-receive hook of the paas server that spawned this git.
 exec "$PAAS_HOOK_NODE" "$PAAS_HOOK_SCRIPT"
 `;
-const HOOK_SCRIPT_PATH = fileURLToPath(new URL('./pre-receive.js', import.meta.url));
+const HOOK_SCRIPT_PATH = fileURLToPath(new URL('./pre-receive.cjs', import.meta.url));
 
 /** Writes the hooks directory every receive-pack runs with (core.hooksPath). */
 export function installHooks(hooksDir: string): void {
@@ -107,6 +107,19 @@ export function gitRoutes(deps: Deps, pushes: Pushes): express.Router {
   return r;
 }
 
+/** Bounds the repository's housekeeping, which a push never waits for. */
+const GC_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * `git gc --auto` for a repository that was pushed to, as receive-pack would run it, but after the
+ * pusher has its answer. It packs only when loose objects pile up, and git's own gc lock keeps two
+ * from running at once; what it prints goes nowhere, and a failure only leaves the repo unpacked.
+ */
+function tidy(dir: string, env: Record<string, string>): void {
+  const gc = spawn('git', ['gc', '--auto', '--quiet'], { cwd: dir, env, stdio: 'ignore', timeout: GC_TIMEOUT_MS });
+  gc.on('error', () => undefined);
+}
+
 interface ServiceRun {
   service: string;
   app: AppRow;
@@ -142,7 +155,9 @@ function runService({ service, app, actor, body, head, ended, res }: ServiceRun,
   const cmd = service.slice('git-'.length);
   // git's own cap on the pack (PAAS_MAX_PUSH_SIZE): a bigger one is refused while it arrives, the
   // pusher reads why in git's own words, and the quarantine it was unpacked into is thrown away.
-  const args = ['-c', `core.hooksPath=${deps.paths.hooks}`, '-c', `receive.maxInputSize=${deps.config.limits.maxPushBytes}`, cmd, '--stateless-rpc', repoDir(deps.paths, app.name)];
+  // receive-pack's own `git gc --auto` (~35 ms even when it finds nothing to do) would hold the
+  // pusher's git until it ends: paas runs it once the push has been answered instead (tidy).
+  const args = ['-c', `core.hooksPath=${deps.paths.hooks}`, '-c', `receive.maxInputSize=${deps.config.limits.maxPushBytes}`, '-c', 'receive.autogc=false', cmd, '--stateless-rpc', repoDir(deps.paths, app.name)];
   const child = spawn('git', args, { env });
   let settled = false;
   // The lock is free before the response ends, so the pusher's next push never finds it still held.
@@ -154,6 +169,7 @@ function runService({ service, app, actor, body, head, ended, res }: ServiceRun,
       unlock?.();
       if (ok) res.end();
       else res.destroy();
+      if (service === 'git-receive-pack') tidy(repoDir(deps.paths, app.name), deps.config.baseEnv);
     });
   };
   child.on('close', () => settle(true));

@@ -267,9 +267,12 @@ function connects(host: string, port: number): Promise<boolean> {
 describe('what install scripts leave behind', () => {
   it('a fifo in node_modules leaves the build uncached, never failed or littered', async () => {
     await createApp(paas, 'fifo-app');
+    // No lockfile and no dependencies: `npm install` keeps the dot directory heroku-prebuild made, and
+    // the install is cached (an install script of the app's own would make it run every time instead).
     const files = nodeApp('fifo');
+    delete files['package-lock.json'];
     const pkg = JSON.parse(files['package.json']);
-    pkg.scripts.postinstall = 'mkdir -p node_modules && mkfifo node_modules/pipe';
+    pkg.scripts['heroku-prebuild'] = 'mkdir -p node_modules/.cache && mkfifo node_modules/.cache/pipe';
     const r = await push(paas, await gitRepo(paas, { ...files, 'package.json': JSON.stringify(pkg) }), 'fifo-app');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Not caching node_modules');

@@ -1,10 +1,13 @@
 // The pre-receive hook of every app repository. git runs it inside the receive-pack the server
 // spawned, with the pushed objects still in quarantine. Its output reaches the pusher as `remote:`
 // lines; a non-zero exit rejects the push and leaves every ref where it was.
+// A CommonJS module (.cts), as is hook-protocol.cts, its one import: every push starts a fresh Node
+// for it, and Node starts a CommonJS script in ~27 ms where an ES module takes ~48 ms (the ESM
+// loader's own start-up), on the push's path before the first build line.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import readline from 'node:readline';
-import { RESULT_MARKER, type HookResult } from './hook-protocol.js';
+import { RESULT_MARKER, type HookResult } from './hook-protocol.cjs';
 
 const ZERO = /^0+$/;
 const DEPLOY_REFS = new Set(['refs/heads/main', 'refs/heads/master']);

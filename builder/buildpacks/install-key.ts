@@ -1,0 +1,150 @@
+// What decides a Node app's dependency install on the host, so that an install whose inputs have not
+// changed since the app's last build is skipped and its output (node_modules, or Plug'n'Play's
+// files) reused from the app's cache (node-compile.ts). A key covers everything that can change
+// what the install makes; an install that may read or write files the key cannot cover is never
+// skipped (see installCache).
+import fs from 'node:fs/promises';
+import { hashKey, hashTree } from '../cache.js';
+import type { PackageManager } from './package-manager.js';
+
+/** package.json as the key reads it (node-plan.ts's PackageJson, which imports this file's types). */
+type PackageJson = Record<string, unknown> & { scripts?: Record<string, unknown> };
+
+/**
+ * Root scripts a package manager runs during the install (npm ci runs the first seven, npm 7+ runs
+ * `dependencies` after it changed node_modules, pnpm runs pnpm:devPreinstall).
+ */
+export const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare', 'prepublish', 'dependencies', 'pnpm:devPreinstall'];
+/** Dependency specs that point into the tree. */
+export const LOCAL_SPEC = /^(file|link|portal|workspace):/;
+const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'];
+
+/**
+ * package.json fields that cannot change what an install makes: descriptions, what the package
+ * publishes or exports, run-time and tool settings. Every other field counts (dependencies,
+ * overrides, resolutions, pnpm, engines, packageManager, os/cpu, config…), so a field a package
+ * manager learns to read later costs a reinstall, never a wrong reuse. `name` and `version` count:
+ * npm writes them into node_modules/.package-lock.json. `scripts` do not: an app with an install
+ * script is never skipped, and the other scripts run after the install.
+ */
+const NOT_INSTALL_FIELDS = new Set([
+  'description', 'keywords', 'author', 'contributors', 'maintainers', 'license', 'homepage', 'repository', 'bugs', 'funding',
+  'main', 'module', 'exports', 'imports', 'types', 'typings', 'files', 'man', 'directories', 'browser', 'type', 'private',
+  'sideEffects', 'publishConfig', 'scripts', 'cacheDirectories', 'cache_directories',
+  'prettier', 'eslintConfig', 'browserslist', 'jest', 'babel', 'stylelint', 'lint-staged', 'husky', 'nodemonConfig',
+]);
+
+/** App config vars the package managers read as settings. */
+const PM_SETTING = /^(npm_config_|yarn_|pnpm_|corepack_)/i;
+
+/** Whether and by what the install's output is cached: the files it reads, or why it runs on every build. */
+export type InstallCache = { files: string[] } | { why: string };
+
+/**
+ * Whether an install can be skipped when its key is unchanged, and the files of the tree (besides
+ * package.json) it reads. It cannot be when it reads or writes what no key covers: workspaces install
+ * into every package of the tree; a root install script, or a `file:` dependency's own scripts, may
+ * read or write any file (husky's prepare writes .git hooks, a postinstall `tsc` writes dist/), so
+ * skipping would leave their output out; and with no lockfile, npm resolves version ranges against
+ * the registry on each build, so only an app with no dependencies at all installs the same thing.
+ */
+export function installCache(pkg: PackageJson, pm: PackageManager, depsFiles: string[], workspaces: boolean): InstallCache {
+  if (workspaces) return { why: 'workspaces install into every package of the tree' };
+  const script = INSTALL_SCRIPTS.find((s) => pkg.scripts?.[s] !== undefined);
+  if (script) return { why: `package.json has a ${script} script, which runs with the install and may read or write any file` };
+  const specs = DEPENDENCY_FIELDS.flatMap((f) => Object.values((pkg[f] ?? {}) as Record<string, unknown>));
+  if (specs.some((v) => typeof v === 'string' && LOCAL_SPEC.test(v))) return { why: 'a dependency comes from the tree (file:, link:), whose install may read or write any file' };
+  if (!pm.lockfile && specs.length > 0) return { why: 'with no lockfile the versions are chosen anew on each install' };
+  return { files: depsFiles.filter((f) => f !== 'package.json') };
+}
+
+/** What the files the install writes beside node_modules: with no lockfile, the one it makes. */
+export function writtenLockfile(pm: PackageManager): string[] {
+  if (pm.lockfile) return [];
+  return [pm.name === 'npm' ? 'package-lock.json' : pm.name === 'pnpm' ? 'pnpm-lock.yaml' : 'yarn.lock'];
+}
+
+/** A JSON text of `value` with object keys sorted, so that reordering a field changes nothing. */
+function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stable(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'undefined';
+}
+
+/** The package.json fields that can change the install (see NOT_INSTALL_FIELDS), as one text. */
+export function installManifest(pkg: PackageJson): string {
+  return stable(Object.fromEntries(Object.entries(pkg).filter(([k]) => !NOT_INSTALL_FIELDS.has(k))));
+}
+
+/**
+ * The operator's registry settings as the install sees them: the env they come as and the files it
+ * names (the npmrc and CA bundle the server wrote; only the server reads them).
+ */
+async function registryText(env: Record<string, string> | undefined): Promise<string> {
+  if (!env) return '';
+  const read = async (f: string | undefined) => (f ? fs.readFile(f, 'utf8').catch(() => 'missing') : '');
+  const files = [await read(env.npm_config_userconfig), await read(env.NODE_EXTRA_CA_CERTS)];
+  return stable({ env, files });
+}
+
+export interface InstallKeyInput {
+  dir: string;
+  pkg: PackageJson;
+  /** The tree's files the install reads besides package.json (lockfile, .npmrc, .yarnrc.yml…). */
+  files: string[];
+  /** The Node the install runs on, and the package manager's name and version. */
+  node: string;
+  pm: { name: string; version: string };
+  /** The install's argv, as the plan runs it. */
+  argv: string[][];
+  /** NODE_ENV of the install (the other step env is cache paths, which change nothing it makes). */
+  nodeEnv: string;
+  /** The app's config vars: those the package managers read as settings count. */
+  config?: Record<string, string>;
+  hostNpmEnv?: Record<string, string>;
+}
+
+/** An install's key: its inputs by name (what the build output names), each with a value or hash. */
+export interface InstallKey {
+  key: string;
+  inputs: Record<string, string>;
+}
+
+/** The cache key of an install, from each of its inputs. */
+export async function installKey(input: InstallKeyInput): Promise<InstallKey> {
+  const settings = Object.entries(input.config ?? {}).filter(([k]) => PM_SETTING.test(k));
+  const inputs: Record<string, string> = { 'package.json': hashKey(installManifest(input.pkg)) };
+  for (const file of input.files) inputs[file.replace(/\/$/, '')] = await hashTree(input.dir, [file]);
+  Object.assign(inputs, {
+    node: input.node,
+    [input.pm.name]: input.pm.version,
+    'the install command': input.argv.map((a) => a.join(' ')).join(' && '),
+    NODE_ENV: input.nodeEnv,
+    "the app's package settings (NPM_CONFIG_*, YARN_*, PNPM_* config vars)": hashKey(stable(Object.fromEntries(settings))),
+    "the operator's registry settings": hashKey(await registryText(input.hostNpmEnv)),
+  });
+  // The layout of an entry: bumped when what an entry holds changes.
+  return { key: hashKey('node-install-2', stable(inputs)), inputs };
+}
+
+/** Inputs whose value the build output shows as it is (a version, NODE_ENV); the others are hashes, shown by name. */
+const SHOWN = new Set(['node', 'npm', 'yarn', 'pnpm', 'NODE_ENV']);
+/** Inputs named only when they change (not in the line of an unchanged install). */
+const QUIET = /^(the |NODE_ENV$)/;
+
+/** What the build output names as the inputs of an unchanged install: the files, the Node and the package manager. */
+export function coveredBy(inputs: Record<string, string>): string {
+  return Object.entries(inputs)
+    .filter(([n]) => !QUIET.test(n))
+    .map(([n, v]) => (SHOWN.has(n) ? `${n} ${v}` : n))
+    .join(', ');
+}
+
+/** The inputs whose value differs between the last install's and this one's, as the build output names them. */
+export function changedInputs(was: Record<string, string>, now: Record<string, string>): string[] {
+  const names = [...new Set([...Object.keys(now), ...Object.keys(was)])].filter((n) => was[n] !== now[n]);
+  return names.map((n) => (!SHOWN.has(n) ? n : `${n} ${was[n] ?? 'none'} → ${now[n] ?? 'none'}`));
+}
