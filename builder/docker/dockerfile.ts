@@ -79,9 +79,11 @@ export function registryContext(settings: RegistrySettings): Record<string, stri
  * package manager than the stack's npm: corepack installs each under TOOLS_SEEN, cached per
  * version), `base` (the stack, that node and those tools, /app owned by the app), `deps` (only
  * the install's inputs, then the install: the layer a code-only push reuses), `build` (the
- * installed dependencies, the tree, the build scripts and pruning, as the app's uid:gid), then the
- * image: base and the built /app in one layer, so nothing pruned or cached along the way ships in
- * it. Every stage but the last sees the registry settings, which stay outside /app.
+ * installed dependencies, the tree, the build scripts and pruning, as the app's uid:gid; only when
+ * the plan has build steps), then the image: base and the built /app in one layer, so nothing
+ * pruned or cached along the way ships in it; or, with no build step, the deps stage's /app (a
+ * layer Docker's cache reuses) and the tree over it, the same /app a build stage would have made.
+ * Every stage but the last sees the registry settings, which stay outside /app.
  */
 export function generateDockerfile(spec: DockerfileSpec): Generated {
   const lines: string[] = [];
@@ -170,25 +172,39 @@ export function generateDockerfile(spec: DockerfileSpec): Generated {
     else copyInputs(plan.depsFiles, owner, add);
     for (const s of [...(plan.prepare ?? []), ...plan.install]) run(s, 'deps', stepEnv, true);
   }
+  const buildSteps = [...plan.build, ...(plan.finish ?? [])];
+  const env = () => {
+    if (spec.env && Object.keys(spec.env).length) add(envLine(spec.env));
+  };
+  // /app as the build sees it: the installed dependencies (their own layer, which Docker's cache
+  // reuses while the install's output is unchanged), then the tree over them.
+  const assemble = () => {
+    if (deps) add(`COPY --from=deps --chown=${owner} /app/ /app/`);
+    if (deps && buildSteps.length && plan.buildUsesCache) add(`COPY --from=deps --chown=${owner} ${IMAGE_CACHE}/ ${IMAGE_CACHE}/`);
+    add(`COPY --chown=${owner} ${CONTEXT_APP}/ /app/`);
+  };
+  if (buildSteps.length) {
+    add('');
+    add('# The build: dependencies from the deps stage, the tree, the build scripts and pruning (which may fetch packages too).');
+    add('FROM base AS build');
+    // Marks this stage's (untagged) image too: image retention keeps the newest, so the next code-only
+    // push finds its steps up to `COPY --from=deps` cached, and redoes only the tree's COPY onwards.
+    add(`LABEL${labelArgs({ [LABELS.stage]: 'build' })}`);
+    addRegistry();
+    add(`USER ${owner}`);
+    env();
+    assemble();
+    for (const s of buildSteps) run(s, 'build', stepEnv, true);
+  }
   add('');
-  add('# The build: dependencies from the deps stage, the tree, the build scripts and pruning (which may fetch packages too).');
-  add('FROM base AS build');
-  // Marks this stage's (untagged) image too: image retention keeps the newest, so the next code-only
-  // push finds its steps up to `COPY --from=deps` cached, and redoes only the tree's COPY onwards.
-  add(`LABEL${labelArgs({ [LABELS.stage]: 'build' })}`);
-  addRegistry();
-  add(`USER ${owner}`);
-  if (spec.env && Object.keys(spec.env).length) add(envLine(spec.env));
-  if (deps) add(`COPY --from=deps --chown=${owner} /app/ /app/`);
-  if (deps && plan.buildUsesCache) add(`COPY --from=deps --chown=${owner} ${IMAGE_CACHE}/ ${IMAGE_CACHE}/`);
-  add(`COPY --chown=${owner} ${CONTEXT_APP}/ /app/`);
-  for (const s of [...plan.build, ...(plan.finish ?? [])]) run(s, 'build', stepEnv, true);
-  add('');
-  add('# The image: the stack and the built /app, one layer.');
+  add(buildSteps.length ? '# The image: the stack and the built /app, one layer.' : "# The image: the stack, the dependencies' layer (cached), then the tree: no build step, so no build stage to copy from.");
   add('FROM base');
   add(`USER ${owner}`);
-  if (spec.env && Object.keys(spec.env).length) add(envLine(spec.env));
-  add('COPY --from=build /app/ /app/');
+  env();
+  // With build steps, their /app in one layer (nothing pruned or cached along the way ships); without,
+  // the same /app the build stage would have made, assembled here, so a code-only push writes only the tree.
+  if (buildSteps.length) add('COPY --from=build /app/ /app/');
+  else assemble();
   // One instruction: the classic builder commits a container per LABEL, and these change every build.
   if (spec.labels && Object.keys(spec.labels).length) add(`LABEL${labelArgs(spec.labels)}`);
   return { text: lines.join('\n') + '\n', steps };

@@ -127,8 +127,21 @@ http.createServer((req, res) => res.end(JSON.stringify({ message: ${JSON.stringi
   .listen(process.env.PORT, '0.0.0.0');
 `;
 
-function nodeApp(): Record<string, string | { link: string }> {
-  const pkg = { name: `imgtest-${NAME_SUFFIX}`, version: '1.0.0', dependencies: { 'is-number': '7.0.0' }, scripts: { start: 'node server.js', build: 'id -u' } };
+/** The image's newest layer's entries (from `docker save`): what a build wrote last. */
+async function newestLayer(image: string): Promise<string[]> {
+  const dir = fs.mkdtempSync(path.join(work, 'save-'));
+  execFileSync('docker', ['save', '-o', path.join(dir, 'image.tar'), image]);
+  const tar = await import('tar');
+  await tar.x({ file: path.join(dir, 'image.tar'), cwd: dir });
+  const [manifest] = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { Layers: string[] }[];
+  const entries: string[] = [];
+  await tar.t({ file: path.join(dir, manifest.Layers.at(-1)!), onReadEntry: (e) => entries.push(e.path) });
+  removeTree(dir);
+  return entries;
+}
+
+function nodeApp(scripts: Record<string, string> = { start: 'node server.js', build: 'id -u' }): Record<string, string | { link: string }> {
+  const pkg = { name: `imgtest-${NAME_SUFFIX}`, version: '1.0.0', dependencies: { 'is-number': '7.0.0' }, scripts };
   const dir = fs.mkdtempSync(path.join(work, 'lock-'));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg));
   execFileSync('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'ignore', env: { ...process.env, TMPDIR: dir } });
@@ -176,6 +189,23 @@ describe('image slugs', () => {
     expect(await (await fetch(await serve(code.slug))).json()).toMatchObject({ message: 'second' });
     const same = await build({ ...files, 'server.js': server('second') });
     console.log(`image build times, Node app with one dependency: cold ${cold.ms} ms, code-only ${code.ms} ms, no change ${same.ms} ms`);
+  });
+
+  it('gives the dependencies of an app with no build step their own cached layer: a code-only push writes only the tree', async () => {
+    const files = nodeApp({ start: 'node server.js' });
+    const first = await build(files);
+    const code = await build({ ...files, 'server.js': server('code') });
+    expect(await (await fetch(await serve(code.slug))).json()).toEqual({ message: 'code', five: true, uid: USER.uid });
+    // The same owner as with a build stage: the app's, for /app, the tree and node_modules alike.
+    expect(inImage(code.slug.image!, ['stat', '-c', '%u:%g %a %n', '/app', '/app/server.js', '/app/node_modules/is-number/index.js']).trim().split('\n'))
+      .toEqual([`${USER.uid}:${USER.gid} 755 /app`, `${USER.uid}:${USER.gid} 644 /app/server.js`, `${USER.uid}:${USER.gid} 644 /app/node_modules/is-number/index.js`]);
+    const layers = async (image: string) => (await docker.getImage(image).inspect()).RootFS.Layers ?? [];
+    const [before, after] = [await layers(first.slug.image!), await layers(code.slug.image!)];
+    // One new layer, the tree's: node_modules is in the one before, shared with the first image.
+    expect(after.slice(0, -1)).toEqual(before.slice(0, -1));
+    const newest = await newestLayer(code.slug.image!);
+    expect(newest).toContain('app/server.js');
+    expect(newest.filter((e) => e.startsWith('app/node_modules'))).toEqual([]);
   });
 
   it('installs the exact Node that engines.node resolves to, in a layer without the CA', async () => {
