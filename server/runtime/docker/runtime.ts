@@ -12,6 +12,7 @@ import type { DynoLimits } from '../../../lib/dyno-limits.js';
 import { entrypoint, oneOffInput, oneOffOptions } from './one-off.js';
 import { exitCause, limitOptions, storageQuota, watchDisk } from './limits.js';
 import { followOutput, idempotent, rawOutput, statusOf } from '../../docker/streams.js';
+import { isRoot, numericIds } from './image-user.js';
 
 export interface DockerRuntimeOptions {
   docker: Docker;
@@ -34,20 +35,6 @@ interface ImageFacts {
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** How often a dyno whose port was taken by something else at start is retried on another. */
 const PORT_TRIES = 3;
-
-/**
- * Whether a USER is `uid:gid` in digits, both above 0 with no leading zero and below 2^32 - 1: the
- * engine takes digits as ids, never as names, so these are the ids the dyno runs as.
- */
-function numericIds(user: string): boolean {
-  const m = /^([1-9]\d{0,9}):([1-9]\d{0,9})$/.exec(user);
-  return m !== null && Number(m[1]) < 2 ** 32 - 1 && Number(m[2]) < 2 ** 32 - 1;
-}
-
-/** A USER line that leaves the app as root counts as none: paas runs it as the app's uid instead. */
-function isRoot(user: string): boolean {
-  return user === '' || /^(root|0)(:.*)?$/.test(user);
-}
 
 /**
  * Dynos as containers of the slug image. Each is labelled as ours, runs as the app's uid with an
