@@ -81,6 +81,10 @@ export class DepCache {
     const origin = await fs.readFile(`${src}.origin`, 'utf8').catch(() => undefined);
     if (origin === undefined || (await entryKind(src)) !== 'dir') return undefined;
     await fs.mkdir(dest, { recursive: true });
+    // A link in the tree where the directory goes would take the copy elsewhere (cp follows it).
+    if ((await entryKind(dest)) !== 'dir') {
+      throw new BuildError(`${path.basename(dest)} in the app is not a directory (a link?), so paas cannot put its cache there. Remove it from the repository and push again.`);
+    }
     // The entry holds only files, directories and links: saveMany made it so.
     await copy(src, dest);
     if (this.owner) await handOver(dest, this.owner);

@@ -146,7 +146,10 @@ describe('a release whose new web dyno dies right after going live', () => {
     await createApp(paas, 'flaky');
     const dir = await gitRepo(paas, formationApp('stable'));
     expect((await push(paas, dir, 'flaky')).code).toBe(0);
+    expect((await cli(paas, ['ps:scale', 'worker=1', '-a', 'flaky'])).code).toBe(0);
+    // The new release also drops the worker type, which its revert must bring back at its quantity.
     await commitFiles(paas, dir, {
+      Procfile: 'web: exec node server.js\n',
       'server.js': "require('http').createServer((q, s) => s.end('flaky')).listen(process.env.PORT, () => { console.error('about to fall over'); setTimeout(() => process.exit(7), 800); });\n",
     });
     // The push ends once the new dyno is routed, and says what stands by and where a revert shows.
@@ -157,9 +160,10 @@ describe('a release whose new web dyno dies right after going live', () => {
     await vi.waitFor(async () => expect((await releases()).find((x) => x.version === 2)).toMatchObject({ status: 'failed', current: false }), { timeout: 10_000, interval: 100 });
     expect((await releases()).find((x) => x.version === 1)).toMatchObject({ status: 'succeeded', current: true });
     const logs = (await cli(paas, ['logs', '-a', 'flaky', '-n', '200'])).stdout;
-    expect(logs).toContain('Release v2 put back: web.1 exited with code 7 within 2 s of going live, so v1 serves again.');
+    expect(logs).toContain('Release v2 put back: web.1 exited with code 7 within 1.5 s of going live, so v1 serves again.');
     expect(logs).toContain('about to fall over');
     for (let i = 0; i < 5; i++) expect(JSON.parse((await viaRouter(paas, 'flaky.localhost')).body)).toMatchObject({ message: 'stable' });
+    await vi.waitFor(async () => expect((await ps('flaky')).map((d) => `${d.name}:${d.state}`).sort()).toEqual(['web.1:up', 'worker.1:up']), { timeout: 10_000, interval: 100 });
     // v1 is the app's release again: a restart brings back v1, not v2.
     expect((await cli(paas, ['ps:restart', '-a', 'flaky'])).code).toBe(0);
     expect(JSON.parse((await viaRouter(paas, 'flaky.localhost')).body)).toMatchObject({ message: 'stable' });

@@ -6,7 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { changedInputs, coveredBy, installKey, installManifest } from '../builder/buildpacks/install-key.js';
+import { changedInputs, coveredBy, installCache, installKey, installManifest } from '../builder/buildpacks/install-key.js';
+import type { PackageManager } from '../builder/buildpacks/package-manager.js';
+import { DepCache } from '../builder/cache.js';
 import { withLockfile } from './helpers/docker.js';
 import { cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas, tempDir, viaRouter } from './helpers/paas.js';
 
@@ -169,6 +171,30 @@ describe('the install key', () => {
     expect((await key({ hostNpmEnv: { npm_config_userconfig: npmrc } })).key).not.toBe(withRegistry.key);
     // Config vars the package managers do not read change nothing.
     expect((await key({ config: { DATABASE_URL: 'postgres://x' } })).key).toBe(base.key);
+  });
+
+  it('counts the heroku-prebuild script, and never skips the build of an app\'s own native addon', async () => {
+    const base = await key();
+    const prebuilt = await key({ pkg: { name: 'a', dependencies: { ms: '2.1.3' }, scripts: { 'heroku-prebuild': 'echo omit=optional > .npmrc' } } });
+    expect(changedInputs(base.inputs, prebuilt.inputs)).toEqual(['the heroku-prebuild script']);
+    const npm: PackageManager = { name: 'npm', berry: false, why: 'default', lockfile: 'package-lock.json', pnp: false };
+    const pkg = { name: 'a', dependencies: { ms: '2.1.3' } };
+    expect(installCache(pkg, npm, ['package.json', 'package-lock.json', 'binding.gyp'], false)).toEqual({ why: "binding.gyp: the install builds the app's own native addon from the tree" });
+    expect(installCache({ ...pkg, gypfile: false }, npm, ['package.json', 'package-lock.json', 'binding.gyp'], false)).toEqual({ files: ['package-lock.json', 'binding.gyp'] });
+  });
+
+  it('puts a cached directory back only into a real directory, never through a link the tree holds there', async () => {
+    const cache = new DepCache(tempDir('paas-cache-'));
+    const saved = tempDir('paas-saved-');
+    fs.writeFileSync(path.join(saved, 'dep.js'), 'x');
+    expect(await cache.save('node', 'k1', saved)).toBe(true);
+    const tree = tempDir('paas-tree-');
+    const elsewhere = tempDir('paas-elsewhere-');
+    fs.symlinkSync(elsewhere, path.join(tree, 'node_modules'));
+    await expect(cache.restore('node', 'k1', path.join(tree, 'node_modules'))).rejects.toThrow('node_modules in the app is not a directory (a link?)');
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+    await cache.restore('node', 'k1', path.join(tree, 'fresh'));
+    expect(fs.readFileSync(path.join(tree, 'fresh', 'dep.js'), 'utf8')).toBe('x');
   });
 
   it('reads only the package.json fields that can change the install, in any order', () => {

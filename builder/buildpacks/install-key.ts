@@ -15,6 +15,12 @@ type PackageJson = Record<string, unknown> & { scripts?: Record<string, unknown>
  * `dependencies` after it changed node_modules, pnpm runs pnpm:devPreinstall).
  */
 export const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare', 'prepublish', 'dependencies', 'pnpm:devPreinstall'];
+/**
+ * Files at the root that decide what an install makes, besides package.json and the lockfile (a
+ * trailing / marks a directory). binding.gyp: npm builds the app's own addon with the install.
+ */
+export const INSTALL_INPUTS = ['.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs', 'pnpm-workspace.yaml', '.yarn/releases/', '.yarn/plugins/', '.yarn/patches/', 'patches/', 'binding.gyp'];
+
 /** Dependency specs that point into the tree. */
 export const LOCAL_SPEC = /^(file|link|portal|workspace):/;
 const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'];
@@ -52,6 +58,8 @@ export function installCache(pkg: PackageJson, pm: PackageManager, depsFiles: st
   if (workspaces) return { why: 'workspaces install into every package of the tree' };
   const script = INSTALL_SCRIPTS.find((s) => pkg.scripts?.[s] !== undefined);
   if (script) return { why: `package.json has a ${script} script, which runs with the install and may read or write any file` };
+  // With no install script of its own, npm runs `node-gyp rebuild` for a root binding.gyp: a build of the tree.
+  if (depsFiles.includes('binding.gyp') && pkg.gypfile !== false) return { why: 'binding.gyp: the install builds the app\'s own native addon from the tree' };
   const specs = DEPENDENCY_FIELDS.flatMap((f) => Object.values((pkg[f] ?? {}) as Record<string, unknown>));
   if (specs.some((v) => typeof v === 'string' && LOCAL_SPEC.test(v))) return { why: 'a dependency comes from the tree (file:, link:), whose install may read or write any file' };
   if (!pm.lockfile && specs.length > 0) return { why: 'with no lockfile the versions are chosen anew on each install' };
@@ -117,6 +125,9 @@ export interface InstallKey {
 export async function installKey(input: InstallKeyInput): Promise<InstallKey> {
   const settings = Object.entries(input.config ?? {}).filter(([k]) => PM_SETTING.test(k));
   const inputs: Record<string, string> = { 'package.json': hashKey(installManifest(input.pkg)) };
+  // What heroku-prebuild writes is keyed as the files it leaves; its own text too, for what it may read.
+  const prebuild = input.pkg.scripts?.['heroku-prebuild'];
+  if (prebuild !== undefined) inputs['the heroku-prebuild script'] = hashKey(String(prebuild));
   for (const file of input.files) inputs[file.replace(/\/$/, '')] = await hashTree(input.dir, [file]);
   Object.assign(inputs, {
     node: input.node,

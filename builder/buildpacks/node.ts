@@ -6,7 +6,7 @@ import { corepackFor } from '../tools.js';
 import type { BuildPlan, Buildpack, PlanContext, PlanStep } from '../types.js';
 import type { NodePlan, PackageJson } from './node-plan.js';
 import { compileNode } from './node-compile.js';
-import { installCache, INSTALL_SCRIPTS, LOCAL_SPEC, writtenLockfile } from './install-key.js';
+import { INSTALL_INPUTS, installCache, INSTALL_SCRIPTS, LOCAL_SPEC, writtenLockfile } from './install-key.js';
 import { packageEnv, startCommand } from './npm-start.js';
 import { choosePackageManager, type PackageManager } from './package-manager.js';
 import { pmSteps } from './pm-steps.js';
@@ -60,8 +60,6 @@ async function processes(dir: string, pkg: PackageJson): Promise<Pick<BuildPlan,
   return { processTypes, notes: web?.note ? { web: web.note } : undefined };
 }
 
-/** Files at the root that decide what an install makes, besides package.json and the lockfile (a trailing / marks a directory). */
-const INSTALL_INPUTS = ['.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs', 'pnpm-workspace.yaml', '.yarn/releases/', '.yarn/plugins/', '.yarn/patches/', 'patches/'];
 
 /** A config var that turns devDependency pruning off, as on Heroku ("false", any case). */
 function pruneOff(config: Record<string, string> | undefined): string | undefined {
@@ -129,7 +127,8 @@ async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
   const depsFiles = zeroInstallFiles(await installInputs(dir, pm.lockfile), pm, await present(path.join(dir, '.yarn', 'cache')));
   // Workspaces install into every package of the tree, which the install's output alone does not hold.
   const workspaces = pkg.workspaces !== undefined || /^packages\s*:/m.test(((await readTreeFile(dir, 'pnpm-workspace.yaml')) ?? '').toString());
-  const depsNeedTree = workspaces || needsTree(pkg, steps.prepare);
+  // A root binding.gyp (no install script of its own) has npm build the addon from the tree's sources.
+  const depsNeedTree = workspaces || needsTree(pkg, steps.prepare) || (depsFiles.includes('binding.gyp') && pkg.gypfile !== false);
   const runEnv = pmEnv(pm, pkg, ctx.appPath);
   return {
     pkg,

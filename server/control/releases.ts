@@ -6,7 +6,7 @@ import type { Deps } from './deps.js';
 import type { ReleaseToRun } from '../dynos/reconciler.js';
 import { type AppRow, revertCurrentRelease, setCurrentRelease } from '../store/apps.js';
 import type { StaleDyno } from '../store/dynos.js';
-import { followProcessTypes } from '../store/formation.js';
+import { type Formation, followProcessTypes, getFormation, setFormation } from '../store/formation.js';
 import { findBuild, insertRelease, listReleases, type ReleaseRow, setReleaseStatus, succeededBuilds } from '../store/releases.js';
 import { addonVars, currentRelease } from './queries.js';
 
@@ -98,9 +98,11 @@ async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) =>
   // just before: then the release fails here.
   let live = false;
   let reverted: string | undefined;
+  // The formation before this release changed it: a release put back gets its process types back.
+  let formationBefore: Formation = {};
   const onRevert = (why: string, back: ReleaseToRun) => {
     reverted = why;
-    if (live) putBack(app, release, back, why, deps);
+    if (live) putBack(app, release, { back, formation: formationBefore }, why, deps);
   };
   try {
     if (signal.aborted) throw new DeployError(String(signal.reason));
@@ -119,6 +121,7 @@ async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) =>
     throw err;
   }
   deps.db.transaction(() => {
+    formationBefore = getFormation(deps.db, app.id);
     setReleaseStatus(deps.db, release.id, 'succeeded');
     setCurrentRelease(deps.db, app.id, release.id);
     if (run) followProcessTypes(deps.db, app.id, run.slug.processTypes);
@@ -129,13 +132,18 @@ async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) =>
   return { ...release, status: 'succeeded' };
 }
 
-/** A release whose new dyno died in its settle window: failed, and the one before current again. */
-function putBack(app: AppRow, release: ReleaseRow, back: ReleaseToRun, why: string, deps: Pick<Deps, 'db' | 'logs'>): void {
+/**
+ * A release whose new dyno died in its settle window: failed, and the one before current again with
+ * the formation it had (its process types, which the failed one may have dropped or added).
+ */
+function putBack(app: AppRow, release: ReleaseRow, before: { back: ReleaseToRun; formation: Formation }, why: string, deps: Pick<Deps, 'db' | 'logs'>): void {
   deps.db.transaction(() => {
     setReleaseStatus(deps.db, release.id, 'failed');
-    revertCurrentRelease(deps.db, app.id, release.id, back.releaseId);
+    if (revertCurrentRelease(deps.db, app.id, release.id, before.back.releaseId)) setFormation(deps.db, app.id, before.formation);
   })();
-  for (const [i, line] of why.split('\n').entries()) deps.logs.append(app.name, 'paas[api]', i === 0 ? `Release v${release.version} put back: ${line}` : line);
+  const lines = why.split('\n');
+  deps.logs.append(app.name, 'paas[api]', `Release v${release.version} put back: ${lines[0]} Fix what made it exit (its output follows), then push again.`);
+  for (const line of lines.slice(1)) deps.logs.append(app.name, 'paas[api]', line);
 }
 
 /**

@@ -17,7 +17,18 @@ export function startTrial(ctx: Ctx, s: AppState, trial: Trial): void {
   s.trial = trial;
   trial.timer = setTimeout(() => acceptTrial(ctx, s), ctx.deps.settleMs);
   trial.timer.unref();
-  for (const d of trial.fresh) void d.running.exited.then((status) => s.trial === trial && revert(ctx, s, trial, d, status));
+  for (const d of trial.fresh) {
+    // Out of the routes the moment its process is gone (`ended`: another program may bind its port
+    // at once); what it died of is told once its last output is in (`exited`).
+    const fall = () => {
+      if (s.trial === trial) switchBack(ctx, s, trial, d);
+    };
+    void d.running.ended?.then(fall);
+    void d.running.exited.then((status) => {
+      fall();
+      if (trial.fallen === d) report(ctx, trial, d, status);
+    });
+  }
 }
 
 /** Ends the app's trial, if any, in the release's favour: its dynos are watched, the old ones drain. */
@@ -31,18 +42,23 @@ export function acceptTrial(ctx: Ctx, s: AppState): void {
   stopMany(ctx, trial.old).catch((err: unknown) => console.error(`paas: draining the old web dynos of ${trial.release.app} failed:`, err));
 }
 
-function revert(ctx: Ctx, s: AppState, trial: Trial, died: Dyno, status: ExitStatus): void {
+/** The old web dynos take the traffic back, in one route update and before anything awaits. */
+function switchBack(ctx: Ctx, s: AppState, trial: Trial, died: Dyno): void {
   s.trial = undefined;
+  trial.fallen = died;
   clearTimeout(trial.timer);
-  const app = trial.release.app;
-  // The switch back, in one route update and before anything awaits.
   for (const d of trial.fresh) d.routed = false;
   for (const d of trial.old) d.routed = true;
   s.dynos = [...s.dynos.filter((d) => d.type !== 'web'), ...trial.old];
   s.release = trial.previous;
-  publish(ctx, app);
+  publish(ctx, trial.release.app);
+}
+
+/** Says why the release was put back, tells the control plane, and clears the new dynos away. */
+function report(ctx: Ctx, trial: Trial, died: Dyno, status: ExitStatus): void {
+  const app = trial.release.app;
   const how = status.code !== null ? `exited with code ${status.code}` : `was killed by ${status.signal}`;
-  const secs = Math.round(ctx.deps.settleMs / 1000);
+  const secs = Math.round(ctx.deps.settleMs / 10) / 100;
   const back = `v${trial.previous.version}`;
   ctx.deps.logs.append(app, `paas[${died.name}]`, `Process ${how} within ${secs} s of going live; ${back} takes the traffic back`);
   trial.onRevert?.(`${died.name} ${how} within ${secs} s of going live, so ${back} serves again. ${died.tail.quote()}`, trial.previous);

@@ -100,6 +100,8 @@ export interface Trial {
   fresh: Dyno[];
   old: Dyno[];
   onRevert?: RevertHandler;
+  /** The new dyno whose end put the release back, once one has. */
+  fallen?: Dyno;
   /** After a revert: brings the other process types back onto `previous` (rollout.ts knows how). */
   restoreOthers: () => Promise<void>;
   timer?: ReturnType<typeof setTimeout>;

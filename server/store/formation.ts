@@ -30,10 +30,14 @@ export function formationFor(db: Db, appId: number, processTypes: Record<string,
 
 /** Stores the formation of a release that went live (formationFor): its types, with their quantities. */
 export function followProcessTypes(db: Db, appId: number, processTypes: Record<string, string>): void {
-  const next = formationFor(db, appId, processTypes);
+  setFormation(db, appId, formationFor(db, appId, processTypes));
+}
+
+/** Replaces the app's formation with `formation` (a release put back gets the one it had). */
+export function setFormation(db: Db, appId: number, formation: Formation): void {
   db.transaction(() => {
     db.prepare('DELETE FROM formation WHERE app_id = ?').run(appId);
     const insert = db.prepare('INSERT INTO formation (app_id, type, quantity) VALUES (?, ?, ?)');
-    for (const [type, quantity] of Object.entries(next)) insert.run(appId, type, quantity);
+    for (const [type, quantity] of Object.entries(formation)) insert.run(appId, type, quantity);
   })();
 }
