@@ -58,6 +58,12 @@ describe('an app that declares nothing to run', () => {
     expect(r.stderr).toContain('Its other process types (worker) start with no dynos: scale them with `paas ps:scale worker=1`.');
     expect(r.stderr).toMatch(/Released v1/);
     expect((await viaRouter(paas, 'worker-only.localhost')).status).toBe(503);
+    // A second release has no new web dynos to watch: nothing stands by, and the push says nothing of it.
+    await commitFiles(paas, dir, { 'worker.js': 'setInterval(() => console.log("working harder"), 1000);\n' });
+    const again = await push(paas, dir, 'worker-only');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/Released v2/);
+    expect(again.stderr).not.toContain('stands by');
   });
 });
 

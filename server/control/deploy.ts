@@ -34,7 +34,7 @@ export async function deployCommit(
     const release = await buildAndRelease({ ...params, log, buildId }, deps);
     log(`-----> Released v${release.version}`);
     log(`       ${deps.webUrl(app.name)} deployed to paas`);
-    const notice = trialNotice(before, deps);
+    const notice = deps.runner.onTrial(app.name) ? trialNotice(before, deps) : undefined;
     if (notice) log(`       ${notice}`);
     return release;
   } catch (err) {

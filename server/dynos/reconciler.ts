@@ -177,8 +177,13 @@ export class Reconciler {
       const s = this.ctx.state(app);
       this.ctx.apps.delete(app);
       this.ctx.deps.routes.setTargets(app, []);
-      await stopMany(this.ctx, s.dynos);
+      await Promise.all([stopMany(this.ctx, s.dynos), s.draining]);
     });
+  }
+
+  /** Whether the app's last release is in its settle window (the previous one standing by). */
+  onTrial(app: string): boolean {
+    return this.ctx.apps.get(app)?.trial !== undefined;
   }
 
   /** Once the app's dynos and containers are gone (apps:destroy): what the runtime kept for it. */

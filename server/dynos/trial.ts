@@ -39,7 +39,7 @@ export function acceptTrial(ctx: Ctx, s: AppState): void {
   clearTimeout(trial.timer);
   // A fresh dyno that exited just now is seen by watch as a crash, and restarted.
   for (const d of trial.fresh) watch(ctx, d);
-  stopMany(ctx, trial.old).catch((err: unknown) => console.error(`paas: draining the old web dynos of ${trial.release.app} failed:`, err));
+  s.draining = stopMany(ctx, trial.old).catch((err: unknown) => console.error(`paas: draining the old web dynos of ${trial.release.app} failed:`, err));
 }
 
 /** The old web dynos take the traffic back, in one route update and before anything awaits. */

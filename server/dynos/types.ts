@@ -85,6 +85,8 @@ export interface AppState {
   dynos: Dyno[];
   /** The release in its settle window, whose old web dynos still run (trial.ts). */
   trial?: Trial;
+  /** The drain of the old web dynos of the last trial kept (awaited when the app is destroyed). */
+  draining?: Promise<void>;
   /** Every change to one app runs after the one before it (serial); apps run in parallel. */
   queue: Promise<unknown>;
 }
