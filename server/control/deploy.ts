@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { slugHome } from '../../builder/index.js';
 import type { Deps } from './deps.js';
-import { failureMessage, openRelease, runRelease, trialNotice } from './releases.js';
+import { failureMessage, openRelease, runRelease } from './releases.js';
 import { KEPT_RELEASES, openOutput, pruneOutputs } from '../outputs/store.js';
 import type { AppRow } from '../store/apps.js';
 import { finishBuild, insertBuild, listBuilds, type ReleaseRow } from '../store/releases.js';
-import { currentConfig, currentRelease } from './queries.js';
+import { currentConfig } from './queries.js';
 
 export { isUserFailure } from './releases.js';
 
@@ -28,13 +28,11 @@ export async function deployCommit(
     output.write(line);
     params.log(line);
   };
-  // The release this one follows, which stands by through the new one's settle window.
-  const before = currentRelease(app, deps)?.version;
   try {
     const release = await buildAndRelease({ ...params, log, buildId }, deps);
     log(`-----> Released v${release.version}`);
     log(`       ${deps.webUrl(app.name)} deployed to paas`);
-    const notice = deps.runner.onTrial(app.name) ? trialNotice(before, deps) : undefined;
+    const notice = deps.runner.trialNotice(app.name);
     if (notice) log(`       ${notice}`);
     return release;
   } catch (err) {

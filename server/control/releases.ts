@@ -147,16 +147,6 @@ function putBack(app: AppRow, release: ReleaseRow, before: { back: ReleaseToRun;
 }
 
 /**
- * What a change that went live says about its settle window (trial.ts): until when the release
- * before it stands by, and where a revert shows. Nothing when there is no release before it.
- */
-export function trialNotice(previousVersion: number | undefined, deps: Pick<Deps, 'config'>): string | undefined {
-  if (previousVersion === undefined || deps.config.settleMs <= 0) return undefined;
-  const secs = Math.round(deps.config.settleMs / 10) / 100;
-  return `v${previousVersion} stands by for ${secs} s: should a new dyno die by then, it serves again (shown by \`paas releases\` and \`paas logs\`)`;
-}
-
-/**
  * Keeps the slug images of the app's last KEPT_RELEASES succeeded releases and removes older ones
  * (the builder's prune: slug directories have none to remove). It runs under the app's lock, so no
  * build of the app is under way whose image it could take.

@@ -49,7 +49,8 @@ export function reportBootProgress(name: string, timeoutMs: number, log: (line: 
   return () => clearInterval(timer);
 }
 
-function howItEnded(status: ExitStatus): string {
+/** How a dyno's process ended, as the messages about it say it (`exited with code 1`). */
+export function howItEnded(status: ExitStatus): string {
   if (status.code !== null) return `exited with code ${status.code}`;
   if (status.signal) return `was killed by ${status.signal}`;
   return 'could not be started';

@@ -7,7 +7,7 @@ import { lineSink, publish, record, stopMany, stopOne, track } from './dyno.js';
 import { runOnce, startOneOff, stopOneOff } from './one-offs.js';
 import { watch } from './revive.js';
 import { replace, rollout, scaleType } from './rollout.js';
-import { acceptTrial, type RevertHandler } from './trial.js';
+import { acceptTrial, type RevertHandler, trialNotice } from './trial.js';
 import { type AppState, type Ctx, type Dyno, formationTypes, type OneOffRun, type ReconcilerDeps, type ReleaseToRun } from './types.js';
 
 export type { OneOffRun, ReconcilerDeps, ReleaseToRun } from './types.js';
@@ -181,9 +181,9 @@ export class Reconciler {
     });
   }
 
-  /** Whether the app's last release is in its settle window (the previous one standing by). */
-  onTrial(app: string): boolean {
-    return this.ctx.apps.get(app)?.trial !== undefined;
+  /** What a change that just went live says of its settle window; undefined when none started (trial.ts). */
+  trialNotice(app: string): string | undefined {
+    return trialNotice(this.ctx, app);
   }
 
   /** Once the app's dynos and containers are gone (apps:destroy): what the runtime kept for it. */

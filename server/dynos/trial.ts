@@ -6,6 +6,7 @@
 // end, or any later change to the app (a push, a scale, a restart: Ctx.serial), accepts the release:
 // its new dynos are watched like any (a crash then restarts them) and the old ones drain.
 import type { ExitStatus } from '../runtime/types.js';
+import { howItEnded } from './boot-report.js';
 import { publish, stopMany } from './dyno.js';
 import { watch } from './revive.js';
 import type { AppState, Ctx, Dyno, Trial } from './types.js';
@@ -57,8 +58,8 @@ function switchBack(ctx: Ctx, s: AppState, trial: Trial, died: Dyno): void {
 /** Says why the release was put back, tells the control plane, and clears the new dynos away. */
 function report(ctx: Ctx, trial: Trial, died: Dyno, status: ExitStatus): void {
   const app = trial.release.app;
-  const how = status.code !== null ? `exited with code ${status.code}` : `was killed by ${status.signal}`;
-  const secs = Math.round(ctx.deps.settleMs / 10) / 100;
+  const how = howItEnded(status);
+  const secs = seconds(ctx.deps.settleMs);
   const back = `v${trial.previous.version}`;
   ctx.deps.logs.append(app, `paas[${died.name}]`, `Process ${how} within ${secs} s of going live; ${back} takes the traffic back`);
   trial.onRevert?.(`${died.name} ${how} within ${secs} s of going live, so ${back} serves again. ${died.tail.quote()}`, trial.previous);
@@ -69,4 +70,19 @@ function report(ctx: Ctx, trial: Trial, died: Dyno, status: ExitStatus): void {
       await trial.restoreOthers();
     })
     .catch((err: unknown) => console.error(`paas: putting ${app} back on ${back} failed:`, err));
+}
+
+/**
+ * What a change that went live says of its trial, if one started: how long the release before it
+ * stands by, and where a revert shows.
+ */
+export function trialNotice(ctx: Ctx, app: string): string | undefined {
+  const trial = ctx.apps.get(app)?.trial;
+  if (!trial) return undefined;
+  return `v${trial.previous.version} stands by for ${seconds(ctx.deps.settleMs)} s: should a new dyno die by then, it serves again (shown by \`paas releases\` and \`paas logs\`)`;
+}
+
+/** Milliseconds as seconds with at most two decimals (1.5, not 2). */
+function seconds(ms: number): number {
+  return Math.round(ms / 10) / 100;
 }
