@@ -4,7 +4,8 @@
 // what the install makes; an install that may read or write files the key cannot cover is never
 // skipped (see installCache).
 import fs from 'node:fs/promises';
-import { hashKey, hashTree } from '../cache.js';
+import { hashKey, hashTree, treePath } from '../cache.js';
+import { entryKind } from '../safe-fs.js';
 import type { PackageManager } from './package-manager.js';
 
 /** package.json as the key reads it (node-plan.ts's PackageJson, which imports this file's types). */
@@ -19,7 +20,26 @@ export const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'preprep
  * Files at the root that decide what an install makes, besides package.json and the lockfile (a
  * trailing / marks a directory). binding.gyp: npm builds the app's own addon with the install.
  */
-export const INSTALL_INPUTS = ['.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs', 'pnpm-workspace.yaml', '.yarn/releases/', '.yarn/plugins/', '.yarn/patches/', 'patches/', 'binding.gyp'];
+const INSTALL_INPUTS = ['.npmrc', '.yarnrc', '.yarnrc.yml', '.pnpmfile.cjs', 'pnpm-workspace.yaml', '.yarn/releases/', '.yarn/plugins/', '.yarn/patches/', 'patches/', 'binding.gyp'];
+
+/** Those of `rels` (a trailing / marks a directory) the tree holds, reached through real directories only (app code may have run). */
+export async function presentInTree(dir: string, rels: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const rel of rels) {
+    const file = await treePath(dir, rel.replace(/\/$/, ''));
+    if (file && (await entryKind(file))) found.push(rel);
+  }
+  return found;
+}
+
+/**
+ * What the install reads: package.json, the lockfile and the settings files the tree holds, and a
+ * Yarn 2+ zero-install's committed cache. Read at plan time and again after heroku-prebuild.
+ */
+export async function installInputs(dir: string, pm: PackageManager): Promise<string[]> {
+  const files = ['package.json', ...(pm.lockfile ? [pm.lockfile] : []), ...(await presentInTree(dir, INSTALL_INPUTS))];
+  return pm.berry && (await presentInTree(dir, ['.yarn/cache/'])).length > 0 ? [...files, '.yarn/cache/'] : files;
+}
 
 /** Dependency specs that point into the tree. */
 export const LOCAL_SPEC = /^(file|link|portal|workspace):/;

@@ -5,14 +5,14 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DepCache, hashKey, restoreTree, saveTree, treePath } from '../cache.js';
+import { DepCache, hashKey, restoreTree, saveTree } from '../cache.js';
 import { BuildError } from '../errors.js';
 import { installNode, type NodeInstall, nodeHomeSeen, platformNode, resolveEnginesNode } from '../node-versions.js';
 import { npmEnv } from '../npm-view.js';
-import { entryKind, excerpt, handOver, present, readTreeFile } from '../safe-fs.js';
+import { excerpt, handOver, present, readTreeFile } from '../safe-fs.js';
 import { installTools, type ToolRef } from '../tools.js';
 import type { BuildRequest, PlanContext, PlanStep, Slug } from '../types.js';
-import { changedInputs, coveredBy, INSTALL_INPUTS, installCache, type InstallKey, installKey } from './install-key.js';
+import { changedInputs, coveredBy, installCache, installInputs, type InstallKey, installKey, presentInTree } from './install-key.js';
 import type { NodePlan } from './node-plan.js';
 
 const run = promisify(execFile);
@@ -50,16 +50,6 @@ async function prebuiltPackageJson(dir: string): Promise<NodePlan['pkg'] | undef
   }
 }
 
-/** package.json, the lockfile and the INSTALL_INPUTS the tree holds now. */
-async function presentInputs(dir: string, plan: NodePlan): Promise<string[]> {
-  const files = ['package.json', ...(plan.pm.lockfile ? [plan.pm.lockfile] : [])];
-  for (const entry of INSTALL_INPUTS) {
-    const file = await treePath(dir, entry.replace(/\/$/, ''));
-    if (file && (await entryKind(file))) files.push(entry);
-  }
-  return files;
-}
-
 /** The key of the plan's install (install-key.ts), or why it runs on every build. */
 async function cacheKey(dir: string, plan: NodePlan, on: { node: string; npm?: string; config?: Record<string, string>; hostNpmEnv?: Record<string, string> }): Promise<InstallKey | { why: string }> {
   // heroku-prebuild ran before the install and may have rewritten package.json: the install reads it as it is now.
@@ -67,17 +57,12 @@ async function cacheKey(dir: string, plan: NodePlan, on: { node: string; npm?: s
   if (!pkg) return { why: 'heroku-prebuild left no package.json object' };
   // After heroku-prebuild (app code) the files the install reads are looked for again: it may have
   // written a .npmrc or patches. Found through real directories only.
-  const files = plan.prepare?.length ? await presentInputs(dir, plan) : plan.depsFiles;
+  const files = plan.prepare?.length ? await installInputs(dir, plan.pm) : plan.depsFiles;
   const cacheable = (pkg === plan.pkg && files === plan.depsFiles) || !('files' in plan.installCache) ? plan.installCache : installCache(pkg, plan.pm, files, false);
   if (!('files' in cacheable)) return cacheable;
   // What the install makes may already be in the tree (a committed node_modules, one heroku-prebuild
   // made): npm install, yarn and pnpm keep parts of it, so it is an input too. Usually absent: free.
-  const there: string[] = [];
-  for (const rel of plan.installed) {
-    // Reached through real directories only: app code (heroku-prebuild) ran, and may have left a link.
-    const file = await treePath(dir, rel);
-    if (file && (await entryKind(file))) there.push(rel);
-  }
+  const there = await presentInTree(dir, plan.installed);
   return installKey({
     dir,
     pkg,

@@ -6,7 +6,7 @@ import { corepackFor } from '../tools.js';
 import type { BuildPlan, Buildpack, PlanContext, PlanStep } from '../types.js';
 import type { NodePlan, PackageJson } from './node-plan.js';
 import { compileNode } from './node-compile.js';
-import { INSTALL_INPUTS, installCache, INSTALL_SCRIPTS, LOCAL_SPEC, writtenLockfile } from './install-key.js';
+import { installCache, installInputs, INSTALL_SCRIPTS, LOCAL_SPEC, writtenLockfile } from './install-key.js';
 import { packageEnv, startCommand } from './npm-start.js';
 import { choosePackageManager, type PackageManager } from './package-manager.js';
 import { pmSteps } from './pm-steps.js';
@@ -77,13 +77,6 @@ function pmEnv(pm: PackageManager, pkg: PackageJson, appPath: string): Record<st
   return env;
 }
 
-/** What the install reads: package.json, the lockfile and the package manager's settings present in the tree. */
-async function installInputs(dir: string, lockfile: string | undefined): Promise<string[]> {
-  const inputs = ['package.json', ...(lockfile ? [lockfile] : [])];
-  for (const entry of INSTALL_INPUTS) if (await present(path.join(dir, entry))) inputs.push(entry);
-  return inputs;
-}
-
 /** Whether the install needs more of the tree than its inputs: dependencies in the tree, install scripts, heroku-prebuild. */
 function needsTree(pkg: PackageJson, prepare: PlanStep[]): boolean {
   const specs = ['dependencies', 'devDependencies', 'optionalDependencies'].flatMap((f) => Object.values((pkg[f] ?? {}) as Record<string, unknown>));
@@ -124,7 +117,7 @@ async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
   });
   if (steps.note) ctx.log(steps.note);
   const tools = [...(pm.npm ? [{ ...pm.npm, why: `for Node.js ${version}` }] : []), ...(pm.tool ? [{ ...pm.tool, why: pm.why }] : [])];
-  const depsFiles = zeroInstallFiles(await installInputs(dir, pm.lockfile), pm, await present(path.join(dir, '.yarn', 'cache')));
+  const depsFiles = await installInputs(dir, pm);
   // Workspaces install into every package of the tree, which the install's output alone does not hold.
   const workspaces = pkg.workspaces !== undefined || /^packages\s*:/m.test(((await readTreeFile(dir, 'pnpm-workspace.yaml')) ?? '').toString());
   // A root binding.gyp (no install script of its own) has npm build the addon from the tree's sources.
@@ -153,11 +146,6 @@ async function nodePlan(dir: string, ctx: PlanContext): Promise<NodePlan> {
     pathPrepend: ['node_modules/.bin'],
     env: { ...processEnv(pkg, { ...ctx, log: () => undefined }, version), ...runEnv },
   };
-}
-
-/** A Yarn 2+ install that checks a committed cache (zero-install) needs that cache too. */
-function zeroInstallFiles(files: string[], pm: PackageManager, cache: boolean): string[] {
-  return pm.berry && cache ? [...files, '.yarn/cache/'] : files;
 }
 
 export const nodeBuildpack: Buildpack = {
