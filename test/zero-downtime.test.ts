@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { instanceId } from '../server/docker/engine.js';
 import { dockerSuite, dockerTestEnv, removeInstance, testDocker } from './helpers/docker.js';
-import { startLoad } from './helpers/load.js';
+import { type Load, type LoadReport, startLoad } from './helpers/load.js';
 import { cli, commitFiles, createApp, gitRepo, type Paas, push, startPaas } from './helpers/paas.js';
 
 let paas: Paas;
@@ -14,9 +14,9 @@ let paas: Paas;
 /**
  * A web app that reads each request's body, works on it for 10 ms, then answers with its message,
  * release and dyno; it drains on SIGTERM. It starts listening `bootMs` after it starts (a slow
- * boot: loading code, warming caches).
+ * boot: loading code, warming caches). With `exitAfterMs` it exits (code 7) that long after it listens.
  */
-function app(message: string, bootMs = 0): Record<string, string> {
+function app(message: string, bootMs = 0, exitAfterMs?: number): Record<string, string> {
   return {
     Procfile: 'web: node server.js\n',
     'server.js': `
@@ -28,7 +28,7 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify({ message: ${JSON.stringify(message)}, greeting: process.env.GREETING || null, release: process.env.PAAS_RELEASE_VERSION, dyno: process.env.DYNO }));
   }, 10));
 });
-setTimeout(() => server.listen(process.env.PORT), ${bootMs});
+setTimeout(() => server.listen(process.env.PORT${exitAfterMs === undefined ? '' : `, () => setTimeout(() => process.exit(7), ${exitAfterMs})`}), ${bootMs});
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `,
   };
@@ -71,6 +71,25 @@ async function ok(what: string, run: Promise<{ code: number; stdout: string; std
   return r.stdout;
 }
 
+/** Creates `name` and pushes `files`; once v1 answers (`who` gives `marker`), 16 clients load it, `posting` of them POSTing. */
+async function deployedUnderLoad(name: string, files: Record<string, string>, marker: string, posting: number): Promise<{ dir: string; load: Load }> {
+  await createApp(paas, name);
+  const dir = await gitRepo(paas, files);
+  await ok('first push', push(paas, dir, name));
+  const load = startLoad(paas, `${name}.localhost`, { key: who, posting });
+  await expect.poll(() => load.seenCount(marker), { timeout: 10_000, interval: 50 }).toBeGreaterThan(50);
+  return { dir, load };
+}
+
+/** Stops the load, says what answered, and checks that no request failed or answered other than 2xx. */
+async function stopLoad(load: Load, what: string): Promise<LoadReport> {
+  const report = await load.stop();
+  console.log(`${what}: ${report.requests} requests; ${report.failed.length} failed, ${report.non2xx.length} non-2xx; answered by`, Object.fromEntries(report.seen));
+  expect(report.failed).toEqual([]);
+  expect(report.non2xx).toEqual([]);
+  return report;
+}
+
 function underLoad(runtime: 'process' | 'docker'): void {
   beforeAll(async () => {
     paas = await startPaas({ PAAS_SETTLE_MS: '1000', PAAS_STOP_GRACE_MS: '5000', ...(runtime === 'docker' ? dockerTestEnv() : {}) });
@@ -84,13 +103,8 @@ function underLoad(runtime: 'process' | 'docker'): void {
   });
 
   it('drops no request through a push, config:set, ps:restart, a rollback, ps:scale web=3 and web=1', async () => {
-    await createApp(paas, 'steady');
-    const dir = await gitRepo(paas, app('one'));
-    await ok('first push', push(paas, dir, 'steady'));
-
-    // 16 clients, 4 of them POSTing: a POST cut off on its way to a stopping dyno cannot be sent again.
-    const load = startLoad(paas, 'steady.localhost', { key: who, posting: 4 });
-    await expect.poll(() => load.seenCount('one - v1'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(50);
+    // 4 clients POSTing: a POST cut off on its way to a stopping dyno cannot be sent again.
+    const { dir, load } = await deployedUnderLoad('steady', app('one'), 'one - v1', 4);
 
     await commitFiles(paas, dir, app('two'));
     await ok('code push', push(paas, dir, 'steady'));
@@ -114,47 +128,28 @@ function underLoad(runtime: 'process' | 'docker'): void {
     const after = load.seenCount('two - v4');
     await expect.poll(() => load.seenCount('two - v4'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(after + 50);
 
-    const report = await load.stop();
-    console.log(`zero-downtime load test: ${report.requests} requests through a push, config:set, ps:restart, a rollback, ps:scale web=3 and web=1;`,
-      `${report.failed.length} failed, ${report.non2xx.length} non-2xx; answered by`, Object.fromEntries(report.seen));
-    expect(report.failed).toEqual([]);
-    expect(report.non2xx).toEqual([]);
+    const report = await stopLoad(load, 'zero-downtime load test through a push, config:set, ps:restart, a rollback, ps:scale web=3 and web=1');
     expect(report.requests).toBeGreaterThan(100);
     // Drained dynos: the push, config:set, restart and rollback each stopped one, the scale-down two.
     await expectCleanStops('steady', 6);
   });
 
   it('puts the previous release back when a new dyno crashes in the settle window, with no GET failed', async () => {
-    await createApp(paas, 'relapse');
-    const dir = await gitRepo(paas, app('good'));
-    await ok('first push', push(paas, dir, 'relapse'));
     // GETs only: a POST the crashing dyno had read cannot be sent again by any router.
-    const load = startLoad(paas, 'relapse.localhost', { key: who, posting: 0 });
-    await expect.poll(() => load.seenCount('good - v1'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(50);
-    const crashing = app('bad');
-    crashing['server.js'] = crashing['server.js'].replace('setTimeout(() => server.listen(process.env.PORT), 0);', 'server.listen(process.env.PORT, () => setTimeout(() => process.exit(7), 400));');
-    await commitFiles(paas, dir, crashing);
+    const { dir, load } = await deployedUnderLoad('relapse', app('good'), 'good - v1', 0);
+    await commitFiles(paas, dir, app('bad', 0, 400));
     await ok('push of a release that crashes', push(paas, dir, 'relapse'));
     await expect.poll(() => load.seenCount('bad - v2'), { timeout: 10_000, interval: 20 }).toBeGreaterThan(0);
     // v1 takes the traffic back and stays.
     await vi.waitFor(() => expect(platformLog('relapse')).toContain('paas[web.1] Process exited with code 7 within 1 s of going live; v1 takes the traffic back'), { timeout: 10_000, interval: 100 });
     const after = load.seenCount('good - v1');
     await expect.poll(() => load.seenCount('good - v1'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(after + 50);
-    const report = await load.stop();
-    console.log(`revert load test: ${report.requests} requests through a release whose dyno crashed 0.4 s after going live;`,
-      `${report.failed.length} failed, ${report.non2xx.length} non-2xx; answered by`, Object.fromEntries(report.seen));
-    expect(report.failed).toEqual([]);
-    expect(report.non2xx).toEqual([]);
+    const report = await stopLoad(load, 'revert load test through a release whose dyno crashed 0.4 s after going live');
     expect(report.seen.get('bad - v2')).toBeGreaterThan(0);
   });
 
   it('deploys an app that takes 10 s to listen with no failed request: the old release serves meanwhile', async () => {
-    await createApp(paas, 'sluggish');
-    const dir = await gitRepo(paas, app('old', 10_000));
-    await ok('first push', push(paas, dir, 'sluggish'));
-
-    const load = startLoad(paas, 'sluggish.localhost', { key: who, posting: 4 });
-    await expect.poll(() => load.seenCount('old - v1'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(50);
+    const { dir, load } = await deployedUnderLoad('sluggish', app('old', 10_000), 'old - v1', 4);
     await commitFiles(paas, dir, app('new', 10_000));
     const started = Date.now();
     const pushing = push(paas, dir, 'sluggish');
@@ -166,11 +161,7 @@ function underLoad(runtime: 'process' | 'docker'): void {
     expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
     await expect.poll(() => load.seenCount('new - v2'), { timeout: 10_000, interval: 50 }).toBeGreaterThan(50);
 
-    const report = await load.stop();
-    console.log(`slow-boot load test: ${report.requests} requests through the deploy of a web process that listens after 10 s;`,
-      `${report.failed.length} failed, ${report.non2xx.length} non-2xx; answered by`, Object.fromEntries(report.seen));
-    expect(report.failed).toEqual([]);
-    expect(report.non2xx).toEqual([]);
+    await stopLoad(load, 'slow-boot load test through the deploy of a web process that listens after 10 s');
     await expectCleanStops('sluggish', 1);
   });
 }
