@@ -5,10 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ImageBuildRequest } from '../../builder/docker/index.js';
 import type { Slug } from '../../builder/index.js';
 import { removeTree } from '../helpers/cleanup.js';
+import { dockerSuite } from '../helpers/docker.js';
 import { makeTestCa } from '../helpers/registry.js';
 
 /** The one place the base image is named: the lead points it at the real stack. */
@@ -28,34 +29,6 @@ let docker: Docker;
 let work: string;
 let caFile: string;
 let buildNo = 0;
-
-beforeAll(async () => {
-  const dist = '../../dist/builder';
-  ({ buildImage } = (await import(`${dist}/docker/index.js`)) as Builder);
-  ({ BuildError } = (await import(`${dist}/index.js`)) as Builder);
-  const { default: DockerClient } = await import('dockerode');
-  docker = new DockerClient();
-  await docker.getImage(STACK).inspect(); // fails the file with a 404 naming the image when it is missing
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'image-build-'));
-  // The host's bundle (the TLS-intercepting proxy's CA among its roots) plus a CA found nowhere else.
-  const own = makeTestCa(fs.mkdtempSync(path.join(work, 'ca-')));
-  MARKER = own.marker;
-  caFile = path.join(work, 'ca.pem');
-  fs.writeFileSync(caFile, `${fs.readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8')}\n${fs.readFileSync(own.caFile, 'utf8')}`);
-});
-
-afterAll(async () => {
-  const label = ['paas.managed=true', `paas.app=${APP}`];
-  for (const c of await docker.listContainers({ all: true, filters: { label } })) await docker.getContainer(c.Id).remove({ force: true });
-  // Tagged slugs first, then the untagged stage images (deps, node) the builds labelled.
-  for (const i of await docker.listImages({ filters: { label } })) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
-  // Only the stage images of builds like these, with no server's paas.instance: a server's own go with it.
-  for (const kind of ['node', 'tools']) {
-    const stages = await docker.listImages({ filters: { label: ['paas.managed=true', `paas.kind=${kind}`], dangling: ['true'] } });
-    for (const i of stages.filter((img) => !img.Labels?.['paas.instance'])) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
-  }
-  if (work) removeTree(work);
-});
 
 /** A tar stream of `files` (path → content, or { link } for a symbolic link), as git archive makes. */
 async function tree(files: Record<string, string | { link: string }>): Promise<NodeJS.ReadableStream> {
@@ -153,7 +126,35 @@ function nodeApp(scripts: Record<string, string> = { start: 'node server.js', bu
   };
 }
 
-describe('image slugs', () => {
+dockerSuite('image slugs', () => {
+  beforeAll(async () => {
+    const dist = '../../dist/builder';
+    ({ buildImage } = (await import(`${dist}/docker/index.js`)) as Builder);
+    ({ BuildError } = (await import(`${dist}/index.js`)) as Builder);
+    const { default: DockerClient } = await import('dockerode');
+    docker = new DockerClient();
+    await docker.getImage(STACK).inspect(); // fails the file with a 404 naming the image when it is missing
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'image-build-'));
+    // The host's bundle (the TLS-intercepting proxy's CA among its roots) plus a CA found nowhere else.
+    const own = makeTestCa(fs.mkdtempSync(path.join(work, 'ca-')));
+    MARKER = own.marker;
+    caFile = path.join(work, 'ca.pem');
+    fs.writeFileSync(caFile, `${fs.readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8')}\n${fs.readFileSync(own.caFile, 'utf8')}`);
+  });
+
+  afterAll(async () => {
+    const label = ['paas.managed=true', `paas.app=${APP}`];
+    for (const c of await docker.listContainers({ all: true, filters: { label } })) await docker.getContainer(c.Id).remove({ force: true });
+    // Tagged slugs first, then the untagged stage images (deps, node) the builds labelled.
+    for (const i of await docker.listImages({ filters: { label } })) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
+    // Only the stage images of builds like these, with no server's paas.instance: a server's own go with it.
+    for (const kind of ['node', 'tools']) {
+      const stages = await docker.listImages({ filters: { label: ['paas.managed=true', `paas.kind=${kind}`], dangling: ['true'] } });
+      for (const i of stages.filter((img) => !img.Labels?.['paas.instance'])) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
+    }
+    if (work) removeTree(work);
+  });
+
   it('builds a Node app with an npm dependency, runs it as the app, and reuses the deps layer on a code-only push', async () => {
     const files = nodeApp();
     const cold = await build(files);

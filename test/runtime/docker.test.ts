@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll } from 'vitest';
-import { connectDocker, LABELS, probeDocker } from '../../server/docker/engine.js';
+import { connectDocker, LABELS } from '../../server/docker/engine.js';
+import { dockerSuite } from '../helpers/docker.js';
 import { DockerRuntime } from '../../server/runtime/docker/runtime.js';
 import { DockerNetworks } from '../../server/docker/networks.js';
 import { DEFAULT_LIMITS } from '../../lib/dyno-limits.js';
@@ -14,7 +15,6 @@ import { runtimeContract } from './contract.js';
 // docker runtime runs images, so this adapter bakes each directory into a labelled image first, as
 // the image builder does (tree at /app, owned by the app, HOME=/app, an `app` account).
 const docker: Docker = await connectDocker();
-const engine = await probeDocker(docker);
 const STACK = process.env.PAAS_STACK_IMAGE || 'paas/stack:bookworm';
 const USER = { uid: 300_126, gid: 300_126 };
 const images = new Map<string, Promise<string>>();
@@ -64,9 +64,8 @@ const networks = new DockerNetworks({ docker, instance, prefix: 'paas' });
 const limits = { ...DEFAULT_LIMITS.dyno, memoryBytes: 256 * 1024 ** 2 };
 const make = () => new ImageAdapter(new DockerRuntime({ docker, networks, limits, bindAddress: '127.0.0.1', instance }));
 
-if (!engine.ok) {
-  console.log(`docker: no engine answers (${engine.reason}); the docker runtime contract is skipped`);
-} else {
+// Skipped, with the reason printed once per run, when no engine answers (test/docker-global-setup.ts).
+dockerSuite('docker runtime', () => {
   beforeAll(async () => {
     await docker.getImage(STACK).inspect();
   });
@@ -75,4 +74,4 @@ if (!engine.ok) {
     await networks.prune(new Set());
   });
   runtimeContract('docker', { make, user: USER, isolated: true, sharedNetwork: false, engineEnv: ['HOSTNAME', 'LANG'], umask: '0022', ownPasswd: false });
-}
+});
