@@ -1,10 +1,10 @@
 import { CliError } from './errors.js';
-import { localServerToken } from './local-server.js';
+import { localServerToken, localServerUrl } from './local-server.js';
 import { readNetrcPassword } from './netrc.js';
 
-/** The paas API, from PAAS_API_URL; the server's default port on this machine otherwise. */
+/** The paas API: PAAS_API_URL, else the URL this user's own server recorded (any PORT), else the default port. */
 export function apiUrl(): string {
-  const url = (process.env.PAAS_API_URL || 'http://localhost:5100').replace(/\/+$/, '');
+  const url = (process.env.PAAS_API_URL || localServerUrl() || 'http://localhost:5100').replace(/\/+$/, '');
   if (!URL.canParse(url)) throw new CliError(`PAAS_API_URL=${JSON.stringify(url)} is not a URL (for example http://localhost:5100).`);
   return url;
 }
@@ -25,6 +25,7 @@ export function requireToken(): string {
   if (token) return token;
   throw new CliError(
     `Not logged in to ${apiUrl()}. Run \`paas login\`, or set PAAS_API_TOKEN. ` +
-      '(The user who runs `paas server` on this machine needs no login: paas reads the token from the server\'s data dir.)',
+      '(The user who runs `paas server` on this machine needs no login: paas reads the token from the server\'s data dir. ' +
+      'A server run with another PORT or PAAS_DATA_DIR: set PAAS_API_URL=http://localhost:<PORT>, or PAAS_DATA_DIR as the server has it.)',
   );
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import addons from './commands/addons/index.js';
 import addonsAttach from './commands/addons/attach.js';
@@ -55,10 +56,19 @@ function onOutputError(err: NodeJS.ErrnoException): void {
   process.exit(1);
 }
 
+/** `paas --version`: this paas, and the Node and platform it runs on, as Heroku's CLI prints it. */
+function versionLine(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `paas/${pkg.version} node-${process.version} ${process.platform}-${process.arch}`;
+}
+
 /** Runs the CLI; user errors print their message on stderr and set a non-zero exit code. */
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('paas')
     .description('paas: git push to deploy, on your own machine')
+    .version(versionLine(), '-v, --version', 'print the version of paas')
+    // One error style: commander's own ("unknown option", "missing argument") as paas's ( !    …).
+    .configureOutput({ outputError: (text, write) => write(` !    ${text.replace(/^error: (.)/, (_m, c: string) => c.toUpperCase())}`) })
     .showHelpAfterError('(run `paas --help` for the list of commands)')
     .exitOverride()
     // `paas run` passes every option after its command on to the command.
@@ -71,6 +81,11 @@ export async function main(argv: string[]): Promise<void> {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
   const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, run, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, addons, addonsCreate, addonsInfo, addonsAttach, addonsDetach, addonsDestroy, pgBackups, pgCapture, pgRestore, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
   for (const register of commands) register(program);
+  // `paas` alone asks what there is: the help, on stdout, and success (as `heroku` does).
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return;
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

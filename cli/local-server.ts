@@ -36,6 +36,12 @@ function listenerUids(port: number): number[] {
   });
 }
 
+/** Whether what listens on TCP `port` of this machine runs as us (and something does). */
+function listensAsUs(port: number): boolean {
+  const uids = listenerUids(port);
+  return uids.length > 0 && uids.every((uid) => uid === process.getuid?.());
+}
+
 /**
  * The token the server on this machine keeps in `<data dir>/api-token`, when the API is on loopback,
  * we may read the file, and what listens on the API port runs as us. The file is mode 0600: the user
@@ -44,11 +50,26 @@ function listenerUids(port: number): number[] {
  */
 export function localServerToken(api: URL): string | undefined {
   if (!LOOPBACK.has(api.hostname)) return undefined; // a token of this machine's is for this machine's server only
-  const port = Number(api.port || (api.protocol === 'https:' ? 443 : 80));
-  const uids = listenerUids(port);
-  if (uids.length === 0 || uids.some((uid) => uid !== process.getuid?.())) return undefined;
+  if (!listensAsUs(Number(api.port || (api.protocol === 'https:' ? 443 : 80)))) return undefined;
+  return readDataFile('api-token');
+}
+
+/**
+ * The URL the server on this machine recorded in `<data dir>/api-url` at its start (any PORT), when
+ * it is a loopback URL and what listens there runs as us: a server stopped since, or another user's
+ * listener on that port, is not taken for it.
+ */
+export function localServerUrl(): string | undefined {
+  const recorded = readDataFile('api-url');
+  if (!recorded || !URL.canParse(recorded)) return undefined;
+  const url = new URL(recorded);
+  if (url.protocol !== 'http:' || !LOOPBACK.has(url.hostname) || !listensAsUs(Number(url.port || 80))) return undefined;
+  return recorded;
+}
+
+function readDataFile(name: string): string | undefined {
   try {
-    return fs.readFileSync(path.join(serverDataDir(), 'api-token'), 'utf8').trim() || undefined;
+    return fs.readFileSync(path.join(serverDataDir(), name), 'utf8').trim() || undefined;
   } catch {
     return undefined; // no server here, another user's, or a data dir we were not told of
   }

@@ -10,7 +10,7 @@ import type { ApiDeps } from './http/deps.js';
 import { startHookServer } from './git/hook-server.js';
 import { Pushes } from './git/pushes.js';
 import { gitRoutes, installHooks } from './git/receiver.js';
-import { bannerUrl, listen, localUrl } from './http/listen.js';
+import { bannerUrl, listen, localUrl, recordApiUrl } from './http/listen.js';
 import { Lifecycle } from './control/lifecycle.js';
 import { AppLocks } from './control/locks.js';
 import { AppLogs } from './logs/pipeline.js';
@@ -218,6 +218,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const apiServer = createApiServer(deps, { token, git: gitRoutes(deps, pushes), routeStream, tails });
   const apiBound = await listen(apiServer, config.port, config.host);
   const apiLocalUrl = localUrl(apiBound);
+  recordApiUrl(paths.apiUrl, apiLocalUrl);
   log(`paas data dir: ${paths.root}`);
   log(`paas API and git listening on ${bannerUrl(apiBound)}`);
   let routerBound: AddressInfo | undefined;

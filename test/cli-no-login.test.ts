@@ -48,6 +48,22 @@ describe('the CLI without a login', () => {
     expect(r.stdout).toContain('You have no apps');
   });
 
+  it('finds a server run with any PORT without PAAS_API_URL, by the URL it recorded in its data dir', async () => {
+    const env = noLoginEnv({ PAAS_DATA_DIR: paas.dataDir });
+    delete env.PAAS_API_URL; // the server listens on an ephemeral port, not the default 5100
+    const r = await paasCli(['apps'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('You have no apps');
+    // A recorded URL that nothing of ours listens on any more is not used: the default is, with the hint.
+    const stale = tempDir('paas-stale-data-');
+    fs.writeFileSync(path.join(stale, 'api-url'), 'http://127.0.0.1:9/\n');
+    const gone = await paasCli(['apps'], { ...env, PAAS_DATA_DIR: stale });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('Not logged in to http://localhost:5100');
+    expect(gone.stderr).toContain('set PAAS_API_URL=http://localhost:<PORT>');
+  });
+
   it('reads it only for a server on loopback, and says who needs no login', async () => {
     const remote = await paasCli(['apps'], noLoginEnv({ PAAS_DATA_DIR: paas.dataDir, PAAS_API_URL: 'http://paas.invalid:5100' }));
     expect(remote.code).toBe(1);

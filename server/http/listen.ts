@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type net from 'node:net';
 
 /** Listens on `host:port` (port 0 picks a free one) and resolves with the address the kernel bound. */
@@ -28,4 +29,12 @@ export function localUrl(bound: net.AddressInfo): string {
 export function bannerUrl(bound: net.AddressInfo): string {
   const url = httpUrl(bound.address, bound.port);
   return isWildcard(bound.address) ? `${url} (every interface: reachable from other hosts; set PAAS_BIND_HOST=127.0.0.1 to keep it local)` : url;
+}
+
+/**
+ * Writes the API's local URL to `file` (mode 0600, like the token beside it), so that the CLI of the
+ * user who runs the server reaches it on whatever PORT it was given, with no PAAS_API_URL to set.
+ */
+export function recordApiUrl(file: string, url: string): void {
+  fs.writeFileSync(file, `${url}\n`, { mode: 0o600 });
 }

@@ -5,6 +5,8 @@ export interface DataPaths {
   root: string;
   db: string;
   token: string;
+  /** The API's local URL, written at each start: the CLI of the same user finds a server on any PORT by it. */
+  apiUrl: string;
   repos: string;
   slugs: string;
   cache: string;
@@ -38,6 +40,7 @@ export function dataPaths(root: string): DataPaths {
     root,
     db: path.join(root, 'paas.db'),
     token: path.join(root, 'api-token'),
+    apiUrl: path.join(root, 'api-url'),
     repos: path.join(root, 'repos'),
     slugs: path.join(root, 'slugs'),
     cache: path.join(root, 'cache'),
