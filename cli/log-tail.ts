@@ -49,10 +49,13 @@ export async function tailLogs(opts: TailOptions): Promise<never> {
     if (fresh.length) opts.print(fresh);
   };
 
-  let lost = await connect(opts, { lines: String(opts.lines) }, onBatch, () => undefined).catch((err: Error) => {
+  // Found once: while the server restarts nothing listens on its port, and a token read from its data
+  // dir (localServerToken) is only handed to a port our own server listens on.
+  const endpoint = { url: apiUrl(), token: requireToken() };
+  let lost = await connect(opts, endpoint, { lines: String(opts.lines) }, onBatch, () => undefined).catch((err: Error) => {
     if (err instanceof CliError) throw err;
     const cause = (err as NodeJS.ErrnoException).code ?? err.message;
-    throw new CliError(`Could not reach the paas server at ${apiUrl()} (${cause}). Is \`paas server\` running? Set PAAS_API_URL if it runs elsewhere.`);
+    throw new CliError(`Could not reach the paas server at ${endpoint.url} (${cause}). Is \`paas server\` running? Set PAAS_API_URL if it runs elsewhere.`);
   });
   for (;;) {
     opts.notice(`paas: log stream lost (${lost.reason}); reconnecting`);
@@ -62,7 +65,7 @@ export async function tailLogs(opts: TailOptions): Promise<never> {
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       const query: Record<string, string> = lastTime === undefined ? { lines: '0' } : { since: lastTime };
       try {
-        lost = await connect(opts, query, onBatch, () => opts.notice('paas: reconnected'));
+        lost = await connect(opts, endpoint, query, onBatch, () => opts.notice('paas: reconnected'));
         break;
       } catch (err) {
         // Refused for good (the app was destroyed, the token changed): say what, and stop.
@@ -76,12 +79,12 @@ export async function tailLogs(opts: TailOptions): Promise<never> {
  * One connection: resolves with why it ended once it has opened; before that, rejects with a
  * CliError for a refusal the user must act on, or with the network error to retry after.
  */
-function connect(opts: TailOptions, query: Record<string, string>, onBatch: (lines: LogLine[], replay: boolean) => void, onOpen: () => void): Promise<Lost> {
+function connect(opts: TailOptions, endpoint: { url: string; token: string }, query: Record<string, string>, onBatch: (lines: LogLine[], replay: boolean) => void, onOpen: () => void): Promise<Lost> {
   const params = new URLSearchParams(query);
   if (opts.ps) params.set('ps', opts.ps);
   if (opts.source) params.set('source', opts.source);
-  const url = `${apiUrl().replace(/^http/, 'ws')}/v1/apps/${encodeURIComponent(opts.app)}/logs/stream?${params}`;
-  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${requireToken()}` }, perMessageDeflate: false });
+  const url = `${endpoint.url.replace(/^http/, 'ws')}/v1/apps/${encodeURIComponent(opts.app)}/logs/stream?${params}`;
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${endpoint.token}` }, perMessageDeflate: false });
   return new Promise((resolve, reject) => {
     let opened = false;
     // The first message after a reconnect is the history since the last line seen: deduplicated.
@@ -109,7 +112,7 @@ function connect(opts: TailOptions, query: Record<string, string>, onBatch: (lin
         try {
           message = (JSON.parse(body) as { message?: string }).message ?? message;
         } catch {
-          message = `The server at ${apiUrl()} answered HTTP ${res.statusCode} with something that is not paas JSON. Check PAAS_API_URL.`;
+          message = `The server at ${endpoint.url} answered HTTP ${res.statusCode} with something that is not paas JSON. Check PAAS_API_URL.`;
         }
         // A server shutting down (503) or a proxy in between restarting (502) comes back: retry.
         reject(res.statusCode! >= 500 ? new Error(message) : new CliError(message));

@@ -2,6 +2,8 @@
 // CLI following them over the API's websocket, with filters, JSON, and a control-plane restart the
 // tail lives through (it says so on stderr), and a history that survives both that restart and a deploy.
 import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { escapeControls } from '../lib/control-chars.js';
@@ -167,7 +169,13 @@ describe('paas logs --tail', () => {
   });
 
   it('lives through a control-plane restart: says so on stderr, reconnects, shows new lines; the history survives', async () => {
-    const t = tail(paas, APP, ['--ps', 'web.1', '-n', '1']);
+    // As the user who runs the server: no PAAS_API_TOKEN, the CLI reads the token from the data dir
+    // (it must keep it across the restart, when nothing listens for a while).
+    // (This server has its token from PAAS_API_TOKEN; one started without keeps it in this file.)
+    fs.writeFileSync(path.join(paas.dataDir, 'api-token'), `${paas.token}\n`, { mode: 0o600 });
+    const env: Record<string, string> = { ...paas.env, PAAS_DATA_DIR: paas.dataDir };
+    delete env.PAAS_API_TOKEN;
+    const t = tail(paas, APP, ['--ps', 'web.1', '-n', '1'], env);
     await vi.waitFor(() => expect(t.stdout()).toMatch(/web tick/), { timeout: 15_000 });
     const before = /web tick (\d+)/.exec(lines(t.stdout()).at(-1)!)![1];
     const port = new URL(paas.apiUrl).port;

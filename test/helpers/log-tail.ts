@@ -10,9 +10,9 @@ export interface Tail {
   stderr(): string;
 }
 
-/** Starts `paas logs --tail -a app …` against `paas`, collecting what it prints. */
-export function tail(paas: Paas, app: string, args: string[]): Tail {
-  const child = spawnChild(process.execPath, [BIN, 'logs', '--tail', '-a', app, ...args], { env: paas.env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `paas logs --tail -a app …` against `paas` (with `env` as the CLI's whole env), collecting what it prints. */
+export function tail(paas: Paas, app: string, args: string[], env: Record<string, string> = paas.env): Tail {
+  const child = spawnChild(process.execPath, [BIN, 'logs', '--tail', '-a', app, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
