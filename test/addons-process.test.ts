@@ -99,6 +99,12 @@ describe('add-ons on the process runtime', () => {
     expect(times.redis).toBeLessThan(5_000);
   });
 
+  it("starts PostgreSQL without a FATAL line in its log: paas reads its readiness, it sends no probe to refuse", () => {
+    const pgLines = subject.logs.filter((l) => l.startsWith(`${pg.name}: `));
+    expect(pgLines.join('\n')).toContain('ready to accept connections');
+    expect(pgLines.filter((l) => /FATAL/.test(l))).toEqual([]);
+  });
+
   it('provisions the next PostgreSQL add-on from a template of paas own, faster', async () => {
     const t = performance.now();
     const second = await subject.services.provision({ name: 'pg-second', service: 'postgresql', uid: uids++ });

@@ -2,7 +2,7 @@ import { type ChildProcess, execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { connectLocal, postgresAccepts } from './local-socket.js';
+import { postmasterReady } from '../postmaster-ready.js';
 import { type PgTarget, runClient } from './pg-client.js';
 import { type AddonBox, seen, spawnInBox } from './sandbox.js';
 
@@ -188,13 +188,13 @@ export function launchPostgres(box: AddonBox, bin: string, port: number, address
 }
 
 /**
- * Polls the server (a startup message, as pg_isready sends, and no password) on its own unix
- * socket in the add-on's run/ directory until it accepts connections.
+ * Polls the server's postmaster.pid, in the add-on's own data dir, until it says the server accepts
+ * connections (postmaster-ready.ts: no probe connection, so no FATAL line in its log).
  */
 export async function waitPostgres(box: AddonBox, port: number, exited: () => boolean, deadline: number): Promise<void> {
   for (;;) {
     if (exited()) throw new Error('PostgreSQL exited while starting: see its log lines above');
-    if (await postgresAccepts(connectLocal(path.join(box.dir, 'run'), `.s.PGSQL.${port}`), 'postgres', 'postgres')) return;
+    if (postmasterReady(await fs.readFile(path.join(box.dir, 'data', 'postmaster.pid'), 'utf8').catch(() => ''))) return;
     if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections on port ${port} in time: see its log lines above`);
     await new Promise((r) => setTimeout(r, 20));
   }
