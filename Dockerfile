@@ -1,6 +1,6 @@
 # paas itself, for docker-compose.yml: the server, which runs builds and dynos as containers on the
 # host's engine through the mounted Docker socket. Its base image comes from an image registry;
-# where none is reachable, run paas on the host instead (README, "Docker runtime").
+# where none is reachable, run paas on the host instead (docs/docker.md).
 FROM node:24-bookworm-slim AS build
 # better-sqlite3 compiles when no prebuilt binary matches.
 RUN apt-get update \

@@ -4,7 +4,7 @@ import { CliError } from '../errors.js';
 export default function register(program: Command): void {
   program
     .command('router')
-    .description("run the router on its own, fed by a paas API's route stream (PAAS_API_URL, PAAS_API_TOKEN; see README)")
+    .description("run the router on its own, fed by a paas API's route stream (PAAS_API_URL, PAAS_API_TOKEN; see docs/router.md)")
     .action(async () => {
       // Like `paas server`, this runs the package's own code; other commands only speak HTTP.
       const { loadRouterConfig, RouterConfigError } = await import('../../router/config.js');

@@ -39,7 +39,7 @@ function onEveryEnding(stop: Stop): void {
 export default function register(program: Command): void {
   program
     .command('server')
-    .description('run the paas server: API, git receiver, runner and router (configured by env, see README)')
+    .description('run the paas server: API, git receiver, runner and router (configured by env, see docs/server.md)')
     .option('--no-router', 'run the control plane alone; routers run with `paas router` and subscribe to its API')
     .action(async (opts: { router: boolean }) => {
       // The server is this package's own entry point; the CLI's other commands only speak HTTP to it.

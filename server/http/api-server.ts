@@ -52,7 +52,7 @@ export function createApiServer(deps: ApiDeps, opts: { token: string; git: expre
         path: RUN_PATH,
         handle: (req, socket, head) => {
           // runSocket declines what is not its own (another method, a name that does not decode).
-          if (!runSocket(req, socket, head)) refuseUpgrade(socket, new NotFoundError(`No route for ${req.method} ${req.url ?? ''}. See the README for the API.`));
+          if (!runSocket(req, socket, head)) refuseUpgrade(socket, new NotFoundError(`No route for ${req.method} ${req.url ?? ''}. See docs/api.md for the API.`));
         },
       },
     ]),

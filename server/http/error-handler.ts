@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { NotFoundError, PaasError } from '../../lib/errors.js';
 
 export function notFound(req: Request, _res: Response, next: NextFunction): void {
-  next(new NotFoundError(`No route for ${req.method} ${req.path}. See the README for the API.`));
+  next(new NotFoundError(`No route for ${req.method} ${req.path}. See docs/api.md for the API.`));
 }
 
 /** Every error leaves as `{ id, message }` with its status; unexpected ones are logged, not shown. */

@@ -72,7 +72,7 @@ export class RouteStream {
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
-    if (path !== STREAM_PATH) return refuse(socket, new NotFoundError(`No route for ${req.method} ${path}. See the README for the API.`));
+    if (path !== STREAM_PATH) return refuse(socket, new NotFoundError(`No route for ${req.method} ${path}. See docs/api.md for the API.`));
     // Routers send no Origin; a browser does, and must not open the stream with credentials it cached.
     if (req.headers.origin !== undefined) return refuse(socket, new PaasError('forbidden', 403, 'The route stream is for paas routers, not browsers.'));
     if (!tokenMatches(tokenFromRequest(req), this.deps.token)) return refuse(socket, new UnauthorizedError('Invalid credentials: give the router the API token in PAAS_API_TOKEN.'));

@@ -21,7 +21,7 @@ export function upgradeDispatcher(routes: readonly { path: RegExp; handle: Upgra
     const route = routes.find((r) => r.path.test(path));
     if (route) return route.handle(req, socket, head);
     socket.on('error', () => socket.destroy());
-    refuseUpgrade(socket, new NotFoundError(`No route for ${req.method} ${path}. See the README for the API.`));
+    refuseUpgrade(socket, new NotFoundError(`No route for ${req.method} ${path}. See docs/api.md for the API.`));
   };
 }
 
