@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageEnv, startCommand } from '../builder/buildpacks/npm-start.js';
+import { shownCommand } from '../lib/shown-command.js';
 import { hasEnv } from '../server/sandbox/process-groups.js';
 import { cli, createApp, gitRepo, type Paas, push, sh, startPaas, viaRouter } from './helpers/paas.js';
 import { descendants, type ProcessInfo, rssKiB } from './helpers/procs.js';
@@ -150,6 +151,10 @@ describe('a start script, run without npm', () => {
     const logs = async () => (await cli(paas, ['logs', '-n', '100', '-a', 'start-direct'])).stdout;
     await expect.poll(logs, { timeout: 5000 }).toMatch(/app\[web\.1\]: got SIGTERM in start-direct, closing/);
     expect((await served('start-direct')).npm.npm_lifecycle_event).toBe('start');
+    // `paas ps` and the log show the start script as the command, not the exports paas runs it under.
+    const ps = JSON.parse((await cli(paas, ['ps', '-a', 'start-direct', '--json'])).stdout) as { command: string }[];
+    expect(ps.map((d) => d.command)).toContain('node server.js');
+    expect(await logs()).toContain('Starting process with command `node server.js`');
   });
 
   it('keeps `npm start` for an app with a prestart script, and says why', async () => {
@@ -190,6 +195,11 @@ describe('the start command and npm_package_* variables', () => {
       const r = await sh('/bin/bash', ['-c', startCommand(script)]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe(script.startsWith('true') ? `start:${script}` : script);
+      // `paas ps` and the dyno log show the script itself, not the exports in front of it.
+      expect(shownCommand(startCommand(script))).toBe(script);
     }
+    // A Procfile command that only looks like one is shown as written.
+    const lookalike = "export npm_lifecycle_event=start npm_lifecycle_script='a'; b";
+    expect(shownCommand(lookalike)).toBe(lookalike);
   });
 });

@@ -5,6 +5,7 @@ import { findBuild } from '../store/releases.js';
 import { type Formation, getFormation, setQuantities } from '../store/formation.js';
 import { DeployError } from '../../lib/errors.js';
 import { currentRelease, requireApp } from './queries.js';
+import { shownCommand } from '../../lib/shown-command.js';
 
 /** One process type of the formation as the API shows it. */
 export interface FormationView {
@@ -34,7 +35,8 @@ export interface ScaleUpdate {
 function currentCommands(app: ReturnType<typeof requireApp>, deps: Deps): Record<string, string> {
   const release = currentRelease(app, deps);
   const build = release?.build_id ? findBuild(deps.db, release.build_id) : undefined;
-  return build ? (JSON.parse(build.process_types) as Record<string, string>) : {};
+  const types = build ? (JSON.parse(build.process_types) as Record<string, string>) : {};
+  return Object.fromEntries(Object.entries(types).map(([type, command]) => [type, shownCommand(command)]));
 }
 
 export function viewFormation(params: { app: string }, deps: Deps): FormationView[] {

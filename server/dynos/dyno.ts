@@ -1,6 +1,7 @@
 // One dyno's life in the reconciler: start, boot (listen, health checks), record, publish, stop.
 import { dynoLimitsFor } from '../../lib/dyno-limits.js';
 import { DeployError } from '../../lib/errors.js';
+import { shownCommand } from '../../lib/shown-command.js';
 import type { RunningDyno } from '../runtime/types.js';
 import { waitUntilUp } from '../runtime/wait-port.js';
 import { deleteDyno, type DynoState, insertDyno, setDynoState } from '../store/dynos.js';
@@ -28,7 +29,7 @@ export async function boot(ctx: Ctx, release: ReleaseToRun, type: string, index:
   const tail = new OutputTail();
   const bootStarted = Date.now();
   const running = await startDyno(ctx, release, type, name, (line) => tail.push(line));
-  logs.append(release.app, `paas[${name}]`, `Starting process with command \`${release.slug.processTypes[type]}\``);
+  logs.append(release.app, `paas[${name}]`, `Starting process with command \`${shownCommand(release.slug.processTypes[type])}\``);
   record(ctx, release, running, type, index, 'starting', restarts);
   const dyno: Dyno = { type, index, name, release, running, state: 'starting', routed: false, retired: false, restarts, streak: 0, startedAt: Date.now(), tail };
   // Stopped before the report: a dyno that timed out may still print, and `exited` waits for its last lines.
