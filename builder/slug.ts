@@ -89,8 +89,10 @@ export async function finishSlug(home: string, tree: string, compiled: Compiled,
   if (imageCommand?.length) slug.imageCommand = imageCommand;
   else delete slug.imageCommand;
   log(`-----> Discovering process types`);
-  const names = Object.keys(processTypes);
-  log(`       Procfile declares types -> ${names.length ? names.join(', ') : '(none)'}`);
+  // As Heroku says it: which types the Procfile declares, and which the buildpack's defaults add.
+  const defaults = Object.keys(made.processTypes).filter((type) => procfile?.[type] === undefined);
+  if (procfile) log(`       Procfile declares types     -> ${Object.keys(procfile).join(', ') || '(none)'}`);
+  if (defaults.length || !procfile) log(`       Default types for buildpack -> ${defaults.join(', ') || '(none)'}`);
   for (const [type, note] of Object.entries(notes ?? {})) if (procfile?.[type] === undefined) log(`       ${note}`);
   requireProcess(processTypes, webFrom);
   for (const [type, command] of Object.entries(processTypes)) {

@@ -46,7 +46,10 @@ function dynoPids(app: string, dyno: string): number[] {
 describe('ps:scale', () => {
   it('runs a worker scaled to 2, both logging, and web=3 through the router', async () => {
     await createApp(paas, 'shape');
-    expect((await push(paas, await gitRepo(paas, formationApp('v1')), 'shape')).code).toBe(0);
+    const pushed = await push(paas, await gitRepo(paas, formationApp('v1')), 'shape');
+    expect(pushed.code).toBe(0);
+    expect(pushed.stderr).toContain('Procfile declares types     -> web, worker');
+    expect(pushed.stderr).not.toContain('Default types for buildpack');
     const formation = await cli(paas, ['ps:scale', '-a', 'shape']);
     expect(formation.stdout.trim()).toBe('web=1 worker=0');
 

@@ -160,6 +160,9 @@ describe('a start script, run without npm', () => {
   it('keeps `npm start` for an app with a prestart script, and says why', async () => {
     const out = await deploy('start-hooks', startApp('start-hooks', { prestart: 'echo prestart ran' }));
     expect(out).toContain('web: `npm start`, since package.json has a prestart script');
+    // No Procfile: the web type is the buildpack's default, and the push says so (as Heroku does).
+    expect(out).toContain('Default types for buildpack -> web');
+    expect(out).not.toContain('Procfile declares');
     expect((await served('start-hooks')).npm.npm_lifecycle_event).toBe('start');
     const logs = await cli(paas, ['logs', '-n', '100', '-a', 'start-hooks']);
     expect(logs.stdout).toContain('prestart ran');
