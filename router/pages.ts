@@ -3,7 +3,7 @@ export const ROUTER_ERRORS = {
   H10: { status: 503, desc: 'App crashed', title: 'Application error', text: (app: string) => `${app} has no web dyno up: it crashed or is starting. Check \`paas logs -a ${app}\` and \`paas ps -a ${app}\`.` },
   H12: { status: 503, desc: 'Request timeout', title: 'Request timeout', text: (app: string) => `${app} did not start answering in time. Check \`paas logs -a ${app}\` for slow requests.` },
   H13: { status: 503, desc: 'Connection closed without response', title: 'Application error', text: (app: string) => `${app} closed the connection without answering. Check \`paas logs -a ${app}\`.` },
-  H14: { status: 503, desc: 'No web dynos running', title: 'No web dynos running', text: (app: string) => `${app} has no web dynos. Scale them up with \`paas ps:scale web=1 -a ${app}\`, or deploy with \`git push paas main\`.` },
+  H14: { status: 503, desc: 'No web dynos running', title: 'No web dynos running', text: (app: string) => `${app} has no web dynos running. If its Procfile declares a web process, scale it up with \`paas ps:scale web=1 -a ${app}\`; without one (a worker-only app), it answers no HTTP. Not deployed yet? \`git push paas main\`.` },
   H80: { status: 503, desc: 'Maintenance mode', title: 'Down for maintenance', text: (app: string) => `${app} is down for maintenance and will be back shortly.` },
   H99: { status: 503, desc: 'Platform error', title: 'Platform error', text: () => 'The router has no route table yet (it is starting, or cannot reach the paas control plane). Try again in a moment.' },
 } as const;

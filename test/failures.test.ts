@@ -64,6 +64,19 @@ describe('an app that declares nothing to run', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/Released v2/);
     expect(again.stderr).not.toContain('stands by');
+    // Nothing answers at its URL, and the push does not say it was deployed there.
+    expect(again.stderr).toContain('Deployed to paas, with no web process: nothing answers at http://worker-only.localhost');
+    expect(again.stderr).not.toMatch(/localhost:\d+ deployed to paas/);
+    const ps = await cli(paas, ['ps', '-a', 'worker-only']);
+    expect(ps.stdout).toContain('worker-only has no dynos. Scale one up with `paas ps:scale worker=1 -a worker-only`.');
+    // Scaled, the next push says what runs instead of how to start it; the H14 page has no web=1 to fail.
+    expect((await cli(paas, ['ps:scale', 'worker=1', '-a', 'worker-only'])).code).toBe(0);
+    await commitFiles(paas, dir, { 'worker.js': 'setInterval(() => console.log("working hardest"), 1000);\n' });
+    const scaled = await push(paas, dir, 'worker-only');
+    expect(scaled.stderr).toContain('Running: worker=1 (`paas ps:scale` changes it).');
+    expect(scaled.stderr).not.toContain('start with no dynos');
+    const page = await viaRouter(paas, 'worker-only.localhost');
+    expect(page.body).toContain('without one (a worker-only app), it answers no HTTP');
   });
 });
 

@@ -6,6 +6,7 @@ import { KEPT_RELEASES, openOutput, pruneOutputs } from '../outputs/store.js';
 import type { AppRow } from '../store/apps.js';
 import { finishBuild, insertBuild, listBuilds, type ReleaseRow } from '../store/releases.js';
 import { currentConfig } from './queries.js';
+import { getFormation } from '../store/formation.js';
 
 export { isUserFailure } from './releases.js';
 
@@ -31,7 +32,7 @@ export async function deployCommit(
   try {
     const release = await buildAndRelease({ ...params, log, buildId }, deps);
     log(`-----> Released v${release.version}`);
-    log(`       ${deps.webUrl(app.name)} deployed to paas`);
+    log(`       ${servedAt(app, deps)}`);
     const notice = deps.runner.trialNotice(app.name);
     if (notice) log(`       ${notice}`);
     return release;
@@ -72,4 +73,13 @@ async function buildAndRelease(
   );
   // runRelease adds shutdown's signal itself, as for every release.
   return runRelease(app, release, log, deps, params.signal);
+}
+
+/** The push's last word: where the app answers, or, with no web dyno to run, that nothing does and why. */
+function servedAt(app: AppRow, deps: Deps): string {
+  const url = deps.webUrl(app.name);
+  const web = getFormation(deps.db, app.id).web;
+  if (web === undefined) return `Deployed to paas, with no web process: nothing answers at ${url}`;
+  if (web === 0) return `Deployed to paas, with web scaled to 0: nothing answers at ${url} until \`paas ps:scale web=1\``;
+  return `${url} deployed to paas`;
 }

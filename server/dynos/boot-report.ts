@@ -90,11 +90,13 @@ export function bootFailure(params: { app: string; name: string; port: number; r
 
 /**
  * The push output of a release with no web process: nothing answers at the app's URL, and the
- * other types it declares run only once scaled.
+ * other types it declares run as the formation has them (none, for a type new to the app).
  */
-export function noWebNotice(processTypes: Record<string, string>): string[] {
+export function noWebNotice(processTypes: Record<string, string>, formation: Record<string, number>): string[] {
   const others = Object.keys(processTypes).filter((t) => t !== 'release');
   const lines = ['-----> No web process type: nothing answers HTTP for this app.'];
-  if (others.length) lines.push(`       Its other process types (${others.join(', ')}) start with no dynos: scale them with \`paas ps:scale ${others[0]}=1\`.`);
+  const running = others.filter((t) => (formation[t] ?? 0) > 0);
+  if (running.length) lines.push(`       Running: ${running.map((t) => `${t}=${formation[t]}`).join(' ')} (\`paas ps:scale\` changes it).`);
+  else if (others.length) lines.push(`       Its other process types (${others.join(', ')}) start with no dynos: scale them with \`paas ps:scale ${others[0]}=1\`.`);
   return lines;
 }

@@ -24,7 +24,7 @@ export async function rollout(ctx: Ctx, release: ReleaseToRun, log: (line: strin
   // The formation this release will have: it is stored only once the release succeeds.
   const formation = formationFor(ctx.deps.db, release.appId, release.slug.processTypes);
   const webWanted = release.slug.processTypes.web ? (formation.web ?? 0) : 0;
-  if (!release.slug.processTypes.web) for (const line of noWebNotice(release.slug.processTypes)) log(line);
+  if (!release.slug.processTypes.web) for (const line of noWebNotice(release.slug.processTypes, formation)) log(line);
   if (webWanted > 0) log(`-----> Launching ${range(1, webWanted).map((i) => `web.${i}`).join(', ')}`);
   const fresh = await bootMany(ctx, release, 'web', range(1, webWanted), log);
   const old = s.dynos.filter((d) => d.type === 'web');

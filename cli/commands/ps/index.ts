@@ -14,7 +14,12 @@ export default function register(program: Command): void {
       const app = await resolveApp(opts.app);
       const dynos = await api<Dyno[]>('GET', `/v1/apps/${encodeURIComponent(app)}/dynos`);
       if (opts.json) return json(dynos);
-      if (dynos.length === 0) return out(`${app} has no dynos. Push code, or scale a process type with \`paas ps:scale web=1\`.`);
+      if (dynos.length === 0) {
+        // Name a type the app has: \`web=1\` fails for a worker-only app.
+        const formation = await api<{ type: string }[]>('GET', `/v1/apps/${encodeURIComponent(app)}/formation`);
+        const type = formation.find((f) => f.type === 'web')?.type ?? formation[0]?.type;
+        return out(type ? `${app} has no dynos. Scale one up with \`paas ps:scale ${type}=1 -a ${app}\`.` : `${app} has no dynos: it has no release yet. Deploy it with \`git push paas main\`.`);
+      }
       const types = [...new Set(dynos.map((d) => d.type))];
       for (const type of types) {
         const ofType = dynos.filter((d) => d.type === type);
