@@ -33,6 +33,7 @@ export async function build(req: BuildRequest): Promise<Slug> {
     }
     const pack = detect(new Set(await fs.readdir(dir)));
     req.log(`-----> ${pack.name} app detected`);
+    req.onDetected?.(pack.name);
     const compiled = await pack.compile(dir, req);
     return await finishSlug(home, dir, { dir, buildpack: pack.name, ...compiled, env: compiled.env ?? {}, webFrom: pack.webFrom ?? [] }, req.log);
   } catch (err) {

@@ -7,6 +7,8 @@ export interface BuildRequest {
   appName: string;
   /** Unique id; the slug lands in `<slugsDir>/<buildId>` (the tree in `app/`) and never changes after a successful build. */
   buildId: string;
+  /** Told the buildpack's name once it is detected: a build that fails later is still listed with it. */
+  onDetected?: (buildpack: string) => void;
   /** A tar stream of the commit's tree (as `git archive` writes it). */
   source: NodeJS.ReadableStream;
   slugsDir: string;

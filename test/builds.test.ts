@@ -32,7 +32,8 @@ describe('build history and kept outputs', () => {
     expect(listed.code, listed.stderr).toBe(0);
     const builds = JSON.parse(listed.stdout) as Build[];
     expect(builds.map((b) => [b.status, b.commit, b.buildpack])).toEqual([
-      ['failed', bad, null],
+      // Detected before it failed: the buildpack is listed (null only for a build that failed before).
+      ['failed', bad, 'Node.js'],
       ['succeeded', good, 'Node.js'],
     ]);
     for (const b of builds) {

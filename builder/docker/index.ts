@@ -108,6 +108,7 @@ async function tarOf(cwd: string, entries: string[]): Promise<NodeJS.ReadableStr
 /** Builds the app's own Dockerfile as is, with the pushed tree as the context. */
 async function ownImage(req: ImageBuildRequest, dir: string, tag: string, labels: Record<string, string>): Promise<Compiled> {
   req.log('-----> Dockerfile app detected: building it as is');
+  req.onDetected?.('Dockerfile');
   if ((await entryKind(path.join(dir, 'Dockerfile'))) !== 'file') throw new BuildError('Dockerfile must be a regular file, not a link or a directory. Fix it and push again.');
   const text = (await readTreeFile(dir, 'Dockerfile'))!.toString('utf8');
   await requireLocalImages(req.docker, text, req.stackImage);
@@ -131,6 +132,7 @@ async function ownImage(req: ImageBuildRequest, dir: string, tag: string, labels
 async function generatedImage(req: ImageBuildRequest, home: string, dir: string, tag: string, labels: Record<string, string>): Promise<Compiled> {
   const pack = detect(new Set(await fs.readdir(dir)));
   req.log(`-----> ${pack.name} app detected`);
+  req.onDetected?.(pack.name);
   const stack = pack.name === 'Node.js' ? req.stackNode || (await stackNodeVersion(req.docker, req.stackImage)) : '';
   const plan = await pack.plan(dir, {
     appPath: APP_PATH,

@@ -60,10 +60,11 @@ async function buildAndRelease(
   // The config the release will get; the app's lock keeps it from changing while the build runs.
   const appConfig = currentConfig(app, deps);
   let slug;
+  let buildpack: string | undefined;
   try {
-    slug = await deps.builder.build({ app, buildId, commit, source: params.source, config: appConfig, log, signal });
+    slug = await deps.builder.build({ app, buildId, commit, source: params.source, config: appConfig, log, signal, onDetected: (name) => (buildpack = name) });
   } catch (err) {
-    finishBuild(db, buildId, { status: 'failed', now: new Date().toISOString() });
+    finishBuild(db, buildId, { status: 'failed', buildpack, now: new Date().toISOString() });
     throw err;
   }
   finishBuild(db, buildId, { status: 'succeeded', buildpack: slug.buildpack, processTypes: slug.processTypes, slugDir: slugHome(paths.slugs, buildId), now: new Date().toISOString() });

@@ -20,7 +20,7 @@ export class SlugDirBuilder implements SlugBuilder {
     const netns = (await this.opts.networks?.forApp(req.app.name))?.netns;
     const steps = sandboxedSteps(sandbox, { user: this.dynoUser(req.app), env: this.opts.appEnv, scratchRoot: paths.scratch, toolsRoot: paths.tools, signal: req.signal, registry, netns, limits: this.opts.limits });
     const hostNpmEnv = hostRegistryEnv(registry, paths.registry);
-    return build({ appName: req.app.name, buildId: req.buildId, source: req.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, toolsDir: paths.tools, steps, hostNpmEnv, config: req.config, log: req.log });
+    return build({ appName: req.app.name, buildId: req.buildId, source: req.source, slugsDir: paths.slugs, cacheDir: paths.cache, nodeCacheDir: paths.node, toolsDir: paths.tools, steps, hostNpmEnv, config: req.config, log: req.log, onDetected: req.onDetected });
   }
 
   dynoUser(app: SlugApp): AppUser | undefined {

@@ -60,6 +60,7 @@ export class SlugImageBuilder implements SlugBuilder {
       // engines.node as on the process runtime; a range the stack's Node meets keeps it.
       nodeVersion: (range) => resolveNodeVersion(range, { platform: stack.node || undefined, npmEnv }),
       log,
+      onDetected: req.onDetected,
     });
   }
 

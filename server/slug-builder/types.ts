@@ -10,6 +10,8 @@ export interface SlugRequest {
   app: SlugApp;
   buildId: string;
   commit: string;
+  /** Told the buildpack's name once detected (BuildRequest.onDetected). */
+  onDetected?: (buildpack: string) => void;
   /** A tar stream of the commit's tree (as `git archive` writes it). */
   source: NodeJS.ReadableStream;
   /** The config the release will get; buildpacks honour the few vars that steer a build. */
