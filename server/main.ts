@@ -51,6 +51,7 @@ import type { SquatReport } from './addons/types.js';
 import { resolveApiToken } from './http/token.js';
 import { requireApp } from './control/queries.js';
 import { startAppNetworks } from './netns/setup.js';
+import { startGcTimer } from './control/gc.js';
 
 export interface RunningServer {
   apiUrl: string;
@@ -246,7 +247,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       .catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`))
       .finally(() => routes.settle(app.name));
   }
-
+  startGcTimer(deps, log);
   let closing: Promise<void> | undefined;
   return {
     apiUrl: apiLocalUrl,
