@@ -44,6 +44,8 @@ import router from './commands/router.js';
 import run from './commands/run.js';
 import server from './commands/server.js';
 import stackBuild from './commands/stack/build.js';
+import status from './commands/status.js';
+import gc from './commands/gc.js';
 import { CliError } from './errors.js';
 
 // A reader that stops early (`paas apps | head -1`) closes the pipe under us: the rest of our output
@@ -79,7 +81,7 @@ export async function main(argv: string[]): Promise<void> {
       if (command.name() === 'server' || command.name() === 'router') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, run, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, addons, addonsCreate, addonsInfo, addonsAttach, addonsDetach, addonsDestroy, pgBackups, pgCapture, pgRestore, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials];
+  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, run, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, addons, addonsCreate, addonsInfo, addonsAttach, addonsDetach, addonsDestroy, pgBackups, pgCapture, pgRestore, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials, status, gc];
   for (const register of commands) register(program);
   // `paas` alone asks what there is: the help, on stdout, and success (as `heroku` does).
   if (argv.length <= 2) {

@@ -65,3 +65,13 @@ export class DeployError extends Error {
 
 /** A setting in the environment paas cannot use; start-up stops with this message. */
 export class ConfigError extends Error {}
+
+/**
+ * The data dir's file system is full, or too full to start what was asked (a build below
+ * PAAS_MIN_FREE_DISK): 507 on the API, the push's rejection in git. Nothing was half-written.
+ */
+export class InsufficientStorageError extends PaasError {
+  constructor(message: string) {
+    super('insufficient_storage', 507, message);
+  }
+}

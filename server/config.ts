@@ -7,6 +7,7 @@ import { ConfigError } from '../lib/errors.js';
 import { DEFAULT_APP_NETWORK_CIDR, parseRange } from './netns/cidr.js';
 import type { AppNetworkConfig } from './netns/setup.js';
 import { parseServerLimits, type ServerLimits } from '../lib/dyno-limits.js';
+import { type DiskSettings, parseDiskSettings } from './disk/settings.js';
 
 export type RuntimeName = 'process' | 'docker';
 
@@ -81,6 +82,8 @@ export interface Config {
   appNetworks: AppNetworkConfig;
   /** Dyno and build limits (PAAS_DYNO_*, PAAS_BUILD_MEMORY/PIDS) and the push size cap (PAAS_MAX_PUSH_SIZE), on both runtimes. */
   limits: ServerLimits;
+  /** Free space a push needs, what `paas gc` keeps, and how often it runs (PAAS_MIN_FREE_DISK, PAAS_KEEP_*, PAAS_GC_INTERVAL). */
+  disk: DiskSettings;
 }
 
 export { ConfigError };
@@ -206,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     appNetworks: parseAppNetworks(env),
     docker,
     limits,
+    disk: parseDiskSettings(env),
     buildRegistry: parseBuildRegistry(env, docker.buildCaFile),
   };
 }

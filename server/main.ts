@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { RouterFleet } from '../router/fleet.js';
 import { installNode } from '../builder/node-versions.js';
 import { ensureTools } from '../builder/tools.js';
 import { createApiServer } from './http/api-server.js';
-import { type Config, ConfigError } from './config.js';
+import type { Config } from './config.js';
 import type { ApiDeps } from './http/deps.js';
 import { startHookServer } from './git/hook-server.js';
 import { Pushes } from './git/pushes.js';
@@ -15,7 +14,8 @@ import { Lifecycle } from './control/lifecycle.js';
 import { AppLocks } from './control/locks.js';
 import { AppLogs } from './logs/pipeline.js';
 import { Drains } from './drains/manager.js';
-import { type DataPaths, dataPaths } from './store/paths.js';
+import { dataPaths } from './store/paths.js';
+import { refuseStrandedData } from './store/legacy-data.js';
 import { Routes } from './dynos/routes.js';
 import { routeState } from './control/domains.js';
 import { RouteStream } from './http/route-stream.js';
@@ -51,6 +51,7 @@ import type { SquatReport } from './addons/types.js';
 import { resolveApiToken } from './http/token.js';
 import { requireApp } from './control/queries.js';
 import { startAppNetworks } from './netns/setup.js';
+import { startGcTimer } from './control/gc.js';
 
 export interface RunningServer {
   apiUrl: string;
@@ -61,19 +62,6 @@ export interface RunningServer {
    * stops them, marked failed), stops the dynos with their grace period and closes the store.
    */
   close(opts?: { timeoutMs?: number }): Promise<void>;
-}
-
-/**
- * Data kept in ./.paas-data by paas versions before the XDG default would look lost (apps gone, a new
- * token): refuse to start on an empty new data dir while it is there, and say how to carry it over.
- */
-function refuseStrandedData(config: Config, paths: DataPaths): void {
-  const legacy = config.legacyDataDir;
-  if (!legacy || legacy === paths.root || fs.existsSync(paths.db) || !fs.existsSync(path.join(legacy, 'paas.db'))) return;
-  throw new ConfigError(
-    `paas now keeps its data in ${paths.root}, but this directory has data of an older paas in ${legacy}. ` +
-      `Move it (mv ${legacy} ${paths.root}) while paas is stopped, or keep it where it is with PAAS_DATA_DIR=${legacy}.`,
-  );
 }
 
 /**
@@ -247,7 +235,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       .catch((err: Error) => log(`Could not restart ${app.name}: ${err.message}`))
       .finally(() => routes.settle(app.name));
   }
-
+  startGcTimer(deps, log);
   let closing: Promise<void> | undefined;
   return {
     apiUrl: apiLocalUrl,

@@ -3,9 +3,10 @@ import type { Deps } from './deps.js';
 import { ConflictError, InvalidParamsError, NotFoundError } from '../../lib/errors.js';
 import { failureMessage, isUserFailure, openRelease, runRelease } from './releases.js';
 import { findApp } from '../store/apps.js';
-import { findRelease, previousSucceeded, type ReleaseRow } from '../store/releases.js';
+import { findBuild, findRelease, previousSucceeded, type ReleaseRow } from '../store/releases.js';
 import type { AppRow } from '../store/apps.js';
 import { currentConfig, currentRelease, refuseOwnedVars } from './queries.js';
+import { asStorageError, RELEASE_MIN_FREE, spaceProblem } from '../disk/space.js';
 
 /**
  * Queues behind the app's lock, then opens a release with `prepare` and takes it live in the
@@ -24,10 +25,15 @@ async function releaseInBackground(
     // Read the app again under the lock: the release before ours may have changed it.
     app = findApp(deps.db, appName);
     if (!app) throw new NotFoundError(`Couldn't find that app: ${JSON.stringify(appName)}. Run \`paas apps\` to list your apps.`);
+    // Refused before anything is written: a release that could not keep its output or start its
+    // dynos would fail half-way, and `paas releases` would list it.
+    const full = spaceProblem(deps.paths.root, Math.min(RELEASE_MIN_FREE, deps.config.disk.minFreeBytes), 'nothing was changed and no release was made');
+    if (full) throw full;
     release = openRelease(prepare(app), deps);
   } catch (err) {
     unlock();
-    throw err;
+    // The store's own write failing (SQLITE_FULL) rolled its transaction back: nothing changed.
+    throw asStorageError(err, deps.paths.root, 'nothing was changed and no release was made');
   }
   const log = deps.outputs.open(release.id);
   runRelease(app, release, log, deps)
@@ -102,6 +108,10 @@ export function rollback(params: { app: string; target?: number; actor: string }
         if (!target.build_id) {
           throw new InvalidParamsError(`v${target.version} was made before the first push and has no code to roll back to. Pick a release with a commit from \`paas releases\`.`);
         }
+      }
+      // Its slug went to `paas gc`: a release with nothing to run must not go live.
+      if (target.build_id && !findBuild(deps.db, target.build_id)?.slug_dir) {
+        throw new InvalidParamsError(`v${target.version}'s slug was removed by \`paas gc\`, which keeps the newest ${deps.config.disk.keepReleases} releases of each app (PAAS_KEEP_RELEASES). Pick a newer release from \`paas releases\`, or push its commit again.`);
       }
       return { app, buildId: target.build_id, config: JSON.parse(target.config), description: `Rollback to v${target.version}`, createdBy: params.actor };
     },

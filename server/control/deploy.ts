@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { slugHome } from '../../builder/index.js';
 import type { Deps } from './deps.js';
 import { failureMessage, openRelease, runRelease } from './releases.js';
-import { KEPT_RELEASES, openOutput, pruneOutputs } from '../outputs/store.js';
+import { openOutput, pruneOutputs } from '../outputs/store.js';
 import type { AppRow } from '../store/apps.js';
 import { finishBuild, insertBuild, listBuilds, type ReleaseRow } from '../store/releases.js';
 import { currentConfig } from './queries.js';
 import { getFormation } from '../store/formation.js';
+import { isNoSpace, spaceProblem, storageError } from '../disk/space.js';
 
 export { isUserFailure } from './releases.js';
 
@@ -22,10 +23,16 @@ export async function deployCommit(
 ): Promise<ReleaseRow> {
   const { app, commit } = params;
   const { db, paths } = deps;
+  // Refused before anything is written: a build that fills the disk fails half-way, slowly.
+  const full = spaceProblem(paths.root, deps.config.disk.minFreeBytes, 'this push was not applied');
+  if (full) throw full;
   const buildId = randomUUID();
   insertBuild(db, { id: buildId, app_id: app.id, commit_sha: commit, created_at: new Date().toISOString() });
   const output = openOutput(paths, 'build', app.name, buildId);
+  // A build tool that hit a full disk says so in its output; the BuildError only says it failed.
+  let sawNoSpace = false;
   const log = (line: string) => {
+    if (!sawNoSpace && isNoSpace({ message: line })) sawNoSpace = true;
     output.write(line);
     params.log(line);
   };
@@ -36,14 +43,15 @@ export async function deployCommit(
     const notice = deps.runner.trialNotice(app.name);
     if (notice) log(`       ${notice}`);
     return release;
-  } catch (err) {
+  } catch (cause) {
+    const err = sawNoSpace || isNoSpace(cause) ? storageError(paths.root, 'this push was not applied, and the release before it still runs') : cause;
     // As the pre-receive hook prints it, so the kept output ends the way the push did.
     output.write('');
     for (const line of `Push rejected: ${failureMessage(err)}`.split('\n')) output.write(` !     ${line}`);
     throw err;
   } finally {
     await output.close();
-    await pruneOutputs(paths, 'build', app.name, listBuilds(db, app.id, KEPT_RELEASES).map((b) => b.id)).catch((err: Error) =>
+    await pruneOutputs(paths, 'build', app.name, listBuilds(db, app.id, deps.config.disk.keepReleases).map((b) => b.id)).catch((err: Error) =>
       console.error(`paas: could not remove old build outputs of ${app.name}: ${err.message}`),
     );
   }

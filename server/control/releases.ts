@@ -1,6 +1,7 @@
 import { readSlug } from '../../builder/index.js';
-import { BuildError, DeployError } from '../../lib/errors.js';
-import { KEPT_RELEASES, openOutput, pruneOutputs } from '../outputs/store.js';
+import { BuildError, DeployError, InsufficientStorageError } from '../../lib/errors.js';
+import { asStorageError } from '../disk/space.js';
+import { openOutput, pruneOutputs } from '../outputs/store.js';
 import type { ConfigVars } from './config-vars.js';
 import type { Deps } from './deps.js';
 import type { ReleaseToRun } from '../dynos/reconciler.js';
@@ -10,9 +11,9 @@ import { type Formation, followProcessTypes, getFormation, setFormation } from '
 import { findBuild, insertRelease, listReleases, type ReleaseRow, setReleaseStatus, succeededBuilds } from '../store/releases.js';
 import { addonVars, currentRelease } from './queries.js';
 
-/** A failure the pusher caused and can fix; shown as the push's error, never as a stack trace. */
-export function isUserFailure(err: unknown): err is BuildError | DeployError {
-  return err instanceof BuildError || err instanceof DeployError;
+/** A failure the pusher caused or can fix (a full data dir too); shown as the push's error, never as a stack trace. */
+export function isUserFailure(err: unknown): err is BuildError | DeployError | InsufficientStorageError {
+  return err instanceof BuildError || err instanceof DeployError || err instanceof InsufficientStorageError;
 }
 
 /** What a deploy's or release's failure tells the user: its own message, or where the details are. */
@@ -84,7 +85,7 @@ export async function runRelease(app: AppRow, release: ReleaseRow, log: (line: s
     throw err;
   } finally {
     await output.close();
-    await pruneOutputs(deps.paths, 'release', app.name, listReleases(deps.db, app.id, KEPT_RELEASES).map((r) => r.version)).catch((err: Error) =>
+    await pruneOutputs(deps.paths, 'release', app.name, listReleases(deps.db, app.id, deps.config.disk.keepReleases).map((r) => r.version)).catch((err: Error) =>
       console.error(`paas: could not remove old release outputs of ${app.name}: ${err.message}`),
     );
   }
@@ -115,7 +116,8 @@ async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) =>
     if (reverted) throw new DeployError(reverted);
   } catch (cause) {
     // When shutdown stopped the release, its dynos died of it: say so rather than how they died.
-    const err = signal.aborted ? new DeployError(String(signal.reason)) : cause;
+    // A full disk (a dyno's scratch, the store) is said as such: the operator frees space, not the app.
+    const err = signal.aborted ? new DeployError(String(signal.reason)) : asStorageError(cause, deps.paths.root, `release v${release.version} did not go live`);
     setReleaseStatus(deps.db, release.id, 'failed');
     deps.logs.append(app.name, 'paas[api]', `Release v${release.version} failed: ${(err as Error).message.split('\n')[0]}`);
     throw err;
@@ -147,13 +149,13 @@ function putBack(app: AppRow, release: ReleaseRow, before: { back: ReleaseToRun;
 }
 
 /**
- * Keeps the slug images of the app's last KEPT_RELEASES succeeded releases and removes older ones
+ * Keeps the slug images of the app's last PAAS_KEEP_RELEASES succeeded releases and removes older ones
  * (the builder's prune: slug directories have none to remove). It runs under the app's lock, so no
  * build of the app is under way whose image it could take.
  */
-async function pruneSlugs(app: AppRow, deps: Pick<Deps, 'db' | 'logs' | 'builder'>): Promise<void> {
+async function pruneSlugs(app: AppRow, deps: Pick<Deps, 'db' | 'logs' | 'builder' | 'config'>): Promise<void> {
   // What a rollback may pick, the release just made current first; failed releases do not count.
-  const keep = new Set(succeededBuilds(deps.db, app.id, KEPT_RELEASES));
+  const keep = new Set(succeededBuilds(deps.db, app.id, deps.config.disk.keepReleases));
   try {
     await deps.builder.prune(app, keep);
   } catch (err) {

@@ -186,6 +186,16 @@ export class Reconciler {
     return trialNotice(this.ctx, app);
   }
 
+  /** The runtime dynos run on (process or docker), as `paas status` names it. */
+  get runtimeName(): string {
+    return this.ctx.deps.runtime.name;
+  }
+
+  /** The scratch layers the runtime's running dynos use now, which `paas gc` spares. */
+  scratchInUse(): ReadonlySet<string> {
+    return this.ctx.deps.runtime.scratchInUse?.() ?? new Set();
+  }
+
   /** Once the app's dynos and containers are gone (apps:destroy): what the runtime kept for it. */
   async removeApp(app: string): Promise<void> {
     await this.ctx.deps.runtime.removeApp?.(app);

@@ -13,6 +13,7 @@ import type { AppRow } from '../store/apps.js';
 import { type Push, type Pushes, PUSH_CANCELLED } from './pushes.js';
 import { FLUSH, readHead } from './request-head.js';
 import { requireApp } from '../control/queries.js';
+import { spaceProblem } from '../disk/space.js';
 
 const SERVICES = new Set(['git-receive-pack', 'git-upload-pack']);
 const GIT_PATH = /^\/([a-z][a-z0-9-]{1,29})\.git\/(info\/refs|git-receive-pack|git-upload-pack)$/;
@@ -83,6 +84,9 @@ export function gitRoutes(deps: Deps, pushes: Pushes): express.Router {
     res.set('cache-control', 'no-cache');
 
     if (action === 'info/refs') {
+      // A full data dir refuses a push before git unpacks anything, in words (not "unpacker error").
+      const full = service === 'git-receive-pack' && spaceProblem(deps.paths.root, deps.config.disk.minFreeBytes, 'this push was not applied');
+      if (full) return gitErrPacket(res, service, full.message);
       const child = spawn('git', [cmd, '--stateless-rpc', '--advertise-refs', dir], { env: deps.config.baseEnv });
       child.on('error', (err) => failed(res, err));
       res.type(`application/x-${service}-advertisement`);

@@ -5,13 +5,14 @@ import { STREAM_PATH } from '../../router/protocol.js';
 import { type Lifecycle, SHUTTING_DOWN } from '../control/lifecycle.js';
 import { refuseCrossSite, requireToken } from './auth.js';
 import type { ApiDeps } from './deps.js';
-import { errorHandler, notFound } from './error-handler.js';
+import { errorHandler, noSpaceErrors, notFound } from './error-handler.js';
 import { type LogTails, TAIL_PATH } from './log-tail.js';
 import type { RouteStream } from './route-stream.js';
 import { addonsRoutes } from './routes/addons.js';
 import { appsRoutes } from './routes/apps.js';
 import { formationRoutes } from './routes/formation.js';
 import { releasesRoutes } from './routes/releases.js';
+import { serverRoutes } from './routes/server.js';
 import { RUN_PATH, runUpgrade } from './run-socket.js';
 import { refuseUpgrade, upgradeDispatcher } from './upgrades.js';
 
@@ -37,8 +38,9 @@ export function createApiServer(deps: ApiDeps, opts: { token: string; git: expre
   const api = express();
   api.disable('x-powered-by');
   api.use(opts.git);
-  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), requireToken(opts.token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps));
+  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), requireToken(opts.token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps), serverRoutes(deps));
   api.use(notFound);
+  api.use(noSpaceErrors(deps.paths.root));
   api.use(errorHandler);
 
   const server = http.createServer(api);

@@ -1,8 +1,19 @@
 import type { NextFunction, Request, Response } from 'express';
 import { NotFoundError, PaasError } from '../../lib/errors.js';
+import { isNoSpace, storageError } from '../disk/space.js';
 
 export function notFound(req: Request, _res: Response, next: NextFunction): void {
   next(new NotFoundError(`No route for ${req.method} ${req.path}. See docs/api.md for the API.`));
+}
+
+/**
+ * A write that found the data dir full (ENOSPC, SQLITE_FULL) becomes the 507 naming it, whichever
+ * handler made it; better-sqlite3 rolled the transaction back, so the request changed nothing.
+ */
+export function noSpaceErrors(dataDir: string) {
+  return (err: unknown, _req: Request, _res: Response, next: NextFunction): void => {
+    next(!(err instanceof PaasError) && isNoSpace(err) ? storageError(dataDir, 'the request was not carried out') : err);
+  };
 }
 
 /** Every error leaves as `{ id, message }` with its status; unexpected ones are logged, not shown. */

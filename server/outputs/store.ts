@@ -6,12 +6,6 @@ import { OutputFile, readOutput } from './file.js';
 /** A build's id as the store makes it (randomUUID); anything else never names a file. */
 export const BUILD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/**
- * How many of an app's latest builds and releases keep their outputs and, on Docker, their slug
- * images, so a rollback among them never rebuilds.
- */
-export const KEPT_RELEASES = 10;
-
 export type OutputKind = 'build' | 'release';
 
 /**
@@ -36,24 +30,27 @@ export function readKeptOutput(paths: DataPaths, kind: OutputKind, app: string, 
   return readOutput(outputPath(paths, kind, app, key));
 }
 
-/**
- * Deletes the app's outputs of one kind except those of `keep` (build ids or release versions), so
- * each app keeps a bounded number. Runs under the app's lock, after the newest output was closed.
- */
-export async function pruneOutputs(paths: DataPaths, kind: OutputKind, app: string, keep: (string | number)[]): Promise<void> {
+/** The app's output files of one kind that are not those of `keep` (build ids or release versions). */
+export async function staleOutputs(paths: DataPaths, kind: OutputKind, app: string, keep: (string | number)[]): Promise<string[]> {
   const dir = path.dirname(outputPath(paths, kind, app, kind === 'build' ? '00000000-0000-0000-0000-000000000000' : 0));
   const kept = new Set(keep.map((k) => path.basename(outputPath(paths, kind, app, k))));
   let names: string[];
   try {
     names = await fs.promises.readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // nothing kept yet
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []; // nothing kept yet
     throw err;
   }
-  for (const name of names) {
-    // A `.log`'s `.tail` goes with it.
-    if (!kept.has(name.replace(/\.tail(\.tmp)?$/, ''))) await fs.promises.rm(path.join(dir, name), { force: true });
-  }
+  // A `.log`'s `.tail` goes with it.
+  return names.filter((name) => !kept.has(name.replace(/\.tail(\.tmp)?$/, ''))).map((name) => path.join(dir, name));
+}
+
+/**
+ * Deletes the app's outputs of one kind except those of `keep` (build ids or release versions), so
+ * each app keeps a bounded number. Runs under the app's lock, after the newest output was closed.
+ */
+export async function pruneOutputs(paths: DataPaths, kind: OutputKind, app: string, keep: (string | number)[]): Promise<void> {
+  for (const file of await staleOutputs(paths, kind, app, keep)) await fs.promises.rm(file, { force: true });
 }
 
 /** Removes every output of an app (apps:destroy). */

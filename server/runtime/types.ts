@@ -149,6 +149,8 @@ export interface Runtime {
    * all gone (apps:destroy).
    */
   removeApp?(app: string): Promise<void>;
+  /** The names of the scratch layers (under the data dir's dynos/) its running dynos use now; `paas gc` spares them. */
+  scratchInUse?(): ReadonlySet<string>;
   /** Lets go of running dynos without stopping them (persistent runtimes), so the server can exit. */
   detach?(): void;
 }

@@ -27,7 +27,10 @@ export class SlugDirBuilder implements SlugBuilder {
     return appUser(app, this.opts.sandbox);
   }
 
-  async prune(): Promise<void> {}
+  /** Slug directories are in the data dir: `paas gc` removes them itself. */
+  async prune(): Promise<number> {
+    return 0;
+  }
 
   /** The app's network goes with it (its dynos are stopped by now). */
   async removeApp(app: SlugApp): Promise<void> {

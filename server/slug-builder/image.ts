@@ -6,7 +6,7 @@ import type { RegistrySettings } from '../../builder/registry.js';
 import type { BuildLimits } from '../../lib/dyno-limits.js';
 import type { BuildCgroups } from '../docker/build-cgroup.js';
 import { type DockerHost, LABELS } from '../docker/engine.js';
-import { pruneAppImages, removeAppObjects } from '../docker/images.js';
+import { imagesBytes, pruneAppImages, removeAppObjects } from '../docker/images.js';
 import type { AppUser } from '../sandbox/spawn.js';
 import type { DataPaths } from '../store/paths.js';
 import { hostRegistryEnv } from './registry.js';
@@ -69,8 +69,12 @@ export class SlugImageBuilder implements SlugBuilder {
     return app.uid !== null ? { uid: app.uid, gid: app.uid } : undefined;
   }
 
-  async prune(app: SlugApp, keep: Set<string>): Promise<void> {
-    await pruneAppImages(this.opts.docker.engine, { instance: this.opts.docker.instance, app: app.name }, keep);
+  prune(app: SlugApp, keep: Set<string>, opts: { dryRun?: boolean } = {}): Promise<number> {
+    return pruneAppImages(this.opts.docker.engine, { instance: this.opts.docker.instance, app: app.name }, keep, opts);
+  }
+
+  storedBytes(): Promise<number> {
+    return imagesBytes(this.opts.docker.engine, this.opts.docker.instance);
   }
 
   removeApp(app: SlugApp): Promise<void> {

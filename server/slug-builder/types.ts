@@ -34,9 +34,12 @@ export interface SlugBuilder {
   dynoUser(app: SlugApp): AppUser | undefined;
   /**
    * After a release went live: removes what builds not in `keep` (build ids) left outside the data
-   * dir, such as slug images. Throws what failed; the release is live either way.
+   * dir, such as slug images; `paas gc` too. Returns the bytes it freed (with `dryRun`, would free).
+   * Throws what failed; the release is live either way.
    */
-  prune(app: SlugApp, keep: Set<string>): Promise<void>;
+  prune(app: SlugApp, keep: Set<string>, opts?: { dryRun?: boolean }): Promise<number>;
+  /** What it keeps outside the data dir (images), in bytes, for `paas status`; absent when nothing. */
+  storedBytes?(): Promise<number>;
   /** On apps:destroy, its dynos stopped: removes what is left of the app outside the data dir. */
   removeApp(app: SlugApp): Promise<void>;
 }

@@ -121,6 +121,11 @@ export function insertBackup(db: Db, params: { addonId: number; now: string; fil
   })();
 }
 
+/** Forgets a backup whose file `paas gc` removed. */
+export function deleteBackup(db: Db, addonId: number, id: string): void {
+  db.prepare('DELETE FROM pg_backups WHERE addon_id = ? AND id = ?').run(addonId, id);
+}
+
 export function finishBackup(db: Db, addonId: number, id: string, result: { status: 'succeeded' | 'failed'; size: number | null }): void {
   db.prepare('UPDATE pg_backups SET status = ?, size = ? WHERE addon_id = ? AND id = ?').run(result.status, result.size, addonId, id);
 }

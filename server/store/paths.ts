@@ -25,9 +25,9 @@ export interface DataPaths {
   registry: string;
   /** Each app's log history (`<app>.jsonl`), which outlives a restart. */
   logs: string;
-  /** Each build's output (`<app>/<build id>.log`), the newest KEPT_RELEASES per app. */
+  /** Each build's output (`<app>/<build id>.log`), the newest PAAS_KEEP_RELEASES per app. */
   builds: string;
-  /** Each release phase's output (`<app>/v<N>.log`), the newest KEPT_RELEASES per app. */
+  /** Each release phase's output (`<app>/v<N>.log`), the newest PAAS_KEEP_RELEASES per app. */
   releaseOutputs: string;
   /** The add-ons' servers on the process runtime: one directory each, owned by its uid. */
   addons: string;

@@ -52,6 +52,22 @@ export function listBuilds(db: Db, appId: number, limit: number): BuildRow[] {
   return db.prepare('SELECT * FROM builds WHERE app_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(appId, limit) as BuildRow[];
 }
 
+/** The app's builds whose slug is still on disk (or, on Docker, in an image): what `paas gc` may collect. */
+export function slugBuilds(db: Db, appId: number): { id: string; slug_dir: string }[] {
+  return db.prepare('SELECT id, slug_dir FROM builds WHERE app_id = ? AND slug_dir IS NOT NULL').all(appId) as { id: string; slug_dir: string }[];
+}
+
+/** Every build's id with whether its slug is kept or still being built: the slug dirs that are not orphans. */
+export function liveSlugIds(db: Db): Set<string> {
+  const rows = db.prepare(`SELECT id FROM builds WHERE slug_dir IS NOT NULL OR status = 'pending'`).all() as { id: string }[];
+  return new Set(rows.map((r) => r.id));
+}
+
+/** The build's slug was collected (paas gc): a rollback to its releases is refused rather than started with nothing to run. */
+export function forgetSlug(db: Db, id: string): void {
+  db.prepare('UPDATE builds SET slug_dir = NULL WHERE id = ?').run(id);
+}
+
 export function listSlugDirs(db: Db, appId: number): string[] {
   const rows = db.prepare('SELECT slug_dir FROM builds WHERE app_id = ? AND slug_dir IS NOT NULL').all(appId) as { slug_dir: string }[];
   return rows.map((r) => r.slug_dir);

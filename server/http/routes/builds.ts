@@ -1,7 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import type { Deps } from '../../control/deps.js';
 import { InvalidParamsError, NotFoundError } from '../../../lib/errors.js';
-import { KEPT_RELEASES, readKeptOutput } from '../../outputs/store.js';
+import { readKeptOutput } from '../../outputs/store.js';
 import { appBuilds, type BuildRow, requireBuild } from '../../control/history.js';
 import { requireApp } from '../../control/queries.js';
 
@@ -41,7 +41,7 @@ export function buildsRoutes(deps: Deps): express.Router {
     const build = requireBuild(deps, app, req.params.id);
     const output = await readKeptOutput(deps.paths, 'build', app.name, build.id);
     if (output === undefined) {
-      throw new NotFoundError(`No output is kept for build ${build.id}: paas keeps the output of each app's last ${KEPT_RELEASES} builds.`);
+      throw new NotFoundError(`No output is kept for build ${build.id}: paas keeps the output of each app's last ${deps.config.disk.keepReleases} builds (PAAS_KEEP_RELEASES).`);
     }
     sendOutput(req, res, output);
   });

@@ -6,7 +6,7 @@ import type { Deps } from '../../control/deps.js';
 import { InvalidParamsError, NotFoundError } from '../../../lib/errors.js';
 import { type AppRow, appReleases, buildOf, type ReleaseRow, requireRelease } from '../../control/history.js';
 import { boundedLines } from '../bounded-output.js';
-import { KEPT_RELEASES, readKeptOutput } from '../../outputs/store.js';
+import { readKeptOutput } from '../../outputs/store.js';
 import { sendOutput } from './builds.js';
 import { addonVars, currentConfig, currentRelease, requireApp } from '../../control/queries.js';
 
@@ -94,7 +94,7 @@ export function releasesRoutes(deps: Deps): express.Router {
     // restart, is read from its output on disk.
     if (!deps.outputs.has(rel.id)) {
       const output = await readKeptOutput(deps.paths, 'release', app.name, rel.version);
-      if (output === undefined) throw new NotFoundError(`No output is kept for v${rel.version}: paas keeps the output of each app's last ${KEPT_RELEASES} releases.`);
+      if (output === undefined) throw new NotFoundError(`No output is kept for v${rel.version}: paas keeps the output of each app's last ${deps.config.disk.keepReleases} releases (PAAS_KEEP_RELEASES).`);
       return sendOutput(req, res, output);
     }
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });

@@ -55,6 +55,11 @@ export class ProcessRuntime implements Runtime {
 
   constructor(private readonly opts: ProcessRuntimeOptions) {}
 
+  /** A dyno's scratch layer is named by its id, which `groups` holds until the dyno is stopped. */
+  scratchInUse(): ReadonlySet<string> {
+    return new Set(this.groups.keys());
+  }
+
   /** The slug's Node: the build installed it; a cache emptied since is filled again. */
   private async node(spec: DynoSpec): Promise<{ version: string; home: string } | undefined> {
     if (!spec.node) return undefined;
