@@ -107,15 +107,26 @@ export function installManifest(pkg: PackageJson): string {
   return stable(Object.fromEntries(Object.entries(pkg).filter(([k]) => !NOT_INSTALL_FIELDS.has(k))));
 }
 
+/** The last registryKey, by its env and each file's identity (inode, size, times): rereading unchanged files changes nothing. */
+let lastRegistry: { id: string; key: string } | undefined;
+
 /**
- * The operator's registry settings as the install sees them: the env they come as and the files it
- * names (the npmrc and CA bundle the server wrote; only the server reads them).
+ * The hash of the operator's registry settings as the install sees them: the env they come as and
+ * the files it names (the npmrc and CA bundle the server wrote; only the server reads them). Read
+ * and hashed again only when the env or a file's stat changed: a CA bundle runs to 200 KB, and
+ * every build asks.
  */
-async function registryText(env: Record<string, string> | undefined): Promise<string> {
-  if (!env) return '';
+async function registryKey(env: Record<string, string> | undefined): Promise<string> {
+  if (!env) return hashKey('');
+  const names = [env.npm_config_userconfig, env.NODE_EXTRA_CA_CERTS];
+  const identity = async (f: string | undefined) => (f ? fs.stat(f, { bigint: true }).then((st) => [st.ino, st.size, st.mtimeNs, st.ctimeNs].join(':'), () => 'missing') : '');
+  const stats = await Promise.all(names.map(identity));
+  const id = stable({ env, stats });
+  if (lastRegistry?.id === id) return lastRegistry.key;
   const read = async (f: string | undefined) => (f ? fs.readFile(f, 'utf8').catch(() => 'missing') : '');
-  const files = [await read(env.npm_config_userconfig), await read(env.NODE_EXTRA_CA_CERTS)];
-  return stable({ env, files });
+  const key = hashKey(stable({ env, files: await Promise.all(names.map(read)) }));
+  lastRegistry = { id, key };
+  return key;
 }
 
 export interface InstallKeyInput {
@@ -155,7 +166,7 @@ export async function installKey(input: InstallKeyInput): Promise<InstallKey> {
     'the install command': input.argv.map((a) => a.join(' ')).join(' && '),
     NODE_ENV: input.nodeEnv,
     "the app's package settings (NPM_CONFIG_*, YARN_*, PNPM_* config vars)": hashKey(stable(Object.fromEntries(settings))),
-    "the operator's registry settings": hashKey(await registryText(input.hostNpmEnv)),
+    "the operator's registry settings": await registryKey(input.hostNpmEnv),
   });
   // The layout of an entry: bumped when what an entry holds changes.
   return { key: hashKey('node-install-2', stable(inputs)), inputs };

@@ -36,8 +36,11 @@ function hostNpmVersion(): Promise<string | undefined> {
 /** What the buildpack's plan and the tree after the build give the slug: its processes and their environment. */
 export interface NodeHelpers {
   plan: (dir: string, ctx: PlanContext) => Promise<NodePlan>;
-  /** Process types, notes and environment from package.json as the build left it. */
-  final: (dir: string, plan: NodePlan, ctx: PlanContext) => Promise<Pick<Slug, 'processTypes' | 'env'> & { notes?: Record<string, string> }>;
+  /**
+   * Process types, notes and environment from package.json as the build left it; `asPlanned`: no
+   * step ran and no cache was restored over the tree's files, so it is as the plan read it.
+   */
+  final: (dir: string, plan: NodePlan, ctx: PlanContext, asPlanned: boolean) => Promise<Pick<Slug, 'processTypes' | 'env'> & { notes?: Record<string, string> }>;
 }
 
 /** package.json as heroku-prebuild left it; undefined when it is no JSON object any more (the install then says why). */
@@ -113,7 +116,20 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   }
 
   const step = { tree: dir, log: req.log, env: plan.stepEnv, node, tools };
+  // `.paas` holds the build's package-manager cache (BUILD_CACHE), made before the first step or
+  // restore of that cache: a code-only push that runs no step makes and removes nothing. The
+  // unpack refused a pushed `.paas` and no app code has run before that first step: it is fresh.
+  let made: Promise<void> | undefined;
+  const buildCache = () =>
+    (made ??= (async () => {
+      await fs.mkdir(path.join(dir, '.paas'));
+      await fs.mkdir(path.join(dir, BUILD_CACHE));
+      if (req.steps.owner) await handOver(path.join(dir, '.paas'), req.steps.owner);
+    })());
+  let ranSteps = false;
   const runStep = async (s: PlanStep) => {
+    ranSteps = true;
+    await buildCache();
     req.log(s.heading);
     await req.steps.run(s.argv, { ...step, failure: s.failure, hints: s.hints });
   };
@@ -125,27 +141,25 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   const signature = hashKey(`v${node?.version ?? platform}`, pmId, plan.stepEnv.NODE_ENV ?? '');
   const restored = plan.cacheDirectories.length > 0 ? await restoreTree(cache, 'dirs', signature, dir, req.steps.owner) : undefined;
   if (restored?.length) req.log(`-----> Restoring cacheDirectories (package.json): ${restored.join(', ')}`);
-  // The unpack refused a pushed `.paas` and no app code has run yet: this makes it fresh.
-  await fs.mkdir(path.join(dir, '.paas'));
-  await fs.mkdir(path.join(dir, BUILD_CACHE));
-  if (req.steps.owner) await handOver(path.join(dir, '.paas'), req.steps.owner);
   for (const s of plan.prepare ?? []) await runStep(s);
 
   const what = plan.pm.pnp ? "the Yarn Plug'n'Play install" : 'node_modules';
   const keyed = await cacheKey(dir, plan, { node: node?.version ?? platform, npm: ctx.node?.platformNpm, config: req.config, hostNpmEnv: req.hostNpmEnv });
   const key = 'key' in keyed ? keyed : undefined;
-  const last = await cache.note('node').then((t) => (t ? (JSON.parse(t) as Record<string, string>) : undefined)).catch(() => undefined);
   if (key && (await restoreTree(cache, 'node', key.key, dir, req.steps.owner))?.length) {
     req.log(`-----> Dependencies unchanged since the last build (${coveredBy(key.inputs)}): reusing ${what}`);
     // Pruning reads the downloads the install made (yarn 1) or the store it filled (pnpm).
-    if (plan.buildUsesCache) await restoreTree(cache, 'pm', signature, dir, req.steps.owner);
+    if (plan.buildUsesCache) await buildCache().then(() => restoreTree(cache, 'pm', signature, dir, req.steps.owner));
   } else {
+    // What the last install was made from: read only when this build installs, to say what changed.
+    const last = key && (await cache.note('node').then((t) => (t ? (JSON.parse(t) as Record<string, string>) : undefined)).catch(() => undefined));
     if ('why' in keyed) req.log(`-----> The install runs on every build: ${keyed.why}`);
     else if (last) {
       const changed = changedInputs(last, keyed.inputs);
       req.log(changed.length > 0 ? `-----> Dependencies changed since the last build (${changed.join(', ')}): installing` : `-----> The last build's ${what} is no longer in the cache: installing`);
     }
     // The downloads of the last install: only what changed since comes from the registry.
+    await buildCache();
     await restoreTree(cache, 'pm', signature, dir, req.steps.owner);
     for (const s of plan.install) await runStep(s);
     // A lockfile with no dependencies installs nothing; cache the empty tree so the next build skips the install too.
@@ -165,5 +179,5 @@ export async function compileNode(dir: string, req: BuildRequest, helpers: NodeH
   // Not into the slug. rm never follows a link: one that app code left at `.paas` goes, not its target.
   await fs.rm(path.join(dir, '.paas'), { recursive: true, force: true });
 
-  return { ...(await helpers.final(dir, plan, ctx)), pathPrepend: plan.pathPrepend, node: node?.version, tools: tools.length ? tools : undefined };
+  return { ...(await helpers.final(dir, plan, ctx, !ranSteps && !restored?.length)), pathPrepend: plan.pathPrepend, node: node?.version, tools: tools.length ? tools : undefined };
 }

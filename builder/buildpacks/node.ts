@@ -156,11 +156,12 @@ export const nodeBuildpack: Buildpack = {
   compile: (dir, req) =>
     compileNode(dir, req, {
       plan: nodePlan,
-      async final(tree, plan, ctx) {
+      async final(tree, plan, ctx, asPlanned) {
         // What `npm start` would read: package.json as the build left it (a build that removed it leaves the pushed one).
-        const pkg = (await present(path.join(tree, 'package.json'))) ? await readPackageJson(tree) : plan.pkg;
+        // With no step run, the tree is as the plan read it: its package.json and processes stand.
+        const pkg = !asPlanned && (await present(path.join(tree, 'package.json'))) ? await readPackageJson(tree) : plan.pkg;
         const env = { ...processEnv(pkg, ctx, plan.node ?? ctx.node!.platform), ...plan.pmEnv };
-        return { ...(await processes(tree, pkg)), env };
+        return { ...(asPlanned ? { processTypes: plan.processTypes, notes: plan.notes } : await processes(tree, pkg)), env };
       },
     }),
 };
