@@ -18,14 +18,36 @@ export const APP_OOM_SCORE_ADJ = 500;
 export const SERVER_OOM_SCORE_ADJ = -500;
 
 // Runs first, as root: writes its own pid into each cgroup.procs named before `--`, raises its OOM
-// score, then execs the rest. Everything after it (unshare, bwrap, the app) starts inside the
-// group, so no app code ever runs unlimited. `exec` keeps the pid: the caller's process group and
-// signals are unchanged.
+// score, then execs the rest. Everything after it (bwrap, the app) starts inside the group, so no
+// app code ever runs unlimited. `exec` keeps the pid: the caller's process group and signals are
+// unchanged. For a sandbox without its own mount namespace (see confinedSetup for the other).
 const JOIN = `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; echo ${APP_OOM_SCORE_ADJ} > /proc/self/oom_score_adj || exit 125; exec "$@"`;
 
 /** `argv` started inside its cgroup with the app's OOM score. */
 export function confined(limits: SandboxLimits | undefined, argv: string[]): string[] {
   return ['/bin/sh', '-c', JOIN, 'paas-limits', ...(limits?.cgroupProcs ?? []), '--', ...argv];
+}
+
+// The head of a sandbox's set-up script (the mounts before bwrap, in spawn.ts), run as root. Moving a
+// process into a cgroup waits out an RCU grace period (~10 ms on this host's cgroup v1, the largest
+// part of a dyno's start), so a background subshell moves the script's own process ($$ is the
+// script's pid in a subshell too) while the script does its mounts, and `paas_exec` waits for that
+// move before it execs: bwrap, and so the app it forks, starts inside the group. Only the script's
+// own short-lived helpers (mount, install) may run before the move, never app code.
+const JOIN_BEHIND = [
+  '(while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done) & paas_join=$!',
+  'while [ "$1" != -- ]; do shift; done; shift',
+  `echo ${APP_OOM_SCORE_ADJ} > /proc/self/oom_score_adj || exit 125`,
+  'paas_exec() { wait "$paas_join" || exit 125; exec "$@"; }',
+].join('\n');
+
+/**
+ * A set-up `script` (fixed text; its values and then the command to exec come as positional
+ * arguments, `args`) run by one root sh that joins the process's cgroup and raises its OOM score
+ * alongside; the script ends with `paas_exec "$@"`, which execs only once the process is in its group.
+ */
+export function confinedSetup(limits: SandboxLimits | undefined, script: string, args: string[]): string[] {
+  return ['/bin/sh', '-c', `${JOIN_BEHIND}\n${script}`, 'paas-sandbox', ...(limits?.cgroupProcs ?? []), '--', ...args];
 }
 
 /** bwrap options for a tmpfs at `dest` of the process's disk size (unbounded but by RAM without one). */
@@ -36,8 +58,10 @@ export function sizedTmpfs(limits: SandboxLimits | undefined, dest: string): str
 /**
  * Like MOUNT_OVERLAY in spawn.ts, but the dyno's upper layer (what it writes under /app) lives on a
  * tmpfs of its disk size, mounted in the same private mount namespace and gone with it. The tmpfs's
- * pages are charged to the memory cgroup of whoever writes them: the dyno. $2 is the size, $3 the
- * app's uid:gid, which owns the layer's root (and so /app).
+ * pages are charged to the memory cgroup of whoever writes them: the dyno. $2 is the size, $3 and $4
+ * the app's uid and gid, which own the layer's directories (the upper one's root is /app's): one
+ * `install` makes both. The work directory is never reachable from the sandbox, which binds only
+ * `merged`, behind the tmpfs's root (0700, root's).
  */
 export const MOUNT_SIZED_OVERLAY =
-  'cd "$1" && mount -t tmpfs -o "size=$2,mode=0700" paas-disk layer && mkdir layer/upper layer/work && chown "$3" layer/upper && mount -t overlay paas-app -o lowerdir=lower,upperdir=layer/upper,workdir=layer/work merged && shift 3 && exec "$@"';
+  'cd "$1" && mount -t tmpfs -o "size=$2,mode=0700" paas-disk layer && install -d -m 0700 -o "$3" -g "$4" layer/upper layer/work && mount -t overlay paas-app -o lowerdir=lower,upperdir=layer/upper,workdir=layer/work merged && shift 4 && paas_exec "$@"';

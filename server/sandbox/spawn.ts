@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { type NodeInstall, nodeHomeSeen } from '../../builder/index.js';
 import { TOOLS_SEEN } from '../../builder/tools.js';
-import { confined, MOUNT_SIZED_OVERLAY, type SandboxLimits, sizedTmpfs } from './confine.js';
+import { confined, confinedSetup, MOUNT_SIZED_OVERLAY, type SandboxLimits, sizedTmpfs } from './confine.js';
 import { type SandboxHost, sharedDirMode } from './host.js';
 import { isolationArgs, openParents } from './isolation.js';
 import { noUserNamespacesFilter } from './seccomp.js';
@@ -71,16 +71,28 @@ export interface Sandboxed {
 }
 
 // Runs as the app, after the drop to its uid: reads the app's environment from fd 4 (NUL-separated
-// KEY=VALUE) and execs the app's command with it. Until then every process (unshare, sh, bwrap,
-// setpriv), some of them root, runs with a fixed environment, so no config var (LD_PRELOAD, say)
-// can steer a privileged process. A fixed script: the command reaches it as positional arguments.
-// It also enters /app: bwrap, without CAP_DAC_OVERRIDE, cannot enter a tree only the app may enter.
-const LOAD_ENV = `cd ${APP_ROOT} || exit 126; while IFS= read -r -d "" kv; do export "$kv"; done <&4; exec 4<&-; exec "$@"`;
+// KEY=VALUE) and exports it. Until then every process (unshare, sh, bwrap, setpriv), some of them
+// root, runs with a fixed environment, so no config var (LD_PRELOAD, say) can steer a privileged
+// process. It also enters /app: bwrap, without CAP_DAC_OVERRIDE, cannot enter a tree only the app may enter.
+const LOAD_ENV = `cd ${APP_ROOT} || exit 126; while IFS= read -r -d "" paas_kv; do export "$paas_kv"; done <&4; exec 4<&-; unset paas_kv`;
+
+/**
+ * The app's argv behind LOAD_ENV, in bash. A bash script with a $0 of its own (the launcher's) takes
+ * LOAD_ENV as its first line, in the same bash: one exec fewer on every dyno's start. Any other argv
+ * is exec'd by a bash that runs LOAD_ENV first. Either way the command arrives as positional
+ * arguments and nothing is spliced into a script but these fixed texts.
+ */
+function withEnvLoaded(argv: string[]): string[] {
+  const [shell, flag, script, ...rest] = argv;
+  if (shell === '/bin/bash' && flag === '-c' && rest.length > 0) return [shell, flag, `${LOAD_ENV}\n${script}`, ...rest];
+  return ['/bin/bash', '-c', `${LOAD_ENV}; exec "$@"`, 'paas-env', ...argv];
+}
 
 // Mounts the dyno's overlay inside the private mount namespace that `unshare` made, then runs bwrap
-// there. The overlay options name relative paths, so /proc/self/mountinfo inside shows no host path.
-// A fixed script: every value reaches it as a positional argument, never spliced into the text.
-const MOUNT_OVERLAY = 'cd "$1" && mount -t overlay paas-app -o lowerdir=lower,upperdir=upper,workdir=work merged && shift && exec "$@"';
+// there (confinedSetup's script: paas_exec). The overlay options name relative paths, so
+// /proc/self/mountinfo inside shows no host path. A fixed script: every value reaches it as a
+// positional argument, never spliced into the text.
+const MOUNT_OVERLAY = 'cd "$1" && mount -t overlay paas-app -o lowerdir=lower,upperdir=upper,workdir=work merged && shift && paas_exec "$@"';
 
 /**
  * `src` bound read-only at `dest`. bwrap would make the directories above it under our umask
@@ -123,7 +135,7 @@ export async function probeOverlay(host: SandboxHost, scratchRoot: string): Prom
   const scratch = path.join(scratchRoot, `probe-${process.pid}`);
   try {
     for (const d of ['lower', 'upper', 'work', 'merged']) await fs.mkdir(path.join(scratch, d), { recursive: true, mode: 0o700 });
-    await run('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_OVERLAY, 'paas-probe', scratch, 'true']);
+    await run('unshare', ['--mount', '--propagation', 'private', '--', ...confinedSetup(undefined, MOUNT_OVERLAY, [scratch, 'true'])]);
     return host;
   } catch (err) {
     const why = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n')[0];
@@ -230,14 +242,14 @@ function launch(host: SandboxHost, spec: SandboxSpec, appDir: string): Sandboxed
     ? [host.setpriv, `--reuid=${spec.user.uid}`, `--regid=${spec.user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']
     : [];
   // Mount options go through fd 3, so /proc/1/cmdline inside the sandbox names no host path.
-  const bwrap = [host.bwrap, '--args', '3', '--', ...drop, '/bin/bash', '-c', LOAD_ENV, 'paas-env', ...spec.argv];
-  const mount = sizedLayer(spec)
-    ? [MOUNT_SIZED_OVERLAY, 'paas-sandbox', spec.scratchDir, String(spec.limits!.diskBytes), `${spec.user?.uid ?? 0}:${spec.user?.gid ?? 0}`]
-    : [MOUNT_OVERLAY, 'paas-sandbox', spec.scratchDir];
-  const sandboxed = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', ...mount, ...bwrap] : bwrap;
-  // nsenter execs what follows in the app's network namespace: same pid, so the process group is
-  // unchanged; the cgroup wrapper (confined) runs first, so nothing runs outside the limits.
-  const argv = confined(spec.limits, spec.netns ? ['nsenter', `--net=${spec.netns}`, '--', ...sandboxed] : sandboxed);
+  const bwrap = [host.bwrap, '--args', '3', '--', ...drop, ...withEnvLoaded(spec.argv)];
+  // One root sh in the dyno's own mount namespace joins its cgroup and mounts its overlay, then
+  // execs bwrap; without an overlay it only joins. nsenter execs what follows in the app's network
+  // namespace: same pid, so the process group is unchanged.
+  const user = spec.user ?? { uid: 0, gid: 0 };
+  const mount: [string, string[]] = sizedLayer(spec) ? [MOUNT_SIZED_OVERLAY, [spec.scratchDir, String(spec.limits!.diskBytes), String(user.uid), String(user.gid)]] : [MOUNT_OVERLAY, [spec.scratchDir]];
+  const sandboxed = usesOverlay(host) ? ['unshare', '--mount', '--propagation', 'private', '--', ...confinedSetup(spec.limits, mount[0], [...mount[1], ...bwrap])] : confined(spec.limits, bwrap);
+  const argv = spec.netns ? ['nsenter', `--net=${spec.netns}`, '--', ...sandboxed] : sandboxed;
   const child = spawn(argv[0], argv.slice(1), {
     env: { PATH: host.systemPath },
     stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...files.map(() => 'pipe' as const)],

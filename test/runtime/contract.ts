@@ -55,7 +55,8 @@ function spec(command: string, lines: string[], slugDir = slug()): DynoSpec {
     command,
     pathPrepend: [],
     user: current.user,
-    env: { GREETING: 'hello', DYNO: 'web.1', PAAS_APP_NAME: 'contract' },
+    // kv: the name of the process runtime's env loader's own variable once, which emptied it.
+    env: { GREETING: 'hello', DYNO: 'web.1', PAAS_APP_NAME: 'contract', kv: 'kept' },
     onLine: (stream, line) => lines.push(`${stream}: ${line}`),
   };
 }
@@ -196,7 +197,8 @@ export function runtimeContract(name: string, opts: ContractOptions): void {
     it('gives the dyno its config and PORT, PATH and HOME, and nothing of the platform', async () => {
       const { lines } = await output(make(), 'env');
       const names = lines.map((l) => l.split('=')[0]).filter((n) => n && !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(n));
-      expect(names.sort()).toEqual(['DYNO', 'GREETING', 'HOME', 'PAAS_APP_NAME', 'PATH', 'PORT', ...(opts.engineEnv ?? [])].sort());
+      expect(names.sort()).toEqual(['DYNO', 'GREETING', 'HOME', 'PAAS_APP_NAME', 'PATH', 'PORT', 'kv', ...(opts.engineEnv ?? [])].sort());
+      expect(lines).toEqual(expect.arrayContaining(['GREETING=hello', 'kv=kept']));
     });
 
     it('cuts an endless line instead of holding it, and goes on', async () => {
