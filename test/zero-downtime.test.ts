@@ -61,7 +61,8 @@ function platformLog(name: string): string[] {
  * SIGKILL. The last release's old dynos drain only after its settle window, which no command waits for.
  */
 async function expectCleanStops(name: string, atLeast: number): Promise<void> {
-  await vi.waitFor(() => expect(platformLog(name).filter((l) => l.endsWith('Stopping process with SIGTERM')).length).toBeGreaterThanOrEqual(atLeast), { timeout: 15_000, interval: 100 });
+  const stops = () => platformLog(name).filter((l) => /Stopping (process|the previous process \(v\d+\)) with SIGTERM/.test(l));
+  await vi.waitFor(() => expect(stops().length).toBeGreaterThanOrEqual(atLeast), { timeout: 15_000, interval: 100 });
   expect(platformLog(name).filter((l) => l.includes('SIGKILL') || l.includes('still in flight'))).toEqual([]);
 }
 
@@ -132,6 +133,10 @@ function underLoad(runtime: 'process' | 'docker'): void {
     expect(report.requests).toBeGreaterThan(100);
     // Drained dynos: the push, config:set, restart and rollback each stopped one, the scale-down two.
     await expectCleanStops('steady', 6);
+    // The old and the new web.1 of a deploy or a rolling restart are told apart in the log.
+    const log = platformLog('steady');
+    expect(log).toContainEqual(expect.stringMatching(/^paas\[web\.1\] Starting a new process beside the running one \(v\d+\), with command/));
+    expect(log).toContainEqual(expect.stringMatching(/^paas\[web\.1\] Stopping the previous process \(v\d+\) with SIGTERM: the new web\.1 \(v\d+\) serves in its place$/));
   });
 
   it('puts the previous release back when a new dyno crashes in the settle window, with no GET failed', async () => {

@@ -29,7 +29,10 @@ export async function boot(ctx: Ctx, release: ReleaseToRun, type: string, index:
   const tail = new OutputTail();
   const bootStarted = Date.now();
   const running = await startDyno(ctx, release, type, name, (line) => tail.push(line));
-  logs.append(release.app, `paas[${name}]`, `Starting process with command \`${shownCommand(release.slug.processTypes[type])}\``);
+  // A rolling restart or a deploy boots the new web.1 beside the old: the log tells the two apart.
+  const beside = sameName(ctx, release.app, name);
+  const starting = beside ? `Starting a new process beside the running one (v${beside.release.version}), with command` : 'Starting process with command';
+  logs.append(release.app, `paas[${name}]`, `${starting} \`${shownCommand(release.slug.processTypes[type])}\``);
   record(ctx, release, running, type, index, 'starting', restarts);
   const dyno: Dyno = { type, index, name, release, running, state: 'starting', routed: false, retired: false, restarts, streak: 0, startedAt: Date.now(), tail };
   // Stopped before the report: a dyno that timed out may still print, and `exited` waits for its last lines.
@@ -159,7 +162,8 @@ export function stopOne(ctx: Ctx, d: Dyno, drain = true): Promise<void> {
       const left = await ctx.deps.drain({ host: d.running.host, port: d.running.port }, ctx.deps.stopGraceMs);
       if (left) logs.append(d.release.app, source, `${left} request(s) still in flight after ${Math.round(ctx.deps.stopGraceMs / 1000)} s out of the routes`);
     }
-    if (wasRunning) logs.append(d.release.app, source, 'Stopping process with SIGTERM');
+    const successor = sameName(ctx, d.release.app, d.name, d);
+    if (wasRunning) logs.append(d.release.app, source, successor ? `Stopping the previous process (v${d.release.version}) with SIGTERM: the new ${d.name} (v${successor.release.version}) serves in its place` : 'Stopping process with SIGTERM');
     await ctx.deps.runtime.stop(d.running, ctx.deps.stopGraceMs);
     const status = await d.running.exited;
     if (wasRunning && status.signal === 'SIGKILL') {
@@ -180,4 +184,9 @@ export function publish(ctx: Ctx, app: string): void {
   // With none up, routers answer H10 (crashed or starting) if the formation wants web dynos, else H14.
   const wantsWeb = s?.release !== undefined && (getFormation(ctx.deps.db, s.release.appId).web ?? 0) > 0;
   ctx.deps.routes.setTargets(app, up.map((d) => ({ host: d.running.host, port: d.running.port, dyno: d.name, release: d.release.version })), wantsWeb ? 'H10' : 'H14');
+}
+
+/** The app's other live dyno named `name` (not `except`): the one a same-named new dyno boots beside. */
+function sameName(ctx: Ctx, app: string, name: string, except?: Dyno): Dyno | undefined {
+  return ctx.apps.get(app)?.dynos.find((d) => d !== except && d.name === name && (d.state === 'up' || d.state === 'starting'));
 }
