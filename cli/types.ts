@@ -56,7 +56,8 @@ export interface Build {
 export interface Dyno {
   name: string;
   type: string;
-  state: 'starting' | 'up' | 'crashed' | 'stopping';
+  /** standby: a previous release's web dyno, out of the routes, that serves again should the new one die in its settle window. */
+  state: 'starting' | 'up' | 'standby' | 'crashed' | 'stopping';
   release: number;
   started_at: string;
   restarts: number;

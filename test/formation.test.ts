@@ -173,6 +173,23 @@ describe('a release whose new web dyno dies right after going live', () => {
   });
 });
 
+describe('paas ps during a settle window', () => {
+  it('shows the previous release\'s web dyno as standing by, not as a second one up', async () => {
+    // A window long enough that the listing below falls inside it however slow the machine.
+    const slow = await startPaas({ PAAS_SETTLE_MS: '60000' });
+    await createApp(slow, 'onduty');
+    const dir = await gitRepo(slow, formationApp('one'));
+    expect((await push(slow, dir, 'onduty')).code).toBe(0);
+    await commitFiles(slow, dir, { Procfile: 'web: exec node server.js\n' });
+    expect((await push(slow, dir, 'onduty')).code).toBe(0);
+    const json = JSON.parse((await cli(slow, ['ps', '-a', 'onduty', '--json'])).stdout) as { name: string; state: string; release: number }[];
+    expect(json.map((d) => `${d.name}:${d.state}:v${d.release}`).sort()).toEqual(['web.1:standby:v1', 'web.1:up:v2']);
+    const text = (await cli(slow, ['ps', '-a', 'onduty'])).stdout;
+    expect(text).toContain('=== web (1, 1 standing by): exec node server.js');
+    expect(text).toMatch(/^web\.1: standby \S+ \(v1\): out of the routes, serves again should the new release's dynos die in its settle window$/m);
+  });
+});
+
 describe('a failed deploy', () => {
   it('leaves the surviving dyno restarted after its next crash (regression)', async () => {
     await createApp(paas, 'survivor');

@@ -48,10 +48,12 @@ export function viewFormation(params: { app: string }, deps: Deps): FormationVie
 export function viewDynos(params: { app: string }, deps: Deps): DynoView[] {
   const app = requireApp(deps, params.app);
   const commands = currentCommands(app, deps);
+  // Up but out of the routes: the previous release's web dynos while the new one is on trial.
+  const standby = deps.runner.standingBy(app.name);
   return listDynos(deps.db, app.id).map((d) => ({
     name: `${d.process_type}.${d.number}`,
     type: d.process_type,
-    state: d.state,
+    state: standby.has(d.id) ? 'standby' : d.state,
     release: d.version,
     started_at: d.started_at,
     restarts: d.restarts,

@@ -181,6 +181,11 @@ export class Reconciler {
     });
   }
 
+  /** The ids of the app's old web dynos that stand by, out of the routes, while its release is on trial. */
+  standingBy(app: string): ReadonlySet<string> {
+    return new Set(this.ctx.apps.get(app)?.trial?.old.map((d) => d.running.id) ?? []);
+  }
+
   /** What a change that just went live says of its settle window; undefined when none started (trial.ts). */
   trialNotice(app: string): string | undefined {
     return trialNotice(this.ctx, app);

@@ -25,10 +25,12 @@ export default function register(program: Command): void {
         const ofType = dynos.filter((d) => d.type === type);
         // One-off dynos (paas run) each run a command of their own.
         const oneOff = type === 'run';
-        out(`=== ${type} (${ofType.length})${oneOff ? '' : `: ${ofType[0].command}`}`);
+        const standing = ofType.filter((d) => d.state === 'standby').length;
+        out(`=== ${type} (${ofType.length - standing}${standing ? `, ${standing} standing by` : ''})${oneOff ? '' : `: ${ofType[0].command}`}`);
         for (const d of ofType) {
           const restarts = d.restarts ? `, ${d.restarts} restart${d.restarts === 1 ? '' : 's'}` : '';
-          out(`${d.name}: ${d.state} ${d.started_at} (v${d.release}${restarts})${oneOff ? `: ${d.command}` : ''}`);
+          const standby = d.state === 'standby' ? ': out of the routes, serves again should the new release\'s dynos die in its settle window' : '';
+          out(`${d.name}: ${d.state} ${d.started_at} (v${d.release}${restarts})${oneOff ? `: ${d.command}` : standby}`);
         }
         out('');
       }
