@@ -36,7 +36,7 @@ export async function deployCommit(
     if (notice) log(`       ${notice}`);
     return release;
   } catch (err) {
-    // As the pre-receive hook prints it, so the kept output ends the way the push did.
+    // As the push's output ends (git/pre-receive.ts), so the kept output ends the way the push did.
     output.write('');
     for (const line of `Push rejected: ${failureMessage(err)}`.split('\n')) output.write(` !     ${line}`);
     throw err;
