@@ -6,9 +6,8 @@ import { ensureTools } from '../builder/tools.js';
 import { createApiServer } from './http/api-server.js';
 import type { Config } from './config.js';
 import type { ApiDeps } from './http/deps.js';
-import { startHookServer } from './git/hook-server.js';
-import { Pushes } from './git/pushes.js';
-import { gitRoutes, installHooks } from './git/receiver.js';
+import { installHooks } from './git/pre-receive.js';
+import { gitRoutes } from './git/receiver.js';
 import { bannerUrl, listen, localUrl, recordApiUrl } from './http/listen.js';
 import { Lifecycle } from './control/lifecycle.js';
 import { AppLocks } from './control/locks.js';
@@ -200,10 +199,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
 
-  const pushes = new Pushes();
-  const hookServer = await startHookServer(deps, pushes);
   const tails = new LogTails({ logs, token, requireApp: (name) => requireApp(deps, name).name });
-  const apiServer = createApiServer(deps, { token, git: gitRoutes(deps, pushes), routeStream, tails });
+  const apiServer = createApiServer(deps, { token, git: gitRoutes(deps), routeStream, tails });
   const apiBound = await listen(apiServer, config.port, config.host);
   const apiLocalUrl = localUrl(apiBound);
   recordApiUrl(paths.apiUrl, apiLocalUrl);
@@ -277,7 +274,6 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     limits.cgroups?.close();
     // After the dynos: a tail sees their last lines; the CLI reconnects once the server is back.
     await tails.close();
-    await hookServer.close();
     // After the dynos: their last lines go out too, for at most 2 s however many drains are dead.
     await drains.close(2000);
     apiServer.closeAllConnections();

@@ -45,7 +45,7 @@ export async function deployCommit(
     return release;
   } catch (cause) {
     const err = sawNoSpace || isNoSpace(cause) ? storageError(paths.root, 'this push was not applied, and the release before it still runs') : cause;
-    // As the pre-receive hook prints it, so the kept output ends the way the push did.
+    // As the push's output ends (git/pre-receive.ts), so the kept output ends the way the push did.
     output.write('');
     for (const line of `Push rejected: ${failureMessage(err)}`.split('\n')) output.write(` !     ${line}`);
     throw err;

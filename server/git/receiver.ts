@@ -1,6 +1,4 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import express, { type Response } from 'express';
@@ -10,25 +8,14 @@ import { PaasError } from '../../lib/errors.js';
 import { SHUTTING_DOWN } from '../control/lifecycle.js';
 import { repoDir } from '../store/paths.js';
 import type { AppRow } from '../store/apps.js';
-import { type Push, type Pushes, PUSH_CANCELLED } from './pushes.js';
+import { type Push, PUSH_CANCELLED } from './pushes.js';
+import { HOOK_STDIO, servePreReceive } from './pre-receive.js';
 import { FLUSH, readHead } from './request-head.js';
 import { requireApp } from '../control/queries.js';
 import { spaceProblem } from '../disk/space.js';
 
 const SERVICES = new Set(['git-receive-pack', 'git-upload-pack']);
 const GIT_PATH = /^\/([a-z][a-z0-9-]{1,29})\.git\/(info\/refs|git-receive-pack|git-upload-pack)$/;
-
-const HOOK_SCRIPT = `#!/bin/sh
-# Written by paas at start-up. Runs the pre-receive hook of the paas server that spawned this git.
-exec "$PAAS_HOOK_NODE" "$PAAS_HOOK_SCRIPT"
-`;
-const HOOK_SCRIPT_PATH = fileURLToPath(new URL('./pre-receive.cjs', import.meta.url));
-
-/** Writes the hooks directory every receive-pack runs with (core.hooksPath). */
-export function installHooks(hooksDir: string): void {
-  fs.mkdirSync(hooksDir, { recursive: true });
-  fs.writeFileSync(`${hooksDir}/pre-receive`, HOOK_SCRIPT, { mode: 0o755 });
-}
 
 function pktLine(s: string): string {
   return (s.length + 4).toString(16).padStart(4, '0') + s;
@@ -53,10 +40,10 @@ function gitErrPacket(res: Response, service: string, message: string): void {
 
 /**
  * Git smart HTTP (the stateless-rpc protocol that `git http-backend` speaks) for /<app>.git.
- * Pushes run our pre-receive hook, which calls back to deploy through the hook socket
- * (hook-server.ts) with the push's one-time secret; fetches and clones are served too.
+ * Pushes run our pre-receive hook, which hands the push to this server through pipes of the
+ * receive-pack (pre-receive.ts); fetches and clones are served too.
  */
-export function gitRoutes(deps: Deps, pushes: Pushes): express.Router {
+export function gitRoutes(deps: Deps): express.Router {
   const r = express.Router();
   r.use((req, res, next) => {
     const m = GIT_PATH.exec(req.path);
@@ -102,7 +89,7 @@ export function gitRoutes(deps: Deps, pushes: Pushes): express.Router {
         // git's probe before a big request: the service would read no commands and answer nothing,
         // so it is answered here, without the lock the request carrying the pack will take.
         if (ended && head.equals(FLUSH)) return void res.type(`application/x-${service}-result`).end();
-        runService({ service, app, actor: userFromRequest(req) || 'git', body, head, ended, res }, deps, pushes);
+        runService({ service, app, actor: userFromRequest(req) || 'git', body, head, ended, res }, deps);
       },
       // A corrupt gzip body or a dropped connection ends this request, never the server.
       () => res.destroy(),
@@ -136,44 +123,37 @@ interface ServiceRun {
 }
 
 /** Runs upload-pack, or receive-pack under the app's lock with our hook, on the request body. */
-function runService({ service, app, actor, body, head, ended, res }: ServiceRun, deps: Deps, pushes: Pushes): void {
-  const env: Record<string, string> = { ...deps.config.baseEnv };
+function runService({ service, app, actor, body, head, ended, res }: ServiceRun, deps: Deps): void {
+  const repo = repoDir(deps.paths, app.name);
   let push: Push | undefined;
+  let refusal: string | undefined;
   let unlock: (() => void) | undefined;
   if (service === 'git-receive-pack') {
-    Object.assign(env, { PAAS_HOOK_NODE: process.execPath, PAAS_HOOK_SCRIPT: HOOK_SCRIPT_PATH });
     // Shutdown may have begun while the request body was read: such a push is refused like a new one.
     unlock = deps.lifecycle.draining ? undefined : deps.locks.tryAcquire(app.name);
-    // A refused push gets no secret: there is nothing for it to call back about.
-    if (deps.lifecycle.draining) env.PAAS_PUSH_REFUSED = SHUTTING_DOWN;
-    else if (!unlock) env.PAAS_PUSH_REFUSED = `A deploy of ${app.name} is already in progress; this push was not applied. Push again once it finishes.`;
-    else {
-      push = pushes.open(app, actor);
-      Object.assign(env, {
-        PAAS_HOOK_SOCKET: deps.paths.hookSocket,
-        PAAS_HOOK_PATH: `/apps/${app.name}/pushes/${push.id}/deploy`,
-        PAAS_HOOK_SECRET: push.secret,
-      });
-    }
+    if (deps.lifecycle.draining) refusal = SHUTTING_DOWN;
+    else if (!unlock) refusal = `A deploy of ${app.name} is already in progress; this push was not applied. Push again once it finishes.`;
+    else push = { app, actor, cancel: new AbortController() };
   }
   const cmd = service.slice('git-'.length);
   // git's own cap on the pack (PAAS_MAX_PUSH_SIZE): a bigger one is refused while it arrives, the
   // pusher reads why in git's own words, and the quarantine it was unpacked into is thrown away.
   // receive-pack's own `git gc --auto` (~35 ms even when it finds nothing to do) would hold the
   // pusher's git until it ends: paas runs it once the push has been answered instead (tidy).
-  const args = ['-c', `core.hooksPath=${deps.paths.hooks}`, '-c', `receive.maxInputSize=${deps.config.limits.maxPushBytes}`, '-c', 'receive.autogc=false', cmd, '--stateless-rpc', repoDir(deps.paths, app.name)];
-  const child = spawn('git', args, { env });
+  const args = ['-c', `core.hooksPath=${deps.paths.hooks}`, '-c', `receive.maxInputSize=${deps.config.limits.maxPushBytes}`, '-c', 'receive.autogc=false', cmd, '--stateless-rpc', repo];
+  // git passes the extra pipes on to the hook, which hands the push over on them.
+  const child = spawn('git', args, { env: deps.config.baseEnv, stdio: service === 'git-receive-pack' ? HOOK_STDIO : 'pipe' });
+  if (service === 'git-receive-pack') servePreReceive(child, { repo, push, refusal }, deps);
   let settled = false;
   // The lock is free before the response ends, so the pusher's next push never finds it still held.
   const settle = (ok: boolean): void => {
     if (settled) return;
     settled = true;
     void Promise.resolve(push?.deploying).then(() => {
-      if (push) pushes.close(push);
       unlock?.();
       if (ok) res.end();
       else res.destroy();
-      if (service === 'git-receive-pack') tidy(repoDir(deps.paths, app.name), deps.config.baseEnv);
+      if (service === 'git-receive-pack') tidy(repo, deps.config.baseEnv);
     });
   };
   child.on('close', () => settle(true));

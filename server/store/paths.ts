@@ -17,10 +17,8 @@ export interface DataPaths {
   hooks: string;
   /** Each running dyno's scratch layer (what it writes under /app), removed when it stops. */
   scratch: string;
-  /** Only the server's uid may enter (mode 0700): it holds the hook socket. */
+  /** Only the server's uid may enter (mode 0700): it holds the registry settings. */
   run: string;
-  /** The pre-receive hook's callback socket (git/hook-server.ts). */
-  hookSocket: string;
   /** The operator's registry settings as the server's own npm reads them for builds (slug-builder/registry.ts), inside run/. */
   registry: string;
   /** Each app's log history (`<app>.jsonl`), which outlives a restart. */
@@ -49,7 +47,6 @@ export function dataPaths(root: string): DataPaths {
     hooks: path.join(root, 'git-hooks'),
     scratch: path.join(root, 'dynos'),
     run: path.join(root, 'run'),
-    hookSocket: path.join(root, 'run', 'hooks.sock'),
     registry: path.join(root, 'run', 'registry'),
     logs: path.join(root, 'logs'),
     builds: path.join(root, 'builds'),

@@ -12,8 +12,8 @@ export interface Targets {
   hostTmpFile: string;
   /** A fresh path in the data dir that must not come to exist. */
   dataDirWrite: string;
-  /** The pre-receive hook's callback socket, and the API it used to be served on. */
-  hookSocket: string;
+  /** The server's private directory (mode 0700), and the API the hook's callback used to be served on. */
+  runDir: string;
   apiUrl: string;
 }
 
@@ -62,7 +62,7 @@ function probe(otherPids) {
     writeDataDir: attempt(() => fs.writeFileSync(t.dataDirWrite, 'pwned')),
     writeHostTmp: attempt(() => fs.writeFileSync(t.hostTmpFile, 'pwned')),
     signalServer: attempt(() => process.kill(t.serverPid, 0)),
-    statHookSocket: attempt(() => fs.statSync(t.hookSocket).mode),
+    listRunDir: attempt(() => fs.readdirSync(t.runDir).join(',')),
     signalOthers: (otherPids || []).map((pid) => attempt(() => process.kill(pid, 'SIGTERM'))),
     uid: process.getuid(),
     cwd: process.cwd(),
@@ -85,17 +85,12 @@ if (require.main === module) {
 
 const SERVER = String.raw`
 const http = require('http');
-const net = require('net');
 const fs = require('fs');
 const { probe } = require('./probe.js');
 const t = require('./targets.json');
 
-/** Tries the hook callback: its socket, and the public API where it used to be served. */
+/** Tries the public API where the hook's callback used to be served. */
 async function reachHook() {
-  const socket = await new Promise((resolve) => {
-    const s = net.connect(t.hookSocket, () => { s.destroy(); resolve({ ok: true }); });
-    s.on('error', (e) => resolve({ ok: false, error: e.code }));
-  });
   const api = await new Promise((resolve) => {
     const req = http.request(t.apiUrl + '/internal/pushes/x/deploy?commit=' + '0'.repeat(40), { method: 'POST' }, (res) => {
       res.resume();
@@ -104,7 +99,7 @@ async function reachHook() {
     req.on('error', (e) => resolve({ ok: false, error: e.code }));
     req.end('not a tar');
   });
-  return { socket, api };
+  return { api };
 }
 
 const server = http.createServer(async (req, res) => {

@@ -153,7 +153,7 @@ describe('listen addresses', () => {
     expect(paas.output()).toContain(`paas router listening on http://[::1]:${paas.routerPort}`);
     const loopback6 = '0000:0000:0000:0000:0000:0000:0000:0001';
     expect(listeningSockets(paas.proc.pid!)).toEqual([`${loopback6} ${apiPort}`, `${loopback6} ${paas.routerPort}`].sort());
-    // The pre-receive hook calls back to the API at the bound address, so a push proves it is usable.
+    // A push through the API at the bound address proves it is usable.
     await apiCall(paas, 'POST', '/v1/apps', { name: 'six' });
     const pushed = await push(paas, await gitRepo(paas, slowApp(0, 'six')), 'six');
     expect(pushed.code, pushed.stderr).toBe(0);
