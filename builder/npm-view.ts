@@ -1,12 +1,11 @@
 // What the builder asks of the npm registry (Node.js releases, npm, corepack, yarn and pnpm
 // versions), always through the host's npm: it honours the operator's registry, proxy and CA
 // settings (npmrc) as installs do. Answers are kept in memory for a few minutes.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import semver from 'semver';
 import { excerpt } from './safe-fs.js';
+import { runApart } from '../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 
 /** The registry's lists change a few times a month; a push should not wait on them every time. */
 const LIST_TTL_MS = 5 * 60_000;

@@ -1,16 +1,15 @@
 // Installs one npm package (a Node.js build, corepack) from the registry into a directory of its own
 // under a server-owned root, once: read-only to apps, built aside and renamed into place so that
 // concurrent installs of one version never see half of it.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { BuildError } from './errors.js';
 import { npmEnv, npmReason } from './npm-view.js';
 import { excerpt } from './safe-fs.js';
 import { moveIntoPlace, setModes } from './tool-install.js';
+import { runApart } from '../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 const PACK_TIMEOUT_MS = 10 * 60_000;
 /** A crashed install leaves its temp dir behind; one this old is no one's any more. */
 const STALE_INSTALL_MS = 60 * 60_000;

@@ -4,13 +4,12 @@
 // built-ins only): the server imports it, and an image build runs it as a script in its tools stage
 // (`node install-tool.mjs <root> <corepack.js> <name> <version> <reference> <dir>`), so both
 // runtimes lay tools out the same way.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { runApart } from '../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
 
 /** One install: `reference` is what corepack installs (`pnpm@9.1.0+sha512.<hex>`), `dir` where it goes under `root`. */

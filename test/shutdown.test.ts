@@ -1,5 +1,7 @@
 // SIGTERM with work in flight: new requests and pushes are refused with a message, a deploy gets
 // PAAS_SHUTDOWN_TIMEOUT_MS to finish and is then stopped and marked failed; fatal errors end the server.
+import { once } from 'node:events';
+import fs from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { nodeApp, slowBuildApp } from './helpers/fixtures.js';
 import { apiCall, BIN, createApp, gitRepo, push, pushInBackground, spawnChild, startPaas, tempDir } from './helpers/paas.js';
@@ -56,6 +58,8 @@ describe('shutdown with a deploy in flight', () => {
     await vi.waitFor(() => expect(pushing.output()).toContain('build started'), { timeout: 60_000, interval: 100 });
     paas.proc.kill('SIGINT');
     await vi.waitFor(() => expect(paas.output()).toContain('SIGINT received'), { interval: 20 });
+    // Within a second it would count as the same Ctrl-C passed on by npm (the next test).
+    await new Promise((r) => setTimeout(r, 1200));
     paas.proc.kill('SIGINT');
     const result = await pushing.done;
     expect(result.output).toContain('shut down before this deploy finished');
@@ -75,6 +79,54 @@ describe('shutdown with a deploy in flight', () => {
     expect(result.output).toContain('Released v1');
     expect(await paas.stop()).toBe(0);
     expect(statuses(paas.dataDir)).toEqual({ builds: ['succeeded'], releases: ['succeeded'] });
+  });
+});
+
+/** The git processes working on `dataDir`'s repositories (receive-pack and its hook, archive, gc). */
+function gitProcesses(dataDir: string): string[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+      return /(^|\/)git$/.test(argv[0]) && (argv.some((a) => a.includes(dataDir)) || env.includes(dataDir)) ? [argv.join(' ')] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
+}
+
+describe('npm start in a process group of its own, as a terminal runs it', () => {
+  // A terminal's Ctrl-C signals its whole foreground group: npm, the server and whatever the server
+  // started; npm then passes the signal on, so the server gets it twice. A TERM to the group, the same.
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s to the whole group lets the deploy in flight finish and leaves no git behind', async (signal) => {
+    const paas = await startPaas({ PAAS_SHUTDOWN_TIMEOUT_MS: '60000' }, { viaNpm: true });
+    await createApp(paas, 'grouped');
+    const pushing = pushInBackground(paas, await gitRepo(paas, slowBuildApp(2500)), 'grouped');
+    await vi.waitFor(() => expect(pushing.output()).toContain('build started'), { timeout: 60_000, interval: 100 });
+    process.kill(-paas.proc.pid!, signal);
+    const result = await pushing.done;
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain('Released v1');
+    // npm and the server end by themselves once the deploy is live and the dynos are stopped.
+    if (paas.proc.exitCode === null) await once(paas.proc, 'exit');
+    expect(paas.output()).toContain(`${signal} received: refusing new pushes and changes, finishing deploys`);
+    expect(paas.output()).not.toContain('again: stopping deploys');
+    expect(statuses(paas.dataDir)).toEqual({ builds: ['succeeded'], releases: ['succeeded'] });
+    expect(gitProcesses(paas.dataDir)).toEqual([]);
+  });
+
+  it('tells the pusher in words when the deploy outlives the shutdown timeout, and no git is left hanging', async () => {
+    const paas = await startPaas({ PAAS_SHUTDOWN_TIMEOUT_MS: '2000' }, { viaNpm: true });
+    await createApp(paas, 'cut-short');
+    const pushing = pushInBackground(paas, await gitRepo(paas, slowBuildApp(120_000)), 'cut-short');
+    await vi.waitFor(() => expect(pushing.output()).toContain('build started'), { timeout: 60_000, interval: 100 });
+    process.kill(-paas.proc.pid!, 'SIGINT');
+    const result = await pushing.done;
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('shut down before this deploy finished');
+    if (paas.proc.exitCode === null) await once(paas.proc, 'exit');
+    expect(statuses(paas.dataDir).builds).toEqual(['failed']);
+    expect(gitProcesses(paas.dataDir)).toEqual([]);
   });
 });
 

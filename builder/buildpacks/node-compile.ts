@@ -1,10 +1,8 @@
 // Carries out the Node.js plan on the host (directory slugs): installs the app's Node and package
 // managers, runs the steps through the app's sandbox, and keeps the per-app caches: the dependency
 // install (keyed by everything that decides it), the package manager's downloads, cacheDirectories.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { DepCache, hashKey, restoreTree, saveTree } from '../cache.js';
 import { BuildError } from '../errors.js';
 import { installNode, type NodeInstall, nodeHomeSeen, platformNode, resolveEnginesNode } from '../node-versions.js';
@@ -14,8 +12,9 @@ import { installTools, type ToolRef } from '../tools.js';
 import type { BuildRequest, PlanContext, PlanStep, Slug } from '../types.js';
 import { changedInputs, coveredBy, installCache, installInputs, type InstallKey, installKey, presentInTree } from './install-key.js';
 import type { NodePlan } from './node-plan.js';
+import { runApart } from '../../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 /**
  * The build's package-manager cache (npm cache, yarn cache, pnpm store), in the tree under paas's
  * reserved `.paas`, so it lasts from one step to the next (a step's /tmp does not) on the same

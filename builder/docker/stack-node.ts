@@ -1,13 +1,12 @@
 // Node.js and npm for the stack, from the npm registry (never Debian's nodejs). They are fetched on
 // the host, which trusts the registry (and any TLS-intercepting proxy in between), and laid out in
 // the build context as they will sit under /usr/local.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { BuildError } from '../errors.js';
+import { runApart } from '../../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 
 /** The exact Node.js and npm versions a stack image holds. */
 export interface NodeVersions {

@@ -3,6 +3,12 @@ import { CliError } from '../errors.js';
 
 /** How often a server started by npm checks that npm is still there. */
 const PARENT_CHECK_MS = 1000;
+/**
+ * One Ctrl-C reaches the server twice when npm started it: from the terminal (the whole foreground
+ * process group) and again from npm, which passes it on; a TERM to the process group does the same.
+ * A second signal within this window is that same one, not a person asking to hurry.
+ */
+const SAME_SIGNAL_MS = 1000;
 
 type Stop = (why: string, opts?: { fatal?: boolean }) => void;
 
@@ -49,6 +55,7 @@ export default function register(program: Command): void {
       let server: Awaited<ReturnType<typeof startServer>> | undefined;
       let pending: Parameters<Stop> | undefined;
       let stopping = false;
+      let firstAt = 0;
       let graceMs = 10_000;
       const stop: Stop = (why, opts = {}) => {
         // Before the server is up there is nothing to drain: stop as soon as it is, or at once if fatal.
@@ -58,13 +65,15 @@ export default function register(program: Command): void {
         }
         const code = opts.fatal ? 1 : 0;
         if (stopping) {
+          if (!opts.fatal && Date.now() - firstAt < SAME_SIGNAL_MS) return;
           // A second Ctrl-C, or a fatal error while draining: stop deploys in flight now.
           if (!opts.fatal) console.log(`${why} again: stopping deploys in flight now`);
           void server.close({ timeoutMs: 0 });
           return;
         }
         stopping = true;
-        console.log(`${why}: refusing new pushes and changes, finishing deploys, stopping dynos`);
+        firstAt = Date.now();
+        console.log(`${why}: refusing new pushes and changes, finishing deploys, stopping dynos (Ctrl-C again, a second from now or later, stops deploys in flight at once)`);
         // A fatal error leaves the server in an unknown state: no waiting for deploys, and a hard
         // deadline (two dyno grace periods and some), so it is never left half-alive.
         if (opts.fatal) setTimeout(() => process.exit(code), 2 * graceMs + 10_000).unref();

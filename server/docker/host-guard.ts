@@ -5,10 +5,9 @@
 // new connection coming in from any bridge of this server's networks (their interface names share
 // a prefix, networks.ts) is refused. Replies to connections the host opened (the router to a dyno,
 // paas to an add-on) still pass, and so does traffic to the outside world (forwarded, not input).
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { runApart } from '../../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 
 /** The rule's arguments after `-C`, `-I` or `-D INPUT`: fixed words and our own names only. */
 export function hostGuardRule(bridgePrefix: string, instance: string): string[] {

@@ -8,6 +8,7 @@ import type { Deps } from '../control/deps.js';
 import { failureMessage } from '../control/releases.js';
 import { boundedLines } from '../http/bounded-output.js';
 import { PUSH_CANCELLED, type Push } from './pushes.js';
+import { apart } from '../../lib/run-apart.js';
 
 /**
  * The pre-receive hook of every app repository (core.hooksPath), a POSIX sh script that starts no
@@ -156,11 +157,11 @@ export function servePreReceive(child: ChildProcess, run: HookRun, deps: Deps): 
 
 /** Builds `commit` from `git archive` of it and releases it; the hook's answer. */
 async function deploy(push: Push, commit: string, to: { repo: string; env: Record<string, string>; log: (line: string) => void }, deps: Deps): Promise<[boolean, string?]> {
-  const archive = spawn('git', ['archive', '--format=tar', commit], {
+  const archive = spawn('git', ['archive', '--format=tar', commit], apart({
     cwd: to.repo,
     env: { ...deps.config.baseEnv, GIT_DIR: to.repo, ...to.env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   archive.on('error', (err) => to.log(` !     git archive failed to start: ${err.message}`));
   readline.createInterface({ input: archive.stderr }).on('line', (line) => to.log(line));
   // Read from now on: once git exits, Node drops what nobody reads of its stdout yet, and the

@@ -13,6 +13,7 @@ import { HOOK_STDIO, servePreReceive } from './pre-receive.js';
 import { FLUSH, readHead } from './request-head.js';
 import { requireApp } from '../control/queries.js';
 import { spaceProblem } from '../disk/space.js';
+import { apart } from '../../lib/run-apart.js';
 
 const SERVICES = new Set(['git-receive-pack', 'git-upload-pack']);
 const GIT_PATH = /^\/([a-z][a-z0-9-]{1,29})\.git\/(info\/refs|git-receive-pack|git-upload-pack)$/;
@@ -74,7 +75,7 @@ export function gitRoutes(deps: Deps): express.Router {
       // A full data dir refuses a push before git unpacks anything, in words (not "unpacker error").
       const full = service === 'git-receive-pack' && spaceProblem(deps.paths.root, deps.config.disk.minFreeBytes, 'this push was not applied');
       if (full) return gitErrPacket(res, service, full.message);
-      const child = spawn('git', [cmd, '--stateless-rpc', '--advertise-refs', dir], { env: deps.config.baseEnv });
+      const child = spawn('git', [cmd, '--stateless-rpc', '--advertise-refs', dir], apart({ env: deps.config.baseEnv }));
       child.on('error', (err) => failed(res, err));
       res.type(`application/x-${service}-advertisement`);
       res.write(`${pktLine(`# service=${service}\n`)}0000`);
@@ -107,7 +108,7 @@ const GC_TIMEOUT_MS = 5 * 60_000;
  * from running at once; what it prints goes nowhere, and a failure only leaves the repo unpacked.
  */
 function tidy(dir: string, env: Record<string, string>): void {
-  const gc = spawn('git', ['gc', '--auto', '--quiet'], { cwd: dir, env, stdio: 'ignore', timeout: GC_TIMEOUT_MS });
+  const gc = spawn('git', ['gc', '--auto', '--quiet'], apart({ cwd: dir, env, stdio: 'ignore', timeout: GC_TIMEOUT_MS }));
   gc.on('error', () => undefined);
 }
 
@@ -142,7 +143,9 @@ function runService({ service, app, actor, body, head, ended, res }: ServiceRun,
   // pusher's git until it ends: paas runs it once the push has been answered instead (tidy).
   const args = ['-c', `core.hooksPath=${deps.paths.hooks}`, '-c', `receive.maxInputSize=${deps.config.limits.maxPushBytes}`, '-c', 'receive.autogc=false', cmd, '--stateless-rpc', repo];
   // git passes the extra pipes on to the hook, which hands the push over on them.
-  const child = spawn('git', args, { env: deps.config.baseEnv, stdio: service === 'git-receive-pack' ? HOOK_STDIO : 'pipe' });
+  // Apart from paas's process group (lib/run-apart.ts): a Ctrl-C to `npm start` must not kill the push
+  // that shutdown lets finish, nor its hook.
+  const child = spawn('git', args, apart({ env: deps.config.baseEnv, stdio: service === 'git-receive-pack' ? HOOK_STDIO : 'pipe' }));
   if (service === 'git-receive-pack') servePreReceive(child, { repo, push, refusal }, deps);
   let settled = false;
   // The lock is free before the response ends, so the pusher's next push never finds it still held.

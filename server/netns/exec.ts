@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { apart } from '../../lib/run-apart.js';
 
 /** A failed `ip`, `nft` or `iptables` run: its first line of stderr says why. */
 export class NetCommandError extends Error {
@@ -16,7 +17,7 @@ export class NetCommandError extends Error {
  */
 export function netTool(argv: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), apart({ env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] }));
     let out = '';
     let err = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));

@@ -1,15 +1,15 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { type NodeInstall, nodeHomeSeen } from '../../builder/index.js';
 import { TOOLS_SEEN } from '../../builder/tools.js';
 import { confined, confinedSetup, MOUNT_SIZED_OVERLAY, type SandboxLimits, sizedTmpfs } from './confine.js';
 import { type SandboxHost, sharedDirMode } from './host.js';
 import { isolationArgs, openParents } from './isolation.js';
 import { noUserNamespacesFilter } from './seccomp.js';
+import { runApart } from '../../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 
 /** Where every process of an app finds its tree, as on Heroku. */
 export const APP_ROOT = '/app';

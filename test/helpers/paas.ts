@@ -98,13 +98,18 @@ process.on('exit', () => {
  * `noRouter` starts the control plane alone (`paas server --no-router`): only the API listener is awaited.
  * `outputLimit` keeps only about that many characters of the server's output (benchmarks that flood the log).
  */
-export async function startPaas(extraEnv: Record<string, string> = {}, opts: { inheritFd?: number; noRouter?: boolean; outputLimit?: number } = {}): Promise<Paas> {
+export async function startPaas(extraEnv: Record<string, string> = {}, opts: { inheritFd?: number; noRouter?: boolean; outputLimit?: number; viaNpm?: boolean } = {}): Promise<Paas> {
   const dataDir = extraEnv.PAAS_DATA_DIR ?? tempDir('paas-data-');
   const home = tempDir('paas-home-');
   const token = extraEnv.PAAS_API_TOKEN ?? `test-token-${Math.random().toString(36).slice(2)}`;
   // The suite's temp dir (one per run, see test/global-setup.ts) reaches the server and its git.
   const tmp = { TMPDIR: os.tmpdir() };
-  const proc = spawn(process.execPath, [BIN, 'server', ...(opts.noRouter ? ['--no-router'] : [])], {
+  // `viaNpm`: as the README starts it, `npm start` in a process group of its own (a terminal's
+  // foreground group): `proc` is npm, and the server its child.
+  const [cmd, args] = opts.viaNpm ? ['npm', ['start', '--silent', ...(opts.noRouter ? ['--', '--no-router'] : [])]] : [process.execPath, [BIN, 'server', ...(opts.noRouter ? ['--no-router'] : [])]];
+  const proc = spawn(cmd, args, {
+    cwd: ROOT,
+    detached: opts.viaNpm,
     env: {
       PATH: process.env.PATH!,
       HOME: home,
@@ -119,6 +124,8 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
       PAAS_SETTLE_MS: '300',
       // Every suite names its runtime: an engine that answers must not move a suite onto Docker.
       PAAS_RUNTIME: 'process',
+      // npm keeps a compile cache in TMPDIR, which the suite's leftover check would find.
+      ...(opts.viaNpm ? { NODE_DISABLE_COMPILE_CACHE: '1' } : {}),
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe', ...(opts.inheritFd === undefined ? [] : [...Array<'ignore'>(27).fill('ignore'), opts.inheritFd])],
@@ -127,6 +134,10 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => (running.delete(proc), resolve(code))));
   let out = '';
   async function shutdown(): Promise<void> {
+    // Under npm, whatever of its group outlived it (nothing should) goes too.
+    await stopServer().finally(() => opts.viaNpm && killGroup(proc));
+  }
+  async function stopServer(): Promise<void> {
     if (hasExited(proc)) return;
     proc.kill('SIGTERM');
     if (await exitsWithin(proc, STOP_TIMEOUT_MS)) return;

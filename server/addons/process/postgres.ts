@@ -1,12 +1,12 @@
-import { type ChildProcess, execFile } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { postmasterReady } from '../postmaster-ready.js';
 import { type PgTarget, runClient } from './pg-client.js';
 import { type AddonBox, seen, spawnInBox } from './sandbox.js';
+import { runApart } from '../../../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 
 /** The newest PostgreSQL Debian installed (`/usr/lib/postgresql/<major>/bin`), found when asked. */
 export async function pgBin(): Promise<string> {

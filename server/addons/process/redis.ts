@@ -1,12 +1,12 @@
-import { type ChildProcess, execFile } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { connectLocal } from './local-socket.js';
 import { redisCommands } from './resp.js';
 import { type AddonBox, seen, spawnInBox } from './sandbox.js';
+import { runApart } from '../../../lib/run-apart.js';
 
-const run = promisify(execFile);
+const run = runApart;
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 
