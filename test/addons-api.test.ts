@@ -3,7 +3,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { apiCall, cli, createApp, type Paas, startPaas } from './helpers/paas.js';
+import { apiCall, BIN, cli, createApp, type Paas, sh, startPaas } from './helpers/paas.js';
 
 let paas: Paas;
 beforeAll(async () => {
@@ -103,5 +103,22 @@ describe('add-ons API and CLI refusals', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('addons:create on a terminal', () => {
+  it('says what it waits for, with the seconds spent, and what it made', async () => {
+    await createApp(paas, 'adn-tty');
+    // Under a pseudo-terminal (util-linux script), as a person runs it: progress goes to its stderr.
+    const command = [process.execPath, BIN, 'addons:create', 'redis', '-a', 'adn-tty'].map((w) => `'${w}'`).join(' ');
+    const r = await sh('script', ['-qec', command, '/dev/null'], { env: paas.env });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/Creating redis on adn-tty \(a Redis server of its own, started\)\.\.\. \d+ s/);
+    expect(r.stdout).toMatch(/redis-[a-z]+-\d+ attached as REDIS_URL; restarting adn-tty with it/);
+    // Piped (no terminal), only the add-on's name goes out, on stdout.
+    const piped = await cli(paas, ['addons:create', 'redis', '-a', 'adn-tty', '--as', 'CACHE']);
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout).toMatch(/^redis-[a-z]+-\d+\n$/);
+    expect(piped.stderr).toBe('');
   });
 });
