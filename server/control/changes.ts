@@ -18,7 +18,7 @@ async function releaseInBackground(
   prepare: (app: AppRow) => Parameters<typeof openRelease>[0],
   deps: Deps,
 ): Promise<ReleaseRow> {
-  const unlock = await deps.locks.acquire(appName);
+  const unlock = await deps.locks.acquire(appName, 'a new release (config change, rollback or add-on)');
   let release: ReleaseRow;
   let app: AppRow | undefined;
   try {

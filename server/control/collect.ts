@@ -59,7 +59,7 @@ function keptBuilds(app: AppRow, deps: Deps): Set<string> {
 
 /** One app's slugs, images and outputs beyond what it keeps, under its lock (a deploy in flight finishes first). */
 async function collectApp(app: AppRow, c: Collector, deps: Deps): Promise<void> {
-  const unlock = await deps.locks.acquire(app.name);
+  const unlock = await deps.locks.acquire(app.name, 'paas gc');
   try {
     const keep = keptBuilds(app, deps);
     for (const build of slugBuilds(deps.db, app.id)) {

@@ -95,7 +95,7 @@ function validate(updates: unknown, current: Formation, max: number, appName: st
  */
 export async function scaleFormation(params: { app: string; updates: unknown }, deps: Deps): Promise<FormationView[]> {
   const app = requireApp(deps, params.app);
-  const unlock = await deps.locks.acquire(app.name);
+  const unlock = await deps.locks.acquire(app.name, 'a scale');
   const before = getFormation(deps.db, app.id);
   try {
     const next = validate(params.updates, before, deps.config.maxDynosPerType, app.name);

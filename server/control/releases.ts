@@ -170,7 +170,7 @@ async function pruneSlugs(app: AppRow, deps: Pick<Deps, 'db' | 'logs' | 'builder
  * a push or config change that arrives meanwhile cannot be overtaken by the older release.
  */
 export async function restoreCurrentRelease(app: AppRow, deps: Deps, running: StaleDyno[] = []): Promise<void> {
-  const unlock = await deps.locks.acquire(app.name);
+  const unlock = await deps.locks.acquire(app.name, 'a restart');
   try {
     const release = currentRelease(app, deps);
     const run = release ? await toRun(app, release, deps) : undefined;

@@ -133,7 +133,7 @@ function runService({ service, app, actor, body, head, ended, res }: ServiceRun,
     // Shutdown may have begun while the request body was read: such a push is refused like a new one.
     unlock = deps.lifecycle.draining ? undefined : deps.locks.tryAcquire(app.name);
     if (deps.lifecycle.draining) refusal = SHUTTING_DOWN;
-    else if (!unlock) refusal = `A deploy of ${app.name} is already in progress; this push was not applied. Push again once it finishes.`;
+    else if (!unlock) refusal = busyRefusal(app.name, deps.locks.holder(app.name));
     else push = { app, actor, cancel: new AbortController() };
   }
   const cmd = service.slice('git-'.length);
@@ -180,4 +180,10 @@ function runService({ service, app, actor, body, head, ended, res }: ServiceRun,
       child.kill();
     }
   });
+}
+
+/** Why a push found the app's lock held, in words: what holds it, and what to do. */
+function busyRefusal(app: string, holder = 'a deploy'): string {
+  if (holder === 'a deploy') return `A deploy of ${app} is already in progress; this push was not applied. Push again once it finishes.`;
+  return `${app} is busy with ${holder}; this push was not applied. Push again in a few seconds.`;
 }
