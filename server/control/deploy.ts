@@ -5,6 +5,7 @@ import { failureMessage, openRelease, runRelease } from './releases.js';
 import { openOutput, pruneOutputs } from '../outputs/store.js';
 import type { AppRow } from '../store/apps.js';
 import { finishBuild, insertBuild, listBuilds, type ReleaseRow } from '../store/releases.js';
+import type { ConfigVars } from './config-vars.js';
 import { currentConfig } from './queries.js';
 import { getFormation } from '../store/formation.js';
 import { isNoSpace, spaceProblem, storageError } from '../disk/space.js';
@@ -57,16 +58,36 @@ export async function deployCommit(
   }
 }
 
+/** A push to build and release, with the id of its build row. */
+type BuildParams = { app: AppRow; commit: string; source: NodeJS.ReadableStream; log: (line: string) => void; createdBy: string; signal?: AbortSignal; buildId: string };
+
 async function buildAndRelease(
-  params: { app: AppRow; commit: string; source: NodeJS.ReadableStream; log: (line: string) => void; createdBy: string; signal?: AbortSignal; buildId: string },
+  params: BuildParams,
   deps: Deps,
 ): Promise<ReleaseRow> {
-  const { app, commit, log, buildId } = params;
-  const { db, paths } = deps;
+  const { app } = params;
   // The pusher hanging up and the server shutting down both stop the build where it is.
   const signal = params.signal ? AbortSignal.any([params.signal, deps.lifecycle.signal]) : deps.lifecycle.signal;
   // The config the release will get; the app's lock keeps it from changing while the build runs.
   const appConfig = currentConfig(app, deps);
+  // The new web dyno's sandbox starts while the slug builds, where the runtime can: the rollout
+  // goes on from it. Over, whatever happened, it goes unless the rollout took it.
+  const prestarted = deps.runner.prestartWeb({ app: app.name, appId: app.id, env: appConfig, user: deps.builder.dynoUser(app) });
+  try {
+    return await buildThenRelease(params, appConfig, signal, deps);
+  } finally {
+    await prestarted();
+  }
+}
+
+async function buildThenRelease(
+  params: BuildParams,
+  appConfig: ConfigVars,
+  signal: AbortSignal,
+  deps: Deps,
+): Promise<ReleaseRow> {
+  const { app, commit, log, buildId } = params;
+  const { db, paths } = deps;
   let slug;
   let buildpack: string | undefined;
   try {

@@ -2,7 +2,7 @@
 import { dynoLimitsFor } from '../../lib/dyno-limits.js';
 import { DeployError } from '../../lib/errors.js';
 import { shownCommand } from '../../lib/shown-command.js';
-import type { RunningDyno } from '../runtime/types.js';
+import type { PrestartedDyno, RunningDyno } from '../runtime/types.js';
 import { waitUntilUp } from '../runtime/wait-port.js';
 import { deleteDyno, type DynoState, insertDyno, setDynoState } from '../store/dynos.js';
 import { getFormation } from '../store/formation.js';
@@ -11,8 +11,9 @@ import { runChecks, startupChecks } from './health.js';
 import type { Ctx, Dyno, OneOffRun, ReleaseToRun } from './types.js';
 
 /** Boots dynos in parallel; if any fails, the others are stopped and its reason is thrown. */
-export async function bootMany(ctx: Ctx, release: ReleaseToRun, type: string, indices: number[], log: (line: string) => void): Promise<Dyno[]> {
-  const results = await Promise.allSettled(indices.map((i) => boot(ctx, release, type, i, log)));
+export async function bootMany(ctx: Ctx, release: ReleaseToRun, type: string, indices: number[], log: (line: string) => void, prestarted?: PrestartedDyno): Promise<Dyno[]> {
+  // A prestarted dyno is the first one's (Runtime.start cancels it should it not fit).
+  const results = await Promise.allSettled(indices.map((i, n) => boot(ctx, release, type, i, log, 0, n === 0 ? prestarted : undefined)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   if (failed) {
@@ -23,12 +24,12 @@ export async function bootMany(ctx: Ctx, release: ReleaseToRun, type: string, in
 }
 
 /** Starts a dyno; a web dyno must listen on its port before this resolves. */
-export async function boot(ctx: Ctx, release: ReleaseToRun, type: string, index: number, log: (line: string) => void, restarts = 0): Promise<Dyno> {
+export async function boot(ctx: Ctx, release: ReleaseToRun, type: string, index: number, log: (line: string) => void, restarts = 0, prestarted?: PrestartedDyno): Promise<Dyno> {
   const name = `${type}.${index}`;
   const { runtime, db, logs } = ctx.deps;
   const tail = new OutputTail();
   const bootStarted = Date.now();
-  const running = await startDyno(ctx, release, type, name, (line) => tail.push(line));
+  const running = await startDyno(ctx, release, type, name, (line) => tail.push(line), undefined, prestarted);
   // A rolling restart or a deploy boots the new web.1 beside the old: the log tells the two apart.
   const beside = sameName(ctx, release.app, name);
   const starting = beside ? `Starting a new process beside the running one (v${beside.release.version}), with command` : 'Starting process with command';
@@ -79,8 +80,11 @@ export function record(ctx: Ctx, release: ReleaseToRun, running: RunningDyno, ty
 }
 
 /** Starts one dyno of the release; each output line goes to the app's logs and to `onLine`. */
-export async function startDyno(ctx: Ctx, release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void, oneOff?: OneOffRun): Promise<RunningDyno> {
-  if (ctx.closed) throw new DeployError('The paas server is shutting down: no new dyno starts.');
+export async function startDyno(ctx: Ctx, release: ReleaseToRun, type: string, name: string, onLine: (line: string) => void, oneOff?: OneOffRun, prestarted?: PrestartedDyno): Promise<RunningDyno> {
+  if (ctx.closed) {
+    await prestarted?.cancel();
+    throw new DeployError('The paas server is shutting down: no new dyno starts.');
+  }
   const limits = ctx.deps.dynoLimits && dynoLimitsFor(ctx.deps.dynoLimits, release.env);
   // As Heroku tells buildpacks (its Node buildpack sizes WEB_CONCURRENCY by it): the dyno's memory, in MB.
   const memory: Record<string, string> = limits ? { MEMORY_AVAILABLE: String(Math.floor(limits.memoryBytes / 1024 ** 2)) } : {};
@@ -105,7 +109,7 @@ export async function startDyno(ctx: Ctx, release: ReleaseToRun, type: string, n
     stdin: oneOff?.stdin,
     tty: oneOff?.tty,
     onOutput: oneOff?.onOutput,
-  })
+  }, prestarted)
     .catch((err: unknown) => {
       // The runtime could not start it at all (an image gone, the engine refusing): the release fails with why.
       throw err instanceof DeployError ? err : new DeployError(`${name} could not start: ${(err as Error).message.split('\n')[0]}`);

@@ -5,12 +5,14 @@ import { getFormation } from '../store/formation.js';
 import { OutputTail } from './boot-report.js';
 import { lineSink, publish, record, stopMany, stopOne, track } from './dyno.js';
 import { runOnce, startOneOff, stopOneOff } from './one-offs.js';
+import { cancelPrestarted, prestartWeb, type PrestartTarget } from './prestart.js';
 import { watch } from './revive.js';
 import { replace, rollout, scaleType } from './rollout.js';
 import { acceptTrial, type RevertHandler, trialNotice } from './trial.js';
 import { type AppState, type Ctx, type Dyno, formationTypes, type OneOffRun, type ReconcilerDeps, type ReleaseToRun } from './types.js';
 
 export type { OneOffRun, ReconcilerDeps, ReleaseToRun } from './types.js';
+export type { PrestartTarget } from './prestart.js';
 
 /**
  * Owns the gap between what should run (the current release × the formation in the store) and what
@@ -35,6 +37,7 @@ export class Reconciler {
       stops: new Set(),
       unsettled: new Set(),
       oneOffs: new Map(),
+      warm: new Map(),
       closed: false,
       state,
       serial: (app, fn) => {
@@ -60,6 +63,15 @@ export class Reconciler {
    */
   deploy(release: ReleaseToRun, log: (line: string) => void, signal?: AbortSignal, opts: { settle?: boolean; onRevert?: RevertHandler } = {}): Promise<void> {
     return this.ctx.serial(release.app, () => rollout(this.ctx, release, log, signal, opts.settle ?? true, opts.onRevert));
+  }
+
+  /**
+   * Starts the sandbox of the app's next web.1 while its slug builds, where the runtime can; the
+   * next deploy of the app starts from it. Returns what the caller runs once that deploy is over,
+   * whatever happened: it removes the dyno unless the rollout took it.
+   */
+  prestartWeb(target: PrestartTarget): () => Promise<void> {
+    return prestartWeb(this.ctx, target);
   }
 
   /** Brings the number of dynos of each type to the formation in the store. Throws if a web dyno fails to boot. */
@@ -213,6 +225,7 @@ export class Reconciler {
   async stopAll(): Promise<void> {
     // Releases on trial are kept: their old web dynos drain (tracked in ctx.stops).
     for (const s of this.ctx.apps.values()) acceptTrial(this.ctx, s);
+    await cancelPrestarted(this.ctx);
     if (this.ctx.deps.runtime.persistent) return this.stopUnsettled();
     for (const s of this.ctx.apps.values()) for (const d of s.dynos) d.retired = true;
     // No drain: they are all still routed, and the router is closing.

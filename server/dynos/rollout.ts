@@ -4,6 +4,7 @@ import { DeployError } from '../../lib/errors.js';
 import { formationFor } from '../store/formation.js';
 import { noWebNotice } from './boot-report.js';
 import { bootMany, publish, stopMany, stopOne } from './dyno.js';
+import { takePrestarted } from './prestart.js';
 import { scheduleRevive, watch } from './revive.js';
 import { type RevertHandler, startTrial } from './trial.js';
 import { type AppState, type Ctx, type Dyno, formationTypes, range, type ReleaseToRun } from './types.js';
@@ -26,7 +27,10 @@ export async function rollout(ctx: Ctx, release: ReleaseToRun, log: (line: strin
   const webWanted = release.slug.processTypes.web ? (formation.web ?? 0) : 0;
   if (!release.slug.processTypes.web) for (const line of noWebNotice(release.slug.processTypes, formation)) log(line);
   if (webWanted > 0) log(`-----> Launching ${range(1, webWanted).map((i) => `web.${i}`).join(', ')}`);
-  const fresh = await bootMany(ctx, release, 'web', range(1, webWanted), log);
+  // web.1 may have been prestarted while the slug built: the runtime goes on from it, or cancels it.
+  const prestarted = await takePrestarted(ctx, release.app);
+  if (webWanted === 0) await prestarted?.cancel();
+  const fresh = await bootMany(ctx, release, 'web', range(1, webWanted), log, prestarted);
   const old = s.dynos.filter((d) => d.type === 'web');
   if (signal?.aborted) {
     await stopMany(ctx, fresh);

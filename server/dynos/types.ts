@@ -2,7 +2,7 @@
 import type { Slug } from '../../builder/index.js';
 import type { AppLogs } from '../logs/pipeline.js';
 import type { DynoLimits } from '../../lib/dyno-limits.js';
-import type { DynoSpec, RunningDyno, Runtime, TtySize } from '../runtime/types.js';
+import type { DynoSpec, PrestartedDyno, RunningDyno, Runtime, TtySize } from '../runtime/types.js';
 import type { AppUser } from '../sandbox/spawn.js';
 import type { Db } from '../store/db.js';
 import type { DynoState } from '../store/dynos.js';
@@ -125,6 +125,8 @@ export interface Ctx {
   readonly stops: Set<Promise<void>>;
   /** Dynos booting or running once (a release phase): on a persistent runtime, what shutdown stops. */
   readonly unsettled: Set<RunningDyno>;
+  /** Per app, the web dyno its deploy prestarted while the slug builds (prestart.ts), until its rollout takes it. */
+  readonly warm: Map<string, Promise<PrestartedDyno | undefined>>;
   /** One-off dynos (`paas run`) by id, with their commands, for ps. */
   readonly oneOffs: Map<string, string>;
   /** Set by close(): no dyno starts after it. */

@@ -122,6 +122,24 @@ export interface RecordedDyno {
   handle: string | null;
 }
 
+/**
+ * What a dyno can be started with before its release's slug is built (Runtime.prestart): its app,
+ * name, identity and limits, which the app's lock keeps from changing while the build runs, and
+ * whether its slug is a buildpack's (`profile`), as most are. The rest (slug, command, env, port)
+ * comes at start.
+ */
+export type PrestartSpec = Pick<DynoSpec, 'app' | 'name' | 'user' | 'limits' | 'profile'>;
+
+/** A dyno started ahead of its slug (Runtime.prestart), waiting: `start(spec, it)` takes it. */
+export interface PrestartedDyno {
+  readonly app: string;
+  /**
+   * Ends it and removes what it made (scratch, cgroup); resolves once nothing of it is left. A no-op
+   * once `start` has taken it: the dyno is then stopped as any other.
+   */
+  cancel(): Promise<void>;
+}
+
 export interface Runtime {
   readonly name: string;
   /**
@@ -129,7 +147,18 @@ export interface Runtime {
    * next server adopts them. False (process): they stop with the server, and the next one reaps.
    */
   readonly persistent: boolean;
-  start(spec: DynoSpec): Promise<RunningDyno>;
+  /**
+   * Starts a dyno. With `prestarted` (from this runtime's prestart) it goes on from where that one
+   * waits, when `spec` agrees with what it was started for; otherwise that one is cancelled and the
+   * dyno starts afresh. Either way `prestarted` is the runtime's to end from here.
+   */
+  start(spec: DynoSpec, prestarted?: PrestartedDyno): Promise<RunningDyno>;
+  /**
+   * Optional: starts the part of a dyno that needs no slug (its sandbox, namespaces, cgroup), so a
+   * deploy can do it while the build runs; undefined where the runtime cannot. Nothing of the app
+   * runs before `start`. The caller cancels it unless it hands it to `start`.
+   */
+  prestart?(spec: PrestartSpec): Promise<PrestartedDyno | undefined>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the dyno is gone. */
   stop(dyno: RunningDyno, graceMs: number): Promise<void>;
   /**

@@ -55,13 +55,35 @@ export function sizedTmpfs(limits: SandboxLimits | undefined, dest: string): str
   return [...(limits?.diskBytes ? ['--size', String(limits.diskBytes)] : []), '--tmpfs', dest];
 }
 
-/**
- * Like MOUNT_OVERLAY in spawn.ts, but the dyno's upper layer (what it writes under /app) lives on a
- * tmpfs of its disk size, mounted in the same private mount namespace and gone with it. The tmpfs's
- * pages are charged to the memory cgroup of whoever writes them: the dyno. $2 is the size, $3 and $4
- * the app's uid and gid, which own the layer's directories (the upper one's root is /app's): one
- * `install` makes both. The work directory is never reachable from the sandbox, which binds only
- * `merged`, behind the tmpfs's root (0700, root's).
- */
-export const MOUNT_SIZED_OVERLAY =
-  'cd "$1" && mount -t tmpfs -o "size=$2,mode=0700" paas-disk layer && install -d -m 0700 -o "$3" -g "$4" layer/upper layer/work && mount -t overlay paas-app -o lowerdir=lower,upperdir=layer/upper,workdir=layer/work merged && shift 4 && paas_exec "$@"';
+// Mounts a dyno's overlay inside the private mount namespace that `unshare` made, then runs bwrap
+// there (confinedSetup's script: paas_exec). The overlay options name relative paths, so
+// /proc/self/mountinfo inside shows no host path. Fixed scripts: every value reaches them as a
+// positional argument, never spliced into the text.
+const OVERLAY = 'mount -t overlay paas-app -o lowerdir=lower,upperdir=upper,workdir=work merged';
+/** The overlay in "$1" (the scratch dir: lower, upper, work, merged), then the command. */
+export const MOUNT_OVERLAY = `cd "$1" && ${OVERLAY} && shift && paas_exec "$@"`;
+
+// A dyno's upper layer (what it writes under /app) on a tmpfs of its disk size, mounted in the same
+// private mount namespace and gone with it. The tmpfs's pages are charged to the memory cgroup of
+// whoever writes them: the dyno. $2 is the size, $3 and $4 the app's uid and gid, which own the
+// layer's directories (the upper one's root is /app's): one `install` makes both. The work
+// directory is never reachable from the sandbox, which binds only `merged`, behind the tmpfs's root (0700, root's).
+const SIZED_LAYER = 'mount -t tmpfs -o "size=$2,mode=0700" paas-disk layer && install -d -m 0700 -o "$3" -g "$4" layer/upper layer/work';
+const SIZED_OVERLAY = 'mount -t overlay paas-app -o lowerdir=lower,upperdir=layer/upper,workdir=layer/work merged';
+
+/** Like MOUNT_OVERLAY, with the upper layer on a sized tmpfs: "$1" the scratch dir, then size, uid, gid, then the command. */
+export const MOUNT_SIZED_OVERLAY = `cd "$1" && ${SIZED_LAYER} && ${SIZED_OVERLAY} && shift 4 && paas_exec "$@"`;
+
+// A dyno started ahead of its slug (warm.ts) does all that needs no slug, then waits: its cgroup
+// join is over first (and reaped: paas_exec need not wait again), then `read` takes one line from
+// fd 8, the last argument of the command (the Procfile command, which is one line), sent once
+// `lower` points at the slug and bwrap's fds are written. Only then is the overlay mounted and
+// bwrap exec'd, as above. End-of-file instead (the server cancelled, or died) ends the script. The
+// line is read into a variable and passed on as a positional argument: never spliced into a script.
+const GO = 'wait "$paas_join" || exit 125; paas_exec() { exec "$@"; }; IFS= read -r paas_cmd <&8 && exec 8<&-';
+
+/** MOUNT_OVERLAY for a dyno started ahead of its slug: mounts once fd 8 gives the command's last argument. */
+export const WARM_OVERLAY = `cd "$1" && shift && ${GO} && ${OVERLAY} && paas_exec "$@" "$paas_cmd"`;
+
+/** MOUNT_SIZED_OVERLAY for a dyno started ahead of its slug: the tmpfs at once, the overlay once fd 8 gives the command's last argument. */
+export const WARM_SIZED_OVERLAY = `cd "$1" && ${SIZED_LAYER} && shift 4 && ${GO} && ${SIZED_OVERLAY} && paas_exec "$@" "$paas_cmd"`;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProcessRuntime } from '../../server/runtime/process/runtime.js';
+import type { DynoSpec, Runtime } from '../../server/runtime/types.js';
 import { detectSandbox } from '../../server/sandbox/host.js';
 import { probeOverlay } from '../../server/sandbox/spawn.js';
 import { tempDir } from '../helpers/paas.js';
@@ -16,6 +17,21 @@ runtimeContract(`process (${host.kind}${root ? ', app uid' : ''})`, {
   user: root ? { uid: 300_123, gid: 300_123 } : undefined,
   isolated: host.kind === 'bwrap',
 });
+
+// Every dyno of the contract prestarted first, as a deploy's web.1 is (issue 23): it must behave as
+// one started at once. Those the prestart does not fit (one-offs with input) start afresh.
+if (host.kind === 'bwrap' && root) {
+  runtimeContract('process (prestarted)', {
+    make: () => {
+      const rt = new ProcessRuntime({ sandbox: host, scratchRoot: tempDir('paas-scratch-') });
+      const wrapper: Runtime = Object.create(rt) as ProcessRuntime;
+      wrapper.start = async (spec: DynoSpec) => rt.start(spec, await rt.prestart({ app: spec.app, name: spec.name, user: spec.user, limits: spec.limits, profile: spec.profile }));
+      return wrapper;
+    },
+    user: { uid: 300_126, gid: 300_126 },
+    isolated: true,
+  });
+}
 
 // The fallback where bubblewrap is missing: the same contract, with the uid as the only wall.
 runtimeContract('process (no bubblewrap)', {

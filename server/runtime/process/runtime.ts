@@ -4,14 +4,15 @@ import { eachLine } from '../../../lib/lines.js';
 import type { ToolRef } from '../../../lib/tool-ref.js';
 import type { Cgroup, Cgroups } from '../../sandbox/cgroups.js';
 import type { SandboxHost } from '../../sandbox/host.js';
-import { removeScratch, startSandboxed } from '../../sandbox/spawn.js';
+import { removeScratch, type SandboxSpec, startSandboxed } from '../../sandbox/spawn.js';
 import { allEnded, atMost, DRAIN_MS, exitStatus } from '../exit-status.js';
 import { freePort } from '../free-port.js';
 import { launcher } from '../launcher.js';
 import { listenerUids, processListenPorts } from '../listeners.js';
 import { pipeInput, ptyArgv, ptyInput } from './pty.js';
 import { groupMembers, hasEnv, terminateGroup } from '../../sandbox/process-groups.js';
-import type { DynoSpec, ExitStatus, Runtime, RunningDyno } from '../types.js';
+import type { DynoSpec, ExitStatus, PrestartedDyno, PrestartSpec, Runtime, RunningDyno } from '../types.js';
+import { PrestartedProcess, prestartProcess } from './prestart.js';
 import type { AppNetworks } from '../../netns/networks.js';
 
 interface Group {
@@ -52,12 +53,29 @@ export class ProcessRuntime implements Runtime {
   private readonly groups = new Map<string, Group>();
   /** Per app, the ports its running dynos were given: in an app's own network only its dynos can hold one. */
   private readonly ports = new Map<string, Set<number>>();
+  /** The ids of dynos prestarted and not yet started or cancelled: their scratch layers are in use too. */
+  private readonly waiting = new Set<string>();
 
   constructor(private readonly opts: ProcessRuntimeOptions) {}
 
   /** A dyno's scratch layer is named by its id, which `groups` holds until the dyno is stopped. */
   scratchInUse(): ReadonlySet<string> {
-    return new Set(this.groups.keys());
+    return new Set([...this.groups.keys(), ...this.waiting]);
+  }
+
+  /** Sets up a dyno's network, cgroup and sandbox up to its overlay, where the sandbox can wait (prestart.ts). */
+  async prestart(spec: PrestartSpec): Promise<PrestartedDyno | undefined> {
+    const warm = await prestartProcess(this, this.opts, spec, (id) => this.waiting.delete(id));
+    if (warm) this.waiting.add(warm.id);
+    return warm;
+  }
+
+  /** `prestarted` when it is this runtime's and made for `spec`; otherwise it is cancelled (in the background). */
+  private claim(spec: DynoSpec, prestarted: PrestartedDyno | undefined): PrestartedProcess | undefined {
+    if (!prestarted) return undefined;
+    if (prestarted instanceof PrestartedProcess && prestarted.owner === this && prestarted.fitsDyno(spec)) return prestarted;
+    void prestarted.cancel().catch((err: unknown) => console.error(`paas: could not remove a prestarted dyno of ${spec.app}:`, err));
+    return undefined;
   }
 
   /** The slug's Node: the build installed it; a cache emptied since is filled again. */
@@ -75,18 +93,23 @@ export class ProcessRuntime implements Runtime {
     return { root, dirs: spec.tools.map((t) => t.dir) };
   }
 
-  async start(spec: DynoSpec): Promise<RunningDyno> {
+  async start(spec: DynoSpec, prestarted?: PrestartedDyno): Promise<RunningDyno> {
+    const warm = this.claim(spec, prestarted);
     if (spec.command === undefined) throw new Error(`${spec.app} ${spec.name}: the process runtime runs Procfile commands only, not an image's own command`);
-    const network = await this.opts.networks?.forApp(spec.app);
+    const network = warm ? warm.network : await this.opts.networks?.forApp(spec.app);
     const port = await this.port(spec.app);
-    const id = randomUUID();
-    const scratchDir = path.join(this.opts.scratchRoot, id);
+    const id = warm?.id ?? randomUUID();
+    const scratchDir = warm?.scratchDir ?? path.join(this.opts.scratchRoot, id);
     // The Procfile command is the app's own shell command; no paas value is spliced into it (PORT and
     // the rest arrive through the environment). It goes to the launcher as an argument.
     const argv = [...launcher(spec.profile ?? false), spec.command];
-    const [node, tools] = [await this.node(spec), await this.tools(spec)];
-    const group = spec.limits && this.opts.cgroups?.create(`dyno-${id}`, spec.limits);
-    const sandboxed = await startSandboxed(this.opts.sandbox, {
+    const [node, tools] = await Promise.all([this.node(spec), this.tools(spec)]).catch(async (err: unknown) => {
+      this.ports.get(spec.app)?.delete(port);
+      await warm?.cancel();
+      throw err;
+    });
+    const group = warm ? warm.group : spec.limits && this.opts.cgroups?.create(`dyno-${id}`, spec.limits);
+    const sandboxSpec: SandboxSpec = {
       appDir: spec.slugDir,
       writes: 'layer',
       scratchDir,
@@ -101,7 +124,14 @@ export class ProcessRuntime implements Runtime {
       tools,
       netns: network?.netns,
       limits: spec.limits && { cgroupProcs: group?.procsFiles ?? [], diskBytes: spec.limits.diskBytes },
-    }).catch(async (err: unknown) => {
+    };
+    if (warm && !warm.fitsSandbox(sandboxSpec)) {
+      // It ended on its own, or waits for another process than this one: a fresh start instead.
+      this.ports.get(spec.app)?.delete(port);
+      await warm.cancel();
+      return this.start(spec);
+    }
+    const sandboxed = await (warm ? warm.go(sandboxSpec) : startSandboxed(this.opts.sandbox, sandboxSpec)).catch(async (err: unknown) => {
       this.ports.get(spec.app)?.delete(port);
       await group?.remove();
       throw err;
@@ -143,6 +173,7 @@ export class ProcessRuntime implements Runtime {
       eachLine(child.stderr!, (l) => spec.onLine('stderr', l));
     }
     if (child.pid !== undefined) this.groups.set(id, { pgid: child.pid, spare: monitorPid });
+    this.waiting.delete(id);
     // Without app networks apps share the loopback network; only their uids tell their listeners
     // apart. In the app's own network only the app's processes can listen, and its sockets are in
     // that namespace's table (any member's /proc/<pid>/net). No listener at all is not ours either:
