@@ -31,11 +31,18 @@ export async function apiLines(path: string, onLine: (line: string) => void): Pr
   if (buffered) onLine(buffered);
 }
 
+/** Prints what the server says happened to the app since it was last asked (a release put back), on stderr. */
+function showNotices(res: Response): Response {
+  const notices = res.headers.get('paas-notice');
+  if (notices) for (const line of decodeURIComponent(notices).split('\n')) process.stderr.write(` !    ${line}\n`);
+  return res;
+}
+
 /** Sends one API request; a server that cannot be reached is a CliError that says what to check. */
 async function send(method: string, path: string, init: { body?: unknown; token?: string; accept: string }): Promise<Response> {
   const bearer = init.token ?? requireToken();
   try {
-    return await fetch(`${apiUrl()}${path}`, {
+    return showNotices(await fetch(`${apiUrl()}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${bearer}`,
@@ -44,7 +51,7 @@ async function send(method: string, path: string, init: { body?: unknown; token?
         ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
+    }));
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     throw new CliError(`Could not reach the paas server at ${apiUrl()} (${cause}). Is \`paas server\` running? Set PAAS_API_URL if it runs elsewhere.`);

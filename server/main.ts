@@ -22,6 +22,7 @@ import { LogTails } from './http/log-tail.js';
 import { Reconciler } from './dynos/reconciler.js';
 import { OneOffs } from './control/one-offs.js';
 import { ReleaseOutputs } from './control/release-output.js';
+import { Notices } from './control/notices.js';
 import { restoreCurrentRelease } from './control/releases.js';
 import { instanceId } from './docker/engine.js';
 import { guardHost } from './docker/host-guard.js';
@@ -196,6 +197,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     locks: new AppLocks(),
     builder,
     outputs: new ReleaseOutputs(),
+    notices: new Notices(),
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
 

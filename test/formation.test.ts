@@ -159,6 +159,12 @@ describe('a release whose new web dyno dies right after going live', () => {
     const r = await push(paas, dir, 'flaky');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('v1 stands by for 1.5 s: should a new dyno die by then, it serves again (shown by `paas releases` and `paas logs`)');
+    // The next command about the app tells its owner once, on stderr, whatever the command (the
+    // server's stdout shows the revert; asking the API about the app would take the notice).
+    await vi.waitFor(() => expect(paas.output()).toContain('Release v2 put back'), { timeout: 10_000, interval: 50 });
+    const next = await cli(paas, ['config', '-a', 'flaky']);
+    expect(next.stderr).toMatch(/^ ! {4}Release v2 was put back at \d\d:\d\d:\d\d UTC: web\.1 exited with code 7 within 1\.5 s of going live, so v1 serves again\. Its last output is in `paas logs -a flaky`\.$/m);
+    expect((await cli(paas, ['config', '-a', 'flaky'])).stderr).not.toContain('put back');
     const releases = async () => (await apiCall(paas, 'GET', '/v1/apps/flaky/releases')).json as { version: number; status: string; current: boolean }[];
     await vi.waitFor(async () => expect((await releases()).find((x) => x.version === 2)).toMatchObject({ status: 'failed', current: false }), { timeout: 10_000, interval: 100 });
     expect((await releases()).find((x) => x.version === 1)).toMatchObject({ status: 'succeeded', current: true });

@@ -37,6 +37,8 @@ export async function deployCommit(
     output.write(line);
     params.log(line);
   };
+  // Told once: what happened to the app since its owner last looked (a release put back).
+  for (const notice of deps.notices.take(app.name)) log(` !     ${notice}`);
   try {
     const release = await buildAndRelease({ ...params, log, buildId }, deps);
     log(`-----> Released v${release.version}`);

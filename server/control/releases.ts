@@ -138,13 +138,16 @@ async function takeLive(app: AppRow, release: ReleaseRow, log: (line: string) =>
  * A release whose new dyno died in its settle window: failed, and the one before current again with
  * the formation it had (its process types, which the failed one may have dropped or added).
  */
-function putBack(app: AppRow, release: ReleaseRow, before: { back: ReleaseToRun; formation: Formation }, why: string, deps: Pick<Deps, 'db' | 'logs'>): void {
+function putBack(app: AppRow, release: ReleaseRow, before: { back: ReleaseToRun; formation: Formation }, why: string, deps: Pick<Deps, 'db' | 'logs' | 'notices'>): void {
   deps.db.transaction(() => {
     setReleaseStatus(deps.db, release.id, 'failed');
     if (revertCurrentRelease(deps.db, app.id, release.id, before.back.releaseId)) setFormation(deps.db, app.id, before.formation);
   })();
   const lines = why.split('\n');
   deps.logs.append(app.name, 'paas[api]', `Release v${release.version} put back: ${lines[0]} Fix what made it exit (its output follows), then push again.`);
+  const at = new Date().toISOString().slice(11, 19);
+  const what = lines[0].replace(/\s*Its last lines? of output.*$/, '');
+  deps.notices.add(app.name, `Release v${release.version} was put back at ${at} UTC: ${what} Its last output is in \`paas logs -a ${app.name}\`.`);
   for (const line of lines.slice(1)) deps.logs.append(app.name, 'paas[api]', line);
 }
 

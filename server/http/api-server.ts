@@ -15,6 +15,7 @@ import { releasesRoutes } from './routes/releases.js';
 import { serverRoutes } from './routes/server.js';
 import { RUN_PATH, runUpgrade } from './run-socket.js';
 import { refuseUpgrade, upgradeDispatcher } from './upgrades.js';
+import { tellNotices } from './notices.js';
 
 /**
  * Once draining, answers requests that would start work with 503 and SHUTTING_DOWN. Reads still
@@ -38,7 +39,7 @@ export function createApiServer(deps: ApiDeps, opts: { token: string; git: expre
   const api = express();
   api.disable('x-powered-by');
   api.use(opts.git);
-  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), requireToken(opts.token), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps), serverRoutes(deps));
+  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), requireToken(opts.token), tellNotices(deps), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps), serverRoutes(deps));
   api.use(notFound);
   api.use(noSpaceErrors(deps.paths.root));
   api.use(errorHandler);
