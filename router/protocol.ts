@@ -42,6 +42,29 @@ export interface AppRoute {
    * already has an entry for the app keeps it until a later `set`, rather than routing nowhere.
    */
   restoring?: boolean;
+  /**
+   * HTTPS settings: `redirect` answers plain-HTTP requests for a hostname with a certificate with 308
+   * to https (ACME HTTP-01 paths excepted); `hstsMaxAge` adds Strict-Transport-Security to HTTPS
+   * answers. Absent: neither.
+   */
+  tls?: { redirect: boolean; hstsMaxAge?: number };
+}
+
+/** A certificate routers serve by SNI. The operator's default (PAAS_TLS_CERT_FILE) has id `default`. */
+export interface TlsCertificate {
+  id: string;
+  /** Lower case: exact (`www.example.com`) or one-level wildcard (`*.example.com`). */
+  hostnames: string[];
+  /** PEM, leaf first then its chain. */
+  cert: string;
+  /** PEM private key. */
+  key: string;
+}
+
+/** The ACME challenges in flight: HTTP-01 tokens (token → key authorization) and TLS-ALPN-01 certificates. */
+export interface TlsChallenges {
+  http01: Record<string, string>;
+  tlsAlpn01: { hostname: string; cert: string; key: string }[];
 }
 
 /** Control plane → router. */
@@ -49,6 +72,10 @@ export type ServerMessage =
   | { type: 'snapshot'; version: number; domain: string; apps: AppRoute[] }
   | { type: 'set'; route: AppRoute }
   | { type: 'remove'; app: string }
+  /** The WHOLE current set of certificates (routers replace theirs): after `snapshot` and on every change. */
+  | { type: 'certs'; certs: TlsCertificate[] }
+  /** The WHOLE current set of ACME challenges in flight. */
+  | ({ type: 'challenges' } & TlsChallenges)
   /** Answer with `drained` once nothing is in flight to the target (or after timeoutMs), its idle connections closed. */
   | { type: 'drain'; id: number; host: string; port: number; timeoutMs: number };
 

@@ -71,9 +71,11 @@ describe('route stream', () => {
     routes.addApp('one', { domains: ['www.one.test'] });
     routes.setTargets('one', [{ host: '127.0.0.1', port: 5001, dyno: 'web.1' }]);
     routes.removeApp('before');
-    await vi.waitFor(() => expect(sub.got).toHaveLength(4));
+    await vi.waitFor(() => expect(sub.got).toHaveLength(6));
     expect(sub.got[0]).toEqual({ type: 'snapshot', version: PROTOCOL_VERSION, domain: 'example.test', apps: [expect.objectContaining({ app: 'before', targets: [] })] });
-    expect(sub.got.slice(1).map((m) => (m.type === 'set' ? `set ${m.route.app} ${m.route.targets.length}` : m.type === 'remove' ? `remove ${m.app}` : m.type))).toEqual(['set one 0', 'set one 1', 'remove before']);
+    // Right after the table, the whole (here empty) sets of certificates and ACME challenges.
+    expect(sub.got.slice(1, 3)).toEqual([{ type: 'certs', certs: [] }, { type: 'challenges', http01: {}, tlsAlpn01: [] }]);
+    expect(sub.got.slice(3).map((m) => (m.type === 'set' ? `set ${m.route.app} ${m.route.targets.length}` : m.type === 'remove' ? `remove ${m.app}` : m.type))).toEqual(['set one 0', 'set one 1', 'remove before']);
     // A router's table built from them routes the app, by name and by its custom domain.
     const table = new RouteTable();
     for (const msg of sub.got) table.apply(msg);

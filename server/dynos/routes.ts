@@ -1,7 +1,7 @@
-import type { AppRoute, RouteTarget, Unavailable } from '../../router/protocol.js';
+import type { AppRoute, RouteTarget, TlsCertificate, TlsChallenges, Unavailable } from '../../router/protocol.js';
 
 /** A change to the route table, as the route stream sends it. */
-export type RouteChange = { type: 'set'; route: AppRoute } | { type: 'remove'; app: string };
+export type RouteChange = { type: 'set'; route: AppRoute } | { type: 'remove'; app: string } | { type: 'certs'; certs: TlsCertificate[] } | ({ type: 'challenges' } & TlsChallenges);
 
 /**
  * The authoritative route table: app → its up web dynos, maintenance and custom domains. The
@@ -11,6 +11,8 @@ export type RouteChange = { type: 'set'; route: AppRoute } | { type: 'remove'; a
 export class Routes {
   private readonly table = new Map<string, AppRoute>();
   private readonly listeners = new Set<(change: RouteChange) => void>();
+  private certificates: TlsCertificate[] = [];
+  private inFlight: TlsChallenges = { http01: {}, tlsAlpn01: [] };
 
   /**
    * Adds an app with no dyno up yet. `restoring` (server start-up) tells routers that already route
@@ -39,6 +41,33 @@ export class Routes {
     this.update(app, { domains: [...domains] });
   }
 
+  /** The app's HTTPS settings (redirect, HSTS); undefined: neither. */
+  setTls(app: string, tls: AppRoute['tls']): void {
+    this.update(app, { tls });
+  }
+
+  /** Replaces the whole set of certificates routers serve. */
+  setCerts(certs: TlsCertificate[]): void {
+    this.certificates = [...certs];
+    this.emit({ type: 'certs', certs: this.certificates });
+  }
+
+  /** Replaces the whole set of ACME challenges routers answer. */
+  setChallenges(c: TlsChallenges): void {
+    this.inFlight = { http01: { ...c.http01 }, tlsAlpn01: [...c.tlsAlpn01] };
+    this.emit({ type: 'challenges', ...this.inFlight });
+  }
+
+  /** The certificates routers serve now. */
+  certs(): TlsCertificate[] {
+    return this.certificates;
+  }
+
+  /** The ACME challenges in flight now. */
+  challenges(): TlsChallenges {
+    return this.inFlight;
+  }
+
   /** Ends start-up's `restoring` for an app whose restore ended without publishing targets. */
   settle(app: string): void {
     if (this.table.get(app)?.restoring) this.update(app, { restoring: undefined });
@@ -63,11 +92,16 @@ export class Routes {
     if (!current) return;
     const next: AppRoute = { ...current, ...patch };
     if (next.restoring === undefined) delete next.restoring;
+    if (next.tls === undefined) delete next.tls;
     this.put(next);
   }
 
   private put(route: AppRoute): void {
     this.table.set(route.app, route);
-    for (const listener of this.listeners) listener({ type: 'set', route });
+    this.emit({ type: 'set', route });
+  }
+
+  private emit(change: RouteChange): void {
+    for (const listener of this.listeners) listener(change);
   }
 }
