@@ -8,6 +8,7 @@ import { DEFAULT_APP_NETWORK_CIDR, parseRange } from './netns/cidr.js';
 import type { AppNetworkConfig } from './netns/setup.js';
 import { parseServerLimits, type ServerLimits } from '../lib/dyno-limits.js';
 import { type DiskSettings, parseDiskSettings } from './disk/settings.js';
+import { parseTlsSettings, type TlsSettings } from './tls/settings.js';
 
 export type RuntimeName = 'process' | 'docker';
 
@@ -84,6 +85,8 @@ export interface Config {
   limits: ServerLimits;
   /** Free space a push needs, what `paas gc` keeps, and how often it runs (PAAS_MIN_FREE_DISK, PAAS_KEEP_*, PAAS_GC_INTERVAL). */
   disk: DiskSettings;
+  /** HTTPS: ACME (PAAS_ACME_*) and the operator's default certificate (PAAS_TLS_CERT_FILE, PAAS_TLS_KEY_FILE). */
+  tls: TlsSettings;
 }
 
 export { ConfigError };
@@ -210,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     docker,
     limits,
     disk: parseDiskSettings(env),
+    tls: parseTlsSettings(env),
     buildRegistry: parseBuildRegistry(env, docker.buildCaFile),
   };
 }

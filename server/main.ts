@@ -51,6 +51,9 @@ import { resolveApiToken } from './http/token.js';
 import { requireApp } from './control/queries.js';
 import { startAppNetworks } from './netns/setup.js';
 import { startGcTimer } from './control/gc.js';
+import { publishCerts, tlsRoute } from './control/certs.js';
+import { AcmeOrders } from './control/acme-orders.js';
+import { AcmeIssuer } from './tls/acme.js';
 
 export interface RunningServer {
   apiUrl: string;
@@ -157,7 +160,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   // found again. On the process runtime they died with the last server, and another app's new dyno
   // may get their port: no old target is kept.
   const apps = listApps(db);
-  for (const app of apps) routes.addApp(app.name, { ...routeState(db, app), restoring: runtime.persistent });
+  for (const app of apps) {
+    routes.addApp(app.name, { ...routeState(db, app), restoring: runtime.persistent });
+    routes.setTls(app.name, tlsRoute(db, app));
+  }
+  // The certificates from the data dir (and the operator's default): routers serve HTTPS from their first snapshot.
+  publishCerts({ db, config, paths, routes }, log);
   // Every drain delivers from start-up on, before any dyno is back, so none of their lines is missed.
   const drains = new Drains({ db, logs, log });
   drains.startAll();
@@ -182,6 +190,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const addons = addonServices({ config, docker, dockerNetworks, db, paths, sandbox, networks, log, squats });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
+  const certOrders = new AcmeOrders(() => deps, log);
   const deps: ApiDeps = {
     lifecycle,
     config,
@@ -196,6 +205,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     locks: new AppLocks(),
     builder,
     outputs: new ReleaseOutputs(),
+    issuer: new AcmeIssuer(config.tls, paths.acme, (challenges) => routes.setChallenges(challenges)),
+    certOrders,
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
 
@@ -233,6 +244,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       .finally(() => routes.settle(app.name));
   }
   startGcTimer(deps, log);
+  // Once the embedded routers listen: an order's challenges need them. Renewals due while no server ran come first.
+  certOrders.start();
   let closing: Promise<void> | undefined;
   return {
     apiUrl: apiLocalUrl,
@@ -252,6 +265,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     // 1. New requests and pushes are refused (with a message, so the listeners stay open);
     //    deploys, config changes and rollbacks in flight go on, for up to the shutdown timeout.
     lifecycle.drain();
+    certOrders.stop();
     apiServer.closeIdleConnections();
     if (!(await deps.locks.drain(timeoutMs))) {
       log(`Stopping ${deps.locks.busy} deploy(s) or restart(s) still running after ${Math.round(timeoutMs / 1000)} s; releases they were making are marked failed`);

@@ -10,6 +10,7 @@ import type { Reconciler } from '../dynos/reconciler.js';
 import type { Db } from '../store/db.js';
 import type { AddonServices } from '../addons/types.js';
 import type { SlugBuilder } from '../slug-builder/types.js';
+import type { Issuer } from '../tls/acme.js';
 
 /** Everything the control plane's plain functions need, passed explicitly (no singletons). */
 export interface Deps {
@@ -30,6 +31,10 @@ export interface Deps {
   builder: SlugBuilder;
   /** Output of releases made through the API, for their output_stream_url. */
   outputs: ReleaseOutputs;
+  /** Orders certificates from the ACME CA (PAAS_ACME_DIRECTORY). */
+  issuer: Issuer;
+  /** Automatic certificates: `wake` checks every app's soon (auto turned on, a domain added). */
+  certOrders: { wake(): void };
   /** The URL an app answers at, from the router's actual port. */
   webUrl(app: string): string;
 }
