@@ -43,27 +43,30 @@ export interface AppRoute {
    */
   restoring?: boolean;
   /**
-   * HTTPS settings: `redirect` answers plain-HTTP requests for a hostname with a certificate with 308
-   * to https (ACME HTTP-01 paths excepted); `hstsMaxAge` adds Strict-Transport-Security to HTTPS
-   * answers. Absent: neither.
+   * HTTPS settings: `redirect` answers plain-HTTP requests for a hostname that has a certificate
+   * with 308 to https (ACME HTTP-01 paths excepted); `hstsMaxAge` adds Strict-Transport-Security to
+   * HTTPS responses. Absent: neither.
    */
   tls?: { redirect: boolean; hstsMaxAge?: number };
 }
 
-/** A certificate routers serve by SNI. The operator's default (PAAS_TLS_CERT_FILE) has id `default`. */
+/** A certificate routers serve by SNI. */
 export interface TlsCertificate {
+  /** `default` for the operator's own (PAAS_TLS_CERT_FILE). */
   id: string;
-  /** Lower case: exact (`www.example.com`) or one-level wildcard (`*.example.com`). */
+  /** Lower case: exact (`www.example.com`) or one wildcard level (`*.example.com`). */
   hostnames: string[];
-  /** PEM, leaf first then its chain. */
+  /** PEM, leaf first, then the chain. */
   cert: string;
-  /** PEM private key. */
+  /** PEM. */
   key: string;
 }
 
-/** The ACME challenges in flight: HTTP-01 tokens (token → key authorization) and TLS-ALPN-01 certificates. */
+/** The ACME challenges in flight, which routers answer. */
 export interface TlsChallenges {
+  /** HTTP-01: token → key authorization, served at `/.well-known/acme-challenge/<token>`. */
   http01: Record<string, string>;
+  /** TLS-ALPN-01 (RFC 8737): the certificate presented to an `acme-tls/1` handshake for `hostname`. */
   tlsAlpn01: { hostname: string; cert: string; key: string }[];
 }
 
@@ -72,9 +75,9 @@ export type ServerMessage =
   | { type: 'snapshot'; version: number; domain: string; apps: AppRoute[] }
   | { type: 'set'; route: AppRoute }
   | { type: 'remove'; app: string }
-  /** The WHOLE current set of certificates (routers replace theirs): after `snapshot` and on every change. */
+  /** The whole current set of certificates (routers replace theirs): after `snapshot`, and on every change. */
   | { type: 'certs'; certs: TlsCertificate[] }
-  /** The WHOLE current set of ACME challenges in flight. */
+  /** The whole current set of ACME challenges: after `snapshot`, and on every change. */
   | ({ type: 'challenges' } & TlsChallenges)
   /** Answer with `drained` once nothing is in flight to the target (or after timeoutMs), its idle connections closed. */
   | { type: 'drain'; id: number; host: string; port: number; timeoutMs: number };

@@ -37,6 +37,8 @@ export interface Config {
   port: number;
   /** Embedded router port; 0 picks a free one (tests). */
   routerPort: number;
+  /** Embedded router's HTTPS port (PAAS_ROUTER_TLS_PORT); 0 picks a free one (tests). */
+  routerTlsPort: number;
   /** Interface both listeners bind to: loopback unless PAAS_BIND_HOST opens it up. */
   host: string;
   dataDir: string;
@@ -190,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: parsePort(env, 'PORT', 5100),
     routerPort: parsePort(env, 'PAAS_ROUTER_PORT', 8080),
+    routerTlsPort: parsePort(env, 'PAAS_ROUTER_TLS_PORT', 8443),
     host: env.PAAS_BIND_HOST || '127.0.0.1',
     dataDir: defaultDataDir(env),
     legacyDataDir: env.PAAS_DATA_DIR ? undefined : path.resolve('.paas-data'),

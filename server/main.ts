@@ -218,6 +218,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   log(`paas data dir: ${paths.root}`);
   log(`paas API and git listening on ${bannerUrl(apiBound)}`);
   let routerBound: AddressInfo | undefined;
+  let routerTlsBound: AddressInfo | undefined;
   if (!fleet) {
     log(`paas router: not started (--no-router); run \`paas router\` with PAAS_API_URL=${apiLocalUrl} to serve apps`);
   } else {
@@ -225,13 +226,16 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     // stream over loopback, so a busy control plane never stalls proxying. Their table arrives just
     // after; until then they answer 503.
     try {
-      routerBound = await fleet.start({ apiUrl: apiLocalUrl, token, port: config.routerPort, host: config.host, domain: undefined, timeoutMs: config.routerTimeoutMs, trustedProxies: config.trustedProxies });
+      const bound = await fleet.start({ apiUrl: apiLocalUrl, token, port: config.routerPort, tlsPort: config.routerTlsPort, host: config.host, domain: undefined, timeoutMs: config.routerTimeoutMs, trustedProxies: config.trustedProxies });
+      routerBound = bound.address;
+      routerTlsBound = bound.tlsAddress;
     } catch (err) {
       await new Promise((r) => apiServer.close(r));
       throw err;
     }
     routerPort = routerBound.port;
     log(`paas router listening on ${bannerUrl(routerBound)} (${config.routerWorkers} worker${config.routerWorkers === 1 ? '' : 's'}, apps at http://<app>.${config.domain}:${routerPort})`);
+    log(`paas router listening on ${bannerUrl(routerTlsBound, 'https')} (TLS)`);
   }
 
   // Before any app comes back: apps need their database.

@@ -55,6 +55,7 @@ function startRouter(paas: Paas, port: number, workers: number): Daemon {
     PAAS_API_URL: paas.apiUrl,
     PAAS_API_TOKEN: paas.token,
     PAAS_ROUTER_PORT: String(port),
+    PAAS_ROUTER_TLS_PORT: '0',
     PAAS_ROUTER_WORKERS: String(workers),
     PAAS_DOMAIN: DOMAIN,
     PAAS_BIND_HOST: '127.0.0.1',
