@@ -3,14 +3,17 @@
 // settings commands change.
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Certs } from '../cli/types.js';
-import { apiCall, cli, createApp, type Paas, startPaas } from './helpers/paas.js';
-import { selfSignedCert } from './helpers/tls.js';
+import { apiCall, cli, createApp, gitRepo, type Paas, push, startPaas, viaRouter, viaRouterTls } from './helpers/paas.js';
+import { selfSignedCert, type TestCert } from './helpers/tls.js';
 
 let paas: Paas;
+/** The operator's default certificate (PAAS_TLS_CERT_FILE): a wildcard for every app's <app>.paas.test. */
+let wildcard: TestCert;
 beforeAll(async () => {
-  paas = await startPaas();
+  wildcard = selfSignedCert(['*.paas.test']);
+  paas = await startPaas({ PAAS_DOMAIN: 'paas.test', PAAS_TLS_CERT_FILE: wildcard.certFile, PAAS_TLS_KEY_FILE: wildcard.keyFile });
   await createApp(paas, 'tls-up');
   expect((await cli(paas, ['domains:add', 'www.upload.test', '-a', 'tls-up'])).code).toBe(0);
 });
@@ -74,7 +77,7 @@ describe('certs:add', () => {
     const elsewhere = selfSignedCert(['shop.elsewhere.test']);
     const e = await cli(paas, ['certs:add', elsewhere.certFile, elsewhere.keyFile, '-a', 'tls-up']);
     expect(e.code).toBe(1);
-    expect(e.stderr).toContain('The certificate is for shop.elsewhere.test, none of which tls-up answers at (tls-up.localhost, www.upload.test). Add the domain first');
+    expect(e.stderr).toContain('The certificate is for shop.elsewhere.test, none of which tls-up answers at (tls-up.paas.test, www.upload.test). Add the domain first');
     const missing = await cli(paas, ['certs:add', '/nonexistent/cert.pem', made.keyFile, '-a', 'tls-up']);
     expect(missing.stderr).toContain('Could not read the certificate /nonexistent/cert.pem (ENOENT)');
     expect((await certs('tls-up')).certificates).toEqual([]);
@@ -96,5 +99,38 @@ describe('HTTPS settings', () => {
     expect(bad.stderr).toContain('"yes" is neither on nor off');
     expect(await apiCall(paas, 'PATCH', '/v1/apps/tls-set/tls', { redirect: 'yes' })).toMatchObject({ status: 422, json: { id: 'invalid_params' } });
     expect((await cli(paas, ['certs:auto:disable', '-a', 'tls-set'])).stdout).toContain('automatic certificates off');
+  });
+});
+
+/** An app that answers with the Host and X-Forwarded-Proto it got. */
+const protoApp: Record<string, string> = {
+  Procfile: 'web: exec node server.js\n',
+  'server.js': "require('http').createServer((q, s) => s.end(q.headers.host + ' ' + q.headers['x-forwarded-proto'])).listen(process.env.PORT);\nprocess.on('SIGTERM', () => process.exit(0));\n",
+};
+
+describe('serving HTTPS', () => {
+  it('serves an uploaded certificate by SNI, the default wildcard for <app>.<PAAS_DOMAIN>, redirects plain HTTP and adds HSTS when asked', async () => {
+    await createApp(paas, 'tls-sni');
+    const pushed = await push(paas, await gitRepo(paas, protoApp), 'tls-sni');
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect((await cli(paas, ['domains:add', 'shop.sni.test', '-a', 'tls-sni'])).code).toBe(0);
+    // No certificate for the custom domain yet: plain HTTP serves it, with no redirect.
+    expect(await viaRouter(paas, 'shop.sni.test')).toMatchObject({ status: 200, body: 'shop.sni.test http' });
+    const made = selfSignedCert(['shop.sni.test']);
+    expect((await cli(paas, ['certs:add', made.certFile, made.keyFile, '-a', 'tls-sni'])).code).toBe(0);
+    await vi.waitFor(async () => expect(await viaRouterTls(paas, 'shop.sni.test', '/', { ca: made.cert })).toMatchObject({ status: 200, body: 'shop.sni.test https' }), { timeout: 10_000, interval: 100 });
+    // The default name goes with the operator's wildcard, checked against that certificate alone.
+    expect(await viaRouterTls(paas, 'tls-sni.paas.test', '/', { ca: wildcard.cert })).toMatchObject({ status: 200, body: 'tls-sni.paas.test https' });
+    // Redirect is on by default once a certificate exists.
+    const plain = await viaRouter(paas, 'shop.sni.test', '/a?b=1');
+    expect(plain.status).toBe(308);
+    expect(plain.headers.location).toBe(`https://shop.sni.test:${paas.routerTlsPort}/a?b=1`);
+    await cli(paas, ['certs:hsts', 'on', '--max-age', '600', '-a', 'tls-sni']);
+    await vi.waitFor(async () => expect((await viaRouterTls(paas, 'shop.sni.test', '/', { ca: made.cert })).headers['strict-transport-security']).toBe('max-age=600'), { timeout: 10_000, interval: 100 });
+    await cli(paas, ['certs:redirect', 'off', '-a', 'tls-sni']);
+    await vi.waitFor(async () => expect(await viaRouter(paas, 'shop.sni.test')).toMatchObject({ status: 200, body: 'shop.sni.test http' }), { timeout: 10_000, interval: 100 });
+    // Removed, the certificate is no longer served: the handshake for its name fails.
+    await cli(paas, ['certs:remove', 'shop.sni.test', '-a', 'tls-sni']);
+    await vi.waitFor(async () => expect(viaRouterTls(paas, 'shop.sni.test', '/', { ca: made.cert })).rejects.toThrow(), { timeout: 10_000, interval: 100 });
   });
 });
