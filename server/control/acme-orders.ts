@@ -6,7 +6,7 @@ import { type CertRow, certHostnames, deleteCert, failCert, listCerts, putCert }
 import { listDomains } from '../store/domains.js';
 import { acmeReason } from '../tls/acme.js';
 import { certFiles, covers } from '../tls/pem.js';
-import { autoEnabled, publishCerts, storeCertificate } from './certs.js';
+import { autoEnabled, publishCerts, renewalDue, storeCertificate } from './certs.js';
 
 /** The longest wait between retries of a failed order. */
 const MAX_RETRY_MS = 86_400_000;
@@ -92,7 +92,8 @@ export class AcmeOrders {
     }
     const same = current !== undefined && sameSet(certHostnames(current), wanted);
     // Not due yet, or a failed order's retry is not yet due (whatever changed since: the CA's rate limits count).
-    if (current?.renew_at && new Date(current.renew_at) > now && (same || current.last_error)) return;
+    const due = current && renewalDue(current, deps.config.tls.renewBeforeMs);
+    if (due && new Date(due) > now && (same || current.last_error)) return;
     const id = current?.id ?? `acme-${crypto.randomBytes(4).toString('hex')}`;
     if (!current) {
       putCert(deps.db, { id, app_id: app.id, hostnames: JSON.stringify(wanted), source: 'acme', not_before: null, not_after: null, issuer: '', fingerprint: '', status: 'pending', last_error: null, renew_at: null, attempts: 0, created_at: now.toISOString() });
@@ -101,10 +102,9 @@ export class AcmeOrders {
     deps.logs.append(app.name, 'paas[acme]', `${what} a certificate for ${wanted.join(', ')} from ${deps.config.tls.acmeDirectory}`);
     try {
       const issued = await deps.issuer.order(wanted);
-      const { renewBeforeMs } = deps.config.tls;
-      const row = storeCertificate(deps, app, issued, 'acme', { id, renewAt: null });
-      const renewAt = new Date(new Date(row.not_after!).getTime() - renewBeforeMs).toISOString();
-      putCert(deps.db, { ...row, hostnames: JSON.stringify(wanted), renew_at: renewAt });
+      const row = storeCertificate(deps, app, issued, 'acme', { id });
+      const renewAt = renewalDue(row, deps.config.tls.renewBeforeMs);
+      putCert(deps.db, { ...row, hostnames: JSON.stringify(wanted) });
       const line = `Issued a certificate for ${wanted.join(', ')} (${issued.challenge}), valid until ${row.not_after}; renews about ${renewAt}`;
       deps.logs.append(app.name, 'paas[acme]', line);
       this.log(`${app.name}: ${line}`);

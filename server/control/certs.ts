@@ -34,9 +34,19 @@ export interface CertsView {
   certificates: CertView[];
 }
 
-function view(row: CertRow): CertView {
-  const { id, source, status, issuer, not_before, not_after, renew_at, fingerprint, last_error } = row;
-  return { id, hostnames: certHostnames(row), source, status, issuer, not_before, not_after, renew_at, fingerprint, last_error };
+/**
+ * When an ACME certificate is next ordered: after a failure, the retry's time; else PAAS_ACME_RENEW_BEFORE
+ * before it expires, as the setting is now (a changed setting applies to certificates already issued).
+ */
+export function renewalDue(row: CertRow, renewBeforeMs: number): string | null {
+  if (row.source !== 'acme') return null;
+  if (row.last_error || !row.not_after) return row.renew_at;
+  return new Date(new Date(row.not_after).getTime() - renewBeforeMs).toISOString();
+}
+
+function view(row: CertRow, renewBeforeMs: number): CertView {
+  const { id, source, status, issuer, not_before, not_after, fingerprint, last_error } = row;
+  return { id, hostnames: certHostnames(row), source, status, issuer, not_before, not_after, renew_at: renewalDue(row, renewBeforeMs), fingerprint, last_error };
 }
 
 /** Whether the app gets automatic certificates: its own choice, else the server's PAAS_ACME_DEFAULT. */
@@ -85,11 +95,11 @@ export function tlsRoute(db: Deps['db'], app: AppRow): { redirect: boolean; hsts
 export function listCerts(params: { app: string }, deps: Deps): CertsView {
   const app = requireApp(deps, params.app);
   const s = tlsSettings(deps.db, app.id);
-  return { auto: autoEnabled(deps, app), redirect: s.redirect === 1, hsts_max_age: s.hsts_max_age, certificates: listCertRows(deps.db, app.id).map(view) };
+  return { auto: autoEnabled(deps, app), redirect: s.redirect === 1, hsts_max_age: s.hsts_max_age, certificates: listCertRows(deps.db, app.id).map((r) => view(r, deps.config.tls.renewBeforeMs)) };
 }
 
 /** Records a certificate and its files (0600) and publishes it; used by uploads and by ACME orders. */
-export function storeCertificate(deps: Deps, app: AppRow, pem: { cert: string; key: string }, source: CertRow['source'], opts: { id?: string; renewAt?: string | null } = {}): CertRow {
+export function storeCertificate(deps: Deps, app: AppRow, pem: { cert: string; key: string }, source: CertRow['source'], opts: { id?: string } = {}): CertRow {
   const info = inspectCertificate(pem.cert, pem.key);
   const id = opts.id ?? `cert-${crypto.randomBytes(4).toString('hex')}`;
   saveCertFiles(deps.paths.certs, id, info.cert, info.key);
@@ -104,7 +114,7 @@ export function storeCertificate(deps: Deps, app: AppRow, pem: { cert: string; k
     fingerprint: info.fingerprint,
     status: 'issued',
     last_error: null,
-    renew_at: opts.renewAt ?? null,
+    renew_at: null,
     attempts: 0,
     created_at: new Date().toISOString(),
   };
@@ -124,7 +134,7 @@ export function addCert(params: { app: string; cert: unknown; key: unknown }, de
       `The certificate is for ${info.hostnames.join(', ') || 'no hostname'}, none of which ${app.name} answers at (${hostnames.join(', ')}). Add the domain first with \`paas domains:add HOSTNAME -a ${app.name}\`, or give the certificate for one of these.`,
     );
   }
-  return view(storeCertificate(deps, app, { cert: info.cert, key: info.key }, 'user'));
+  return view(storeCertificate(deps, app, { cert: info.cert, key: info.key }, 'user'), deps.config.tls.renewBeforeMs);
 }
 
 /** Removes a certificate by id or by a hostname it covers; routers stop serving it. */
@@ -139,7 +149,7 @@ export function removeCert(params: { app: string; target: string }, deps: Deps):
   deleteCert(deps.db, row.id);
   fs.rmSync(certFiles(deps.paths.certs, row.id).dir, { recursive: true, force: true });
   publishCerts(deps);
-  return view(row);
+  return view(row, deps.config.tls.renewBeforeMs);
 }
 
 /**

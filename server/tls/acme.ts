@@ -89,16 +89,25 @@ export class AcmeIssuer implements Issuer {
   private account(): Promise<acme.Client> {
     this.client ??= (async () => {
       const file = path.join(this.acmeDir, 'account.pem');
-      let accountKey: string;
+      let accountKey: string | undefined;
       try {
         accountKey = fs.readFileSync(file, 'utf8');
       } catch {
-        accountKey = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
-        writePrivate(file, accountKey);
+        // first use: a new key, registered below
       }
+      const known = accountKey !== undefined;
+      accountKey ??= (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
       const client = new acme.Client({ directoryUrl: this.settings.acmeDirectory, accountKey });
       const email = this.settings.acmeEmail;
-      await client.createAccount({ termsOfServiceAgreed: true, ...(email ? { contact: [`mailto:${email}`] } : {}) });
+      const register = () => client.createAccount({ termsOfServiceAgreed: true, ...(email ? { contact: [`mailto:${email}`] } : {}) });
+      if (!known) {
+        await register();
+        writePrivate(file, accountKey);
+      } else {
+        // A key the CA knows: look the account up (a POST-as-GET), rather than "update" it with nothing
+        // new, which CAs refuse; a CA that forgot it (a test CA restarted) gets it registered again.
+        await client.createAccount({ onlyReturnExisting: true }).catch(register);
+      }
       return client;
     })().catch((err: unknown) => {
       this.client = undefined; // the next order tries again

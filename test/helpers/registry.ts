@@ -39,8 +39,8 @@ export function makeTestCa(dir: string): { caFile: string; marker: string } {
   return { caFile: path.join(dir, 'ca.pem'), marker: pem[Math.floor(pem.length / 2)] };
 }
 
-/** A CA and a server certificate signed by it for `host` (an IP address) and 127.0.0.1. */
-function certificates(dir: string, host: string): { ca: { caFile: string; marker: string }; key: string; cert: string } {
+/** A CA and a server certificate signed by it for `host` (an IP address) and 127.0.0.1 (in `dir`: ca.pem, server.pem, server.key). */
+export function certificates(dir: string, host: string): { ca: { caFile: string; marker: string }; key: string; cert: string } {
   const ca = makeTestCa(dir);
   openssl(['req', '-new', ...EC_KEY, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=paas test registry'], dir);
   const ips = [...new Set([host, '127.0.0.1'])].map((ip) => `IP:${ip}`).join(',');
