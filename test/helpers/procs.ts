@@ -103,7 +103,7 @@ export function listensOn(pid: number, port: number): boolean {
       if (f.length > 9 && f[3] === '0A' && parseInt(f[1].split(':')[1], 16) === port) inodes.add(f[9]);
     }
   }
-  let fds: string[] = [];
+  let fds: string[];
   try {
     fds = fs.readdirSync(`/proc/${pid}/fd`);
   } catch {
