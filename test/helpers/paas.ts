@@ -280,8 +280,8 @@ export interface HttpResult {
   headers: http.IncomingHttpHeaders;
 }
 
-/** Collects a response's body as text; rejects on an error or after 10 s. */
-function collect(req: http.ClientRequest, resolve: (r: HttpResult) => void, reject: (err: Error) => void): void {
+/** Sends `req` and collects its response's body as text; rejects on an error or after 10 s. */
+export function collect(req: http.ClientRequest, resolve: (r: HttpResult) => void, reject: (err: Error) => void): void {
   req.on('response', (res) => {
     let body = '';
     res.setEncoding('utf8');

@@ -1,9 +1,9 @@
 // Certificates made by the openssl CLI for the HTTPS tests: self-signed, for the hostnames and the
 // validity a test asks for (past dates too: `openssl ca` takes start and end dates, `req -x509` does not).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir } from './paas.js';
+import { EC_KEY, openssl } from './pki.js';
 
 export interface TestCert {
   certFile: string;
@@ -21,8 +21,8 @@ const stamp = (d: Date) => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)
  */
 export function selfSignedCert(hostnames: string[], opts: { from?: Date; until?: Date } = {}): TestCert {
   const dir = tempDir('paas-cert-');
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  run(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'key.pem', '-out', 'req.csr', '-subj', `/CN=${hostnames[0]}`]);
+  const run = (args: string[]) => openssl(args, dir);
+  run(['req', '-new', ...EC_KEY, '-keyout', 'key.pem', '-out', 'req.csr', '-subj', `/CN=${hostnames[0]}`]);
   fs.mkdirSync(path.join(dir, 'db'));
   fs.writeFileSync(path.join(dir, 'db', 'index.txt'), '');
   fs.writeFileSync(path.join(dir, 'db', 'serial'), `${Date.now().toString(16).padStart(16, '0')}\n`);
