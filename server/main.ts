@@ -51,7 +51,7 @@ import { resolveApiToken } from './http/token.js';
 import { requireApp } from './control/queries.js';
 import { startAppNetworks } from './netns/setup.js';
 import { startGcTimer } from './control/gc.js';
-import { publishCerts, tlsRoute } from './control/certs.js';
+import { restoreTls } from './control/certs.js';
 import { AcmeOrders } from './control/acme-orders.js';
 import { AcmeIssuer } from './tls/acme.js';
 
@@ -160,12 +160,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   // found again. On the process runtime they died with the last server, and another app's new dyno
   // may get their port: no old target is kept.
   const apps = listApps(db);
-  for (const app of apps) {
-    routes.addApp(app.name, { ...routeState(db, app), restoring: runtime.persistent });
-    routes.setTls(app.name, tlsRoute(db, app));
-  }
-  // The certificates from the data dir (and the operator's default): routers serve HTTPS from their first snapshot.
-  publishCerts({ db, config, paths, routes }, log);
+  for (const app of apps) routes.addApp(app.name, { ...routeState(db, app), restoring: runtime.persistent });
+  // Each app's redirect and HSTS, and the certificates from the data dir: routers serve HTTPS from their first snapshot.
+  restoreTls({ db, config, paths, routes }, apps, log);
   // Every drain delivers from start-up on, before any dyno is back, so none of their lines is missed.
   const drains = new Drains({ db, logs, log });
   drains.startAll();

@@ -85,6 +85,12 @@ export function publishCerts(deps: Pick<Deps, 'db' | 'config' | 'paths' | 'route
   deps.routes.setCerts(certs);
 }
 
+/** At start-up: every app's HTTPS settings and every certificate, into the route table. */
+export function restoreTls(deps: Pick<Deps, 'db' | 'config' | 'paths' | 'routes'>, apps: readonly AppRow[], log: (line: string) => void): void {
+  for (const app of apps) deps.routes.setTls(app.name, tlsRoute(deps.db, app));
+  publishCerts(deps, log);
+}
+
 /** What routers do for the app over HTTPS: redirect and HSTS, from its settings. */
 export function tlsRoute(db: Deps['db'], app: AppRow): { redirect: boolean; hstsMaxAge?: number } {
   const s = tlsSettings(db, app.id);
