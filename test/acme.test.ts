@@ -11,6 +11,7 @@ import type { Certs } from '../cli/types.js';
 import { cli, createApp, gitRepo, type Paas, push, startPaas } from './helpers/paas.js';
 import { freePort } from '../server/runtime/free-port.js';
 import { havePebble, makePebble, type Pebble } from './helpers/pebble.js';
+import { startRouter, stopRouter } from './helpers/router-proc.js';
 
 const app: Record<string, string> = {
   Procfile: 'web: exec node server.js\n',
@@ -65,7 +66,7 @@ async function serverWithApp(pebble: Pebble, name: string, host: string, env: Re
 }
 
 describe.skipIf(!havePebble)('automatic certificates with Pebble', () => {
-  it('issues through HTTP-01, serves it, renews when due, and keeps it across a restart without a new order', { timeout: 180_000 }, async () => {
+  it('issues through HTTP-01, serves it, renews when due, and keeps it across a server restart without a new order', { timeout: 180_000 }, async () => {
     const pebble = await makePebble();
     const host = `www.h${crypto.randomBytes(3).toString('hex')}.test`;
     // Renewal due from the start (renew-before longer than the validity): each check renews.
@@ -102,7 +103,7 @@ describe.skipIf(!havePebble)('automatic certificates with Pebble', () => {
     expect(again.output()).not.toMatch(/Issued a certificate|Ordering|Renewing/);
   });
 
-  it('falls back to TLS-ALPN-01 when port 80 is closed, and names a failed order with the CA\'s reason', { timeout: 180_000 }, async () => {
+  it('falls back to TLS-ALPN-01 when port 80 is closed, serves it from routers started later, and names a failed order with the CA\'s reason', { timeout: 180_000 }, async () => {
     const pebble = await makePebble();
     const host = `www.a${crypto.randomBytes(3).toString('hex')}.test`;
     const paas = await serverWithApp(pebble, 'acme-alpn', host, { PAAS_ACME_DEFAULT: 'auto' });
@@ -112,6 +113,13 @@ describe.skipIf(!havePebble)('automatic certificates with Pebble', () => {
     const cert = await issued(paas, 'acme-alpn');
     expect(paas.output()).toContain(`acme-alpn: Issued a certificate for ${host} (tls-alpn-01)`);
     await vi.waitFor(async () => expect(await servedFingerprint(paas, host, root)).toEqual({ fingerprint: cert.fingerprint, body: `hi ${host} https` }), { timeout: 10_000, interval: 200 });
+    // A router started (and restarted) later serves it from the route stream: no new order.
+    for (let i = 0; i < 2; i++) {
+      const router = await startRouter(paas);
+      await vi.waitFor(async () => expect(await servedFingerprint(router.via, host, root)).toEqual({ fingerprint: cert.fingerprint, body: `hi ${host} https` }), { timeout: 10_000, interval: 200 });
+      expect(await stopRouter(router)).toBe(0);
+    }
+    expect(paas.output().match(/acme-alpn: Issued a certificate/g)).toHaveLength(1);
 
     // A domain whose DNS points elsewhere: both challenges fail, the order is named with the CA's reason.
     const lost = `lost.a${crypto.randomBytes(3).toString('hex')}.test`;
