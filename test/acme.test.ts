@@ -4,6 +4,8 @@
 // across a server (and so router) restart without a new order, and a failed order is named with the
 // CA's reason. Skipped only where Pebble is not installed (.ci/run installs it).
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import https from 'node:https';
 import type tls from 'node:tls';
 import { describe, expect, it, vi } from 'vitest';
@@ -91,6 +93,11 @@ describe.skipIf(!havePebble)('automatic certificates with Pebble', () => {
     );
     const logs = await cli(paas, ['logs', '-a', 'acme-http', '-n', '200']);
     expect(logs.stdout).toContain(`paas[acme]: Renewing a certificate for ${host}`);
+
+    // The account key is the server's alone, as are the certificates' keys.
+    expect(fs.statSync(path.join(paas.dataDir, 'acme', 'account.pem')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(paas.dataDir, 'acme')).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(paas.dataDir, 'certs', first.id, 'key.pem')).mode & 0o777).toBe(0o600);
 
     // Restarted with the default 30 days: the certificate on disk is served again, and nothing is ordered.
     await paas.stop();
