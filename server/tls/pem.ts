@@ -84,7 +84,7 @@ export function inspectCertificate(certPem: unknown, keyPem: unknown, now = new 
 export function covers(names: readonly string[], hostname: string): boolean {
   const host = hostname.toLowerCase();
   const parent = host.slice(host.indexOf('.') + 1);
-  return names.some((n) => n === host || (n.startsWith('*.') && host.includes('.') && n.slice(2) === parent) || (host.startsWith('*.') && n === host));
+  return names.some((n) => n === host || (n.startsWith('*.') && host.includes('.') && n.slice(2) === parent));
 }
 
 /** Writes a file readable by the server's user only, whole or not at all (a crash leaves the old one). */
