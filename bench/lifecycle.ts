@@ -20,7 +20,7 @@ const tinyApp = {
 
 /** Starts `argv` with a fresh data dir and times spawn → "router listening" on its output. */
 async function timedStart(argv: string[]): Promise<{ ms: number; child: ChildProcess }> {
-  const env = { PATH: process.env.PATH!, HOME: tempDir('paas-bench-home-'), PAAS_DATA_DIR: tempDir('paas-bench-data-'), PORT: '0', PAAS_ROUTER_PORT: '0', npm_config_update_notifier: 'false', PAAS_RUNTIME: 'process' };
+  const env = { PATH: process.env.PATH!, HOME: tempDir('paas-bench-home-'), PAAS_DATA_DIR: tempDir('paas-bench-data-'), PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_ROUTER_TLS_PORT: '0', npm_config_update_notifier: 'false', PAAS_RUNTIME: 'process' };
   const t0 = performance.now();
   const child = spawnChild(argv[0], argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

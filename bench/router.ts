@@ -4,6 +4,8 @@
 // every N. The legs are interleaved, round after round, so machine noise falls on all of them alike.
 // Needs wrk and nginx from Debian's packages; installs nothing. Loopback only; every run bounded.
 // Rounds: BENCH_ROUNDS (default 3); seconds per measured run: BENCH_SECONDS (default 5).
+// The HTTPS leg (issue 25, bench/lib/router-tls.ts) runs after the HTTP legs; BENCH_LEGS=http or
+// BENCH_LEGS=https runs one of them alone.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { startNginx } from './lib/nginx.js';
 import { startPaasSide, HELLO, HOST, type PaasSide } from './lib/paas-side.js';
 import { type Daemon, findExecutable, freePort, waitForOk } from './lib/proc.js';
 import { type LegKind, legKey, printGoals, printMarkdown, printTables, rows, type Samples } from './lib/router-report.js';
+import { measureTls, printTls } from './lib/router-tls.js';
 import { runWrk } from './lib/wrk.js';
 
 const ROUNDS = Math.max(1, Math.min(20, Number(process.env.BENCH_ROUNDS) || 3));
@@ -20,6 +23,9 @@ const WARMUP_SECONDS = 1;
 const CONNECTIONS = [32, 256];
 const CORES = os.availableParallelism();
 const WORKERS = [...new Set([1, CORES])];
+const LEGS = process.env.BENCH_LEGS ?? 'http,https';
+/** Connections at once in the new-handshake run: enough to keep every worker busy with handshakes. */
+const HANDSHAKE_CONNECTIONS = 32;
 
 /** wrk and nginx, or exits saying which is missing and how to install it. */
 function tools(): { wrk: string; nginx: string } {
@@ -98,14 +104,20 @@ async function main(signal: AbortSignal): Promise<void> {
       nginxPorts.set(n, port);
       await waitForOk(`nginx (${n} workers)`, port, HOST, HELLO, signal, 10_000, daemon);
     }
-    const samples = await measure(t, legs(side, nginxPorts), signal);
-    const routerLabel = (n: number) => `paas router, ${n} worker${n === 1 ? '' : 's'}, logging on`;
-    const all = rows(samples, WORKERS, CONNECTIONS);
-    console.log(`bench:router (issue 12). ${about}`);
-    printTables(all, routerLabel);
-    console.log('\nFor docs/benchmarks.md (router: `paas router`, logging on):\n');
-    printMarkdown(all);
-    printGoals(all);
+    console.log(`bench:router (issues 12 and 25). ${about}`);
+    if (LEGS.includes('http,') || LEGS === 'http') {
+      const samples = await measure(t, legs(side, nginxPorts), signal);
+      const routerLabel = (n: number) => `paas router, ${n} worker${n === 1 ? '' : 's'}, logging on`;
+      const all = rows(samples, WORKERS, CONNECTIONS);
+      printTables(all, routerLabel);
+      console.log('\nFor docs/benchmarks.md (router: `paas router`, logging on):\n');
+      printMarkdown(all);
+      printGoals(all);
+    }
+    if (LEGS.includes('https')) {
+      const tlsOpts = { dynoPort: side.dynoPort, workerCounts: WORKERS, connections: CONNECTIONS, handshakeConnections: HANDSHAKE_CONNECTIONS, rounds: ROUNDS, seconds: SECONDS, warmup: WARMUP_SECONDS };
+      printTls(await measureTls(t, tlsOpts, signal), WORKERS, CONNECTIONS, HANDSHAKE_CONNECTIONS);
+    }
   } finally {
     await Promise.all(nginxes.map((d) => d.stop()));
     await side.stop();

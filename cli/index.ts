@@ -14,6 +14,13 @@ import config from './commands/config/index.js';
 import configGet from './commands/config/get.js';
 import configSet from './commands/config/set.js';
 import configUnset from './commands/config/unset.js';
+import certs from './commands/certs/index.js';
+import certsAdd from './commands/certs/add.js';
+import certsAutoDisable from './commands/certs/auto-disable.js';
+import certsAutoEnable from './commands/certs/auto-enable.js';
+import certsHsts from './commands/certs/hsts.js';
+import certsRedirect from './commands/certs/redirect.js';
+import certsRemove from './commands/certs/remove.js';
 import domains from './commands/domains/index.js';
 import domainsAdd from './commands/domains/add.js';
 import domainsRemove from './commands/domains/remove.js';
@@ -81,7 +88,7 @@ export async function main(argv: string[]): Promise<void> {
       if (command.name() === 'server' || command.name() === 'router') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, run, domains, domainsAdd, domainsRemove, drains, drainsAdd, drainsRemove, addons, addonsCreate, addonsInfo, addonsAttach, addonsDetach, addonsDestroy, pgBackups, pgCapture, pgRestore, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials, status, gc];
+  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, run, domains, domainsAdd, domainsRemove, certs, certsAdd, certsRemove, certsAutoEnable, certsAutoDisable, certsRedirect, certsHsts, drains, drainsAdd, drainsRemove, addons, addonsCreate, addonsInfo, addonsAttach, addonsDetach, addonsDestroy, pgBackups, pgCapture, pgRestore, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials, status, gc];
   for (const register of commands) register(program);
   // `paas` alone asks what there is: the help, on stdout, and success (as `heroku` does).
   if (argv.length <= 2) {

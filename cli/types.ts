@@ -88,3 +88,25 @@ export interface Backup {
   size: number | null;
   created_at: string;
 }
+
+/** An HTTPS certificate of an app (`paas certs --json`). */
+export interface Cert {
+  id: string;
+  hostnames: string[];
+  source: 'user' | 'acme';
+  status: 'pending' | 'issued' | 'failed';
+  issuer: string;
+  not_before: string | null;
+  not_after: string | null;
+  renew_at: string | null;
+  fingerprint: string;
+  last_error: string | null;
+}
+
+/** An app's HTTPS settings and certificates (`paas certs --json`). */
+export interface Certs {
+  auto: boolean;
+  redirect: boolean;
+  hsts_max_age: number;
+  certificates: Cert[];
+}

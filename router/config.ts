@@ -7,6 +7,8 @@ export interface RouterConfig {
   apiUrl: string;
   token: string;
   port: number;
+  /** PAAS_ROUTER_TLS_PORT: where it serves HTTPS (0: a free port, for tests). */
+  tlsPort: number;
   host: string;
   /** PAAS_DOMAIN: overrides the domain the control plane's snapshot names. */
   domain: string | undefined;
@@ -57,6 +59,7 @@ export function loadRouterConfig(env: NodeJS.ProcessEnv, localToken?: (api: URL)
     apiUrl: api.origin + api.pathname.replace(/\/+$/, ''),
     token,
     port: whole(env, 'PAAS_ROUTER_PORT', 8080, 0, 65535, 'a port number. Set it to an integer from 0 to 65535'),
+    tlsPort: whole(env, 'PAAS_ROUTER_TLS_PORT', 8443, 0, 65535, 'a port number. Set it to an integer from 0 to 65535'),
     host: env.PAAS_BIND_HOST || '127.0.0.1',
     domain,
     workers: whole(env, 'PAAS_ROUTER_WORKERS', os.availableParallelism(), 1, 1024, 'a number of worker processes. Set it to a whole number of at least 1'),

@@ -1,8 +1,10 @@
 import type net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { Body } from './http1/body.js';
 import { ChunkedError } from './http1/chunked.js';
 import { AUTHORITY, checkPartialRequest, HeadError, headEnd, parseRequestHead, type RequestHead } from './http1/head.js';
-import { CLIENT_IDLE, type ConnectionContext, Exchange } from './exchange.js';
+import type { ConnectionContext } from './context.js';
+import { CLIENT_IDLE, Exchange } from './exchange.js';
 import { forwardedFor, type Peer, requestIdOf, upstreamHead } from './forwarding.js';
 import { routerError } from './pages.js';
 import type { RouteTarget } from './protocol.js';
@@ -43,7 +45,8 @@ export class ClientConnection extends Exchange {
     private readonly ports: RecheckContext,
   ) {
     super(socket, ctx);
-    this.peer = { address: socket.remoteAddress ?? '', port: socket.localPort ?? 0, trusted: ctx.trusted(socket.remoteAddress) };
+    const proto = (socket as Partial<TLSSocket>).encrypted ? 'https' : 'http';
+    this.peer = { address: socket.remoteAddress ?? '', port: socket.localPort ?? 0, trusted: ctx.trusted(socket.remoteAddress), proto };
     socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
     socket.on('end', () => this.onClientEnd());
     socket.on('drain', () => this.onClientDrain());
@@ -176,7 +179,7 @@ export class ClientConnection extends Exchange {
     this.reqBody = new Body(head.framing);
     this.path = path;
     this.target = undefined;
-    const found = this.ctx.route(head, host);
+    const found = this.ctx.route(head, host, path, this.peer.proto === 'https');
     if ('answer' in found) {
       // With a body still coming that the router will not read, the connection cannot go on.
       const close = !this.reqBody.done || !this.keepClient || Boolean(found.close);
@@ -191,6 +194,7 @@ export class ClientConnection extends Exchange {
       return;
     }
     this.app = found.app;
+    this.extraHead = found.extraHead;
     const wait = this.ports.suspectFor(found.target);
     if (wait > 0) return this.recheck(found.target, wait);
     this.dispatch(found.target, false);

@@ -1,29 +1,11 @@
 import type net from 'node:net';
 import { Body } from './http1/body.js';
-import { type Framing, type HeadError, headEnd, parseResponseHead, type RequestHead, type ResponseHead } from './http1/head.js';
+import { type Framing, headEnd, parseResponseHead, type RequestHead, type ResponseHead } from './http1/head.js';
 import { downstreamHead } from './forwarding.js';
-import type { RequestRecord } from './log-line.js';
+import type { ConnectionContext } from './context.js';
 import { routerError, type RouterErrorCode } from './pages.js';
-import type { Upstream, UpstreamPool, UpstreamUser } from './pool.js';
+import type { Upstream, UpstreamUser } from './pool.js';
 import type { RouteTarget } from './protocol.js';
-
-/** What a client connection needs from the router around it. */
-export interface ConnectionContext {
-  pool: UpstreamPool;
-  /** The route for a request, or an answer the router gives itself. */
-  route(head: RequestHead, host: string): { app: string; target: RouteTarget } | { answer: string; app?: string; code?: RouterErrorCode; close?: boolean };
-  /** Another dyno of the app for a retry, passing over `failed` (its port, and the dyno restarted under its name); undefined if there is none. */
-  retryTarget(app: string, failed: RouteTarget): RouteTarget | undefined;
-  /** A complete error response for `code` (page included unless `head`). */
-  errorPage(code: RouterErrorCode, app: string, requestId: string, head: boolean, close: boolean): string;
-  /** A bare response for a refused request head (400, 414, 431, 501, 505), connection closed after. */
-  refusal(err: HeadError): string;
-  log(app: string, record: RequestRecord, time: number): void;
-  trusted(address: string | undefined): boolean;
-  timeoutMs: number;
-  idleMs: number;
-  headTimeoutMs: number;
-}
 
 /** The most a dyno's response head may be before the router gives up on it. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -63,6 +45,8 @@ export abstract class Exchange implements UpstreamUser {
   protected started = 0;
   protected connectedAt = 0;
   protected endInFlight: (() => void) | undefined;
+  /** Fields the router adds to this response's head (Strict-Transport-Security), or undefined. */
+  protected extraHead: string | undefined;
   private res: ResponseHead | undefined;
   private resBody: Body | undefined;
   private resBuf: Buffer | undefined;
@@ -166,7 +150,7 @@ export abstract class Exchange implements UpstreamUser {
     this.resBody = new Body(framing);
     // Head and the body bytes that came with it leave in one write (writev), not two syscalls.
     this.socket.cork();
-    this.write(downstreamHead(res, this.requestId, this.keepClient, this.upgraded));
+    this.write(downstreamHead(res, this.requestId, this.keepClient, this.upgraded, this.extraHead));
     if (this.upgraded) this.tunnel(rest);
     else if (rest.length || this.resBody.done) this.forwardBody(rest, 0);
     this.socket.uncork();

@@ -12,6 +12,12 @@ const MAX_RESTART_MS = 5000;
 /** A worker that ran this long died of something new: its next restart starts from the shortest delay. */
 const STABLE_MS = 30_000;
 
+/** Where a fleet's workers listen: HTTP and HTTPS. */
+export interface FleetAddresses {
+  address: net.AddressInfo;
+  tlsAddress: net.AddressInfo;
+}
+
 interface Slot {
   child: ChildProcess;
   delay: number;
@@ -31,11 +37,11 @@ function forkWorker(): ChildProcess {
 }
 
 /** Sends `child` its start and resolves with its address once it listens; rejects, with its error code, if it cannot. */
-function startWorker(child: ChildProcess, start: WorkerStart): Promise<net.AddressInfo> {
+function startWorker(child: ChildProcess, start: WorkerStart): Promise<FleetAddresses> {
   return new Promise((resolve, reject) => {
     child.on('message', (msg: WorkerReport) => {
-      if (msg.type === 'listening') resolve(msg.address);
-      else if (msg.type === 'failed') reject(Object.assign(new Error(msg.message), { code: msg.code, port: start.port }));
+      if (msg.type === 'listening') resolve({ address: msg.address, tlsAddress: msg.tlsAddress });
+      else if (msg.type === 'failed') reject(Object.assign(new Error(msg.message), { code: msg.code, port: msg.port ?? start.port }));
     });
     child.once('exit', (code, signal) => reject(new Error(`router worker exited (${signal ?? `code ${code}`}) before listening`)));
     child.once('error', reject);
@@ -61,10 +67,10 @@ function stopChild(child: ChildProcess): Promise<void> {
  * quietly share the port with whatever already listens there under this user (another paas router,
  * a second server), each getting part of the traffic. Without it, such a port is EADDRINUSE.
  */
-function refuseIfTaken(port: number, host: string): Promise<void> {
+function refuseIfTaken(port: number, host: string, setting: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => reject(Object.assign(new Error(`Port ${port} is in use. Stop what runs there, or set PAAS_ROUTER_PORT.`), { code: err.code, port })));
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(Object.assign(new Error(`Port ${port} is in use. Stop what runs there, or set ${setting}.`), { code: err.code, port })));
     probe.listen({ port, host }, () => probe.close(() => resolve()));
   });
 }
@@ -100,11 +106,14 @@ export class RouterFleet {
     }
   }
 
-  /** Starts every worker on `config.port` (0: a free one) and resolves with where they listen, once all do. */
-  async start(config: Omit<RouterConfig, 'workers'>): Promise<net.AddressInfo> {
-    if (config.port !== 0) await refuseIfTaken(config.port, config.host);
+  /** Starts every worker on `config.port` and `config.tlsPort` (0: a free one) and resolves with where they listen, once all do. */
+  async start(config: Omit<RouterConfig, 'workers'>): Promise<FleetAddresses> {
+    if (config.port !== 0) await refuseIfTaken(config.port, config.host, 'PAAS_ROUTER_PORT');
+    if (config.tlsPort !== 0) await refuseIfTaken(config.tlsPort, config.host, 'PAAS_ROUTER_TLS_PORT');
     const holder = config.port === 0 ? await holdFreePort(config.host) : undefined;
-    this.config = holder ? { ...config, port: (holder.address() as net.AddressInfo).port } : config;
+    const tlsHolder = config.tlsPort === 0 ? await holdFreePort(config.host) : undefined;
+    const portOf = (held: net.Server | undefined, port: number) => (held ? (held.address() as net.AddressInfo).port : port);
+    this.config = { ...config, port: portOf(holder, config.port), tlsPort: portOf(tlsHolder, config.tlsPort) };
     try {
       const bound = await Promise.all(this.slots.map((slot, i) => this.run(slot, i)));
       return bound[0];
@@ -113,6 +122,7 @@ export class RouterFleet {
       throw err;
     } finally {
       holder?.close();
+      tlsHolder?.close();
     }
   }
 
@@ -123,7 +133,7 @@ export class RouterFleet {
     await Promise.all(this.slots.map((slot) => stopChild(slot.child)));
   }
 
-  private run(slot: Slot, i: number): Promise<net.AddressInfo> {
+  private run(slot: Slot, i: number): Promise<FleetAddresses> {
     const child = slot.child;
     child.ref();
     child.channel?.ref();
@@ -138,12 +148,12 @@ export class RouterFleet {
       }, slot.delay);
     });
     // One worker reports the route stream's state, so a change prints once, not once per worker.
-    return startWorker(child, { type: 'start', config: { ...this.config!, workers: this.slots.length }, port: this.config!.port, say: i === 0 });
+    return startWorker(child, { type: 'start', config: { ...this.config!, workers: this.slots.length }, port: this.config!.port, tlsPort: this.config!.tlsPort, say: i === 0 });
   }
 }
 
 /** Forks and starts `config.workers` router workers; resolves with the fleet once all listen. */
-export async function startFleet(config: RouterConfig, log?: (line: string) => void): Promise<{ fleet: RouterFleet; address: net.AddressInfo }> {
+export async function startFleet(config: RouterConfig, log?: (line: string) => void): Promise<{ fleet: RouterFleet } & FleetAddresses> {
   const fleet = new RouterFleet(config.workers, log);
-  return { fleet, address: await fleet.start(config) };
+  return { fleet, ...(await fleet.start(config)) };
 }

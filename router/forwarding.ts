@@ -25,6 +25,8 @@ export interface Peer {
   port: number;
   /** Whether the peer is a trusted proxy, whose X-Forwarded-* fields are kept and appended to. */
   trusted: boolean;
+  /** How the client reached the router: X-Forwarded-Proto, unless a trusted proxy says otherwise. */
+  proto: 'http' | 'https';
 }
 
 /**
@@ -74,7 +76,7 @@ export function upstreamHead(head: RequestHead, path: string, requestId: string,
   if (framing.kind === 'chunked') out += 'Transfer-Encoding: chunked\r\n';
   else if (framing.kind === 'length') out += `Content-Length: ${framing.length}\r\n`;
   else if (hadLength) out += 'Content-Length: 0\r\n';
-  const proto = (peer.trusted && fieldValue(head.fields, 'x-forwarded-proto')) || 'http';
+  const proto = (peer.trusted && fieldValue(head.fields, 'x-forwarded-proto')) || peer.proto;
   const port = (peer.trusted && fieldValue(head.fields, 'x-forwarded-port')) || String(peer.port);
   const via = fieldValue(head.fields, 'via');
   out += `X-Forwarded-For: ${fwd}\r\nX-Forwarded-Proto: ${proto}\r\nX-Forwarded-Port: ${port}\r\nX-Request-Id: ${requestId}\r\nX-Request-Start: ${now}\r\n`;
@@ -86,19 +88,22 @@ export function upstreamHead(head: RequestHead, path: string, requestId: string,
 
 /**
  * The head sent back to the client: the dyno's status line and end-to-end fields, X-Request-Id
- * (unless the dyno set one), Via, and the router's own Connection field.
+ * (unless the dyno set one), Via, `extra` (the app's HSTS, unless the dyno sent its own), and the
+ * router's own Connection field.
  */
-export function downstreamHead(res: ResponseHead, requestId: string, keepAlive: boolean, upgraded: boolean): string {
+export function downstreamHead(res: ResponseHead, requestId: string, keepAlive: boolean, upgraded: boolean, extra?: string): string {
   const named = listOf(res.fields, 'connection');
   let out = `${res.line}\r\n`;
   let hasId = false;
   let via: string | undefined;
   for (const f of res.fields) {
     if (f.name === 'x-request-id') hasId = true;
+    else if (f.name === 'strict-transport-security') extra = undefined;
     if (f.name === 'via') via = via === undefined ? f.value : `${via}, ${f.value}`;
     else if (!HOP_BY_HOP.has(f.name) && !nominated(f, named)) out += `${f.raw}\r\n`;
   }
   if (!hasId) out += `X-Request-Id: ${requestId}\r\n`;
+  if (extra) out += extra;
   out += `Via: ${via ? `${via}, ` : ''}1.1 paas\r\n`;
   if (upgraded) out += `Connection: upgrade\r\nUpgrade: ${fieldValue(res.fields, 'upgrade') ?? 'websocket'}\r\n\r\n`;
   else out += keepAlive ? '\r\n' : 'Connection: close\r\n\r\n';

@@ -39,6 +39,18 @@ export function pageResponse(status: number, reason: string, title: string, text
   return opts.head ? head : head + body.toString('latin1');
 }
 
+/**
+ * A complete text/plain response the router gives itself (an ACME key authorization, a redirect's
+ * note), with a Location field for a redirect. `location` must come from checked parts: it is not escaped.
+ */
+export function plainResponse(status: number, reason: string, text: string, opts: { location?: string; close?: boolean; head?: boolean } = {}): string {
+  const body = Buffer.from(text, 'utf8');
+  let head = `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\ncache-control: no-store\r\n`;
+  if (opts.location) head += `location: ${opts.location}\r\n`;
+  head += opts.close ? 'connection: close\r\n\r\n' : '\r\n';
+  return opts.head ? head : head + body.toString('latin1');
+}
+
 export const REASONS: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',

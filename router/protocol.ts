@@ -42,6 +42,32 @@ export interface AppRoute {
    * already has an entry for the app keeps it until a later `set`, rather than routing nowhere.
    */
   restoring?: boolean;
+  /**
+   * HTTPS settings: `redirect` answers plain-HTTP requests for a hostname that has a certificate
+   * with 308 to https (ACME HTTP-01 paths excepted); `hstsMaxAge` adds Strict-Transport-Security to
+   * HTTPS responses. Absent: neither.
+   */
+  tls?: { redirect: boolean; hstsMaxAge?: number };
+}
+
+/** A certificate routers serve by SNI. */
+export interface TlsCertificate {
+  /** `default` for the operator's own (PAAS_TLS_CERT_FILE). */
+  id: string;
+  /** Lower case: exact (`www.example.com`) or one wildcard level (`*.example.com`). */
+  hostnames: string[];
+  /** PEM, leaf first, then the chain. */
+  cert: string;
+  /** PEM. */
+  key: string;
+}
+
+/** The ACME challenges in flight, which routers answer. */
+export interface TlsChallenges {
+  /** HTTP-01: token → key authorization, served at `/.well-known/acme-challenge/<token>`. */
+  http01: Record<string, string>;
+  /** TLS-ALPN-01 (RFC 8737): the certificate presented to an `acme-tls/1` handshake for `hostname`. */
+  tlsAlpn01: { hostname: string; cert: string; key: string }[];
 }
 
 /** Control plane → router. */
@@ -49,6 +75,10 @@ export type ServerMessage =
   | { type: 'snapshot'; version: number; domain: string; apps: AppRoute[] }
   | { type: 'set'; route: AppRoute }
   | { type: 'remove'; app: string }
+  /** The whole current set of certificates (routers replace theirs): after `snapshot`, and on every change. */
+  | { type: 'certs'; certs: TlsCertificate[] }
+  /** The whole current set of ACME challenges: after `snapshot`, and on every change. */
+  | ({ type: 'challenges' } & TlsChallenges)
   /** Answer with `drained` once nothing is in flight to the target (or after timeoutMs), its idle connections closed. */
   | { type: 'drain'; id: number; host: string; port: number; timeoutMs: number };
 

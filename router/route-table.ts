@@ -1,14 +1,17 @@
 import type { AppRoute, RouteTarget, ServerMessage, Unavailable } from './protocol.js';
+import { TlsStore } from './tls-store.js';
 
-/** Where a request goes, from its Host header. */
+type Tls = AppRoute['tls'];
+
+/** Where a request goes, from its Host header; with the app's HTTPS settings where there is an app. */
 export type Resolved =
   /** No app at this host: 404. */
   | { kind: 'unknown' }
   /** The router has had no table yet (just started, control plane not reached): 503 H99. */
   | { kind: 'no-table' }
-  | { kind: 'maintenance'; app: string }
-  | { kind: 'unavailable'; app: string; code: Unavailable }
-  | { kind: 'ok'; app: string; targets: readonly RouteTarget[] };
+  | { kind: 'maintenance'; app: string; tls: Tls }
+  | { kind: 'unavailable'; app: string; code: Unavailable; tls: Tls }
+  | { kind: 'ok'; app: string; targets: readonly RouteTarget[]; tls: Tls };
 
 /** The host part of a Host header, lower case, without port or trailing dot. */
 export function hostName(header: string): string {
@@ -50,6 +53,8 @@ export class RouteTable {
   private hosts = new Map<string, string>();
   private suffix = '';
   private loaded = false;
+  /** The certificates and ACME challenges, from the stream's `certs` and `challenges` messages. */
+  readonly tls = new TlsStore();
 
   /** `domain` (the router's own PAAS_DOMAIN) wins over the one the snapshot names. */
   constructor(private readonly domain?: string) {}
@@ -61,6 +66,7 @@ export class RouteTable {
 
   /** Applies one message of the stream; drains are not the table's business and are ignored. */
   apply(msg: ServerMessage): void {
+    if (msg.type === 'certs' || msg.type === 'challenges') return this.tls.apply(msg);
     if (msg.type === 'snapshot') {
       const previous = this.apps;
       this.apps = new Map();
@@ -82,9 +88,9 @@ export class RouteTable {
     const host = hostName(hostHeader);
     const route = this.apps.get(this.appOf(host) ?? '');
     if (!route) return { kind: 'unknown' };
-    if (route.maintenance) return { kind: 'maintenance', app: route.app };
-    if (!route.targets.length) return { kind: 'unavailable', app: route.app, code: route.unavailable };
-    return { kind: 'ok', app: route.app, targets: route.targets };
+    if (route.maintenance) return { kind: 'maintenance', app: route.app, tls: route.tls };
+    if (!route.targets.length) return { kind: 'unavailable', app: route.app, code: route.unavailable, tls: route.tls };
+    return { kind: 'ok', app: route.app, targets: route.targets, tls: route.tls };
   }
 
   /** The app's current targets (for a retry), or none. */

@@ -1,12 +1,15 @@
 import net from 'node:net';
+import type tls from 'node:tls';
 import { ClientConnection, RECHECK_MS, type RecheckContext } from './connection.js';
-import type { ConnectionContext } from './exchange.js';
+import type { ConnectionContext } from './context.js';
 import { AUTHORITY, type HeadError, type RequestHead } from './http1/head.js';
 import { formatRouterLine, type RequestRecord } from './log-line.js';
-import { pageResponse, REASONS, ROUTER_ERRORS, type RouterErrorCode } from './pages.js';
+import { pageResponse, plainResponse, REASONS, ROUTER_ERRORS, type RouterErrorCode } from './pages.js';
 import { type Address, UpstreamPool } from './pool.js';
-import type { RouteTarget } from './protocol.js';
-import type { RouteTable } from './route-table.js';
+import type { AppRoute, RouteTarget } from './protocol.js';
+import { hostName, type RouteTable } from './route-table.js';
+import { createTlsFront } from './tls-front.js';
+import { ACME_CHALLENGE_PATH } from './tls-store.js';
 import type { TrustedProxies } from './trusted.js';
 
 export interface RouterOptions {
@@ -23,6 +26,8 @@ export interface RouterOptions {
 
 export interface Router {
   server: net.Server;
+  /** The HTTPS listener (tls-front.ts): certificates by SNI from the route table's TlsStore. */
+  tlsServer: net.Server;
   /** Closes the connections to dynos and every client connection at once. */
   close(): void;
   /**
@@ -57,6 +62,24 @@ export function createRouter(opts: RouterOptions): Router {
   /** Dyno ports whose connection closed unanswered, until when requests keep away (connection.ts recheck). */
   const suspects = new Map<string, number>();
   const log = opts.log;
+  const certs = opts.routes.tls;
+
+  /** The HTTPS port redirects name: the one the TLS listener is bound to. */
+  function tlsPort(): number {
+    return (front.server.address() as net.AddressInfo | null)?.port ?? 443;
+  }
+
+  /**
+   * Plain HTTP to a hostname with a certificate, for an app that wants it: 308 to the same path on
+   * HTTPS (method and body kept). ACME's HTTP-01 paths never move: a CA fetches them over HTTP.
+   */
+  function redirect(tlsOpts: AppRoute['tls'], host: string, path: string, head: RequestHead): string | undefined {
+    if (!tlsOpts?.redirect || path[0] !== '/' || path.startsWith(ACME_CHALLENGE_PATH)) return undefined;
+    const name = hostName(host);
+    if (!certs.covers(name)) return undefined;
+    const port = tlsPort();
+    return plainResponse(308, 'Permanent Redirect', `Moved to HTTPS.\n`, { location: `https://${name}${port === 443 ? '' : `:${port}`}${path}`, head: head.method === 'HEAD', close: true });
+  }
 
   function pick(app: string, targets: readonly RouteTarget[], avoid?: RouteTarget): RouteTarget | undefined {
     for (let tries = 0; tries < targets.length; tries++) {
@@ -81,13 +104,24 @@ export function createRouter(opts: RouterOptions): Router {
     idleMs,
     headTimeoutMs: Math.min(HEAD_TIMEOUT_MS, idleMs),
     trusted: (address) => opts.trustedProxies?.has(address) ?? false,
-    route(head: RequestHead, host: string) {
+    route(head: RequestHead, host: string, path: string, secure: boolean) {
+      // ACME HTTP-01: any Host, since the CA asks for the domain being validated, before any app has it.
+      if (!secure && certs.hasHttp01 && path.startsWith(ACME_CHALLENGE_PATH) && (head.method === 'GET' || head.method === 'HEAD')) {
+        const keyAuthorization = certs.keyAuthorization(path.slice(ACME_CHALLENGE_PATH.length));
+        if (keyAuthorization !== undefined) return { answer: plainResponse(200, 'OK', keyAuthorization, { head: head.method === 'HEAD' }) };
+      }
       // A Host that is no host[:port] (userinfo, a path, spaces) names no app: a wildcard domain
       // must not hand `x@a.example.com` on to a dyno. The 404 page escapes what it echoes.
       const r = AUTHORITY.test(host) ? opts.routes.resolve(host) : opts.routes.resolve(undefined);
+      if ('tls' in r && r.tls) {
+        const moved = secure ? undefined : redirect(r.tls, host, path, head);
+        if (moved) return { answer: moved, app: r.app, close: true };
+      }
       switch (r.kind) {
-        case 'ok':
-          return { app: r.app, target: pick(r.app, r.targets)! };
+        case 'ok': {
+          const hsts = secure && r.tls?.hstsMaxAge !== undefined ? `Strict-Transport-Security: max-age=${r.tls.hstsMaxAge}\r\n` : undefined;
+          return { app: r.app, target: pick(r.app, r.targets)!, extraHead: hsts };
+        }
         case 'maintenance':
           return { answer: '', app: r.app, code: 'H80' as const };
         case 'unavailable':
@@ -121,13 +155,15 @@ export function createRouter(opts: RouterOptions): Router {
     },
   };
 
-  const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+  const accept = (socket: net.Socket | tls.TLSSocket) => {
     const conn = new ClientConnection(socket, ctx, ports);
     connections.add(conn);
     socket.once('close', () => connections.delete(conn));
     if (stopping) conn.closeSoon();
-  });
+  };
+  const server = net.createServer({ noDelay: true, allowHalfOpen: true }, accept);
   server.on('error', () => undefined);
+  const front = createTlsFront(certs, accept, ctx.headTimeoutMs);
 
   // One sweep for every timeout: deadlines are plain numbers updated as bytes move, so the hot path
   // arms no timer per request.
@@ -143,14 +179,17 @@ export function createRouter(opts: RouterOptions): Router {
   let stopping = false;
   return {
     server,
+    tlsServer: front.server,
     close() {
       clearInterval(sweeper);
       pool.close();
+      front.close();
       for (const conn of connections) conn.socket.destroy();
     },
     async stop(graceMs) {
       stopping = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closing = (s: net.Server) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()));
+      const closed = Promise.all([closing(server), closing(front.server)]);
       for (const conn of connections) conn.closeSoon();
       const deadline = Date.now() + graceMs;
       while (connections.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

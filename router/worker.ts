@@ -13,12 +13,14 @@ export interface WorkerStart {
   type: 'start';
   config: RouterConfig;
   port: number;
+  /** The fleet's HTTPS port, as `port`. */
+  tlsPort: number;
   /** Whether this worker reports the stream's state on stdout (one does, so a change prints once). */
   say: boolean;
 }
 
 /** Worker → supervisor. */
-export type WorkerReport = { type: 'listening'; address: net.AddressInfo } | { type: 'failed'; code?: string; message: string };
+export type WorkerReport = { type: 'listening'; address: net.AddressInfo; tlsAddress: net.AddressInfo } | { type: 'failed'; code?: string; message: string; port?: number };
 
 /** How long a stopping worker lets requests in flight finish before it exits anyway. */
 const STOP_MS = 10_000;
@@ -44,19 +46,26 @@ function run(start: WorkerStart): void {
     drain: (target, timeoutMs) => router.drain(target, timeoutMs),
     say: start.say ? (line) => console.log(`paas router: ${line}`) : undefined,
   });
-  const server = router.server;
-  const failed = (err: NodeJS.ErrnoException) => {
-    // Exit once the report is out, so the supervisor can say why (a port in use).
-    report({ type: 'failed', code: err.code, message: err.message }, () => process.exit(1));
+  // HTTP, then HTTPS, on the ports every worker shares.
+  const listen = (server: net.Server, port: number, then: () => void) => {
+    const failed = (err: NodeJS.ErrnoException) => {
+      // Exit once the report is out, so the supervisor can say why (a port in use).
+      report({ type: 'failed', code: err.code, message: err.message, port }, () => process.exit(1));
+    };
+    server.once('error', failed);
+    server.listen({ port, host: config.host, reusePort: true }, () => {
+      // Once listening, an error is an accept that failed (EMFILE under load): the worker goes on serving.
+      server.off('error', failed);
+      server.on('error', (err: NodeJS.ErrnoException) => console.error(`paas router: accepting a connection failed (${err.code ?? err.message}); serving on`));
+      then();
+    });
   };
-  server.once('error', failed);
-  server.listen({ port: start.port, host: config.host, reusePort: true }, () => {
-    // Once listening, an error is an accept that failed (EMFILE under load): the worker goes on serving.
-    server.off('error', failed);
-    server.on('error', (err: NodeJS.ErrnoException) => console.error(`paas router: accepting a connection failed (${err.code ?? err.message}); serving on`));
-    report({ type: 'listening', address: server.address() as net.AddressInfo });
-    client.start();
-  });
+  listen(router.server, start.port, () =>
+    listen(router.tlsServer, start.tlsPort, () => {
+      report({ type: 'listening', address: router.server.address() as net.AddressInfo, tlsAddress: router.tlsServer.address() as net.AddressInfo });
+      client.start();
+    }),
+  );
 
   let stopping = false;
   const stop = () => {

@@ -8,6 +8,7 @@ import { DEFAULT_APP_NETWORK_CIDR, parseRange } from './netns/cidr.js';
 import type { AppNetworkConfig } from './netns/setup.js';
 import { parseServerLimits, type ServerLimits } from '../lib/dyno-limits.js';
 import { type DiskSettings, parseDiskSettings } from './disk/settings.js';
+import { parseTlsSettings, type TlsSettings } from './tls/settings.js';
 
 export type RuntimeName = 'process' | 'docker';
 
@@ -36,6 +37,8 @@ export interface Config {
   port: number;
   /** Embedded router port; 0 picks a free one (tests). */
   routerPort: number;
+  /** Embedded router's HTTPS port (PAAS_ROUTER_TLS_PORT); 0 picks a free one (tests). */
+  routerTlsPort: number;
   /** Interface both listeners bind to: loopback unless PAAS_BIND_HOST opens it up. */
   host: string;
   dataDir: string;
@@ -84,6 +87,8 @@ export interface Config {
   limits: ServerLimits;
   /** Free space a push needs, what `paas gc` keeps, and how often it runs (PAAS_MIN_FREE_DISK, PAAS_KEEP_*, PAAS_GC_INTERVAL). */
   disk: DiskSettings;
+  /** HTTPS: ACME (PAAS_ACME_*) and the operator's default certificate (PAAS_TLS_CERT_FILE, PAAS_TLS_KEY_FILE). */
+  tls: TlsSettings;
 }
 
 export { ConfigError };
@@ -187,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: parsePort(env, 'PORT', 5100),
     routerPort: parsePort(env, 'PAAS_ROUTER_PORT', 8080),
+    routerTlsPort: parsePort(env, 'PAAS_ROUTER_TLS_PORT', 8443),
     host: env.PAAS_BIND_HOST || '127.0.0.1',
     dataDir: defaultDataDir(env),
     legacyDataDir: env.PAAS_DATA_DIR ? undefined : path.resolve('.paas-data'),
@@ -210,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     docker,
     limits,
     disk: parseDiskSettings(env),
+    tls: parseTlsSettings(env),
     buildRegistry: parseBuildRegistry(env, docker.buildCaFile),
   };
 }

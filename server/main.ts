@@ -52,6 +52,9 @@ import { resolveApiToken } from './http/token.js';
 import { requireApp } from './control/queries.js';
 import { startAppNetworks } from './netns/setup.js';
 import { startGcTimer } from './control/gc.js';
+import { restoreTls } from './control/certs.js';
+import { AcmeOrders } from './control/acme-orders.js';
+import { AcmeIssuer } from './tls/acme.js';
 
 export interface RunningServer {
   apiUrl: string;
@@ -159,6 +162,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   // may get their port: no old target is kept.
   const apps = listApps(db);
   for (const app of apps) routes.addApp(app.name, { ...routeState(db, app), restoring: runtime.persistent });
+  // Each app's redirect and HSTS, and the certificates from the data dir: routers serve HTTPS from their first snapshot.
+  restoreTls({ db, config, paths, routes }, apps, log);
   // Every drain delivers from start-up on, before any dyno is back, so none of their lines is missed.
   const drains = new Drains({ db, logs, log });
   drains.startAll();
@@ -183,6 +188,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const addons = addonServices({ config, docker, dockerNetworks, db, paths, sandbox, networks, log, squats });
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
+  const certOrders = new AcmeOrders(() => deps, log);
   const deps: ApiDeps = {
     lifecycle,
     config,
@@ -198,6 +204,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     builder,
     outputs: new ReleaseOutputs(),
     notices: new Notices(),
+    issuer: new AcmeIssuer(config.tls, paths.acme, (challenges) => routes.setChallenges(challenges)),
+    certOrders,
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
 
@@ -209,6 +217,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   log(`paas data dir: ${paths.root}`);
   log(`paas API and git listening on ${bannerUrl(apiBound)}`);
   let routerBound: AddressInfo | undefined;
+  let routerTlsBound: AddressInfo | undefined;
   if (!fleet) {
     log(`paas router: not started (--no-router); run \`paas router\` with PAAS_API_URL=${apiLocalUrl} to serve apps`);
   } else {
@@ -216,13 +225,16 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     // stream over loopback, so a busy control plane never stalls proxying. Their table arrives just
     // after; until then they answer 503.
     try {
-      routerBound = await fleet.start({ apiUrl: apiLocalUrl, token, port: config.routerPort, host: config.host, domain: undefined, timeoutMs: config.routerTimeoutMs, trustedProxies: config.trustedProxies });
+      const bound = await fleet.start({ apiUrl: apiLocalUrl, token, port: config.routerPort, tlsPort: config.routerTlsPort, host: config.host, domain: undefined, timeoutMs: config.routerTimeoutMs, trustedProxies: config.trustedProxies });
+      routerBound = bound.address;
+      routerTlsBound = bound.tlsAddress;
     } catch (err) {
       await new Promise((r) => apiServer.close(r));
       throw err;
     }
     routerPort = routerBound.port;
     log(`paas router listening on ${bannerUrl(routerBound)} (${config.routerWorkers} worker${config.routerWorkers === 1 ? '' : 's'}, apps at http://<app>.${config.domain}:${routerPort})`);
+    log(`paas router listening on ${bannerUrl(routerTlsBound, 'https')} (TLS)`);
   }
 
   // Before any app comes back: apps need their database.
@@ -235,6 +247,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       .finally(() => routes.settle(app.name));
   }
   startGcTimer(deps, log);
+  // Once the embedded routers listen: an order's challenges need them. Renewals due while no server ran come first.
+  certOrders.start();
   let closing: Promise<void> | undefined;
   return {
     apiUrl: apiLocalUrl,
@@ -254,6 +268,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     // 1. New requests and pushes are refused (with a message, so the listeners stay open);
     //    deploys, config changes and rollbacks in flight go on, for up to the shutdown timeout.
     lifecycle.drain();
+    certOrders.stop();
     apiServer.closeIdleConnections();
     if (!(await deps.locks.drain(timeoutMs))) {
       log(`Stopping ${deps.locks.busy} deploy(s) or restart(s) still running after ${Math.round(timeoutMs / 1000)} s; releases they were making are marked failed`);

@@ -36,7 +36,7 @@ describe('first run from the checkout', () => {
     const before = await checkoutChanges();
     // No PAAS_DATA_DIR, no PAAS_API_TOKEN: what a user's shell has.
     // NODE_PATH as a developer's shell might have it: apps must not see it.
-    const env = { PATH: process.env.PATH!, HOME: home, NODE_PATH: path.join(ROOT, 'node_modules'), PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_STOP_GRACE_MS: '3000', npm_config_update_notifier: 'false', PAAS_RUNTIME: 'process' };
+    const env = { PATH: process.env.PATH!, HOME: home, NODE_PATH: path.join(ROOT, 'node_modules'), PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_ROUTER_TLS_PORT: '0', PAAS_STOP_GRACE_MS: '3000', npm_config_update_notifier: 'false', PAAS_RUNTIME: 'process' };
     const npm = spawnChild('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     npm.stdout!.on('data', (d) => (out += d));
@@ -59,6 +59,8 @@ describe('first run from the checkout', () => {
     const paas: Paas = {
       ...banner,
       routerPort: Number(new URL(banner.routerUrl).port),
+      routerTlsUrl: '',
+      routerTlsPort: 0,
       token,
       dataDir,
       home,
@@ -106,7 +108,7 @@ describe('data of an older paas in ./.paas-data', () => {
     const home = tempDir('paas-home-');
     fs.mkdirSync(path.join(cwd, '.paas-data'));
     fs.writeFileSync(path.join(cwd, '.paas-data', 'paas.db'), '');
-    const r = await sh(process.execPath, [BIN, 'server'], { cwd, env: { PATH: process.env.PATH!, HOME: home, PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_RUNTIME: 'process' } });
+    const r = await sh(process.execPath, [BIN, 'server'], { cwd, env: { PATH: process.env.PATH!, HOME: home, PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_ROUTER_TLS_PORT: '0', PAAS_RUNTIME: 'process' } });
     expect(r.code).toBe(1);
     const newDir = path.join(home, '.local', 'share', 'paas');
     expect(r.stderr).toContain(`paas now keeps its data in ${newDir}`);

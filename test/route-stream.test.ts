@@ -71,15 +71,40 @@ describe('route stream', () => {
     routes.addApp('one', { domains: ['www.one.test'] });
     routes.setTargets('one', [{ host: '127.0.0.1', port: 5001, dyno: 'web.1' }]);
     routes.removeApp('before');
-    await vi.waitFor(() => expect(sub.got).toHaveLength(4));
+    await vi.waitFor(() => expect(sub.got).toHaveLength(6));
     expect(sub.got[0]).toEqual({ type: 'snapshot', version: PROTOCOL_VERSION, domain: 'example.test', apps: [expect.objectContaining({ app: 'before', targets: [] })] });
-    expect(sub.got.slice(1).map((m) => (m.type === 'set' ? `set ${m.route.app} ${m.route.targets.length}` : m.type === 'remove' ? `remove ${m.app}` : m.type))).toEqual(['set one 0', 'set one 1', 'remove before']);
+    // Certificates and challenges (none yet) come right after the snapshot, before any change.
+    expect(sub.got.slice(1, 3)).toEqual([{ type: 'certs', certs: [] }, { type: 'challenges', http01: {}, tlsAlpn01: [] }]);
+    expect(sub.got.slice(3).map((m) => (m.type === 'set' ? `set ${m.route.app} ${m.route.targets.length}` : m.type === 'remove' ? `remove ${m.app}` : m.type))).toEqual(['set one 0', 'set one 1', 'remove before']);
     // A router's table built from them routes the app, by name and by its custom domain.
     const table = new RouteTable();
     for (const msg of sub.got) table.apply(msg);
     expect(table.resolve('one.example.test')).toMatchObject({ kind: 'ok', app: 'one' });
     expect(table.resolve('www.one.test:8080')).toMatchObject({ kind: 'ok', app: 'one' });
     expect(table.resolve('before.example.test')).toEqual({ kind: 'unknown' });
+    sub.ws.close();
+  });
+
+  it('sends the certificates and challenges after the snapshot, the whole set again on each change, and an app\'s HTTPS settings', async () => {
+    const cert = { id: 'default', hostnames: ['*.example.test'], cert: 'CERT', key: 'KEY' };
+    routes.addApp('web');
+    routes.setCerts([cert]);
+    routes.setChallenges({ http01: { tok: 'tok.thumb' }, tlsAlpn01: [] });
+    const sub = await subscribe(port);
+    await vi.waitFor(() => expect(sub.got).toHaveLength(3));
+    expect(sub.got.slice(1)).toEqual([{ type: 'certs', certs: [cert] }, { type: 'challenges', http01: { tok: 'tok.thumb' }, tlsAlpn01: [] }]);
+    const other = { id: 'c2', hostnames: ['www.web.test'], cert: 'C2', key: 'K2' };
+    routes.setCerts([cert, other]);
+    routes.setChallenges({ http01: {}, tlsAlpn01: [{ hostname: 'www.web.test', cert: 'A', key: 'B' }] });
+    routes.setTls('web', { redirect: true, hstsMaxAge: 60 });
+    routes.setTls('web', undefined);
+    await vi.waitFor(() => expect(sub.got).toHaveLength(7));
+    expect(sub.got.slice(3)).toEqual([
+      { type: 'certs', certs: [cert, other] },
+      { type: 'challenges', http01: {}, tlsAlpn01: [{ hostname: 'www.web.test', cert: 'A', key: 'B' }] },
+      { type: 'set', route: expect.objectContaining({ app: 'web', tls: { redirect: true, hstsMaxAge: 60 } }) as unknown },
+      { type: 'set', route: expect.not.objectContaining({ tls: expect.anything() as unknown }) as unknown },
+    ]);
     sub.ws.close();
   });
 

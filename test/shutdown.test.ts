@@ -136,7 +136,7 @@ describe('a fatal error', () => {
     // A real server with a fault injected from outside: on SIGUSR2, a promise rejected with no handler.
     const inject = `data:text/javascript,process.on('SIGUSR2', () => { Promise.reject(new Error('injected fault')); });`;
     const child = spawnChild(process.execPath, ['--import', inject, BIN, 'server'], {
-      env: { PATH: process.env.PATH!, HOME: dataDir, PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_DATA_DIR: dataDir, PAAS_RUNTIME: 'process' },
+      env: { PATH: process.env.PATH!, HOME: dataDir, PORT: '0', PAAS_ROUTER_PORT: '0', PAAS_ROUTER_TLS_PORT: '0', PAAS_DATA_DIR: dataDir, PAAS_RUNTIME: 'process' },
     });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));

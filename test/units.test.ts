@@ -46,19 +46,19 @@ describe('config', () => {
     expect(c).toMatchObject({ port: 7000, routerPort: 7001, dataDir: '/tmp/x', apiToken: 't', domain: 'apps.example.com' });
   });
 
-  it.each([{ PORT: '-1' }, { PORT: '70000' }, { PAAS_ROUTER_PORT: 'x' }, { PAAS_RUNTIME: 'kubernetes' }, { PAAS_DYNO_MEMORY: 'lots' }, { PAAS_DYNO_MEMORY: '1m' }, { PAAS_STACK_IMAGE: 'Bad Image' }, { PAAS_DOMAIN: 'bad domain' }, { PAAS_APP_UIDS: '300000' }, { PAAS_APP_UIDS: '0-10' }, { PAAS_APP_UIDS: '5000-4000' }, { PAAS_ROUTER_WORKERS: '0' }, { PAAS_TRUSTED_PROXIES: '10.0.0.0/33' }])('rejects %j', (env) => {
+  it.each([{ PORT: '-1' }, { PORT: '70000' }, { PAAS_ROUTER_PORT: 'x' }, { PAAS_ROUTER_TLS_PORT: '65536' }, { PAAS_RUNTIME: 'kubernetes' }, { PAAS_DYNO_MEMORY: 'lots' }, { PAAS_DYNO_MEMORY: '1m' }, { PAAS_STACK_IMAGE: 'Bad Image' }, { PAAS_DOMAIN: 'bad domain' }, { PAAS_APP_UIDS: '300000' }, { PAAS_APP_UIDS: '0-10' }, { PAAS_APP_UIDS: '5000-4000' }, { PAAS_ROUTER_WORKERS: '0' }, { PAAS_TRUSTED_PROXIES: '10.0.0.0/33' }])('rejects %j', (env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
   });
 
   it("reads a standalone router's env, with the loopback token fallback, and says what is missing", () => {
     const c = loadRouterConfig({ PAAS_API_URL: 'http://127.0.0.1:5100/', PAAS_API_TOKEN: 't' });
-    expect(c).toEqual({ apiUrl: 'http://127.0.0.1:5100', token: 't', port: 8080, host: '127.0.0.1', domain: undefined, workers: os.availableParallelism(), timeoutMs: 30_000, trustedProxies: '' });
-    const env = { PAAS_API_URL: 'https://api.example.com', PAAS_API_TOKEN: 't', PAAS_ROUTER_PORT: '0', PAAS_BIND_HOST: '0.0.0.0', PAAS_DOMAIN: 'Apps.Example.com', PAAS_ROUTER_WORKERS: '3', PAAS_ROUTER_TIMEOUT_MS: '5000', PAAS_TRUSTED_PROXIES: '10.0.0.0/8' };
-    expect(loadRouterConfig(env)).toMatchObject({ port: 0, host: '0.0.0.0', domain: 'apps.example.com', workers: 3, timeoutMs: 5000, trustedProxies: '10.0.0.0/8' });
+    expect(c).toEqual({ apiUrl: 'http://127.0.0.1:5100', token: 't', port: 8080, tlsPort: 8443, host: '127.0.0.1', domain: undefined, workers: os.availableParallelism(), timeoutMs: 30_000, trustedProxies: '' });
+    const env = { PAAS_API_URL: 'https://api.example.com', PAAS_API_TOKEN: 't', PAAS_ROUTER_PORT: '0', PAAS_ROUTER_TLS_PORT: '0', PAAS_BIND_HOST: '0.0.0.0', PAAS_DOMAIN: 'Apps.Example.com', PAAS_ROUTER_WORKERS: '3', PAAS_ROUTER_TIMEOUT_MS: '5000', PAAS_TRUSTED_PROXIES: '10.0.0.0/8' };
+    expect(loadRouterConfig(env)).toMatchObject({ port: 0, tlsPort: 0, host: '0.0.0.0', domain: 'apps.example.com', workers: 3, timeoutMs: 5000, trustedProxies: '10.0.0.0/8' });
     // The token of this user's own server is for a loopback API only.
     expect(loadRouterConfig({ PAAS_API_URL: 'http://localhost:5100' }, () => 'local').token).toBe('local');
     expect(() => loadRouterConfig({ PAAS_API_URL: 'http://10.0.0.5:5100' }, () => 'local')).toThrow(/PAAS_API_TOKEN/);
-    for (const bad of [{}, { PAAS_API_URL: 'nope' }, { PAAS_API_URL: 'ws://x' }, { ...env, PAAS_ROUTER_WORKERS: '0' }, { ...env, PAAS_ROUTER_PORT: '70000' }, { ...env, PAAS_TRUSTED_PROXIES: 'x' }, { ...env, PAAS_DOMAIN: 'bad domain' }]) {
+    for (const bad of [{}, { PAAS_API_URL: 'nope' }, { PAAS_API_URL: 'ws://x' }, { ...env, PAAS_ROUTER_WORKERS: '0' }, { ...env, PAAS_ROUTER_PORT: '70000' }, { ...env, PAAS_ROUTER_TLS_PORT: '70000' }, { ...env, PAAS_TRUSTED_PROXIES: 'x' }, { ...env, PAAS_DOMAIN: 'bad domain' }]) {
       expect(() => loadRouterConfig(bad)).toThrow(RouterConfigError);
     }
   });

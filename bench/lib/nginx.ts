@@ -10,6 +10,8 @@ export interface NginxOptions {
   workers: number;
   listenPort: number;
   upstreamPort: number;
+  /** Serve HTTPS with this certificate and key (PEM files), TLS 1.2 and 1.3, as the router does. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export function nginxConf(opts: NginxOptions, dir: string): string {
@@ -36,8 +38,8 @@ ${temp}
     keepalive_timeout 4s;
   }
   server {
-    listen 127.0.0.1:${opts.listenPort};
-    location / {
+    listen 127.0.0.1:${opts.listenPort}${opts.tls ? ' ssl' : ''};
+${opts.tls ? `    ssl_certificate ${opts.tls.certFile};\n    ssl_certificate_key ${opts.tls.keyFile};\n    ssl_protocols TLSv1.2 TLSv1.3;\n` : ''}    location / {
       proxy_pass http://dyno;
       proxy_http_version 1.1;
       proxy_set_header Connection "";

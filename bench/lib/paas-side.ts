@@ -55,6 +55,7 @@ function startRouter(paas: Paas, port: number, workers: number): Daemon {
     PAAS_API_URL: paas.apiUrl,
     PAAS_API_TOKEN: paas.token,
     PAAS_ROUTER_PORT: String(port),
+    PAAS_ROUTER_TLS_PORT: '0',
     PAAS_ROUTER_WORKERS: String(workers),
     PAAS_DOMAIN: DOMAIN,
     PAAS_BIND_HOST: '127.0.0.1',
@@ -63,7 +64,10 @@ function startRouter(paas: Paas, port: number, workers: number): Daemon {
 
 /** Starts the control plane, deploys the hello app, and starts a router for each of `workerCounts`. */
 export async function startPaasSide(workerCounts: number[], signal: AbortSignal): Promise<PaasSide> {
-  const paas = await startPaas({ PAAS_DOMAIN: DOMAIN }, { noRouter: true });
+  // As root, dynos get a network of their own and the direct legs cannot reach them at 127.0.0.1:
+  // PAAS_APP_NETWORKS=off (passed on from the bench's environment) keeps them on the host's loopback.
+  const networks: Record<string, string> = process.env.PAAS_APP_NETWORKS ? { PAAS_APP_NETWORKS: process.env.PAAS_APP_NETWORKS } : {};
+  const paas = await startPaas({ PAAS_DOMAIN: DOMAIN, ...networks }, { noRouter: true });
   const routers = new Map<number, { port: number; daemon?: Daemon }>();
   const stop = async () => {
     await Promise.all([...routers.values()].map((r) => r.daemon?.stop() ?? Promise.resolve()));

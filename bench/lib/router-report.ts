@@ -14,19 +14,19 @@ export const legKey = (kind: LegKind, workers: number, connections: number): str
 /** The goals of issue 12. */
 export const GOALS = { minRatio: 0.5, maxP99Ratio: 2 };
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-interface LegSummary {
+export interface LegSummary {
   rps: number;
   p99Ms: number;
   socketErrors: number;
 }
 
-function summary(samples: Samples, key: string): LegSummary {
+export function summary(samples: Samples, key: string): LegSummary {
   const runs = samples.get(key) ?? [];
   if (runs.length === 0) throw new Error(`no results for ${key}`);
   return {

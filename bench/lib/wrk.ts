@@ -47,6 +47,10 @@ export interface WrkRun {
   host: string;
   connections: number;
   seconds: number;
+  /** `https`: over TLS (wrk sends SNI, the URL's host: 127.0.0.1). */
+  scheme?: 'http' | 'https';
+  /** Connection: close on every request: wrk opens a new connection (a new handshake) per request. */
+  close?: boolean;
 }
 
 /**
@@ -57,7 +61,8 @@ export interface WrkRun {
 export async function runWrk(run: WrkRun, signal: AbortSignal): Promise<WrkResult> {
   // --timeout: wrk drops a response slower than its 2 s default from the latency figures (it counts
   // a timeout instead), which would flatter a slow leg's p99 exactly when it matters.
-  const args = ['-t1', `-c${run.connections}`, `-d${run.seconds}s`, `--timeout`, `${run.seconds + 5}s`, '--latency', '-H', `Host: ${run.host}`, `http://127.0.0.1:${run.port}/`];
+  const close = run.close ? ['-H', 'Connection: close'] : [];
+  const args = ['-t1', `-c${run.connections}`, `-d${run.seconds}s`, `--timeout`, `${run.seconds + 5}s`, '--latency', '-H', `Host: ${run.host}`, ...close, `${run.scheme ?? 'http'}://127.0.0.1:${run.port}/`];
   // wrk stops itself after -d; the limit only catches a wrk that hangs.
   const report = await runBounded(run.wrk, args, (2 * run.seconds + 15) * 1000, signal);
   const result = parseWrk(report);

@@ -35,17 +35,18 @@ export default function register(program: Command): void {
       };
       // Installed before start-up, so a signal then is not lost.
       for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(`${signal} received`));
-      let address;
+      let address, tlsAddress;
       try {
-        ({ fleet, address } = await startFleet(config));
+        ({ fleet, address, tlsAddress } = await startFleet(config));
       } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        if (e.code === 'EADDRINUSE') throw new CliError(`Port ${config.port} is in use. Stop what runs there, or set PAAS_ROUTER_PORT.`);
+        const e = err as NodeJS.ErrnoException & { port?: number };
+        if (e.code === 'EADDRINUSE') throw new CliError(`Port ${e.port ?? config.port} is in use. Stop what runs there, or set PAAS_ROUTER_PORT / PAAS_ROUTER_TLS_PORT.`);
         throw err;
       }
       const { port } = address;
       const workers = `${config.workers} worker${config.workers === 1 ? '' : 's'}`;
       console.log(`paas router listening on ${bannerUrl(address)} (${workers}, apps at http://<app>.${config.domain ?? '<PAAS_DOMAIN of the API>'}:${port})`);
+      console.log(`paas router listening on ${bannerUrl(tlsAddress, 'https')} (TLS)`);
       console.log(`paas router: routes from ${config.apiUrl}`);
       if (stopRequested) stop(stopRequested);
     });

@@ -10,6 +10,7 @@ import { type AppRow, deleteApp, findApp, insertApp, listApps as listAppRows, se
 import { listDynos } from '../store/dynos.js';
 import { listSlugDirs } from '../store/releases.js';
 import { APP_NAME_RULE, currentRelease, requireApp } from './queries.js';
+import { forgetAppCerts, tlsRoute } from './certs.js';
 
 /** The app as the API shows it. */
 export interface AppView {
@@ -113,6 +114,7 @@ export async function createApp(params: { name?: unknown }, deps: Deps): Promise
       return row;
     })();
     deps.routes.addApp(name);
+    deps.routes.setTls(name, tlsRoute(deps.db, app));
     return app;
   } catch (err) {
     await fs.promises.rm(staged, { recursive: true, force: true });
@@ -152,8 +154,10 @@ export async function destroyApp(params: { name: string; destroyAddons?: boolean
     const addons = await releaseAppAddons(app, params.destroyAddons === true, deps);
     await deps.runner.removeApp(app.name);
     const slugs = listSlugDirs(deps.db, app.id);
+    const certs = forgetAppCerts(deps, app);
     deleteApp(deps.db, app.id);
     deps.routes.removeApp(app.name);
+    certs.publish();
     await deps.drains.stopApp(app.name);
     deps.logs.forget(app.name);
     await fs.promises.rm(repoDir(deps.paths, app.name), { recursive: true, force: true });

@@ -11,6 +11,7 @@ import type { Db } from '../store/db.js';
 import type { AddonServices } from '../addons/types.js';
 import type { SlugBuilder } from '../slug-builder/types.js';
 import type { Notices } from './notices.js';
+import type { Issuer } from '../tls/acme.js';
 
 /** Everything the control plane's plain functions need, passed explicitly (no singletons). */
 export interface Deps {
@@ -33,6 +34,10 @@ export interface Deps {
   outputs: ReleaseOutputs;
   /** What happened to an app while no one watched (a release put back), told in its next command. */
   notices: Notices;
+  /** Orders certificates from the ACME CA (PAAS_ACME_DIRECTORY). */
+  issuer: Issuer;
+  /** Automatic certificates: `wake` checks every app's soon (auto turned on, a domain added). */
+  certOrders: { wake(): void };
   /** The URL an app answers at, from the router's actual port. */
   webUrl(app: string): string;
 }

@@ -28,9 +28,10 @@ function holderOf(db: Db, hostname: string): string | undefined {
   return row && findAppById(db, row.app_id)?.name;
 }
 
-/** Tells routers the app's domains as the store now has them. */
+/** Tells routers the app's domains as the store now has them; automatic certificates follow the change. */
 function publish(app: AppRow, deps: Deps): void {
   deps.routes.setDomains(app.name, routeState(deps.db, app).domains);
+  deps.certOrders.wake();
 }
 
 /** The default domain first (as Heroku lists its herokuapp.com one), then the custom ones in the order they were added. */

@@ -17,6 +17,12 @@ export const DEFAULT_DISK: DiskSettings = { minFreeBytes: 1024 ** 3, keepRelease
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/** `30s`, `15m`, `6h`, `30d` in ms; undefined when `value` is not such a duration (0 is not). */
+export function parseDuration(value: string): number | undefined {
+  const m = /^(\d{1,6})([smhd])$/.exec(value);
+  return m && Number(m[1]) > 0 ? Number(m[1]) * DURATION_UNITS[m[2]] : undefined;
+}
+
 function raw(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
@@ -37,9 +43,9 @@ export function parseDiskSettings(env: NodeJS.ProcessEnv): DiskSettings {
   const interval = raw(env, 'PAAS_GC_INTERVAL');
   let gcIntervalMs = DEFAULT_DISK.gcIntervalMs;
   if (interval !== undefined) {
-    const m = /^(\d{1,6})([smhd])$/.exec(interval);
+    const ms = parseDuration(interval);
     if (interval === '0') gcIntervalMs = 0;
-    else if (m && Number(m[1]) > 0) gcIntervalMs = Number(m[1]) * DURATION_UNITS[m[2]];
+    else if (ms !== undefined) gcIntervalMs = ms;
     else throw new ConfigError(`PAAS_GC_INTERVAL=${JSON.stringify(interval)} is not a duration. Use a number and a unit, for example 6h, 30m or 1d, or 0 to turn the timed collection off.`);
   }
   return { minFreeBytes, keepReleases: count(env, 'PAAS_KEEP_RELEASES', DEFAULT_DISK.keepReleases), keepBackups: count(env, 'PAAS_KEEP_BACKUPS', DEFAULT_DISK.keepBackups), gcIntervalMs };

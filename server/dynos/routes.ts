@@ -1,16 +1,19 @@
-import type { AppRoute, RouteTarget, Unavailable } from '../../router/protocol.js';
+import type { AppRoute, RouteTarget, ServerMessage, TlsCertificate, TlsChallenges, Unavailable } from '../../router/protocol.js';
 
 /** A change to the route table, as the route stream sends it. */
-export type RouteChange = { type: 'set'; route: AppRoute } | { type: 'remove'; app: string };
+export type RouteChange = Extract<ServerMessage, { type: 'set' | 'remove' | 'certs' | 'challenges' }>;
 
 /**
- * The authoritative route table: app → its up web dynos, maintenance and custom domains. The
- * reconciler, the domain and maintenance commands write it; every router reads it through the route
- * stream (server/route-stream.ts), which sends a snapshot and then each change to subscribers.
+ * The authoritative route table: app → its up web dynos, maintenance, custom domains and HTTPS
+ * settings, and the certificates and ACME challenges routers serve. The reconciler, the domain,
+ * maintenance and certs commands write it; every router reads it through the route stream
+ * (server/route-stream.ts), which sends a snapshot and then each change to subscribers.
  */
 export class Routes {
   private readonly table = new Map<string, AppRoute>();
   private readonly listeners = new Set<(change: RouteChange) => void>();
+  private certs: RouteChange & { type: 'certs' } = { type: 'certs', certs: [] };
+  private challenges: RouteChange & { type: 'challenges' } = { type: 'challenges', http01: {}, tlsAlpn01: [] };
 
   /**
    * Adds an app with no dyno up yet. `restoring` (server start-up) tells routers that already route
@@ -23,7 +26,7 @@ export class Routes {
 
   removeApp(app: string): void {
     if (!this.table.delete(app)) return;
-    for (const listener of this.listeners) listener({ type: 'remove', app });
+    this.emit({ type: 'remove', app });
   }
 
   /** The up web dynos; with none, `unavailable` says why (H10 crashed or starting, H14 none wanted). */
@@ -37,6 +40,28 @@ export class Routes {
 
   setDomains(app: string, domains: readonly string[]): void {
     this.update(app, { domains: [...domains] });
+  }
+
+  /** An app's HTTPS redirect and HSTS (AppRoute.tls); undefined: neither. */
+  setTls(app: string, tls: AppRoute['tls']): void {
+    this.update(app, { tls: tls && { ...tls } });
+  }
+
+  /** Replaces the whole set of certificates routers serve (each router replaces its own). */
+  setCerts(certs: readonly TlsCertificate[]): void {
+    this.certs = { type: 'certs', certs: certs.map((c) => ({ ...c, hostnames: [...c.hostnames] })) };
+    this.emit(this.certs);
+  }
+
+  /** Replaces the whole set of ACME challenges in flight. */
+  setChallenges(c: TlsChallenges): void {
+    this.challenges = { type: 'challenges', http01: { ...c.http01 }, tlsAlpn01: c.tlsAlpn01.map((a) => ({ ...a })) };
+    this.emit(this.challenges);
+  }
+
+  /** What a router gets right after the snapshot: the certificates, then the challenges. */
+  tlsMessages(): RouteChange[] {
+    return [this.certs, this.challenges];
   }
 
   /** Ends start-up's `restoring` for an app whose restore ended without publishing targets. */
@@ -63,11 +88,16 @@ export class Routes {
     if (!current) return;
     const next: AppRoute = { ...current, ...patch };
     if (next.restoring === undefined) delete next.restoring;
+    if (next.tls === undefined) delete next.tls;
     this.put(next);
   }
 
   private put(route: AppRoute): void {
     this.table.set(route.app, route);
-    for (const listener of this.listeners) listener({ type: 'set', route });
+    this.emit({ type: 'set', route });
+  }
+
+  private emit(change: RouteChange): void {
+    for (const listener of this.listeners) listener(change);
   }
 }

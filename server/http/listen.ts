@@ -14,20 +14,20 @@ export function isWildcard(address: string): boolean {
   return address === '0.0.0.0' || address === '::';
 }
 
-/** `http://address:port`, with an IPv6 address in brackets as URLs need it. */
-export function httpUrl(address: string, port: number): string {
-  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+/** `http://address:port` (or https), with an IPv6 address in brackets as URLs need it. */
+export function httpUrl(address: string, port: number, scheme: 'http' | 'https' = 'http'): string {
+  return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
 /** The URL this machine's own processes (the git hook, tests) use to reach a listener. */
-export function localUrl(bound: net.AddressInfo): string {
+export function localUrl(bound: net.AddressInfo, scheme: 'http' | 'https' = 'http'): string {
   // A wildcard bind answers on loopback too (`::` is dual-stack), and loopback is always there.
-  return httpUrl(isWildcard(bound.address) ? '127.0.0.1' : bound.address, bound.port);
+  return httpUrl(isWildcard(bound.address) ? '127.0.0.1' : bound.address, bound.port, scheme);
 }
 
 /** The start-up line for a listener: the address really bound, and a warning when that is every interface. */
-export function bannerUrl(bound: net.AddressInfo): string {
-  const url = httpUrl(bound.address, bound.port);
+export function bannerUrl(bound: net.AddressInfo, scheme: 'http' | 'https' = 'http'): string {
+  const url = httpUrl(bound.address, bound.port, scheme);
   return isWildcard(bound.address) ? `${url} (every interface: reachable from other hosts; set PAAS_BIND_HOST=127.0.0.1 to keep it local)` : url;
 }
 

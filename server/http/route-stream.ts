@@ -128,6 +128,8 @@ export class RouteStream {
     this.subscribers.add(sub);
     const snapshot: ServerMessage = { type: 'snapshot', version: PROTOCOL_VERSION, domain: this.deps.domain, apps: this.deps.routes.snapshot() };
     this.send(sub, JSON.stringify(snapshot));
+    // Certificates and challenges follow at once: a router serves HTTPS from its first moment on the stream.
+    for (const msg of this.deps.routes.tlsMessages()) this.send(sub, JSON.stringify(msg));
     ws.on('pong', () => (sub.alive = true));
     ws.on('message', (data, isBinary) => {
       sub.alive = true;

@@ -169,4 +169,33 @@ export const migrations: readonly string[] = [
     slot INTEGER NOT NULL UNIQUE
   );
   `,
+  // 10: HTTPS (issue 25). Certificates routers serve, uploaded or from ACME; their PEM files live in
+  // <data>/certs/<id>/ (0600), never here. app_id NULL is the operator's default (PAAS_TLS_CERT_FILE).
+  // Per-app TLS settings: automatic certificates (NULL: the server's PAAS_ACME_DEFAULT), redirect to
+  // HTTPS (on), HSTS max-age (0: off).
+  `
+  CREATE TABLE certificates (
+    id TEXT PRIMARY KEY,
+    app_id INTEGER REFERENCES apps(id) ON DELETE CASCADE,
+    hostnames TEXT NOT NULL DEFAULT '[]',
+    source TEXT NOT NULL CHECK (source IN ('user', 'acme')),
+    not_before TEXT,
+    not_after TEXT,
+    issuer TEXT NOT NULL DEFAULT '',
+    fingerprint TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL CHECK (status IN ('pending', 'issued', 'failed')),
+    last_error TEXT,
+    renew_at TEXT,
+    -- Failed ACME orders in a row: the next retry waits PAAS_ACME_RETRY × 2^attempts (a day at most).
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX certificates_app ON certificates(app_id);
+  CREATE TABLE app_tls (
+    app_id INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+    auto INTEGER,
+    redirect INTEGER NOT NULL DEFAULT 1,
+    hsts_max_age INTEGER NOT NULL DEFAULT 0
+  );
+  `,
 ];

@@ -31,6 +31,10 @@ export interface DataPaths {
   addons: string;
   /** PostgreSQL add-ons' backups (`<addon>/<id>.dump`, pg_dump's custom format). */
   backups: string;
+  /** Certificates' PEM files (`<id>/{cert,key}.pem`, 0600 in 0700 dirs): only the server reads them. */
+  certs: string;
+  /** The ACME account key (`account.pem`, 0600). */
+  acme: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -53,6 +57,8 @@ export function dataPaths(root: string): DataPaths {
     releaseOutputs: path.join(root, 'releases'),
     addons: path.join(root, 'addons'),
     backups: path.join(root, 'backups'),
+    certs: path.join(root, 'certs'),
+    acme: path.join(root, 'acme'),
   };
 }
 

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process'
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +72,9 @@ export interface Paas {
   /** '' and 0 for a server started with `noRouter` (its routers run apart, as `paas router`). */
   routerUrl: string;
   routerPort: number;
+  /** The router's HTTPS listener (PAAS_ROUTER_TLS_PORT); '' and 0 as routerUrl. */
+  routerTlsUrl: string;
+  routerTlsPort: number;
   token: string;
   dataDir: string;
   home: string;
@@ -116,6 +120,7 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
       ...tmp,
       PORT: '0',
       PAAS_ROUTER_PORT: '0',
+      PAAS_ROUTER_TLS_PORT: '0',
       PAAS_BIND_HOST: '127.0.0.1',
       PAAS_DATA_DIR: dataDir,
       PAAS_API_TOKEN: token,
@@ -156,14 +161,15 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
   proc.stdout!.on('data', collect);
   proc.stderr!.on('data', collect);
   // Waits on the server's own words: both listeners print where they listen once they do.
-  const started = await new Promise<{ apiUrl: string; routerUrl: string }>((resolve, reject) => {
+  const started = await new Promise<{ apiUrl: string; routerUrl: string; routerTlsUrl: string }>((resolve, reject) => {
     const check = () => {
       const api = /API and git listening on (\S+)/.exec(out);
-      const router = opts.noRouter ? ['', ''] : /router listening on (\S+)/.exec(out);
-      if (!api || !router) return;
+      const router = opts.noRouter ? ['', ''] : /router listening on (http:\/\/\S+)/.exec(out);
+      const tls = opts.noRouter ? ['', ''] : /router listening on (https:\/\/\S+) \(TLS\)/.exec(out);
+      if (!api || !router || !tls) return;
       proc.stdout!.off('data', check);
       proc.stderr!.off('data', check);
-      resolve({ apiUrl: api[1], routerUrl: router[1] });
+      resolve({ apiUrl: api[1], routerUrl: router[1], routerTlsUrl: tls[1] });
     };
     proc.stdout!.on('data', check);
     proc.stderr!.on('data', check);
@@ -186,6 +192,7 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
   return {
     ...started,
     routerPort: started.routerUrl ? Number(new URL(started.routerUrl).port) : 0,
+    routerTlsPort: started.routerTlsUrl ? Number(new URL(started.routerTlsUrl).port) : 0,
     token,
     dataDir,
     home,
@@ -273,18 +280,33 @@ export interface HttpResult {
   headers: http.IncomingHttpHeaders;
 }
 
+/** Sends `req` and collects its response's body as text; rejects on an error or after 10 s. */
+export function collect(req: http.ClientRequest, resolve: (r: HttpResult) => void, reject: (err: Error) => void): void {
+  req.on('response', (res) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (d) => (body += d));
+    res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+  });
+  req.on('error', reject);
+  req.setTimeout(10_000, () => req.destroy(new Error('router request timed out')));
+  req.end();
+}
+
 /** A request (GET unless told) through the router with the app's Host header, as a browser at http://<app>.localhost would make. */
 export function viaRouter(paas: Paas, host: string, urlPath = '/', method = 'GET'): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: paas.routerPort, path: urlPath, method, headers: { host }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('router request timed out')));
-    req.end();
+    collect(http.request({ host: '127.0.0.1', port: paas.routerPort, path: urlPath, method, headers: { host }, agent: false }), resolve, reject);
+  });
+}
+
+/**
+ * A GET through the router's HTTPS port, as a browser at https://<host> would make it: SNI and Host
+ * both `host`, the certificate checked against `ca` (PEM) and `host`.
+ */
+export function viaRouterTls(paas: Paas, host: string, urlPath = '/', opts: { ca: string | string[] }): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    collect(https.request({ host: '127.0.0.1', port: paas.routerTlsPort, servername: host, path: urlPath, headers: { host }, ca: opts.ca, agent: false }), resolve, reject);
   });
 }
 

@@ -92,3 +92,28 @@ export function killAll(procs: ProcessInfo[]): void {
 export function describeProcesses(procs: ProcessInfo[]): string {
   return procs.map((p) => `  pid ${p.pid}: ${p.cmdline.slice(0, 300) || '(no command line)'}`).join('\n');
 }
+
+/** Whether process `pid` holds a socket listening on TCP `port` (its fds against /proc/net/tcp*). */
+export function listensOn(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of (read(table) ?? '').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT; state 0A is LISTEN; the inode is the tenth field.
+      if (f.length > 9 && f[3] === '0A' && parseInt(f[1].split(':')[1], 16) === port) inodes.add(f[9]);
+    }
+  }
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    try {
+      return inodes.has(/^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? '');
+    } catch {
+      return false;
+    }
+  });
+}

@@ -10,6 +10,9 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { onCleanup } from './cleanup.js';
 import { tempDir } from './paas.js';
+import { EC_KEY, makeTestCa, openssl } from './pki.js';
+
+export { makeTestCa };
 
 /** The one package it serves. */
 export const PRIVATE_PACKAGE = { name: '@paas-test/greeting', version: '1.0.0', says: 'hello from the private registry' };
@@ -26,21 +29,8 @@ export interface TestRegistry {
   requests: { path: string; authorized: boolean }[];
 }
 
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-
-/** A new CA of the test's own in `dir` (ca.pem, ca.key), and a line from the middle of its PEM, found wherever a copy of it is. */
-export function makeTestCa(dir: string): { caFile: string; marker: string } {
-  openssl(['req', '-x509', ...EC_KEY, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', `/CN=paas test CA ${crypto.randomUUID()}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-  const pem = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8').split('\n');
-  return { caFile: path.join(dir, 'ca.pem'), marker: pem[Math.floor(pem.length / 2)] };
-}
-
-/** A CA and a server certificate signed by it for `host` (an IP address) and 127.0.0.1. */
-function certificates(dir: string, host: string): { ca: { caFile: string; marker: string }; key: string; cert: string } {
+/** A CA and a server certificate signed by it for `host` (an IP address) and 127.0.0.1 (in `dir`: ca.pem, server.pem, server.key). */
+export function certificates(dir: string, host: string): { ca: { caFile: string; marker: string }; key: string; cert: string } {
   const ca = makeTestCa(dir);
   openssl(['req', '-new', ...EC_KEY, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=paas test registry'], dir);
   const ips = [...new Set([host, '127.0.0.1'])].map((ip) => `IP:${ip}`).join(',');

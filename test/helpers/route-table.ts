@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION } from '../../router/protocol.js';
+import { type AppRoute, PROTOCOL_VERSION } from '../../router/protocol.js';
 import { RouteTable } from '../../router/route-table.js';
 
 /** A dyno address in a test's route table. */
@@ -23,8 +23,8 @@ export class TestTable {
     this.routes.apply({ type: 'snapshot', version: PROTOCOL_VERSION, domain: 'localhost', apps: [] });
   }
 
-  set(app: string, route: TestRoute, extra: { domains?: string[]; maintenance?: boolean } = {}): void {
+  set(app: string, route: TestRoute, extra: { domains?: string[]; maintenance?: boolean; tls?: AppRoute['tls'] } = {}): void {
     const targets = route.kind === 'ok' ? route.targets.map((t, i) => ({ ...t, dyno: `web.${i + 1}` })) : [];
-    this.routes.apply({ type: 'set', route: { app, targets, unavailable: 'H10', maintenance: extra.maintenance ?? false, domains: extra.domains ?? [] } });
+    this.routes.apply({ type: 'set', route: { app, targets, unavailable: 'H10', maintenance: extra.maintenance ?? false, domains: extra.domains ?? [], ...(extra.tls ? { tls: extra.tls } : {}) } });
   }
 }

@@ -25,6 +25,7 @@ export async function startRouter(paas: Paas, extraEnv: Record<string, string> =
       PAAS_API_URL: paas.apiUrl,
       PAAS_API_TOKEN: paas.token,
       PAAS_ROUTER_PORT: '0',
+      PAAS_ROUTER_TLS_PORT: '0',
       PAAS_BIND_HOST: '127.0.0.1',
       PAAS_ROUTER_WORKERS: '2',
       ...extraEnv,
@@ -34,15 +35,16 @@ export async function startRouter(paas: Paas, extraEnv: Record<string, string> =
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port, tlsPort] = await new Promise<[number, number]>((resolve, reject) => {
     const check = () => {
       const m = /paas router listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
+      const t = /paas router listening on https:\/\/127\.0\.0\.1:(\d+) \(TLS\)/.exec(out);
+      if (m && t) resolve([Number(m[1]), Number(t[1])]);
     };
     proc.stdout!.on('data', check);
     proc.on('close', (code) => reject(new Error(`paas router exited with ${code} before listening:\n${out}`)));
   });
-  return { proc, port, output: () => out, via: { ...paas, routerPort: port, routerUrl: `http://127.0.0.1:${port}` } };
+  return { proc, port, output: () => out, via: { ...paas, routerPort: port, routerUrl: `http://127.0.0.1:${port}`, routerTlsPort: tlsPort, routerTlsUrl: `https://127.0.0.1:${tlsPort}` } };
 }
 
 /** Sends the router SIGTERM and resolves with its exit code. */

@@ -3,6 +3,7 @@ import { createApp, destroyApp, listApps, updateApp, viewApp } from '../../contr
 import type { Deps } from '../../control/deps.js';
 import { InvalidParamsError } from '../../../lib/errors.js';
 import { buildsRoutes } from './builds.js';
+import { certsRoutes } from './certs.js';
 import { domainsRoutes } from './domains.js';
 import { lastMatching, parseLogFilter } from '../../logs/filter.js';
 import { drainsRoutes } from './drains.js';
@@ -49,6 +50,7 @@ export function appsRoutes(deps: Deps): express.Router {
   });
   // Mounted here rather than in main.ts: domains, drains and builds belong to an app, under the same /v1 guards.
   r.use(domainsRoutes(deps));
+  r.use(certsRoutes(deps));
   r.use(drainsRoutes(deps));
   r.use(buildsRoutes(deps));
   return r;
