@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { staticSite } from './helpers/fixtures.js';
+import { asRoot, hostCanRun, root } from './helpers/host.js';
 import { BIN, gitRepo, type Paas, sh, spawnChild, startPaas, tempDir, viaRouter } from './helpers/paas.js';
 
 /** Throws, for vi.waitFor to try again. */
@@ -77,7 +78,11 @@ describe('the CLI without a login', () => {
   });
 
   // The token file is the server user's alone (0600 in a 0700 dir): another user must log in.
-  const nobodyCanRun = process.getuid?.() === 0 && spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, '--help']).status === 0;
+  const nobodyCanRun = hostCanRun('the CLI as another user of the machine', {
+    ...root('setpriv to another uid'),
+    // As root, nobody must also reach this Node and checkout (not the case under /root, mode 0700).
+    ...(asRoot ? { 'a node and checkout that uid 65534 can run': spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, '--help']).status === 0 } : {}),
+  });
   it.skipIf(!nobodyCanRun)('never sends it to a port another user listens on (paas down, the port taken)', async () => {
     // Another user's server on a loopback port, recording what it is sent.
     const squatter = spawnChild('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e',
