@@ -11,9 +11,10 @@ import type { AddonInstance, AddonState } from '../server/addons/types.js';
 import { detectSandbox } from '../server/sandbox/host.js';
 import { addonContract, redis, sql, tempDir } from './addons/contract.js';
 import { onCleanup } from './helpers/cleanup.js';
+import { asRoot, hostCanRun, root } from './helpers/host.js';
 
 const run = promisify(execFile);
-const asRoot = process.getuid?.() === 0;
+const ownUids = hostCanRun('add-on servers under uids of their own', root('add-on uids'));
 let uids = 390001 + (process.pid % 1000) * 10;
 
 function procStatus(pid: number): { uid: number; ppid: number; name: string } | undefined {
@@ -26,18 +27,31 @@ function procStatus(pid: number): { uid: number; ppid: number; name: string } | 
   }
 }
 
-/** The pids of an add-on's server processes: those named like the server, under its uid (or ours). */
+/** Whether a process's argv names `port` as the port it listens on (PostgreSQL's `-c port=N`, Redis's `--port N` or its `host:N` title). */
+function argvNamesPort(pid: number, port: number): boolean {
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
+    return args.some((a, i) => a === `port=${port}` || a.endsWith(`:${port}`) || (a === '--port' && args[i + 1] === String(port)));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The pids of an add-on's server processes: those named like the server, under its uid as root.
+ * Not as root every add-on's server runs under our uid (as do those of other test files), so they
+ * are the server whose argv names the add-on's port and its children (PostgreSQL's backends).
+ */
 function serverPids(instance: AddonInstance): number[] {
-  const uid = asRoot ? instance.uid : process.getuid!();
   const name = instance.service === 'postgresql' ? 'postgres' : 'redis-server';
-  return fs
+  const servers = fs
     .readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((pid) => {
-      const st = procStatus(pid);
-      return st !== undefined && st.uid === uid && st.name === name;
-    });
+    .map((d) => ({ pid: Number(d), st: procStatus(Number(d)) }))
+    .filter(({ st }) => st !== undefined && st.uid === (asRoot ? instance.uid : process.getuid!()) && st.name === name);
+  if (asRoot) return servers.map(({ pid }) => pid);
+  const mains = servers.filter(({ pid }) => argvNamesPort(pid, instance.port)).map(({ pid }) => pid);
+  return servers.filter(({ pid, st }) => mains.includes(pid) || mains.includes(st!.ppid)).map(({ pid }) => pid);
 }
 
 /** The main server process: the one whose parent is not a server process too. */
@@ -155,7 +169,7 @@ describe('add-ons on the process runtime', () => {
     }
   });
 
-  it.runIf(asRoot)('runs each server under its own uid, its data dir 0700 and closed to other uids', async () => {
+  it.runIf(ownUids)('runs each server under its own uid, its data dir 0700 and closed to other uids', async () => {
     for (const instance of [pg, rd]) {
       for (const pid of serverPids(instance)) expect(procStatus(pid)?.uid).toBe(instance.uid);
       const dir = path.join(root, 'addons', instance.name);
@@ -188,7 +202,7 @@ describe('add-ons on the process runtime', () => {
   });
 });
 
-describe.runIf(asRoot)('add-ons without bubblewrap, as root', () => {
+describe.runIf(ownUids)('add-ons without bubblewrap, as root', () => {
   it('refuses PostgreSQL, whose uid has no account on the host, saying what to do', async () => {
     const dir = path.join(tempDir('addons-none-'), 'addons');
     const services = new ProcessAddons({ dir, sandbox: { ...detectSandbox(), kind: 'none', overlay: false }, events: { log: () => undefined, state: () => undefined } });

@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { onCleanup } from './helpers/cleanup.js';
+import { hostCanRun, root } from './helpers/host.js';
 import { envApp } from './helpers/fixtures.js';
 import { apiCall, cli, commitFiles, createApp, gitRepo, type Paas, push, sh, startPaas, tempDir, viaRouter } from './helpers/paas.js';
 
 // A real full disk: a 160 MiB tmpfs as the data dir, filled during a build and before a push and a
 // config:set. Mounting needs root; elsewhere the suite is skipped, saying why.
-const asRoot = process.getuid?.() === 0;
-if (!asRoot) console.log('disk-full: skipped, mounting a small tmpfs as the data dir needs root');
+const canMount = hostCanRun('a full data dir', root('a tmpfs mounted as the data dir'));
 
 /** Bytes free on the file system holding `dir`. */
 function free(dir: string): number {
@@ -29,7 +29,7 @@ function fill(dir: string, leave: number): string {
   return file;
 }
 
-describe.skipIf(!asRoot)('a full data dir', () => {
+describe.runIf(canMount)('a full data dir', () => {
   let paas: Paas;
   let data: string;
   let dir: string;

@@ -11,9 +11,10 @@ import { AppNetworks } from '../server/netns/networks.js';
 import { openStore } from '../server/store/db.js';
 import { recordedSlot, recordSlot } from '../server/store/networks.js';
 import { onCleanup } from './helpers/cleanup.js';
+import { hostCanRun, root } from './helpers/host.js';
 import { tempDir } from './helpers/paas.js';
 
-const canRun = process.getuid?.() === 0 && fs.existsSync('/usr/sbin/nft');
+const canRun = hostCanRun('app network allocation', { ...root('network namespaces, veths'), 'nftables (/usr/sbin/nft)': fs.existsSync('/usr/sbin/nft') });
 
 /** A range of two /30s of this test's own (random, so parallel runs of it do not meet). */
 function tinyRange() {

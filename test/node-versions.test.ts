@@ -10,9 +10,11 @@ import { BuildError } from '../builder/errors.js';
 import { installNode, newestPerMajor, platformNode, resolveNodeVersion } from '../builder/node-versions.js';
 import { detectSandbox } from '../server/sandbox/host.js';
 import { startSandboxed } from '../server/sandbox/spawn.js';
+import { hostCanRun, root } from './helpers/host.js';
 import { apiCall, commitFiles, createApp, gitRepo, type Paas, push, startPaas, tempDir, viaRouter } from './helpers/paas.js';
 
-const asRoot = process.getuid?.() === 0;
+// What another uid (an app's) can do with an installed Node: setpriv to it takes root.
+const asOtherUid = hostCanRun("an installed Node as another uid (an app's)", root('setpriv to other uids'));
 const NOBODY = 65534;
 
 async function buildError(promise: Promise<unknown>): Promise<BuildError> {
@@ -109,7 +111,7 @@ describe('installNode', () => {
     expect((fs.statSync(path.join(home, 'bin', 'node')).mode & 0o777).toString(8)).toBe('755');
     expect(fs.existsSync(path.join(home, 'include', 'node', 'node.h'))).toBe(true);
 
-    if (asRoot) {
+    if (asOtherUid) {
       // Another uid runs it, and can change nothing in it.
       expect(asNobody([path.join(home, 'bin', 'node'), '--version'])).toEqual({ status: 0, stdout: `v${version}\n` });
       for (const target of [path.join(home, 'new-file'), path.join(home, 'bin', 'npm'), path.join(root, version + '-x')]) {
@@ -120,7 +122,7 @@ describe('installNode', () => {
     }
   });
 
-  it.runIf(asRoot)('without bubblewrap, puts it first on PATH for an app uid that reaches it through the data dir', async () => {
+  it.runIf(asOtherUid)('without bubblewrap, puts it first on PATH for an app uid that reaches it through the data dir', async () => {
     const node = { version: await resolveNodeVersion('22.x'), home: '' };
     node.home = await installNode(node.version, root); // installed by the test above: found at once
     const app = tempDir('paas-node-app-');

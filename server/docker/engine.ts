@@ -48,7 +48,11 @@ export async function connectDocker(): Promise<Docker> {
   return new DockerClient();
 }
 
-/** Whether an engine answers a ping within `timeoutMs`, and if not, why (for the start-up line). */
+/**
+ * Whether an engine answers a ping within `timeoutMs`, and if not, why (for the start-up line). A
+ * socket this user may not open (a laptop user outside the docker group) is said to be that, with
+ * what to do: the engine may well be running.
+ */
 export async function probeDocker(docker: Docker, timeoutMs = 2000): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -56,7 +60,9 @@ export async function probeDocker(docker: Docker, timeoutMs = 2000): Promise<{ o
     const version = await Promise.race([docker.version(), timeout]);
     return { ok: true, version: version.Version };
   } catch (err) {
-    return { ok: false, reason: (err as Error).message };
+    const { message, code } = err as NodeJS.ErrnoException;
+    if (code === 'EACCES') return { ok: false, reason: `${message}: this user (uid ${process.getuid?.()}) may not use the engine's socket; add it to the docker group and log in again, or run paas as root` };
+    return { ok: false, reason: message };
   } finally {
     clearTimeout(timer);
   }

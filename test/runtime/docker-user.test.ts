@@ -2,14 +2,14 @@
 // is, with no probe container before the dyno (a third of a second of every deploy); any other
 // USER is still resolved by one, so root under another spelling never stands.
 import type Docker from 'dockerode';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDocker, LABELS, probeDocker } from '../../server/docker/engine.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connectDocker, LABELS } from '../../server/docker/engine.js';
 import { DockerNetworks } from '../../server/docker/networks.js';
 import { DockerRuntime } from '../../server/runtime/docker/runtime.js';
 import { DEFAULT_LIMITS } from '../../lib/dyno-limits.js';
+import { dockerSuite } from '../helpers/docker.js';
 
 const docker: Docker = await connectDocker();
-const engine = await probeDocker(docker);
 const STACK = process.env.PAAS_STACK_IMAGE || 'paas/stack:bookworm';
 const APP_USER = { uid: 300_131, gid: 300_132 };
 const instance = `dockeruser-${process.pid}`;
@@ -49,7 +49,8 @@ async function ids(image: string): Promise<{ printed: string[]; probes: number }
   return { printed: lines, probes: text.split('\n').filter(Boolean).length };
 }
 
-describe.skipIf(!engine.ok)('docker runtime: the image USER', () => {
+// Like every Docker suite: skipped with no engine, required by CI (PAAS_TEST_DOCKER=1).
+dockerSuite('docker runtime: the image USER', () => {
   beforeAll(async () => {
     await docker.getImage(STACK).inspect();
   });

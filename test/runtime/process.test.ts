@@ -6,11 +6,14 @@ import { ProcessRuntime } from '../../server/runtime/process/runtime.js';
 import type { DynoSpec, Runtime } from '../../server/runtime/types.js';
 import { detectSandbox } from '../../server/sandbox/host.js';
 import { probeOverlay } from '../../server/sandbox/spawn.js';
+import { hostCanRun, root as rootNeed } from '../helpers/host.js';
 import { tempDir } from '../helpers/paas.js';
 import { runtimeContract } from './contract.js';
 
 const host = detectSandbox();
 const root = host.asRoot;
+// An overlay of the slug per dyno: bubblewrap mounts it only as root, and the probe's own test mounts one.
+const overlays = hostCanRun('the overlay of a slug per dyno', { ...rootNeed('overlay mounts'), 'bubblewrap that can make namespaces': host.kind === 'bwrap' });
 // CI runs as root with bubblewrap installed (.ci/run), so the first suite is the real sandbox there.
 runtimeContract(`process (${host.kind}${root ? ', app uid' : ''})`, {
   make: () => new ProcessRuntime({ sandbox: host, scratchRoot: tempDir('paas-scratch-') }),
@@ -46,7 +49,7 @@ runtimeContract('process (no bubblewrap)', {
 });
 
 // Where the data dir cannot hold an overlay: bubblewrap still isolates, and each dyno gets a copy.
-if (host.kind === 'bwrap' && root) {
+if (overlays) {
   runtimeContract('process (bubblewrap, no overlay)', {
     make: () => new ProcessRuntime({ sandbox: { ...host, overlay: false }, scratchRoot: tempDir('paas-scratch-') }),
     user: { uid: 300_125, gid: 300_125 },
@@ -54,7 +57,7 @@ if (host.kind === 'bwrap' && root) {
   });
 }
 
-describe.runIf(host.kind === 'bwrap' && root)('the overlay probe', () => {
+describe.runIf(overlays)('the overlay probe', () => {
   it('falls back to copies, with one warning, where the data dir cannot hold an overlay', async () => {
     // overlayfs cannot be the upper layer of another overlay: the case of paas inside a container.
     const base = tempDir('paas-ovl-');

@@ -12,10 +12,11 @@ import { redisCommands } from '../../server/addons/process/resp.js';
 import { portListeners, socketHolders } from '../../server/runtime/listeners.js';
 import { detectSandbox } from '../../server/sandbox/host.js';
 import { onCleanup } from '../helpers/cleanup.js';
+import { hostCanRun, root } from '../helpers/host.js';
 import { apiCall, cli, createApp, gitRepo, type Paas, push, sh, startPaas } from '../helpers/paas.js';
 
 const host = detectSandbox();
-const canSandbox = host.asRoot && host.kind === 'bwrap' && fs.existsSync('/usr/bin/redis-server');
+const canSandbox = hostCanRun('a hostile app squatting an add-on port', { ...root('app and add-on uids'), 'bubblewrap that can make namespaces': host.kind === 'bwrap', 'redis-server': fs.existsSync('/usr/bin/redis-server') });
 
 /** Binds SQUAT_PORT whenever it can (every millisecond) and prints, base64, whatever it receives there. */
 const squatter: Record<string, string> = {

@@ -10,12 +10,13 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { portListeners, socketHolders } from '../../server/runtime/listeners.js';
 import { detectSandbox } from '../../server/sandbox/host.js';
 import { onCleanup } from '../helpers/cleanup.js';
+import { hostCanRun, root } from '../helpers/host.js';
 import { withLockfile } from '../helpers/docker.js';
 import { nodeApp } from '../helpers/fixtures.js';
 import { cli, gitRepo, type Paas, push, startPaas, viaRouter } from '../helpers/paas.js';
 
 const host = detectSandbox();
-const canIsolate = host.asRoot && host.kind === 'bwrap' && fs.existsSync('/usr/sbin/nft');
+const canIsolate = hostCanRun('app networks on the process runtime', { ...root('network namespaces, app uids'), 'bubblewrap that can make namespaces': host.kind === 'bwrap', 'nftables (/usr/sbin/nft)': fs.existsSync('/usr/sbin/nft') });
 
 // Its web dyno answers /probe?t=<JSON [host, port][]> with what a TCP connect to each got: `connected`,
 // or the error (refused, timed out: a dropped packet). Its build installs a package from the registry.

@@ -7,10 +7,11 @@
 import http from 'node:http';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { detectSandbox } from '../../server/sandbox/host.js';
+import { hostCanRun, root } from '../helpers/host.js';
 import { cli, createApp, gitRepo, type Paas, push, startPaas } from '../helpers/paas.js';
 
 const host = detectSandbox();
-const canSandbox = host.asRoot && host.kind === 'bwrap';
+const canSandbox = hostCanRun('a hostile app squatting a dyno port', { ...root('app uids'), 'bubblewrap that can make namespaces': host.kind === 'bwrap' });
 
 const victim: Record<string, string> = {
   Procfile: 'web: exec node server.js\n',

@@ -7,12 +7,13 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { cgroupLayout } from '../../server/sandbox/cgroups.js';
 import { detectSandbox } from '../../server/sandbox/host.js';
+import { hostCanRun, root } from '../helpers/host.js';
 import { apiCall, createApp, gitRepo, type Paas, push, sh, startPaas, viaRouter } from '../helpers/paas.js';
 import { envApp } from '../helpers/fixtures.js';
 import { hogApp } from './hog-app.js';
 
 const host = detectSandbox();
-const withCgroups = host.asRoot && host.kind === 'bwrap' && fs.existsSync('/sys/fs/cgroup');
+const withCgroups = hostCanRun('dyno and build limits', { ...root('cgroups'), 'bubblewrap that can make namespaces': host.kind === 'bwrap', 'cgroups (/sys/fs/cgroup)': fs.existsSync('/sys/fs/cgroup') });
 const MB = 1024 ** 2;
 /** Enough for node (about 50 MB) and a full /tmp or /app (32 MB): the disk cap, not memory, stops those. */
 const LIMITS = { PAAS_DYNO_MEMORY: '128m', PAAS_DYNO_PIDS: '64', PAAS_DYNO_DISK: '32m' };

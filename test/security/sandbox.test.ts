@@ -7,12 +7,13 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { detectSandbox } from '../../server/sandbox/host.js';
 import { onCleanup } from '../helpers/cleanup.js';
+import { hostCanRun, root } from '../helpers/host.js';
 import { apiCall, cli, commitFiles, gitRepo, type Paas, push, type Result, startPaas, tempDir, viaRouter } from '../helpers/paas.js';
 import { envApp } from '../helpers/fixtures.js';
 import { hostileApp, type Targets } from './hostile-app.js';
 
 const host = detectSandbox();
-const canSandbox = host.asRoot && host.kind === 'bwrap';
+const canSandbox = hostCanRun('a hostile app against the sandbox', { ...root('app uids'), 'bubblewrap that can make namespaces': host.kind === 'bwrap' });
 
 type Attempt = { ok: boolean; error?: string; value?: string };
 interface Probe {
