@@ -4,12 +4,17 @@
 // built-ins only): the server imports it, and an image build runs it as a script in its tools stage
 // (`node install-tool.mjs <root> <corepack.js> <name> <version> <reference> <dir>`), so both
 // runtimes lay tools out the same way.
+import { execFile, type ExecFileOptions } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runApart } from '../lib/run-apart.js';
+import { promisify } from 'node:util';
 
-const run = runApart;
+const execFileAsync = promisify(execFile);
+// As lib/run-apart.ts does it (a process group of its own, so a Ctrl-C to paas's group does not end
+// an install a deploy waits for), written out here: this file runs alone in an image build, with
+// Node's built-ins only. `detached` reaches spawn, though execFile's option type leaves it out.
+const run = (file: string, args: string[], opts: ExecFileOptions) => execFileAsync(file, args, { ...opts, encoding: 'utf8', detached: true } as ExecFileOptions & { encoding: 'utf8' });
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
 
 /** One install: `reference` is what corepack installs (`pnpm@9.1.0+sha512.<hex>`), `dir` where it goes under `root`. */

@@ -165,7 +165,7 @@ export async function startPaas(extraEnv: Record<string, string> = {}, opts: { i
     const check = () => {
       const api = /API and git listening on (\S+)/.exec(out);
       const router = opts.noRouter ? ['', ''] : /router listening on (http:\/\/\S+)/.exec(out);
-      const tls = opts.noRouter ? ['', ''] : /router listening on (https:\/\/\S+) \(TLS\)/.exec(out);
+      const tls = opts.noRouter ? ['', ''] : /router listening on (https:\/\/\S+).*\(TLS\)/.exec(out);
       if (!api || !router || !tls) return;
       proc.stdout!.off('data', check);
       proc.stderr!.off('data', check);

@@ -143,7 +143,8 @@ describe('listen addresses', () => {
     const apiPort = Number(new URL(paas.apiUrl).port);
     expect(paas.output()).toContain(`paas API and git listening on http://127.0.0.1:${apiPort}`);
     expect(paas.output()).toContain(`paas router listening on http://127.0.0.1:${paas.routerPort}`);
-    expect(listeningSockets(paas.proc.pid!)).toEqual([`127.0.0.1 ${apiPort}`, `127.0.0.1 ${paas.routerPort}`].sort());
+    expect(paas.output()).toContain(`paas router listening on https://127.0.0.1:${paas.routerTlsPort} (TLS)`);
+    expect(listeningSockets(paas.proc.pid!)).toEqual([`127.0.0.1 ${apiPort}`, `127.0.0.1 ${paas.routerPort}`, `127.0.0.1 ${paas.routerTlsPort}`].sort());
   });
 
   it('prints an IPv6 bind as [::1]:port, and git pushes work through it', async () => {
@@ -152,7 +153,7 @@ describe('listen addresses', () => {
     expect(paas.apiUrl).toBe(`http://[::1]:${apiPort}`);
     expect(paas.output()).toContain(`paas router listening on http://[::1]:${paas.routerPort}`);
     const loopback6 = '0000:0000:0000:0000:0000:0000:0000:0001';
-    expect(listeningSockets(paas.proc.pid!)).toEqual([`${loopback6} ${apiPort}`, `${loopback6} ${paas.routerPort}`].sort());
+    expect(listeningSockets(paas.proc.pid!)).toEqual([`${loopback6} ${apiPort}`, `${loopback6} ${paas.routerPort}`, `${loopback6} ${paas.routerTlsPort}`].sort());
     // A push through the API at the bound address proves it is usable.
     await apiCall(paas, 'POST', '/v1/apps', { name: 'six' });
     const pushed = await push(paas, await gitRepo(paas, slowApp(0, 'six')), 'six');
@@ -162,6 +163,7 @@ describe('listen addresses', () => {
   it('says so when a wildcard bind makes the server reachable from other hosts', async () => {
     const paas = await startPaas({ PAAS_BIND_HOST: '0.0.0.0' });
     expect(paas.output()).toMatch(/paas API and git listening on http:\/\/0\.0\.0\.0:\d+ .*reachable from other hosts/);
+    expect(paas.output()).toMatch(/paas router listening on https:\/\/0\.0\.0\.0:\d+ .*reachable from other hosts.*\(TLS\)/);
   });
 });
 
