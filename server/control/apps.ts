@@ -160,6 +160,7 @@ export async function destroyApp(params: { name: string; destroyAddons?: boolean
     certs.publish();
     await deps.drains.stopApp(app.name);
     deps.logs.forget(app.name);
+    deps.notices.forget(app.name);
     await fs.promises.rm(repoDir(deps.paths, app.name), { recursive: true, force: true });
     await fs.promises.rm(path.join(deps.paths.cache, app.name), { recursive: true, force: true });
     await Promise.all(slugs.map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
