@@ -48,7 +48,12 @@ describe('HTTPS through router processes', () => {
     let out = '';
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
-    await vi.waitFor(() => expect(out).toMatch(/Route stream connected/), UP);
+    // The stream may connect before a worker prints its listening lines: wait for all of them.
+    await vi.waitFor(() => {
+      expect(out).toMatch(/Route stream connected/);
+      expect(out).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
+      expect(out).toMatch(/listening on https:\/\/127\.0\.0\.1:\d+ \(TLS\)/);
+    }, UP);
     const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
     const tlsPort = Number(/listening on https:\/\/127\.0\.0\.1:(\d+) \(TLS\)/.exec(out)![1]);
 
