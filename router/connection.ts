@@ -15,6 +15,12 @@ const MAX_PENDING = 64 * 1024;
 const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** How long a request waits before it goes again to a dyno port whose connection just closed unanswered. */
 export const RECHECK_MS = 250;
+/**
+ * Times a request whose dyno refused the connection (so never saw it: safe to send again) waits
+ * RECHECK_MS for the route table to change before it gets H10: a dyno that died is withdrawn, and a
+ * release put back gets its old dynos routed, by the control plane a moment later, longer under load.
+ */
+const MAX_REFUSED = 4;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /**
@@ -244,10 +250,10 @@ export class ClientConnection extends Exchange {
 
   protected closedBeforeResponse(code: string | undefined): void {
     const never = NEVER_CONNECTED.has(code ?? '');
-    const mayRetry = this.attempt === 0 && this.reqBody.done && this.head.framing.kind === 'none' && (never || (!this.gotByte && IDEMPOTENT.has(this.head.method)));
+    const mayRetry = this.reqBody.done && this.head.framing.kind === 'none' && (never ? this.attempt < MAX_REFUSED : this.attempt === 0 && !this.gotByte && IDEMPOTENT.has(this.head.method));
     if (mayRetry) {
       const failed = this.target!;
-      const next = this.ctx.retryTarget(this.app, failed) ?? (this.reused ? failed : undefined);
+      const next = this.ctx.retryTarget(this.app, failed) ?? (this.reused || never ? failed : undefined);
       this.ports.suspect(failed);
       if (next === failed) {
         this.attempt++;

@@ -263,6 +263,20 @@ describe('router retries', () => {
     expect(oldSeen).toEqual(['/die']);
   });
 
+  it('holds a request whose only dyno refused it until a revert routes the old release back (up to a second), then H10', async () => {
+    const port = await router();
+    const old = await backend((_req, res) => res.end('old'));
+    // v2's web.1 died (its port refuses) before the control plane, slow under load, routed v1's back.
+    table.set('slow-revert', { kind: 'ok', targets: [{ ...(await deadTarget()), release: 2 }] });
+    setTimeout(() => table.set('slow-revert', { kind: 'ok', targets: [{ ...old, release: 1 }] }), 400);
+    expect(await get(port, 'slow-revert.localhost')).toEqual({ status: 200, body: 'old' });
+    // No revert coming: H10 once the waits are spent, not at once and not forever.
+    table.set('gone', { kind: 'ok', targets: [await deadTarget()] });
+    const started = Date.now();
+    expect(await get(port, 'gone.localhost')).toMatchObject({ status: 503, body: expect.stringContaining('H10') });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+  });
+
   it('does not send a request that timed out to another dyno', async () => {
     const port = await router(300);
     let hung = 0;
