@@ -165,7 +165,7 @@ describe('EventStream', () => {
     let live = true;
     const logs = new AppLogs({ out: () => undefined });
     const events = new AppEvents(logs);
-    const stream = new EventStream({ events, authority: { token: 't', session: (id) => (live && id === 's1' ? { csrf: 'c', expires_at: '' } : undefined) }, pingMs: 50 });
+    const stream = new EventStream({ events, authority: { token: 't', session: (id) => (live && id === 's1' ? { csrf: 'c', expires_at: '' } : undefined) }, pingMs: 400 });
     const server = http.createServer();
     server.on('upgrade', upgradeDispatcher([{ path: EVENTS_PATH, handle: stream.handleUpgrade }]));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -186,7 +186,8 @@ describe('EventStream', () => {
       await vi.waitFor(() => expect(bySession.got.map((e) => e.action)).toEqual(['created']));
       live = false;
       expect(await bySession.closed).toBe(1008);
-      await new Promise((r) => setTimeout(r, 150));
+      // Two more rounds: the Bearer listener answers its pings and stays.
+      await new Promise((r) => setTimeout(r, 900));
       expect(byToken.ws.readyState).toBe(WebSocket.OPEN);
       byToken.ws.terminate();
     } finally {
