@@ -19,6 +19,8 @@ import { Routes } from './dynos/routes.js';
 import { routeState } from './control/domains.js';
 import { RouteStream } from './http/route-stream.js';
 import { LogTails } from './http/log-tail.js';
+import { EventStream } from './http/events.js';
+import { AppEvents } from './control/app-events.js';
 import { Reconciler } from './dynos/reconciler.js';
 import { OneOffs } from './control/one-offs.js';
 import { ReleaseOutputs } from './control/release-output.js';
@@ -50,6 +52,8 @@ import { handOutNewUrl, reportSquat, restoreAddons } from './control/addons.js';
 import { addonServices, closeAddons } from './addons/services.js';
 import type { SquatReport } from './addons/types.js';
 import { resolveApiToken } from './http/token.js';
+import { apiAuthority } from './http/auth.js';
+import { expireSessions } from './control/sessions.js';
 import { requireApp } from './control/queries.js';
 import { startAppNetworks } from './netns/setup.js';
 import { startGcTimer } from './control/gc.js';
@@ -174,8 +178,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const certOrders = new AcmeOrders(() => deps, log);
+  const events = new AppEvents(logs);
   const deps: ApiDeps = {
     lifecycle,
+    events,
     config,
     paths,
     db,
@@ -194,8 +200,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
 
-  const tails = new LogTails({ logs, token, requireApp: (name) => requireApp(deps, name).name });
-  const apiServer = createApiServer(deps, { token, git: gitRoutes(deps), routeStream, tails });
+  expireSessions(deps);
+  const authority = apiAuthority(deps);
+  const tails = new LogTails({ logs, authority, requireApp: (name) => requireApp(deps, name).name });
+  const eventStream = new EventStream({ events, authority });
+  const apiServer = createApiServer(deps, { authority, git: gitRoutes(deps), routeStream, tails, events: eventStream });
   const apiBound = await listen(apiServer, config.port, config.host);
   const apiLocalUrl = localUrl(apiBound);
   recordApiUrl(paths.apiUrl, apiLocalUrl);
@@ -275,7 +284,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await networks?.close();
     limits.cgroups?.close();
     // After the dynos: a tail sees their last lines; the CLI reconnects once the server is back.
-    await tails.close();
+    await Promise.all([tails.close(), eventStream.close()]);
+    events.close();
     // After the dynos: their last lines go out too, for at most 2 s however many drains are dead.
     await drains.close(2000);
     apiServer.closeAllConnections();
