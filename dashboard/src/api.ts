@@ -39,7 +39,11 @@ async function errorOf(res: Response): Promise<ApiError> {
 export async function request(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
   const headers: Record<string, string> = { accept };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET' && method !== 'HEAD') headers['x-paas-csrf'] = csrf;
+  if (method !== 'GET' && method !== 'HEAD') {
+    headers['x-paas-csrf'] = csrf;
+    // Who made a release, as the Activity tab and `paas releases` show it.
+    headers['x-paas-actor'] = 'dashboard';
+  }
   let res: Response;
   try {
     res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });

@@ -51,7 +51,7 @@ function AppRow({ app }: { app: App }) {
       <a href={app.web_url} class="url" rel="noreferrer">
         {app.web_url.replace(/^https?:\/\//, '')}
       </a>
-      <span class="release">{app.release ? `v${app.release.version}` : 'no release'}</span>
+      <span class="release">{app.release ? `v${app.release.version}` : '—'}</span>
       <span class="dynos">{app.release ? dynosUp(app) : '—'}</span>
       <span class="when">{app.release ? <>Released <Time iso={app.release.created_at} /></> : <>Created <Time iso={app.created_at} /></>}</span>
     </li>

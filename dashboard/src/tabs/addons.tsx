@@ -57,7 +57,7 @@ export function AddonsTab({ app }: TabProps) {
                 <li key={a.name} data-addon={a.name}>
                   <div class="card-head">
                     <h3>{a.name}</h3>
-                    <StatusDot kind={a.state} label={a.state} />
+                    <StatusDot kind={a.state} />
                   </div>
                   <p>
                     {SERVICES[a.service] ?? a.service} {a.version}, attached as <code>{mine}_URL</code>

@@ -36,7 +36,7 @@ export function Backups({ app, as }: { app: string; as: string }) {
           {backups.data.map((b) => (
             <li key={b.id} data-backup={b.id}>
               <code class="name">{b.id}</code>
-              <StatusDot kind={b.status} label={b.status} />
+              <StatusDot kind={b.status} />
               <span class="meta">
                 {size(b.size)} <Time iso={b.created_at} />
               </span>

@@ -76,7 +76,7 @@ function Dynos({ app, dynos, onRestarted }: { app: string; dynos: Dyno[]; onRest
         {dynos.map((d) => (
           <li key={d.name} data-dyno={d.name} data-state={d.state}>
             <span class="name">{d.name}</span>
-            <StatusDot kind={d.state} label={d.state} />
+            <StatusDot kind={d.state} />
             <span>v{d.release}</span>
             <span>
               {d.restarts} {d.restarts === 1 ? 'restart' : 'restarts'}
