@@ -124,7 +124,7 @@ export interface Session {
   expires_at: string;
 }
 
-/** A message of the `/v1/events` websocket. */
+/** A message of the `/v1/events` websocket: an app was made, changed (`reason`, a platform log line, says how) or destroyed. */
 export interface AppEvent {
   type: 'app';
   app: string;
