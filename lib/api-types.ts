@@ -105,8 +105,10 @@ export interface Cert {
   issuer: string;
   not_before: string | null;
   not_after: string | null;
+  /** ACME: when it renews (or the next try after a failure). */
   renew_at: string | null;
   fingerprint: string;
+  /** The CA's reason when the last order failed. */
   last_error: string | null;
 }
 
