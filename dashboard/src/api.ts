@@ -1,7 +1,7 @@
 // The client of /v1: the session cookie goes with every request (same origin), and every request
 // that changes something carries the session's CSRF token in X-Paas-Csrf, a header a cross-site form
 // cannot send. Errors are the API's own `{ id, message }`, whose message says what to do.
-import type { Release, Session } from './types';
+import type { Release, Session } from './types.js';
 
 export class ApiError extends Error {
   constructor(

@@ -1,14 +1,14 @@
 // The apps list: one row per app with its status, URL, release, dynos and last release time, from
 // one `GET /v1/apps`, refetched on every app event. Empty, it tells a new user how to deploy.
 import { useState } from 'preact/hooks';
-import { Skeleton } from '../components/skeleton';
-import { StatusDot } from '../components/status-dot';
-import { Time } from '../components/time';
-import { useResource } from '../resource';
-import { appHref, Link } from '../router';
-import { appStatus, dynosUp, STATUS_LABEL } from '../status';
-import type { App } from '../types';
-import { CreateApp, PushTo } from './create-app';
+import { Skeleton } from '../components/skeleton.js';
+import { StatusDot } from '../components/status-dot.js';
+import { Time } from '../components/time.js';
+import { useResource } from '../resource.js';
+import { appHref, Link } from '../router.js';
+import { appStatus, dynosUp, STATUS_LABEL } from '../status.js';
+import type { App } from '../types.js';
+import { CreateApp, PushTo } from './create-app.js';
 
 export function AppsPage() {
   const apps = useResource<App[]>('/v1/apps');

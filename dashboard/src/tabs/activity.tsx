@@ -1,15 +1,15 @@
 // Activity: releases and builds, newest first, each with its output behind a disclosure; older
 // succeeded releases with code can be rolled back to (after a confirm).
 import { useState } from 'preact/hooks';
-import { useActions } from '../action';
-import { api, appPath, output, waitForRelease } from '../api';
-import { Dialog } from '../components/dialog';
-import { Skeleton } from '../components/skeleton';
-import { StatusDot, stateLabel } from '../components/status-dot';
-import { Time } from '../components/time';
-import type { TabProps } from './tab';
-import { useResource } from '../resource';
-import type { Build, Release } from '../types';
+import { useActions } from '../action.js';
+import { api, appPath, output, waitForRelease } from '../api.js';
+import { Dialog } from '../components/dialog.js';
+import { Skeleton } from '../components/skeleton.js';
+import { StatusDot, stateLabel } from '../components/status-dot.js';
+import { Time } from '../components/time.js';
+import type { TabProps } from './tab.js';
+import { useResource } from '../resource.js';
+import type { Build, Release } from '../types.js';
 
 const LIMIT = 50;
 
