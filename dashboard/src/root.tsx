@@ -28,10 +28,18 @@ export function Root() {
   }, [session.kind]);
 
   if (session.kind === 'checking') {
+    // The signed-in frame's shape, so the page does not jump when the session is there (the usual case).
     return (
-      <main class="page">
-        <Skeleton rows={4} />
-      </main>
+      <>
+        <header class="top">
+          <div class="bar">
+            <span class="brand">paas</span>
+          </div>
+        </header>
+        <main class="page">
+          <Skeleton rows={4} kind="app" />
+        </main>
+      </>
     );
   }
   if (session.kind === 'out') return <SignIn notice={session.error} onSignedIn={() => setSession({ kind: 'in' })} />;
