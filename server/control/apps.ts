@@ -3,26 +3,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { releaseAppAddons } from './attachments.js';
 import type { Deps } from './deps.js';
+import type { App } from '../../lib/api-types.js';
 import { ConflictError, InvalidParamsError } from '../../lib/errors.js';
 import { removeAppOutputs } from '../outputs/store.js';
 import { repoDir } from '../store/paths.js';
 import { type AppRow, deleteApp, findApp, insertApp, listApps as listAppRows, setMaintenance } from '../store/apps.js';
 import { listDynos } from '../store/dynos.js';
-import { listSlugDirs } from '../store/releases.js';
+import { hasPending, listSlugDirs } from '../store/releases.js';
 import { APP_NAME_RULE, currentRelease, requireApp } from './queries.js';
 import { forgetAppCerts, tlsRoute } from './certs.js';
 
-/** The app as the API shows it. */
-export interface AppView {
-  name: string;
-  created_at: string;
-  git_url: string;
-  web_url: string;
-  /** Maintenance mode: the router answers the app's requests with a 503 maintenance page; dynos keep running. */
-  maintenance: boolean;
-  release: { version: number; description: string; created_at: string } | null;
-  dynos: { name: string; state: string; port: number | null }[];
-}
+/** The app as the API shows it: the shape its clients read (lib/api-types.ts). */
+export type AppView = App;
 
 /** Throws a 422 that states the naming rule when `name` breaks it. */
 export function validateAppName(name: unknown): string {
@@ -51,6 +43,7 @@ export function generateAddonName(service: string): string {
 
 export function viewApp(app: AppRow, deps: Deps, gitBase: string): AppView {
   const release = currentRelease(app, deps);
+  const standby = deps.runner.standingBy(app.name);
   return {
     name: app.name,
     created_at: app.created_at,
@@ -58,7 +51,9 @@ export function viewApp(app: AppRow, deps: Deps, gitBase: string): AppView {
     web_url: deps.webUrl(app.name),
     maintenance: app.maintenance === 1,
     release: release ? { version: release.version, description: release.description, created_at: release.created_at } : null,
-    dynos: listDynos(deps.db, app.id).map((d) => ({ name: `${d.process_type}.${d.number}`, state: d.state, port: d.port })),
+    // As `GET /dynos` shows them: the previous release's web dynos standing by while a new one is on trial.
+    dynos: listDynos(deps.db, app.id).map((d) => ({ name: `${d.process_type}.${d.number}`, state: standby.has(d.id) ? 'standby' : d.state, port: d.port })),
+    deploying: hasPending(deps.db, app.id),
   };
 }
 
