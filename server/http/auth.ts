@@ -79,11 +79,32 @@ export function refuseCrossSite() {
 /** The dashboard's session cookie. */
 export const SESSION_COOKIE = 'paas_session';
 
-/** The session id in the request's `paas_session` cookie, if it has one. */
-export function sessionId(headers: IncomingHttpHeaders): string | undefined {
+/** At most this many `paas_session` values of one request are looked up: each costs a hash and a store read. */
+const MAX_SESSION_COOKIES = 8;
+
+/**
+ * The values of the request's `paas_session` cookies, in the order sent. There can be several: a
+ * page of a sibling host (an app at evil.example.com beside a dashboard at paas.example.com) can set
+ * one for the parent domain with a longer path, which the browser then sends first.
+ */
+export function sessionIds(headers: IncomingHttpHeaders): string[] {
+  const ids: string[] = [];
   for (const part of (headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim() || undefined;
+    const value = eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE ? part.slice(eq + 1).trim() : '';
+    if (value && ids.push(value) === MAX_SESSION_COOKIES) break;
+  }
+  return ids;
+}
+
+/**
+ * The first of these cookie values that is a live session: not merely the first, or a cookie
+ * planted beside the real one would lock the dashboard out however often it signs in again.
+ */
+export function liveSession(ids: readonly string[], lookUp: (id: string) => SessionView | undefined): { id: string; session: SessionView } | undefined {
+  for (const id of ids) {
+    const session = lookUp(id);
+    if (session) return { id, session };
   }
   return undefined;
 }
@@ -108,14 +129,14 @@ export type Caller = { via: 'token' } | { via: 'session'; id: string; session: S
  */
 export function authenticate(headers: IncomingHttpHeaders, authority: Authority): Caller {
   const bearer = tokenFromRequest({ headers });
-  const id = sessionId(headers);
-  if (bearer !== undefined || id === undefined) {
+  const ids = sessionIds(headers);
+  if (bearer !== undefined || ids.length === 0) {
     if (tokenMatches(bearer, authority.token)) return { via: 'token' };
     throw new UnauthorizedError();
   }
-  const session = authority.session(id);
-  if (!session) throw new UnauthorizedError(SESSION_ENDED);
-  return { via: 'session', id, session };
+  const live = liveSession(ids, (id) => authority.session(id));
+  if (!live) throw new UnauthorizedError(SESSION_ENDED);
+  return { via: 'session', ...live };
 }
 
 /**

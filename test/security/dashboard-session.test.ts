@@ -1,0 +1,43 @@
+// What an attack on the dashboard's session found (issue 27): a page of a sibling host adds a
+// paas_session cookie of its own that the browser sends first. Real server, real HTTP and websockets, headers exactly as a browser sends them.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type WebSocket from 'ws';
+import { type Paas, startPaas } from '../helpers/paas.js';
+import { openSocket, ownOrigin, signIn } from '../helpers/session.js';
+
+let paas: Paas;
+const open: WebSocket[] = [];
+beforeAll(async () => {
+  paas = await startPaas();
+});
+afterEach(() => {
+  for (const ws of open.splice(0)) ws.terminate();
+});
+
+/** A request with exactly this Cookie field (and the CSRF value when given), as a browser sends it. */
+async function withCookie(method: string, urlPath: string, cookie: string, csrf?: string, body?: unknown) {
+  const res = await fetch(`${paas.apiUrl}${urlPath}`, {
+    method,
+    headers: { cookie, ...(csrf ? { 'x-paas-csrf': csrf } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+describe('the dashboard session under attack', () => {
+  it("takes the live session among several paas_session cookies: a sibling host's page can add one the browser sends first", async () => {
+    // A page at evil.example.com sets `paas_session=x; Domain=example.com; Path=/v1`; for the
+    // dashboard at paas.example.com the browser then sends that one first (longer path), and a
+    // server that read only the first cookie locked the dashboard out, sign-in again or not.
+    const session = await signIn(paas);
+    const tossed = `paas_session=tossed-by-a-sibling; ${session.cookie}`;
+    expect((await withCookie('GET', '/v1/apps', tossed)).status).toBe(200);
+    expect((await withCookie('GET', '/v1/session', tossed)).json?.csrf).toBe(session.csrf);
+    expect((await withCookie('POST', '/v1/apps', tossed, session.csrf, { name: 'tossed-app' })).status).toBe(201);
+    const { ws } = await openSocket(paas, '/v1/events', { cookie: tossed, origin: ownOrigin(paas) });
+    open.push(ws);
+    expect((await withCookie('DELETE', '/v1/session', tossed, session.csrf)).status).toBe(204);
+    expect((await withCookie('GET', '/v1/apps', session.cookie)).status).toBe(401);
+  });
+});
