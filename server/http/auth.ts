@@ -161,7 +161,8 @@ export function requireCaller(authority: Authority) {
 
 /**
  * Throws unless a websocket upgrade may go ahead: a browser page of another site is refused (403,
- * and browsers always send Origin on websockets), then the caller must hold the token or a session.
+ * and browsers always send Origin on websockets), then the caller must hold the token, or a session
+ * and come from the API's own origin.
  * Returns whether the caller is still let in, for the heartbeat to ask later: a socket opened by a
  * session ends with it (signed out, expired, the token changed).
  */
@@ -169,5 +170,8 @@ export function authorizeUpgrade(headers: IncomingHttpHeaders, authority: Author
   const reason = crossSiteReason(headers);
   if (reason !== undefined) throw crossSiteError(reason);
   const caller = authenticate(headers, authority);
-  return caller.via === 'token' ? () => true : () => authority.session(caller.id) !== undefined;
+  if (caller.via === 'token') return () => true;
+  // A browser always sends Origin with a websocket: the cookie without one is no dashboard page.
+  if (headers.origin === undefined) throw new PaasError('forbidden', 403, "The dashboard's session cookie opens this websocket only from the dashboard's own page (which sends its Origin). Scripts and the CLI use Authorization: Bearer <token>.");
+  return () => authority.session(caller.id) !== undefined;
 }

@@ -1,18 +1,25 @@
 // What an attack on the dashboard's session found (issue 27): a page of a sibling host adds a
-// paas_session cookie of its own that the browser sends first. Real server, real HTTP and websockets, headers exactly as a browser sends them.
+// paas_session cookie of its own that the browser sends first; the websockets took the cookie
+// without the dashboard's Origin. Real server, real HTTP and websockets, headers exactly as a browser sends them.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
-import { type Paas, startPaas } from '../helpers/paas.js';
+import { createApp, type Paas, startPaas } from '../helpers/paas.js';
 import { openSocket, ownOrigin, signIn } from '../helpers/session.js';
+import { refusal } from '../helpers/ws.js';
 
 let paas: Paas;
+let port: number;
 const open: WebSocket[] = [];
 beforeAll(async () => {
   paas = await startPaas();
+  port = Number(new URL(paas.apiUrl).port);
+  await createApp(paas, 'tailed');
 });
 afterEach(() => {
   for (const ws of open.splice(0)) ws.terminate();
 });
+
+const TAIL = '/v1/apps/tailed/logs/stream?lines=0';
 
 /** A request with exactly this Cookie field (and the CSRF value when given), as a browser sends it. */
 async function withCookie(method: string, urlPath: string, cookie: string, csrf?: string, body?: unknown) {
@@ -39,5 +46,18 @@ describe('the dashboard session under attack', () => {
     open.push(ws);
     expect((await withCookie('DELETE', '/v1/session', tossed, session.csrf)).status).toBe(204);
     expect((await withCookie('GET', '/v1/apps', session.cookie)).status).toBe(401);
+  });
+
+  it('refuses the cookie on both websockets without an Origin: a browser always sends one, so that is no dashboard', async () => {
+    const session = await signIn(paas);
+    for (const path of ['/v1/events', TAIL]) {
+      const r = await refusal(port, path, { cookie: session.cookie });
+      expect(r.status, path).toBe(403);
+      expect(JSON.parse(r.body), path).toMatchObject({ id: 'forbidden', message: expect.stringContaining('Bearer') });
+      // The CLI's way in (Bearer, no Origin) and the dashboard's (cookie, its own Origin) stay open.
+      const byToken = await openSocket(paas, path, { authorization: `Bearer ${paas.token}` });
+      open.push(byToken.ws);
+      open.push((await openSocket(paas, path, { cookie: session.cookie, origin: ownOrigin(paas) })).ws);
+    }
   });
 });
