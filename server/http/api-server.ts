@@ -43,8 +43,13 @@ export function createApiServer(deps: ApiDeps, opts: { authority: Authority; git
   api.disable('x-powered-by');
   // req.secure (the session cookie's Secure flag) believes X-Forwarded-Proto from a proxy on this machine only.
   api.set('trust proxy', 'loopback');
+  // A signed-out session's log tails and event stream end with it, not at their next heartbeat.
+  const signedOut = () => {
+    opts.events.dropEnded();
+    opts.tails.dropEnded();
+  };
   api.use(opts.git);
-  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), sessionRoutes(deps), requireCaller(opts.authority), tellNotices(deps), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps), serverRoutes(deps));
+  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), sessionRoutes(deps, signedOut), requireCaller(opts.authority), tellNotices(deps), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps), serverRoutes(deps));
   api.use(dashboard(deps.config.dashboardDir));
   api.use(notFound);
   api.use(noSpaceErrors(deps.paths.root));

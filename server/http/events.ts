@@ -4,7 +4,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { PaasError } from '../../lib/errors.js';
 import type { AppEvents } from '../control/app-events.js';
 import { type Authority, authorizeUpgrade } from './auth.js';
-import { goAway, heartbeat, refuseUpgrade } from './upgrades.js';
+import { closeEnded, goAway, heartbeat, refuseUpgrade } from './upgrades.js';
 
 /** `GET /v1/events`: the path the API's upgrade dispatcher sends here. */
 export const EVENTS_PATH = /^\/v1\/events$/;
@@ -67,6 +67,11 @@ export class EventStream {
       ws.on('close', () => this.peers.delete(peer));
     });
   };
+
+  /** Closes (1008) the listeners whose dashboard session ended: called at sign-out, not left to the heartbeat. */
+  dropEnded(): void {
+    closeEnded(this.peers);
+  }
 
   /** Ends every listener with 1001 (going away): the dashboard reconnects once the server is back. */
   async close(): Promise<void> {

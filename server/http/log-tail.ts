@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type Authority, authorizeUpgrade } from './auth.js';
 import { PaasError } from '../../lib/errors.js';
-import { goAway, heartbeat, refuseUpgrade } from './upgrades.js';
+import { closeEnded, goAway, heartbeat, refuseUpgrade } from './upgrades.js';
 import { lastMatching, type LogFilter, matchesFilter, parseLogFilter } from '../logs/filter.js';
 import type { AppLogs, LogLine } from '../logs/pipeline.js';
 import type { Subscription } from '../logs/subscription.js';
@@ -90,6 +90,11 @@ export class LogTails {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, { app, filter, lines, allowed }));
   };
+
+  /** Closes (1008) the tails whose dashboard session ended: called at sign-out, not left to the heartbeat. */
+  dropEnded(): void {
+    closeEnded(this.tails);
+  }
 
   /** Ends every tail with 1001 (going away): the CLI says so and reconnects once the server is back. */
   async close(): Promise<void> {

@@ -25,17 +25,28 @@ export function upgradeDispatcher(routes: readonly { path: RegExp; handle: Upgra
   };
 }
 
+type Peer = { ws: WebSocket; alive: boolean; allowed?: () => boolean };
+
+/** Closes the peer with 1008 if its caller is no longer let in (its dashboard session ended); true if it did. */
+function closedAsEnded(peer: Peer): boolean {
+  if (!peer.allowed || peer.allowed()) return false;
+  peer.ws.close(1008, 'dashboard session ended');
+  return true;
+}
+
+/** Closes with 1008 every peer whose dashboard session ended: what sign-out does at once. */
+export function closeEnded(peers: Iterable<Peer>): void {
+  for (const peer of peers) closedAsEnded(peer);
+}
+
 /**
  * One heartbeat round over a websocket endpoint's peers: a peer that did not answer the last ping
  * (gone without a FIN: host down, laptop closed) is terminated, one no longer `allowed` (its
- * dashboard session ended) is closed with 1008, the others are pinged again.
+ * dashboard session expired) is closed with 1008, the others are pinged again.
  */
-export function heartbeat(peers: Iterable<{ ws: WebSocket; alive: boolean; allowed?: () => boolean }>): void {
+export function heartbeat(peers: Iterable<Peer>): void {
   for (const peer of peers) {
-    if (peer.allowed && !peer.allowed()) {
-      peer.ws.close(1008, 'dashboard session ended');
-      continue;
-    }
+    if (closedAsEnded(peer)) continue;
     if (!peer.alive) {
       peer.ws.terminate();
       continue;

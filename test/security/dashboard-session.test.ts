@@ -1,10 +1,11 @@
 // What an attack on the dashboard's session found (issue 27): a page of a sibling host adds a
 // paas_session cookie of its own that the browser sends first; the websockets took the cookie
-// without the dashboard's Origin. Real server, real HTTP and websockets, headers exactly as a browser sends them.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+// without the dashboard's Origin; and a signed-out session's websockets kept streaming until the
+// next heartbeat (30 s). Real server, real HTTP and websockets, headers exactly as a browser sends them.
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type WebSocket from 'ws';
-import { createApp, type Paas, startPaas } from '../helpers/paas.js';
-import { openSocket, ownOrigin, signIn } from '../helpers/session.js';
+import { apiCall, createApp, type Paas, startPaas } from '../helpers/paas.js';
+import { type BrowserSession, openSocket, ownOrigin, signIn } from '../helpers/session.js';
 import { refusal } from '../helpers/ws.js';
 
 let paas: Paas;
@@ -30,6 +31,15 @@ async function withCookie(method: string, urlPath: string, cookie: string, csrf?
   });
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+/** Opens a websocket the way the dashboard does, and records how it closes. */
+async function socketOf(urlPath: string, session: BrowserSession) {
+  const { ws, got } = await openSocket<unknown>(paas, urlPath, { cookie: session.cookie, origin: ownOrigin(paas) });
+  open.push(ws);
+  let closed: number | undefined;
+  ws.on('close', (code) => (closed = code));
+  return { got, closed: () => closed };
 }
 
 describe('the dashboard session under attack', () => {
@@ -59,5 +69,26 @@ describe('the dashboard session under attack', () => {
       open.push(byToken.ws);
       open.push((await openSocket(paas, path, { cookie: session.cookie, origin: ownOrigin(paas) })).ws);
     }
+  });
+
+  it("closes the session's websockets at sign-out, not at the next heartbeat, and leaves the others open", async () => {
+    const leaving = await signIn(paas);
+    const staying = await signIn(paas);
+    const events = await socketOf('/v1/events', leaving);
+    const tail = await socketOf(TAIL, leaving);
+    const other = await socketOf('/v1/events', staying);
+    const byToken = await openSocket<{ line: string }[]>(paas, TAIL, { authorization: `Bearer ${paas.token}` });
+    open.push(byToken.ws);
+    const heard = [events.got.length, tail.got.length];
+    expect((await withCookie('DELETE', '/v1/session', leaving.cookie, leaving.csrf)).status).toBe(204);
+    // Something happens at once: the signed-out sockets hear none of it (they used to, until the
+    // next heartbeat up to 30 s later), while the Bearer tail and the other session's stream do.
+    expect((await apiCall(paas, 'PATCH', '/v1/apps/tailed', { maintenance: true })).status).toBe(200);
+    await vi.waitFor(() => expect(byToken.got.flat().map((l) => l.line)).toContain('Enable maintenance mode'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(other.got.length).toBeGreaterThan(0), { timeout: 10_000 });
+    expect([events.got.slice(heard[0]), tail.got.slice(heard[1])]).toEqual([[], []]);
+    await vi.waitFor(() => expect([events.closed(), tail.closed()]).toEqual([1008, 1008]), { timeout: 5000, interval: 50 });
+    expect(other.closed()).toBeUndefined();
+    expect(byToken.ws.readyState).toBe(byToken.ws.OPEN);
   });
 });

@@ -11,9 +11,10 @@ function cookieFlags(req: Request): CookieOptions {
 
 /**
  * `/v1/session`: the dashboard's sign-in with the API token (the one route without auth), the
- * session it has, and sign-out. Mounted before the auth every other `/v1` route needs.
+ * session it has, and sign-out, after which `onSignOut` runs (it closes the session's websockets).
+ * Mounted before the auth every other `/v1` route needs.
  */
-export function sessionRoutes(deps: Pick<Deps, 'db' | 'config'>): express.Router {
+export function sessionRoutes(deps: Pick<Deps, 'db' | 'config'>, onSignOut: () => void = () => undefined): express.Router {
   const r = express.Router();
   const live = (req: Request) => liveSession(sessionIds(req.headers), (id) => lookUpSession(id, deps));
   r.post('/session', express.json({ limit: '4kb' }), (req, res) => {
@@ -34,6 +35,7 @@ export function sessionRoutes(deps: Pick<Deps, 'db' | 'config'>): express.Router
     if (found) {
       checkCsrf(req.method, req.headers, { via: 'session', ...found });
       signOut(found.id, deps);
+      onSignOut();
     }
     res.clearCookie(SESSION_COOKIE, cookieFlags(req));
     res.status(204).end();
