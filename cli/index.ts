@@ -30,6 +30,7 @@ import drainsRemove from './commands/drains/remove.js';
 import gitCredentials from './commands/git/credentials.js';
 import gitRemote from './commands/git/remote.js';
 import login from './commands/login.js';
+import authToken from './commands/auth/token.js';
 import logs from './commands/logs.js';
 import releases from './commands/releases/index.js';
 import releasesInfo from './commands/releases/info.js';
@@ -88,7 +89,7 @@ export async function main(argv: string[]): Promise<void> {
       if (command.name() === 'server' || command.name() === 'router') for (const stream of [process.stdout, process.stderr]) stream.off('error', onOutputError);
     });
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onOutputError);
-  const commands = [server, router, stackBuild, login, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, run, domains, domainsAdd, domainsRemove, certs, certsAdd, certsRemove, certsAutoEnable, certsAutoDisable, certsRedirect, certsHsts, drains, drainsAdd, drainsRemove, addons, addonsCreate, addonsInfo, addonsAttach, addonsDetach, addonsDestroy, pgBackups, pgCapture, pgRestore, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials, status, gc];
+  const commands = [server, router, stackBuild, login, authToken, apps, appsCreate, appsInfo, appsDestroy, config, configGet, configSet, configUnset, releases, releasesInfo, releasesRollback, releasesOutput, builds, buildsOutput, ps, psScale, psRestart, psStop, run, domains, domainsAdd, domainsRemove, certs, certsAdd, certsRemove, certsAutoEnable, certsAutoDisable, certsRedirect, certsHsts, drains, drainsAdd, drainsRemove, addons, addonsCreate, addonsInfo, addonsAttach, addonsDetach, addonsDestroy, pgBackups, pgCapture, pgRestore, maintenance, maintenanceOn, maintenanceOff, logs, gitRemote, gitCredentials, status, gc];
   for (const register of commands) register(program);
   // `paas` alone asks what there is: the help, on stdout, and success (as `heroku` does).
   if (argv.length <= 2) {

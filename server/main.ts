@@ -50,6 +50,8 @@ import { handOutNewUrl, reportSquat, restoreAddons } from './control/addons.js';
 import { addonServices, closeAddons } from './addons/services.js';
 import type { SquatReport } from './addons/types.js';
 import { resolveApiToken } from './http/token.js';
+import { apiAuthority } from './http/auth.js';
+import { expireSessions } from './control/sessions.js';
 import { requireApp } from './control/queries.js';
 import { startAppNetworks } from './netns/setup.js';
 import { startGcTimer } from './control/gc.js';
@@ -194,8 +196,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
 
-  const tails = new LogTails({ logs, token, requireApp: (name) => requireApp(deps, name).name });
-  const apiServer = createApiServer(deps, { token, git: gitRoutes(deps), routeStream, tails });
+  expireSessions(deps);
+  const authority = apiAuthority(deps);
+  const tails = new LogTails({ logs, authority, requireApp: (name) => requireApp(deps, name).name });
+  const apiServer = createApiServer(deps, { authority, git: gitRoutes(deps), routeStream, tails });
   const apiBound = await listen(apiServer, config.port, config.host);
   const apiLocalUrl = localUrl(apiBound);
   recordApiUrl(paths.apiUrl, apiLocalUrl);

@@ -39,7 +39,7 @@ describe('log tails', () => {
     logs = new AppLogs({ out: () => undefined, limit: 50 });
     tails = new LogTails({
       logs,
-      token: TOKEN,
+      authority: { token: TOKEN, session: () => undefined },
       requireApp: (name) => {
         if (name !== 'shop') throw new NotFoundError(`Couldn't find that app (${name}).`);
         return name;

@@ -3,7 +3,7 @@ import express, { type RequestHandler } from 'express';
 import { NotFoundError, PaasError } from '../../lib/errors.js';
 import { STREAM_PATH } from '../../router/protocol.js';
 import { type Lifecycle, SHUTTING_DOWN } from '../control/lifecycle.js';
-import { refuseCrossSite, requireToken } from './auth.js';
+import { type Authority, refuseCrossSite, requireCaller } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, noSpaceErrors, notFound } from './error-handler.js';
 import { type LogTails, TAIL_PATH } from './log-tail.js';
@@ -13,6 +13,7 @@ import { appsRoutes } from './routes/apps.js';
 import { formationRoutes } from './routes/formation.js';
 import { releasesRoutes } from './routes/releases.js';
 import { serverRoutes } from './routes/server.js';
+import { sessionRoutes } from './routes/session.js';
 import { RUN_PATH, runUpgrade } from './run-socket.js';
 import { refuseUpgrade, upgradeDispatcher } from './upgrades.js';
 import { tellNotices } from './notices.js';
@@ -32,20 +33,22 @@ function refuseWhileDraining(lifecycle: Lifecycle): RequestHandler {
 
 /**
  * The API's HTTP server, not yet listening: git's smart HTTP (`git`, mounted first, with its own
- * auth), the token-guarded `/v1` routes, and the websocket upgrades (route stream, log tail,
+ * auth), the `/v1` routes (the token or a dashboard session, see auth.ts), and the websocket upgrades (route stream, log tail,
  * `paas run`).
  */
-export function createApiServer(deps: ApiDeps, opts: { token: string; git: express.Router; routeStream: RouteStream; tails: LogTails }): http.Server {
+export function createApiServer(deps: ApiDeps, opts: { authority: Authority; git: express.Router; routeStream: RouteStream; tails: LogTails }): http.Server {
   const api = express();
   api.disable('x-powered-by');
+  // req.secure (the session cookie's Secure flag) believes X-Forwarded-Proto from a proxy on this machine only.
+  api.set('trust proxy', 'loopback');
   api.use(opts.git);
-  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), requireToken(opts.token), tellNotices(deps), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps), serverRoutes(deps));
+  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), sessionRoutes(deps), requireCaller(opts.authority), tellNotices(deps), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps), serverRoutes(deps));
   api.use(notFound);
   api.use(noSpaceErrors(deps.paths.root));
   api.use(errorHandler);
 
   const server = http.createServer(api);
-  const runSocket = runUpgrade(deps, opts.token);
+  const runSocket = runUpgrade(deps, opts.authority.token);
   server.on(
     'upgrade',
     upgradeDispatcher([

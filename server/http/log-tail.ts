@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { tokenFromRequest, tokenMatches } from './auth.js';
-import { PaasError, UnauthorizedError } from '../../lib/errors.js';
+import { type Authority, authorizeUpgrade } from './auth.js';
+import { PaasError } from '../../lib/errors.js';
 import { heartbeat, refuseUpgrade } from './upgrades.js';
 import { lastMatching, type LogFilter, matchesFilter, parseLogFilter } from '../logs/filter.js';
 import type { AppLogs, LogLine } from '../logs/pipeline.js';
@@ -13,7 +13,8 @@ export const TAIL_PATH = /^\/v1\/apps\/[^/]+\/logs\/stream$/;
 
 export interface LogTailsDeps {
   logs: Pick<AppLogs, 'subscribe' | 'recent' | 'limit'>;
-  token: string;
+  /** Who may tail: the token holder, or a dashboard session from the API's own origin. */
+  authority: Authority;
   /** The app's name if it exists; throws a NotFoundError (which says what to do) if not. */
   requireApp: (name: string) => string;
   /** Lines a tail may have waiting before the oldest are dropped (and reported with L10). */
@@ -71,9 +72,13 @@ export class LogTails {
   /** The dispatcher's handler for TAIL_PATH: the tail, or an HTTP error and no upgrade. */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    // A browser sends Origin, and must not open a tail with credentials it cached; the CLI sends none.
-    if (req.headers.origin !== undefined) return refuseUpgrade(socket, new PaasError('forbidden', 403, 'Log tails are for the paas CLI, not browsers: run `paas logs --tail`.'));
-    if (!tokenMatches(tokenFromRequest(req), this.deps.token)) return refuseUpgrade(socket, new UnauthorizedError());
+    // The CLI sends no Origin; a browser may tail only from the dashboard this API serves, with its session.
+    try {
+      authorizeUpgrade(req.headers, this.deps.authority);
+    } catch (err) {
+      if (err instanceof PaasError) return refuseUpgrade(socket, err);
+      throw err;
+    }
     if (this.closed) return refuseUpgrade(socket, new PaasError('unavailable', 503, 'The paas server is shutting down. Run `paas logs --tail` again once it is back.'));
     let app: string, filter: LogFilter, lines: number;
     try {

@@ -198,4 +198,16 @@ export const migrations: readonly string[] = [
     hsts_max_age INTEGER NOT NULL DEFAULT 0
   );
   `,
+  // 11: dashboard sessions (issue 27). Only a SHA-256 of the session id is kept (the id is in the
+  // browser's cookie alone), with an HMAC of the API token keyed by that id, so a changed token ends
+  // every session and the row tells nothing without the cookie. The CSRF value is derived from the id.
+  `
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    token_fingerprint TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  );
+  CREATE INDEX sessions_expires ON sessions(expires_at);
+  `,
 ];
