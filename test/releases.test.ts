@@ -86,6 +86,16 @@ describe('config vars and releases', () => {
     expect(unset.code, unset.stderr).toBe(0);
     expect((await releases('config-app'))[0]).toMatchObject({ version: 3, description: 'Remove A, EMPTY config vars' });
     expect((await served('config-app')).env).not.toHaveProperty('A');
+
+    // The apps list says `deploying` while a release is pending (the dashboard's status dot).
+    const deploying = async () => (await apiCall(paas, 'GET', '/v1/apps')).json.find((a: { name: string }) => a.name === 'config-app').deploying;
+    expect(await deploying()).toBe(false);
+    const pending = await apiCall(paas, 'PATCH', '/v1/apps/config-app/config', { B: '2' });
+    expect(pending.json).toMatchObject({ version: 4, status: 'pending' });
+    expect(await deploying()).toBe(true);
+    await (await fetch(pending.json.output_stream_url, { headers: { authorization: `Bearer ${paas.token}` } })).text();
+    await expect.poll(deploying).toBe(false);
+    expect((await releases('config-app'))[0]).toMatchObject({ version: 4, status: 'succeeded' });
   });
 
   it('refuses invalid and reserved keys and oversized values, changing nothing', async () => {

@@ -8,7 +8,7 @@ import { removeAppOutputs } from '../outputs/store.js';
 import { repoDir } from '../store/paths.js';
 import { type AppRow, deleteApp, findApp, insertApp, listApps as listAppRows, setMaintenance } from '../store/apps.js';
 import { listDynos } from '../store/dynos.js';
-import { listSlugDirs } from '../store/releases.js';
+import { hasPending, listSlugDirs } from '../store/releases.js';
 import { APP_NAME_RULE, currentRelease, requireApp } from './queries.js';
 import { forgetAppCerts, tlsRoute } from './certs.js';
 
@@ -22,6 +22,8 @@ export interface AppView {
   maintenance: boolean;
   release: { version: number; description: string; created_at: string } | null;
   dynos: { name: string; state: string; port: number | null }[];
+  /** A build or release is pending: a push or a change is under way (the dashboard's "deploying"). */
+  deploying: boolean;
 }
 
 /** Throws a 422 that states the naming rule when `name` breaks it. */
@@ -59,6 +61,7 @@ export function viewApp(app: AppRow, deps: Deps, gitBase: string): AppView {
     maintenance: app.maintenance === 1,
     release: release ? { version: release.version, description: release.description, created_at: release.created_at } : null,
     dynos: listDynos(deps.db, app.id).map((d) => ({ name: `${d.process_type}.${d.number}`, state: d.state, port: d.port })),
+    deploying: hasPending(deps.db, app.id),
   };
 }
 

@@ -117,6 +117,12 @@ export function previousSucceeded(db: Db, appId: number, version: number): Relea
     .get(appId, version) as ReleaseRow | undefined;
 }
 
+/** Whether the app has a build or release still pending: a push or a change under way. */
+export function hasPending(db: Db, appId: number): boolean {
+  const pending = `SELECT 1 FROM builds WHERE app_id = ? AND status = 'pending' UNION ALL SELECT 1 FROM releases WHERE app_id = ? AND status = 'pending' LIMIT 1`;
+  return db.prepare(pending).get(appId, appId) !== undefined;
+}
+
 export function listReleases(db: Db, appId: number, limit: number): ReleaseRow[] {
   return db
     .prepare('SELECT * FROM releases WHERE app_id = ? ORDER BY version DESC LIMIT ?')
