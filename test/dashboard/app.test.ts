@@ -1,0 +1,216 @@
+// One app's life in the dashboard, in a real chromium against a real server: made in the UI, pushed
+// with real git from "a terminal" (the test), scaled, configured, rolled back, its log tailed, and
+// what the CLI does meanwhile shown live, without a reload. The tests run in order on one app.
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Release } from '../../cli/types.js';
+import { nodeApp } from '../helpers/fixtures.js';
+import { apiCall, cli, gitRepo, push, viaRouter } from '../helpers/paas.js';
+import { canRun, type Dashboard, expectAccessible, expectNoSideways, expectNotReloaded, markDocument, newPage, useDashboard } from './suite.js';
+
+const APP = 'dash-app';
+const TABS = ['Overview', 'Activity', 'Settings', 'Logs', 'Domains', 'Maintenance', 'Add-ons'];
+/** A push builds and starts a dyno: longer than any click. */
+const DEPLOY_MS = 90_000;
+
+/** A Node app without dependencies whose web dyno prints a line for every request it answers. */
+const app = {
+  ...nodeApp('dashboard'),
+  'server.js': `
+const http = require('http');
+const server = http.createServer((req, res) => {
+  console.log('answered ' + req.url);
+  res.end('ok');
+});
+server.listen(process.env.PORT, () => console.log('listening on ' + process.env.PORT));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`,
+};
+
+async function releases(d: Dashboard): Promise<Release[]> {
+  const r = await apiCall(d.paas, 'GET', `/v1/apps/${APP}/releases`);
+  expect(r.status).toBe(200);
+  return r.json as Release[];
+}
+
+/** The role="status" element's text once it says `text` (an action's result). */
+async function statusSays(page: Page, text: string | RegExp): Promise<void> {
+  await page.getByRole('status').filter({ hasText: text }).first().waitFor();
+}
+
+async function openTab(page: Page, name: string): Promise<void> {
+  await page.getByRole('tab', { name, exact: true }).click();
+  await page.locator(`[role="tab"][aria-selected="true"]`, { hasText: name }).waitFor();
+}
+
+describe.skipIf(!canRun)('dashboard: an app from creation to rollback', () => {
+  const d = useDashboard({ PAAS_MAX_DYNOS_PER_TYPE: '4' });
+
+  it('creates an app in the UI, and after a git push from a terminal shows it up without a reload', async () => {
+    const page = await newPage(d, { signedIn: true, path: '/' });
+    await page.getByRole('button', { name: 'Create app' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('App name').fill(APP);
+    await expectAccessible(page, 'the create dialog');
+    await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+    // The git remote to add, with a button to copy it.
+    const remote = page.locator('code', { hasText: 'git remote' });
+    await remote.waitFor();
+    expect(await remote.textContent()).toContain(`/${APP}.git`);
+    await page.getByRole('button', { name: 'Copy' }).waitFor();
+    expect((await apiCall(d.paas, 'GET', `/v1/apps/${APP}`)).status).toBe(200);
+
+    await page.keyboard.press('Escape');
+    const row = page.locator(`[data-app="${APP}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('data-status')).toBe('no-release');
+    expect(await row.getByRole('link', { name: APP }).count()).toBe(1);
+    await markDocument(page);
+
+    const pushed = await push(d.paas, await gitRepo(d.paas, app), APP);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    await page.locator(`[data-app="${APP}"][data-status="up"]`).waitFor({ timeout: DEPLOY_MS });
+    await expectNotReloaded(page);
+    await expectAccessible(page, 'the apps list with an app up');
+  });
+
+  it('scales web to 2 from the Overview and shows two dynos up', async () => {
+    const page = await newPage(d, { signedIn: true, path: `/apps/${APP}` });
+    await page.locator('[role="tab"][aria-selected="true"]', { hasText: 'Overview' }).waitFor();
+    const current = (await releases(d)).find((r) => r.current)!;
+    await page.getByText(`v${current.version}`, { exact: true }).first().waitFor();
+    const quantity = page.locator('[data-quantity="web"]');
+    expect((await quantity.textContent())?.trim()).toBe('1');
+
+    await page.getByRole('button', { name: 'Increase web' }).click();
+    expect((await quantity.textContent())?.trim()).toBe('2');
+    await page.getByRole('button', { name: 'Scale', exact: true }).click();
+    await statusSays(page, 'Scaled web to 2');
+    await page.locator('[data-dyno="web.2"][data-state="up"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-dyno="web.1"][data-state="up"]').waitFor();
+    expect(await page.locator('[data-dyno^="web."]').count()).toBe(2);
+    const formation = await apiCall(d.paas, 'GET', `/v1/apps/${APP}/formation`);
+    expect(formation.json).toContainEqual(expect.objectContaining({ type: 'web', quantity: 2 }));
+  });
+
+  it('shows a ps:scale made with the CLI elsewhere without a reload', async () => {
+    const page = await newPage(d, { signedIn: true, path: `/apps/${APP}/overview` });
+    await page.locator('[data-dyno="web.2"]').waitFor();
+    await markDocument(page);
+    const scaled = await cli(d.paas, ['ps:scale', 'web=1', '-a', APP]);
+    expect(scaled.code, scaled.stderr).toBe(0);
+    await page.locator('[data-dyno="web.2"]').waitFor({ state: 'detached', timeout: 30_000 });
+    await expect.poll(async () => (await page.locator('[data-quantity="web"]').textContent())?.trim()).toBe('1');
+    expect(await page.locator('[data-dyno^="web."]').count()).toBe(1);
+    await expectNotReloaded(page);
+  });
+
+  it('sets a config var in one release, and rolling back brings the old value back', async () => {
+    const page = await newPage(d, { signedIn: true, path: `/apps/${APP}/settings` });
+    const before = (await releases(d))[0].version;
+    await page.getByLabel('Key', { exact: true }).fill('GREETING');
+    await page.getByLabel('Value', { exact: true }).fill('hello');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await statusSays(page, `Released v${before + 1}`);
+    const row = page.locator('[data-config-key="GREETING"]');
+    await row.waitFor();
+    // Hidden until asked for.
+    expect(await row.textContent()).not.toContain('hello');
+    await page.getByRole('button', { name: 'Reveal config vars' }).click();
+    await row.filter({ hasText: 'hello' }).waitFor();
+    expect((await releases(d))[0].version).toBe(before + 1);
+
+    // Changed from a terminal: the revealed value follows, live.
+    await markDocument(page);
+    const set = await cli(d.paas, ['config:set', 'GREETING=bonjour', '-a', APP]);
+    expect(set.code, set.stderr).toBe(0);
+    await row.filter({ hasText: 'bonjour' }).waitFor();
+
+    await openTab(page, 'Activity');
+    await page.locator(`[data-release="v${before + 2}"]`).waitFor();
+    const order = await page.locator('[data-release]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-release')));
+    expect(order.slice(0, 2)).toEqual([`v${before + 2}`, `v${before + 1}`]);
+    expect(await page.getByRole('button', { name: `Roll back to v${before + 2}` }).count()).toBe(0);
+    await page.getByRole('button', { name: `Roll back to v${before + 1}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Roll back', exact: true }).click();
+    await statusSays(page, `Released v${before + 3}`);
+    await page.locator(`[data-release="v${before + 3}"]`).waitFor();
+
+    await openTab(page, 'Settings');
+    await page.getByRole('button', { name: 'Reveal config vars' }).click();
+    await row.filter({ hasText: 'hello' }).waitFor();
+    expect((await apiCall(d.paas, 'GET', `/v1/apps/${APP}/config`)).json).toMatchObject({ GREETING: 'hello' });
+    await expectNotReloaded(page);
+  });
+
+  it('tails the log: the history first, then a line the dyno prints now; Pause holds it', async () => {
+    const page = await newPage(d, { signedIn: true, path: `/apps/${APP}/logs` });
+    const log = page.getByRole('log');
+    await log.filter({ hasText: 'listening on' }).waitFor();
+    const marker = `/live-${Date.now()}`;
+    expect((await viaRouter(d.paas, `${APP}.localhost`, marker)).status).toBe(200);
+    await log.filter({ hasText: `answered ${marker}` }).waitFor();
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    const held = `/held-${Date.now()}`;
+    expect((await viaRouter(d.paas, `${APP}.localhost`, held)).status).toBe(200);
+    // The line reaches the server's log at once; give the page the time it would need to show it.
+    await expect.poll(async () => ((await apiCall(d.paas, 'GET', `/v1/apps/${APP}/logs?source=app`)).json as { line: string }[]).some((l) => l.line.includes(held))).toBe(true);
+    await page.waitForTimeout(1000);
+    expect(await log.textContent()).not.toContain(held);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('button', { name: 'Pause' }).waitFor();
+  });
+
+  it('adds and removes a domain, and turns maintenance mode on and off', async () => {
+    const page = await newPage(d, { signedIn: true, path: `/apps/${APP}/domains` });
+    await page.getByLabel('Domain', { exact: true }).fill('www.dash-app.test');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    const remove = page.getByRole('button', { name: 'Remove www.dash-app.test' });
+    await remove.waitFor();
+    await remove.click();
+    await remove.waitFor({ state: 'detached' });
+    const domains = (await apiCall(d.paas, 'GET', `/v1/apps/${APP}/domains`)).json as { hostname: string }[];
+    expect(domains.map((x) => x.hostname)).not.toContain('www.dash-app.test');
+
+    await openTab(page, 'Maintenance');
+    const toggle = page.getByRole('switch', { name: 'Maintenance mode' }).or(page.getByRole('checkbox', { name: 'Maintenance mode' }));
+    expect(await toggle.isChecked()).toBe(false);
+    await toggle.click();
+    await expect.poll(async () => (await apiCall(d.paas, 'GET', `/v1/apps/${APP}`)).json.maintenance).toBe(true);
+    await expect.poll(async () => (await viaRouter(d.paas, `${APP}.localhost`)).status).toBe(503);
+    await toggle.click();
+    await expect.poll(async () => (await apiCall(d.paas, 'GET', `/v1/apps/${APP}`)).json.maintenance).toBe(false);
+  });
+
+  it('passes axe on every tab, and fits every tab into 375 px', async () => {
+    const page = await newPage(d, { signedIn: true, path: `/apps/${APP}` });
+    for (const tab of TABS) {
+      await openTab(page, tab);
+      await page.waitForLoadState('networkidle');
+      await expectAccessible(page, `the ${tab} tab`);
+    }
+    const narrow = await newPage(d, { signedIn: true, path: `/apps/${APP}`, width: 375 });
+    for (const tab of TABS) {
+      await openTab(narrow, tab);
+      await expectNoSideways(narrow, `the ${tab} tab at 375 px`);
+    }
+  });
+
+  it('destroys the app only once its name is typed', async () => {
+    const page = await newPage(d, { signedIn: true, path: `/apps/${APP}/settings` });
+    await page.getByRole('button', { name: 'Destroy app' }).click();
+    const dialog = page.getByRole('dialog');
+    const destroy = dialog.getByRole('button', { name: 'Destroy', exact: true });
+    expect(await destroy.isDisabled()).toBe(true);
+    await dialog.getByLabel("Type the app's name to confirm").fill('dash-ap');
+    expect(await destroy.isDisabled()).toBe(true);
+    await expectAccessible(page, 'the destroy dialog');
+    await dialog.getByLabel("Type the app's name to confirm").fill(APP);
+    await destroy.click();
+    await page.getByRole('heading', { name: 'Apps', level: 1 }).waitFor();
+    await page.locator(`[data-app="${APP}"]`).waitFor({ state: 'detached' });
+    expect((await apiCall(d.paas, 'GET', `/v1/apps/${APP}`)).status).toBe(404);
+  });
+});
