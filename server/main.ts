@@ -19,6 +19,8 @@ import { Routes } from './dynos/routes.js';
 import { routeState } from './control/domains.js';
 import { RouteStream } from './http/route-stream.js';
 import { LogTails } from './http/log-tail.js';
+import { EventStream } from './http/events.js';
+import { AppEvents } from './control/app-events.js';
 import { Reconciler } from './dynos/reconciler.js';
 import { OneOffs } from './control/one-offs.js';
 import { ReleaseOutputs } from './control/release-output.js';
@@ -176,8 +178,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let routerPort = config.routerPort;
   const lifecycle = new Lifecycle();
   const certOrders = new AcmeOrders(() => deps, log);
+  const events = new AppEvents(logs);
   const deps: ApiDeps = {
     lifecycle,
+    events,
     config,
     paths,
     db,
@@ -199,7 +203,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   expireSessions(deps);
   const authority = apiAuthority(deps);
   const tails = new LogTails({ logs, authority, requireApp: (name) => requireApp(deps, name).name });
-  const apiServer = createApiServer(deps, { authority, git: gitRoutes(deps), routeStream, tails });
+  const eventStream = new EventStream({ events, authority });
+  const apiServer = createApiServer(deps, { authority, git: gitRoutes(deps), routeStream, tails, events: eventStream });
   const apiBound = await listen(apiServer, config.port, config.host);
   const apiLocalUrl = localUrl(apiBound);
   recordApiUrl(paths.apiUrl, apiLocalUrl);
@@ -279,7 +284,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await networks?.close();
     limits.cgroups?.close();
     // After the dynos: a tail sees their last lines; the CLI reconnects once the server is back.
-    await tails.close();
+    await Promise.all([tails.close(), eventStream.close()]);
+    events.close();
     // After the dynos: their last lines go out too, for at most 2 s however many drains are dead.
     await drains.close(2000);
     apiServer.closeAllConnections();

@@ -118,6 +118,7 @@ export async function createApp(params: { name?: unknown }, deps: Deps): Promise
     })();
     deps.routes.addApp(name);
     deps.routes.setTls(name, tlsRoute(deps.db, app));
+    deps.events.created(name);
     return app;
   } catch (err) {
     await fs.promises.rm(staged, { recursive: true, force: true });
@@ -139,6 +140,8 @@ export function updateApp(params: { name: string; changes: unknown }, deps: Deps
   }
   setMaintenance(deps.db, app.id, changes.maintenance);
   deps.routes.setMaintenance(app.name, changes.maintenance);
+  // Heroku's words for it, in the app's log.
+  deps.logs.append(app.name, 'paas[api]', `${changes.maintenance ? 'Enable' : 'Disable'} maintenance mode`);
   return { ...app, maintenance: changes.maintenance ? 1 : 0 };
 }
 
@@ -160,6 +163,7 @@ export async function destroyApp(params: { name: string; destroyAddons?: boolean
     const certs = forgetAppCerts(deps, app);
     deleteApp(deps.db, app.id);
     deps.routes.removeApp(app.name);
+    deps.events.destroyed(app.name);
     certs.publish();
     await deps.drains.stopApp(app.name);
     deps.logs.forget(app.name);

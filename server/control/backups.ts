@@ -46,7 +46,7 @@ export function listBackups(params: { app: string; as?: unknown }, deps: Pick<De
 }
 
 /** Captures a logical backup (`pg_dump -Fc`) of the app's PostgreSQL add-on into `<data>/backups/<addon>/<id>.dump`. */
-export async function captureBackup(params: { app: string; as?: unknown }, deps: Pick<Deps, 'db' | 'addons' | 'paths'>): Promise<BackupView> {
+export async function captureBackup(params: { app: string; as?: unknown }, deps: Pick<Deps, 'db' | 'addons' | 'paths' | 'logs'>): Promise<BackupView> {
   const addon = appDatabase(params, deps);
   const dir = backupsDir(deps, addon.name);
   await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -55,9 +55,11 @@ export async function captureBackup(params: { app: string; as?: unknown }, deps:
     await deps.addons.capture(instanceOf(addon), row.file);
     const { size } = await fs.promises.stat(row.file);
     finishBackup(deps.db, addon.id, row.id, { status: 'succeeded', size });
+    deps.logs.append(params.app, 'paas[api]', `Captured backup ${row.id} of ${addon.name}`);
     return view({ ...row, status: 'succeeded', size }, addon);
   } catch (err) {
     finishBackup(deps.db, addon.id, row.id, { status: 'failed', size: null });
+    deps.logs.append(params.app, 'paas[api]', `Backup ${row.id} of ${addon.name} failed`);
     await fs.promises.rm(row.file, { force: true });
     if (err instanceof PaasError) throw err;
     console.error(`paas: backup ${row.id} of ${addon.name} failed: ${scrub(String((err as Error).stack ?? err), addon.password)}`);
@@ -66,7 +68,7 @@ export async function captureBackup(params: { app: string; as?: unknown }, deps:
 }
 
 /** Restores a succeeded backup into the app's PostgreSQL add-on (`pg_restore --clean --if-exists`). */
-export async function restoreBackup(params: { app: string; as?: unknown; id: string }, deps: Pick<Deps, 'db' | 'addons'>): Promise<BackupView> {
+export async function restoreBackup(params: { app: string; as?: unknown; id: string }, deps: Pick<Deps, 'db' | 'addons' | 'logs'>): Promise<BackupView> {
   const addon = appDatabase(params, deps);
   const row = /^b\d{3,9}$/.test(params.id) ? findBackup(deps.db, addon.id, params.id) : undefined;
   if (!row) throw new NotFoundError(`${addon.name} has no backup ${JSON.stringify(params.id)}. Run \`paas pg:backups -a ${params.app}\` to list its backups.`);
@@ -78,5 +80,6 @@ export async function restoreBackup(params: { app: string; as?: unknown; id: str
     console.error(`paas: restoring ${row.id} into ${addon.name} failed: ${scrub(String((err as Error).stack ?? err), addon.password)}`);
     throw new PaasError('restore_failed', 500, `Restoring ${row.id} into ${addon.name} failed: ${scrub((err as Error).message.split('\n')[0], addon.password)}. The paas server log has the details.`);
   }
+  deps.logs.append(params.app, 'paas[api]', `Restored backup ${row.id} into ${addon.name}`);
   return view(row, addon);
 }

@@ -29,6 +29,7 @@ export async function deployCommit(
   if (full) throw full;
   const buildId = randomUUID();
   insertBuild(db, { id: buildId, app_id: app.id, commit_sha: commit, created_at: new Date().toISOString() });
+  deps.logs.append(app.name, 'paas[api]', `Build started by ${params.createdBy}: ${commit.slice(0, 7)}`);
   const output = openOutput(paths, 'build', app.name, buildId);
   // A build tool that hit a full disk says so in its output; the BuildError only says it failed.
   let sawNoSpace = false;
@@ -96,9 +97,11 @@ async function buildThenRelease(
     slug = await deps.builder.build({ app, buildId, commit, source: params.source, config: appConfig, log, signal, onDetected: (name) => (buildpack = name) });
   } catch (err) {
     finishBuild(db, buildId, { status: 'failed', buildpack, now: new Date().toISOString() });
+    deps.logs.append(app.name, 'paas[api]', 'Build failed');
     throw err;
   }
   finishBuild(db, buildId, { status: 'succeeded', buildpack: slug.buildpack, processTypes: slug.processTypes, slugDir: slugHome(paths.slugs, buildId), now: new Date().toISOString() });
+  deps.logs.append(app.name, 'paas[api]', 'Build succeeded');
   const release = openRelease(
     { app, buildId, config: appConfig, description: `Deploy ${commit.slice(0, 7)}`, createdBy: params.createdBy },
     deps,

@@ -12,6 +12,7 @@ import type { AddonServices } from '../addons/types.js';
 import type { SlugBuilder } from '../slug-builder/types.js';
 import type { Notices } from './notices.js';
 import type { Issuer } from '../tls/acme.js';
+import type { AppEvents } from './app-events.js';
 
 /** Everything the control plane's plain functions need, passed explicitly (no singletons). */
 export interface Deps {
@@ -34,6 +35,8 @@ export interface Deps {
   outputs: ReleaseOutputs;
   /** What happened to an app while no one watched (a release put back), told in its next command. */
   notices: Notices;
+  /** The dashboard's feed (`GET /v1/events`): apps created and destroyed here; changes come from platform log lines. */
+  events: AppEvents;
   /** Orders certificates from the ACME CA (PAAS_ACME_DIRECTORY). */
   issuer: Issuer;
   /** Automatic certificates: `wake` checks every app's soon (auto turned on, a domain added). */

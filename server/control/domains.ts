@@ -59,7 +59,10 @@ export function addDomain(params: { app: string; hostname: unknown }, deps: Deps
       `${hostname} is already in use by ${holder}. A hostname belongs to one app: free it with \`paas domains:remove ${hostname} -a ${holder}\`, then add it here.`,
     );
   }
-  if (created) publish(app, deps);
+  if (created) {
+    publish(app, deps);
+    deps.logs.append(app.name, 'paas[api]', `Added domain ${hostname}`);
+  }
   return { domain: { hostname, kind: 'custom', created_at: row.created_at }, created };
 }
 
@@ -76,4 +79,5 @@ export function removeDomain(params: { app: string; hostname: string }, deps: De
     throw new NotFoundError(`${app.name} has no domain ${hostname}${elsewhere}. Run \`paas domains -a ${app.name}\` to list its domains.`);
   }
   publish(app, deps);
+  deps.logs.append(app.name, 'paas[api]', `Removed domain ${hostname}`);
 }

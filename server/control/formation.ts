@@ -101,6 +101,7 @@ export async function scaleFormation(params: { app: string; updates: unknown }, 
     const next = validate(params.updates, before, deps.config.maxDynosPerType, app.name);
     setQuantities(deps.db, app.id, next);
     await deps.runner.scale(app.name);
+    deps.logs.append(app.name, 'paas[api]', `Scaled to ${Object.entries(next).map(([type, n]) => `${type}@${n}`).join(' ')}`);
   } catch (err) {
     if (!(err instanceof DeployError)) throw err;
     // All or nothing: the formation goes back to what it was, and so do the dynos.
@@ -120,6 +121,7 @@ export async function restartDynos(params: { app: string; target?: string }, dep
     const found = await deps.runner.restart(app.name, params.target);
     if (!found && params.target) throw new NotFoundError(`${app.name} has no dyno or process type ${JSON.stringify(params.target)} running. Run \`paas ps\` to see its dynos.`);
     if (!found) throw new ConflictError('no_dynos', `${app.name} has no dynos running to restart.`);
+    deps.logs.append(app.name, 'paas[api]', `Restarted ${params.target ?? 'all dynos'}`);
   } catch (err) {
     if (err instanceof DeployError) throw new PaasError('restart_failed', 422, `A restarted dyno did not start: ${err.message}`);
     throw err;

@@ -7,6 +7,7 @@ import { type Authority, refuseCrossSite, requireCaller } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, noSpaceErrors, notFound } from './error-handler.js';
 import { type LogTails, TAIL_PATH } from './log-tail.js';
+import { EVENTS_PATH, type EventStream } from './events.js';
 import type { RouteStream } from './route-stream.js';
 import { addonsRoutes } from './routes/addons.js';
 import { appsRoutes } from './routes/apps.js';
@@ -34,9 +35,9 @@ function refuseWhileDraining(lifecycle: Lifecycle): RequestHandler {
 /**
  * The API's HTTP server, not yet listening: git's smart HTTP (`git`, mounted first, with its own
  * auth), the `/v1` routes (the token or a dashboard session, see auth.ts), and the websocket upgrades (route stream, log tail,
- * `paas run`).
+ * app events, `paas run`).
  */
-export function createApiServer(deps: ApiDeps, opts: { authority: Authority; git: express.Router; routeStream: RouteStream; tails: LogTails }): http.Server {
+export function createApiServer(deps: ApiDeps, opts: { authority: Authority; git: express.Router; routeStream: RouteStream; tails: LogTails; events: EventStream }): http.Server {
   const api = express();
   api.disable('x-powered-by');
   // req.secure (the session cookie's Secure flag) believes X-Forwarded-Proto from a proxy on this machine only.
@@ -54,6 +55,7 @@ export function createApiServer(deps: ApiDeps, opts: { authority: Authority; git
     upgradeDispatcher([
       { path: new RegExp(`^${STREAM_PATH}$`), handle: opts.routeStream.handleUpgrade },
       { path: TAIL_PATH, handle: opts.tails.handleUpgrade },
+      { path: EVENTS_PATH, handle: opts.events.handleUpgrade },
       {
         path: RUN_PATH,
         handle: (req, socket, head) => {

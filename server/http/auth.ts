@@ -100,7 +100,7 @@ export function apiAuthority(deps: Pick<Deps, 'db' | 'config'>): Authority {
 }
 
 /** Who a request is from: the token holder (Bearer: the CLI, scripts), or a dashboard session (the cookie). */
-export type Caller = { via: 'token' } | { via: 'session'; session: SessionView };
+export type Caller = { via: 'token' } | { via: 'session'; id: string; session: SessionView };
 
 /**
  * Authenticates a request by `Authorization: Bearer`, else by the session cookie; throws a 401.
@@ -115,7 +115,7 @@ export function authenticate(headers: IncomingHttpHeaders, authority: Authority)
   }
   const session = authority.session(id);
   if (!session) throw new UnauthorizedError(SESSION_ENDED);
-  return { via: 'session', session };
+  return { via: 'session', id, session };
 }
 
 /**
@@ -141,9 +141,12 @@ export function requireCaller(authority: Authority) {
 /**
  * Throws unless a websocket upgrade may go ahead: a browser page of another site is refused (403,
  * and browsers always send Origin on websockets), then the caller must hold the token or a session.
+ * Returns whether the caller is still let in, for the heartbeat to ask later: a socket opened by a
+ * session ends with it (signed out, expired, the token changed).
  */
-export function authorizeUpgrade(headers: IncomingHttpHeaders, authority: Authority): void {
+export function authorizeUpgrade(headers: IncomingHttpHeaders, authority: Authority): () => boolean {
   const reason = crossSiteReason(headers);
   if (reason !== undefined) throw crossSiteError(reason);
-  authenticate(headers, authority);
+  const caller = authenticate(headers, authority);
+  return caller.via === 'token' ? () => true : () => authority.session(caller.id) !== undefined;
 }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type Authority, authorizeUpgrade } from './auth.js';
 import { PaasError } from '../../lib/errors.js';
-import { heartbeat, refuseUpgrade } from './upgrades.js';
+import { goAway, heartbeat, refuseUpgrade } from './upgrades.js';
 import { lastMatching, type LogFilter, matchesFilter, parseLogFilter } from '../logs/filter.js';
 import type { AppLogs, LogLine } from '../logs/pipeline.js';
 import type { Subscription } from '../logs/subscription.js';
@@ -29,6 +29,8 @@ interface Tail {
   sub: Subscription;
   filter: LogFilter;
   alive: boolean;
+  /** Whether its caller is still let in (see authorizeUpgrade): asked at each heartbeat. */
+  allowed: () => boolean;
   /** Set while the socket holds more than its bound: a send's callback takes up again. */
   blocked: boolean;
   scheduled: boolean;
@@ -73,15 +75,10 @@ export class LogTails {
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     // The CLI sends no Origin; a browser may tail only from the dashboard this API serves, with its session.
+    let allowed: () => boolean, app: string, filter: LogFilter, lines: number;
     try {
-      authorizeUpgrade(req.headers, this.deps.authority);
-    } catch (err) {
-      if (err instanceof PaasError) return refuseUpgrade(socket, err);
-      throw err;
-    }
-    if (this.closed) return refuseUpgrade(socket, new PaasError('unavailable', 503, 'The paas server is shutting down. Run `paas logs --tail` again once it is back.'));
-    let app: string, filter: LogFilter, lines: number;
-    try {
+      allowed = authorizeUpgrade(req.headers, this.deps.authority);
+      if (this.closed) throw new PaasError('unavailable', 503, 'The paas server is shutting down. Run `paas logs --tail` again once it is back.');
       const url = new URL(req.url ?? '/', 'http://paas');
       app = this.deps.requireApp(decodeURIComponent(url.pathname.split('/')[3]));
       filter = parseLogFilter(Object.fromEntries(url.searchParams));
@@ -91,31 +88,21 @@ export class LogTails {
       if (err instanceof URIError) return refuseUpgrade(socket, new PaasError('bad_request', 400, 'The app name in the path is not valid URL encoding.'));
       throw err;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, app, filter, lines));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, { app, filter, lines, allowed }));
   };
 
   /** Ends every tail with 1001 (going away): the CLI says so and reconnects once the server is back. */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.pinger);
-    await Promise.all(
-      [...this.tails].map(
-        (tail) =>
-          new Promise<void>((resolve) => {
-            tail.sub.close();
-            tail.ws.once('close', () => resolve());
-            tail.ws.close(1001, 'paas server shutting down');
-            // A reader that never answers the close (paused, gone) must not hold the shutdown.
-            setTimeout(() => tail.ws.terminate(), 1000).unref();
-          }),
-      ),
-    );
+    for (const tail of this.tails) tail.sub.close();
+    await goAway([...this.tails].map((t) => t.ws), 'paas server shutting down');
   }
 
-  private accept(ws: WebSocket, app: string, filter: LogFilter, lines: number): void {
+  private accept(ws: WebSocket, { app, filter, lines, allowed }: { app: string; filter: LogFilter; lines: number; allowed: () => boolean }): void {
     // History and subscription in the same tick: no line falls between them or comes twice.
     const history = lines ? lastMatching(this.deps.logs.recent(app, this.deps.logs.limit), lines, filter) : [];
-    const tail: Tail = { ws, filter, alive: true, blocked: false, scheduled: false, sub: undefined! };
+    const tail: Tail = { ws, filter, alive: true, allowed, blocked: false, scheduled: false, sub: undefined! };
     tail.sub = this.deps.logs.subscribe(app, (urgent) => (urgent ? this.pumpNow(tail) : this.schedule(tail)), this.deps.maxQueue);
     this.tails.add(tail);
     if (history.length) this.send(tail, history);

@@ -27,10 +27,15 @@ export function upgradeDispatcher(routes: readonly { path: RegExp; handle: Upgra
 
 /**
  * One heartbeat round over a websocket endpoint's peers: a peer that did not answer the last ping
- * (gone without a FIN: host down, laptop closed) is terminated, the others are pinged again.
+ * (gone without a FIN: host down, laptop closed) is terminated, one no longer `allowed` (its
+ * dashboard session ended) is closed with 1008, the others are pinged again.
  */
-export function heartbeat(peers: Iterable<{ ws: WebSocket; alive: boolean }>): void {
+export function heartbeat(peers: Iterable<{ ws: WebSocket; alive: boolean; allowed?: () => boolean }>): void {
   for (const peer of peers) {
+    if (peer.allowed && !peer.allowed()) {
+      peer.ws.close(1008, 'dashboard session ended');
+      continue;
+    }
     if (!peer.alive) {
       peer.ws.terminate();
       continue;
@@ -38,4 +43,21 @@ export function heartbeat(peers: Iterable<{ ws: WebSocket; alive: boolean }>): v
     peer.alive = false;
     peer.ws.ping();
   }
+}
+
+/**
+ * Closes each socket with 1001 (going away) and `reason`, resolving once all are closed; a peer that
+ * never answers the close (paused, gone) is terminated after a second, so it cannot hold a shutdown.
+ */
+export async function goAway(sockets: Iterable<WebSocket>, reason: string): Promise<void> {
+  await Promise.all(
+    [...sockets].map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.once('close', () => resolve());
+          ws.close(1001, reason);
+          setTimeout(() => ws.terminate(), 1000).unref();
+        }),
+    ),
+  );
 }

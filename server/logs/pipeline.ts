@@ -33,6 +33,7 @@ const MAX_OUT_BACKLOG = 8 * 1024 * 1024;
 export class AppLogs {
   private readonly history: LogHistory;
   private readonly subs = new Map<string, Set<Subscription>>();
+  private readonly platformWatchers = new Set<(event: LogEvent) => void>();
   private readonly out: (text: string) => void;
   private readonly outBacklog: () => number;
   private pendingOut = '';
@@ -84,6 +85,16 @@ export class AppLogs {
     return sub;
   }
 
+  /**
+   * Calls `watch` with every platform line (source `paas` or `paas[…]`: builds, releases, dyno
+   * states, scaling, config, add-ons) of any app, as it is appended; the returned function stops it.
+   * Watchers must be quick: they run inside the append.
+   */
+  watchPlatform(watch: (event: LogEvent) => void): () => void {
+    this.platformWatchers.add(watch);
+    return () => this.platformWatchers.delete(watch);
+  }
+
   /** Drops the app's history (destroyed) and ends its subscriptions. */
   forget(app: string): void {
     for (const sub of [...(this.subs.get(app) ?? [])]) sub.end();
@@ -130,6 +141,7 @@ export class AppLogs {
     this.history.add(event.app, event);
     const subs = this.subs.get(event.app);
     if (subs?.size) for (const sub of subs) sub.push(event);
+    if (this.platformWatchers.size && event.source.startsWith('paas')) for (const watch of this.platformWatchers) watch(event);
     return `${event.time} ${event.app} ${event.source}: ${escapeControls(event.line)}\n`;
   }
 }

@@ -31,8 +31,8 @@ export function sessionRoutes(deps: Pick<Deps, 'db' | 'config'>): express.Router
     const id = sessionId(req.headers);
     const session = lookUpSession(id, deps);
     // A live session ends only on a request its own page made; a dead cookie is just cleared.
-    if (session) {
-      checkCsrf(req.method, req.headers, { via: 'session', session });
+    if (id && session) {
+      checkCsrf(req.method, req.headers, { via: 'session', id, session });
       signOut(id, deps);
     }
     res.clearCookie(SESSION_COOKIE, cookieFlags(req));
