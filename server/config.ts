@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RegistrySettings } from '../builder/registry.js';
 import { trustedProxiesProblem } from '../router/trusted.js';
 import { loadRegistrySettings, RegistryConfigError } from './slug-builder/registry.js';
@@ -63,6 +64,8 @@ export interface Config {
   settleMs: number;
   /** Log lines kept per app, on disk, across restarts (PAAS_LOG_HISTORY). */
   logHistory: number;
+  /** The built dashboard the API port serves (PAAS_DASHBOARD_DIR; default dist/dashboard beside the compiled server). */
+  dashboardDir: string;
   /** The most dynos `ps:scale` gives one process type. */
   maxDynosPerType: number;
   /** How long a Procfile `release` command may run before the release fails. */
@@ -204,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     settleMs: parseMs(env, 'PAAS_SETTLE_MS', 3000),
     maxDynosPerType: parseCount(env, 'PAAS_MAX_DYNOS_PER_TYPE', 20),
     logHistory: parseCount(env, 'PAAS_LOG_HISTORY', 1500),
+    dashboardDir: env.PAAS_DASHBOARD_DIR ? path.resolve(env.PAAS_DASHBOARD_DIR) : fileURLToPath(new URL('../dashboard/', import.meta.url)),
     releaseTimeoutMs: parseMs(env, 'PAAS_RELEASE_TIMEOUT_MS', 10 * 60_000),
     shutdownTimeoutMs: parseMs(env, 'PAAS_SHUTDOWN_TIMEOUT_MS', 30_000),
     routerTimeoutMs: parseMs(env, 'PAAS_ROUTER_TIMEOUT_MS', 30_000),

@@ -18,6 +18,7 @@ import { sessionRoutes } from './routes/session.js';
 import { RUN_PATH, runUpgrade } from './run-socket.js';
 import { refuseUpgrade, upgradeDispatcher } from './upgrades.js';
 import { tellNotices } from './notices.js';
+import { dashboard } from './dashboard.js';
 
 /**
  * Once draining, answers requests that would start work with 503 and SHUTTING_DOWN. Reads still
@@ -35,7 +36,7 @@ function refuseWhileDraining(lifecycle: Lifecycle): RequestHandler {
 /**
  * The API's HTTP server, not yet listening: git's smart HTTP (`git`, mounted first, with its own
  * auth), the `/v1` routes (the token or a dashboard session, see auth.ts), and the websocket upgrades (route stream, log tail,
- * app events, `paas run`).
+ * app events, `paas run`). Last, the web dashboard's files (dashboard.ts).
  */
 export function createApiServer(deps: ApiDeps, opts: { authority: Authority; git: express.Router; routeStream: RouteStream; tails: LogTails; events: EventStream }): http.Server {
   const api = express();
@@ -44,6 +45,7 @@ export function createApiServer(deps: ApiDeps, opts: { authority: Authority; git
   api.set('trust proxy', 'loopback');
   api.use(opts.git);
   api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), sessionRoutes(deps), requireCaller(opts.authority), tellNotices(deps), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps), serverRoutes(deps));
+  api.use(dashboard(deps.config.dashboardDir));
   api.use(notFound);
   api.use(noSpaceErrors(deps.paths.root));
   api.use(errorHandler);

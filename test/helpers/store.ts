@@ -37,3 +37,8 @@ export function webDynoAddress(dataDir: string, app: string): string {
     return `${row.host}:${row.port}`;
   });
 }
+
+/** Every session row of the store, as stored. */
+export function sessionRows(dataDir: string): Record<string, unknown>[] {
+  return read(dataDir, (db) => db.prepare('SELECT * FROM sessions').all() as Record<string, unknown>[]);
+}
