@@ -9,7 +9,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SHIPPED = ['server', 'builder', 'router', 'cli', 'lib'];
+const SHIPPED = ['server', 'builder', 'router', 'cli', 'lib', 'dashboard/src'];
 const MAX_LINES = 300;
 /** The only files at server/'s root: the wiring (main.ts) and the settings it reads (config.ts). */
 const SERVER_ROOT = ['main.ts', 'config.ts'];
@@ -31,11 +31,18 @@ function sources(): string[] {
     for (const e of fs.readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
       const p = `${rel}/${e.name}`;
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts')) out.push(p);
+      else if (/\.tsx?$/.test(e.name)) out.push(p);
     }
   };
   for (const dir of SHIPPED) walk(dir);
   return out;
+}
+
+/** The file an import names: `x.js` is `x.ts` (NodeNext), and the dashboard's bundler takes `x` for `x.ts` or `x.tsx`. */
+function resolve(target: string): string {
+  if (target.endsWith('.js')) return target.replace(/\.js$/, '.ts');
+  if (path.posix.extname(target)) return target;
+  return [`${target}.ts`, `${target}.tsx`].find((f) => fs.existsSync(path.join(ROOT, f))) ?? target;
 }
 
 function edges(files: string[]): Edge[] {
@@ -44,7 +51,7 @@ function edges(files: string[]): Edge[] {
     const text = fs.readFileSync(path.join(ROOT, from), 'utf8');
     for (const imported of ts.preProcessFile(text, true, true).importedFiles) {
       if (!imported.fileName.startsWith('.')) continue;
-      const to = path.posix.normalize(path.posix.join(path.posix.dirname(from), imported.fileName)).replace(/\.js$/, '.ts');
+      const to = resolve(path.posix.normalize(path.posix.join(path.posix.dirname(from), imported.fileName)));
       const dynamic = /import\(\s*$/.test(text.slice(0, imported.pos));
       out.push({ from, to, dynamic });
     }
@@ -123,6 +130,9 @@ describe('the import graph', () => {
     const inside = (f: string) => ['server/', 'builder/', 'router/'].some((d) => f.startsWith(d));
     const wrong = graph.filter((e) => e.from.startsWith('cli/') && inside(e.to) && !(LAUNCHERS.includes(e.from) && e.dynamic));
     expect(wrong.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+  });
+  it("keeps the dashboard a client of the API: of the rest it imports only the API's shapes (types, shared with the CLI)", () => {
+    expect(offending(under('dashboard'), (f) => !f.startsWith('dashboard/') && f !== 'lib/api-types.ts')).toEqual([]);
   });
 });
 

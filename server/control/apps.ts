@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { releaseAppAddons } from './attachments.js';
 import type { Deps } from './deps.js';
+import type { App } from '../../lib/api-types.js';
 import { ConflictError, InvalidParamsError } from '../../lib/errors.js';
 import { removeAppOutputs } from '../outputs/store.js';
 import { repoDir } from '../store/paths.js';
@@ -12,19 +13,8 @@ import { hasPending, listSlugDirs } from '../store/releases.js';
 import { APP_NAME_RULE, currentRelease, requireApp } from './queries.js';
 import { forgetAppCerts, tlsRoute } from './certs.js';
 
-/** The app as the API shows it. */
-export interface AppView {
-  name: string;
-  created_at: string;
-  git_url: string;
-  web_url: string;
-  /** Maintenance mode: the router answers the app's requests with a 503 maintenance page; dynos keep running. */
-  maintenance: boolean;
-  release: { version: number; description: string; created_at: string } | null;
-  dynos: { name: string; state: string; port: number | null }[];
-  /** A build or release is pending: a push or a change is under way (the dashboard's "deploying"). */
-  deploying: boolean;
-}
+/** The app as the API shows it: the shape its clients read (lib/api-types.ts). */
+export type AppView = App;
 
 /** Throws a 422 that states the naming rule when `name` breaks it. */
 export function validateAppName(name: unknown): string {

@@ -1,0 +1,7 @@
+// The dashboard's entry: renders the root into index.html's #root. Everything it shows comes from /v1.
+import { render } from 'preact';
+import { Root } from './root';
+import './style.css';
+
+const root = document.getElementById('root');
+if (root) render(<Root />, root);
