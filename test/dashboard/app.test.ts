@@ -64,7 +64,7 @@ describe.skipIf(!canRun)('dashboard: an app from creation to rollback', () => {
     const row = page.locator(`[data-app="${APP}"]`);
     await row.waitFor();
     expect(await row.getAttribute('data-status')).toBe('no-release');
-    expect(await row.getByRole('link', { name: APP }).count()).toBe(1);
+    expect(await row.getByRole('link', { name: APP, exact: true }).count()).toBe(1);
     await markDocument(page);
 
     const pushed = await push(d.paas, await gitRepo(d.paas, app), APP);

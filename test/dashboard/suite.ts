@@ -30,7 +30,10 @@ export function useDashboard(env: Record<string, string> = {}): Dashboard {
  * test does; `path` is then opened. `width` is the viewport's (800 px high).
  */
 export async function newPage(d: Dashboard, opts: { signedIn?: boolean; path?: string; width?: number } = {}): Promise<Page> {
-  const { page, context, problems } = await openPage(d.browser, expect.getState().currentTestName ?? 'page', { width: opts.width ?? 1280, height: 800 });
+  const width = opts.width ?? 1280;
+  // A second page of a test (another width) gets a screenshot of its own.
+  const name = `${expect.getState().currentTestName ?? 'page'}${width === 1280 ? '' : ` ${width}px`}`;
+  const { page, context, problems } = await openPage(d.browser, name, { width, height: 800 });
   // Builds and pushes are waited on with their own, longer timeouts.
   context.setDefaultTimeout(15_000);
   onCleanup(() => {
