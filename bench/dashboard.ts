@@ -43,7 +43,8 @@ const WATCH_ROWS = `(() => {
 
 /** Waits for the rows and answers the page's own time of them (ms since navigation start). */
 async function rowsAt(page: Page): Promise<number> {
-  await page.waitForFunction('window.paasRowsAt !== undefined', undefined, { timeout: LIMIT_MS });
+  // A function, not a string: Playwright evals a string predicate in the page, which its CSP forbids.
+  await page.waitForFunction(() => (window as { paasRowsAt?: number }).paasRowsAt !== undefined, undefined, { timeout: LIMIT_MS });
   return page.evaluate<number>('window.paasRowsAt');
 }
 
