@@ -38,6 +38,11 @@ async function statusSays(page: Page, text: string | RegExp): Promise<void> {
   await page.getByRole('status').filter({ hasText: text }).first().waitFor();
 }
 
+/** Resolves once the page has drawn two more frames: what it was told before then, it shows by now. */
+async function twoFrames(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+}
+
 async function openTab(page: Page, name: string): Promise<void> {
   await page.getByRole('tab', { name, exact: true }).click();
   await page.locator(`[role="tab"][aria-selected="true"]`, { hasText: name }).waitFor();
@@ -131,7 +136,12 @@ describe.skipIf(!canRun)('dashboard: an app from creation to rollback', () => {
     const order = await page.locator('[data-release]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-release')));
     expect(order.slice(0, 2)).toEqual([`v${before + 2}`, `v${before + 1}`]);
     expect(await page.getByRole('button', { name: `Roll back to v${before + 2}` }).count()).toBe(0);
+    // The push's build keeps its output, shown when opened.
+    const build = page.locator('[data-build]').first();
+    await build.locator('summary', { hasText: 'Output' }).click();
+    await build.locator('pre', { hasText: 'app detected' }).waitFor();
     await page.getByRole('button', { name: `Roll back to v${before + 1}` }).click();
+    await expectAccessible(page, 'the roll back dialog');
     await page.getByRole('dialog').getByRole('button', { name: 'Roll back', exact: true }).click();
     await statusSays(page, `Released v${before + 3}`);
     await page.locator(`[data-release="v${before + 3}"]`).waitFor();
@@ -144,20 +154,28 @@ describe.skipIf(!canRun)('dashboard: an app from creation to rollback', () => {
   });
 
   it('tails the log: the history first, then a line the dyno prints now; Pause holds it', async () => {
-    const page = await newPage(d, { signedIn: true, path: `/apps/${APP}/logs` });
+    const page = await newPage(d, { signedIn: true });
+    // What the page's log socket receives, to know a line has reached the page while it is paused.
+    const received: string[] = [];
+    page.on('websocket', (ws) => {
+      if (ws.url().includes('/logs/stream')) ws.on('framereceived', (f) => received.push(String(f.payload)));
+    });
+    await page.goto(`${d.paas.apiUrl}/apps/${APP}/logs`);
     const log = page.getByRole('log');
     await log.filter({ hasText: 'listening on' }).waitFor();
     const marker = `/live-${Date.now()}`;
     expect((await viaRouter(d.paas, `${APP}.localhost`, marker)).status).toBe(200);
-    await log.filter({ hasText: `answered ${marker}` }).waitFor();
+    // Live: shown within two frames of reaching the page (which makes the paused check below mean something).
+    await expect.poll(() => received.some((f) => f.includes(marker)), { timeout: 10_000 }).toBe(true);
+    await twoFrames(page);
+    expect(await log.textContent()).toContain(`answered ${marker}`);
 
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByRole('button', { name: 'Resume' }).waitFor();
     const held = `/held-${Date.now()}`;
     expect((await viaRouter(d.paas, `${APP}.localhost`, held)).status).toBe(200);
-    // The line reaches the server's log at once; give the page the time it would need to show it.
-    await expect.poll(async () => ((await apiCall(d.paas, 'GET', `/v1/apps/${APP}/logs?source=app`)).json as { line: string }[]).some((l) => l.line.includes(held))).toBe(true);
-    await page.waitForTimeout(1000);
+    await expect.poll(() => received.some((f) => f.includes(held)), { timeout: 10_000 }).toBe(true);
+    await twoFrames(page);
     expect(await log.textContent()).not.toContain(held);
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByRole('button', { name: 'Pause' }).waitFor();
