@@ -1,7 +1,7 @@
 // GET /v1/events, the dashboard's live feed: who may open it (Bearer without Origin, the session
 // cookie from the API's own origin, never another site), and that app creation, a push, a config
-// set, a scale and destruction each reach a listener, `changed` at most once per app per 250 ms.
-// The log tail takes the same cookie the same way. Real server, real pushes, real websockets.
+// set, a scale, a restart, a rollback, maintenance, domains and destruction each reach a listener,
+// `changed` at most once per app per 250 ms. The log tail takes the same cookie the same way. Real server, real pushes, real websockets.
 import http from 'node:http';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
@@ -56,7 +56,7 @@ describe('GET /v1/events', () => {
     expect(JSON.parse(dead.body).message).toMatch(/Sign in again/);
   });
 
-  it('tells a cookie listener and a Bearer listener of created, changed (push, config set, scale) and destroyed, coalesced per app', async () => {
+  it('tells a cookie listener and a Bearer listener of created, changed (push, config set, scale, restart, rollback, maintenance, domains) and destroyed, coalesced per app', async () => {
     const byCookie = await listen({ cookie: session.cookie, origin: ownOrigin(paas) });
     const byToken = await listen({ authorization: `Bearer ${paas.token}` });
 
@@ -76,7 +76,25 @@ describe('GET /v1/events', () => {
 
     mark = byCookie.length;
     expect((await apiCall(paas, 'PATCH', '/v1/apps/feed/formation', { updates: [{ type: 'web', quantity: 2 }] })).status).toBe(200);
-    await waitFor(byCookie, mark, (e) => e.app === 'feed' && e.action === 'changed' && e.reason === 'Scaled to web@2', 'the scale');
+    await waitFor(byCookie, mark, (e) => e.app === 'feed' && e.action === 'changed', 'the scale');
+
+    // Each action the dashboard offers leaves a platform line, so each reaches the feed (as that
+    // line, or as a later one of the same 250 ms: a settle window's lines may follow).
+    const actions: [string, () => Promise<number>, number, string | undefined][] = [
+      ['restart', async () => (await apiCall(paas, 'DELETE', '/v1/apps/feed/dynos')).status, 202, 'Restarted all dynos'],
+      ['rollback', async () => (await apiCall(paas, 'POST', '/v1/apps/feed/releases', { rollback: 'v1' })).status, 201, undefined],
+      ['maintenance on', async () => (await apiCall(paas, 'PATCH', '/v1/apps/feed', { maintenance: true })).status, 200, 'Enable maintenance mode'],
+      ['maintenance off', async () => (await apiCall(paas, 'PATCH', '/v1/apps/feed', { maintenance: false })).status, 200, 'Disable maintenance mode'],
+      ['domain added', async () => (await apiCall(paas, 'POST', '/v1/apps/feed/domains', { hostname: 'www.feed.test' })).status, 201, 'Added domain www.feed.test'],
+      ['domain removed', async () => (await apiCall(paas, 'DELETE', '/v1/apps/feed/domains/www.feed.test')).status, 204, 'Removed domain www.feed.test'],
+    ];
+    for (const [what, act, status] of actions) {
+      mark = byCookie.length;
+      expect(await act(), what).toBe(status);
+      await waitFor(byCookie, mark, (e) => e.app === 'feed' && e.action === 'changed', what);
+    }
+    const platform = ((await apiCall(paas, 'GET', '/v1/apps/feed/logs?lines=500&source=paas')).json as { line: string }[]).map((l) => l.line);
+    expect(platform).toEqual(expect.arrayContaining(['Scaled to web@2', ...actions.flatMap(([, , , line]) => line ?? [])]));
 
     mark = byCookie.length;
     expect((await apiCall(paas, 'DELETE', '/v1/apps/feed')).status).toBe(204);
@@ -147,7 +165,7 @@ describe('EventStream', () => {
     let live = true;
     const logs = new AppLogs({ out: () => undefined });
     const events = new AppEvents(logs);
-    const stream = new EventStream({ events, authority: { token: 't', session: (id) => (live && id === 's1' ? { csrf: 'c', expires_at: '' } : undefined) }, pingMs: 50 });
+    const stream = new EventStream({ events, authority: { token: 't', session: (id) => (live && id === 's1' ? { csrf: 'c', expires_at: '' } : undefined) }, pingMs: 400 });
     const server = http.createServer();
     server.on('upgrade', upgradeDispatcher([{ path: EVENTS_PATH, handle: stream.handleUpgrade }]));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -168,7 +186,8 @@ describe('EventStream', () => {
       await vi.waitFor(() => expect(bySession.got.map((e) => e.action)).toEqual(['created']));
       live = false;
       expect(await bySession.closed).toBe(1008);
-      await new Promise((r) => setTimeout(r, 150));
+      // Two more rounds: the Bearer listener answers its pings and stays.
+      await new Promise((r) => setTimeout(r, 900));
       expect(byToken.ws.readyState).toBe(WebSocket.OPEN);
       byToken.ws.terminate();
     } finally {
