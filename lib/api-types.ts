@@ -105,8 +105,10 @@ export interface Cert {
   issuer: string;
   not_before: string | null;
   not_after: string | null;
+  /** ACME: when it renews (or the next try after a failure). */
   renew_at: string | null;
   fingerprint: string;
+  /** The CA's reason when the last order failed. */
   last_error: string | null;
 }
 
@@ -124,7 +126,7 @@ export interface Session {
   expires_at: string;
 }
 
-/** A message of the `/v1/events` websocket. */
+/** A message of the `/v1/events` websocket: an app was made, changed (`reason`, a platform log line, says how) or destroyed. */
 export interface AppEvent {
   type: 'app';
   app: string;

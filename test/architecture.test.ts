@@ -38,11 +38,11 @@ function sources(): string[] {
   return out;
 }
 
-/** The file an import names: `x.js` is `x.ts` (NodeNext), and the dashboard's bundler takes `x` for `x.ts` or `x.tsx`. */
+/** The file an import names: `x.js` is `x.ts`, or in the dashboard `x.tsx` (TypeScript's and esbuild's rule). */
 function resolve(target: string): string {
-  if (target.endsWith('.js')) return target.replace(/\.js$/, '.ts');
-  if (path.posix.extname(target)) return target;
-  return [`${target}.ts`, `${target}.tsx`].find((f) => fs.existsSync(path.join(ROOT, f))) ?? target;
+  if (!target.endsWith('.js')) return target;
+  const base = target.slice(0, -'.js'.length);
+  return [`${base}.ts`, `${base}.tsx`].find((f) => fs.existsSync(path.join(ROOT, f))) ?? `${base}.ts`;
 }
 
 function edges(files: string[]): Edge[] {

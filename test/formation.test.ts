@@ -193,6 +193,9 @@ describe('paas ps during a settle window', () => {
     const text = (await cli(slow, ['ps', '-a', 'onduty'])).stdout;
     expect(text).toContain('=== web (1, 1 standing by): exec node server.js');
     expect(text).toMatch(/^web\.1: standby \S+ \(v1\): out of the routes, serves again should the new release's dynos die in its settle window$/m);
+    // The app as the API shows it (the dashboard's dynos up/total) says the same.
+    const app = await apiCall(slow, 'GET', '/v1/apps/onduty');
+    expect(app.json.dynos.map((d: { name: string; state: string }) => `${d.name}:${d.state}`).sort()).toEqual(['web.1:standby', 'web.1:up']);
   });
 });
 

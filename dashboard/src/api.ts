@@ -1,7 +1,7 @@
 // The client of /v1: the session cookie goes with every request (same origin), and every request
 // that changes something carries the session's CSRF token in X-Paas-Csrf, a header a cross-site form
 // cannot send. Errors are the API's own `{ id, message }`, whose message says what to do.
-import type { Release, Session } from './types';
+import type { Release, Session } from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -39,7 +39,11 @@ async function errorOf(res: Response): Promise<ApiError> {
 export async function request(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
   const headers: Record<string, string> = { accept };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET' && method !== 'HEAD') headers['x-paas-csrf'] = csrf;
+  if (method !== 'GET' && method !== 'HEAD') {
+    headers['x-paas-csrf'] = csrf;
+    // Who made a release, as the Activity tab and `paas releases` show it.
+    headers['x-paas-actor'] = 'dashboard';
+  }
   let res: Response;
   try {
     res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });

@@ -1,7 +1,7 @@
 // Websockets with reconnect: the `/v1/events` stream the whole dashboard listens to (one per page
 // load), and the log tails. A socket that closes is opened again after a backoff that doubles up to
 // 15 s, and is back to short once a connection has lasted.
-import type { AppEvent } from './types';
+import type { AppEvent } from './types.js';
 
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 15_000;

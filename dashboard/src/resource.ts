@@ -3,8 +3,8 @@
 // the event stream, and when the page asks (after its own action). Fetches never overlap: a change
 // that comes during one makes exactly one more after it.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError } from './api';
-import { onAppEvent } from './events';
+import { api, ApiError } from './api.js';
+import { onAppEvent } from './events.js';
 
 export interface Resource<T> {
   /** Undefined until the first answer for this path. */

@@ -1,14 +1,14 @@
 // The page frame: the session (sign-in view while there is none), the one event stream, the header,
 // the routed page, and the action report.
 import { useEffect, useState } from 'preact/hooks';
-import { ActionReport, ActionsProvider, useActions } from './action';
-import { currentSession, onUnauthorized, signOut } from './api';
-import { Skeleton } from './components/skeleton';
-import { startEvents } from './events';
-import { AppPage } from './pages/app';
-import { AppsPage } from './pages/apps';
-import { SignIn } from './pages/signin';
-import { Link, type Route, useRoute } from './router';
+import { ActionReport, ActionsProvider, useActions } from './action.js';
+import { currentSession, onUnauthorized, signOut } from './api.js';
+import { Skeleton } from './components/skeleton.js';
+import { startEvents } from './events.js';
+import { AppPage } from './pages/app.js';
+import { AppsPage } from './pages/apps.js';
+import { SignIn } from './pages/signin.js';
+import { Link, type Route, useRoute } from './router.js';
 
 type SessionState = { kind: 'checking' } | { kind: 'out'; error?: string } | { kind: 'in' };
 
@@ -28,10 +28,18 @@ export function Root() {
   }, [session.kind]);
 
   if (session.kind === 'checking') {
+    // The signed-in frame's shape, so the page does not jump when the session is there (the usual case).
     return (
-      <main class="page">
-        <Skeleton rows={4} />
-      </main>
+      <>
+        <header class="top">
+          <div class="bar">
+            <span class="brand">paas</span>
+          </div>
+        </header>
+        <main class="page">
+          <Skeleton rows={4} kind="app" />
+        </main>
+      </>
     );
   }
   if (session.kind === 'out') return <SignIn notice={session.error} onSignedIn={() => setSession({ kind: 'in' })} />;

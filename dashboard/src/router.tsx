@@ -2,27 +2,9 @@
 // every such path with index.html, so a reload or a shared link lands on the same view.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { parseRoute, type Route } from './routes.js';
 
-export const TABS = ['overview', 'activity', 'settings', 'logs', 'domains', 'maintenance', 'addons'] as const;
-export type Tab = (typeof TABS)[number];
-
-export type Route = { page: 'apps' } | { page: 'app'; app: string; tab: Tab } | { page: 'not-found' };
-
-export function parseRoute(pathname: string): Route {
-  if (pathname === '/' || pathname === '') return { page: 'apps' };
-  const m = /^\/apps\/([^/]+)(?:\/([a-z]+))?\/?$/.exec(pathname);
-  if (!m) return { page: 'not-found' };
-  let app: string;
-  try {
-    app = decodeURIComponent(m[1]);
-  } catch {
-    return { page: 'not-found' };
-  }
-  const tab = (m[2] ?? 'overview') as Tab;
-  return TABS.includes(tab) ? { page: 'app', app, tab } : { page: 'not-found' };
-}
-
-export const appHref = (app: string, tab: Tab = 'overview'): string => `/apps/${encodeURIComponent(app)}${tab === 'overview' ? '' : `/${tab}`}`;
+export { appHref, type Route, type Tab, TABS } from './routes.js';
 
 const listeners = new Set<() => void>();
 

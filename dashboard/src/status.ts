@@ -1,5 +1,5 @@
 // An app's status dot, from what `GET /v1/apps` says of it: no request per app.
-import type { App } from './types';
+import type { App } from './types.js';
 
 export type AppStatus = 'up' | 'crashed' | 'deploying' | 'no-release';
 

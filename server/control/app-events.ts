@@ -1,13 +1,8 @@
+import type { AppEvent } from '../../lib/api-types.js';
 import type { AppLogs } from '../logs/pipeline.js';
 
-/** What `GET /v1/events` sends: an app was made, changed (a platform log line says how) or destroyed. */
-export interface AppEvent {
-  type: 'app';
-  app: string;
-  action: 'created' | 'changed' | 'destroyed';
-  reason: string;
-  time: string;
-}
+/** What `GET /v1/events` sends: an app was made, changed (a platform log line says how) or destroyed; the shape its clients read. */
+export type { AppEvent };
 
 /** How often at most an app's `changed` goes out: a deploy's burst of lines becomes a few events. */
 export const COALESCE_MS = 250;

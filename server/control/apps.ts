@@ -43,6 +43,7 @@ export function generateAddonName(service: string): string {
 
 export function viewApp(app: AppRow, deps: Deps, gitBase: string): AppView {
   const release = currentRelease(app, deps);
+  const standby = deps.runner.standingBy(app.name);
   return {
     name: app.name,
     created_at: app.created_at,
@@ -50,7 +51,8 @@ export function viewApp(app: AppRow, deps: Deps, gitBase: string): AppView {
     web_url: deps.webUrl(app.name),
     maintenance: app.maintenance === 1,
     release: release ? { version: release.version, description: release.description, created_at: release.created_at } : null,
-    dynos: listDynos(deps.db, app.id).map((d) => ({ name: `${d.process_type}.${d.number}`, state: d.state, port: d.port })),
+    // As `GET /dynos` shows them: the previous release's web dynos standing by while a new one is on trial.
+    dynos: listDynos(deps.db, app.id).map((d) => ({ name: `${d.process_type}.${d.number}`, state: standby.has(d.id) ? 'standby' : d.state, port: d.port })),
     deploying: hasPending(deps.db, app.id),
   };
 }

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import type { Cert, Certs } from '../../lib/api-types.js';
 import type { Deps } from './deps.js';
 import { InvalidParamsError, NotFoundError } from '../../lib/errors.js';
 import type { TlsCertificate } from '../../router/protocol.js';
@@ -10,29 +11,9 @@ import { CertificateError, certFiles, covers, inspectCertificate, loadCertFiles,
 import { normalizeHostname } from './hostnames.js';
 import { requireApp } from './queries.js';
 
-/** A certificate as the API shows it. */
-export interface CertView {
-  id: string;
-  hostnames: string[];
-  source: 'user' | 'acme';
-  status: 'pending' | 'issued' | 'failed';
-  issuer: string;
-  not_before: string | null;
-  not_after: string | null;
-  /** ACME: when it renews (or the next try after a failure). */
-  renew_at: string | null;
-  fingerprint: string;
-  /** The CA's reason when the last order failed. */
-  last_error: string | null;
-}
-
-/** An app's HTTPS settings and certificates (`paas certs`). */
-export interface CertsView {
-  auto: boolean;
-  redirect: boolean;
-  hsts_max_age: number;
-  certificates: CertView[];
-}
+/** A certificate, and an app's HTTPS settings with its certificates, as the API shows them: the shapes its clients read. */
+export type CertView = Cert;
+export type CertsView = Certs;
 
 /**
  * When an ACME certificate is next ordered: after a failure, the retry's time; else PAAS_ACME_RENEW_BEFORE

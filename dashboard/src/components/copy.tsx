@@ -1,4 +1,4 @@
-import { useActions } from '../action';
+import { useActions } from '../action.js';
 
 /** Puts `text` on the clipboard; over plain HTTP (no Clipboard API there) through a selected textarea. */
 async function copyText(text: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { exactTime, relativeTime } from '../time';
+import { exactTime, relativeTime } from '../time.js';
 
 const TICK_MS = 20_000;
 const ticking = new Set<() => void>();

@@ -1,20 +1,20 @@
 // An app's page: its name, status and tabs. Each tab fetches what it shows and fetches it again on
 // the app's events; the tabs are links (/apps/<name>/<tab>), so each has its own address.
 import type { JSX } from 'preact';
-import { appPath } from '../api';
-import { StatusDot } from '../components/status-dot';
-import { useResource } from '../resource';
-import { appHref, followLink, navigate, type Tab, TABS } from '../router';
-import { appStatus, STATUS_LABEL } from '../status';
-import { ActivityTab } from '../tabs/activity';
-import { AddonsTab } from '../tabs/addons';
-import { DomainsTab } from '../tabs/domains';
-import { LogsTab } from '../tabs/logs';
-import { MaintenanceTab } from '../tabs/maintenance';
-import { OverviewTab } from '../tabs/overview';
-import { SettingsTab } from '../tabs/settings';
-import type { TabProps } from '../tabs/tab';
-import type { App } from '../types';
+import { appPath } from '../api.js';
+import { StatusDot } from '../components/status-dot.js';
+import { useResource } from '../resource.js';
+import { appHref, followLink, navigate, type Tab, TABS } from '../router.js';
+import { appStatus, STATUS_LABEL } from '../status.js';
+import { ActivityTab } from '../tabs/activity.js';
+import { AddonsTab } from '../tabs/addons.js';
+import { DomainsTab } from '../tabs/domains.js';
+import { LogsTab } from '../tabs/logs.js';
+import { MaintenanceTab } from '../tabs/maintenance.js';
+import { OverviewTab } from '../tabs/overview.js';
+import { SettingsTab } from '../tabs/settings.js';
+import type { TabProps } from '../tabs/tab.js';
+import type { App } from '../types.js';
 
 const LABEL: Record<Tab, string> = {
   overview: 'Overview',

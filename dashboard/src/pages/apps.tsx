@@ -1,14 +1,14 @@
 // The apps list: one row per app with its status, URL, release, dynos and last release time, from
 // one `GET /v1/apps`, refetched on every app event. Empty, it tells a new user how to deploy.
 import { useState } from 'preact/hooks';
-import { Skeleton } from '../components/skeleton';
-import { StatusDot } from '../components/status-dot';
-import { Time } from '../components/time';
-import { useResource } from '../resource';
-import { appHref, Link } from '../router';
-import { appStatus, dynosUp, STATUS_LABEL } from '../status';
-import type { App } from '../types';
-import { CreateApp, PushTo } from './create-app';
+import { Skeleton } from '../components/skeleton.js';
+import { StatusDot } from '../components/status-dot.js';
+import { Time } from '../components/time.js';
+import { useResource } from '../resource.js';
+import { appHref, Link } from '../router.js';
+import { appStatus, dynosUp, STATUS_LABEL } from '../status.js';
+import type { App } from '../types.js';
+import { CreateApp, PushTo } from './create-app.js';
 
 export function AppsPage() {
   const apps = useResource<App[]>('/v1/apps');
@@ -51,7 +51,7 @@ function AppRow({ app }: { app: App }) {
       <a href={app.web_url} class="url" rel="noreferrer">
         {app.web_url.replace(/^https?:\/\//, '')}
       </a>
-      <span class="release">{app.release ? `v${app.release.version}` : 'no release'}</span>
+      <span class="release">{app.release ? `v${app.release.version}` : '—'}</span>
       <span class="dynos">{app.release ? dynosUp(app) : '—'}</span>
       <span class="when">{app.release ? <>Released <Time iso={app.release.created_at} /></> : <>Created <Time iso={app.created_at} /></>}</span>
     </li>

@@ -1,10 +1,10 @@
 // Create app: a dialog for the name (empty: the server picks one), then the git remote command to copy.
 import { useState } from 'preact/hooks';
-import { useActions } from '../action';
-import { api } from '../api';
-import { CopyButton } from '../components/copy';
-import { Dialog } from '../components/dialog';
-import type { App } from '../types';
+import { useActions } from '../action.js';
+import { api } from '../api.js';
+import { CopyButton } from '../components/copy.js';
+import { Dialog } from '../components/dialog.js';
+import type { App } from '../types.js';
 
 export function CreateApp({ onCreated }: { onCreated: (app: App) => Promise<void> }) {
   const { run, busy } = useActions();

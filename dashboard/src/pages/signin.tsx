@@ -1,7 +1,7 @@
 // The sign-in view, shown whenever there is no session. The token goes in the body of one POST
 // (never in a URL); the server answers with an HttpOnly cookie the page's script cannot read.
 import { useState } from 'preact/hooks';
-import { signIn } from '../api';
+import { signIn } from '../api.js';
 
 export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: () => void }) {
   const [token, setToken] = useState('');

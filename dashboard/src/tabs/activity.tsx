@@ -1,15 +1,15 @@
 // Activity: releases and builds, newest first, each with its output behind a disclosure; older
 // succeeded releases with code can be rolled back to (after a confirm).
 import { useState } from 'preact/hooks';
-import { useActions } from '../action';
-import { api, appPath, output, waitForRelease } from '../api';
-import { Dialog } from '../components/dialog';
-import { Skeleton } from '../components/skeleton';
-import { StatusDot } from '../components/status-dot';
-import { Time } from '../components/time';
-import type { TabProps } from './tab';
-import { useResource } from '../resource';
-import type { Build, Release } from '../types';
+import { useActions } from '../action.js';
+import { api, appPath, output, waitForRelease } from '../api.js';
+import { Dialog } from '../components/dialog.js';
+import { Skeleton } from '../components/skeleton.js';
+import { StatusDot, stateLabel } from '../components/status-dot.js';
+import { Time } from '../components/time.js';
+import type { TabProps } from './tab.js';
+import { useResource } from '../resource.js';
+import type { Build, Release } from '../types.js';
 
 const LIMIT = 50;
 
@@ -42,7 +42,7 @@ export function ActivityTab({ app }: TabProps) {
               <li key={r.version} data-release={`v${r.version}`}>
                 <strong class="name">v{r.version}</strong>
                 <span class="description">{r.description}</span>
-                <StatusDot kind={r.status} label={r.current ? `${r.status}, current` : r.status} />
+                <StatusDot kind={r.status} label={r.current ? `${stateLabel(r.status)}, current` : undefined} />
                 <span class="meta">
                   by {r.created_by} <Time iso={r.created_at} />
                 </span>
@@ -69,7 +69,7 @@ export function ActivityTab({ app }: TabProps) {
               <li key={b.id} data-build={b.id}>
                 <code class="name">{b.commit.slice(0, 7)}</code>
                 <span class="description">{b.buildpack ?? 'buildpack not detected yet'}</span>
-                <StatusDot kind={b.status} label={b.status} />
+                <StatusDot kind={b.status} />
                 <span class="meta">
                   <Time iso={b.created_at} />
                   {b.duration !== null && ` · ${b.duration} s`}

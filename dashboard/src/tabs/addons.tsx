@@ -1,14 +1,14 @@
 // Add-ons: those attached to the app (detach; PostgreSQL's backups), a new one (provisioned and
 // attached in a release), and attaching one another app has.
 import { useState } from 'preact/hooks';
-import { useActions } from '../action';
-import { appPath, request, waitForHeaderRelease } from '../api';
-import { Skeleton } from '../components/skeleton';
-import { StatusDot } from '../components/status-dot';
-import type { TabProps } from './tab';
-import { useResource } from '../resource';
-import type { Addon } from '../types';
-import { Backups } from './backups';
+import { useActions } from '../action.js';
+import { appPath, request, waitForHeaderRelease } from '../api.js';
+import { Skeleton } from '../components/skeleton.js';
+import { StatusDot } from '../components/status-dot.js';
+import type { TabProps } from './tab.js';
+import { useResource } from '../resource.js';
+import type { Addon } from '../types.js';
+import { Backups } from './backups.js';
 
 const SERVICES = { postgresql: 'PostgreSQL', redis: 'Redis' } as const;
 
@@ -57,7 +57,7 @@ export function AddonsTab({ app }: TabProps) {
                 <li key={a.name} data-addon={a.name}>
                   <div class="card-head">
                     <h3>{a.name}</h3>
-                    <StatusDot kind={a.state} label={a.state} />
+                    <StatusDot kind={a.state} />
                   </div>
                   <p>
                     {SERVICES[a.service] ?? a.service} {a.version}, attached as <code>{mine}_URL</code>

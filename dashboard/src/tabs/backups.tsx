@@ -1,12 +1,12 @@
 // A PostgreSQL add-on's backups: capture one, restore one (after a confirm: it replaces the data).
 import { useState } from 'preact/hooks';
-import { useActions } from '../action';
-import { api, appPath } from '../api';
-import { Dialog } from '../components/dialog';
-import { StatusDot } from '../components/status-dot';
-import { Time } from '../components/time';
-import { useResource } from '../resource';
-import type { Backup } from '../types';
+import { useActions } from '../action.js';
+import { api, appPath } from '../api.js';
+import { Dialog } from '../components/dialog.js';
+import { StatusDot } from '../components/status-dot.js';
+import { Time } from '../components/time.js';
+import { useResource } from '../resource.js';
+import type { Backup } from '../types.js';
 
 const size = (bytes: number | null) => (bytes === null ? '' : bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
 
@@ -36,7 +36,7 @@ export function Backups({ app, as }: { app: string; as: string }) {
           {backups.data.map((b) => (
             <li key={b.id} data-backup={b.id}>
               <code class="name">{b.id}</code>
-              <StatusDot kind={b.status} label={b.status} />
+              <StatusDot kind={b.status} />
               <span class="meta">
                 {size(b.size)} <Time iso={b.created_at} />
               </span>

@@ -1,10 +1,10 @@
 // Destroy app: a dialog that enables its button only once the app's name is typed, as
 // `paas apps:destroy NAME --confirm NAME` asks for it.
 import { useState } from 'preact/hooks';
-import { useActions } from '../action';
-import { api, appPath } from '../api';
-import { Dialog } from '../components/dialog';
-import { navigate } from '../router';
+import { useActions } from '../action.js';
+import { api, appPath } from '../api.js';
+import { Dialog } from '../components/dialog.js';
+import { navigate } from '../router.js';
 
 export function DestroyApp({ app }: { app: string }) {
   const { run, busy } = useActions();

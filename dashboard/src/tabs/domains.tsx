@@ -1,13 +1,13 @@
 // Domains: the app's default hostname and its custom ones; add and remove custom ones (no release:
 // the routers take the change at once).
 import { useState } from 'preact/hooks';
-import { useActions } from '../action';
-import { api, appPath } from '../api';
-import { Skeleton } from '../components/skeleton';
-import { Time } from '../components/time';
-import type { TabProps } from './tab';
-import { useResource } from '../resource';
-import type { Domain } from '../types';
+import { useActions } from '../action.js';
+import { api, appPath } from '../api.js';
+import { Skeleton } from '../components/skeleton.js';
+import { Time } from '../components/time.js';
+import type { TabProps } from './tab.js';
+import { useResource } from '../resource.js';
+import type { Domain } from '../types.js';
 
 export function DomainsTab({ app }: TabProps) {
   const domains = useResource<Domain[]>(appPath(app, '/domains'), app);

@@ -1,9 +1,9 @@
 // The formation editor: − and + change a type's count here only; Scale sends every change in one
 // `PATCH /formation`, which answers once the dynos run.
 import { useState } from 'preact/hooks';
-import { useActions } from '../action';
-import { api, appPath } from '../api';
-import type { FormationEntry } from '../types';
+import { useActions } from '../action.js';
+import { api, appPath } from '../api.js';
+import type { FormationEntry } from '../types.js';
 
 export function Formation({ app, entries, onScaled }: { app: string; entries: FormationEntry[]; onScaled: () => Promise<void> }) {
   const { run, busy } = useActions();

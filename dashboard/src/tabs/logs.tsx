@@ -2,12 +2,12 @@
 // resumed `since` the last line after a drop. Pause holds new lines back until Resume; the Dyno and
 // Source filters are the API's `ps` and `source`.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { api, appPath } from '../api';
-import { socket, wsUrl } from '../events';
-import type { TabProps } from './tab';
-import { useResource } from '../resource';
-import { clockTime } from '../time';
-import type { Dyno, LogLine } from '../types';
+import { api, appPath } from '../api.js';
+import { socket, wsUrl } from '../events.js';
+import type { TabProps } from './tab.js';
+import { useResource } from '../resource.js';
+import { clockTime } from '../time.js';
+import type { Dyno, LogLine } from '../types.js';
 
 const HISTORY = 200;
 /** Lines kept on the page; older ones are dropped from the top. */

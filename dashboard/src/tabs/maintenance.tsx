@@ -1,11 +1,11 @@
 // Maintenance: one switch. On, the routers answer the app's requests with a 503 maintenance page;
 // the dynos keep running and no release is made.
 import { useState } from 'preact/hooks';
-import { useActions } from '../action';
-import { api, appPath } from '../api';
-import { Skeleton } from '../components/skeleton';
-import type { TabProps } from './tab';
-import type { App } from '../types';
+import { useActions } from '../action.js';
+import { api, appPath } from '../api.js';
+import { Skeleton } from '../components/skeleton.js';
+import type { TabProps } from './tab.js';
+import type { App } from '../types.js';
 
 export function MaintenanceTab({ app, info }: TabProps) {
   const { run, busy } = useActions();

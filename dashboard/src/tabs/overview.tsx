@@ -1,14 +1,14 @@
 // Overview: the app's URL and current release, its formation with ± per process type and one Scale,
 // and its dynos with their state and restarts.
-import { useActions } from '../action';
-import { api, appPath } from '../api';
-import { Skeleton } from '../components/skeleton';
-import { StatusDot } from '../components/status-dot';
-import { Time } from '../components/time';
-import type { TabProps } from './tab';
-import { useResource } from '../resource';
-import type { Dyno, FormationEntry } from '../types';
-import { Formation } from './formation';
+import { useActions } from '../action.js';
+import { api, appPath } from '../api.js';
+import { Skeleton } from '../components/skeleton.js';
+import { StatusDot } from '../components/status-dot.js';
+import { Time } from '../components/time.js';
+import type { TabProps } from './tab.js';
+import { useResource } from '../resource.js';
+import type { Dyno, FormationEntry } from '../types.js';
+import { Formation } from './formation.js';
 
 export function OverviewTab({ app, info }: TabProps) {
   const formation = useResource<FormationEntry[]>(appPath(app, '/formation'), app);
@@ -76,7 +76,7 @@ function Dynos({ app, dynos, onRestarted }: { app: string; dynos: Dyno[]; onRest
         {dynos.map((d) => (
           <li key={d.name} data-dyno={d.name} data-state={d.state}>
             <span class="name">{d.name}</span>
-            <StatusDot kind={d.state} label={d.state} />
+            <StatusDot kind={d.state} />
             <span>v{d.release}</span>
             <span>
               {d.restarts} {d.restarts === 1 ? 'restart' : 'restarts'}

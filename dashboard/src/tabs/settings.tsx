@@ -1,13 +1,13 @@
 // Settings: config vars (hidden until revealed; add, edit, remove, each save one release) and, at
 // the bottom, destroying the app.
 import { useState } from 'preact/hooks';
-import { useActions } from '../action';
-import { api, appPath, waitForRelease } from '../api';
-import { Skeleton } from '../components/skeleton';
-import type { TabProps } from './tab';
-import { useResource } from '../resource';
-import type { Addon, ConfigVars, Release } from '../types';
-import { DestroyApp } from './destroy';
+import { useActions } from '../action.js';
+import { api, appPath, waitForRelease } from '../api.js';
+import { Skeleton } from '../components/skeleton.js';
+import type { TabProps } from './tab.js';
+import { useResource } from '../resource.js';
+import type { Addon, ConfigVars, Release } from '../types.js';
+import { DestroyApp } from './destroy.js';
 
 export function SettingsTab({ app }: TabProps) {
   const config = useResource<ConfigVars>(appPath(app, '/config'), app);
