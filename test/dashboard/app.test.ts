@@ -3,7 +3,7 @@
 // what the CLI does meanwhile shown live, without a reload. The tests run in order on one app.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import type { Release } from '../../cli/types.js';
+import type { Dyno, Release } from '../../cli/types.js';
 import { nodeApp } from '../helpers/fixtures.js';
 import { apiCall, cli, gitRepo, push, viaRouter } from '../helpers/paas.js';
 import { canRun, type Dashboard, expectAccessible, expectNoSideways, expectNotReloaded, markDocument, newPage, useDashboard } from './suite.js';
@@ -31,6 +31,12 @@ async function releases(d: Dashboard): Promise<Release[]> {
   const r = await apiCall(d.paas, 'GET', `/v1/apps/${APP}/releases`);
   expect(r.status).toBe(200);
   return r.json as Release[];
+}
+
+/** When each dyno of the app started, by name: a restarted dyno starts anew. */
+async function dynoStarts(d: Dashboard): Promise<Record<string, string>> {
+  const r = await apiCall(d.paas, 'GET', `/v1/apps/${APP}/dynos`);
+  return Object.fromEntries((r.json as Dyno[]).map((x) => [x.name, x.started_at]));
 }
 
 /** The role="status" element's text once it says `text` (an action's result). */
@@ -96,6 +102,13 @@ describe.skipIf(!canRun)('dashboard: an app from creation to rollback', () => {
     expect(await page.locator('[data-dyno^="web."]').count()).toBe(2);
     const formation = await apiCall(d.paas, 'GET', `/v1/apps/${APP}/formation`);
     expect(formation.json).toContainEqual(expect.objectContaining({ type: 'web', quantity: 2 }));
+
+    const started = await dynoStarts(d);
+    await page.getByRole('button', { name: 'Restart all dynos' }).click();
+    await statusSays(page, /Restarted/);
+    const restarted = await dynoStarts(d);
+    for (const dyno of ['web.1', 'web.2']) expect(restarted[dyno], dyno).not.toBe(started[dyno]);
+    await page.locator('[data-dyno="web.2"][data-state="up"]').waitFor();
   });
 
   it('shows a ps:scale made with the CLI elsewhere without a reload', async () => {
@@ -153,6 +166,26 @@ describe.skipIf(!canRun)('dashboard: an app from creation to rollback', () => {
     await expectNotReloaded(page);
   });
 
+  it('edits and removes a config var, one release each', async () => {
+    const page = await newPage(d, { signedIn: true, path: `/apps/${APP}/settings` });
+    const before = (await releases(d))[0].version;
+    await page.getByRole('button', { name: 'Reveal config vars' }).click();
+    const row = page.locator('[data-config-key="GREETING"]');
+    await row.filter({ hasText: 'hello' }).waitFor();
+    await page.getByRole('button', { name: 'Edit GREETING' }).click();
+    // The edit box takes the focus, holding the old value.
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('salut');
+    await page.keyboard.press('Enter');
+    await statusSays(page, `Released v${before + 1}`);
+    await row.filter({ hasText: 'salut' }).waitFor();
+    await page.getByRole('button', { name: 'Remove GREETING' }).click();
+    await statusSays(page, `Released v${before + 2}`);
+    await row.waitFor({ state: 'detached' });
+    expect((await releases(d))[0].version).toBe(before + 2);
+    expect((await apiCall(d.paas, 'GET', `/v1/apps/${APP}/config`)).json).not.toHaveProperty('GREETING');
+  });
+
   it('tails the log: the history first, then a line the dyno prints now; Pause holds it', async () => {
     const page = await newPage(d, { signedIn: true });
     // What the page's log socket receives, to know a line has reached the page while it is paused.
@@ -179,6 +212,14 @@ describe.skipIf(!canRun)('dashboard: an app from creation to rollback', () => {
     expect(await log.textContent()).not.toContain(held);
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByRole('button', { name: 'Pause' }).waitFor();
+
+    // Filtered by source: the platform's lines alone, then the dyno's alone.
+    const shows = (want: string, not: string) => expect.poll(async () => ((t) => t.includes(want) && !t.includes(not))((await log.textContent()) ?? '')).toBe(true);
+    await page.getByLabel('Source').selectOption('paas');
+    await shows('Build started', 'answered /');
+    await page.getByLabel('Source').selectOption('app');
+    await shows(`answered ${marker}`, 'Build started');
+    expect(await page.getByLabel('Dyno').locator('option', { hasText: 'web.1' }).count()).toBe(1);
   });
 
   it('adds and removes a domain, and turns maintenance mode on and off', async () => {
@@ -200,6 +241,17 @@ describe.skipIf(!canRun)('dashboard: an app from creation to rollback', () => {
     await expect.poll(async () => (await viaRouter(d.paas, `${APP}.localhost`)).status).toBe(503);
     await toggle.click();
     await expect.poll(async () => (await apiCall(d.paas, 'GET', `/v1/apps/${APP}`)).json.maintenance).toBe(false);
+  });
+
+  it('creates a Redis add-on from the Add-ons tab, attached in a new release', async () => {
+    const page = await newPage(d, { signedIn: true, path: `/apps/${APP}/addons` });
+    const before = (await releases(d))[0].version;
+    await page.getByLabel('Service').selectOption('redis');
+    await page.getByRole('button', { name: 'Create add-on' }).click();
+    await statusSays(page, `Released v${before + 1}`);
+    await page.getByText('REDIS_URL').waitFor();
+    const addons = (await apiCall(d.paas, 'GET', `/v1/apps/${APP}/addons`)).json as { service: string }[];
+    expect(addons.map((a) => a.service)).toEqual(['redis']);
   });
 
   it('passes axe on every tab, and fits every tab into 375 px', async () => {
