@@ -41,7 +41,8 @@ async function dynoStarts(d: Dashboard): Promise<Record<string, string>> {
 
 /** The role="status" element's text once it says `text` (an action's result). */
 async function statusSays(page: Page, text: string | RegExp): Promise<void> {
-  await page.getByRole('status').filter({ hasText: text }).first().waitFor();
+  // A release restarts the dynos: on a loaded machine (CI runs two files at once) that takes a while.
+  await page.getByRole('status').filter({ hasText: text }).first().waitFor({ timeout: 30_000 });
 }
 
 /** Resolves once the page has drawn two more frames: what it was told before then, it shows by now. */
@@ -72,6 +73,7 @@ describe.skipIf(!canRun)('dashboard: an app from creation to rollback', () => {
     expect((await apiCall(d.paas, 'GET', `/v1/apps/${APP}`)).status).toBe(200);
 
     await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
     const row = page.locator(`[data-app="${APP}"]`);
     await row.waitFor();
     expect(await row.getAttribute('data-status')).toBe('no-release');
@@ -173,10 +175,13 @@ describe.skipIf(!canRun)('dashboard: an app from creation to rollback', () => {
     const row = page.locator('[data-config-key="GREETING"]');
     await row.filter({ hasText: 'hello' }).waitFor();
     await page.getByRole('button', { name: 'Edit GREETING' }).click();
-    // The edit box takes the focus, holding the old value.
-    await page.keyboard.press('ControlOrMeta+A');
-    await page.keyboard.type('salut');
-    await page.keyboard.press('Enter');
+    // The row's edit box, holding the old value, takes the focus (autofocus: at the next frame, so
+    // typing is sent to the box itself, not to whatever has the focus before then).
+    const box = row.getByRole('textbox');
+    expect(await box.inputValue()).toBe('hello');
+    await expect.poll(() => box.evaluate((el) => el === document.activeElement)).toBe(true);
+    await box.fill('salut');
+    await box.press('Enter');
     await statusSays(page, `Released v${before + 1}`);
     await row.filter({ hasText: 'salut' }).waitFor();
     await page.getByRole('button', { name: 'Remove GREETING' }).click();
