@@ -62,7 +62,12 @@ export function LogsTab({ app }: TabProps) {
           {
             onOpen: () => (resync = true),
             onMessage: (data) => {
-              const batch = JSON.parse(data) as LogLine[];
+              let batch: LogLine[];
+              try {
+                batch = JSON.parse(data) as LogLine[];
+              } catch {
+                return; // not the tail's JSON: nothing to show
+              }
               const seen = last;
               // A connection's first message is the history since the last line seen: that line, and older ones, are on the page already.
               add(resync && seen ? batch.filter((l) => l.time > seen.time || (l.time === seen.time && !sameLine(l, seen))) : batch);

@@ -27,7 +27,8 @@ export function SettingsTab({ app }: TabProps) {
       return `Released v${live.version}`;
     });
 
-  const vars = config.data ? Object.keys(config.data).sort() : [];
+  const values = config.data ?? {};
+  const vars = Object.keys(values).sort();
   return (
     <>
       <section aria-labelledby="config-heading">
@@ -47,10 +48,10 @@ export function SettingsTab({ app }: TabProps) {
               <li key={key} data-config-key={key}>
                 <code class="name">{key}</code>
                 {editing === key ? (
-                  <EditVar name={key} value={config.data![key]} onCancel={() => setEditing(undefined)} onSave={(value) => (setEditing(undefined), void save({ [key]: value }, `Setting ${key} and restarting ${app}…`))} />
+                  <EditVar name={key} value={values[key]} onCancel={() => setEditing(undefined)} onSave={(value) => (setEditing(undefined), void save({ [key]: value }, `Setting ${key} and restarting ${app}…`))} />
                 ) : (
                   <>
-                    <span class="value">{revealed ? config.data![key] : <HiddenValue />}</span>
+                    <span class="value">{revealed ? values[key] : <HiddenValue />}</span>
                     {owned.has(key) ? (
                       <span class="hint">set by its add-on</span>
                     ) : (
