@@ -1,6 +1,7 @@
 // One app's life in the dashboard, in a real chromium against a real server: made in the UI, pushed
-// with real git from "a terminal" (the test), scaled, configured, rolled back, its log tailed, and
-// what the CLI does meanwhile shown live, without a reload. The tests run in order on one app.
+// with real git from "a terminal" (the test), scaled, restarted, configured, rolled back, its log
+// tailed, a domain, maintenance mode and an add-on, then destroyed; what the CLI does meanwhile is
+// shown live, without a reload. Every tab passes axe and fits 375 px. The tests run in order on one app.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { Dyno, Release } from '../../cli/types.js';
