@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, type RouterLogLine, type RouterMessage, type ServerMessage, STREAM_PATH } from './protocol.js';
+import { LOG_FRAMES, logFrameLine, PROTOCOL_VERSION, readLogFrame, type RouterMessage, type ServerMessage, STREAM_PATH } from './protocol.js';
 import type { RouteTable } from './route-table.js';
 
 export interface StreamClientOptions {
@@ -43,8 +43,15 @@ export class StreamClient {
   private retry: NodeJS.Timeout | undefined;
   private silence: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  private lines: RouterLogLine[] = [];
+  /** Log lines not sent yet: whole batches, then the one being filled (log frames' text, protocol.ts). */
+  private batches: { text: string; n: number }[] = [];
+  private text = '';
+  private n = 0;
+  /** Lines in `batches` and `text`. */
+  private kept = 0;
   private dropped = 0;
+  /** The control plane takes log frames (its snapshot says so). */
+  private frames = false;
   private closed = false;
   private readonly url: string;
 
@@ -61,12 +68,13 @@ export class StreamClient {
 
   /** Queues one router log line for the app's log stream; returns at once (the request path calls it). */
   log(app: string, line: string, time: number): void {
-    if (this.lines.length >= KEEP) {
+    if (this.kept >= KEEP) {
       this.dropped++;
       return;
     }
-    this.lines.push({ app, line, time });
-    if (this.lines.length >= BATCH) this.flush();
+    this.text += logFrameLine(app, line, time);
+    this.kept++;
+    if (++this.n >= BATCH) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
@@ -160,6 +168,7 @@ export class StreamClient {
         return 'version';
       }
       this.opts.table.apply(msg);
+      this.frames = msg.features?.includes(LOG_FRAMES) ?? false;
       this.become('connected', `Route stream connected (${this.url}): ${msg.apps.length} app(s)`);
       this.flush();
     } else if (msg.type === 'drain') {
@@ -180,14 +189,25 @@ export class StreamClient {
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    // The batch being filled is closed, so none grows past BATCH lines while the stream is away.
+    if (this.n) this.batches.push({ text: this.text, n: this.n });
+    this.text = '';
+    this.n = 0;
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || this.state !== 'connected') return;
-    while (this.lines.length && ws.bufferedAmount < MAX_BUFFERED) {
-      const lines = this.lines.splice(0, BATCH);
-      this.send(ws, this.dropped ? { type: 'logs', lines, dropped: this.dropped } : { type: 'logs', lines });
+    while (this.batches.length && ws.bufferedAmount < MAX_BUFFERED) {
+      const batch = this.batches.shift()!;
+      this.kept -= batch.n;
+      const dropped = this.dropped ? { dropped: this.dropped } : {};
       this.dropped = 0;
+      if (!this.frames) {
+        this.send(ws, { type: 'logs', lines: readLogFrame(batch.text), ...dropped });
+        continue;
+      }
+      ws.send(Buffer.from(batch.text), { binary: true });
+      if (dropped.dropped) this.send(ws, { type: 'logs', lines: [], ...dropped });
     }
     // Still behind: try again later rather than piling more onto the socket.
-    if (this.lines.length) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+    if (this.batches.length) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
   }
 }
