@@ -18,6 +18,8 @@ export interface StreamClientOptions {
 /** Log lines are sent every FLUSH_MS, or at once when BATCH have gathered. */
 const FLUSH_MS = 100;
 const BATCH = 500;
+/** A batch's buffer: room for BATCH lines of the usual length (a longer line closes the batch early). */
+const BATCH_BYTES = 128 * 1024;
 /** While the stream is down or behind, at most KEEP lines wait; the rest are counted as dropped. */
 const KEEP = 10_000;
 /** Past this much unsent on the socket, lines wait in KEEP instead. */
@@ -43,11 +45,17 @@ export class StreamClient {
   private retry: NodeJS.Timeout | undefined;
   private silence: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  /** Log lines not sent yet: whole batches, then the one being filled (log frames' text, protocol.ts). */
-  private batches: { text: string; n: number }[] = [];
-  private text = '';
+  /**
+   * Log lines not sent yet, as log frames (protocol.ts): whole batches, then the one being filled,
+   * `used` bytes of `buf` holding `n` lines. Each line is written into the buffer as it comes, so
+   * no string or object per line stays alive on the heap until its batch leaves (lines held across
+   * a scavenge were most of what it copied: its pause stalls every request on this worker).
+   */
+  private batches: { data: Buffer; n: number }[] = [];
+  private buf: Buffer | undefined;
+  private used = 0;
   private n = 0;
-  /** Lines in `batches` and `text`. */
+  /** Lines in `batches` and `buf`. */
   private kept = 0;
   private dropped = 0;
   /** The control plane takes log frames (its snapshot says so). */
@@ -72,7 +80,13 @@ export class StreamClient {
       this.dropped++;
       return;
     }
-    this.text += logFrameLine(app, line, time);
+    const text = logFrameLine(app, line, time);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: a line that may not fit starts a new batch.
+    if (!this.buf || this.used + 3 * text.length > this.buf.length) {
+      this.closeBatch();
+      this.buf = Buffer.allocUnsafe(Math.max(BATCH_BYTES, 3 * text.length));
+    }
+    this.used += this.buf.write(text, this.used);
     this.kept++;
     if (++this.n >= BATCH) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
@@ -186,13 +200,17 @@ export class StreamClient {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   }
 
+  private closeBatch(): void {
+    if (this.n) this.batches.push({ data: this.buf!.subarray(0, this.used), n: this.n });
+    this.buf = undefined;
+    this.used = this.n = 0;
+  }
+
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     // The batch being filled is closed, so none grows past BATCH lines while the stream is away.
-    if (this.n) this.batches.push({ text: this.text, n: this.n });
-    this.text = '';
-    this.n = 0;
+    this.closeBatch();
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || this.state !== 'connected') return;
     while (this.batches.length && ws.bufferedAmount < MAX_BUFFERED) {
@@ -201,10 +219,10 @@ export class StreamClient {
       const dropped = this.dropped ? { dropped: this.dropped } : {};
       this.dropped = 0;
       if (!this.frames) {
-        this.send(ws, { type: 'logs', lines: readLogFrame(batch.text), ...dropped });
+        this.send(ws, { type: 'logs', lines: readLogFrame(batch.data.toString('utf8')), ...dropped });
         continue;
       }
-      ws.send(Buffer.from(batch.text), { binary: true });
+      ws.send(batch.data, { binary: true });
       if (dropped.dropped) this.send(ws, { type: 'logs', lines: [], ...dropped });
     }
     // Still behind: try again later rather than piling more onto the socket.

@@ -38,14 +38,18 @@ async function controlPlane(apps: string[]): Promise<{ apiUrl: string; filed: (R
  * A control plane that records what routers send: without `features`, one of the version before
  * log frames, whose snapshot lists none.
  */
-async function recordingControlPlane(features?: string[]): Promise<{ apiUrl: string; text: unknown[]; binary: number }> {
-  const got = { text: [] as unknown[], binary: 0 };
+async function recordingControlPlane(features?: string[]): Promise<{ apiUrl: string; text: unknown[]; binary: number; framed: RouterLogLine[] }> {
+  const got = { text: [] as unknown[], binary: 0, framed: [] as RouterLogLine[] };
   const wss = new WebSocketServer({ noServer: true });
   const server = http.createServer((_req, res) => res.end());
   server.on('upgrade', (req, socket, head) =>
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.send(JSON.stringify({ type: 'snapshot', version: PROTOCOL_VERSION, domain: 'example.test', apps: [], ...(features ? { features } : {}) } satisfies ServerMessage));
-      ws.on('message', (data, isBinary) => (isBinary ? got.binary++ : got.text.push(JSON.parse(data.toString()))));
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary) return void got.text.push(JSON.parse(data.toString()));
+        got.binary++;
+        got.framed.push(...readLogFrame(data.toString()));
+      });
     }),
   );
   onCleanup(() => {
@@ -169,6 +173,17 @@ describe('router log frames', () => {
     // 500 lines a frame.
     await vi.waitFor(() => expect(cp.binary).toBe(3));
     expect(cp.text).toEqual([]);
+    expect(cp.framed.map((l) => l.line)).toEqual(Array.from({ length: 1200 }, (_, i) => `line ${i}`));
+  });
+
+  it('a router frames any line whole and in order: non-ASCII, and longer than a batch buffer holds', async () => {
+    const cp = await recordingControlPlane([LOG_FRAMES]);
+    const client = router(cp.apiUrl);
+    const lines = ['path="/caf\xe9 \u2028 \u{1f600}"', 'x'.repeat(50_000), 'after', 'y'.repeat(200_000), 'last'];
+    for (const [i, line] of lines.entries()) client.log('web', line, i);
+    client.start();
+    await vi.waitFor(() => expect(cp.framed).toHaveLength(lines.length));
+    expect(cp.framed).toEqual(lines.map((line, time) => ({ app: 'web', line, time })));
   });
 
   it('a router reports dropped lines to a control plane that takes frames too', async () => {
