@@ -15,7 +15,7 @@ import { startPaasSide, HELLO, HOST, type PaasSide } from './lib/paas-side.js';
 import { type Daemon, findExecutable, freePort, waitForOk } from './lib/proc.js';
 import { type LegKind, legKey, printGoals, printMarkdown, printTables, rows, type Samples } from './lib/router-report.js';
 import { measureTls, printTls } from './lib/router-tls.js';
-import { runWrk } from './lib/wrk.js';
+import { runWrk, warmUp } from './lib/wrk.js';
 
 const ROUNDS = Math.max(1, Math.min(20, Number(process.env.BENCH_ROUNDS) || 3));
 const SECONDS = Math.max(1, Math.min(60, Number(process.env.BENCH_SECONDS) || 5));
@@ -76,7 +76,7 @@ async function measure(t: { wrk: string }, all: Leg[], signal: AbortSignal): Pro
       const order = all.map((_, i) => all[(i + round) % all.length]);
       for (const leg of order) {
         const run = { wrk: t.wrk, port: leg.port, host: HOST, connections };
-        await runWrk({ ...run, seconds: WARMUP_SECONDS }, signal);
+        await warmUp({ ...run, seconds: WARMUP_SECONDS }, signal);
         const r = await runWrk({ ...run, seconds: SECONDS }, signal);
         const key = legKey(leg.kind, leg.workers, connections);
         samples.set(key, [...(samples.get(key) ?? []), r]);

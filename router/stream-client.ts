@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, type RouterLogLine, type RouterMessage, type ServerMessage, STREAM_PATH } from './protocol.js';
+import { LOG_FRAMES, logFrameLine, PROTOCOL_VERSION, readLogFrame, type RouterMessage, type ServerMessage, STREAM_PATH } from './protocol.js';
 import type { RouteTable } from './route-table.js';
 
 export interface StreamClientOptions {
@@ -18,6 +18,8 @@ export interface StreamClientOptions {
 /** Log lines are sent every FLUSH_MS, or at once when BATCH have gathered. */
 const FLUSH_MS = 100;
 const BATCH = 500;
+/** A batch's buffer: room for BATCH lines of the usual length (a longer line closes the batch early). */
+const BATCH_BYTES = 128 * 1024;
 /** While the stream is down or behind, at most KEEP lines wait; the rest are counted as dropped. */
 const KEEP = 10_000;
 /** Past this much unsent on the socket, lines wait in KEEP instead. */
@@ -43,8 +45,21 @@ export class StreamClient {
   private retry: NodeJS.Timeout | undefined;
   private silence: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  private lines: RouterLogLine[] = [];
+  /**
+   * Log lines not sent yet, as log frames (protocol.ts): whole batches, then the one being filled,
+   * `used` bytes of `buf` holding `n` lines. Each line is written into the buffer as it comes, so
+   * no string or object per line stays alive on the heap until its batch leaves (lines held across
+   * a scavenge were most of what it copied: its pause stalls every request on this worker).
+   */
+  private batches: { data: Buffer; n: number }[] = [];
+  private buf: Buffer | undefined;
+  private used = 0;
+  private n = 0;
+  /** Lines in `batches` and `buf`. */
+  private kept = 0;
   private dropped = 0;
+  /** The control plane takes log frames (its snapshot says so). */
+  private frames = false;
   private closed = false;
   private readonly url: string;
 
@@ -61,12 +76,19 @@ export class StreamClient {
 
   /** Queues one router log line for the app's log stream; returns at once (the request path calls it). */
   log(app: string, line: string, time: number): void {
-    if (this.lines.length >= KEEP) {
+    if (this.kept >= KEEP) {
       this.dropped++;
       return;
     }
-    this.lines.push({ app, line, time });
-    if (this.lines.length >= BATCH) this.flush();
+    const text = logFrameLine(app, line, time);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: a line that may not fit starts a new batch.
+    if (!this.buf || this.used + 3 * text.length > this.buf.length) {
+      this.closeBatch();
+      this.buf = Buffer.allocUnsafe(Math.max(BATCH_BYTES, 3 * text.length));
+    }
+    this.used += this.buf.write(text, this.used);
+    this.kept++;
+    if (++this.n >= BATCH) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
@@ -160,6 +182,7 @@ export class StreamClient {
         return 'version';
       }
       this.opts.table.apply(msg);
+      this.frames = msg.features?.includes(LOG_FRAMES) ?? false;
       this.become('connected', `Route stream connected (${this.url}): ${msg.apps.length} app(s)`);
       this.flush();
     } else if (msg.type === 'drain') {
@@ -177,17 +200,32 @@ export class StreamClient {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   }
 
+  private closeBatch(): void {
+    if (this.n) this.batches.push({ data: this.buf!.subarray(0, this.used), n: this.n });
+    this.buf = undefined;
+    this.used = this.n = 0;
+  }
+
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    // The batch being filled is closed, so none grows past BATCH lines while the stream is away.
+    this.closeBatch();
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || this.state !== 'connected') return;
-    while (this.lines.length && ws.bufferedAmount < MAX_BUFFERED) {
-      const lines = this.lines.splice(0, BATCH);
-      this.send(ws, this.dropped ? { type: 'logs', lines, dropped: this.dropped } : { type: 'logs', lines });
+    while (this.batches.length && ws.bufferedAmount < MAX_BUFFERED) {
+      const batch = this.batches.shift()!;
+      this.kept -= batch.n;
+      const dropped = this.dropped ? { dropped: this.dropped } : {};
       this.dropped = 0;
+      if (!this.frames) {
+        this.send(ws, { type: 'logs', lines: readLogFrame(batch.data.toString('utf8')), ...dropped });
+        continue;
+      }
+      ws.send(batch.data, { binary: true });
+      if (dropped.dropped) this.send(ws, { type: 'logs', lines: [], ...dropped });
     }
     // Still behind: try again later rather than piling more onto the socket.
-    if (this.lines.length) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+    if (this.batches.length) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
   }
 }

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, type ServerMessage, STREAM_PATH } from '../router/protocol.js';
+import { LOG_FRAMES, PROTOCOL_VERSION, type ServerMessage, STREAM_PATH } from '../router/protocol.js';
 import { RouteTable } from '../router/route-table.js';
 import { RouteStream } from '../server/http/route-stream.js';
 import { Routes } from '../server/dynos/routes.js';
@@ -72,7 +72,7 @@ describe('route stream', () => {
     routes.setTargets('one', [{ host: '127.0.0.1', port: 5001, dyno: 'web.1' }]);
     routes.removeApp('before');
     await vi.waitFor(() => expect(sub.got).toHaveLength(6));
-    expect(sub.got[0]).toEqual({ type: 'snapshot', version: PROTOCOL_VERSION, domain: 'example.test', apps: [expect.objectContaining({ app: 'before', targets: [] })] });
+    expect(sub.got[0]).toEqual({ type: 'snapshot', version: PROTOCOL_VERSION, domain: 'example.test', apps: [expect.objectContaining({ app: 'before', targets: [] })], features: [LOG_FRAMES] });
     // Certificates and challenges (none yet) come right after the snapshot, before any change.
     expect(sub.got.slice(1, 3)).toEqual([{ type: 'certs', certs: [] }, { type: 'challenges', http01: {}, tlsAlpn01: [] }]);
     expect(sub.got.slice(3).map((m) => (m.type === 'set' ? `set ${m.route.app} ${m.route.targets.length}` : m.type === 'remove' ? `remove ${m.app}` : m.type))).toEqual(['set one 0', 'set one 1', 'remove before']);

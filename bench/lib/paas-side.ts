@@ -67,7 +67,9 @@ export async function startPaasSide(workerCounts: number[], signal: AbortSignal)
   // As root, dynos get a network of their own and the direct legs cannot reach them at 127.0.0.1:
   // PAAS_APP_NETWORKS=off (passed on from the bench's environment) keeps them on the host's loopback.
   const networks: Record<string, string> = process.env.PAAS_APP_NETWORKS ? { PAAS_APP_NETWORKS: process.env.PAAS_APP_NETWORKS } : {};
-  const paas = await startPaas({ PAAS_DOMAIN: DOMAIN, ...networks }, { noRouter: true });
+  // The server prints every router log line: keep only the end of its output, as bench:logs does (a
+  // string of all of it grows by megabytes a second, and the GC of it ran only during router legs).
+  const paas = await startPaas({ PAAS_DOMAIN: DOMAIN, ...networks }, { noRouter: true, outputLimit: 100_000 });
   const routers = new Map<number, { port: number; daemon?: Daemon }>();
   const stop = async () => {
     await Promise.all([...routers.values()].map((r) => r.daemon?.stop() ?? Promise.resolve()));

@@ -16,7 +16,7 @@ import { startNginx } from './nginx.js';
 import { APP, DOMAIN, HOST } from './paas-side.js';
 import { type Daemon, freePort, startDaemon } from './proc.js';
 import { GOALS, type LegSummary, summary, type Samples } from './router-report.js';
-import { runWrk, type WrkRun } from './wrk.js';
+import { runWrk, type WrkRun, warmUp } from './wrk.js';
 
 const TOKEN = 'bench-router-tls';
 
@@ -102,7 +102,7 @@ export async function measureTls(
         const order = legs.map((_, i) => legs[(i + round) % legs.length]);
         for (const leg of order) {
           const run = { wrk: t.wrk, port: leg.port, host: HOST, scheme: 'https' as const, connections: c === 'handshake' ? opts.handshakeConnections : c, close: c === 'handshake' };
-          await runWrk({ ...run, seconds: opts.warmup }, signal);
+          await warmUp({ ...run, seconds: opts.warmup }, signal);
           const r = await runWrk({ ...run, seconds: opts.seconds }, signal);
           samples.set(key(leg, c), [...(samples.get(key(leg, c)) ?? []), r]);
           const what = c === 'handshake' ? `new connection per request (${run.connections} at once)` : `${c} connections`;

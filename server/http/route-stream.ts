@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { PROTOCOL_VERSION, type RouterLogLine, type ServerMessage, STREAM_PATH } from '../../router/protocol.js';
+import { LOG_FRAMES, PROTOCOL_VERSION, readLogFrame, type RouterLogLine, type ServerMessage, STREAM_PATH } from '../../router/protocol.js';
 import { tokenFromRequest, tokenMatches } from './auth.js';
 import { NotFoundError, PaasError, UnauthorizedError } from '../../lib/errors.js';
 import { SHUTTING_DOWN } from '../control/lifecycle.js';
@@ -35,8 +35,13 @@ interface Subscriber {
   drains: Map<number, (inFlight: number) => void>;
 }
 
-// eslint-disable-next-line no-control-regex -- control characters are what it finds
+/* eslint-disable no-control-regex -- control characters are what these find */
 const CONTROL = /[\x00-\x1f\x7f]/g;
+/** In a log frame, LF ends a line: every other control character goes (C0 and DEL; C1 is escaped on stdout). */
+const FRAME_CONTROLS = /[\x00-\x09\x0b-\x1f\x7f]/g;
+/** What a terminal would act on, but LF: a frame with none needs no line of it checked again (lib/control-chars.ts). */
+const FRAME_UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+/* eslint-enable no-control-regex */
 const isLogLine = (l: unknown): l is RouterLogLine =>
   typeof l === 'object' && l !== null && typeof (l as RouterLogLine).app === 'string' && typeof (l as RouterLogLine).line === 'string';
 
@@ -126,14 +131,15 @@ export class RouteStream {
     const sub: Subscriber = { ws, alive: true, drains: new Map() };
     // The snapshot and the subscription happen in the same tick: no change falls between them.
     this.subscribers.add(sub);
-    const snapshot: ServerMessage = { type: 'snapshot', version: PROTOCOL_VERSION, domain: this.deps.domain, apps: this.deps.routes.snapshot() };
+    const snapshot: ServerMessage = { type: 'snapshot', version: PROTOCOL_VERSION, domain: this.deps.domain, apps: this.deps.routes.snapshot(), features: [LOG_FRAMES] };
     this.send(sub, JSON.stringify(snapshot));
     // Certificates and challenges follow at once: a router serves HTTPS from its first moment on the stream.
     for (const msg of this.deps.routes.tlsMessages()) this.send(sub, JSON.stringify(msg));
     ws.on('pong', () => (sub.alive = true));
     ws.on('message', (data, isBinary) => {
       sub.alive = true;
-      if (!isBinary) this.receive(sub, data.toString());
+      if (isBinary) this.logFrame(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
+      else this.receive(sub, data.toString());
     });
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
@@ -172,17 +178,35 @@ export class RouteStream {
     }
   }
 
-  private logLines(lines: unknown[], dropped: unknown): void {
+  /**
+   * A log frame (router/protocol.ts): one scan of the whole batch for control characters, which
+   * a router's lines never have, rather than one per line here and another per line on stdout.
+   */
+  private logFrame(data: Buffer): void {
+    const text = data.toString('utf8');
+    const safe = !FRAME_UNSAFE.test(text);
+    this.logLines(readLogFrame(safe ? text : text.replace(FRAME_CONTROLS, '')), undefined, true, safe);
+  }
+
+  /** `clean`: the lines have no control characters left (a log frame's); `safe`: none at all, C1 included. */
+  private logLines(lines: unknown[], dropped: unknown, clean = false, safe = false): void {
     const known: RouterLogLine[] = [];
+    const now = Date.now();
+    let app: unknown;
+    let listed = false;
     for (const entry of lines) {
-      // Only apps the table knows: a router's log names no app it could not have routed to.
-      if (!isLogLine(entry) || !this.deps.routes.get(entry.app)) continue;
+      if (!isLogLine(entry)) continue;
+      // Only apps the table knows: a router's log names no app it could not have routed to. A
+      // batch is mostly one app's lines, so the table is asked when the app changes.
+      if (entry.app !== app) listed = this.deps.routes.get((app = entry.app)) !== undefined;
+      if (!listed) continue;
       // A router's clock may be off, or it may lie: a time more than a minute from ours is replaced by ours.
-      const time = typeof entry.time === 'number' && Math.abs(entry.time - Date.now()) < 60_000 ? entry.time : undefined;
+      const time = typeof entry.time === 'number' && Math.abs(entry.time - now) < 60_000 ? entry.time : undefined;
+      const line = entry.line.length > MAX_LINE ? entry.line.slice(0, MAX_LINE) : entry.line;
       // Control characters out: a router's line must not forge lines of its own in our stdout.
-      known.push({ app: entry.app, line: entry.line.slice(0, MAX_LINE).replace(CONTROL, ''), time });
+      known.push({ app: entry.app, line: clean ? line : line.replace(CONTROL, ''), time });
     }
-    this.deps.logs.appendAll('router', known);
+    this.deps.logs.appendAll('router', known, safe);
     if (typeof dropped === 'number' && Number.isInteger(dropped) && dropped > 0) {
       this.deps.log(`Error L10 (output buffer overflow): ${dropped} router log line(s) dropped: a router could not send them while the route stream was down or behind`);
     }

@@ -57,13 +57,14 @@ export class AppLogs {
   /**
    * Appends many lines of one source at once (a router's batch), each at its own time (ms since
    * the epoch) or now, with one write to stdout: thousands of router lines a second would otherwise
-   * cost a write each.
+   * cost a write each. `terminalSafe`: the caller found no control character in any line (one scan
+   * of a whole router batch), so stdout takes them as they are.
    */
-  appendAll(source: string, entries: readonly { app: string; line: string; time?: number }[]): void {
+  appendAll(source: string, entries: readonly { app: string; line: string; time?: number }[], terminalSafe = false): void {
     if (!entries.length) return;
     const now = nowMicros();
     let text = '';
-    for (const e of entries) text += this.keep({ app: e.app, time: rfc3339Micros(e.time === undefined ? now : e.time * 1000), source, line: e.line });
+    for (const e of entries) text += this.keep({ app: e.app, time: rfc3339Micros(e.time === undefined ? now : e.time * 1000), source, line: e.line }, terminalSafe);
     this.write(text);
   }
 
@@ -137,12 +138,12 @@ export class AppLogs {
   // One object per line, shared by the history and every subscription: under a flood, a copy per
   // consumer was garbage the collector paid for. The line is kept as the app wrote it (drains and
   // `paas logs --json` get its bytes); only our stdout, often a terminal, gets its controls escaped.
-  private keep(event: LogEvent): string {
+  private keep(event: LogEvent, terminalSafe = false): string {
     this.history.add(event.app, event);
     const subs = this.subs.get(event.app);
     if (subs?.size) for (const sub of subs) sub.push(event);
     if (this.platformWatchers.size && event.source.startsWith('paas')) for (const watch of this.platformWatchers) watch(event);
-    return `${event.time} ${event.app} ${event.source}: ${escapeControls(event.line)}\n`;
+    return `${event.time} ${event.app} ${event.source}: ${terminalSafe ? event.line : escapeControls(event.line)}\n`;
   }
 }
 
