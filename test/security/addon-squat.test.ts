@@ -80,10 +80,16 @@ async function squatByStranger(app: string, service: string, as: string): Promis
   let after = before;
   // Each crash and each start the squatter foiled lengthens the restart backoff (1 s, 2 s, 4 s …):
   // on a loaded machine the squatter wins more races, and the next start can be a minute or two off.
-  await vi.waitFor(async () => {
-    after = await url();
-    expect(after.password).not.toBe(before.password);
-  }, { timeout: 150_000, interval: 500 });
+  await vi
+    .waitFor(async () => {
+      after = await url();
+      expect(after.password).not.toBe(before.password);
+    }, { timeout: 150_000, interval: 500 })
+    .catch((err: Error) => {
+      // What the server said of its add-ons, to tell a restart that never came from one that failed.
+      const said = paas.output().split('\n').filter((l) => l.includes('addon[')).slice(-40).join('\n');
+      throw new Error(`${err.message}\nThe server's add-on lines:\n${said}`);
+    });
   return { before, after, received: squatter.received() };
 }
 
