@@ -5,7 +5,7 @@ import type { SandboxHost } from '../../sandbox/host.js';
 import { freePort } from '../../runtime/free-port.js';
 import type { AddonEvents, AddonInstance, AddonServices, ProvisionSpec } from '../types.js';
 import type { AppNetworks } from '../../netns/networks.js';
-import { capture, initCluster, launchPostgres, pgBin, pgVersion, restore, rotatePostgres, waitPostgres, writeHba } from './postgres.js';
+import { capture, initCluster, launchPostgres, pgBin, pgVersion, restore, rotatePostgres, stalePidFile, waitPostgres, writeHba } from './postgres.js';
 import type { PgTarget } from './pg-client.js';
 import { launchRedis, redisConfig, redisVersion, rotateRedis, shutdownRedis, waitRedis } from './redis.js';
 import { accountFiles, type AddonBox, serverPid } from './sandbox.js';
@@ -166,10 +166,14 @@ export class ProcessAddons implements AddonServices {
       await writeHba(box, instance, async (file) => {
         if (box.uid !== undefined) await fs.chown(file, box.uid, box.uid);
       });
+      let stale: string | undefined;
       return {
         ...guard,
-        launch: () => launchPostgres(box, bin, port, address),
-        ready: (exited, deadline) => waitPostgres(box, port, exited, deadline),
+        launch: () => {
+          stale = stalePidFile(box);
+          return launchPostgres(box, bin, port, address);
+        },
+        ready: (exited, deadline) => waitPostgres(box, port, exited, deadline, stale),
         // SIGINT to the postmaster: PostgreSQL's `fast` shutdown (a checkpoint, no recovery next time).
         shutdown: (child) => {
           const pid = serverPid(child, box.host);

@@ -1,4 +1,5 @@
 import { type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { postmasterReady } from '../postmaster-ready.js';
@@ -187,14 +188,35 @@ export function launchPostgres(box: AddonBox, bin: string, port: number, address
   ]);
 }
 
+const pidFile = (box: AddonBox): string => path.join(box.dir, 'data', 'postmaster.pid');
+const stampOf = (st: { ino: number; mtimeMs: number }): string => `${st.ino}:${st.mtimeMs}`;
+
+/**
+ * The data dir's postmaster.pid as it is before a launch (inode and mtime), if there is one: after
+ * a crash it is the dead postmaster's, still saying `ready`, until the new one replaces it.
+ */
+export function stalePidFile(box: AddonBox): string | undefined {
+  try {
+    return stampOf(statSync(pidFile(box)));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Polls the server's postmaster.pid, in the add-on's own data dir, until it says the server accepts
- * connections (postmaster-ready.ts: no probe connection, so no FATAL line in its log).
+ * connections (postmaster-ready.ts: no probe connection, so no FATAL line in its log). A file left
+ * as it was before the launch (`stale`, from stalePidFile) is the crashed postmaster's: its `ready`
+ * says nothing of the new one, which a password change right after would find not yet listening.
  */
-export async function waitPostgres(box: AddonBox, port: number, exited: () => boolean, deadline: number): Promise<void> {
+export async function waitPostgres(box: AddonBox, port: number, exited: () => boolean, deadline: number, stale?: string): Promise<void> {
   for (;;) {
     if (exited()) throw new Error('PostgreSQL exited while starting: see its log lines above');
-    if (postmasterReady(await fs.readFile(path.join(box.dir, 'data', 'postmaster.pid'), 'utf8').catch(() => ''))) return;
+    const file = await fs.open(pidFile(box), 'r').catch(() => undefined);
+    if (file) {
+      const [st, text] = await Promise.all([file.stat(), file.readFile('utf8')]).finally(() => void file.close());
+      if (stampOf(st) !== stale && postmasterReady(text)) return;
+    }
     if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections on port ${port} in time: see its log lines above`);
     await new Promise((r) => setTimeout(r, 20));
   }
