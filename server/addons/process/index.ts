@@ -157,7 +157,17 @@ export class ProcessAddons implements AddonServices {
       },
       afterRestart: async () => {
         if (!squatted) return;
-        await this.rotate(current());
+        // A server just up may refuse a first client for a moment (recovery after a crash): a few tries
+        // before the failure is told; the password stays marked for renewal at the next restart.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.rotate(current());
+            break;
+          } catch (err) {
+            if (attempt >= 5) throw err;
+            await new Promise((r) => setTimeout(r, 500 * attempt));
+          }
+        }
         squatted = false;
       },
     };
