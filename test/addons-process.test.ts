@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProcessAddons } from '../server/addons/process/index.js';
 import type { AddonInstance, AddonState } from '../server/addons/types.js';
 import { detectSandbox } from '../server/sandbox/host.js';
@@ -17,11 +17,11 @@ const run = promisify(execFile);
 const ownUids = hostCanRun('add-on servers under uids of their own', root('add-on uids'));
 let uids = 390001 + (process.pid % 1000) * 10;
 
-function procStatus(pid: number): { uid: number; ppid: number; name: string } | undefined {
+function procStatus(pid: number): { uid: number; ppid: number; name: string; state: string } | undefined {
   try {
     const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const field = (k: string) => new RegExp(`^${k}:\\s*(\\S+)`, 'm').exec(text)?.[1] ?? '';
-    return { uid: Number(field('Uid')), ppid: Number(field('PPid')), name: field('Name') };
+    return { uid: Number(field('Uid')), ppid: Number(field('PPid')), name: field('Name'), state: field('State') };
   } catch {
     return undefined;
   }
@@ -48,7 +48,8 @@ function serverPids(instance: AddonInstance): number[] {
     .readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .map((d) => ({ pid: Number(d), st: procStatus(Number(d)) }))
-    .filter(({ st }) => st !== undefined && st.uid === (asRoot ? instance.uid : process.getuid!()) && st.name === name);
+    // A process of the server stopped before, exited and not yet reaped (a zombie), is none of it.
+    .filter(({ st }) => st !== undefined && st.state !== 'Z' && st.uid === (asRoot ? instance.uid : process.getuid!()) && st.name === name);
   if (asRoot) return servers.map(({ pid }) => pid);
   const mains = servers.filter(({ pid }) => argvNamesPort(pid, instance.port)).map(({ pid }) => pid);
   return servers.filter(({ pid, st }) => mains.includes(pid) || mains.includes(st!.ppid)).map(({ pid }) => pid);
@@ -83,7 +84,8 @@ addonContract('process runtime', async () => {
     ...subject,
     backupDir,
     nextUid: () => uids++,
-    kill: async (instance) => void process.kill(mainPid(instance), 'SIGKILL'),
+    // Right after a stop and a start, the old server's last process may still be on its way out.
+    kill: async (instance) => void process.kill(await vi.waitFor(() => mainPid(instance), { timeout: 5000, interval: 50 }), 'SIGKILL'),
   };
 });
 
