@@ -53,7 +53,6 @@ import { addonServices, closeAddons } from './addons/services.js';
 import type { SquatReport } from './addons/types.js';
 import { resolveApiToken } from './http/token.js';
 import { apiAuthority } from './http/auth.js';
-import { expireSessions } from './control/sessions.js';
 import { requireApp } from './control/queries.js';
 import { startAppNetworks } from './netns/setup.js';
 import { startGcTimer } from './control/gc.js';
@@ -200,7 +199,6 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     webUrl: (app) => `http://${app}.${config.domain}${routerPort === 80 ? '' : `:${routerPort}`}`,
   };
 
-  expireSessions(deps);
   const authority = apiAuthority(deps);
   const tails = new LogTails({ logs, authority, requireApp: (name) => requireApp(deps, name).name });
   const eventStream = new EventStream({ events, authority });

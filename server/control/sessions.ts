@@ -72,8 +72,3 @@ export function lookUpSession(id: string | undefined, deps: SessionDeps): Sessio
 export function signOut(id: string | undefined, deps: SessionDeps): boolean {
   return id ? deleteSession(deps.db, idHash(id)) : false;
 }
-
-/** Removes every expired session (the GC timer's share of the work); returns how many. */
-export function expireSessions(deps: Pick<Deps, 'db'>): number {
-  return deleteExpiredSessions(deps.db, new Date().toISOString());
-}

@@ -49,7 +49,7 @@ export function createApiServer(deps: ApiDeps, opts: { authority: Authority; git
     opts.tails.dropEnded();
   };
   api.use(opts.git);
-  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), sessionRoutes(deps, signedOut), requireCaller(opts.authority), tellNotices(deps), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps), serverRoutes(deps));
+  api.use('/v1', refuseCrossSite(), refuseWhileDraining(deps.lifecycle), sessionRoutes(deps, opts.authority, signedOut), requireCaller(opts.authority), tellNotices(deps), express.json({ limit: '1mb' }), appsRoutes(deps), releasesRoutes(deps), formationRoutes(deps), addonsRoutes(deps), serverRoutes(deps));
   api.use(dashboard(deps.config.dashboardDir));
   api.use(notFound);
   api.use(noSpaceErrors(deps.paths.root));

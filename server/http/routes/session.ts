@@ -1,8 +1,8 @@
 import express, { type CookieOptions, type Request } from 'express';
 import { UnauthorizedError } from '../../../lib/errors.js';
 import type { Deps } from '../../control/deps.js';
-import { lookUpSession, SESSION_ENDED, SESSION_TTL_MS, signIn, signOut } from '../../control/sessions.js';
-import { checkCsrf, liveSession, SESSION_COOKIE, sessionIds } from '../auth.js';
+import { SESSION_ENDED, SESSION_TTL_MS, signIn, signOut } from '../../control/sessions.js';
+import { type Authority, checkCsrf, liveSession, SESSION_COOKIE, sessionIds } from '../auth.js';
 
 /** The cookie's flags: script cannot read it, no other site's page sends it, and over HTTPS it never travels in the clear. */
 function cookieFlags(req: Request): CookieOptions {
@@ -14,9 +14,9 @@ function cookieFlags(req: Request): CookieOptions {
  * session it has, and sign-out, after which `onSignOut` runs (it closes the session's websockets).
  * Mounted before the auth every other `/v1` route needs.
  */
-export function sessionRoutes(deps: Pick<Deps, 'db' | 'config'>, onSignOut: () => void = () => undefined): express.Router {
+export function sessionRoutes(deps: Pick<Deps, 'db' | 'config'>, authority: Pick<Authority, 'session'>, onSignOut: () => void = () => undefined): express.Router {
   const r = express.Router();
-  const live = (req: Request) => liveSession(sessionIds(req.headers), (id) => lookUpSession(id, deps));
+  const live = (req: Request) => liveSession(sessionIds(req.headers), authority.session);
   r.post('/session', express.json({ limit: '4kb' }), (req, res) => {
     const { id, session } = signIn({ token: (req.body as { token?: unknown } | undefined)?.token }, deps);
     res.cookie(SESSION_COOKIE, id, { ...cookieFlags(req), maxAge: SESSION_TTL_MS });
