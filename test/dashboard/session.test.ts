@@ -30,7 +30,8 @@ describe.skipIf(!canRun)('dashboard sign-in', () => {
     expect(await page.evaluate(() => document.cookie)).not.toContain('paas_session');
     expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }))).not.toContain(d.paas.token);
 
-    // No app yet: the empty state tells a new user how to deploy one.
+    // No app yet: the empty state tells a new user how to deploy one (once the list has loaded).
+    await page.getByRole('heading', { name: 'Deploy your first app' }).waitFor({ timeout: 15_000 });
     const main = (await page.getByRole('main').textContent()) ?? '';
     expect(main).toContain('apps:create');
     expect(main).toContain('git push');
