@@ -17,7 +17,8 @@ async function checkoutChanges(): Promise<string[]> {
     .split('\n')
     .filter(Boolean)
     .map((l) => l.slice(3))
-    .filter((f) => !/^(node_modules|dist)\//.test(f))
+    // Build output, and the screenshots other suites write while this one runs.
+    .filter((f) => !/^(node_modules|dist|test-results)\//.test(f))
     .sort();
 }
 
