@@ -219,13 +219,14 @@ export class ClientConnection extends Exchange {
     this.reused = reused;
     this.connectedAt = reused ? this.started : 0;
     const socket = upstream.socket;
+    const head = upstreamHead(this.head, this.path, this.requestId, this.fwd, this.peer, this.started, this.authority);
+    if (!this.pending || this.reqBody.done) return void socket.write(head, 'latin1');
+    // The body bytes that came with the head go in the same write.
+    const rest = this.pending;
+    this.pending = undefined;
     socket.cork();
-    socket.write(upstreamHead(this.head, this.path, this.requestId, this.fwd, this.peer, this.started, this.authority), 'latin1');
-    if (this.pending && !this.reqBody.done) {
-      const rest = this.pending;
-      this.pending = undefined;
-      this.sendBody(rest, 0);
-    }
+    socket.write(head, 'latin1');
+    this.sendBody(rest, 0);
     socket.uncork();
   }
 

@@ -14,6 +14,19 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
 export const CLIENT_INTERRUPTED = { code: 'H27', desc: 'Client Request Interrupted' } as const;
 export const CLIENT_IDLE = { code: 'H28', desc: 'Client Connection Idle' } as const;
 
+/**
+ * `head` (latin1) and `n` bytes of `buf` from `start`, copied into one new buffer: one write for a
+ * response's head and the body that came with it (as cheap as the corked two, without the
+ * stream's writev), and nothing left pointing into the pool's read buffer.
+ */
+function copyOut(head: string | undefined, buf: Buffer, start: number, n: number): Buffer {
+  const headLength = head?.length ?? 0;
+  const out = Buffer.allocUnsafe(headLength + n);
+  if (head) out.write(head, 0, headLength, 'latin1');
+  buf.copy(out, headLength, start, start + n);
+  return out;
+}
+
 export type Stage = 'idle' | 'head' | 'waiting' | 'streaming' | 'tunnel' | 'closed';
 
 /**
@@ -84,7 +97,8 @@ export abstract class Exchange implements UpstreamUser {
   onUpstreamData(chunk: Buffer): void {
     this.gotByte = true;
     this.deadline = Date.now() + this.ctx.idleMs;
-    if (this.stage === 'tunnel') return void this.write(chunk);
+    // A chunk is the pool's read buffer, reused by the next read: what goes on is a copy.
+    if (this.stage === 'tunnel') return void this.write(Buffer.from(chunk));
     if (this.stage === 'closed') return;
     if (!this.resBody) return this.readResponseHead(chunk);
     this.forwardBody(chunk, 0);
@@ -106,6 +120,7 @@ export abstract class Exchange implements UpstreamUser {
   }
 
   private readResponseHead(chunk: Buffer): void {
+    // `buf` is ours (a copy) once joined to an earlier piece; else a view of the pool's buffer.
     let buf = this.resBuf ? Buffer.concat([this.resBuf, chunk]) : chunk;
     // Only the new bytes are searched, and the head made a string once it is complete, so a dyno
     // trickling a large head costs the router no more than one sent at once (hostile dynos share it).
@@ -114,7 +129,7 @@ export abstract class Exchange implements UpstreamUser {
       const end = headEnd(buf, from);
       if (end < 0 || end > MAX_RESPONSE_HEAD) {
         if (buf.length >= MAX_RESPONSE_HEAD) return this.cut('H13', 'Response head too large');
-        this.resBuf = buf;
+        this.resBuf = buf.buffer === chunk.buffer ? Buffer.from(buf) : buf;
         return;
       }
       let res: ResponseHead;
@@ -125,7 +140,7 @@ export abstract class Exchange implements UpstreamUser {
       }
       if (res.status >= 100 && res.status < 200 && res.status !== 101) {
         // Interim (100 Continue, 103 Early Hints): passed on as is; the final head follows.
-        this.write(buf.subarray(0, end));
+        this.write(Buffer.from(buf.subarray(0, end)));
         buf = buf.subarray(end);
         from = 0;
         if (!buf.length) return void (this.resBuf = undefined);
@@ -148,23 +163,25 @@ export abstract class Exchange implements UpstreamUser {
     this.closeDelimited = framing.kind === 'close';
     if (this.closeDelimited || this.head.minor === 0) this.keepClient = false;
     this.resBody = new Body(framing);
-    // Head and the body bytes that came with it leave in one write (writev), not two syscalls.
+    const head = downstreamHead(res, this.requestId, this.keepClient, this.upgraded, this.extraHead);
+    if (!this.upgraded) return this.forwardBody(rest, 0, head);
     this.socket.cork();
-    this.write(downstreamHead(res, this.requestId, this.keepClient, this.upgraded, this.extraHead));
-    if (this.upgraded) this.tunnel(rest);
-    else if (rest.length || this.resBody.done) this.forwardBody(rest, 0);
+    this.write(head);
+    this.tunnel(rest);
     this.socket.uncork();
   }
 
-  private forwardBody(buf: Buffer, start: number): void {
+  /** Sends on the body bytes of `buf` from `start` (after `head`, the response's, in the same write). */
+  private forwardBody(buf: Buffer, start: number, head?: string): void {
     const body = this.resBody!;
     let n: number;
     try {
       n = body.take(buf, start, this.closeDelimited);
     } catch {
+      if (head) this.write(head);
       return this.cut('H18', 'Server Request Interrupted');
     }
-    if (n > 0) this.write(start === 0 && n === buf.length ? buf : buf.subarray(start, start + n));
+    if (n > 0 || head) this.write(copyOut(head, buf, start, n));
     if (!body.done) return;
     // Bytes after the response's end: the dyno is out of step, so its connection is not reused.
     if (start + n < buf.length) this.res!.keepAlive = false;
@@ -181,7 +198,7 @@ export abstract class Exchange implements UpstreamUser {
     this.stage = 'tunnel';
     this.record(101);
     this.endInFlight?.();
-    if (rest.length) this.write(rest);
+    if (rest.length) this.write(Buffer.from(rest));
     if (this.pending) {
       this.upstream!.socket.write(this.pending);
       this.pending = undefined;

@@ -9,13 +9,23 @@ export interface Address {
 /** What an upstream connection reports to whoever is using it. */
 export interface UpstreamUser {
   onUpstreamConnect(): void;
+  /**
+   * Bytes from the dyno. `chunk` is a view of the pool's read buffer, valid only during this call:
+   * whatever is kept or written on must be copied (see UpstreamPool's readBuffer).
+   */
   onUpstreamData(chunk: Buffer): void;
   /** The connection ended or failed; `code` is the socket error's, if there was one. */
   onUpstreamClose(code: string | undefined): void;
   onUpstreamDrain(): void;
 }
 
-const keyOf = (a: Address): string => `${a.host}:${a.port}`;
+/** Each address's key, made once per target object (the route table keeps them), not per request. */
+const keys = new WeakMap<Address, string>();
+function keyOf(a: Address): string {
+  let key = keys.get(a);
+  if (key === undefined) keys.set(a, (key = `${a.host}:${a.port}`));
+  return key;
+}
 
 /**
  * One connection to a dyno. Its listeners are set once and pass events to the current user, so a
@@ -36,10 +46,6 @@ export class Upstream {
       this.connected = true;
       this.user?.onUpstreamConnect();
     });
-    socket.on('data', (chunk: Buffer) => {
-      if (this.user) this.user.onUpstreamData(chunk);
-      else socket.destroy(); // a dyno talking on an idle connection is out of step with us
-    });
     socket.on('drain', () => this.user?.onUpstreamDrain());
     socket.on('error', (err: NodeJS.ErrnoException) => (this.code ??= err.code ?? 'ERROR'));
     socket.on('close', () => {
@@ -47,6 +53,12 @@ export class Upstream {
       this.user = undefined;
       user?.onUpstreamClose(this.code);
     });
+  }
+
+  /** A read from the dyno (the socket's onread callback). */
+  received(chunk: Buffer): void {
+    if (this.user) this.user.onUpstreamData(chunk);
+    else this.socket.destroy(); // a dyno talking on an idle connection is out of step with us
   }
 
   get alive(): boolean {
@@ -70,6 +82,13 @@ export class UpstreamPool {
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Targets being drained: their connections close as they come back instead of being pooled. */
   private readonly draining = new Set<string>();
+  /**
+   * Where every dyno connection of this pool reads into (the socket's `onread`): one buffer,
+   * reused, where each read would otherwise get a new 64 KiB one from Node and go through the
+   * stream's push and 'data' event; the router copies the bytes it sends on anyway (exchange.ts),
+   * as it cannot know when a client's socket is done with them (a TLS write completes later).
+   */
+  private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
 
   /** `idleMs`: an unused connection is closed after this long, before a dyno's own keep-alive timeout (Node's is 5 s) can race a request. */
   constructor(private readonly idleMs: number) {}
@@ -84,7 +103,14 @@ export class UpstreamPool {
       upstream.user = user;
       return { upstream, reused: true };
     }
-    const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+    const onread = {
+      buffer: this.readBuffer,
+      callback: (n: number, buf: Uint8Array) => {
+        upstream.received((buf as Buffer).subarray(0, n));
+        return true; // false would stop reading: pausing is the exchange's (socket.pause)
+      },
+    };
+    const socket = net.connect({ host: target.host, port: target.port, noDelay: true, onread });
     const upstream = new Upstream(socket, key);
     upstream.user = user;
     return { upstream, reused: false };
