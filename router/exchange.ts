@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { Body } from './http1/body.js';
 import { type Framing, headEnd, parseResponseHead, type RequestHead, type ResponseHead } from './http1/head.js';
-import { downstreamHead } from './forwarding.js';
+import { copyOut, downstreamHead } from './forwarding.js';
 import type { ConnectionContext } from './context.js';
 import { routerError, type RouterErrorCode } from './pages.js';
 import type { Upstream, UpstreamUser } from './pool.js';
@@ -13,19 +13,6 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
 /** Heroku's codes for an exchange the client ended: gone mid-request, or stalled in its upload. */
 export const CLIENT_INTERRUPTED = { code: 'H27', desc: 'Client Request Interrupted' } as const;
 export const CLIENT_IDLE = { code: 'H28', desc: 'Client Connection Idle' } as const;
-
-/**
- * `head` (latin1) and `n` bytes of `buf` from `start`, copied into one new buffer: one write for a
- * response's head and the body that came with it (as cheap as the corked two, without the
- * stream's writev), and nothing left pointing into the pool's read buffer.
- */
-function copyOut(head: string | undefined, buf: Buffer, start: number, n: number): Buffer {
-  const headLength = head?.length ?? 0;
-  const out = Buffer.allocUnsafe(headLength + n);
-  if (head) out.write(head, 0, headLength, 'latin1');
-  buf.copy(out, headLength, start, start + n);
-  return out;
-}
 
 export type Stage = 'idle' | 'head' | 'waiting' | 'streaming' | 'tunnel' | 'closed';
 

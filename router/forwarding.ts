@@ -109,3 +109,16 @@ export function downstreamHead(res: ResponseHead, requestId: string, keepAlive: 
   else out += keepAlive ? '\r\n' : 'Connection: close\r\n\r\n';
   return out;
 }
+
+/**
+ * `head` (latin1) and `n` bytes of `buf` from `start`, copied into one new buffer: one write for a
+ * response's head and the body that came with it (as cheap as the corked two, without the
+ * stream's writev), and nothing left pointing into the pool's read buffer.
+ */
+export function copyOut(head: string | undefined, buf: Buffer, start: number, n: number): Buffer {
+  const headLength = head?.length ?? 0;
+  const out = Buffer.allocUnsafe(headLength + n);
+  if (head) out.write(head, 0, headLength, 'latin1');
+  buf.copy(out, headLength, start, start + n);
+  return out;
+}
