@@ -121,6 +121,9 @@ export class UpstreamPool {
     upstream.user = undefined;
     if (!upstream.alive || this.draining.has(upstream.key)) return void upstream.socket.destroy();
     upstream.idleSince = Date.now();
+    // Paused by its last exchange (a slow client), it would neither notice the dyno's close nor
+    // ever read the next user's response: an idle connection always reads.
+    if (upstream.socket.isPaused()) upstream.socket.resume();
     const list = this.idle.get(upstream.key);
     if (list) list.push(upstream);
     else this.idle.set(upstream.key, [upstream]);

@@ -138,7 +138,7 @@ describe('router: bytes pass through unchanged', () => {
   }
 
   it('a client that stops reading for a while (the router\'s writes to it queue) still gets every byte', async () => {
-    // 16 MB in pieces mostly under Node's 16 KiB high-water mark: a write queued behind a full
+    // 16 MB in pieces mostly under a socket's high-water mark (64 KiB): a write queued behind a full
     // socket buffer does not pause the dyno's connection, so reads go on while bytes wait to leave.
     const size = 16_000_000;
     const got = await new Promise<Buffer>((resolve, reject) => {
