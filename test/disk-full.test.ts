@@ -5,6 +5,7 @@ import { onCleanup } from './helpers/cleanup.js';
 import { hostCanRun, root } from './helpers/host.js';
 import { envApp } from './helpers/fixtures.js';
 import { apiCall, cli, commitFiles, createApp, gitRepo, type Paas, push, sh, startPaas, tempDir, viaRouter } from './helpers/paas.js';
+import { descendants } from './helpers/procs.js';
 import { within } from './helpers/within.js';
 
 // A real full disk: a 160 MiB tmpfs as the data dir, filled during a build and before a push and a
@@ -15,6 +16,8 @@ const canMount = hostCanRun('a full data dir', root('a tmpfs mounted as the data
 // with nothing saying where) fails naming it, with the server's last output and what still runs.
 const PUSH_MS = 60_000;
 const STEP_MS = 30_000;
+/** The settle window: long enough to fill the disk in while the old web dyno stands by. */
+const SETTLE_MS = 1500;
 
 /** Bytes free on the file system holding `dir`. */
 function free(dir: string): number {
@@ -35,6 +38,31 @@ function fill(dir: string, leave: number): string {
   return file;
 }
 
+/** Fills what `fill` leaves, a page at a time, until the file system says ENOSPC; returns the filler. */
+function fillUp(dir: string): string {
+  const file = fill(dir, 0);
+  const fd = fs.openSync(file, 'a');
+  try {
+    for (;;) fs.writeSync(fd, Buffer.alloc(4096, 1));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return file;
+}
+
+/** Waits, up to `ms`, until `done()` holds; says whether it did. */
+async function until(ms: number, done: () => boolean): Promise<boolean> {
+  for (const end = Date.now() + ms; !done(); await new Promise((r) => setTimeout(r, 100))) if (Date.now() > end) return false;
+  return true;
+}
+
+/** The pids of the app processes (`node server.js`) the server runs now. */
+function appPids(paas: Paas): number[] {
+  return descendants(paas.proc.pid).filter((p) => p.cmdline === 'node server.js').map((p) => p.pid);
+}
+
 describe.runIf(canMount)('a full data dir', () => {
   let paas: Paas;
   let data: string;
@@ -45,7 +73,7 @@ describe.runIf(canMount)('a full data dir', () => {
     const mounted = await sh('mount', ['-t', 'tmpfs', '-o', 'size=160m,mode=0755', 'paas-disk-full', data]);
     expect(mounted.code, mounted.stderr).toBe(0);
     onCleanup(async () => void (await sh('umount', ['-l', data])));
-    paas = await within(STEP_MS, 'the server start', startPaas({ PAAS_DATA_DIR: data, PAAS_MIN_FREE_DISK: '24m', PAAS_GC_INTERVAL: '0' }));
+    paas = await within(STEP_MS, 'the server start', startPaas({ PAAS_DATA_DIR: data, PAAS_MIN_FREE_DISK: '24m', PAAS_GC_INTERVAL: '0', PAAS_SETTLE_MS: String(SETTLE_MS) }));
     await within(STEP_MS, 'apps:create', createApp(paas, 'full'), paas);
     dir = await gitRepo(paas, envApp('v1'));
     const first = await within(PUSH_MS, 'the first push', push(paas, dir, 'full'), paas);
@@ -109,4 +137,19 @@ describe.runIf(canMount)('a full data dir', () => {
     const again = await within(PUSH_MS, 'the push once the space is back', push(paas, dir, 'full'), paas);
     expect(again.code, again.stderr).toBe(0);
   }, 150_000);
+
+  it('stops the old web dyno at the end of its settle window while the disk is full', async () => {
+    // The last push's old web.1 is gone once its own settle window is over.
+    expect(await until(SETTLE_MS + 10_000, () => appPids(paas).length === 1)).toBe(true);
+    const before = appPids(paas);
+    expect((await paasCli(['config:set', 'GREETING=settled', '-a', 'full'])).code).toBe(0);
+    // The old web.1 stands by for SETTLE_MS; its stop finds the store's writes failing (SQLITE_FULL).
+    const filler = fillUp(data);
+    try {
+      expect(await until(SETTLE_MS + 10_000, () => !appPids(paas).includes(before[0])), paas.output().slice(-3000)).toBe(true);
+    } finally {
+      fs.rmSync(filler);
+    }
+    expect(appPids(paas)).toHaveLength(1);
+  });
 });
