@@ -161,7 +161,9 @@ export function stopOne(ctx: Ctx, d: Dyno, drain = true): Promise<void> {
     const { logs, db } = ctx.deps;
     const source = `paas[${d.name}]`;
     d.state = 'stopping';
-    setDynoState(db, d.running.id, 'stopping');
+    // The stop must not hang on the store: a write that fails (SQLITE_FULL on a full disk) would
+    // leave the process running, out of the routes, for the server's lifetime.
+    recordOrSay(() => setDynoState(db, d.running.id, 'stopping'), `${d.release.app} ${d.name} as stopping`);
     if (wasRunning && drain && d.type === 'web' && ctx.deps.drain) {
       const left = await ctx.deps.drain({ host: d.running.host, port: d.running.port }, ctx.deps.stopGraceMs);
       if (left) logs.append(d.release.app, source, `${left} request(s) still in flight after ${Math.round(ctx.deps.stopGraceMs / 1000)} s out of the routes`);
@@ -173,12 +175,21 @@ export function stopOne(ctx: Ctx, d: Dyno, drain = true): Promise<void> {
     if (wasRunning && status.signal === 'SIGKILL') {
       logs.append(d.release.app, source, `Process did not exit within ${Math.round(ctx.deps.stopGraceMs / 1000)} s of SIGTERM; stopped with SIGKILL`);
     }
-    deleteDyno(db, d.running.id);
+    recordOrSay(() => deleteDyno(db, d.running.id), `that ${d.release.app} ${d.name} stopped`);
   })();
   const stop = d.stopped;
   ctx.stops.add(stop);
   void stop.finally(() => ctx.stops.delete(stop)).catch(() => undefined);
   return stop;
+}
+
+/** Runs a store write of a dyno's bookkeeping; one that fails is said, and what depends on it goes on. */
+function recordOrSay(write: () => void, what: string): void {
+  try {
+    write();
+  } catch (err) {
+    console.error(`paas: could not record ${what}: ${(err as Error).message}`);
+  }
 }
 
 /** Sets the app's route targets to its routed, up web dynos (H10 or H14 with none). */
