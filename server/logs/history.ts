@@ -59,20 +59,28 @@ export class LogHistory {
       this.fileLines.set(app, rewrite ? Math.min(ring.length, this.limit) : lines);
     }
     this.pending.clear();
+    // The chain never rejects: one failed write (ENOSPC) must not end every write after it.
     this.flushing = this.flushing.then(async () => {
       for (const [app, text, rewrite] of batch) {
         if (!this.rings.has(app)) continue; // forgotten meanwhile
-        const file = this.file(app);
-        if (!rewrite) {
-          await fs.promises.appendFile(file, text, { mode: 0o600 });
-          continue;
+        try {
+          await this.write(app, text, rewrite);
+        } catch (err) {
+          // Not on disk: the app's next flush rewrites its file whole from the ring, these lines included.
+          this.fileLines.set(app, 2 * this.limit);
+          console.error(`paas: could not write the log history of ${app} (${(err as Error).message}); its next line tries again`);
         }
-        const tmp = `${file}.tmp`;
-        await fs.promises.writeFile(tmp, text, { mode: 0o600 });
-        await fs.promises.rename(tmp, file);
       }
     });
-    return this.flushing.catch((err: Error) => console.error(`paas: could not write the log history: ${err.message}`));
+    return this.flushing;
+  }
+
+  private async write(app: string, text: string, rewrite: boolean): Promise<void> {
+    const file = this.file(app);
+    if (!rewrite) return fs.promises.appendFile(file, text, { mode: 0o600 });
+    const tmp = `${file}.tmp`;
+    await fs.promises.writeFile(tmp, text, { mode: 0o600 });
+    await fs.promises.rename(tmp, file);
   }
 
   forget(app: string): void {
