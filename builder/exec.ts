@@ -4,6 +4,12 @@ import { eachLine } from '../lib/lines.js';
 import type { StepHint } from './types.js';
 
 const STEP_TIMEOUT_MS = 15 * 60_000;
+/**
+ * A step is over when its process exits. Output still open after this long is a background process
+ * it left (a watcher, a server started by a build script): the step is killed rather than the push
+ * left waiting on it until the time limit.
+ */
+const OUTPUT_GRACE_MS = 2000;
 /** How many of a step's last lines are searched for a hint. */
 const HINT_LINES = 400;
 
@@ -34,11 +40,20 @@ export function superviseStep(
       });
     }
     const timer = setTimeout(opts.kill, STEP_TIMEOUT_MS);
+    let closed = false;
+    child.once('exit', () => {
+      setTimeout(() => {
+        if (closed) return;
+        opts.log(`       (\`${argv.join(' ')}\` exited; its output was still open 2 s later, so what it left running was stopped)`);
+        opts.kill();
+      }, OUTPUT_GRACE_MS).unref();
+    });
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(new BuildError(`${opts.failure}: could not run ${argv[0]} (${err.message}). Is it installed on the paas host?`));
     });
     child.on('close', (code, signal) => {
+      closed = true;
       clearTimeout(timer);
       if (code === 0) return resolve();
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
