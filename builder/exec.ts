@@ -44,7 +44,7 @@ export function superviseStep(
     child.once('exit', () => {
       setTimeout(() => {
         if (closed) return;
-        opts.log(`       (\`${argv.join(' ')}\` exited; its output was still open 2 s later, so what it left running was stopped)`);
+        opts.log(`       (\`${argv.join(' ')}\` exited; its output was still open ${OUTPUT_GRACE_MS / 1000} s later, so what it left running was stopped)`);
         opts.kill();
       }, OUTPUT_GRACE_MS).unref();
     });

@@ -19,9 +19,9 @@ export interface UpstreamUser {
   onUpstreamDrain(): void;
 }
 
-/** Each address's key, made once per target object (the route table keeps them), not per request. */
+/** Each address's key (`host:port`), made once per target object (the route table keeps them), not per request. */
 const keys = new WeakMap<Address, string>();
-function keyOf(a: Address): string {
+export function keyOf(a: Address): string {
   let key = keys.get(a);
   if (key === undefined) keys.set(a, (key = `${a.host}:${a.port}`));
   return key;

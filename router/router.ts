@@ -5,7 +5,7 @@ import type { ConnectionContext } from './context.js';
 import { AUTHORITY, type HeadError, type RequestHead } from './http1/head.js';
 import { formatRouterLine, type RequestRecord } from './log-line.js';
 import { pageResponse, plainResponse, REASONS, ROUTER_ERRORS, type RouterErrorCode } from './pages.js';
-import { type Address, UpstreamPool } from './pool.js';
+import { type Address, keyOf, UpstreamPool } from './pool.js';
 import type { AppRoute, RouteTarget } from './protocol.js';
 import { hostName, type RouteTable } from './route-table.js';
 import { createTlsFront } from './tls-front.js';
@@ -145,10 +145,10 @@ export function createRouter(opts: RouterOptions): Router {
   const ports: RecheckContext = {
     // The same object, not the same address: a dyno withdrawn and listed again (restarted) is another.
     listed: (app: string, target: RouteTarget) => opts.routes.targets(app).includes(target),
-    suspect: (target: Address) => void suspects.set(`${target.host}:${target.port}`, Date.now() + RECHECK_MS),
+    suspect: (target: Address) => void suspects.set(keyOf(target), Date.now() + RECHECK_MS),
     suspectFor(target: Address) {
       if (suspects.size === 0) return 0;
-      const key = `${target.host}:${target.port}`;
+      const key = keyOf(target);
       const left = (suspects.get(key) ?? 0) - Date.now();
       if (left <= 0) suspects.delete(key);
       return Math.max(0, left);
